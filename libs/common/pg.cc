@@ -1,0 +1,254 @@
+#include "common/pg.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/status.h"
+
+namespace agentwatch::common {
+namespace {
+
+
+// Tables every service keeps in its own schema. Versioned like migrations
+// under the component name "shared".
+std::vector<Migration> SharedMigrations(const std::string& schema) {
+  return {
+      {1, "outbox",
+       absl::StrCat(R"sql(
+CREATE TABLE IF NOT EXISTS )sql", schema, R"sql(.outbox (
+  id              bigserial PRIMARY KEY,
+  tenant_id       text NOT NULL DEFAULT '',
+  destination     text NOT NULL,
+  idempotency_key text NOT NULL,
+  payload         bytea NOT NULL,
+  traceparent     text NOT NULL DEFAULT '',
+  attempts        integer NOT NULL DEFAULT 0,
+  next_attempt_at timestamptz NOT NULL DEFAULT now(),
+  created_at      timestamptz NOT NULL DEFAULT now(),
+  last_error      text NOT NULL DEFAULT '',
+  dead            boolean NOT NULL DEFAULT false,
+  UNIQUE (destination, idempotency_key)
+);
+CREATE INDEX IF NOT EXISTS outbox_due_idx ON )sql", schema,
+                    R"sql(.outbox (next_attempt_at) WHERE NOT dead;
+)sql")},
+  };
+}
+
+bool IsConnectionSqlState(const std::string& state) {
+  return absl::StartsWith(state, "08") || state == "57P01" || state == "57P02" ||
+         state == "57P03" || state == "53300";
+}
+
+}  // namespace
+
+absl::Status MapPgException(const std::exception& e) {
+  if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) {
+    return absl::UnavailableError(absl::StrCat("postgres unreachable: ", e.what()));
+  }
+  if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) {
+    return absl::UnavailableError(absl::StrCat("postgres commit in doubt: ", e.what()));
+  }
+  // In libpqxx 6 serialization failures and deadlocks derive from
+  // transaction_rollback, which is not an sql_error.
+  if (dynamic_cast<const pqxx::transaction_rollback*>(&e) != nullptr) {
+    return absl::AbortedError(absl::StrCat("postgres transaction rolled back: ", e.what()));
+  }
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
+    const std::string state = sql->sqlstate();
+    if (dynamic_cast<const pqxx::unique_violation*>(&e) != nullptr) {
+      return absl::AlreadyExistsError(e.what());
+    }
+    if (state == "40001" || state == "40P01") return absl::AbortedError(e.what());
+    if (IsConnectionSqlState(state)) {
+      return absl::UnavailableError(absl::StrCat("postgres unavailable: ", e.what()));
+    }
+    if (absl::StartsWith(state, "22")) return absl::InvalidArgumentError(e.what());
+    if (absl::StartsWith(state, "23")) return absl::FailedPreconditionError(e.what());
+    return absl::InternalError(absl::StrCat("postgres error ", state, ": ", e.what()));
+  }
+  return absl::InternalError(absl::StrCat("postgres client error: ", e.what()));
+}
+
+PgPool::PgPool(PgPoolOptions options)
+    : options_(std::move(options)), statements_(options_.statements) {
+  for (int i = 0; i < options_.size; ++i) {
+    slots_.push_back(std::make_unique<Slot>());
+    idle_.push_back(slots_.back().get());
+  }
+}
+
+PgPool::~PgPool() = default;
+
+void PgPool::AddStatements(const std::vector<PgStatement>& statements) {
+  std::lock_guard<std::mutex> lock(mu_);
+  statements_.insert(statements_.end(), statements.begin(), statements.end());
+}
+
+absl::StatusOr<PgPool::Slot*> PgPool::Acquire() {
+  std::unique_lock<std::mutex> lock(mu_);
+  const bool got = available_.wait_for(lock, absl::ToChronoMilliseconds(options_.acquire_timeout),
+                                       [this] { return !idle_.empty(); });
+  if (!got) {
+    return absl::UnavailableError(absl::StrCat("no postgres connection free within ",
+                                               absl::FormatDuration(options_.acquire_timeout)));
+  }
+  Slot* slot = idle_.back();
+  idle_.pop_back();
+  return slot;
+}
+
+void PgPool::Release(Slot* slot, bool broken) {
+  if (broken) {
+    slot->conn.reset();
+    slot->prepared = 0;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    idle_.push_back(slot);
+  }
+  available_.notify_one();
+}
+
+absl::Status PgPool::EnsureOpen(Slot& slot) {
+  if (slot.conn && !slot.conn->is_open()) {
+    slot.conn.reset();
+    slot.prepared = 0;
+  }
+  if (!slot.conn) {
+    slot.conn = std::make_unique<pqxx::connection>(options_.dsn);
+    slot.prepared = 0;
+  }
+  std::vector<PgStatement> pending;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending.assign(statements_.begin() + static_cast<std::ptrdiff_t>(slot.prepared),
+                   statements_.end());
+  }
+  for (const PgStatement& statement : pending) {
+    slot.conn->prepare(statement.name, statement.sql);
+    ++slot.prepared;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PgPool::WithConnection(const std::function<absl::Status(pqxx::connection&)>& fn) {
+  ASSIGN_OR_RETURN(Slot * slot, Acquire());
+  absl::Status status;
+  bool broken = false;
+  try {
+    RETURN_IF_ERROR(EnsureOpen(*slot));
+    status = fn(*slot->conn);
+  } catch (const std::exception& e) {
+    status = MapPgException(e);
+  }
+  if (!status.ok() && absl::IsUnavailable(status)) broken = true;
+  if (slot->conn && !slot->conn->is_open()) broken = true;
+  Release(slot, broken);
+  return status;
+}
+
+absl::Status PgPool::WithTransaction(const std::function<absl::Status(pqxx::work&)>& fn) {
+  return WithConnection([&fn](pqxx::connection& conn) -> absl::Status {
+    pqxx::work txn(conn);
+    RETURN_IF_ERROR(fn(txn));
+    txn.commit();
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PgPool::Ping() {
+  return WithConnection([](pqxx::connection& conn) -> absl::Status {
+    pqxx::nontransaction txn(conn);
+    txn.exec("SELECT 1");
+    return absl::OkStatus();
+  });
+}
+
+namespace {
+
+absl::Status ApplyComponent(pqxx::connection& conn, const std::string& schema,
+                            const std::string& component,
+                            const std::vector<Migration>& migrations) {
+  const std::string table = absl::StrCat(schema, ".schema_migrations");
+  for (const Migration& migration : migrations) {
+    pqxx::work txn(conn);
+    const pqxx::result done = txn.exec_params(
+        absl::StrCat("SELECT 1 FROM ", table, " WHERE component = $1 AND version = $2"),
+        component, migration.version);
+    if (!done.empty()) continue;
+    txn.exec(migration.sql);
+    txn.exec_params(absl::StrCat("INSERT INTO ", table,
+                                 " (component, version, name) VALUES ($1, $2, $3)"),
+                    component, migration.version, migration.name);
+    txn.commit();
+    LogInfo("migration applied", {{"schema", schema},
+                                  {"component", component},
+                                  {"version", absl::StrCat(migration.version)},
+                                  {"name", migration.name}});
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ApplyMigrations(PgPool& pool, const std::string& schema,
+                             const std::vector<Migration>& migrations) {
+  for (char c : schema) {
+    if (!((c >= 'a' && c <= 'z') || c == '_')) {
+      return absl::InvalidArgumentError(absl::StrCat("schema name '", schema, "' is not [a-z_]+"));
+    }
+  }
+  for (size_t i = 1; i < migrations.size(); ++i) {
+    if (migrations[i].version <= migrations[i - 1].version) {
+      return absl::InternalError(absl::StrCat("migrations of ", schema, " are not in order at ",
+                                              migrations[i].name));
+    }
+  }
+  return pool.WithConnection([&](pqxx::connection& conn) -> absl::Status {
+    {
+      pqxx::nontransaction txn(conn);
+      txn.exec_params("SELECT pg_advisory_lock(hashtext($1))",
+                      absl::StrCat("agentwatch.migrate.", schema));
+    }
+    absl::Status status;
+    try {
+      {
+        pqxx::work txn(conn);
+        txn.exec(absl::StrCat("CREATE SCHEMA IF NOT EXISTS ", schema));
+        txn.exec(absl::StrCat("CREATE TABLE IF NOT EXISTS ", schema, R"sql(.schema_migrations (
+  component  text NOT NULL,
+  version    integer NOT NULL,
+  name       text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (component, version))
+)sql"));
+        txn.commit();
+      }
+      status = ApplyComponent(conn, schema, "shared", SharedMigrations(schema));
+      if (status.ok()) status = ApplyComponent(conn, schema, "service", migrations);
+    } catch (const std::exception& e) {
+      status = MapPgException(e);
+    }
+    if (conn.is_open()) {
+      try {
+        pqxx::nontransaction txn(conn);
+        txn.exec_params("SELECT pg_advisory_unlock(hashtext($1))",
+                        absl::StrCat("agentwatch.migrate.", schema));
+      } catch (const std::exception& e) {
+        // The lock is a session lock: closing the broken connection frees it.
+        LogWarning("advisory unlock failed", {{"error", e.what()}});
+      }
+    }
+    return status;
+  });
+}
+
+int64_t ToUnixMicros(absl::Time t) { return absl::ToUnixMicros(t); }
+absl::Time FromUnixMicros(int64_t micros) { return absl::FromUnixMicros(micros); }
+
+std::string PgTimestamp(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone());
+}
+
+}  // namespace agentwatch::common

@@ -1,0 +1,119 @@
+// Postgres access: a connection pool, one explicit transaction per unit of
+// work, libpqxx errors mapped once to absl::Status, and migrations applied
+// under an advisory lock so that several replicas may start at once.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/migrations.h"
+
+namespace agentwatch::common {
+
+// A named SQL statement with $n parameters, prepared on every connection.
+struct PgStatement {
+  const char* name;
+  const char* sql;
+};
+
+// Maps an exception thrown by libpqxx (or the standard library) to a Status:
+// broken connection and server shutdown -> UNAVAILABLE, unique_violation ->
+// ALREADY_EXISTS, serialization failure and deadlock -> ABORTED, data
+// exceptions -> INVALID_ARGUMENT, integrity violations -> FAILED_PRECONDITION,
+// anything else -> INTERNAL.
+absl::Status MapPgException(const std::exception& e);
+
+struct PgPoolOptions {
+  std::string dsn;
+  int size = 8;
+  absl::Duration acquire_timeout = absl::Seconds(5);
+  // Statements prepared on each new connection.
+  std::vector<PgStatement> statements;
+};
+
+// A fixed-size pool of connections, opened lazily and replaced when broken.
+// Thread-safe.
+class PgPool {
+ public:
+  explicit PgPool(PgPoolOptions options);
+  ~PgPool();
+  PgPool(const PgPool&) = delete;
+  PgPool& operator=(const PgPool&) = delete;
+
+  // Adds statements prepared on every connection opened from now on and on
+  // those already open (on their next use).
+  void AddStatements(const std::vector<PgStatement>& statements);
+
+  // Runs `fn` in one transaction and commits when it returns OK; rolls back
+  // otherwise. Exceptions from libpqxx are mapped with MapPgException. Returns
+  // UNAVAILABLE when no connection can be had within the acquire timeout.
+  absl::Status WithTransaction(const std::function<absl::Status(pqxx::work&)>& fn);
+
+  // Same, for work that produces a value.
+  template <typename T>
+  absl::StatusOr<T> Transact(const std::function<absl::StatusOr<T>(pqxx::work&)>& fn) {
+    absl::StatusOr<T> result = absl::UnknownError("transaction did not run");
+    absl::Status status = WithTransaction([&](pqxx::work& txn) -> absl::Status {
+      result = fn(txn);
+      return result.status();
+    });
+    if (!status.ok()) return status;
+    return result;
+  }
+
+  // Runs `fn` on a connection outside any transaction (for LISTEN, advisory
+  // session locks, COPY set-up).
+  absl::Status WithConnection(const std::function<absl::Status(pqxx::connection&)>& fn);
+
+  // SELECT 1 on a pooled connection: OK, or UNAVAILABLE with the reason.
+  absl::Status Ping();
+
+  const std::string& dsn() const { return options_.dsn; }
+
+ private:
+  struct Slot {
+    std::unique_ptr<pqxx::connection> conn;
+    size_t prepared = 0;  // how many of statements_ are prepared on conn
+  };
+  absl::StatusOr<Slot*> Acquire();
+  void Release(Slot* slot, bool broken);
+  absl::Status EnsureOpen(Slot& slot);
+
+  PgPoolOptions options_;
+  std::mutex mu_;
+  std::condition_variable available_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<Slot*> idle_;
+  std::vector<PgStatement> statements_;
+};
+
+// Applies `migrations` (and agentwatch's shared tables, such as the outbox) to
+// `schema`, each in its own transaction, recording them in
+// <schema>.schema_migrations. Serialized across processes by an advisory lock
+// so concurrent starts apply each migration exactly once. Idempotent.
+absl::Status ApplyMigrations(PgPool& pool, const std::string& schema,
+                             const std::vector<Migration>& migrations);
+
+// Converts between absl::Time and the microseconds-since-epoch integers used
+// in SQL (to_timestamp($1::float8 / 1e6) loses precision; we bind integers).
+int64_t ToUnixMicros(absl::Time t);
+absl::Time FromUnixMicros(int64_t micros);
+
+}  // namespace agentwatch::common
+
+namespace agentwatch::common {
+
+// RFC 3339 with microseconds in UTC, for binding to a `$n::timestamptz`.
+std::string PgTimestamp(absl::Time t);
+
+}  // namespace agentwatch::common

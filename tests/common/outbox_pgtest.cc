@@ -1,0 +1,231 @@
+// The transactional outbox against a real Postgres and a real gRPC peer that
+// is down at first and comes back.
+#include "common/outbox.h"
+
+#include <grpcpp/grpcpp.h>
+#include <prometheus/registry.h>
+
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "agentwatch/incident/v1/incident.grpc.pb.h"
+#include "common/channel.h"
+#include "common/status.h"
+#include "common/testing/status_matchers.h"
+#include "common/testing/test_env.h"
+#include "common/trace.h"
+
+namespace agentwatch::common {
+namespace {
+
+using ::agentwatch::incident::v1::Alert;
+using ::agentwatch::incident::v1::IncidentService;
+using ::agentwatch::incident::v1::ReportAlertsRequest;
+using ::agentwatch::incident::v1::ReportAlertsResponse;
+using ::agentwatch::testing::FreePort;
+using ::agentwatch::testing::IsOk;
+using ::agentwatch::testing::IsOkAndHolds;
+using ::agentwatch::testing::TestDatabase;
+
+constexpr char kSchema[] = "obtest";
+constexpr char kDestination[] = "incident.ReportAlerts";
+
+// A peer that records every alert fingerprint it receives and the traces.
+class RecordingPeer final : public IncidentService::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* ReportAlerts(grpc::CallbackServerContext* context,
+                                         const ReportAlertsRequest* request,
+                                         ReportAlertsResponse* response) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const Alert& alert : request->alerts()) ++received_[alert.fingerprint()];
+    const auto it = context->client_metadata().find(kTraceparentKey);
+    if (it != context->client_metadata().end()) {
+      traceparents_.emplace_back(it->second.data(), it->second.size());
+    }
+    response->set_accepted(request->alerts_size());
+    auto* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  std::map<std::string, int> received() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return received_;
+  }
+  std::vector<std::string> traceparents() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return traceparents_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, int> received_;
+  std::vector<std::string> traceparents_;
+};
+
+std::unique_ptr<grpc::Server> StartPeer(RecordingPeer* peer, int port) {
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(absl::StrCat("127.0.0.1:", port), grpc::InsecureServerCredentials());
+  builder.RegisterService(peer);
+  return builder.BuildAndStart();
+}
+
+OutboxHandler ReportAlertsHandler(std::shared_ptr<grpc::Channel> channel) {
+  auto stub = IncidentService::NewStub(channel);
+  return [stub = std::shared_ptr<IncidentService::Stub>(std::move(stub))](
+             const std::vector<OutboxEntry>& entries) -> absl::Status {
+    ReportAlertsRequest request;
+    for (const OutboxEntry& entry : entries) {
+      if (!request.add_alerts()->ParseFromString(entry.payload)) {
+        return absl::DataLossError("unparsable outbox payload");
+      }
+    }
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    ReportAlertsResponse response;
+    return FromGrpcStatus(stub->ReportAlerts(&context, request, &response));
+  };
+}
+
+absl::Status EnqueueAlert(PgPool& pool, const std::string& fingerprint, bool commit) {
+  Alert alert;
+  alert.set_fingerprint(fingerprint);
+  alert.set_name("TestAlert");
+  return pool.WithTransaction([&](pqxx::work& txn) {
+    EnqueueOutbox(txn, kSchema,
+                  OutboxMessage{"tenant-a", kDestination, fingerprint, alert.SerializeAsString()});
+    return commit ? absl::OkStatus() : absl::AbortedError("rolled back on purpose");
+  });
+}
+
+OutboxDispatcherOptions FastOptions() {
+  OutboxDispatcherOptions options;
+  options.schema = kSchema;
+  options.backoff_base = absl::Milliseconds(5);
+  options.backoff_max = absl::Milliseconds(50);
+  return options;
+}
+
+TEST(OutboxTest, DeliversOnceAfterAStoppedPeerComesBack) {
+  TestDatabase db;
+  PgPool pool({db.dsn(), 4});
+  ASSERT_THAT(ApplyMigrations(pool, kSchema, {}), IsOk());
+  const TraceContext trace = TraceContext::NewRoot();
+  {
+    ScopedTrace scoped(trace);
+    ASSERT_THAT(EnqueueAlert(pool, "fp-1", true), IsOk());
+    ASSERT_THAT(EnqueueAlert(pool, "fp-2", true), IsOk());
+    ASSERT_THAT(EnqueueAlert(pool, "fp-2", true), IsOk());  // same key: ignored
+    ASSERT_FALSE(EnqueueAlert(pool, "fp-rolled-back", false).ok());
+  }
+
+  prometheus::Registry registry;
+  OutboxDispatcher dispatcher(pool, FastOptions(), registry, "agentwatch_test");
+  const int port = FreePort();
+  dispatcher.AddHandler(kDestination, ReportAlertsHandler(MakeChannel(absl::StrCat("127.0.0.1:", port))));
+  EXPECT_THAT(dispatcher.Depth(), IsOkAndHolds(2));
+
+  // The peer is down: nothing is delivered, the entries wait with a backoff.
+  EXPECT_THAT(dispatcher.DispatchOnce(), IsOkAndHolds(0));
+  auto attempts = pool.Transact<int64_t>([](pqxx::work& txn) -> absl::StatusOr<int64_t> {
+    return txn.exec("SELECT min(attempts) FROM obtest.outbox")[0][0].as<int64_t>();
+  });
+  EXPECT_THAT(attempts, IsOkAndHolds(1));
+
+  RecordingPeer peer;
+  auto server = StartPeer(&peer, port);
+  ASSERT_NE(server, nullptr);
+  int delivered = 0;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (delivered < 2 && absl::Now() < deadline) {
+    auto n = dispatcher.DispatchOnce();
+    ASSERT_THAT(n, IsOk());
+    delivered += *n;
+    if (delivered < 2) absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(delivered, 2);
+  EXPECT_EQ(peer.received(), (std::map<std::string, int>{{"fp-1", 1}, {"fp-2", 1}}));
+  EXPECT_THAT(dispatcher.Depth(), IsOkAndHolds(0));
+  // The trace of the enqueuing request continued into the delivery.
+  ASSERT_FALSE(peer.traceparents().empty());
+  for (const std::string& header : peer.traceparents()) {
+    auto parsed = ParseTraceparent(header);
+    ASSERT_TRUE(parsed.has_value()) << header;
+    EXPECT_EQ(parsed->trace_id, trace.trace_id);
+  }
+  server->Shutdown();
+}
+
+TEST(OutboxTest, TwoDispatchersNeverDeliverTheSameEntryTwice) {
+  TestDatabase db;
+  PgPool pool({db.dsn(), 8});
+  ASSERT_THAT(ApplyMigrations(pool, kSchema, {}), IsOk());
+  constexpr int kEntries = 300;
+  for (int i = 0; i < kEntries; ++i) {
+    ASSERT_THAT(EnqueueAlert(pool, absl::StrCat("fp-", i), true), IsOk());
+  }
+  RecordingPeer peer;
+  const int port = FreePort();
+  auto server = StartPeer(&peer, port);
+  ASSERT_NE(server, nullptr);
+  prometheus::Registry registry_a, registry_b;
+  OutboxDispatcherOptions options = FastOptions();
+  options.batch_size = 7;
+  OutboxDispatcher a(pool, options, registry_a, "agentwatch_a");
+  OutboxDispatcher b(pool, options, registry_b, "agentwatch_b");
+  const std::string address = absl::StrCat("127.0.0.1:", port);
+  a.AddHandler(kDestination, ReportAlertsHandler(MakeChannel(address)));
+  b.AddHandler(kDestination, ReportAlertsHandler(MakeChannel(address)));
+  std::atomic<int> delivered{0};
+  auto drain = [&](OutboxDispatcher& d) {
+    while (true) {
+      auto n = d.DispatchOnce();
+      if (!n.ok()) return;
+      if (*n == 0) {
+        auto depth = d.Depth();
+        if (depth.ok() && *depth == 0) return;
+      }
+      delivered += *n;
+    }
+  };
+  std::thread ta([&] { drain(a); });
+  std::thread tb([&] { drain(b); });
+  ta.join();
+  tb.join();
+  EXPECT_EQ(delivered.load(), kEntries);
+  const auto received = peer.received();
+  EXPECT_EQ(received.size(), static_cast<size_t>(kEntries));
+  for (const auto& [fingerprint, count] : received) EXPECT_EQ(count, 1) << fingerprint;
+  server->Shutdown();
+}
+
+TEST(OutboxTest, EntriesWithoutAHandlerEventuallyGoDead) {
+  TestDatabase db;
+  PgPool pool({db.dsn(), 2});
+  ASSERT_THAT(ApplyMigrations(pool, kSchema, {}), IsOk());
+  ASSERT_THAT(EnqueueAlert(pool, "orphan", true), IsOk());
+  prometheus::Registry registry;
+  OutboxDispatcherOptions options = FastOptions();
+  options.max_attempts = 2;
+  options.backoff_max = absl::Milliseconds(1);
+  options.backoff_base = absl::Milliseconds(1);
+  OutboxDispatcher dispatcher(pool, options, registry, "agentwatch_test");
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_THAT(dispatcher.DispatchOnce(), IsOkAndHolds(0));
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  auto dead = pool.Transact<std::string>([](pqxx::work& txn) -> absl::StatusOr<std::string> {
+    auto row = txn.exec("SELECT dead, attempts, last_error FROM obtest.outbox")[0];
+    return absl::StrCat(row[0].as<bool>() ? "dead" : "alive", "/", row[1].as<int>(), "/",
+                        row[2].as<std::string>());
+  });
+  EXPECT_THAT(dead, IsOkAndHolds("dead/2/no handler for incident.ReportAlerts"));
+}
+
+}  // namespace
+}  // namespace agentwatch::common

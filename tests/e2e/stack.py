@@ -1,0 +1,170 @@
+"""Starts the four agentwatch services as real processes for end-to-end tests.
+
+Each stack gets a fresh database on the test Postgres server
+(AGENTWATCH_TEST_PG_DSN), the test Redis (AGENTWATCH_TEST_REDIS), free
+loopback ports, and its own log files; stop() terminates the processes with
+SIGTERM and drops the database.
+"""
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+import grpc
+
+SERVICES = ("monitor", "incident", "cost", "capacity")
+# Which peers each service calls: it gets a --<peer>_addr flag for each.
+PEERS = {"monitor": ("incident", "cost"), "incident": (), "cost": (), "capacity": ("monitor",)}
+
+
+def require_env(name):
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(f"{name} is not set: run the tests through scripts/test")
+    return value
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def psql(dsn, sql):
+    subprocess.run(["psql", dsn, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def dsn_with_db(dsn, dbname):
+    parts = [p for p in dsn.split() if not p.startswith("dbname=")]
+    return " ".join(parts + [f"dbname={dbname}"])
+
+
+class Stack:
+    def __init__(self, extra_flags=None):
+        self.bin_dir = require_env("AGENTWATCH_BIN_DIR")
+        self.admin_dsn = require_env("AGENTWATCH_TEST_PG_DSN")
+        self.redis = require_env("AGENTWATCH_TEST_REDIS")
+        self.extra_flags = extra_flags or {}
+        self.dbname = f"aw_e2e_{random.getrandbits(48):x}"
+        self.dsn = dsn_with_db(self.admin_dsn, self.dbname)
+        self.log_dir = tempfile.mkdtemp(prefix="aw_e2e_logs_")
+        self.grpc_port = {svc: free_port() for svc in SERVICES}
+        self.http_port = {svc: free_port() for svc in SERVICES}
+        self.procs = {}
+        self.channels = {}
+
+    def address(self, svc):
+        return f"127.0.0.1:{self.grpc_port[svc]}"
+
+    def start(self):
+        psql(self.admin_dsn, f"CREATE DATABASE {self.dbname}")
+        for svc in SERVICES:
+            self.start_service(svc)
+        for svc in SERVICES:
+            self.wait_ready(svc)
+        return self
+
+    def start_service(self, svc):
+        flags = [
+            f"--grpc_listen=127.0.0.1:{self.grpc_port[svc]}",
+            f"--http_listen=127.0.0.1:{self.http_port[svc]}",
+            f"--pg_dsn={self.dsn}",
+            f"--redis={self.redis}",
+            "--health_probe_interval=100ms",
+        ]
+        flags += [f"--{peer}_addr={self.address(peer)}" for peer in PEERS[svc]]
+        flags += self.extra_flags.get(svc, [])
+        log = open(os.path.join(self.log_dir, f"{svc}.log"), "ab")
+        self.procs[svc] = subprocess.Popen(
+            [os.path.join(self.bin_dir, f"agentwatch-{svc}")] + flags,
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def wait_ready(self, svc, timeout=60):
+        url = f"http://127.0.0.1:{self.http_port[svc]}/readyz"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.procs[svc].poll() is not None:
+                raise RuntimeError(f"{svc} exited with {self.procs[svc].returncode}:\n"
+                                   + self.log_tail(svc))
+            try:
+                with urllib.request.urlopen(url, timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{svc} not ready after {timeout}s:\n" + self.log_tail(svc))
+
+    def stop_service(self, svc):
+        proc = self.procs.pop(svc, None)
+        if proc is None:
+            return None
+        proc.send_signal(signal.SIGTERM)
+        try:
+            return proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise RuntimeError(f"{svc} did not stop within 20s of SIGTERM")
+
+    def channel(self, svc):
+        if svc not in self.channels:
+            self.channels[svc] = grpc.insecure_channel(self.address(svc))
+        return self.channels[svc]
+
+    def grpc_health(self, svc):
+        """grpc.health.v1.Health/Check for the whole server: SERVING or NOT_SERVING.
+
+        The messages are tiny, so they are encoded by hand rather than generated
+        (a generated `grpc.health` package would clash with grpcio's own).
+        """
+        check = self.channel(svc).unary_unary("/grpc.health.v1.Health/Check")
+        raw = check(b"", timeout=5)  # empty HealthCheckRequest
+        status = raw[1] if len(raw) >= 2 and raw[0] == 0x08 else 0
+        return {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING"}.get(status, str(status))
+
+    def log_tail(self, svc, lines=40):
+        path = os.path.join(self.log_dir, f"{svc}.log")
+        try:
+            with open(path, "rb") as f:
+                return b"".join(f.readlines()[-lines:]).decode(errors="replace")
+        except OSError:
+            return "(no log)"
+
+    def http_get(self, svc, path):
+        url = f"http://127.0.0.1:{self.http_port[svc]}{path}"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+
+    def stop(self):
+        for channel in self.channels.values():
+            channel.close()
+        codes = {svc: self.stop_service(svc) for svc in list(self.procs)}
+        try:
+            psql(self.admin_dsn, f"DROP DATABASE IF EXISTS {self.dbname} WITH (FORCE)")
+        except subprocess.CalledProcessError:
+            pass
+        return codes
+
+
+def wait_for(predicate, timeout=30, interval=0.1, what="condition"):
+    """Polls predicate() until it returns a truthy value; returns that value."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except grpc.RpcError as e:  # a peer may still be warming up
+            last_error = e
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}"
+                         + (f" (last error: {last_error})" if last_error else ""))
