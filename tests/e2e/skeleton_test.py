@@ -9,8 +9,10 @@ monitor.QuerySeries and returns a forecast.
 """
 
 import datetime
+import json
 import math
 import os
+import subprocess
 import sys
 import unittest
 
@@ -202,6 +204,53 @@ class SkeletonTest(unittest.TestCase):
         for point in forecast.points:
             self.assertGreaterEqual(point.value, 0.5)
             self.assertLessEqual(point.value, 6)
+
+    def cli(self, *args, check=True):
+        stack = self.stack
+        command = [os.path.join(stack.bin_dir, "agentwatch"), *args,
+                   f"--monitor_addr={stack.address('monitor')}",
+                   f"--incident_addr={stack.address('incident')}",
+                   f"--cost_addr={stack.address('cost')}",
+                   f"--capacity_addr={stack.address('capacity')}"]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        if check:
+            self.assertEqual(result.returncode, 0, f"{args}: {result.stderr}")
+        return result
+
+    def test_3_the_cli_tells_the_same_story(self):
+        self.assertIn("SERVING", self.cli("check").stdout)
+        # test_2 has run (unittest orders tests by name): its data is there.
+        status = json.loads(self.cli("status", "--tenant", TENANT, "--output", "json").stdout)
+        self.assertEqual(status["overall_status"], "HEALTH_STATUS_CRITICAL")
+        incidents = json.loads(self.cli("incidents", "list", "--tenant", TENANT,
+                                        "--output=json").stdout)["incidents"]
+        self.assertEqual(len(incidents), 1)
+        shown = self.cli("incidents", "show", incidents[0]["id"]).stdout
+        self.assertIn("WorkflowErrorRateHigh", shown)
+        report = json.loads(self.cli("cost", "report", "--by", "model", "--since", "2d",
+                                     "--tenant", TENANT, "--output", "json").stdout)
+        self.assertEqual(int(report["total_calls"]), 3)
+        forecast = self.cli("forecast", "workflow_runs_total", "--tenant", TENANT,
+                            "--match", f"workflow={WORKFLOW}", "--horizon", "2h", "--step",
+                            "10m", "--history", "2d").stdout
+        self.assertIn("backtest MASE", forecast)
+        sent = json.loads(self.cli("send", "--tenant", "cli-tenant", "--succeeded", "3",
+                                   "--failed", "1", "--output", "json").stdout)
+        self.assertEqual(int(sent["accepted"]), 4)
+
+    def test_4_cli_errors_are_clear(self):
+        bad_flag = self.cli("cost", "report", "--by", "colour", check=False)
+        self.assertEqual(bad_flag.returncode, 2)
+        self.assertIn("--by", bad_flag.stderr)
+        unknown = self.cli("frobnicate", check=False)
+        self.assertEqual(unknown.returncode, 2)
+        # A service that is down: a clear message and a non-zero exit.
+        down = subprocess.run(
+            [os.path.join(self.stack.bin_dir, "agentwatch"), "status",
+             "--monitor_addr=127.0.0.1:1", "--timeout=2s"],
+            capture_output=True, text=True, timeout=30)
+        self.assertEqual(down.returncode, 1)
+        self.assertIn("cannot reach monitor at 127.0.0.1:1", down.stderr)
 
 
 if __name__ == "__main__":
