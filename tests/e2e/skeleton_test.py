@@ -72,10 +72,13 @@ class SkeletonTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        # SIGTERM must shut every service down cleanly (exit 0).
         codes = cls.stack.stop()
-        for svc, code in codes.items():
-            if code != 0:
-                print(f"{svc} exited with {code}:\n{cls.stack.log_tail(svc)}", file=sys.stderr)
+        unclean = {svc: code for svc, code in codes.items() if code != 0}
+        for svc in unclean:
+            print(f"{svc} exited with {unclean[svc]}:\n{cls.stack.log_tail(svc)}", file=sys.stderr)
+        if unclean:
+            raise AssertionError(f"services did not shut down cleanly: {unclean}")
 
     def ingest(self, sequence, events, producer="e2e-platform"):
         return self.monitor.Ingest(monitor_pb2.IngestRequest(

@@ -81,10 +81,10 @@ class Stack:
         ]
         flags += [f"--{peer}_addr={self.address(peer)}" for peer in PEERS[svc]]
         flags += self.extra_flags.get(svc, [])
-        log = open(os.path.join(self.log_dir, f"{svc}.log"), "ab")
-        self.procs[svc] = subprocess.Popen(
-            [os.path.join(self.bin_dir, f"agentwatch-{svc}")] + flags,
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        with open(os.path.join(self.log_dir, f"{svc}.log"), "ab") as log:
+            self.procs[svc] = subprocess.Popen(
+                [os.path.join(self.bin_dir, f"agentwatch-{svc}")] + flags,
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
     def wait_ready(self, svc, timeout=60):
         url = f"http://127.0.0.1:{self.http_port[svc]}/readyz"
