@@ -1,0 +1,104 @@
+// Alert intake as a pure function: given the state a store loaded (and
+// locked) for a batch, decide what the batch changes. Both stores (Postgres
+// and in-memory) load, call PlanIntake, and write the plan in one
+// transaction, so the rules live here once.
+//
+// Rules, per alert in request order:
+// - A report whose key (tenant, fingerprint, status, starts_at[, ends_at for
+//   resolved]) was accepted before is a duplicate: nothing changes, and its
+//   incident is the one recorded then.
+// - A firing alert joins the open incident that already holds its
+//   fingerprint, else the open incident of its group, else opens a new
+//   incident (TRIGGERED, titled by its "summary" annotation or name, with
+//   its severity). Joining with a new fingerprint, or firing again after a
+//   resolve or with a later starts_at (a refire), adds an "alert_firing"
+//   entry; a more severe alert raises the incident's severity (unless a
+//   person set it) with a "severity_changed" entry.
+// - A firing report older than what is known (an earlier starts_at, or the
+//   same starts_at after it resolved), or a repeat without starts_at while
+//   firing, is recorded but changes nothing.
+// - A firing report with a later starts_at for a fingerprint still firing in
+//   a resolved or closed incident ends that old firing ("alert_resolved"
+//   there) before joining or opening an open incident.
+// - A resolved alert resolves the fingerprint's latest alert if it fires
+//   ("alert_resolved"); the incident keeps its status. A resolve of an
+//   unknown fingerprint belongs to no incident.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "incident/core/grouping.h"
+#include "incident/core/ids.h"
+#include "incident/core/types.h"
+
+namespace agentwatch::incident {
+
+// What makes an alert report idempotent.
+struct ReportKey {
+  std::string tenant;
+  std::string fingerprint;
+  AlertStatus status = AlertStatus::kFiring;
+  absl::Time starts_at = absl::UnixEpoch();
+  std::optional<absl::Time> ends_at;  // resolved reports only
+
+  friend bool operator<(const ReportKey& a, const ReportKey& b);
+  friend bool operator==(const ReportKey& a, const ReportKey& b);
+};
+
+// The key of a prepared alert.
+ReportKey KeyOf(const IncomingAlert& alert);
+
+// An accepted report: its key and the incident it went to ("" for none).
+struct ReportRecord {
+  ReportKey key;
+  std::string incident_id;
+  absl::Time received_at = absl::UnixEpoch();
+};
+
+// What a store loads for a batch, with the incidents locked.
+struct IntakeState {
+  // Of the batch's report keys, those accepted before -> their incident id.
+  std::map<ReportKey, std::string> known_reports;
+  // By id: the open incidents of the batch's groups and every incident that
+  // holds a row below.
+  std::map<std::string, Incident> incidents;
+  // (incident id, fingerprint) -> alert row, for the batch's fingerprints: at
+  // least each fingerprint's latest row (greatest joined_at) and its rows in
+  // the open incidents above.
+  std::map<std::pair<std::string, std::string>, AlertState> alerts;
+};
+
+// The outcome a caller reports back.
+struct IntakeSummary {
+  // One per alert, in request order: its incident id, "" for none.
+  std::vector<std::string> incident_ids;
+  int64_t accepted = 0;    // new reports (state changes or recorded no-ops)
+  int64_t duplicates = 0;  // reports accepted before
+  int64_t received_firing = 0;
+  int64_t received_resolved = 0;
+  int64_t incidents_opened = 0;
+};
+
+// What a batch writes.
+struct IntakePlan {
+  IntakeSummary summary;
+  std::vector<Incident> created;        // new incidents, final state, in creation order
+  std::vector<Incident> updated;        // changed existing incidents, final state, by id
+  std::vector<AlertState> alerts;       // alert rows to insert or replace, final state
+  std::vector<ReportRecord> reports;    // reports to record
+  std::vector<TimelineEntry> timeline;  // entries to append, in order
+};
+
+// Plans `alerts` (prepared, in request order) received at `now` against
+// `state`; `now` is truncated to microseconds. New incident ids come from
+// `ids`. Pure apart from `ids`.
+IntakePlan PlanIntake(const IntakeState& state, const std::vector<IncomingAlert>& alerts,
+                      absl::Time now, IdGenerator& ids);
+
+}  // namespace agentwatch::incident

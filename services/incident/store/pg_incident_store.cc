@@ -1,0 +1,614 @@
+#include "incident/store/pg_incident_store.h"
+
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+
+namespace agentwatch::incident {
+namespace {
+
+// Attempts of a transaction that ends ABORTED (deadlock, serialization
+// failure, a concurrent writer of the same report or request id).
+constexpr int kMaxAttempts = 4;
+
+// The ends_at of firing reports, which are identified without one.
+constexpr absl::string_view kNoEndsAt = "-infinity";
+
+// clang-format off
+#define AW_MICROS(col) "(extract(epoch from " col ") * 1000000)::bigint"
+
+#define AW_INCIDENT_COLUMNS                                                               \
+  "i.tenant_id, i.id, i.group_key, i.title, i.status, i.severity, i.severity_pinned, "   \
+  "i.labels::text, i.alert_count, i.firing_alert_count, i.owner, "                        \
+  AW_MICROS("i.start_time") ", " AW_MICROS("i.create_time") ", "                          \
+  AW_MICROS("i.update_time") ", " AW_MICROS("i.acknowledge_time") ", "                    \
+  AW_MICROS("i.mitigate_time") ", " AW_MICROS("i.resolve_time") ", "                      \
+  AW_MICROS("i.close_time") ", i.escalation_tier, i.auto_resolved, i.postmortem_id"
+
+#define AW_ALERT_COLUMNS                                                                  \
+  "a.tenant_id, a.incident_id, a.fingerprint, a.name, a.severity, a.status, "             \
+  "a.labels::text, a.annotations::text, "                                                 \
+  AW_MICROS("a.starts_at") ", " AW_MICROS("a.ends_at") ", a.source, a.generator_url, "    \
+  AW_MICROS("a.joined_at") ", " AW_MICROS("a.update_time")
+// clang-format on
+
+// $1 lock space, $2 JSON array of group keys. The locks are taken in hash
+// order (output expressions run after ORDER BY), so batches never deadlock.
+constexpr char kLockGroups[] =
+    "SELECT pg_advisory_xact_lock($1::integer, h) FROM (SELECT DISTINCT hashtext(k) AS h "
+    "FROM jsonb_array_elements_text($2::jsonb) AS k) AS s ORDER BY h";
+
+// $1 JSON [{i, tenant_id, fingerprint, status, starts_at, ends_at}].
+constexpr char kSelectKnownReports[] =
+    "SELECT k.i, r.incident_id FROM jsonb_to_recordset($1::jsonb) AS k(i integer, "
+    "tenant_id text, fingerprint text, status smallint, starts_at timestamptz, "
+    "ends_at timestamptz) JOIN incident.alert_reports r ON r.tenant_id = k.tenant_id AND "
+    "r.fingerprint = k.fingerprint AND r.status = k.status AND r.starts_at = k.starts_at AND "
+    "r.ends_at = k.ends_at";
+
+// $1 JSON [{tenant_id, group_key}].
+constexpr char kLockOpenGroupIncidents[] =
+    "SELECT " AW_INCIDENT_COLUMNS
+    " FROM incident.incidents i WHERE i.status IN (1, 2, 3) AND (i.tenant_id, i.group_key) IN "
+    "(SELECT g.tenant_id, g.group_key FROM jsonb_to_recordset($1::jsonb) AS g(tenant_id text, "
+    "group_key text)) ORDER BY i.tenant_id, i.id FOR UPDATE OF i";
+
+// $1 JSON [{tenant_id, fingerprint}].
+constexpr char kSelectLatestIncidents[] =
+    "SELECT DISTINCT ON (a.tenant_id, a.fingerprint) a.tenant_id, a.incident_id "
+    "FROM jsonb_to_recordset($1::jsonb) AS f(tenant_id text, fingerprint text) "
+    "JOIN incident.alerts a ON a.tenant_id = f.tenant_id AND a.fingerprint = f.fingerprint "
+    "ORDER BY a.tenant_id, a.fingerprint, a.joined_at DESC, a.incident_id DESC";
+
+// $1 JSON [{tenant_id, id}].
+constexpr char kLockIncidents[] =
+    "SELECT " AW_INCIDENT_COLUMNS
+    " FROM incident.incidents i WHERE (i.tenant_id, i.id) IN (SELECT x.tenant_id, x.id FROM "
+    "jsonb_to_recordset($1::jsonb) AS x(tenant_id text, id text)) ORDER BY i.tenant_id, i.id "
+    "FOR UPDATE OF i";
+
+// $1 JSON [{tenant_id, fingerprint}], $2 JSON [{tenant_id, id}] of incidents.
+constexpr char kSelectAlertsIn[] =
+    "SELECT " AW_ALERT_COLUMNS
+    " FROM jsonb_to_recordset($1::jsonb) AS f(tenant_id text, fingerprint text) "
+    "JOIN incident.alerts a ON a.tenant_id = f.tenant_id AND a.fingerprint = f.fingerprint "
+    "WHERE (a.tenant_id, a.incident_id) IN (SELECT x.tenant_id, x.id FROM "
+    "jsonb_to_recordset($2::jsonb) AS x(tenant_id text, id text))";
+
+constexpr char kUpsertIncidents[] =
+    "INSERT INTO incident.incidents AS i (tenant_id, id, group_key, title, status, severity, "
+    "severity_pinned, labels, alert_count, firing_alert_count, owner, start_time, create_time, "
+    "update_time, acknowledge_time, mitigate_time, resolve_time, close_time, escalation_tier, "
+    "auto_resolved, postmortem_id) "
+    "SELECT x.tenant_id, x.id, x.group_key, x.title, x.status, x.severity, x.severity_pinned, "
+    "x.labels, x.alert_count, x.firing_alert_count, x.owner, x.start_time, x.create_time, "
+    "x.update_time, x.acknowledge_time, x.mitigate_time, x.resolve_time, x.close_time, "
+    "x.escalation_tier, x.auto_resolved, x.postmortem_id "
+    "FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id text, id text, group_key text, "
+    "title text, status smallint, severity smallint, severity_pinned boolean, labels jsonb, "
+    "alert_count bigint, firing_alert_count bigint, owner text, start_time timestamptz, "
+    "create_time timestamptz, update_time timestamptz, acknowledge_time timestamptz, "
+    "mitigate_time timestamptz, resolve_time timestamptz, close_time timestamptz, "
+    "escalation_tier integer, auto_resolved boolean, postmortem_id text) "
+    "ON CONFLICT (tenant_id, id) DO UPDATE SET title = EXCLUDED.title, "
+    "status = EXCLUDED.status, severity = EXCLUDED.severity, "
+    "severity_pinned = EXCLUDED.severity_pinned, labels = EXCLUDED.labels, "
+    "alert_count = EXCLUDED.alert_count, firing_alert_count = EXCLUDED.firing_alert_count, "
+    "owner = EXCLUDED.owner, start_time = EXCLUDED.start_time, "
+    "update_time = EXCLUDED.update_time, acknowledge_time = EXCLUDED.acknowledge_time, "
+    "mitigate_time = EXCLUDED.mitigate_time, resolve_time = EXCLUDED.resolve_time, "
+    "close_time = EXCLUDED.close_time, escalation_tier = EXCLUDED.escalation_tier, "
+    "auto_resolved = EXCLUDED.auto_resolved, postmortem_id = EXCLUDED.postmortem_id";
+
+constexpr char kUpsertAlerts[] =
+    "INSERT INTO incident.alerts (tenant_id, incident_id, fingerprint, name, severity, status, "
+    "labels, annotations, starts_at, ends_at, source, generator_url, joined_at, update_time) "
+    "SELECT x.tenant_id, x.incident_id, x.fingerprint, x.name, x.severity, x.status, x.labels, "
+    "x.annotations, x.starts_at, x.ends_at, x.source, x.generator_url, x.joined_at, "
+    "x.update_time FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id text, incident_id text, "
+    "fingerprint text, name text, severity smallint, status smallint, labels jsonb, "
+    "annotations jsonb, starts_at timestamptz, ends_at timestamptz, source text, "
+    "generator_url text, joined_at timestamptz, update_time timestamptz) "
+    "ON CONFLICT (tenant_id, incident_id, fingerprint) DO UPDATE SET name = EXCLUDED.name, "
+    "severity = EXCLUDED.severity, status = EXCLUDED.status, labels = EXCLUDED.labels, "
+    "annotations = EXCLUDED.annotations, starts_at = EXCLUDED.starts_at, "
+    "ends_at = EXCLUDED.ends_at, source = EXCLUDED.source, "
+    "generator_url = EXCLUDED.generator_url, update_time = EXCLUDED.update_time";
+
+constexpr char kInsertReports[] =
+    "INSERT INTO incident.alert_reports (tenant_id, fingerprint, status, starts_at, ends_at, "
+    "incident_id, received_at) SELECT x.tenant_id, x.fingerprint, x.status, x.starts_at, "
+    "x.ends_at, x.incident_id, x.received_at FROM jsonb_to_recordset($1::jsonb) AS "
+    "x(tenant_id text, fingerprint text, status smallint, starts_at timestamptz, "
+    "ends_at timestamptz, incident_id text, received_at timestamptz) ON CONFLICT DO NOTHING";
+
+// Entries get their entry_id in `seq` order.
+constexpr char kInsertTimeline[] =
+    "INSERT INTO incident.timeline (tenant_id, incident_id, entry_time, actor, kind, "
+    "entry_text, details) SELECT x.tenant_id, x.incident_id, x.entry_time, x.actor, x.kind, "
+    "x.entry_text, x.details FROM jsonb_to_recordset($1::jsonb) AS x(seq integer, "
+    "tenant_id text, incident_id text, entry_time timestamptz, actor text, kind text, "
+    "entry_text text, details jsonb) ORDER BY x.seq";
+
+constexpr char kSelectIncidentGroup[] =
+    "SELECT tenant_id, group_key FROM incident.incidents WHERE id = $1 ORDER BY tenant_id "
+    "LIMIT 1";
+
+constexpr char kLockIncident[] = "SELECT " AW_INCIDENT_COLUMNS
+                                 " FROM incident.incidents i WHERE i.tenant_id = $1 AND "
+                                 "i.id = $2 FOR UPDATE";
+
+constexpr char kSelectRequest[] =
+    "SELECT method, incident_id, encode(response, 'hex') FROM incident.requests "
+    "WHERE tenant_id = $1 AND request_id = $2";
+
+constexpr char kInsertRequest[] =
+    "INSERT INTO incident.requests (tenant_id, request_id, method, incident_id, response, "
+    "create_time) VALUES ($1, $2, $3, $4, decode($5, 'hex'), now())";
+
+constexpr char kSelectOtherOpenIncident[] =
+    "SELECT id FROM incident.incidents WHERE tenant_id = $1 AND group_key = $2 AND "
+    "status IN (1, 2, 3) AND id <> $3 LIMIT 1";
+
+constexpr char kSelectIncident[] = "SELECT " AW_INCIDENT_COLUMNS
+                                   " FROM incident.incidents i WHERE i.id = $1 "
+                                   "ORDER BY i.tenant_id LIMIT 1";
+
+constexpr char kSelectIncidentAlerts[] =
+    "SELECT " AW_ALERT_COLUMNS
+    " FROM incident.alerts a WHERE a.tenant_id = $1 AND a.incident_id = $2 "
+    "ORDER BY a.joined_at, a.fingerprint COLLATE \"C\"";
+
+constexpr char kSelectTimeline[] =
+    "SELECT " AW_MICROS("entry_time") ", actor, kind, entry_text, details::text "
+    "FROM incident.timeline WHERE tenant_id = $1 AND incident_id = $2 ORDER BY entry_id";
+
+// $1 tenant or '', $2 statuses, $3 severities (smallint[] literals, '{}' for
+// any), $4 created from, $5 created before ('-infinity'/'infinity' for any),
+// $6 owner or '', $7/$8 the cursor ('infinity', '' for the first page),
+// $9 JSON [{name, op, value}] matchers, $10 limit.
+constexpr char kListIncidents[] =
+    "SELECT " AW_INCIDENT_COLUMNS
+    " FROM incident.incidents i WHERE ($1 = '' OR i.tenant_id = $1) "
+    "AND (cardinality($2::smallint[]) = 0 OR i.status = ANY($2::smallint[])) "
+    "AND (cardinality($3::smallint[]) = 0 OR i.severity = ANY($3::smallint[])) "
+    "AND i.create_time >= $4::timestamptz AND i.create_time < $5::timestamptz "
+    "AND ($6 = '' OR i.owner = $6) "
+    "AND (i.create_time, i.id) < ($7::timestamptz, $8::text) "
+    "AND NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($9::jsonb) AS m(name text, op integer, "
+    "value text) WHERE NOT CASE m.op "
+    "WHEN 1 THEN coalesce(i.labels ->> m.name, '') = m.value "
+    "WHEN 2 THEN coalesce(i.labels ->> m.name, '') <> m.value "
+    "WHEN 3 THEN coalesce(i.labels ->> m.name, '') ~ ('^(?:' || m.value || ')$') "
+    "ELSE coalesce(i.labels ->> m.name, '') !~ ('^(?:' || m.value || ')$') END) "
+    "ORDER BY i.create_time DESC, i.id DESC LIMIT $10";
+
+#undef AW_ALERT_COLUMNS
+#undef AW_INCIDENT_COLUMNS
+#undef AW_MICROS
+
+// --- JSON parameters -------------------------------------------------------
+
+std::string Json(absl::string_view text) {
+  return absl::StrCat("\"", common::JsonEscape(text), "\"");
+}
+
+std::string Json(const Labels& labels) {
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [name, value] : labels) {
+    absl::StrAppend(&out, first ? "" : ",", Json(name), ":", Json(value));
+    first = false;
+  }
+  out.push_back('}');
+  return out;
+}
+
+std::string Json(absl::Time t) { return Json(common::PgTimestamp(t)); }
+
+std::string Json(const std::optional<absl::Time>& t) { return t ? Json(*t) : "null"; }
+
+const char* Json(bool b) { return b ? "true" : "false"; }
+
+int Wire(Severity s) { return static_cast<int>(s); }
+int Wire(AlertStatus s) { return static_cast<int>(s); }
+int Wire(IncidentStatus s) { return static_cast<int>(s); }
+
+// Joins JSON objects into an array.
+std::string JsonArray(const std::vector<std::string>& objects) {
+  return absl::StrCat("[", absl::StrJoin(objects, ","), "]");
+}
+
+std::string IncidentJson(const Incident& i) {
+  return absl::StrCat(
+      "{\"tenant_id\":", Json(i.tenant), ",\"id\":", Json(i.id),
+      ",\"group_key\":", Json(i.group_key), ",\"title\":", Json(i.title),
+      ",\"status\":", Wire(i.status), ",\"severity\":", Wire(i.severity),
+      ",\"severity_pinned\":", Json(i.severity_pinned), ",\"labels\":", Json(i.labels),
+      ",\"alert_count\":", i.alert_count, ",\"firing_alert_count\":", i.firing_alert_count,
+      ",\"owner\":", Json(i.owner), ",\"start_time\":", Json(i.start_time),
+      ",\"create_time\":", Json(i.create_time), ",\"update_time\":", Json(i.update_time),
+      ",\"acknowledge_time\":", Json(i.acknowledge_time),
+      ",\"mitigate_time\":", Json(i.mitigate_time), ",\"resolve_time\":", Json(i.resolve_time),
+      ",\"close_time\":", Json(i.close_time), ",\"escalation_tier\":", i.escalation_tier,
+      ",\"auto_resolved\":", Json(i.auto_resolved), ",\"postmortem_id\":", Json(i.postmortem_id),
+      "}");
+}
+
+std::string AlertJson(const AlertState& a) {
+  return absl::StrCat("{\"tenant_id\":", Json(a.tenant), ",\"incident_id\":", Json(a.incident_id),
+                      ",\"fingerprint\":", Json(a.fingerprint), ",\"name\":", Json(a.name),
+                      ",\"severity\":", Wire(a.severity), ",\"status\":", Wire(a.status),
+                      ",\"labels\":", Json(a.labels), ",\"annotations\":", Json(a.annotations),
+                      ",\"starts_at\":", Json(a.starts_at), ",\"ends_at\":", Json(a.ends_at),
+                      ",\"source\":", Json(a.source), ",\"generator_url\":", Json(a.generator_url),
+                      ",\"joined_at\":", Json(a.joined_at),
+                      ",\"update_time\":", Json(a.update_time), "}");
+}
+
+std::string ReportKeyJson(const ReportKey& key, int index) {
+  return absl::StrCat("{\"i\":", index, ",\"tenant_id\":", Json(key.tenant),
+                      ",\"fingerprint\":", Json(key.fingerprint), ",\"status\":", Wire(key.status),
+                      ",\"starts_at\":", Json(key.starts_at),
+                      ",\"ends_at\":", key.ends_at ? Json(*key.ends_at) : Json(kNoEndsAt), "}");
+}
+
+std::string ReportJson(const ReportRecord& report) {
+  const ReportKey& key = report.key;
+  return absl::StrCat("{\"tenant_id\":", Json(key.tenant),
+                      ",\"fingerprint\":", Json(key.fingerprint), ",\"status\":", Wire(key.status),
+                      ",\"starts_at\":", Json(key.starts_at),
+                      ",\"ends_at\":", key.ends_at ? Json(*key.ends_at) : Json(kNoEndsAt),
+                      ",\"incident_id\":", Json(report.incident_id),
+                      ",\"received_at\":", Json(report.received_at), "}");
+}
+
+std::string TimelineJson(const std::vector<TimelineEntry>& entries) {
+  std::vector<std::string> objects;
+  objects.reserve(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const TimelineEntry& e = entries[i];
+    objects.push_back(absl::StrCat(
+        "{\"seq\":", i, ",\"tenant_id\":", Json(e.tenant), ",\"incident_id\":", Json(e.incident_id),
+        ",\"entry_time\":", Json(e.time), ",\"actor\":", Json(e.actor), ",\"kind\":", Json(e.kind),
+        ",\"entry_text\":", Json(e.text), ",\"details\":", Json(e.details), "}"));
+  }
+  return JsonArray(objects);
+}
+
+std::string TenantIdJson(absl::string_view tenant, absl::string_view field,
+                         absl::string_view value) {
+  return absl::StrCat("{\"tenant_id\":", Json(tenant), ",\"", field, "\":", Json(value), "}");
+}
+
+// A smallint[] literal: {1,2,3}.
+template <typename Enum>
+std::string SmallintArray(const std::vector<Enum>& values) {
+  std::vector<int> wire;
+  wire.reserve(values.size());
+  for (Enum v : values) wire.push_back(static_cast<int>(v));
+  return absl::StrCat("{", absl::StrJoin(wire, ","), "}");
+}
+
+// --- Rows ------------------------------------------------------------------
+
+absl::StatusOr<Labels> ParseJsonMap(const pqxx::field& field) {
+  google::protobuf::Struct object;
+  const auto status = google::protobuf::util::JsonStringToMessage(field.c_str(), &object);
+  if (!status.ok()) {
+    return absl::InternalError(
+        absl::StrCat("column ", field.name(), " holds bad JSON: ", status.ToString()));
+  }
+  Labels out;
+  for (const auto& [name, value] : object.fields()) {
+    if (value.kind_case() != google::protobuf::Value::kStringValue) {
+      return absl::InternalError(
+          absl::StrCat("column ", field.name(), " holds a non-string value for ", name));
+    }
+    out.emplace(name, value.string_value());
+  }
+  return out;
+}
+
+absl::Time TimeOf(const pqxx::field& field) { return absl::FromUnixMicros(field.as<int64_t>()); }
+
+std::optional<absl::Time> OptionalTimeOf(const pqxx::field& field) {
+  if (field.is_null()) return std::nullopt;
+  return TimeOf(field);
+}
+
+absl::StatusOr<Incident> ParseIncident(const pqxx::row& row) {
+  Incident i;
+  i.tenant = row[0].as<std::string>();
+  i.id = row[1].as<std::string>();
+  i.group_key = row[2].as<std::string>();
+  i.title = row[3].as<std::string>();
+  i.status = static_cast<IncidentStatus>(row[4].as<int>());
+  i.severity = static_cast<Severity>(row[5].as<int>());
+  i.severity_pinned = row[6].as<bool>();
+  ASSIGN_OR_RETURN(i.labels, ParseJsonMap(row[7]));
+  i.alert_count = row[8].as<int64_t>();
+  i.firing_alert_count = row[9].as<int64_t>();
+  i.owner = row[10].as<std::string>();
+  i.start_time = TimeOf(row[11]);
+  i.create_time = TimeOf(row[12]);
+  i.update_time = TimeOf(row[13]);
+  i.acknowledge_time = OptionalTimeOf(row[14]);
+  i.mitigate_time = OptionalTimeOf(row[15]);
+  i.resolve_time = OptionalTimeOf(row[16]);
+  i.close_time = OptionalTimeOf(row[17]);
+  i.escalation_tier = row[18].as<int32_t>();
+  i.auto_resolved = row[19].as<bool>();
+  i.postmortem_id = row[20].as<std::string>();
+  return i;
+}
+
+absl::StatusOr<AlertState> ParseAlert(const pqxx::row& row) {
+  AlertState a;
+  a.tenant = row[0].as<std::string>();
+  a.incident_id = row[1].as<std::string>();
+  a.fingerprint = row[2].as<std::string>();
+  a.name = row[3].as<std::string>();
+  a.severity = static_cast<Severity>(row[4].as<int>());
+  a.status = static_cast<AlertStatus>(row[5].as<int>());
+  ASSIGN_OR_RETURN(a.labels, ParseJsonMap(row[6]));
+  ASSIGN_OR_RETURN(a.annotations, ParseJsonMap(row[7]));
+  a.starts_at = TimeOf(row[8]);
+  a.ends_at = OptionalTimeOf(row[9]);
+  a.source = row[10].as<std::string>();
+  a.generator_url = row[11].as<std::string>();
+  a.joined_at = TimeOf(row[12]);
+  a.update_time = TimeOf(row[13]);
+  return a;
+}
+
+absl::Status ParseIncidents(const pqxx::result& result, std::map<std::string, Incident>* out) {
+  for (const pqxx::row& row : result) {
+    ASSIGN_OR_RETURN(Incident incident, ParseIncident(row));
+    std::string id = incident.id;
+    out->insert_or_assign(std::move(id), std::move(incident));
+  }
+  return absl::OkStatus();
+}
+
+// Runs `attempt` again while it ends ABORTED, up to kMaxAttempts times.
+template <typename T>
+absl::StatusOr<T> Retrying(const std::function<absl::StatusOr<T>()>& attempt) {
+  absl::StatusOr<T> result = attempt();
+  for (int i = 1; i < kMaxAttempts && absl::IsAborted(result.status()); ++i) {
+    common::LogInfo(
+        "retrying an aborted incident transaction",
+        {{"attempt", absl::StrCat(i + 1)}, {"reason", std::string(result.status().message())}});
+    result = attempt();
+  }
+  return result;
+}
+
+absl::Status Aborted(const pqxx::unique_violation& e) {
+  return absl::AbortedError(absl::StrCat("concurrent write of the same row; retry: ", e.what()));
+}
+
+}  // namespace
+
+absl::StatusOr<IntakeSummary> PgIncidentStore::ReportAlerts(
+    const std::vector<IncomingAlert>& alerts, absl::Time now) {
+  // Everything that does not depend on the database, built once.
+  std::vector<ReportKey> keys;
+  std::vector<std::string> key_objects;
+  std::set<std::string> group_keys;
+  std::set<std::pair<std::string, std::string>> groups;
+  std::set<std::pair<std::string, std::string>> fingerprints;
+  keys.reserve(alerts.size());
+  for (const IncomingAlert& alert : alerts) {
+    keys.push_back(KeyOf(alert));
+    key_objects.push_back(ReportKeyJson(keys.back(), static_cast<int>(keys.size() - 1)));
+    group_keys.insert(alert.group_key);
+    groups.emplace(alert.tenant, alert.group_key);
+    fingerprints.emplace(alert.tenant, alert.fingerprint);
+  }
+  std::vector<std::string> lock_keys;
+  lock_keys.reserve(group_keys.size());
+  for (const std::string& key : group_keys) lock_keys.push_back(Json(key));
+  std::vector<std::string> group_objects;
+  group_objects.reserve(groups.size());
+  for (const auto& [tenant, key] : groups) {
+    group_objects.push_back(TenantIdJson(tenant, "group_key", key));
+  }
+  std::vector<std::string> fingerprint_objects;
+  fingerprint_objects.reserve(fingerprints.size());
+  for (const auto& [tenant, fingerprint] : fingerprints) {
+    fingerprint_objects.push_back(TenantIdJson(tenant, "fingerprint", fingerprint));
+  }
+  const std::string lock_json = JsonArray(lock_keys);
+  const std::string keys_json = JsonArray(key_objects);
+  const std::string groups_json = JsonArray(group_objects);
+  const std::string fingerprints_json = JsonArray(fingerprint_objects);
+
+  return Retrying<IntakeSummary>([&]() {
+    return pool_.Transact<IntakeSummary>([&](pqxx::work& txn) -> absl::StatusOr<IntakeSummary> {
+      txn.exec_params(kLockGroups, kGroupLockSpace, lock_json);
+      IntakeState state;
+      for (const pqxx::row& row : txn.exec_params(kSelectKnownReports, keys_json)) {
+        state.known_reports.emplace(keys.at(row[0].as<size_t>()), row[1].as<std::string>());
+      }
+      RETURN_IF_ERROR(
+          ParseIncidents(txn.exec_params(kLockOpenGroupIncidents, groups_json), &state.incidents));
+      std::vector<std::string> more;
+      for (const pqxx::row& row : txn.exec_params(kSelectLatestIncidents, fingerprints_json)) {
+        const std::string id = row[1].as<std::string>();
+        if (state.incidents.count(id) == 0) {
+          more.push_back(TenantIdJson(row[0].as<std::string>(), "id", id));
+        }
+      }
+      if (!more.empty()) {
+        RETURN_IF_ERROR(
+            ParseIncidents(txn.exec_params(kLockIncidents, JsonArray(more)), &state.incidents));
+      }
+      if (!state.incidents.empty()) {
+        std::vector<std::string> held;
+        for (const auto& [id, incident] : state.incidents) {
+          held.push_back(TenantIdJson(incident.tenant, "id", id));
+        }
+        for (const pqxx::row& row :
+             txn.exec_params(kSelectAlertsIn, fingerprints_json, JsonArray(held))) {
+          ASSIGN_OR_RETURN(AlertState alert, ParseAlert(row));
+          std::pair<std::string, std::string> key{alert.incident_id, alert.fingerprint};
+          state.alerts.emplace(std::move(key), std::move(alert));
+        }
+      }
+
+      const IntakePlan plan = PlanIntake(state, alerts, now, ids_);
+
+      std::vector<std::string> incidents;
+      for (const Incident& incident : plan.created) incidents.push_back(IncidentJson(incident));
+      for (const Incident& incident : plan.updated) incidents.push_back(IncidentJson(incident));
+      std::vector<std::string> rows;
+      for (const AlertState& alert : plan.alerts) rows.push_back(AlertJson(alert));
+      std::vector<std::string> reports;
+      for (const ReportRecord& report : plan.reports) reports.push_back(ReportJson(report));
+      try {
+        if (!incidents.empty()) txn.exec_params(kUpsertIncidents, JsonArray(incidents));
+        if (!rows.empty()) txn.exec_params(kUpsertAlerts, JsonArray(rows));
+        if (!reports.empty()) {
+          const pqxx::result inserted = txn.exec_params(kInsertReports, JsonArray(reports));
+          if (inserted.affected_rows() != reports.size()) {
+            // Another transaction recorded one of these reports meanwhile
+            // (possible only when one fingerprint changed group): replan.
+            return absl::AbortedError("an alert report of the batch was recorded concurrently");
+          }
+        }
+        if (!plan.timeline.empty()) txn.exec_params(kInsertTimeline, TimelineJson(plan.timeline));
+      } catch (const pqxx::unique_violation& e) {
+        return Aborted(e);
+      }
+      return plan.summary;
+    });
+  });
+}
+
+absl::StatusOr<std::string> PgIncidentStore::MutateIncident(absl::string_view id,
+                                                            const RequestKey& request,
+                                                            const IncidentMutator& mutate,
+                                                            const ResponseEncoder& encode) {
+  const std::string incident_id(id);
+  return Retrying<std::string>([&]() {
+    return pool_.Transact<std::string>([&](pqxx::work& txn) -> absl::StatusOr<std::string> {
+      const pqxx::result group = txn.exec_params(kSelectIncidentGroup, incident_id);
+      if (group.empty()) return IncidentNotFound(incident_id);
+      const std::string tenant = group[0][0].as<std::string>();
+      const std::string group_key = group[0][1].as<std::string>();
+      // The group lock first, then the row: the order intake takes them in.
+      txn.exec_params(kLockGroups, kGroupLockSpace, JsonArray({Json(group_key)}));
+      const pqxx::result locked = txn.exec_params(kLockIncident, tenant, incident_id);
+      if (locked.empty()) return IncidentNotFound(incident_id);
+      ASSIGN_OR_RETURN(const Incident current, ParseIncident(locked[0]));
+
+      if (!request.request_id.empty()) {
+        const pqxx::result stored = txn.exec_params(kSelectRequest, tenant, request.request_id);
+        if (!stored.empty()) {
+          const std::string method = stored[0][0].as<std::string>();
+          const std::string first_incident = stored[0][1].as<std::string>();
+          if (method != request.method || first_incident != incident_id) {
+            return RequestIdReused(request, method, first_incident);
+          }
+          return absl::HexStringToBytes(stored[0][2].as<std::string>());
+        }
+      }
+
+      ASSIGN_OR_RETURN(IncidentChange change, mutate(current));
+      if (!IsOpen(current.status) && IsOpen(change.incident.status)) {
+        const pqxx::result other =
+            txn.exec_params(kSelectOtherOpenIncident, tenant, group_key, incident_id);
+        if (!other.empty()) return GroupHasOpenIncident(current, other[0][0].as<std::string>());
+      }
+      std::string response = encode(change);
+      try {
+        if (change.incident != current) {
+          txn.exec_params(kUpsertIncidents, JsonArray({IncidentJson(change.incident)}));
+        }
+        if (!change.entries.empty()) txn.exec_params(kInsertTimeline, TimelineJson(change.entries));
+        if (!request.request_id.empty()) {
+          txn.exec_params(kInsertRequest, tenant, request.request_id, request.method, incident_id,
+                          absl::BytesToHexString(response));
+        }
+      } catch (const pqxx::unique_violation& e) {
+        return Aborted(e);
+      }
+      return response;
+    });
+  });
+}
+
+absl::StatusOr<IncidentDetail> PgIncidentStore::GetIncident(absl::string_view id) {
+  const std::string incident_id(id);
+  return pool_.Transact<IncidentDetail>([&](pqxx::work& txn) -> absl::StatusOr<IncidentDetail> {
+    // One snapshot for the incident, its alerts and its timeline.
+    txn.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    const pqxx::result found = txn.exec_params(kSelectIncident, incident_id);
+    if (found.empty()) return IncidentNotFound(incident_id);
+    IncidentDetail detail;
+    ASSIGN_OR_RETURN(detail.incident, ParseIncident(found[0]));
+    const std::string& tenant = detail.incident.tenant;
+    for (const pqxx::row& row : txn.exec_params(kSelectIncidentAlerts, tenant, incident_id)) {
+      ASSIGN_OR_RETURN(AlertState alert, ParseAlert(row));
+      detail.alerts.push_back(std::move(alert));
+    }
+    for (const pqxx::row& row : txn.exec_params(kSelectTimeline, tenant, incident_id)) {
+      TimelineEntry entry;
+      entry.tenant = tenant;
+      entry.incident_id = incident_id;
+      entry.time = TimeOf(row[0]);
+      entry.actor = row[1].as<std::string>();
+      entry.kind = row[2].as<std::string>();
+      entry.text = row[3].as<std::string>();
+      ASSIGN_OR_RETURN(entry.details, ParseJsonMap(row[4]));
+      detail.timeline.push_back(std::move(entry));
+    }
+    return detail;
+  });
+}
+
+absl::StatusOr<IncidentPage> PgIncidentStore::ListIncidents(const IncidentQuery& query) {
+  std::vector<std::string> matchers;
+  for (const LabelMatcher& m : query.matchers) {
+    matchers.push_back(absl::StrCat("{\"name\":", Json(m.name), ",\"op\":", static_cast<int>(m.op),
+                                    ",\"value\":", Json(m.value), "}"));
+  }
+  const std::string from =
+      query.created_from ? common::PgTimestamp(*query.created_from) : "-infinity";
+  const std::string before =
+      query.created_before ? common::PgTimestamp(*query.created_before) : "infinity";
+  const std::string after_time =
+      query.after ? common::PgTimestamp(query.after->create_time) : "infinity";
+  const std::string after_id = query.after ? query.after->id : "";
+  const int limit = query.page_size + 1;
+  return pool_.Transact<IncidentPage>([&](pqxx::work& txn) -> absl::StatusOr<IncidentPage> {
+    const pqxx::result rows =
+        txn.exec_params(kListIncidents, query.tenant, SmallintArray(query.statuses),
+                        SmallintArray(query.severities), from, before, query.owner, after_time,
+                        after_id, JsonArray(matchers), limit);
+    IncidentPage page;
+    for (const pqxx::row& row : rows) {
+      if (static_cast<int>(page.incidents.size()) == query.page_size) {
+        const Incident& last = page.incidents.back();
+        page.next = PageCursor{last.create_time, last.id};
+        break;
+      }
+      ASSIGN_OR_RETURN(Incident incident, ParseIncident(row));
+      page.incidents.push_back(std::move(incident));
+    }
+    return page;
+  });
+}
+
+}  // namespace agentwatch::incident

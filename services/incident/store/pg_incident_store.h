@@ -1,0 +1,45 @@
+// The Postgres IncidentStore (schema "incident", see migrations/).
+//
+// Intake runs one transaction per batch: it takes a transaction-scoped
+// advisory lock per group (pg_advisory_xact_lock(kGroupLockSpace,
+// hashtext(group_key)), in hash order so that batches never deadlock), locks
+// the incidents involved (SELECT ... FOR UPDATE), loads their state, plans
+// with core PlanIntake and writes the plan with multi-row statements. The
+// partial unique index on open incidents per (tenant_id, group_key) backs the
+// lock up. Lifecycle calls take the group lock, then the incident row lock,
+// in the same order. Serialization failures and deadlocks are retried a few
+// times before ABORTED reaches the caller.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/pg.h"
+#include "incident/core/ids.h"
+#include "incident/store/incident_store.h"
+
+namespace agentwatch::incident {
+
+class PgIncidentStore final : public IncidentStore {
+ public:
+  // The first key of the two-key advisory locks on groups ("in" + "cd").
+  static constexpr int kGroupLockSpace = 0x696e6364;
+
+  // `pool` must reach a database migrated with Migrations(); `ids` makes the
+  // ids of new incidents. Both must outlive the store.
+  PgIncidentStore(common::PgPool& pool, IdGenerator& ids) : pool_(pool), ids_(ids) {}
+
+  absl::StatusOr<IntakeSummary> ReportAlerts(const std::vector<IncomingAlert>& alerts,
+                                             absl::Time now) override;
+  absl::StatusOr<std::string> MutateIncident(absl::string_view id, const RequestKey& request,
+                                             const IncidentMutator& mutate,
+                                             const ResponseEncoder& encode) override;
+  absl::StatusOr<IncidentDetail> GetIncident(absl::string_view id) override;
+  absl::StatusOr<IncidentPage> ListIncidents(const IncidentQuery& query) override;
+
+ private:
+  common::PgPool& pool_;
+  IdGenerator& ids_;
+};
+
+}  // namespace agentwatch::incident

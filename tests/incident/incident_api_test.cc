@@ -1,0 +1,567 @@
+// IncidentService through a real in-process gRPC server with the in-memory
+// store behind it.
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "agentwatch/incident/v1/incident.grpc.pb.h"
+#include "common/auth.h"
+#include "common/clock.h"
+#include "common/executor.h"
+#include "common/metrics.h"
+#include "common/rpc.h"
+#include "incident/api/incident_metrics.h"
+#include "incident/api/incident_service.h"
+#include "incident/api/proto_mapping.h"
+#include "incident/store/memory_incident_store.h"
+#include "test_util.h"
+
+namespace agentwatch::incident {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+
+const absl::Time kStart = absl::FromUnixSeconds(1'700'000'000);
+
+v1::Alert MakeAlert(const std::string& tenant, const std::string& fingerprint,
+                    const std::string& name, v1::AlertStatus status = v1::ALERT_STATUS_FIRING) {
+  v1::Alert alert;
+  alert.set_tenant(tenant);
+  alert.set_fingerprint(fingerprint);
+  alert.set_name(name);
+  alert.set_status(status);
+  alert.set_source("test");
+  TimeToProto(kStart - absl::Minutes(1), alert.mutable_starts_at());
+  return alert;
+}
+
+class IncidentApiTest : public ::testing::Test {
+ protected:
+  IncidentApiTest()
+      : clock_(kStart),
+        executor_(std::make_unique<common::BlockingExecutor>(4, 100)),
+        rpc_(authorizer_, *executor_),
+        metrics_(registry_, "agentwatch_incident"),
+        store_(ids_),
+        service_(store_, rpc_, clock_, metrics_, *ParseGroupBy("group_by", "alertname")) {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    stub_ = v1::IncidentService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  }
+
+  ~IncidentApiTest() override {
+    server_->Shutdown();
+    executor_.reset();
+  }
+
+  grpc::Status Report(const std::vector<v1::Alert>& alerts, v1::ReportAlertsResponse* response) {
+    v1::ReportAlertsRequest request;
+    for (const v1::Alert& alert : alerts) *request.add_alerts() = alert;
+    grpc::ClientContext context;
+    return stub_->ReportAlerts(&context, request, response);
+  }
+
+  // Reports one firing alert and returns its incident id.
+  std::string Open(const std::string& tenant, const std::string& fingerprint,
+                   const std::string& name) {
+    v1::ReportAlertsResponse response;
+    const grpc::Status status = Report({MakeAlert(tenant, fingerprint, name)}, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(response.incident_ids_size(), 1);
+    return response.incident_ids_size() == 1 ? response.incident_ids(0) : "";
+  }
+
+  grpc::Status Get(const std::string& id, v1::GetIncidentResponse* response) {
+    grpc::ClientContext context;
+    v1::GetIncidentRequest request;
+    request.set_id(id);
+    return stub_->GetIncident(&context, request, response);
+  }
+
+  grpc::Status List(const v1::ListIncidentsRequest& request, v1::ListIncidentsResponse* response) {
+    grpc::ClientContext context;
+    return stub_->ListIncidents(&context, request, response);
+  }
+
+  template <typename Request>
+  static Request Lifecycle(const std::string& id, const std::string& actor = "alice",
+                           const std::string& request_id = "") {
+    Request request;
+    request.set_id(id);
+    request.set_actor(actor);
+    request.set_request_id(request_id);
+    return request;
+  }
+
+  grpc::Status Ack(const std::string& id, v1::Incident* out, const std::string& request_id = "") {
+    grpc::ClientContext context;
+    return stub_->AcknowledgeIncident(
+        &context, Lifecycle<v1::AcknowledgeIncidentRequest>(id, "alice", request_id), out);
+  }
+  grpc::Status Mitigate(const std::string& id, v1::Incident* out) {
+    grpc::ClientContext context;
+    return stub_->MitigateIncident(&context, Lifecycle<v1::MitigateIncidentRequest>(id), out);
+  }
+  grpc::Status Resolve(const std::string& id, v1::Incident* out) {
+    grpc::ClientContext context;
+    return stub_->ResolveIncident(&context, Lifecycle<v1::ResolveIncidentRequest>(id), out);
+  }
+  grpc::Status Close(const std::string& id, v1::Incident* out) {
+    grpc::ClientContext context;
+    return stub_->CloseIncident(&context, Lifecycle<v1::CloseIncidentRequest>(id), out);
+  }
+  grpc::Status Reopen(const std::string& id, v1::Incident* out) {
+    grpc::ClientContext context;
+    return stub_->ReopenIncident(&context, Lifecycle<v1::ReopenIncidentRequest>(id), out);
+  }
+
+  // The value of a sample in the registry's exposition, -1 when absent.
+  double Metric(const std::string& sample) {
+    std::istringstream lines(common::RenderMetrics(registry_));
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.rfind(sample + " ", 0) == 0) return std::stod(line.substr(sample.size() + 1));
+    }
+    return -1;
+  }
+
+  common::FakeClock clock_;
+  common::Authorizer authorizer_;
+  std::unique_ptr<common::BlockingExecutor> executor_;
+  common::RpcRunner rpc_;
+  prometheus::Registry registry_;
+  IncidentMetrics metrics_;
+  testing::SequentialIds ids_;
+  MemoryIncidentStore store_;
+  IncidentServiceImpl service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::IncidentService::Stub> stub_;
+};
+
+TEST_F(IncidentApiTest, ReportAlertsOpensAnIncidentThatGetIncidentShows) {
+  v1::Alert alert = MakeAlert("acme", "fp1", "HighErrorRate");
+  alert.set_severity(common::v1::SEVERITY_P1);
+  (*alert.mutable_labels())["service"] = "api";
+  (*alert.mutable_annotations())["summary"] = "Error rate above 5%";
+  v1::ReportAlertsResponse response;
+  ASSERT_TRUE(Report({alert, MakeAlert("acme", "fp2", "HighErrorRate")}, &response).ok());
+  EXPECT_EQ(response.accepted(), 2);
+  EXPECT_EQ(response.duplicates(), 0);
+  ASSERT_THAT(response.incident_ids(), ElementsAre("inc-000001", "inc-000001"));
+
+  v1::GetIncidentResponse got;
+  ASSERT_TRUE(Get("inc-000001", &got).ok());
+  const v1::Incident& incident = got.incident();
+  EXPECT_EQ(incident.title(), "Error rate above 5%");
+  EXPECT_EQ(incident.status(), v1::INCIDENT_STATUS_TRIGGERED);
+  EXPECT_EQ(incident.severity(), common::v1::SEVERITY_P1);
+  EXPECT_EQ(incident.tenant(), "acme");
+  EXPECT_EQ(incident.group_key(), "\"acme\":{alertname=\"HighErrorRate\"}");
+  EXPECT_EQ(incident.alert_count(), 2);
+  EXPECT_EQ(incident.firing_alert_count(), 2);
+  EXPECT_EQ(incident.labels().at("alertname"), "HighErrorRate");
+  EXPECT_EQ(incident.create_time().seconds(), absl::ToUnixSeconds(kStart));
+  EXPECT_EQ(incident.start_time().seconds(), absl::ToUnixSeconds(kStart - absl::Minutes(1)));
+  EXPECT_EQ(incident.escalation_tier(), -1);
+  EXPECT_FALSE(incident.has_acknowledge_time());
+  ASSERT_THAT(got.alerts(), SizeIs(2));
+  EXPECT_EQ(got.alerts(0).fingerprint(), "fp1");
+  EXPECT_EQ(got.alerts(0).labels().at("service"), "api");
+  EXPECT_EQ(got.alerts(0).status(), v1::ALERT_STATUS_FIRING);
+  ASSERT_THAT(got.timeline(), SizeIs(3));
+  EXPECT_EQ(got.timeline(0).kind(), "created");
+  EXPECT_EQ(got.timeline(1).kind(), "alert_firing");
+  EXPECT_EQ(got.timeline(2).kind(), "alert_firing");
+  EXPECT_EQ(got.timeline(1).details().at("fingerprint"), "fp1");
+
+  EXPECT_EQ(Metric("agentwatch_incident_alerts_received_total{status=\"firing\"}"), 2);
+  EXPECT_EQ(Metric("agentwatch_incident_incidents_opened_total"), 1);
+  EXPECT_EQ(Metric("agentwatch_incident_alert_duplicates_total"), 0);
+}
+
+TEST_F(IncidentApiTest, ReplayIsCountedAsDuplicate) {
+  const v1::Alert alert = MakeAlert("acme", "fp1", "A");
+  v1::ReportAlertsResponse first;
+  ASSERT_TRUE(Report({alert}, &first).ok());
+  // Alertmanager moves ends_at on every resend of a firing alert: still a replay.
+  v1::Alert resend = alert;
+  TimeToProto(kStart + absl::Minutes(4), resend.mutable_ends_at());
+  v1::ReportAlertsResponse replay;
+  ASSERT_TRUE(Report({alert, resend}, &replay).ok());
+  EXPECT_EQ(replay.accepted(), 0);
+  EXPECT_EQ(replay.duplicates(), 2);
+  EXPECT_THAT(replay.incident_ids(), ElementsAre(first.incident_ids(0), first.incident_ids(0)));
+  v1::GetIncidentResponse got;
+  ASSERT_TRUE(Get(first.incident_ids(0), &got).ok());
+  EXPECT_THAT(got.timeline(), SizeIs(2));  // created, alert_firing: nothing from the replay
+  EXPECT_EQ(Metric("agentwatch_incident_alert_duplicates_total"), 2);
+  EXPECT_EQ(Metric("agentwatch_incident_alerts_received_total{status=\"firing\"}"), 3);
+  EXPECT_EQ(Metric("agentwatch_incident_incidents_opened_total"), 1);
+}
+
+TEST_F(IncidentApiTest, ResolvedAlertIsMarkedAndTheIncidentStaysOpen) {
+  const std::string id = Open("acme", "fp1", "A");
+  v1::Alert resolved = MakeAlert("acme", "fp1", "A", v1::ALERT_STATUS_RESOLVED);
+  TimeToProto(kStart + absl::Minutes(3), resolved.mutable_ends_at());
+  v1::ReportAlertsResponse response;
+  ASSERT_TRUE(
+      Report({resolved, MakeAlert("acme", "unknown", "A", v1::ALERT_STATUS_RESOLVED)}, &response)
+          .ok());
+  EXPECT_THAT(response.incident_ids(), ElementsAre(id, ""));
+  EXPECT_EQ(Metric("agentwatch_incident_alerts_received_total{status=\"resolved\"}"), 2);
+  v1::GetIncidentResponse got;
+  ASSERT_TRUE(Get(id, &got).ok());
+  EXPECT_EQ(got.incident().status(), v1::INCIDENT_STATUS_TRIGGERED);
+  EXPECT_EQ(got.incident().firing_alert_count(), 0);
+  EXPECT_EQ(got.alerts(0).status(), v1::ALERT_STATUS_RESOLVED);
+  EXPECT_EQ(got.alerts(0).ends_at().seconds(), absl::ToUnixSeconds(kStart + absl::Minutes(3)));
+  EXPECT_EQ(got.timeline(got.timeline_size() - 1).kind(), "alert_resolved");
+}
+
+TEST_F(IncidentApiTest, InvalidAlertNamesTheFieldAndWritesNothing) {
+  v1::Alert bad = MakeAlert("acme", "", "A");
+  v1::ReportAlertsResponse response;
+  grpc::Status status = Report({MakeAlert("acme", "fp1", "A"), bad}, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "alerts[1].fingerprint: required");
+
+  struct Case {
+    std::function<void(v1::Alert*)> mutate;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {[](v1::Alert* a) { a->clear_name(); }, "alerts[0].name: required"},
+      {[](v1::Alert* a) { a->clear_tenant(); }, "alerts[0].tenant: required"},
+      {[](v1::Alert* a) { a->set_status(v1::ALERT_STATUS_UNSPECIFIED); }, "alerts[0].status"},
+      {[](v1::Alert* a) { a->mutable_starts_at()->set_seconds(-5); }, "alerts[0].starts_at"},
+      {[](v1::Alert* a) { a->mutable_starts_at()->set_nanos(-1); }, "alerts[0].starts_at"},
+      {[](v1::Alert* a) { (*a->mutable_labels())["a-b"] = "x"; }, "alerts[0].labels[\"a-b\"]"},
+      {[](v1::Alert* a) { a->set_severity(static_cast<common::v1::Severity>(42)); },
+       "alerts[0].severity"},
+      {[](v1::Alert* a) {
+         a->set_status(v1::ALERT_STATUS_RESOLVED);
+         TimeToProto(kStart - absl::Hours(1), a->mutable_ends_at());
+       },
+       "alerts[0].ends_at: before starts_at"},
+  };
+  for (const Case& c : cases) {
+    v1::Alert alert = MakeAlert("acme", "fp9", "A");
+    c.mutate(&alert);
+    status = Report({alert}, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.message;
+    EXPECT_THAT(status.error_message(), HasSubstr(c.message));
+  }
+  v1::ListIncidentsResponse listed;
+  ASSERT_TRUE(List({}, &listed).ok());
+  EXPECT_EQ(listed.incidents_size(), 0);
+  EXPECT_EQ(Metric("agentwatch_incident_alerts_received_total{status=\"firing\"}"), 0);
+}
+
+TEST_F(IncidentApiTest, BatchLimits) {
+  v1::ReportAlertsResponse response;
+  grpc::Status status = Report({}, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("alerts"));
+  std::vector<v1::Alert> alerts(10001, MakeAlert("acme", "fp", "A"));
+  status = Report(alerts, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(status.error_message(), HasSubstr("10000"));
+}
+
+TEST_F(IncidentApiTest, LifecycleRecordsEveryStepOnTheTimeline) {
+  const std::string id = Open("acme", "fp1", "A");
+  v1::Incident incident;
+  clock_.Advance(absl::Minutes(1));
+  ASSERT_TRUE(Ack(id, &incident).ok());
+  EXPECT_EQ(incident.status(), v1::INCIDENT_STATUS_ACKNOWLEDGED);
+  EXPECT_EQ(incident.acknowledge_time().seconds(), absl::ToUnixSeconds(clock_.Now()));
+  const int64_t ack_seconds = incident.acknowledge_time().seconds();
+
+  // Acknowledging again answers the incident unchanged.
+  clock_.Advance(absl::Minutes(1));
+  v1::Incident again;
+  ASSERT_TRUE(Ack(id, &again).ok());
+  EXPECT_EQ(again.acknowledge_time().seconds(), ack_seconds);
+  EXPECT_EQ(again.status(), v1::INCIDENT_STATUS_ACKNOWLEDGED);
+
+  ASSERT_TRUE(Mitigate(id, &incident).ok());
+  EXPECT_EQ(incident.status(), v1::INCIDENT_STATUS_MITIGATED);
+  clock_.Advance(absl::Minutes(1));
+  ASSERT_TRUE(Resolve(id, &incident).ok());
+  EXPECT_EQ(incident.status(), v1::INCIDENT_STATUS_RESOLVED);
+  EXPECT_TRUE(incident.has_resolve_time());
+
+  const grpc::Status refused = Ack(id, &incident);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(refused.error_message(), HasSubstr("RESOLVED"));
+
+  ASSERT_TRUE(Reopen(id, &incident).ok());
+  EXPECT_EQ(incident.status(), v1::INCIDENT_STATUS_TRIGGERED);
+  ASSERT_TRUE(Resolve(id, &incident).ok());
+  ASSERT_TRUE(Close(id, &incident).ok());
+  EXPECT_EQ(incident.status(), v1::INCIDENT_STATUS_CLOSED);
+  EXPECT_EQ(Reopen(id, &incident).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+
+  v1::GetIncidentResponse got;
+  ASSERT_TRUE(Get(id, &got).ok());
+  std::vector<std::string> kinds;
+  for (const v1::TimelineEntry& entry : got.timeline()) kinds.push_back(entry.kind());
+  EXPECT_THAT(kinds, ElementsAre("created", "alert_firing", "acknowledged", "mitigated", "resolved",
+                                 "reopened", "resolved", "closed"));
+  EXPECT_EQ(got.timeline(2).actor(), "alice");
+  EXPECT_EQ(got.timeline(2).time().seconds(), ack_seconds);
+}
+
+TEST_F(IncidentApiTest, HighSeverityNeedsAPostmortemToClose) {
+  v1::Alert alert = MakeAlert("acme", "fp1", "Outage");
+  alert.set_severity(common::v1::SEVERITY_P0);
+  v1::ReportAlertsResponse response;
+  ASSERT_TRUE(Report({alert}, &response).ok());
+  v1::Incident incident;
+  ASSERT_TRUE(Resolve(response.incident_ids(0), &incident).ok());
+  const grpc::Status status = Close(response.incident_ids(0), &incident);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr("postmortem"));
+}
+
+TEST_F(IncidentApiTest, RequestIdMakesCallsIdempotent) {
+  const std::string id = Open("acme", "fp1", "A");
+  v1::AddNoteRequest note = Lifecycle<v1::AddNoteRequest>(id, "bob", "req-1");
+  note.set_note("checked the dashboards");
+  v1::TimelineEntry first;
+  v1::TimelineEntry second;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->AddNote(&context, note, &first).ok());
+  }
+  clock_.Advance(absl::Minutes(5));
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->AddNote(&context, note, &second).ok());
+  }
+  EXPECT_EQ(first.SerializeAsString(), second.SerializeAsString());
+  EXPECT_EQ(first.kind(), "note");
+  EXPECT_EQ(first.text(), "checked the dashboards");
+  v1::GetIncidentResponse got;
+  ASSERT_TRUE(Get(id, &got).ok());
+  EXPECT_THAT(got.timeline(), SizeIs(3));
+
+  // The same id on another call is refused.
+  v1::Incident incident;
+  const grpc::Status reused = Ack(id, &incident, "req-1");
+  EXPECT_EQ(reused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(reused.error_message(), HasSubstr("request_id"));
+
+  // A retried acknowledgement returns the first answer.
+  ASSERT_TRUE(Ack(id, &incident, "req-2").ok());
+  clock_.Advance(absl::Minutes(1));
+  v1::Incident retried;
+  ASSERT_TRUE(Ack(id, &retried, "req-2").ok());
+  EXPECT_EQ(incident.SerializeAsString(), retried.SerializeAsString());
+}
+
+TEST_F(IncidentApiTest, LifecycleValidationAndNotFound) {
+  v1::Incident incident;
+  grpc::Status status = Ack("missing", &incident);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  v1::GetIncidentResponse got;
+  EXPECT_EQ(Get("missing", &got).error_code(), grpc::StatusCode::NOT_FOUND);
+  status = Get("", &got);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("id: required"));
+
+  const std::string id = Open("acme", "fp1", "A");
+  {
+    grpc::ClientContext context;
+    status = stub_->AcknowledgeIncident(&context, Lifecycle<v1::AcknowledgeIncidentRequest>(id, ""),
+                                        &incident);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(status.error_message(), "actor: required");
+  }
+  {
+    grpc::ClientContext context;
+    v1::TimelineEntry entry;
+    status = stub_->AddNote(&context, Lifecycle<v1::AddNoteRequest>(id), &entry);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(status.error_message(), "note: required");
+    v1::AddNoteRequest big = Lifecycle<v1::AddNoteRequest>(id);
+    big.set_note(std::string(64 * 1024 + 1, 'x'));
+    grpc::ClientContext context2;
+    status = stub_->AddNote(&context2, big, &entry);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("note: longer than"));
+  }
+  {
+    grpc::ClientContext context;
+    v1::SetSeverityRequest request = Lifecycle<v1::SetSeverityRequest>(id);
+    status = stub_->SetSeverity(&context, request, &incident);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(status.error_message(), "severity: required");
+  }
+}
+
+TEST_F(IncidentApiTest, OwnerAndSeverityChanges) {
+  const std::string id = Open("acme", "fp1", "A");
+  v1::Incident incident;
+  {
+    grpc::ClientContext context;
+    v1::AssignOwnerRequest request = Lifecycle<v1::AssignOwnerRequest>(id, "lead");
+    request.set_owner("alice");
+    ASSERT_TRUE(stub_->AssignOwner(&context, request, &incident).ok());
+    EXPECT_EQ(incident.owner(), "alice");
+  }
+  {
+    grpc::ClientContext context;
+    v1::SetSeverityRequest request = Lifecycle<v1::SetSeverityRequest>(id, "lead");
+    request.set_severity(common::v1::SEVERITY_P0);
+    request.set_note("customer impact confirmed");
+    ASSERT_TRUE(stub_->SetSeverity(&context, request, &incident).ok());
+    EXPECT_EQ(incident.severity(), common::v1::SEVERITY_P0);
+  }
+  // A pinned severity is not lowered or raised by alerts.
+  v1::Alert p3 = MakeAlert("acme", "fp2", "A");
+  p3.set_severity(common::v1::SEVERITY_P3);
+  v1::ReportAlertsResponse response;
+  ASSERT_TRUE(Report({p3}, &response).ok());
+  v1::GetIncidentResponse got;
+  ASSERT_TRUE(Get(id, &got).ok());
+  EXPECT_EQ(got.incident().severity(), common::v1::SEVERITY_P0);
+  EXPECT_EQ(got.incident().owner(), "alice");
+  const v1::TimelineEntry& changed = got.timeline(3);
+  EXPECT_EQ(changed.kind(), "severity_changed");
+  EXPECT_EQ(changed.text(), "customer impact confirmed");
+  EXPECT_EQ(changed.details().at("to"), "P0");
+}
+
+TEST_F(IncidentApiTest, ReopenIsRefusedWhileTheGroupHasAnotherOpenIncident) {
+  const std::string first = Open("acme", "fp1", "A");
+  v1::Incident incident;
+  ASSERT_TRUE(Resolve(first, &incident).ok());
+  const std::string second = Open("acme", "fp2", "A");
+  ASSERT_NE(first, second);
+  const grpc::Status status = Reopen(first, &incident);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr(second));
+}
+
+TEST_F(IncidentApiTest, ListPagesNewestFirstWithFilters) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back(
+        Open(i % 2 == 0 ? "acme" : "globex", absl::StrCat("fp", i), absl::StrCat("A", i)));
+    clock_.Advance(absl::Seconds(10));
+  }
+  v1::Incident incident;
+  ASSERT_TRUE(Ack(ids[2], &incident).ok());
+
+  v1::ListIncidentsRequest request;
+  request.set_page_size(2);
+  std::vector<std::string> seen;
+  std::string token;
+  int pages = 0;
+  do {
+    request.set_page_token(token);
+    v1::ListIncidentsResponse response;
+    ASSERT_TRUE(List(request, &response).ok());
+    for (const v1::Incident& i : response.incidents()) seen.push_back(i.id());
+    token = response.next_page_token();
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  EXPECT_THAT(seen, ElementsAre(ids[4], ids[3], ids[2], ids[1], ids[0]));
+
+  v1::ListIncidentsRequest acme;
+  acme.set_tenant("acme");
+  acme.add_statuses(v1::INCIDENT_STATUS_TRIGGERED);
+  v1::ListIncidentsResponse response;
+  ASSERT_TRUE(List(acme, &response).ok());
+  ASSERT_EQ(response.incidents_size(), 2);
+  EXPECT_EQ(response.incidents(0).id(), ids[4]);
+  EXPECT_EQ(response.incidents(1).id(), ids[0]);
+
+  v1::ListIncidentsRequest matching;
+  auto* matcher = matching.add_matchers();
+  matcher->set_name("alertname");
+  matcher->set_op(common::v1::MATCH_OP_REGEX);
+  matcher->set_value("A[13]");
+  ASSERT_TRUE(List(matching, &response).ok());
+  ASSERT_EQ(response.incidents_size(), 2);
+  EXPECT_EQ(response.incidents(0).id(), ids[3]);
+
+  v1::ListIncidentsRequest ranged;
+  TimeToProto(kStart + absl::Seconds(10), ranged.mutable_range()->mutable_start());
+  TimeToProto(kStart + absl::Seconds(30), ranged.mutable_range()->mutable_end());
+  ASSERT_TRUE(List(ranged, &response).ok());
+  ASSERT_EQ(response.incidents_size(), 2);
+  EXPECT_EQ(response.incidents(0).id(), ids[2]);
+  EXPECT_EQ(response.incidents(1).id(), ids[1]);
+}
+
+TEST_F(IncidentApiTest, ListRefusesBadRequests) {
+  for (int i = 0; i < 3; ++i) Open("acme", absl::StrCat("fp", i), absl::StrCat("A", i));
+  v1::ListIncidentsRequest request;
+  request.set_page_size(1);
+  v1::ListIncidentsResponse response;
+  ASSERT_TRUE(List(request, &response).ok());
+  ASSERT_FALSE(response.next_page_token().empty());
+
+  v1::ListIncidentsRequest changed = request;
+  changed.set_page_token(response.next_page_token());
+  changed.set_tenant("globex");
+  grpc::Status status = List(changed, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("page_token"));
+
+  v1::ListIncidentsRequest garbage;
+  garbage.set_page_token("%%%");
+  EXPECT_EQ(List(garbage, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::ListIncidentsRequest bad_regex;
+  auto* matcher = bad_regex.add_matchers();
+  matcher->set_name("alertname");
+  matcher->set_op(common::v1::MATCH_OP_REGEX);
+  matcher->set_value("(unclosed");
+  status = List(bad_regex, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("matchers[0].value"));
+
+  v1::ListIncidentsRequest bad_status;
+  bad_status.add_statuses(v1::INCIDENT_STATUS_UNSPECIFIED);
+  status = List(bad_status, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("statuses[0]"));
+
+  v1::ListIncidentsRequest reversed;
+  TimeToProto(kStart, reversed.mutable_range()->mutable_start());
+  TimeToProto(kStart - absl::Seconds(1), reversed.mutable_range()->mutable_end());
+  status = List(reversed, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("range.end"));
+
+  v1::ListIncidentsRequest negative;
+  negative.set_page_size(-1);
+  EXPECT_EQ(List(negative, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(IncidentApiTest, OtherRpcsAreUnimplemented) {
+  grpc::ClientContext context;
+  v1::GetStatsRequest request;
+  v1::IncidentStats stats;
+  EXPECT_EQ(stub_->GetStats(&context, request, &stats).error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+}
+
+}  // namespace
+}  // namespace agentwatch::incident

@@ -1,0 +1,259 @@
+// PgIncidentStore against the real Postgres (AGENTWATCH_TEST_PG_DSN), each
+// test in a fresh database.
+#include "incident/store/pg_incident_store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/pg.h"
+#include "common/testing/status_matchers.h"
+#include "common/testing/test_env.h"
+#include "incident/core/lifecycle.h"
+#include "incident/store/migrations.h"
+#include "store_contract.h"
+#include "test_util.h"
+
+namespace agentwatch::incident {
+namespace {
+
+using ::agentwatch::testing::IsOk;
+using ::agentwatch::testing::StatusIs;
+using ::testing::ElementsAre;
+using testing::Firing;
+using ::testing::HasSubstr;
+using testing::Resolved;
+using ::testing::SizeIs;
+
+const absl::Time kT0 = absl::FromUnixMicros(1'700'000'000'123'456);
+
+// Releases `parties` threads together, round after round.
+class CyclicBarrier {
+ public:
+  explicit CyclicBarrier(int parties) : parties_(parties) {}
+  void ArriveAndWait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    const int64_t round = round_;
+    if (++waiting_ == parties_) {
+      waiting_ = 0;
+      ++round_;
+      cv_.notify_all();
+      return;
+    }
+    cv_.wait(lock, [&] { return round_ != round; });
+  }
+
+ private:
+  const int parties_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int waiting_ = 0;
+  int64_t round_ = 0;
+};
+
+common::PgPoolOptions PoolOptions(const std::string& dsn, int size = 4) {
+  common::PgPoolOptions options;
+  options.dsn = dsn;
+  options.size = size;
+  return options;
+}
+
+class PgIncidentStoreTest : public ::testing::Test {
+ protected:
+  PgIncidentStoreTest()
+      : pool_(PoolOptions(db_.dsn())),
+        grouping_(*ParseGroupBy("group_by", "alertname,service")),
+        store_(pool_, ids_) {
+    EXPECT_THAT(common::ApplyMigrations(pool_, "incident", Migrations()), IsOk());
+  }
+
+  IncomingAlert Prepare(const AlertReport& report, absl::Time now) {
+    return PrepareAlert(report, grouping_, now);
+  }
+
+  absl::StatusOr<IntakeSummary> Report(const std::vector<AlertReport>& reports, absl::Time now) {
+    std::vector<IncomingAlert> alerts;
+    for (const AlertReport& r : reports) alerts.push_back(Prepare(r, now));
+    return store_.ReportAlerts(alerts, now);
+  }
+
+  int64_t Count(const std::string& sql) {
+    int64_t n = -1;
+    EXPECT_THAT(pool_.WithTransaction([&](pqxx::work& txn) {
+      n = txn.exec(sql)[0][0].as<int64_t>();
+      return absl::OkStatus();
+    }),
+                IsOk());
+    return n;
+  }
+
+  ::agentwatch::testing::TestDatabase db_;
+  common::PgPool pool_;
+  GroupingConfig grouping_;
+  testing::SequentialIds ids_;
+  PgIncidentStore store_;
+};
+
+// The contract every store keeps, against Postgres.
+class PgHarness final : public testing::StoreHarness {
+ public:
+  explicit PgHarness(IdGenerator& ids) : pool_(PoolOptions(db_.dsn())), store_(pool_, ids) {
+    EXPECT_THAT(common::ApplyMigrations(pool_, "incident", Migrations()), IsOk());
+  }
+  IncidentStore& store() override { return store_; }
+
+ private:
+  ::agentwatch::testing::TestDatabase db_;
+  common::PgPool pool_;
+  PgIncidentStore store_;
+};
+
+using testing::IncidentStoreContractTest;
+INSTANTIATE_TEST_SUITE_P(Postgres, IncidentStoreContractTest,
+                         ::testing::Values(testing::StoreKind{
+                             "Postgres",
+                             [](IdGenerator& ids) { return std::make_unique<PgHarness>(ids); }}),
+                         testing::StoreKindName);
+
+TEST_F(PgIncidentStoreTest, MigrationsAreIdempotent) {
+  EXPECT_THAT(common::ApplyMigrations(pool_, "incident", Migrations()), IsOk());
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.schema_migrations WHERE component = 'service'"),
+            static_cast<int64_t>(Migrations().size()));
+}
+
+TEST_F(PgIncidentStoreTest, ReplayWritesNoRows) {
+  const AlertReport a = Firing("acme", "fp1", "A", kT0);
+  const AlertReport ghost = Resolved(Firing("acme", "ghost", "X", kT0), kT0);
+  ASSERT_THAT(Report({a, ghost}, kT0), IsOk());
+  const char* kTables[] = {"incidents", "alerts", "alert_reports", "timeline"};
+  std::vector<int64_t> before;
+  for (const char* table : kTables) {
+    before.push_back(Count(absl::StrCat("SELECT count(*) FROM incident.", table)));
+  }
+  EXPECT_EQ(before, (std::vector<int64_t>{1, 1, 2, 2}));
+  auto replay = Report({a, ghost, a}, kT0 + absl::Minutes(1));
+  ASSERT_THAT(replay, IsOk());
+  EXPECT_EQ(replay->duplicates, 3);
+  for (size_t i = 0; i < before.size(); ++i) {
+    EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM incident.", kTables[i])), before[i])
+        << kTables[i];
+  }
+  EXPECT_EQ(Count("SELECT (extract(epoch from update_time) * 1000000)::bigint "
+                  "FROM incident.incidents"),
+            absl::ToUnixMicros(kT0));
+}
+
+// Two replicas (two pools, two stores) and 8 threads report alerts of one
+// group at the same moment: exactly one incident holds all of them.
+TEST_F(PgIncidentStoreTest, ConcurrentReplicasOpenExactlyOneIncidentPerGroup) {
+  common::PgPool pool_a(PoolOptions(db_.dsn()));
+  common::PgPool pool_b(PoolOptions(db_.dsn()));
+  RandomIdGenerator ids_a;
+  RandomIdGenerator ids_b;
+  PgIncidentStore replica_a(pool_a, ids_a);
+  PgIncidentStore replica_b(pool_b, ids_b);
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 15;
+  CyclicBarrier start(kThreads);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      PgIncidentStore& store = t % 2 == 0 ? replica_a : replica_b;
+      for (int round = 0; round < kRounds; ++round) {
+        AlertReport report =
+            Firing("acme", absl::StrCat("fp-", round, "-", t), absl::StrCat("Storm", round), kT0);
+        report.labels = {{"service", "api"}};
+        const std::vector<IncomingAlert> alerts = {PrepareAlert(report, grouping_, kT0)};
+        start.ArriveAndWait();
+        auto result = store.ReportAlerts(alerts, kT0);
+        if (!result.ok() || result->accepted != 1) ++failures;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.incidents"), kRounds);
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.incidents WHERE alert_count = 8 AND "
+                  "firing_alert_count = 8"),
+            kRounds);
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.alerts"), kRounds * kThreads);
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline WHERE kind = 'created'"), kRounds);
+}
+
+// The same alert from 8 threads at once (an HA pair resending): accepted
+// once, every other copy is a duplicate.
+TEST_F(PgIncidentStoreTest, ConcurrentCopiesOfOneAlertAreAcceptedOnce) {
+  common::PgPool pool_b(PoolOptions(db_.dsn()));
+  RandomIdGenerator ids_b;
+  PgIncidentStore replica_b(pool_b, ids_b);
+  constexpr int kThreads = 8;
+  CyclicBarrier start(kThreads);
+  std::atomic<int64_t> accepted{0};
+  std::atomic<int64_t> duplicates{0};
+  std::atomic<int> failures{0};
+  std::set<std::string> incident_ids;
+  std::mutex mu;
+  const IncomingAlert alert = Prepare(Firing("acme", "fp-same", "Same", kT0), kT0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      IncidentStore& store = t % 2 == 0 ? static_cast<IncidentStore&>(store_) : replica_b;
+      start.ArriveAndWait();
+      auto result = store.ReportAlerts({alert}, kT0);
+      if (!result.ok()) {
+        ++failures;
+        return;
+      }
+      accepted += result->accepted;
+      duplicates += result->duplicates;
+      std::lock_guard<std::mutex> lock(mu);
+      incident_ids.insert(result->incident_ids[0]);
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(accepted.load(), 1);
+  EXPECT_EQ(duplicates.load(), kThreads - 1);
+  EXPECT_THAT(incident_ids, SizeIs(1));
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline"), 2);
+}
+
+// Batches naming the same groups in opposite orders never deadlock.
+TEST_F(PgIncidentStoreTest, BatchesOverlappingInOppositeOrderDoNotDeadlock) {
+  common::PgPool pool_b(PoolOptions(db_.dsn()));
+  RandomIdGenerator ids_b;
+  PgIncidentStore replica_b(pool_b, ids_b);
+  std::atomic<int> failures{0};
+  auto run = [&](IncidentStore& store, bool reversed) {
+    for (int i = 0; i < 30; ++i) {
+      std::vector<IncomingAlert> alerts;
+      for (int g = 0; g < 4; ++g) {
+        const int group = reversed ? 3 - g : g;
+        alerts.push_back(Prepare(Firing("acme", absl::StrCat("fp", reversed, "-", i, "-", g),
+                                        absl::StrCat("G", group), kT0),
+                                 kT0));
+      }
+      if (!store.ReportAlerts(alerts, kT0).ok()) ++failures;
+    }
+  };
+  std::thread a([&] { run(store_, false); });
+  std::thread b([&] { run(replica_b, true); });
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.incidents"), 4);
+  EXPECT_EQ(Count("SELECT sum(alert_count) FROM incident.incidents"), 240);
+}
+
+}  // namespace
+}  // namespace agentwatch::incident
