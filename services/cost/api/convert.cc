@@ -1,0 +1,379 @@
+#include "cost/api/convert.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "cost/core/money.h"
+
+namespace agentwatch::cost {
+namespace {
+
+using common::InvalidField;
+
+// Timestamp's valid range: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z.
+constexpr int64_t kMinTimestampSeconds = -62135596800;
+constexpr int64_t kMaxTimestampSeconds = 253402300799;
+constexpr size_t kMaxRequestIdBytes = 256;
+
+std::optional<InfraResource> InfraFromProto(v1::InfraResource resource) {
+  switch (resource) {
+    case v1::INFRA_RESOURCE_COMPUTE_SECONDS:
+      return InfraResource::kComputeSeconds;
+    case v1::INFRA_RESOURCE_MEMORY_GIB_HOURS:
+      return InfraResource::kMemoryGibHours;
+    case v1::INFRA_RESOURCE_STORAGE_GIB_HOURS:
+      return InfraResource::kStorageGibHours;
+    case v1::INFRA_RESOURCE_EXTERNAL_API_CALLS:
+      return InfraResource::kExternalApiCalls;
+    default:
+      return std::nullopt;
+  }
+}
+
+std::optional<Dimension> DimensionFromProto(int value) {
+  switch (value) {
+    case v1::DIMENSION_TENANT:
+      return Dimension::kTenant;
+    case v1::DIMENSION_TEAM:
+      return Dimension::kTeam;
+    case v1::DIMENSION_WORKFLOW:
+      return Dimension::kWorkflow;
+    case v1::DIMENSION_AGENT:
+      return Dimension::kAgent;
+    case v1::DIMENSION_MODEL:
+      return Dimension::kModel;
+    case v1::DIMENSION_PROVIDER:
+      return Dimension::kProvider;
+    case v1::DIMENSION_SERVICE:
+      return Dimension::kService;
+    case v1::DIMENSION_TAG:
+      return Dimension::kTag;
+    default:
+      return std::nullopt;
+  }
+}
+
+void PricesToProto(const TokenPrices& p, int64_t* input, int64_t* output, int64_t* cache_read,
+                   int64_t* cache_creation) {
+  *input = p.input;
+  *output = p.output;
+  *cache_read = p.cache_read;
+  *cache_creation = p.cache_creation;
+}
+
+// Fills a scope field from the LLM usage, or checks they agree.
+absl::Status FillFromLlm(std::string* scope_value, const std::string& llm_value,
+                         const std::string& prefix, absl::string_view name) {
+  if (llm_value.empty()) return InvalidField(absl::StrCat(prefix, ".llm.", name), "required");
+  if (scope_value->empty()) {
+    *scope_value = llm_value;
+  } else if (*scope_value != llm_value) {
+    return InvalidField(
+        absl::StrCat(prefix, ".scope.", name),
+        absl::StrCat("'", *scope_value, "' differs from llm.", name, " '", llm_value, "'"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<absl::Time> TimeFromProto(const google::protobuf::Timestamp& timestamp,
+                                         absl::string_view field) {
+  if (timestamp.seconds() < kMinTimestampSeconds || timestamp.seconds() > kMaxTimestampSeconds ||
+      timestamp.nanos() < 0 || timestamp.nanos() > 999'999'999) {
+    return InvalidField(field, "not a valid timestamp");
+  }
+  return absl::FromUnixMicros(timestamp.seconds() * 1'000'000 + timestamp.nanos() / 1000);
+}
+
+void TimeToProto(absl::Time time, google::protobuf::Timestamp* timestamp) {
+  const int64_t seconds = absl::ToUnixSeconds(time);
+  timestamp->set_seconds(seconds);
+  timestamp->set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(seconds))));
+}
+
+Scope ScopeFromProto(const agentwatch::common::v1::Scope& scope) {
+  Scope out;
+  out.tenant = scope.tenant();
+  out.team = scope.team();
+  out.workflow = scope.workflow();
+  out.agent = scope.agent();
+  out.model = CanonicalModel(scope.provider(), scope.model());
+  out.provider = scope.provider();
+  out.service = scope.service();
+  for (const auto& [key, value] : scope.tags()) out.tags[key] = value;
+  return out;
+}
+
+void ScopeToProto(const Scope& scope, agentwatch::common::v1::Scope* out) {
+  out->set_tenant(scope.tenant);
+  out->set_team(scope.team);
+  out->set_workflow(scope.workflow);
+  out->set_agent(scope.agent);
+  out->set_model(scope.model);
+  out->set_provider(scope.provider);
+  out->set_service(scope.service);
+  for (const auto& [key, value] : scope.tags) (*out->mutable_tags())[key] = value;
+}
+
+absl::StatusOr<UsageRecord> UsageRecordFromProto(const v1::UsageRecord& record, int index) {
+  const std::string prefix = absl::StrCat("records[", index, "]");
+  UsageRecord out;
+  out.record_id = record.record_id();
+  if (!record.has_time()) return InvalidField(absl::StrCat(prefix, ".time"), "required");
+  ASSIGN_OR_RETURN(out.time, TimeFromProto(record.time(), absl::StrCat(prefix, ".time")));
+  out.scope = ScopeFromProto(record.scope());
+  out.run_id = record.run_id();
+  if (record.has_run_succeeded()) out.run_succeeded = record.run_succeeded();
+  if (record.has_client_cost_nano_usd()) out.client_cost_nano_usd = record.client_cost_nano_usd();
+  switch (record.kind_case()) {
+    case v1::UsageRecord::kLlm: {
+      const v1::LlmUsage& llm = record.llm();
+      out.kind = UsageKind::kLlm;
+      RETURN_IF_ERROR(FillFromLlm(&out.scope.provider, llm.provider(), prefix, "provider"));
+      // Compare and store models in catalog spelling, with the final provider.
+      out.scope.model = CanonicalModel(out.scope.provider, record.scope().model());
+      RETURN_IF_ERROR(FillFromLlm(&out.scope.model, CanonicalModel(out.scope.provider, llm.model()),
+                                  prefix, "model"));
+      out.tokens.input = llm.input_tokens();
+      out.tokens.output = llm.output_tokens();
+      out.tokens.cached_input = llm.cached_input_tokens();
+      out.tokens.cache_creation = llm.cache_creation_tokens();
+      out.requests = llm.requests() == 0 ? 1 : llm.requests();
+      break;
+    }
+    case v1::UsageRecord::kInfra: {
+      const v1::InfraUsage& infra = record.infra();
+      out.kind = UsageKind::kInfra;
+      std::optional<InfraResource> resource = InfraFromProto(infra.resource());
+      if (!resource.has_value()) {
+        return InvalidField(absl::StrCat(prefix, ".infra.resource"), "required");
+      }
+      out.infra_resource = *resource;
+      if (!infra.unit().empty() && infra.unit() != InfraResourceUnit(*resource)) {
+        return InvalidField(absl::StrCat(prefix, ".infra.unit"),
+                            absl::StrCat("must be '", InfraResourceUnit(*resource), "' for ",
+                                         v1::InfraResource_Name(infra.resource())));
+      }
+      out.infra_quantity_milli = infra.quantity();
+      out.infra_sku = infra.sku();
+      break;
+    }
+    case v1::UsageRecord::KIND_NOT_SET:
+      out.kind = UsageKind::kOutcome;
+      break;
+  }
+  RETURN_IF_ERROR(ValidateUsageRecord(out, prefix));
+  return out;
+}
+
+absl::StatusOr<PriceVersion> PriceVersionFromProto(const v1::Price& price) {
+  PriceVersion out;
+  out.tenant = price.tenant();
+  out.provider = price.provider();
+  out.model = CanonicalModel(price.provider(), price.model());
+  if (!price.has_effective_time()) return InvalidField("price.effective_time", "required");
+  ASSIGN_OR_RETURN(out.effective_time,
+                   TimeFromProto(price.effective_time(), "price.effective_time"));
+  out.price.base = {price.input_per_million_nano_usd(), price.output_per_million_nano_usd(),
+                    price.cache_read_per_million_nano_usd(),
+                    price.cache_creation_per_million_nano_usd()};
+  for (const v1::PriceTier& tier : price.tiers()) {
+    out.price.tiers.push_back(
+        {tier.above_input_tokens(),
+         {tier.input_per_million_nano_usd(), tier.output_per_million_nano_usd(),
+          tier.cache_read_per_million_nano_usd(), tier.cache_creation_per_million_nano_usd()}});
+  }
+  out.price.unit_price_nano_usd = price.unit_price_nano_usd();
+  out.source = price.source().empty() ? std::string(kSourceManual) : price.source();
+  RETURN_IF_ERROR(ValidatePriceVersion(out, "price"));
+  return out;
+}
+
+void PriceVersionToProto(const PriceVersion& version, v1::Price* out) {
+  out->set_provider(version.provider);
+  out->set_model(version.model);
+  out->set_tenant(version.tenant);
+  TimeToProto(version.effective_time, out->mutable_effective_time());
+  int64_t input = 0, output = 0, cache_read = 0, cache_creation = 0;
+  PricesToProto(version.price.base, &input, &output, &cache_read, &cache_creation);
+  out->set_input_per_million_nano_usd(input);
+  out->set_output_per_million_nano_usd(output);
+  out->set_cache_read_per_million_nano_usd(cache_read);
+  out->set_cache_creation_per_million_nano_usd(cache_creation);
+  for (const PriceTier& tier : version.price.tiers) {
+    v1::PriceTier* t = out->add_tiers();
+    t->set_above_input_tokens(tier.above_input_tokens);
+    t->set_input_per_million_nano_usd(tier.prices.input);
+    t->set_output_per_million_nano_usd(tier.prices.output);
+    t->set_cache_read_per_million_nano_usd(tier.prices.cache_read);
+    t->set_cache_creation_per_million_nano_usd(tier.prices.cache_creation);
+  }
+  out->set_unit_price_nano_usd(version.price.unit_price_nano_usd);
+  out->set_source(version.source);
+  if (version.create_time != absl::InfinitePast()) {
+    TimeToProto(version.create_time, out->mutable_create_time());
+  }
+}
+
+absl::StatusOr<ReportQuery> ReportQueryFromProto(const v1::GetCostReportRequest& request,
+                                                 absl::Time now) {
+  ReportQuery query;
+  if (!request.has_range() || !request.range().has_start()) {
+    return InvalidField("range.start", "required");
+  }
+  ASSIGN_OR_RETURN(query.start, TimeFromProto(request.range().start(), "range.start"));
+  if (request.range().has_end()) {
+    ASSIGN_OR_RETURN(query.end, TimeFromProto(request.range().end(), "range.end"));
+  } else {
+    query.end = now;
+  }
+  for (int i = 0; i < request.group_by_size(); ++i) {
+    std::optional<Dimension> d = DimensionFromProto(request.group_by(i));
+    if (!d.has_value()) {
+      return InvalidField(absl::StrCat("group_by[", i, "]"), "must be a known Dimension");
+    }
+    query.group_by.push_back(*d);
+  }
+  query.tag_key = request.tag_key();
+  query.filter = ScopeFromProto(request.filter());
+  switch (request.bucket()) {
+    case v1::BUCKET_UNSPECIFIED:
+      query.bucket = Bucket::kNone;
+      break;
+    case v1::BUCKET_HOUR:
+      query.bucket = Bucket::kHour;
+      break;
+    case v1::BUCKET_DAY:
+      query.bucket = Bucket::kDay;
+      break;
+    case v1::BUCKET_MONTH:
+      query.bucket = Bucket::kMonth;
+      break;
+    default:
+      return InvalidField("bucket", "must be a known Bucket");
+  }
+  query.time_zone = request.time_zone().empty() ? "UTC" : request.time_zone();
+  query.top_n = request.top_n();
+  if (request.format() != v1::FORMAT_UNSPECIFIED && request.format() != v1::FORMAT_TABLE &&
+      request.format() != v1::FORMAT_CSV) {
+    return InvalidField("format", "must be a known Format");
+  }
+  RETURN_IF_ERROR(ValidateReportQuery(query));
+  return query;
+}
+
+void ReportRowToProto(const ReportRow& row, const ReportQuery& query, v1::CostRow* out) {
+  for (Dimension d : query.group_by) {
+    (*out->mutable_group())[GroupColumnName(d, query.tag_key)] = row.group[static_cast<int>(d)];
+  }
+  if (row.bucket_start.has_value()) TimeToProto(*row.bucket_start, out->mutable_bucket_start());
+  const ReportFigures& f = row.figures;
+  out->set_cost_nano_usd(f.cost_nano_usd);
+  out->set_input_tokens(f.input_tokens);
+  out->set_output_tokens(f.output_tokens);
+  out->set_cached_input_tokens(f.cached_input_tokens);
+  out->set_cache_creation_tokens(f.cache_creation_tokens);
+  out->set_calls(f.calls);
+  out->set_workflow_runs(f.workflow_runs);
+  out->set_successful_runs(f.successful_runs);
+  out->set_cost_per_1k_runs_nano_usd(CostPer1kRuns(f.cost_nano_usd, f.workflow_runs));
+  out->set_cost_per_successful_run_nano_usd(CostPerRun(f.cost_nano_usd, f.successful_runs));
+  out->set_unpriced_calls(f.unpriced_calls);
+  out->set_llm_cost_nano_usd(f.llm_cost_nano_usd);
+  out->set_infra_cost_nano_usd(f.infra_cost_nano_usd);
+  out->set_client_cost_nano_usd(f.client_cost_nano_usd);
+}
+
+absl::StatusOr<Budget> BudgetFromProto(const v1::Budget& budget, absl::string_view request_id) {
+  Budget out;
+  out.name = budget.name();
+  out.scope = ScopeFromProto(budget.scope());
+  switch (budget.period()) {
+    case v1::BUDGET_PERIOD_DAILY:
+      out.period = BudgetPeriod::kDaily;
+      break;
+    case v1::BUDGET_PERIOD_WEEKLY:
+      out.period = BudgetPeriod::kWeekly;
+      break;
+    case v1::BUDGET_PERIOD_MONTHLY:
+      out.period = BudgetPeriod::kMonthly;
+      break;
+    case v1::BUDGET_PERIOD_ROLLING:
+      out.period = BudgetPeriod::kRolling;
+      break;
+    default:
+      return InvalidField("budget.period", "required");
+  }
+  if (budget.has_rolling_window()) {
+    const google::protobuf::Duration& w = budget.rolling_window();
+    out.rolling_window = absl::Seconds(w.seconds()) + absl::Nanoseconds(w.nanos());
+  }
+  out.limit_nano_usd = budget.limit_nano_usd();
+  out.threshold_percents.assign(budget.threshold_percents().begin(),
+                                budget.threshold_percents().end());
+  switch (budget.enforcement()) {
+    case v1::ENFORCEMENT_UNSPECIFIED:
+    case v1::ENFORCEMENT_SOFT:
+      out.enforcement = Enforcement::kSoft;
+      break;
+    case v1::ENFORCEMENT_HARD:
+      out.enforcement = Enforcement::kHard;
+      break;
+    default:
+      return InvalidField("budget.enforcement", "must be a known Enforcement");
+  }
+  out.time_zone = budget.time_zone();
+  out.alert_on_projected_overrun = budget.alert_on_projected_overrun();
+  const int severity = budget.alert_severity();
+  if (severity == agentwatch::common::v1::SEVERITY_UNSPECIFIED) {
+    out.alert_severity = agentwatch::common::v1::SEVERITY_P2;
+  } else if (severity < agentwatch::common::v1::SEVERITY_P0 ||
+             severity > agentwatch::common::v1::SEVERITY_P3) {
+    return InvalidField("budget.alert_severity", "must be a known Severity");
+  } else {
+    out.alert_severity = severity;
+  }
+  if (request_id.size() > kMaxRequestIdBytes) {
+    return InvalidField("request_id", absl::StrCat("at most ", kMaxRequestIdBytes, " bytes"));
+  }
+  out.request_id = std::string(request_id);
+  RETURN_IF_ERROR(NormalizeBudget(&out));
+  return out;
+}
+
+void BudgetToProto(const Budget& budget, v1::Budget* out) {
+  out->set_id(budget.id);
+  out->set_name(budget.name);
+  ScopeToProto(budget.scope, out->mutable_scope());
+  switch (budget.period) {
+    case BudgetPeriod::kDaily:
+      out->set_period(v1::BUDGET_PERIOD_DAILY);
+      break;
+    case BudgetPeriod::kWeekly:
+      out->set_period(v1::BUDGET_PERIOD_WEEKLY);
+      break;
+    case BudgetPeriod::kMonthly:
+      out->set_period(v1::BUDGET_PERIOD_MONTHLY);
+      break;
+    case BudgetPeriod::kRolling:
+      out->set_period(v1::BUDGET_PERIOD_ROLLING);
+      out->mutable_rolling_window()->set_seconds(absl::ToInt64Seconds(budget.rolling_window));
+      break;
+  }
+  out->set_limit_nano_usd(budget.limit_nano_usd);
+  for (int32_t t : budget.threshold_percents) out->add_threshold_percents(t);
+  out->set_enforcement(budget.enforcement == Enforcement::kHard ? v1::ENFORCEMENT_HARD
+                                                                : v1::ENFORCEMENT_SOFT);
+  out->set_time_zone(budget.time_zone);
+  out->set_alert_on_projected_overrun(budget.alert_on_projected_overrun);
+  out->set_alert_severity(static_cast<agentwatch::common::v1::Severity>(budget.alert_severity));
+  if (budget.create_time != absl::InfinitePast()) {
+    TimeToProto(budget.create_time, out->mutable_create_time());
+  }
+  if (budget.update_time != absl::InfinitePast()) {
+    TimeToProto(budget.update_time, out->mutable_update_time());
+  }
+}
+
+}  // namespace agentwatch::cost

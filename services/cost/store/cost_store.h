@@ -1,0 +1,136 @@
+// Storage of the cost service behind one interface: the price catalog, the
+// usage ledger, report queries and budgets. PgCostStore is the Postgres
+// implementation, MemoryCostStore the in-memory fake for unit tests; both keep
+// the same contracts. Implementations are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "cost/core/budget.h"
+#include "cost/core/litellm.h"
+#include "cost/core/price.h"
+#include "cost/core/report.h"
+#include "cost/core/scope.h"
+#include "cost/core/usage.h"
+
+namespace agentwatch::cost {
+
+// Counts of a catalog import.
+struct ImportCounts {
+  int64_t imported = 0;   // versions stored (new or changed)
+  int64_t unchanged = 0;  // equal to the version already in effect
+};
+
+// A position in ListPrices order (provider, model, effective_time).
+struct PriceCursor {
+  std::string provider;
+  std::string model;
+  absl::Time effective_time;
+};
+
+// What ListPrices returns.
+struct PriceListQuery {
+  std::string tenant;    // "" = global prices
+  std::string provider;  // "" = any
+  std::string model;     // "" = any (catalog spelling)
+  // False: only the version in effect at `now` per (provider, model).
+  bool include_history = false;
+  absl::Time now;
+  std::optional<PriceCursor> after;  // exclusive start
+  int32_t limit = 100;
+};
+
+// What RecordUsage did with a batch.
+struct RecordOutcome {
+  int64_t accepted = 0;    // newly recorded
+  int64_t duplicates = 0;  // already recorded (or repeated in the batch): not counted again
+  int64_t unpriced = 0;    // newly recorded without a price
+  // Sum of the costs of the newly recorded records.
+  int64_t total_cost_nano_usd = 0;
+  // "provider/model" of newly recorded LLM records without a price, sorted.
+  std::vector<std::string> unknown_models;
+};
+
+// A position in ListBudgets order (tenant, name).
+struct BudgetCursor {
+  std::string tenant;
+  std::string name;
+};
+
+class CostStore {
+ public:
+  virtual ~CostStore() = default;
+
+  // --- Price catalog -------------------------------------------------------
+
+  // Stores `prices` as `tenant`'s versions effective from `effective_time`
+  // with `source`, skipping those equal to the version of the same tenant
+  // already in effect then (so importing twice changes nothing). With
+  // `dry_run` only counts. All or nothing. UNAVAILABLE when the database is.
+  virtual absl::StatusOr<ImportCounts> ImportPrices(absl::string_view tenant,
+                                                    absl::Time effective_time,
+                                                    absl::string_view source,
+                                                    const std::vector<CatalogPrice>& prices,
+                                                    bool dry_run) = 0;
+
+  // Imports `prices` as global prices effective from the Unix epoch with
+  // source "default" when there is no global price yet; exclusive across
+  // replicas. Returns whether it imported.
+  virtual absl::StatusOr<bool> ImportDefaultCatalogIfEmpty(
+      const std::vector<CatalogPrice>& prices) = 0;
+
+  // Creates or replaces the version (tenant, provider, model,
+  // effective_time); returns it as stored (create_time set).
+  virtual absl::StatusOr<PriceVersion> UpsertPrice(const PriceVersion& price) = 0;
+
+  // The version in effect at `at`: `tenant`'s own, else the global one.
+  // NOT_FOUND when neither exists.
+  virtual absl::StatusOr<PriceVersion> GetPrice(absl::string_view tenant,
+                                                absl::string_view provider, absl::string_view model,
+                                                absl::Time at) = 0;
+
+  // Up to query.limit versions in (provider, model, effective_time) order.
+  virtual absl::StatusOr<std::vector<PriceVersion>> ListPrices(const PriceListQuery& query) = 0;
+
+  // --- Ledger ----------------------------------------------------------------
+
+  // Records validated records in one transaction: each priced with
+  // PriceUsage at its time from the catalog as of this transaction, inserted
+  // once per (tenant, record_id) (a replay or repeat is a duplicate and keeps
+  // its first cost), and unpriced LLM records added to the unknown models.
+  // All or nothing. OUT_OF_RANGE when a cost or the batch total overflows.
+  virtual absl::StatusOr<RecordOutcome> RecordUsage(const std::vector<UsageRecord>& records) = 0;
+
+  // Aggregates the ledger for a validated query (AggregateReport semantics).
+  // OUT_OF_RANGE when a sum exceeds int64.
+  virtual absl::StatusOr<ReportResult> QueryReport(const ReportQuery& query) = 0;
+
+  // Sum of the costs of `tenant`'s usage inside `scope` (ScopeCovers) with
+  // period.start <= time < period.end. OUT_OF_RANGE on overflow.
+  virtual absl::StatusOr<int64_t> Spend(const Scope& scope, const Period& period) = 0;
+
+  // --- Budgets ---------------------------------------------------------------
+
+  // Stores a normalized budget under a new id. With a request_id already used
+  // by the tenant, returns that budget instead. ALREADY_EXISTS when the name
+  // is taken; RESOURCE_EXHAUSTED beyond kMaxBudgetsPerTenant.
+  virtual absl::StatusOr<Budget> CreateBudget(const Budget& budget) = 0;
+
+  // NOT_FOUND for an unknown id; INVALID_ARGUMENT ("id") for a malformed one.
+  virtual absl::StatusOr<Budget> GetBudget(absl::string_view id) = 0;
+  virtual absl::Status DeleteBudget(absl::string_view id) = 0;
+
+  // Up to `limit` budgets of `tenant` ("" = all) in (tenant, name) order.
+  virtual absl::StatusOr<std::vector<Budget>> ListBudgets(absl::string_view tenant,
+                                                          const std::optional<BudgetCursor>& after,
+                                                          int32_t limit) = 0;
+};
+
+}  // namespace agentwatch::cost

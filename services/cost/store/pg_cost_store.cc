@@ -1,0 +1,901 @@
+#include "cost/store/pg_cost_store.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "absl/random/random.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+#include "cost/core/money.h"
+
+namespace agentwatch::cost {
+namespace {
+
+using common::FromUnixMicros;
+using common::PgStatement;
+using common::PgTimestamp;
+
+// --- SQL -------------------------------------------------------------------
+
+// The columns of a price row, in the order RowToPrice reads them.
+#define AW_PRICE_COLUMNS                                                            \
+  "tenant_id, provider, model, "                                                    \
+  "(extract(epoch from effective_time) * 1000000)::bigint AS effective_us, "        \
+  "input_per_mtok, output_per_mtok, cache_read_per_mtok, cache_creation_per_mtok, " \
+  "unit_price_nano_usd, "                                                           \
+  "array_to_string(tier_above_input_tokens, ',') AS t_above, "                      \
+  "array_to_string(tier_input_per_mtok, ',') AS t_input, "                          \
+  "array_to_string(tier_output_per_mtok, ',') AS t_output, "                        \
+  "array_to_string(tier_cache_read_per_mtok, ',') AS t_cache_read, "                \
+  "array_to_string(tier_cache_creation_per_mtok, ',') AS t_cache_creation, "        \
+  "source, (extract(epoch from create_time) * 1000000)::bigint AS create_us"
+
+// The versions that may price a batch: for each (tenant, provider, model) key,
+// the tenant's and the global versions effective at or before $4.
+constexpr PgStatement kLoadBatchPrices = {"cost_load_batch_prices", R"sql(
+SELECT )sql" AW_PRICE_COLUMNS R"sql(
+FROM cost.prices
+WHERE effective_time <= $4::timestamptz
+  AND (tenant_id, provider, model) IN (
+    SELECT k_tenant, k_provider, k_model
+    FROM unnest($1::text[], $2::text[], $3::text[]) AS k(k_tenant, k_provider, k_model)
+    UNION
+    SELECT '', g_provider, g_model
+    FROM unnest($2::text[], $3::text[]) AS g(g_provider, g_model))
+)sql"};
+
+// The version of each (provider, model) of tenant $1 in effect at $2.
+constexpr PgStatement kCurrentTenantPrices = {"cost_current_tenant_prices", R"sql(
+SELECT DISTINCT ON (provider, model) )sql" AW_PRICE_COLUMNS R"sql(
+FROM cost.prices
+WHERE tenant_id = $1 AND effective_time <= $2::timestamptz
+ORDER BY provider, model, effective_time DESC
+)sql"};
+
+// Creates or replaces price versions; tiers come as '{...}' texts.
+constexpr PgStatement kUpsertPrices = {"cost_upsert_prices", R"sql(
+INSERT INTO cost.prices AS p (
+  tenant_id, provider, model, effective_time, input_per_mtok, output_per_mtok,
+  cache_read_per_mtok, cache_creation_per_mtok, unit_price_nano_usd,
+  tier_above_input_tokens, tier_input_per_mtok, tier_output_per_mtok,
+  tier_cache_read_per_mtok, tier_cache_creation_per_mtok, source)
+SELECT x_tenant, x_provider, x_model, x_effective, x_input, x_output, x_cache_read,
+       x_cache_creation, x_unit, x_t_above::bigint[], x_t_input::bigint[], x_t_output::bigint[],
+       x_t_cache_read::bigint[], x_t_cache_creation::bigint[], x_source
+FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::bigint[], $6::bigint[],
+            $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[],
+            $13::text[], $14::text[], $15::text[])
+  AS x(x_tenant, x_provider, x_model, x_effective, x_input, x_output, x_cache_read,
+       x_cache_creation, x_unit, x_t_above, x_t_input, x_t_output, x_t_cache_read,
+       x_t_cache_creation, x_source)
+ON CONFLICT (tenant_id, provider, model, effective_time) DO UPDATE SET
+  input_per_mtok = EXCLUDED.input_per_mtok,
+  output_per_mtok = EXCLUDED.output_per_mtok,
+  cache_read_per_mtok = EXCLUDED.cache_read_per_mtok,
+  cache_creation_per_mtok = EXCLUDED.cache_creation_per_mtok,
+  unit_price_nano_usd = EXCLUDED.unit_price_nano_usd,
+  tier_above_input_tokens = EXCLUDED.tier_above_input_tokens,
+  tier_input_per_mtok = EXCLUDED.tier_input_per_mtok,
+  tier_output_per_mtok = EXCLUDED.tier_output_per_mtok,
+  tier_cache_read_per_mtok = EXCLUDED.tier_cache_read_per_mtok,
+  tier_cache_creation_per_mtok = EXCLUDED.tier_cache_creation_per_mtok,
+  source = EXCLUDED.source,
+  create_time = now()
+RETURNING (extract(epoch from create_time) * 1000000)::bigint
+)sql"};
+
+// Serializes default-catalog imports across replicas (held to commit).
+constexpr PgStatement kLockDefaultCatalog = {
+    "cost_lock_default_catalog",
+    "SELECT pg_advisory_xact_lock(hashtext('agentwatch.cost.default_catalog'))"};
+
+constexpr PgStatement kHasGlobalPrice = {
+    "cost_has_global_price", "SELECT EXISTS (SELECT 1 FROM cost.prices WHERE tenant_id = '')"};
+
+// The version in effect at $4: tenant $1's own first, else the global one.
+constexpr PgStatement kGetPrice = {"cost_get_price", R"sql(
+SELECT )sql" AW_PRICE_COLUMNS R"sql(
+FROM cost.prices
+WHERE tenant_id IN ($1, '') AND provider = $2 AND model = $3
+  AND effective_time <= $4::timestamptz
+ORDER BY (tenant_id = '') ASC, effective_time DESC
+LIMIT 1
+)sql"};
+
+// Every version of tenant $1, after the cursor ($4: first page).
+constexpr PgStatement kListPriceHistory = {"cost_list_price_history", R"sql(
+SELECT )sql" AW_PRICE_COLUMNS R"sql(
+FROM cost.prices
+WHERE tenant_id = $1 AND ($2 = '' OR provider = $2) AND ($3 = '' OR model = $3)
+  AND ($4::boolean OR (provider, model, effective_time) > ($5, $6, $7::timestamptz))
+ORDER BY provider, model, effective_time
+LIMIT $8
+)sql"};
+
+// The version of each (provider, model) of tenant $1 in effect at $9, after
+// the cursor ($4: first page).
+constexpr PgStatement kListPricesCurrent = {"cost_list_prices_current", R"sql(
+SELECT tenant_id, provider, model, effective_us, input_per_mtok, output_per_mtok,
+       cache_read_per_mtok, cache_creation_per_mtok, unit_price_nano_usd, t_above, t_input,
+       t_output, t_cache_read, t_cache_creation, source, create_us
+FROM (
+  SELECT DISTINCT ON (provider, model) )sql" AW_PRICE_COLUMNS R"sql(, effective_time AS k_time
+  FROM cost.prices
+  WHERE tenant_id = $1 AND ($2 = '' OR provider = $2) AND ($3 = '' OR model = $3)
+    AND effective_time <= $9::timestamptz
+  ORDER BY provider, model, effective_time DESC) AS current_prices
+WHERE ($4::boolean OR (provider, model, k_time) > ($5, $6, $7::timestamptz))
+ORDER BY provider, model
+LIMIT $8
+)sql"};
+
+// Inserts ledger rows once per (tenant, record_id); returns the new ones.
+constexpr PgStatement kInsertUsage = {"cost_insert_usage", R"sql(
+INSERT INTO cost.usage (
+  tenant_id, record_id, usage_time, kind, team, workflow, agent, model, provider, service, tags,
+  run_id, run_succeeded, input_tokens, output_tokens, cached_input_tokens, cache_creation_tokens,
+  requests, infra_resource, infra_quantity_milli, infra_sku, cost_nano_usd, priced, client_priced,
+  price_tenant_id, price_effective_time)
+SELECT * FROM unnest(
+  $1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[],
+  $8::text[], $9::text[], $10::text[], $11::jsonb[], $12::text[], $13::boolean[], $14::bigint[],
+  $15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[], $19::text[], $20::bigint[],
+  $21::text[], $22::bigint[], $23::boolean[], $24::boolean[], $25::text[], $26::timestamptz[])
+ON CONFLICT (tenant_id, record_id) DO NOTHING
+RETURNING tenant_id, record_id
+)sql"};
+
+// Adds unpriced usage to the unknown models.
+constexpr PgStatement kUpsertUnknownModels = {"cost_upsert_unknown_models", R"sql(
+INSERT INTO cost.unknown_models AS u (
+  tenant_id, provider, model, first_seen, last_seen, calls, input_tokens, output_tokens)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[],
+                     $6::bigint[], $7::bigint[], $8::bigint[])
+ON CONFLICT (tenant_id, provider, model) DO UPDATE SET
+  first_seen = LEAST(u.first_seen, EXCLUDED.first_seen),
+  last_seen = GREATEST(u.last_seen, EXCLUDED.last_seen),
+  calls = u.calls + EXCLUDED.calls,
+  input_tokens = u.input_tokens + EXCLUDED.input_tokens,
+  output_tokens = u.output_tokens + EXCLUDED.output_tokens
+)sql"};
+
+// The report: group columns come from fixed CASE expressions switched by
+// boolean parameters ($1..$8), never from request text. One row per group and
+// bucket plus the grand total (GROUPING SETS), all from one snapshot. Sums
+// are numeric, read as text and checked to fit int64.
+constexpr PgStatement kReport = {"cost_report", R"sql(
+WITH f AS (
+  SELECT u.tenant_id, u.run_id, u.kind, u.cost_nano_usd, u.input_tokens, u.output_tokens,
+         u.cached_input_tokens, u.cache_creation_tokens, u.requests, u.priced, u.client_priced,
+         CASE WHEN $1::boolean THEN u.tenant_id ELSE '' END AS g_tenant,
+         CASE WHEN $2::boolean THEN u.team ELSE '' END AS g_team,
+         CASE WHEN $3::boolean THEN u.workflow ELSE '' END AS g_workflow,
+         CASE WHEN $4::boolean THEN u.agent ELSE '' END AS g_agent,
+         CASE WHEN $5::boolean THEN u.model ELSE '' END AS g_model,
+         CASE WHEN $6::boolean THEN u.provider ELSE '' END AS g_provider,
+         CASE WHEN $7::boolean THEN u.service ELSE '' END AS g_service,
+         CASE WHEN $8::boolean THEN COALESCE(u.tags ->> $9::text, '') ELSE '' END AS g_tag,
+         CASE WHEN $10::text = '' THEN NULL
+              ELSE date_trunc($10::text, u.usage_time, $11::text) END AS g_bucket
+  FROM cost.usage u
+  WHERE u.usage_time >= $12::timestamptz AND u.usage_time < $13::timestamptz
+    AND ($14::text = '' OR u.tenant_id = $14) AND ($15::text = '' OR u.team = $15)
+    AND ($16::text = '' OR u.workflow = $16) AND ($17::text = '' OR u.agent = $17)
+    AND ($18::text = '' OR u.model = $18) AND ($19::text = '' OR u.provider = $19)
+    AND ($20::text = '' OR u.service = $20) AND u.tags @> $21::jsonb
+),
+g AS (
+  SELECT g_tenant, g_team, g_workflow, g_agent, g_model, g_provider, g_service, g_tag,
+         ($22::integer = 0 OR row_number() OVER (
+            ORDER BY sum(cost_nano_usd) DESC, g_tenant COLLATE "C", g_team COLLATE "C",
+                     g_workflow COLLATE "C", g_agent COLLATE "C", g_model COLLATE "C",
+                     g_provider COLLATE "C", g_service COLLATE "C", g_tag COLLATE "C")
+          <= $22::integer) AS keep
+  FROM f
+  GROUP BY g_tenant, g_team, g_workflow, g_agent, g_model, g_provider, g_service, g_tag
+),
+o AS (
+  SELECT DISTINCT ON (u.tenant_id, u.run_id) u.tenant_id, u.run_id, u.run_succeeded
+  FROM cost.usage u
+  WHERE u.run_succeeded IS NOT NULL
+    AND (u.tenant_id, u.run_id) IN (SELECT tenant_id, run_id FROM f WHERE run_id <> '')
+  ORDER BY u.tenant_id, u.run_id, u.usage_time DESC, u.record_id COLLATE "C" DESC
+),
+x AS (
+  SELECT CASE WHEN g.keep OR NOT $1::boolean THEN f.g_tenant ELSE '__other__' END AS k_tenant,
+         CASE WHEN g.keep OR NOT $2::boolean THEN f.g_team ELSE '__other__' END AS k_team,
+         CASE WHEN g.keep OR NOT $3::boolean THEN f.g_workflow ELSE '__other__' END AS k_workflow,
+         CASE WHEN g.keep OR NOT $4::boolean THEN f.g_agent ELSE '__other__' END AS k_agent,
+         CASE WHEN g.keep OR NOT $5::boolean THEN f.g_model ELSE '__other__' END AS k_model,
+         CASE WHEN g.keep OR NOT $6::boolean THEN f.g_provider ELSE '__other__' END AS k_provider,
+         CASE WHEN g.keep OR NOT $7::boolean THEN f.g_service ELSE '__other__' END AS k_service,
+         CASE WHEN g.keep OR NOT $8::boolean THEN f.g_tag ELSE '__other__' END AS k_tag,
+         f.g_bucket AS k_bucket, f.tenant_id, f.run_id, f.kind, f.cost_nano_usd, f.input_tokens,
+         f.output_tokens, f.cached_input_tokens, f.cache_creation_tokens, f.requests, f.priced,
+         f.client_priced, COALESCE(o.run_succeeded, false) AS run_ok
+  FROM f
+  JOIN g ON g.g_tenant = f.g_tenant AND g.g_team = f.g_team AND g.g_workflow = f.g_workflow
+        AND g.g_agent = f.g_agent AND g.g_model = f.g_model AND g.g_provider = f.g_provider
+        AND g.g_service = f.g_service AND g.g_tag = f.g_tag
+  LEFT JOIN o ON o.tenant_id = f.tenant_id AND o.run_id = f.run_id
+)
+SELECT GROUPING(k_tenant) = 1 AS is_total,
+       k_tenant, k_team, k_workflow, k_agent, k_model, k_provider, k_service, k_tag,
+       (extract(epoch from k_bucket) * 1000000)::bigint AS bucket_us,
+       COALESCE(sum(cost_nano_usd), 0)::text,
+       COALESCE(sum(input_tokens) FILTER (WHERE kind = 'llm'), 0)::text,
+       COALESCE(sum(output_tokens) FILTER (WHERE kind = 'llm'), 0)::text,
+       COALESCE(sum(cached_input_tokens) FILTER (WHERE kind = 'llm'), 0)::text,
+       COALESCE(sum(cache_creation_tokens) FILTER (WHERE kind = 'llm'), 0)::text,
+       COALESCE(sum(requests) FILTER (WHERE kind = 'llm'), 0)::text,
+       count(DISTINCT (tenant_id, run_id)) FILTER (WHERE run_id <> ''),
+       count(DISTINCT (tenant_id, run_id)) FILTER (WHERE run_id <> '' AND run_ok),
+       COALESCE(sum(requests) FILTER (WHERE kind = 'llm' AND NOT priced), 0)::text,
+       COALESCE(sum(cost_nano_usd) FILTER (WHERE kind = 'llm'), 0)::text,
+       COALESCE(sum(cost_nano_usd) FILTER (WHERE kind = 'infra'), 0)::text,
+       COALESCE(sum(cost_nano_usd) FILTER (WHERE client_priced), 0)::text
+FROM x
+GROUP BY GROUPING SETS (
+  (k_tenant, k_team, k_workflow, k_agent, k_model, k_provider, k_service, k_tag, k_bucket), ())
+)sql"};
+
+// Spend of tenant $1 inside a scope over [$2, $3).
+constexpr PgStatement kSpend = {"cost_spend", R"sql(
+SELECT COALESCE(sum(cost_nano_usd), 0)::text
+FROM cost.usage
+WHERE tenant_id = $1 AND usage_time >= $2::timestamptz AND usage_time < $3::timestamptz
+  AND ($4::text = '' OR team = $4) AND ($5::text = '' OR workflow = $5)
+  AND ($6::text = '' OR agent = $6) AND ($7::text = '' OR model = $7)
+  AND ($8::text = '' OR provider = $8) AND ($9::text = '' OR service = $9)
+  AND tags @> $10::jsonb
+)sql"};
+
+// The columns of a budget row, in the order RowToBudget reads them.
+#define AW_BUDGET_COLUMNS                                                            \
+  "tenant_id, id, name, team, workflow, agent, model, provider, service, "           \
+  "ARRAY(SELECT key FROM jsonb_each_text(tags) ORDER BY key) AS tag_keys, "          \
+  "ARRAY(SELECT value FROM jsonb_each_text(tags) ORDER BY key) AS tag_values, "      \
+  "period, rolling_window_seconds, limit_nano_usd, "                                 \
+  "array_to_string(threshold_percents, ',') AS thresholds, enforcement, time_zone, " \
+  "alert_on_projected_overrun, alert_severity, request_id, "                         \
+  "(extract(epoch from create_time) * 1000000)::bigint AS create_us, "               \
+  "(extract(epoch from update_time) * 1000000)::bigint AS update_us"
+
+// Serializes budget creation per tenant (name, request id and count checks).
+constexpr PgStatement kLockTenantBudgets = {
+    "cost_lock_tenant_budgets",
+    "SELECT pg_advisory_xact_lock(hashtext('agentwatch.cost.budgets.' || $1))"};
+
+constexpr PgStatement kBudgetByRequestId = {
+    "cost_budget_by_request_id",
+    "SELECT " AW_BUDGET_COLUMNS " FROM cost.budgets WHERE tenant_id = $1 AND request_id = $2"};
+
+constexpr PgStatement kBudgetNameTaken = {
+    "cost_budget_name_taken",
+    "SELECT EXISTS (SELECT 1 FROM cost.budgets WHERE tenant_id = $1 AND name = $2)"};
+
+constexpr PgStatement kCountBudgets = {"cost_count_budgets",
+                                       "SELECT count(*) FROM cost.budgets WHERE tenant_id = $1"};
+
+constexpr PgStatement kInsertBudget = {"cost_insert_budget", R"sql(
+INSERT INTO cost.budgets (
+  tenant_id, id, name, team, workflow, agent, model, provider, service, tags, period,
+  rolling_window_seconds, limit_nano_usd, threshold_percents, enforcement, time_zone,
+  alert_on_projected_overrun, alert_severity, request_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14::integer[], $15, $16,
+        $17, $18, $19)
+RETURNING )sql" AW_BUDGET_COLUMNS};
+
+constexpr PgStatement kGetBudget = {"cost_get_budget",
+                                    "SELECT " AW_BUDGET_COLUMNS
+                                    " FROM cost.budgets WHERE tenant_id = $1 AND id = $2"};
+
+constexpr PgStatement kDeleteBudget = {
+    "cost_delete_budget", "DELETE FROM cost.budgets WHERE tenant_id = $1 AND id = $2 RETURNING id"};
+
+// Budgets of tenant $1 ('' = all) after the cursor ($2: first page).
+constexpr PgStatement kListBudgets = {"cost_list_budgets", R"sql(
+SELECT )sql" AW_BUDGET_COLUMNS R"sql(
+FROM cost.budgets
+WHERE ($1 = '' OR tenant_id = $1) AND ($2::boolean OR (tenant_id, name) > ($3, $4))
+ORDER BY tenant_id, name
+LIMIT $5
+)sql"};
+
+#undef AW_PRICE_COLUMNS
+#undef AW_BUDGET_COLUMNS
+
+// --- Helpers ---------------------------------------------------------------
+
+// A Postgres array literal with every element quoted (or NULL).
+class PgArray {
+ public:
+  void AddText(absl::string_view value) {
+    Separate();
+    text_.push_back('"');
+    for (char c : value) {
+      if (c == '"' || c == '\\') text_.push_back('\\');
+      text_.push_back(c);
+    }
+    text_.push_back('"');
+  }
+  void AddInt(int64_t value) {
+    Separate();
+    absl::StrAppend(&text_, value);
+  }
+  void AddBool(bool value) {
+    Separate();
+    text_ += value ? "t" : "f";
+  }
+  void AddTime(absl::Time value) { AddText(PgTimestamp(value)); }
+  void AddNull() {
+    Separate();
+    text_ += "NULL";
+  }
+  std::string Text() const { return absl::StrCat("{", text_, "}"); }
+
+ private:
+  void Separate() {
+    if (!first_) text_.push_back(',');
+    first_ = false;
+  }
+  std::string text_;
+  bool first_ = true;
+};
+
+std::string TagsJson(const std::map<std::string, std::string>& tags) {
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [key, value] : tags) {
+    absl::StrAppend(&out, first ? "" : ",", "\"", common::JsonEscape(key), "\":\"",
+                    common::JsonEscape(value), "\"");
+    first = false;
+  }
+  out += "}";
+  return out;
+}
+
+absl::StatusOr<std::vector<int64_t>> ParseInts(const std::string& text) {
+  std::vector<int64_t> out;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    int64_t value = 0;
+    if (!absl::SimpleAtoi(part, &value)) {
+      return absl::InternalError(absl::StrCat("bad integer list from postgres: ", text));
+    }
+    out.push_back(value);
+  }
+  return out;
+}
+
+// A numeric sum (as text) that must fit int64.
+absl::StatusOr<int64_t> ParseSum(const pqxx::field& field) {
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(field.as<std::string>(), &value)) {
+    return absl::OutOfRangeError(
+        absl::StrCat("a sum exceeds the int64 range: ", field.as<std::string>()));
+  }
+  return value;
+}
+
+std::vector<std::string> ParseTextArray(const pqxx::field& field) {
+  std::vector<std::string> out;
+  pqxx::array_parser parser = field.as_array();
+  for (auto next = parser.get_next(); next.first != pqxx::array_parser::done;
+       next = parser.get_next()) {
+    if (next.first == pqxx::array_parser::string_value) out.push_back(next.second);
+  }
+  return out;
+}
+
+absl::StatusOr<PriceVersion> RowToPrice(const pqxx::row& row) {
+  PriceVersion v;
+  v.tenant = row[0].as<std::string>();
+  v.provider = row[1].as<std::string>();
+  v.model = row[2].as<std::string>();
+  v.effective_time = FromUnixMicros(row[3].as<int64_t>());
+  v.price.base.input = row[4].as<int64_t>();
+  v.price.base.output = row[5].as<int64_t>();
+  v.price.base.cache_read = row[6].as<int64_t>();
+  v.price.base.cache_creation = row[7].as<int64_t>();
+  v.price.unit_price_nano_usd = row[8].as<int64_t>();
+  ASSIGN_OR_RETURN(std::vector<int64_t> above, ParseInts(row[9].as<std::string>()));
+  ASSIGN_OR_RETURN(std::vector<int64_t> input, ParseInts(row[10].as<std::string>()));
+  ASSIGN_OR_RETURN(std::vector<int64_t> output, ParseInts(row[11].as<std::string>()));
+  ASSIGN_OR_RETURN(std::vector<int64_t> cache_read, ParseInts(row[12].as<std::string>()));
+  ASSIGN_OR_RETURN(std::vector<int64_t> cache_creation, ParseInts(row[13].as<std::string>()));
+  if (input.size() != above.size() || output.size() != above.size() ||
+      cache_read.size() != above.size() || cache_creation.size() != above.size()) {
+    return absl::InternalError("price tiers of unequal length in postgres");
+  }
+  for (size_t i = 0; i < above.size(); ++i) {
+    v.price.tiers.push_back({above[i], {input[i], output[i], cache_read[i], cache_creation[i]}});
+  }
+  v.source = row[14].as<std::string>();
+  v.create_time = FromUnixMicros(row[15].as<int64_t>());
+  return v;
+}
+
+absl::StatusOr<std::vector<PriceVersion>> RowsToPrices(const pqxx::result& result) {
+  std::vector<PriceVersion> out;
+  out.reserve(result.size());
+  for (const pqxx::row& row : result) {
+    ASSIGN_OR_RETURN(PriceVersion v, RowToPrice(row));
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+absl::StatusOr<Budget> RowToBudget(const pqxx::row& row) {
+  Budget b;
+  b.scope.tenant = row[0].as<std::string>();
+  b.id = row[1].as<std::string>();
+  b.name = row[2].as<std::string>();
+  b.scope.team = row[3].as<std::string>();
+  b.scope.workflow = row[4].as<std::string>();
+  b.scope.agent = row[5].as<std::string>();
+  b.scope.model = row[6].as<std::string>();
+  b.scope.provider = row[7].as<std::string>();
+  b.scope.service = row[8].as<std::string>();
+  const std::vector<std::string> keys = ParseTextArray(row[9]);
+  const std::vector<std::string> values = ParseTextArray(row[10]);
+  if (keys.size() != values.size()) return absl::InternalError("budget tags unreadable");
+  for (size_t i = 0; i < keys.size(); ++i) b.scope.tags[keys[i]] = values[i];
+  if (!ParseBudgetPeriod(row[11].as<std::string>(), &b.period)) {
+    return absl::InternalError(absl::StrCat("unknown budget period ", row[11].as<std::string>()));
+  }
+  b.rolling_window = absl::Seconds(row[12].as<int64_t>());
+  b.limit_nano_usd = row[13].as<int64_t>();
+  ASSIGN_OR_RETURN(std::vector<int64_t> thresholds, ParseInts(row[14].as<std::string>()));
+  for (int64_t t : thresholds) b.threshold_percents.push_back(static_cast<int32_t>(t));
+  if (!ParseEnforcement(row[15].as<std::string>(), &b.enforcement)) {
+    return absl::InternalError(absl::StrCat("unknown enforcement ", row[15].as<std::string>()));
+  }
+  b.time_zone = row[16].as<std::string>();
+  b.alert_on_projected_overrun = row[17].as<bool>();
+  b.alert_severity = row[18].as<int32_t>();
+  b.request_id = row[19].as<std::string>();
+  b.create_time = FromUnixMicros(row[20].as<int64_t>());
+  b.update_time = FromUnixMicros(row[21].as<int64_t>());
+  return b;
+}
+
+// Writes price versions with one statement; returns their create times.
+absl::StatusOr<std::vector<absl::Time>> WritePrices(pqxx::work& txn,
+                                                    const std::vector<PriceVersion>& versions) {
+  PgArray tenant, provider, model, effective, input, output, cache_read, cache_creation, unit,
+      t_above, t_input, t_output, t_cache_read, t_cache_creation, source;
+  for (const PriceVersion& v : versions) {
+    tenant.AddText(v.tenant);
+    provider.AddText(v.provider);
+    model.AddText(v.model);
+    effective.AddTime(v.effective_time);
+    input.AddInt(v.price.base.input);
+    output.AddInt(v.price.base.output);
+    cache_read.AddInt(v.price.base.cache_read);
+    cache_creation.AddInt(v.price.base.cache_creation);
+    unit.AddInt(v.price.unit_price_nano_usd);
+    PgArray above, ti, to, tcr, tcc;
+    for (const PriceTier& tier : v.price.tiers) {
+      above.AddInt(tier.above_input_tokens);
+      ti.AddInt(tier.prices.input);
+      to.AddInt(tier.prices.output);
+      tcr.AddInt(tier.prices.cache_read);
+      tcc.AddInt(tier.prices.cache_creation);
+    }
+    t_above.AddText(above.Text());
+    t_input.AddText(ti.Text());
+    t_output.AddText(to.Text());
+    t_cache_read.AddText(tcr.Text());
+    t_cache_creation.AddText(tcc.Text());
+    source.AddText(v.source);
+  }
+  const pqxx::result result = txn.exec_prepared(
+      kUpsertPrices.name, tenant.Text(), provider.Text(), model.Text(), effective.Text(),
+      input.Text(), output.Text(), cache_read.Text(), cache_creation.Text(), unit.Text(),
+      t_above.Text(), t_input.Text(), t_output.Text(), t_cache_read.Text(), t_cache_creation.Text(),
+      source.Text());
+  std::vector<absl::Time> created;
+  for (const pqxx::row& row : result) created.push_back(FromUnixMicros(row[0].as<int64_t>()));
+  return created;
+}
+
+std::vector<PriceVersion> ToVersions(absl::string_view tenant, absl::Time effective_time,
+                                     absl::string_view source,
+                                     const std::vector<CatalogPrice>& prices) {
+  std::vector<PriceVersion> versions;
+  versions.reserve(prices.size());
+  for (const CatalogPrice& p : prices) {
+    PriceVersion v;
+    v.tenant = std::string(tenant);
+    v.provider = p.provider;
+    v.model = p.model;
+    v.effective_time = effective_time;
+    v.price = p.price;
+    v.source = std::string(source);
+    versions.push_back(std::move(v));
+  }
+  return versions;
+}
+
+}  // namespace
+
+PgCostStore::PgCostStore(common::PgPool& pool) : pool_(pool) {
+  pool_.AddStatements({kLoadBatchPrices,
+                       kCurrentTenantPrices,
+                       kUpsertPrices,
+                       kLockDefaultCatalog,
+                       kHasGlobalPrice,
+                       kGetPrice,
+                       kListPriceHistory,
+                       kListPricesCurrent,
+                       kInsertUsage,
+                       kUpsertUnknownModels,
+                       kReport,
+                       kSpend,
+                       kLockTenantBudgets,
+                       kBudgetByRequestId,
+                       kBudgetNameTaken,
+                       kCountBudgets,
+                       kInsertBudget,
+                       kGetBudget,
+                       kDeleteBudget,
+                       kListBudgets});
+}
+
+absl::StatusOr<ImportCounts> PgCostStore::ImportPrices(absl::string_view tenant,
+                                                       absl::Time effective_time,
+                                                       absl::string_view source,
+                                                       const std::vector<CatalogPrice>& prices,
+                                                       bool dry_run) {
+  return pool_.Transact<ImportCounts>([&](pqxx::work& txn) -> absl::StatusOr<ImportCounts> {
+    ASSIGN_OR_RETURN(std::vector<PriceVersion> current,
+                     RowsToPrices(txn.exec_prepared(kCurrentTenantPrices.name, std::string(tenant),
+                                                    PgTimestamp(effective_time))));
+    std::map<std::pair<std::string, std::string>, ModelPrice> in_effect;
+    for (PriceVersion& v : current) in_effect[{v.provider, v.model}] = std::move(v.price);
+    ImportCounts counts;
+    std::vector<CatalogPrice> changed;
+    for (const CatalogPrice& p : prices) {
+      auto it = in_effect.find({p.provider, p.model});
+      if (it != in_effect.end() && it->second == p.price) {
+        ++counts.unchanged;
+      } else {
+        changed.push_back(p);
+      }
+    }
+    counts.imported = static_cast<int64_t>(changed.size());
+    if (!dry_run && !changed.empty()) {
+      RETURN_IF_ERROR(
+          WritePrices(txn, ToVersions(tenant, effective_time, source, changed)).status());
+    }
+    return counts;
+  });
+}
+
+absl::StatusOr<bool> PgCostStore::ImportDefaultCatalogIfEmpty(
+    const std::vector<CatalogPrice>& prices) {
+  return pool_.Transact<bool>([&](pqxx::work& txn) -> absl::StatusOr<bool> {
+    txn.exec_prepared(kLockDefaultCatalog.name);
+    if (txn.exec_prepared(kHasGlobalPrice.name)[0][0].as<bool>()) return false;
+    RETURN_IF_ERROR(
+        WritePrices(txn, ToVersions("", absl::UnixEpoch(), kSourceDefault, prices)).status());
+    return true;
+  });
+}
+
+absl::StatusOr<PriceVersion> PgCostStore::UpsertPrice(const PriceVersion& price) {
+  return pool_.Transact<PriceVersion>([&](pqxx::work& txn) -> absl::StatusOr<PriceVersion> {
+    ASSIGN_OR_RETURN(std::vector<absl::Time> created, WritePrices(txn, {price}));
+    if (created.size() != 1) return absl::InternalError("price upsert returned no row");
+    PriceVersion stored = price;
+    stored.create_time = created[0];
+    return stored;
+  });
+}
+
+absl::StatusOr<PriceVersion> PgCostStore::GetPrice(absl::string_view tenant,
+                                                   absl::string_view provider,
+                                                   absl::string_view model, absl::Time at) {
+  return pool_.Transact<PriceVersion>([&](pqxx::work& txn) -> absl::StatusOr<PriceVersion> {
+    const pqxx::result result =
+        txn.exec_prepared(kGetPrice.name, std::string(tenant), std::string(provider),
+                          std::string(model), PgTimestamp(at));
+    if (result.empty()) {
+      return absl::NotFoundError(
+          absl::StrCat("no price for ", provider, "/", model, " at ", PgTimestamp(at)));
+    }
+    return RowToPrice(result[0]);
+  });
+}
+
+absl::StatusOr<std::vector<PriceVersion>> PgCostStore::ListPrices(const PriceListQuery& query) {
+  return pool_.Transact<std::vector<PriceVersion>>(
+      [&](pqxx::work& txn) -> absl::StatusOr<std::vector<PriceVersion>> {
+        const bool first = !query.after.has_value();
+        const std::string after_provider = first ? "" : query.after->provider;
+        const std::string after_model = first ? "" : query.after->model;
+        const std::string after_time =
+            PgTimestamp(first ? absl::UnixEpoch() : query.after->effective_time);
+        if (query.include_history) {
+          return RowsToPrices(txn.exec_prepared(kListPriceHistory.name, query.tenant,
+                                                query.provider, query.model, first, after_provider,
+                                                after_model, after_time, query.limit));
+        }
+        return RowsToPrices(txn.exec_prepared(kListPricesCurrent.name, query.tenant, query.provider,
+                                              query.model, first, after_provider, after_model,
+                                              after_time, query.limit, PgTimestamp(query.now)));
+      });
+}
+
+absl::StatusOr<RecordOutcome> PgCostStore::RecordUsage(const std::vector<UsageRecord>& records) {
+  // Repeats inside the batch are duplicates of their first occurrence; rows
+  // are written in key order so concurrent batches lock in the same order.
+  std::vector<size_t> order;
+  {
+    std::set<std::pair<absl::string_view, absl::string_view>> seen;
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (seen.emplace(records[i].scope.tenant, records[i].record_id).second) order.push_back(i);
+    }
+  }
+  std::sort(order.begin(), order.end(), [&records](size_t a, size_t b) {
+    return std::tie(records[a].scope.tenant, records[a].record_id) <
+           std::tie(records[b].scope.tenant, records[b].record_id);
+  });
+  return pool_.Transact<RecordOutcome>([&](pqxx::work& txn) -> absl::StatusOr<RecordOutcome> {
+    // Load the catalog versions the batch may need.
+    std::set<std::tuple<std::string, std::string, std::string>> keys;
+    absl::Time latest = absl::InfinitePast();
+    for (size_t i : order) {
+      for (PriceKey& key : PriceKeysFor(records[i])) {
+        keys.emplace(records[i].scope.tenant, std::move(key.first), std::move(key.second));
+        latest = std::max(latest, records[i].time);
+      }
+    }
+    PriceBook book;
+    if (!keys.empty()) {
+      PgArray k_tenant, k_provider, k_model;
+      for (const auto& [tenant, provider, model] : keys) {
+        k_tenant.AddText(tenant);
+        k_provider.AddText(provider);
+        k_model.AddText(model);
+      }
+      ASSIGN_OR_RETURN(
+          std::vector<PriceVersion> versions,
+          RowsToPrices(txn.exec_prepared(kLoadBatchPrices.name, k_tenant.Text(), k_provider.Text(),
+                                         k_model.Text(), PgTimestamp(latest))));
+      for (PriceVersion& v : versions) book.Add(std::move(v));
+    }
+
+    // Price and write.
+    std::vector<PricedUsage> priced;
+    priced.reserve(order.size());
+    PgArray tenant, record_id, time, kind, team, workflow, agent, model, provider, service, tags,
+        run_id, run_succeeded, input, output, cached, creation, requests, resource, quantity, sku,
+        cost, is_priced, client_priced, price_tenant, price_time;
+    for (size_t i : order) {
+      const UsageRecord& r = records[i];
+      ASSIGN_OR_RETURN(PricedUsage p, PriceUsage(r, book, absl::StrCat("records[", i, "]")));
+      tenant.AddText(r.scope.tenant);
+      record_id.AddText(r.record_id);
+      time.AddTime(r.time);
+      kind.AddText(UsageKindName(r.kind));
+      team.AddText(r.scope.team);
+      workflow.AddText(r.scope.workflow);
+      agent.AddText(r.scope.agent);
+      model.AddText(r.scope.model);
+      provider.AddText(r.scope.provider);
+      service.AddText(r.scope.service);
+      tags.AddText(TagsJson(r.scope.tags));
+      run_id.AddText(r.run_id);
+      if (r.run_succeeded.has_value()) {
+        run_succeeded.AddBool(*r.run_succeeded);
+      } else {
+        run_succeeded.AddNull();
+      }
+      input.AddInt(r.tokens.input);
+      output.AddInt(r.tokens.output);
+      cached.AddInt(r.tokens.cached_input);
+      creation.AddInt(r.tokens.cache_creation);
+      requests.AddInt(r.requests);
+      resource.AddText(r.kind == UsageKind::kInfra ? InfraResourceName(r.infra_resource) : "");
+      quantity.AddInt(r.infra_quantity_milli);
+      sku.AddText(r.infra_sku);
+      cost.AddInt(p.cost_nano_usd);
+      is_priced.AddBool(p.priced);
+      client_priced.AddBool(p.client_priced);
+      if (p.price_tenant.has_value()) {
+        price_tenant.AddText(*p.price_tenant);
+        price_time.AddTime(*p.price_effective_time);
+      } else {
+        price_tenant.AddNull();
+        price_time.AddNull();
+      }
+      priced.push_back(std::move(p));
+    }
+    const pqxx::result inserted = txn.exec_prepared(
+        kInsertUsage.name, tenant.Text(), record_id.Text(), time.Text(), kind.Text(), team.Text(),
+        workflow.Text(), agent.Text(), model.Text(), provider.Text(), service.Text(), tags.Text(),
+        run_id.Text(), run_succeeded.Text(), input.Text(), output.Text(), cached.Text(),
+        creation.Text(), requests.Text(), resource.Text(), quantity.Text(), sku.Text(), cost.Text(),
+        is_priced.Text(), client_priced.Text(), price_tenant.Text(), price_time.Text());
+    std::set<std::pair<std::string, std::string>> fresh;
+    for (const pqxx::row& row : inserted) {
+      fresh.emplace(row[0].as<std::string>(), row[1].as<std::string>());
+    }
+
+    RecordOutcome outcome;
+    outcome.accepted = static_cast<int64_t>(fresh.size());
+    outcome.duplicates = static_cast<int64_t>(records.size()) - outcome.accepted;
+    NanoSum total;
+    struct Unknown {
+      absl::Time first_seen = absl::InfiniteFuture();
+      absl::Time last_seen = absl::InfinitePast();
+      int64_t calls = 0, input_tokens = 0, output_tokens = 0;
+    };
+    std::map<std::tuple<std::string, std::string, std::string>, Unknown> unknown;
+    std::set<std::string> unknown_names;
+    for (const PricedUsage& p : priced) {
+      const UsageRecord& r = p.record;
+      if (fresh.count({r.scope.tenant, r.record_id}) == 0) continue;
+      total.Add(p.cost_nano_usd);
+      if (p.priced) continue;
+      ++outcome.unpriced;
+      if (r.kind != UsageKind::kLlm) continue;
+      const std::string canonical = CanonicalModel(r.scope.provider, r.scope.model);
+      Unknown& u = unknown[{r.scope.tenant, r.scope.provider, canonical}];
+      u.first_seen = std::min(u.first_seen, r.time);
+      u.last_seen = std::max(u.last_seen, r.time);
+      u.calls += r.requests;
+      u.input_tokens += r.tokens.input;
+      u.output_tokens += r.tokens.output;
+      unknown_names.insert(absl::StrCat(r.scope.provider, "/", canonical));
+    }
+    ASSIGN_OR_RETURN(outcome.total_cost_nano_usd, total.Value());
+    outcome.unknown_models.assign(unknown_names.begin(), unknown_names.end());
+    if (!unknown.empty()) {
+      PgArray u_tenant, u_provider, u_model, u_first, u_last, u_calls, u_input, u_output;
+      for (const auto& [key, u] : unknown) {
+        u_tenant.AddText(std::get<0>(key));
+        u_provider.AddText(std::get<1>(key));
+        u_model.AddText(std::get<2>(key));
+        u_first.AddTime(u.first_seen);
+        u_last.AddTime(u.last_seen);
+        u_calls.AddInt(u.calls);
+        u_input.AddInt(u.input_tokens);
+        u_output.AddInt(u.output_tokens);
+      }
+      txn.exec_prepared(kUpsertUnknownModels.name, u_tenant.Text(), u_provider.Text(),
+                        u_model.Text(), u_first.Text(), u_last.Text(), u_calls.Text(),
+                        u_input.Text(), u_output.Text());
+    }
+    return outcome;
+  });
+}
+
+absl::StatusOr<ReportResult> PgCostStore::QueryReport(const ReportQuery& query) {
+  std::array<bool, kDimensionCount> grouped{};
+  for (Dimension d : query.group_by) grouped[static_cast<int>(d)] = true;
+  const Scope& f = query.filter;
+  return pool_.Transact<ReportResult>([&](pqxx::work& txn) -> absl::StatusOr<ReportResult> {
+    const pqxx::result result = txn.exec_prepared(
+        kReport.name, grouped[0], grouped[1], grouped[2], grouped[3], grouped[4], grouped[5],
+        grouped[6], grouped[7], query.tag_key, std::string(BucketField(query.bucket)),
+        query.time_zone, PgTimestamp(query.start), PgTimestamp(query.end), f.tenant, f.team,
+        f.workflow, f.agent, f.model, f.provider, f.service, TagsJson(f.tags), query.top_n);
+    ReportResult report;
+    for (const pqxx::row& row : result) {
+      ReportFigures figures;
+      ASSIGN_OR_RETURN(figures.cost_nano_usd, ParseSum(row[10]));
+      ASSIGN_OR_RETURN(figures.input_tokens, ParseSum(row[11]));
+      ASSIGN_OR_RETURN(figures.output_tokens, ParseSum(row[12]));
+      ASSIGN_OR_RETURN(figures.cached_input_tokens, ParseSum(row[13]));
+      ASSIGN_OR_RETURN(figures.cache_creation_tokens, ParseSum(row[14]));
+      ASSIGN_OR_RETURN(figures.calls, ParseSum(row[15]));
+      figures.workflow_runs = row[16].as<int64_t>();
+      figures.successful_runs = row[17].as<int64_t>();
+      ASSIGN_OR_RETURN(figures.unpriced_calls, ParseSum(row[18]));
+      ASSIGN_OR_RETURN(figures.llm_cost_nano_usd, ParseSum(row[19]));
+      ASSIGN_OR_RETURN(figures.infra_cost_nano_usd, ParseSum(row[20]));
+      ASSIGN_OR_RETURN(figures.client_cost_nano_usd, ParseSum(row[21]));
+      if (row[0].as<bool>()) {
+        report.totals = figures;
+        continue;
+      }
+      ReportRow out;
+      for (int d = 0; d < kDimensionCount; ++d) out.group[d] = row[1 + d].as<std::string>();
+      if (!row[9].is_null()) out.bucket_start = FromUnixMicros(row[9].as<int64_t>());
+      out.figures = figures;
+      report.rows.push_back(std::move(out));
+    }
+    SortReportRows(&report.rows);
+    return report;
+  });
+}
+
+absl::StatusOr<int64_t> PgCostStore::Spend(const Scope& scope, const Period& period) {
+  return pool_.Transact<int64_t>([&](pqxx::work& txn) -> absl::StatusOr<int64_t> {
+    const pqxx::result result =
+        txn.exec_prepared(kSpend.name, scope.tenant, PgTimestamp(period.start),
+                          PgTimestamp(period.end), scope.team, scope.workflow, scope.agent,
+                          scope.model, scope.provider, scope.service, TagsJson(scope.tags));
+    return ParseSum(result[0][0]);
+  });
+}
+
+absl::StatusOr<Budget> PgCostStore::CreateBudget(const Budget& budget) {
+  const std::string& tenant = budget.scope.tenant;
+  uint64_t random = 0;
+  {
+    absl::BitGen gen;
+    random = absl::Uniform<uint64_t>(gen);
+  }
+  return pool_.Transact<Budget>([&](pqxx::work& txn) -> absl::StatusOr<Budget> {
+    txn.exec_prepared(kLockTenantBudgets.name, tenant);
+    if (!budget.request_id.empty()) {
+      const pqxx::result existing =
+          txn.exec_prepared(kBudgetByRequestId.name, tenant, budget.request_id);
+      if (!existing.empty()) return RowToBudget(existing[0]);
+    }
+    if (txn.exec_prepared(kBudgetNameTaken.name, tenant, budget.name)[0][0].as<bool>()) {
+      return absl::AlreadyExistsError(absl::StrCat("budget '", budget.name, "' already exists"));
+    }
+    if (txn.exec_prepared(kCountBudgets.name, tenant)[0][0].as<int64_t>() >= kMaxBudgetsPerTenant) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("tenant has ", kMaxBudgetsPerTenant, " budgets, the maximum"));
+    }
+    PgArray thresholds;
+    for (int32_t t : budget.threshold_percents) thresholds.AddInt(static_cast<int64_t>(t));
+    const Scope& s = budget.scope;
+    const pqxx::result row = txn.exec_prepared(
+        kInsertBudget.name, tenant, MakeBudgetId(tenant, random), budget.name, s.team, s.workflow,
+        s.agent, s.model, s.provider, s.service, TagsJson(s.tags),
+        std::string(BudgetPeriodName(budget.period)), absl::ToInt64Seconds(budget.rolling_window),
+        budget.limit_nano_usd, thresholds.Text(), std::string(EnforcementName(budget.enforcement)),
+        budget.time_zone, budget.alert_on_projected_overrun, budget.alert_severity,
+        budget.request_id);
+    return RowToBudget(row[0]);
+  });
+}
+
+absl::StatusOr<Budget> PgCostStore::GetBudget(absl::string_view id) {
+  ASSIGN_OR_RETURN(std::string tenant, TenantOfBudgetId(id, "id"));
+  return pool_.Transact<Budget>([&](pqxx::work& txn) -> absl::StatusOr<Budget> {
+    const pqxx::result result = txn.exec_prepared(kGetBudget.name, tenant, std::string(id));
+    if (result.empty()) return absl::NotFoundError(absl::StrCat("no budget ", id));
+    return RowToBudget(result[0]);
+  });
+}
+
+absl::Status PgCostStore::DeleteBudget(absl::string_view id) {
+  ASSIGN_OR_RETURN(std::string tenant, TenantOfBudgetId(id, "id"));
+  return pool_.WithTransaction([&](pqxx::work& txn) -> absl::Status {
+    if (txn.exec_prepared(kDeleteBudget.name, tenant, std::string(id)).empty()) {
+      return absl::NotFoundError(absl::StrCat("no budget ", id));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<Budget>> PgCostStore::ListBudgets(
+    absl::string_view tenant, const std::optional<BudgetCursor>& after, int32_t limit) {
+  return pool_.Transact<std::vector<Budget>>(
+      [&](pqxx::work& txn) -> absl::StatusOr<std::vector<Budget>> {
+        const pqxx::result result = txn.exec_prepared(
+            kListBudgets.name, std::string(tenant), !after.has_value(),
+            after.has_value() ? after->tenant : "", after.has_value() ? after->name : "", limit);
+        std::vector<Budget> out;
+        for (const pqxx::row& row : result) {
+          ASSIGN_OR_RETURN(Budget b, RowToBudget(row));
+          out.push_back(std::move(b));
+        }
+        return out;
+      });
+}
+
+}  // namespace agentwatch::cost

@@ -1,0 +1,40 @@
+// The Postgres CostStore (schema `cost`, see migrations/). Every method is one
+// transaction; bulk writes are multi-row statements over unnest()ed arrays.
+// Thread-safe (the pool is).
+#pragma once
+
+#include "common/pg.h"
+#include "cost/store/cost_store.h"
+
+namespace agentwatch::cost {
+
+class PgCostStore final : public CostStore {
+ public:
+  // Registers the store's prepared statements with `pool`.
+  explicit PgCostStore(common::PgPool& pool);
+
+  absl::StatusOr<ImportCounts> ImportPrices(absl::string_view tenant, absl::Time effective_time,
+                                            absl::string_view source,
+                                            const std::vector<CatalogPrice>& prices,
+                                            bool dry_run) override;
+  absl::StatusOr<bool> ImportDefaultCatalogIfEmpty(
+      const std::vector<CatalogPrice>& prices) override;
+  absl::StatusOr<PriceVersion> UpsertPrice(const PriceVersion& price) override;
+  absl::StatusOr<PriceVersion> GetPrice(absl::string_view tenant, absl::string_view provider,
+                                        absl::string_view model, absl::Time at) override;
+  absl::StatusOr<std::vector<PriceVersion>> ListPrices(const PriceListQuery& query) override;
+  absl::StatusOr<RecordOutcome> RecordUsage(const std::vector<UsageRecord>& records) override;
+  absl::StatusOr<ReportResult> QueryReport(const ReportQuery& query) override;
+  absl::StatusOr<int64_t> Spend(const Scope& scope, const Period& period) override;
+  absl::StatusOr<Budget> CreateBudget(const Budget& budget) override;
+  absl::StatusOr<Budget> GetBudget(absl::string_view id) override;
+  absl::Status DeleteBudget(absl::string_view id) override;
+  absl::StatusOr<std::vector<Budget>> ListBudgets(absl::string_view tenant,
+                                                  const std::optional<BudgetCursor>& after,
+                                                  int32_t limit) override;
+
+ private:
+  common::PgPool& pool_;
+};
+
+}  // namespace agentwatch::cost

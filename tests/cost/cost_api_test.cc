@@ -1,0 +1,831 @@
+// The CostService through a real in-process gRPC server on 127.0.0.1:0 with
+// the in-memory store behind it and a FakeClock: mapping, validation (codes
+// and field names), idempotency, metrics, paging, budgets, roles.
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "agentwatch/cost/v1/cost.grpc.pb.h"
+#include "common/auth.h"
+#include "common/clock.h"
+#include "common/executor.h"
+#include "common/rpc.h"
+#include "common/testing/status_matchers.h"
+#include "cost/api/convert.h"
+#include "cost/api/cost_metrics.h"
+#include "cost/api/cost_service.h"
+#include "cost/api/default_catalog_importer.h"
+#include "cost/catalog/default_catalog.h"
+#include "cost/store/memory_cost_store.h"
+
+namespace agentwatch::cost {
+namespace {
+
+using ::agentwatch::testing::IsOk;
+using ::agentwatch::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+
+absl::Time Utc(int y, int m, int d, int h = 0) {
+  return absl::FromCivil(absl::CivilSecond(y, m, d, h, 0, 0), absl::UTCTimeZone());
+}
+
+google::protobuf::Timestamp Ts(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  TimeToProto(t, &ts);
+  return ts;
+}
+
+// A server around CostServiceImpl; `tokens` turns authentication on.
+class Server {
+ public:
+  explicit Server(common::Clock& clock, std::map<std::string, common::Role> tokens = {})
+      : store_(clock),
+        metrics_(registry_),
+        executor_(4, 1000),
+        authorizer_(tokens.empty() ? common::Authorizer() : common::Authorizer(std::move(tokens))),
+        rpc_(authorizer_, executor_),
+        service_(store_, rpc_, clock, metrics_) {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    channel_ =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+    stub_ = v1::CostService::NewStub(channel_);
+  }
+  ~Server() { server_->Shutdown(); }
+
+  v1::CostService::Stub& stub() { return *stub_; }
+  MemoryCostStore& store() { return store_; }
+  CostMetrics& metrics() { return metrics_; }
+
+ private:
+  MemoryCostStore store_;
+  prometheus::Registry registry_;
+  CostMetrics metrics_;
+  common::BlockingExecutor executor_;
+  common::Authorizer authorizer_;
+  common::RpcRunner rpc_;
+  CostServiceImpl service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::CostService::Stub> stub_;
+};
+
+absl::Status ToAbsl(const grpc::Status& s) {
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+}
+
+class CostApiTest : public ::testing::Test {
+ protected:
+  CostApiTest() : clock_(Utc(2026, 3, 10, 12)), server_(clock_) {}
+
+  v1::CostService::Stub& stub() { return server_.stub(); }
+
+  template <typename Request, typename Response, typename Method>
+  absl::Status Call(Method method, const Request& request, Response* response) {
+    grpc::ClientContext context;
+    return ToAbsl((stub().*method)(&context, request, response));
+  }
+
+  absl::Status Record(const std::vector<v1::UsageRecord>& records,
+                      v1::RecordUsageResponse* response) {
+    v1::RecordUsageRequest request;
+    for (const v1::UsageRecord& r : records) *request.add_records() = r;
+    return Call(&v1::CostService::Stub::RecordUsage, request, response);
+  }
+
+  void UpsertMini() {
+    v1::UpsertPriceRequest request;
+    v1::Price* p = request.mutable_price();
+    p->set_provider("openai");
+    p->set_model("gpt-4o-mini");
+    *p->mutable_effective_time() = Ts(absl::UnixEpoch());
+    p->set_input_per_million_nano_usd(150'000'000);
+    p->set_output_per_million_nano_usd(600'000'000);
+    p->set_cache_read_per_million_nano_usd(75'000'000);
+    v1::Price stored;
+    ASSERT_THAT(Call(&v1::CostService::Stub::UpsertPrice, request, &stored), IsOk());
+    EXPECT_EQ(stored.source(), "manual");
+    EXPECT_TRUE(stored.has_create_time());
+  }
+
+  static v1::UsageRecord Llm(std::string id, std::string model, int64_t input, int64_t output,
+                             absl::Time time, std::string team = "a") {
+    v1::UsageRecord r;
+    r.set_record_id(std::move(id));
+    *r.mutable_time() = Ts(time);
+    r.mutable_scope()->set_tenant("acme");
+    r.mutable_scope()->set_team(std::move(team));
+    r.mutable_llm()->set_provider("openai");
+    r.mutable_llm()->set_model(std::move(model));
+    r.mutable_llm()->set_input_tokens(input);
+    r.mutable_llm()->set_output_tokens(output);
+    return r;
+  }
+
+  common::FakeClock clock_;
+  Server server_;
+};
+
+TEST_F(CostApiTest, RecordUsagePricesExactlyAndCountsReplaysOnce) {
+  UpsertMini();
+  v1::UsageRecord cached = Llm("r2", "gpt-4o-mini", 2000, 0, Utc(2026, 3, 10));
+  cached.mutable_llm()->set_cached_input_tokens(1000);
+  v1::RecordUsageResponse response;
+  ASSERT_THAT(Record({Llm("r1", "gpt-4o-mini", 1000, 500, Utc(2026, 3, 10)), cached}, &response),
+              IsOk());
+  EXPECT_EQ(response.accepted(), 2);
+  EXPECT_EQ(response.duplicates(), 0);
+  // 1000 x 150 + 500 x 600 = 450,000; 1000 x 150 + 1000 x 75 = 225,000.
+  EXPECT_EQ(response.total_cost_nano_usd(), 675'000);
+  EXPECT_THAT(response.unknown_models(), IsEmpty());
+
+  // A replay (plus one new record) counts the old ones as duplicates only.
+  v1::RecordUsageResponse replay;
+  ASSERT_THAT(Record({Llm("r1", "gpt-4o-mini", 1000, 500, Utc(2026, 3, 10)), cached,
+                      Llm("r3", "gpt-4o-mini", 10, 0, Utc(2026, 3, 10))},
+                     &replay),
+              IsOk());
+  EXPECT_EQ(replay.accepted(), 1);
+  EXPECT_EQ(replay.duplicates(), 2);
+  EXPECT_EQ(replay.total_cost_nano_usd(), 1'500);
+  EXPECT_THAT(server_.store().Ledger(), SizeIs(3));
+  EXPECT_EQ(server_.metrics().accepted_records.Value(), 3);
+  EXPECT_EQ(server_.metrics().duplicate_records.Value(), 2);
+  EXPECT_EQ(server_.metrics().unpriced_records.Value(), 0);
+  EXPECT_EQ(server_.metrics().recorded_nano_usd.Value(), 676'500);
+}
+
+TEST_F(CostApiTest, DuplicateInsideABatchCountsOnce) {
+  UpsertMini();
+  v1::RecordUsageResponse response;
+  const v1::UsageRecord r = Llm("same", "gpt-4o-mini", 1000, 0, Utc(2026, 3, 10));
+  ASSERT_THAT(Record({r, r}, &response), IsOk());
+  EXPECT_EQ(response.accepted(), 1);
+  EXPECT_EQ(response.duplicates(), 1);
+  EXPECT_EQ(response.total_cost_nano_usd(), 150'000);
+}
+
+TEST_F(CostApiTest, UnknownModelIsRecordedFlaggedAndListed) {
+  UpsertMini();
+  v1::RecordUsageResponse response;
+  v1::UsageRecord unknown = Llm("u1", "gpt-9", 1000, 10, Utc(2026, 3, 10));
+  unknown.mutable_llm()->set_requests(3);
+  ASSERT_THAT(
+      Record({unknown, Llm("k1", "openai/gpt-4o-mini", 1000, 0, Utc(2026, 3, 10))}, &response),
+      IsOk());
+  EXPECT_EQ(response.accepted(), 2);
+  EXPECT_THAT(response.unknown_models(), ElementsAre("openai/gpt-9"));
+  EXPECT_EQ(response.total_cost_nano_usd(), 150'000);
+  EXPECT_EQ(server_.metrics().unpriced_records.Value(), 1);
+  EXPECT_EQ(server_.metrics().accepted_records.Value(), 1);
+  const auto unknown_calls = server_.store().UnknownModelCalls();
+  ASSERT_EQ(unknown_calls.size(), 1u);
+  EXPECT_EQ(unknown_calls.begin()->second, 3);
+  bool found = false;
+  for (const PricedUsage& e : server_.store().Ledger()) {
+    if (e.record.record_id == "u1") {
+      found = true;
+      EXPECT_FALSE(e.priced);
+      EXPECT_EQ(e.cost_nano_usd, 0);
+    }
+  }
+  EXPECT_TRUE(found);
+  // The report shows the unpriced calls.
+  v1::GetCostReportRequest report_request;
+  *report_request.mutable_range()->mutable_start() = Ts(Utc(2026, 3, 1));
+  v1::GetCostReportResponse report;
+  ASSERT_THAT(Call(&v1::CostService::Stub::GetCostReport, report_request, &report), IsOk());
+  EXPECT_EQ(report.total_unpriced_calls(), 3);
+  EXPECT_EQ(report.total_calls(), 4);
+}
+
+TEST_F(CostApiTest, ModelsAreStoredInCatalogSpelling) {
+  UpsertMini();
+  v1::UsageRecord prefixed = Llm("p1", "openai/gpt-4o-mini", 1000, 0, Utc(2026, 3, 10));
+  prefixed.mutable_scope()->set_model("gpt-4o-mini");
+  v1::UsageRecord scoped = Llm("p2", "gpt-4o-mini", 1000, 0, Utc(2026, 3, 10));
+  scoped.mutable_scope()->set_provider("openai");
+  scoped.mutable_scope()->set_model("openai/gpt-4o-mini");
+  v1::RecordUsageResponse response;
+  ASSERT_THAT(
+      Record({prefixed, scoped, Llm("p3", "gpt-4o-mini", 1000, 0, Utc(2026, 3, 10))}, &response),
+      IsOk());
+  EXPECT_EQ(response.total_cost_nano_usd(), 450'000);
+  v1::GetCostReportRequest request;
+  *request.mutable_range()->mutable_start() = Ts(Utc(2026, 3, 1));
+  request.add_group_by(v1::DIMENSION_MODEL);
+  request.mutable_filter()->set_provider("openai");
+  request.mutable_filter()->set_model("openai/gpt-4o-mini");
+  v1::GetCostReportResponse report;
+  ASSERT_THAT(Call(&v1::CostService::Stub::GetCostReport, request, &report), IsOk());
+  ASSERT_THAT(report.rows(), SizeIs(1));
+  EXPECT_EQ(report.rows(0).group().at("model"), "gpt-4o-mini");
+  EXPECT_EQ(report.rows(0).calls(), 3);
+}
+
+TEST_F(CostApiTest, ClientCostOverridesTheCatalog) {
+  UpsertMini();
+  v1::UsageRecord r = Llm("c1", "gpt-4o-mini", 1000, 0, Utc(2026, 3, 10));
+  r.set_client_cost_nano_usd(999);
+  v1::RecordUsageResponse response;
+  ASSERT_THAT(Record({r}, &response), IsOk());
+  EXPECT_EQ(response.total_cost_nano_usd(), 999);
+  EXPECT_TRUE(server_.store().Ledger()[0].client_priced);
+}
+
+TEST_F(CostApiTest, RecordUsageValidationNamesTheFieldAndWritesNothing) {
+  UpsertMini();
+  struct Case {
+    std::function<void(v1::UsageRecord&)> mutate;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {[](v1::UsageRecord& r) { r.clear_record_id(); }, "records[1].record_id"},
+      {[](v1::UsageRecord& r) { r.clear_time(); }, "records[1].time"},
+      {[](v1::UsageRecord& r) { r.mutable_time()->set_nanos(-1); }, "records[1].time"},
+      {[](v1::UsageRecord& r) { r.mutable_scope()->clear_tenant(); }, "records[1].scope.tenant"},
+      {[](v1::UsageRecord& r) { r.mutable_llm()->clear_model(); }, "records[1].llm.model"},
+      {[](v1::UsageRecord& r) { r.mutable_llm()->clear_provider(); }, "records[1].llm.provider"},
+      {[](v1::UsageRecord& r) { r.mutable_llm()->set_input_tokens(-1); },
+       "records[1].llm.input_tokens"},
+      {[](v1::UsageRecord& r) { r.mutable_llm()->set_output_tokens(-1); },
+       "records[1].llm.output_tokens"},
+      {[](v1::UsageRecord& r) { r.mutable_llm()->set_cached_input_tokens(5000); },
+       "records[1].llm.cached_input_tokens"},
+      {[](v1::UsageRecord& r) { r.mutable_llm()->set_requests(-2); }, "records[1].llm.requests"},
+      {[](v1::UsageRecord& r) { r.mutable_scope()->set_model("other"); }, "records[1].scope.model"},
+      {[](v1::UsageRecord& r) { r.mutable_scope()->set_provider("anthropic"); },
+       "records[1].scope.provider"},
+      {[](v1::UsageRecord& r) { r.set_client_cost_nano_usd(-1); },
+       "records[1].client_cost_nano_usd"},
+      {[](v1::UsageRecord& r) { r.clear_llm(); }, "records[1]"},
+      {[](v1::UsageRecord& r) { r.mutable_infra()->set_quantity(5); }, "records[1].infra.resource"},
+      {[](v1::UsageRecord& r) {
+         r.mutable_infra()->set_resource(v1::INFRA_RESOURCE_COMPUTE_SECONDS);
+         r.mutable_infra()->set_unit("hours");
+       },
+       "records[1].infra.unit"},
+      {[](v1::UsageRecord& r) { r.set_run_succeeded(true); }, "records[1].run_id"},
+  };
+  for (const Case& c : cases) {
+    v1::UsageRecord bad = Llm("bad", "gpt-4o-mini", 1000, 10, Utc(2026, 3, 10));
+    c.mutate(bad);
+    v1::RecordUsageResponse response;
+    EXPECT_THAT(Record({Llm("good", "gpt-4o-mini", 1, 1, Utc(2026, 3, 10)), bad}, &response),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.field)))
+        << c.field;
+  }
+  EXPECT_THAT(server_.store().Ledger(), IsEmpty());
+}
+
+TEST_F(CostApiTest, BatchLimits) {
+  v1::RecordUsageResponse response;
+  EXPECT_THAT(Record({}, &response),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("records")));
+  std::vector<v1::UsageRecord> many(10'001, Llm("x", "gpt-4o-mini", 1, 1, Utc(2026, 3, 10)));
+  EXPECT_THAT(Record(many, &response), StatusIs(absl::StatusCode::kResourceExhausted));
+  many.pop_back();
+  for (size_t i = 0; i < many.size(); ++i) many[i].set_record_id(absl::StrCat("id-", i));
+  ASSERT_THAT(Record(many, &response), IsOk());
+  EXPECT_EQ(response.accepted(), 10'000);
+}
+
+TEST_F(CostApiTest, InfraAndOutcomeRecords) {
+  v1::UpsertPriceRequest price;
+  price.mutable_price()->set_provider("infra");
+  price.mutable_price()->set_model("compute_seconds");
+  *price.mutable_price()->mutable_effective_time() = Ts(absl::UnixEpoch());
+  price.mutable_price()->set_unit_price_nano_usd(12'000);  // per vCPU-second
+  v1::Price stored;
+  ASSERT_THAT(Call(&v1::CostService::Stub::UpsertPrice, price, &stored), IsOk());
+  v1::UsageRecord compute;
+  compute.set_record_id("i1");
+  *compute.mutable_time() = Ts(Utc(2026, 3, 10));
+  compute.mutable_scope()->set_tenant("acme");
+  compute.mutable_scope()->set_service("planner");
+  compute.mutable_infra()->set_resource(v1::INFRA_RESOURCE_COMPUTE_SECONDS);
+  compute.mutable_infra()->set_unit("vcpu_seconds");
+  compute.mutable_infra()->set_quantity(2'500);  // 2.5 vCPU-seconds
+  v1::UsageRecord memory = compute;
+  memory.set_record_id("i2");
+  memory.mutable_infra()->set_resource(v1::INFRA_RESOURCE_MEMORY_GIB_HOURS);
+  memory.mutable_infra()->clear_unit();
+  v1::UsageRecord outcome;
+  outcome.set_record_id("o1");
+  *outcome.mutable_time() = Ts(Utc(2026, 3, 10));
+  outcome.mutable_scope()->set_tenant("acme");
+  outcome.set_run_id("run-1");
+  outcome.set_run_succeeded(true);
+  v1::RecordUsageResponse response;
+  ASSERT_THAT(Record({compute, memory, outcome}, &response), IsOk());
+  EXPECT_EQ(response.accepted(), 3);
+  EXPECT_EQ(response.total_cost_nano_usd(), 30'000);
+  // Unpriced infrastructure is flagged but is not an unknown model.
+  EXPECT_THAT(response.unknown_models(), IsEmpty());
+  EXPECT_EQ(server_.metrics().unpriced_records.Value(), 1);
+}
+
+TEST_F(CostApiTest, ReportGroupsPagesAndExportsCsv) {
+  UpsertMini();
+  v1::RecordUsageResponse recorded;
+  ASSERT_THAT(Record({Llm("1", "gpt-4o-mini", 1000, 0, Utc(2026, 3, 1, 10), "a"),
+                      Llm("2", "gpt-4o-mini", 2000, 0, Utc(2026, 3, 1, 11), "b"),
+                      Llm("3", "gpt-4o-mini", 3000, 0, Utc(2026, 3, 2, 10), "c"),
+                      Llm("4", "gpt-4o-mini", 4000, 0, Utc(2026, 3, 2, 10), "a")},
+                     &recorded),
+              IsOk());
+  v1::GetCostReportRequest request;
+  *request.mutable_range()->mutable_start() = Ts(Utc(2026, 3, 1));
+  request.add_group_by(v1::DIMENSION_TEAM);
+  request.set_bucket(v1::BUCKET_DAY);
+  request.set_format(v1::FORMAT_CSV);
+  request.set_page_size(2);
+  std::vector<v1::CostRow> rows;
+  std::string token;
+  int pages = 0;
+  int64_t total = -1;
+  do {
+    request.set_page_token(token);
+    v1::GetCostReportResponse page;
+    ASSERT_THAT(Call(&v1::CostService::Stub::GetCostReport, request, &page), IsOk());
+    ++pages;
+    for (const v1::CostRow& row : page.rows()) rows.push_back(row);
+    EXPECT_THAT(page.csv(), HasSubstr("bucket_start,team,cost_usd,"));
+    total = page.total_cost_nano_usd();
+    token = page.next_page_token();
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(pages, 2);
+  ASSERT_THAT(rows, SizeIs(4));
+  int64_t sum = 0;
+  for (const v1::CostRow& row : rows) sum += row.cost_nano_usd();
+  EXPECT_EQ(total, recorded.total_cost_nano_usd());
+  EXPECT_EQ(sum, total);
+  EXPECT_EQ(rows[0].group().at("team"), "b");  // day 1, 300,000
+  EXPECT_EQ(rows[0].cost_nano_usd(), 300'000);
+  EXPECT_EQ(absl::FromUnixSeconds(rows[0].bucket_start().seconds()), Utc(2026, 3, 1));
+  EXPECT_EQ(rows[2].group().at("team"), "a");  // day 2, 600,000
+  EXPECT_EQ(rows[2].cost_nano_usd(), 600'000);
+
+  // A token only continues the request that made it.
+  v1::GetCostReportResponse first;
+  request.clear_page_token();
+  ASSERT_THAT(Call(&v1::CostService::Stub::GetCostReport, request, &first), IsOk());
+  request.set_page_token(first.next_page_token());
+  request.set_bucket(v1::BUCKET_MONTH);
+  v1::GetCostReportResponse other;
+  EXPECT_THAT(Call(&v1::CostService::Stub::GetCostReport, request, &other),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("page_token")));
+  // The page size may change between pages.
+  request.set_bucket(v1::BUCKET_DAY);
+  request.set_page_size(100);
+  EXPECT_THAT(Call(&v1::CostService::Stub::GetCostReport, request, &other), IsOk());
+  EXPECT_THAT(other.rows(), SizeIs(2));
+}
+
+TEST_F(CostApiTest, ReportValidation) {
+  v1::GetCostReportResponse response;
+  v1::GetCostReportRequest request;
+  EXPECT_THAT(Call(&v1::CostService::Stub::GetCostReport, request, &response),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("range.start")));
+  *request.mutable_range()->mutable_start() = Ts(Utc(2026, 3, 1));
+  request.add_group_by(v1::DIMENSION_TAG);
+  EXPECT_THAT(Call(&v1::CostService::Stub::GetCostReport, request, &response),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tag_key")));
+  request.set_tag_key("env");
+  request.add_group_by(v1::DIMENSION_UNSPECIFIED);
+  EXPECT_THAT(Call(&v1::CostService::Stub::GetCostReport, request, &response),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("group_by[1]")));
+  request.clear_group_by();
+  request.set_time_zone("Mars/Base");
+  EXPECT_THAT(Call(&v1::CostService::Stub::GetCostReport, request, &response),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("time_zone")));
+  request.set_time_zone("Europe/Paris");
+  *request.mutable_range()->mutable_end() = Ts(Utc(2026, 2, 1));
+  EXPECT_THAT(Call(&v1::CostService::Stub::GetCostReport, request, &response),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("range.end")));
+  *request.mutable_range()->mutable_start() = Ts(Utc(2020, 1, 1));
+  *request.mutable_range()->mutable_end() = Ts(Utc(2026, 1, 1));
+  request.set_bucket(v1::BUCKET_HOUR);
+  EXPECT_THAT(Call(&v1::CostService::Stub::GetCostReport, request, &response),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("buckets")));
+  request.set_bucket(v1::BUCKET_DAY);
+  request.set_page_size(-1);
+  EXPECT_THAT(Call(&v1::CostService::Stub::GetCostReport, request, &response),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("page_size")));
+}
+
+TEST_F(CostApiTest, PricesVersionedWithTenantOverrides) {
+  UpsertMini();
+  v1::UpsertPriceRequest change;
+  change.mutable_price()->set_provider("openai");
+  change.mutable_price()->set_model("openai/gpt-4o-mini");  // stored as gpt-4o-mini
+  *change.mutable_price()->mutable_effective_time() = Ts(Utc(2026, 3, 1));
+  change.mutable_price()->set_input_per_million_nano_usd(100'000'000);
+  v1::Price stored;
+  ASSERT_THAT(Call(&v1::CostService::Stub::UpsertPrice, change, &stored), IsOk());
+  EXPECT_EQ(stored.model(), "gpt-4o-mini");
+  v1::UpsertPriceRequest override_price = change;
+  override_price.mutable_price()->set_tenant("acme");
+  *override_price.mutable_price()->mutable_effective_time() = Ts(Utc(2026, 3, 5));
+  override_price.mutable_price()->set_input_per_million_nano_usd(90'000'000);
+  ASSERT_THAT(Call(&v1::CostService::Stub::UpsertPrice, override_price, &stored), IsOk());
+
+  auto get = [this](std::string tenant, absl::Time at) {
+    v1::GetPriceRequest request;
+    request.set_provider("openai");
+    request.set_model("gpt-4o-mini");
+    request.set_tenant(std::move(tenant));
+    *request.mutable_time() = Ts(at);
+    v1::Price price;
+    EXPECT_THAT(Call(&v1::CostService::Stub::GetPrice, request, &price), IsOk());
+    return price.input_per_million_nano_usd();
+  };
+  EXPECT_EQ(get("", Utc(2026, 2, 28)), 150'000'000);
+  EXPECT_EQ(get("", Utc(2026, 3, 1)), 100'000'000);
+  EXPECT_EQ(get("acme", Utc(2026, 3, 4)), 100'000'000);
+  EXPECT_EQ(get("acme", Utc(2026, 3, 6)), 90'000'000);
+  EXPECT_EQ(get("beta", Utc(2026, 3, 6)), 100'000'000);
+
+  // Usage before the change keeps the old price; acme's later usage gets its own.
+  v1::RecordUsageResponse response;
+  v1::UsageRecord beta = Llm("b", "gpt-4o-mini", 1'000'000, 0, Utc(2026, 3, 6));
+  beta.mutable_scope()->set_tenant("beta");
+  ASSERT_THAT(Record({Llm("old", "gpt-4o-mini", 1'000'000, 0, Utc(2026, 2, 1)),
+                      Llm("new", "gpt-4o-mini", 1'000'000, 0, Utc(2026, 3, 6)), beta},
+                     &response),
+              IsOk());
+  EXPECT_EQ(response.total_cost_nano_usd(), 150'000'000 + 90'000'000 + 100'000'000);
+
+  v1::GetPriceRequest missing;
+  missing.set_provider("openai");
+  missing.set_model("gpt-9");
+  v1::Price price;
+  EXPECT_THAT(Call(&v1::CostService::Stub::GetPrice, missing, &price),
+              StatusIs(absl::StatusCode::kNotFound));
+  missing.clear_model();
+  EXPECT_THAT(Call(&v1::CostService::Stub::GetPrice, missing, &price),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("model")));
+  // Before any price existed.
+  missing.set_model("gpt-4o-mini");
+  *missing.mutable_time() = Ts(absl::UnixEpoch() - absl::Seconds(1));
+  EXPECT_THAT(Call(&v1::CostService::Stub::GetPrice, missing, &price),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(CostApiTest, UpsertPriceValidation) {
+  v1::UpsertPriceRequest request;
+  v1::Price stored;
+  EXPECT_THAT(Call(&v1::CostService::Stub::UpsertPrice, request, &stored),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("price")));
+  v1::Price* p = request.mutable_price();
+  p->set_provider("openai");
+  p->set_model("m");
+  EXPECT_THAT(Call(&v1::CostService::Stub::UpsertPrice, request, &stored),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("price.effective_time")));
+  *p->mutable_effective_time() = Ts(Utc(2026, 1, 1));
+  p->set_input_per_million_nano_usd(-1);
+  EXPECT_THAT(
+      Call(&v1::CostService::Stub::UpsertPrice, request, &stored),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("price.input_per_million_nano_usd")));
+  p->set_input_per_million_nano_usd(1);
+  p->add_tiers()->set_above_input_tokens(200'000);
+  p->add_tiers()->set_above_input_tokens(100'000);
+  EXPECT_THAT(Call(&v1::CostService::Stub::UpsertPrice, request, &stored),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("price.tiers[1]")));
+  p->clear_tiers();
+  p->set_source("rumour");
+  EXPECT_THAT(Call(&v1::CostService::Stub::UpsertPrice, request, &stored),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("price.source")));
+}
+
+TEST_F(CostApiTest, ListPricesPagesCurrentOrHistory) {
+  for (int i = 0; i < 5; ++i) {
+    for (int version = 0; version < 2; ++version) {
+      v1::UpsertPriceRequest request;
+      request.mutable_price()->set_provider("p");
+      request.mutable_price()->set_model(absl::StrCat("m", i));
+      *request.mutable_price()->mutable_effective_time() = Ts(Utc(2026, 1 + version, 1));
+      request.mutable_price()->set_input_per_million_nano_usd(1000 * (version + 1));
+      v1::Price stored;
+      ASSERT_THAT(Call(&v1::CostService::Stub::UpsertPrice, request, &stored), IsOk());
+    }
+  }
+  auto list_all = [this](bool history) {
+    v1::ListPricesRequest request;
+    request.set_include_history(history);
+    request.set_page_size(3);
+    std::vector<v1::Price> all;
+    std::string token;
+    do {
+      request.set_page_token(token);
+      v1::ListPricesResponse page;
+      EXPECT_THAT(Call(&v1::CostService::Stub::ListPrices, request, &page), IsOk());
+      for (const v1::Price& p : page.prices()) all.push_back(p);
+      token = page.next_page_token();
+    } while (!token.empty() && all.size() < 100);
+    return all;
+  };
+  const std::vector<v1::Price> current = list_all(false);
+  ASSERT_THAT(current, SizeIs(5));
+  for (const v1::Price& p : current) EXPECT_EQ(p.input_per_million_nano_usd(), 2000);
+  EXPECT_EQ(current[0].model(), "m0");
+  EXPECT_EQ(current[4].model(), "m4");
+  EXPECT_THAT(list_all(true), SizeIs(10));
+}
+
+TEST_F(CostApiTest, ImportPricesIsIdempotent) {
+  const std::string doc = R"json({
+    "sample_spec": {"litellm_provider": "x", "mode": "chat", "input_cost_per_token": 0.0},
+    "gpt-4o-mini": {"litellm_provider": "openai", "mode": "chat",
+                    "input_cost_per_token": 1.5e-07, "output_cost_per_token": 6e-07},
+    "azure/gpt-4o-mini": {"litellm_provider": "azure", "mode": "chat",
+                          "input_cost_per_token": 1.65e-07, "output_cost_per_token": 6.6e-07},
+    "dall-e-3": {"litellm_provider": "openai", "mode": "image_generation",
+                 "output_cost_per_image": 0.04}})json";
+  v1::ImportPricesRequest request;
+  request.set_litellm_json(doc);
+  request.set_dry_run(true);
+  v1::ImportPricesResponse response;
+  ASSERT_THAT(Call(&v1::CostService::Stub::ImportPrices, request, &response), IsOk());
+  EXPECT_EQ(response.imported(), 2);
+  v1::ListPricesResponse listed;
+  ASSERT_THAT(Call(&v1::CostService::Stub::ListPrices, v1::ListPricesRequest(), &listed), IsOk());
+  EXPECT_THAT(listed.prices(), IsEmpty());
+
+  request.set_dry_run(false);
+  ASSERT_THAT(Call(&v1::CostService::Stub::ImportPrices, request, &response), IsOk());
+  EXPECT_EQ(response.imported(), 2);
+  EXPECT_EQ(response.unchanged(), 0);
+  EXPECT_EQ(response.skipped(), 2);
+  EXPECT_THAT(response.issues(), SizeIs(2));
+  clock_.Advance(absl::Hours(1));
+  ASSERT_THAT(Call(&v1::CostService::Stub::ImportPrices, request, &response), IsOk());
+  EXPECT_EQ(response.imported(), 0);
+  EXPECT_EQ(response.unchanged(), 2);
+  v1::ListPricesRequest history;
+  history.set_include_history(true);
+  ASSERT_THAT(Call(&v1::CostService::Stub::ListPrices, history, &listed), IsOk());
+  EXPECT_THAT(listed.prices(), SizeIs(2));
+  EXPECT_EQ(listed.prices(0).provider(), "azure");
+  EXPECT_EQ(listed.prices(0).model(), "gpt-4o-mini");
+  EXPECT_EQ(listed.prices(0).source(), "litellm");
+
+  v1::ImportPricesRequest bad;
+  EXPECT_THAT(Call(&v1::CostService::Stub::ImportPrices, bad, &response),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("litellm_json")));
+  bad.set_litellm_json_bytes("{not json");
+  EXPECT_THAT(Call(&v1::CostService::Stub::ImportPrices, bad, &response),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("litellm_json")));
+}
+
+v1::Budget HardBudget(std::string name, std::string team, int64_t limit) {
+  v1::Budget b;
+  b.set_name(std::move(name));
+  b.mutable_scope()->set_tenant("acme");
+  b.mutable_scope()->set_team(std::move(team));
+  b.set_period(v1::BUDGET_PERIOD_MONTHLY);
+  b.set_limit_nano_usd(limit);
+  b.set_enforcement(v1::ENFORCEMENT_HARD);
+  return b;
+}
+
+TEST_F(CostApiTest, BudgetsCrudAndValidation) {
+  v1::CreateBudgetRequest create;
+  *create.mutable_budget() = HardBudget("team-a monthly", "a", 1'000'000);
+  create.set_request_id("req-1");
+  v1::Budget created;
+  ASSERT_THAT(Call(&v1::CostService::Stub::CreateBudget, create, &created), IsOk());
+  EXPECT_FALSE(created.id().empty());
+  EXPECT_THAT(created.threshold_percents(), ElementsAre(80, 100));
+  EXPECT_EQ(created.time_zone(), "UTC");
+  EXPECT_EQ(created.alert_severity(), agentwatch::common::v1::SEVERITY_P2);
+  // Same request id: the same budget again.
+  v1::Budget again;
+  ASSERT_THAT(Call(&v1::CostService::Stub::CreateBudget, create, &again), IsOk());
+  EXPECT_EQ(again.id(), created.id());
+  // Same name, new request: ALREADY_EXISTS.
+  create.set_request_id("req-2");
+  EXPECT_THAT(Call(&v1::CostService::Stub::CreateBudget, create, &again),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+
+  struct Case {
+    std::function<void(v1::Budget&)> mutate;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {[](v1::Budget& b) { b.clear_name(); }, "budget.name"},
+      {[](v1::Budget& b) { b.mutable_scope()->clear_tenant(); }, "budget.scope.tenant"},
+      {[](v1::Budget& b) { b.clear_period(); }, "budget.period"},
+      {[](v1::Budget& b) { b.set_limit_nano_usd(0); }, "budget.limit_nano_usd"},
+      {[](v1::Budget& b) { b.set_period(v1::BUDGET_PERIOD_ROLLING); }, "budget.rolling_window"},
+      {[](v1::Budget& b) { b.add_threshold_percents(0); }, "budget.threshold_percents"},
+      {[](v1::Budget& b) { b.set_time_zone("Atlantis/Capital"); }, "budget.time_zone"},
+  };
+  for (const Case& c : cases) {
+    v1::CreateBudgetRequest bad;
+    *bad.mutable_budget() = HardBudget("x", "a", 5);
+    c.mutate(*bad.mutable_budget());
+    EXPECT_THAT(Call(&v1::CostService::Stub::CreateBudget, bad, &again),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.field)))
+        << c.field;
+  }
+  EXPECT_THAT(Call(&v1::CostService::Stub::CreateBudget, v1::CreateBudgetRequest(), &again),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("budget")));
+
+  for (int i = 0; i < 4; ++i) {
+    v1::CreateBudgetRequest more;
+    *more.mutable_budget() = HardBudget(absl::StrCat("b", i), "x", 10);
+    ASSERT_THAT(Call(&v1::CostService::Stub::CreateBudget, more, &again), IsOk());
+  }
+  v1::ListBudgetsRequest list;
+  list.set_tenant("acme");
+  list.set_page_size(2);
+  std::vector<std::string> names;
+  std::string token;
+  do {
+    list.set_page_token(token);
+    v1::ListBudgetsResponse page;
+    ASSERT_THAT(Call(&v1::CostService::Stub::ListBudgets, list, &page), IsOk());
+    for (const v1::Budget& b : page.budgets()) names.push_back(b.name());
+    token = page.next_page_token();
+  } while (!token.empty() && names.size() < 100);
+  EXPECT_THAT(names, ElementsAre("b0", "b1", "b2", "b3", "team-a monthly"));
+
+  v1::GetBudgetRequest get;
+  get.set_id(created.id());
+  v1::Budget fetched;
+  ASSERT_THAT(Call(&v1::CostService::Stub::GetBudget, get, &fetched), IsOk());
+  EXPECT_EQ(fetched.name(), "team-a monthly");
+  v1::DeleteBudgetRequest remove;
+  remove.set_id(created.id());
+  google::protobuf::Empty empty;
+  ASSERT_THAT(Call(&v1::CostService::Stub::DeleteBudget, remove, &empty), IsOk());
+  EXPECT_THAT(Call(&v1::CostService::Stub::GetBudget, get, &fetched),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(Call(&v1::CostService::Stub::DeleteBudget, remove, &empty),
+              StatusIs(absl::StatusCode::kNotFound));
+  get.set_id("not-an-id");
+  EXPECT_THAT(Call(&v1::CostService::Stub::GetBudget, get, &fetched),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("id")));
+}
+
+TEST_F(CostApiTest, CheckBudgetDeniesOnAHardBudgetAndResetsWithThePeriod) {
+  UpsertMini();
+  v1::CreateBudgetRequest create;
+  *create.mutable_budget() = HardBudget("team-a monthly", "a", 1'000'000);
+  v1::Budget budget;
+  ASSERT_THAT(Call(&v1::CostService::Stub::CreateBudget, create, &budget), IsOk());
+  // 900,000 spent this month by team a (6,000 input tokens at 150), as much by
+  // team b, and some in February (another period).
+  v1::RecordUsageResponse recorded;
+  ASSERT_THAT(Record({Llm("1", "gpt-4o-mini", 6000, 0, Utc(2026, 3, 5), "a"),
+                      Llm("2", "gpt-4o-mini", 6000, 0, Utc(2026, 3, 5), "b"),
+                      Llm("3", "gpt-4o-mini", 6000, 0, Utc(2026, 2, 25), "a")},
+                     &recorded),
+              IsOk());
+  ASSERT_EQ(recorded.total_cost_nano_usd(), 2'700'000);
+  auto check = [this](std::string team, int64_t estimate) {
+    v1::CheckBudgetRequest request;
+    request.mutable_scope()->set_tenant("acme");
+    request.mutable_scope()->set_team(std::move(team));
+    request.mutable_scope()->set_workflow("summarize");
+    request.set_estimated_cost_nano_usd(estimate);
+    v1::CheckBudgetResponse response;
+    EXPECT_THAT(Call(&v1::CostService::Stub::CheckBudget, request, &response), IsOk());
+    return response;
+  };
+  v1::CheckBudgetResponse r = check("a", 100'000);
+  EXPECT_TRUE(r.allowed());
+  EXPECT_EQ(r.remaining_nano_usd(), 100'000);
+  EXPECT_EQ(r.budget_id(), budget.id());
+  EXPECT_EQ(r.enforcement(), v1::ENFORCEMENT_HARD);
+  EXPECT_DOUBLE_EQ(r.percent_used(), 90.0);
+  EXPECT_EQ(absl::FromUnixSeconds(r.period_end().seconds()), Utc(2026, 4, 1));
+  EXPECT_THAT(r.matched_budget_ids(), ElementsAre(budget.id()));
+  r = check("a", 100'001);
+  EXPECT_FALSE(r.allowed());
+  EXPECT_THAT(r.reason(), HasSubstr("team-a monthly"));
+  // Team b has no budget.
+  r = check("b", 100'000'000);
+  EXPECT_TRUE(r.allowed());
+  EXPECT_EQ(r.remaining_nano_usd(), std::numeric_limits<int64_t>::max());
+  EXPECT_THAT(r.matched_budget_ids(), IsEmpty());
+  // April: a new period.
+  clock_.Set(Utc(2026, 4, 1));
+  r = check("a", 1'000'000);
+  EXPECT_TRUE(r.allowed());
+  EXPECT_EQ(r.remaining_nano_usd(), 1'000'000);
+
+  v1::CheckBudgetRequest bad;
+  v1::CheckBudgetResponse response;
+  EXPECT_THAT(Call(&v1::CostService::Stub::CheckBudget, bad, &response),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("scope.tenant")));
+  bad.mutable_scope()->set_tenant("acme");
+  bad.set_estimated_cost_nano_usd(-1);
+  EXPECT_THAT(Call(&v1::CostService::Stub::CheckBudget, bad, &response),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("estimated_cost_nano_usd")));
+}
+
+TEST_F(CostApiTest, OtherRpcsAreUnimplemented) {
+  {
+    grpc::ClientContext context;
+    v1::GetCostPerformanceResponse response;
+    EXPECT_EQ(stub().GetCostPerformance(&context, {}, &response).error_code(),
+              grpc::StatusCode::UNIMPLEMENTED);
+  }
+  {
+    grpc::ClientContext context;
+    v1::Budget response;
+    EXPECT_EQ(stub().UpdateBudget(&context, {}, &response).error_code(),
+              grpc::StatusCode::UNIMPLEMENTED);
+  }
+  {
+    grpc::ClientContext context;
+    v1::BudgetStatus response;
+    EXPECT_EQ(stub().GetBudgetStatus(&context, {}, &response).error_code(),
+              grpc::StatusCode::UNIMPLEMENTED);
+  }
+  {
+    grpc::ClientContext context;
+    v1::ReconcileResponse response;
+    EXPECT_EQ(stub().Reconcile(&context, {}, &response).error_code(),
+              grpc::StatusCode::UNIMPLEMENTED);
+  }
+  {
+    grpc::ClientContext context;
+    v1::ListUnknownModelsResponse response;
+    EXPECT_EQ(stub().ListUnknownModels(&context, {}, &response).error_code(),
+              grpc::StatusCode::UNIMPLEMENTED);
+  }
+}
+
+TEST(CostApiAuthTest, EachRpcNeedsItsRole) {
+  common::FakeClock clock(Utc(2026, 3, 10));
+  Server server(clock, {{"viewer-token", common::Role::kViewer},
+                        {"operator-token", common::Role::kOperator}});
+  auto call_record = [&server](const std::string& token) {
+    grpc::ClientContext context;
+    if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
+    v1::RecordUsageRequest request;
+    v1::UsageRecord* r = request.add_records();
+    r->set_record_id("r");
+    *r->mutable_time() = Ts(Utc(2026, 3, 10));
+    r->mutable_scope()->set_tenant("acme");
+    r->mutable_llm()->set_provider("openai");
+    r->mutable_llm()->set_model("gpt-4o-mini");
+    v1::RecordUsageResponse response;
+    return server.stub().RecordUsage(&context, request, &response).error_code();
+  };
+  EXPECT_EQ(call_record(""), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(call_record("viewer-token"), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(call_record("operator-token"), grpc::StatusCode::OK);
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", "Bearer operator-token");
+  v1::ImportPricesRequest import;
+  import.set_litellm_json("{}");
+  v1::ImportPricesResponse response;
+  EXPECT_EQ(server.stub().ImportPrices(&context, import, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST(DefaultCatalogImporterTest, ImportsTheShippedCatalogOnce) {
+  common::FakeClock clock;
+  MemoryCostStore store(clock);
+  DefaultCatalogImporter importer(store, std::string(DefaultCatalogJson()), "embedded");
+  ASSERT_THAT(importer.ImportOnce(), IsOk());
+  auto mini = store.GetPrice("", "openai", "gpt-4o-mini", absl::UnixEpoch());
+  ASSERT_THAT(mini, IsOk());
+  EXPECT_EQ(mini->price.base.input, 150'000'000);
+  EXPECT_EQ(mini->price.base.output, 600'000'000);
+  EXPECT_EQ(mini->source, "default");
+  PriceListQuery all;
+  all.include_history = true;
+  all.limit = 100'000;
+  auto listed = store.ListPrices(all);
+  ASSERT_THAT(listed, IsOk());
+  const size_t count = listed->size();
+  EXPECT_GT(count, 1000u);
+  // A second start (or another replica) does not import again.
+  DefaultCatalogImporter second(store, std::string(DefaultCatalogJson()), "embedded");
+  second.Start();
+  second.Stop();
+  EXPECT_EQ(store.ListPrices(all)->size(), count);
+
+  DefaultCatalogImporter broken(store, "{oops", "test");
+  EXPECT_THAT(broken.ImportOnce(), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace agentwatch::cost

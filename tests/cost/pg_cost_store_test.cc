@@ -1,0 +1,658 @@
+// Integration tests of PgCostStore against the real Postgres of scripts/test
+// (AGENTWATCH_TEST_PG_DSN), each in a fresh database with the migrations
+// applied: catalog import of the real LiteLLM file, default-catalog import
+// across replicas, versioned lookups, tenant overrides, the idempotent
+// ledger, unknown models, reports checked against the reference aggregation
+// across groupings, spend and budgets.
+#include "cost/store/pg_cost_store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "common/pg.h"
+#include "common/testing/status_matchers.h"
+#include "common/testing/test_env.h"
+#include "cost/api/litellm_json.h"
+#include "cost/store/migrations.h"
+
+namespace agentwatch::cost {
+namespace {
+
+using ::agentwatch::testing::IsOk;
+using ::agentwatch::testing::IsOkAndHolds;
+using ::agentwatch::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+
+absl::Time Utc(int y, int m, int d, int h = 0, int min = 0) {
+  return absl::FromCivil(absl::CivilSecond(y, m, d, h, min, 0), absl::UTCTimeZone());
+}
+
+common::PgPoolOptions PoolOptions(const std::string& dsn) {
+  common::PgPoolOptions options;
+  options.dsn = dsn;
+  options.size = 4;
+  return options;
+}
+
+// The shipped copy of LiteLLM's price list; byte for byte the file in
+// ../shared/data/llm-prices/ (see RealPriceListTest in cost_api_test).
+std::string RealPriceList() {
+  std::ifstream in(AW_COST_CATALOG_JSON);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+PriceVersion Price(std::string tenant, std::string provider, std::string model, int64_t input,
+                   int64_t output, absl::Time effective) {
+  PriceVersion v;
+  v.tenant = std::move(tenant);
+  v.provider = std::move(provider);
+  v.model = std::move(model);
+  v.effective_time = effective;
+  v.price.base.input = input;
+  v.price.base.output = output;
+  return v;
+}
+
+UsageRecord Llm(std::string tenant, std::string id, std::string model, int64_t input,
+                int64_t output, absl::Time time) {
+  UsageRecord r;
+  r.record_id = std::move(id);
+  r.time = time;
+  r.scope.tenant = std::move(tenant);
+  r.scope.provider = "openai";
+  r.scope.model = std::move(model);
+  r.kind = UsageKind::kLlm;
+  r.tokens.input = input;
+  r.tokens.output = output;
+  r.requests = 1;
+  return r;
+}
+
+class PgCostStoreTest : public ::testing::Test {
+ protected:
+  PgCostStoreTest() : pool_(PoolOptions(db_.dsn())) {}
+
+  void SetUp() override {
+    ASSERT_THAT(common::ApplyMigrations(pool_, "cost", Migrations()), IsOk());
+    store_ = std::make_unique<PgCostStore>(pool_);
+  }
+
+  int64_t Count(const std::string& sql) {
+    int64_t value = -1;
+    EXPECT_THAT(pool_.WithTransaction([&](pqxx::work& txn) {
+      value = txn.exec(sql)[0][0].as<int64_t>();
+      return absl::OkStatus();
+    }),
+                IsOk());
+    return value;
+  }
+
+  int64_t TotalCost(const std::string& tenant) {
+    ReportQuery q;
+    q.start = Utc(2000, 1, 1);
+    q.end = Utc(2100, 1, 1);
+    q.filter.tenant = tenant;
+    auto report = store_->QueryReport(q);
+    EXPECT_THAT(report, IsOk());
+    return report.ok() ? report->totals.cost_nano_usd : -1;
+  }
+
+  ::agentwatch::testing::TestDatabase db_;
+  common::PgPool pool_;
+  std::unique_ptr<PgCostStore> store_;
+};
+
+TEST_F(PgCostStoreTest, ImportsTheRealLiteLlmPriceList) {
+  auto conversion = ConvertLiteLlmJson(RealPriceList(), "litellm_json");
+  ASSERT_THAT(conversion, IsOk());
+  const absl::Time effective = Utc(2026, 1, 1);
+  auto counts = store_->ImportPrices("", effective, kSourceLiteLlm, conversion->prices, false);
+  ASSERT_THAT(counts, IsOk());
+  EXPECT_GT(counts->imported, 1000);
+  EXPECT_EQ(counts->imported, static_cast<int64_t>(conversion->prices.size()));
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.prices"), counts->imported);
+  EXPECT_GT(Count("SELECT count(DISTINCT model) FROM cost.prices"), 1000);
+
+  auto mini = store_->GetPrice("", "openai", "gpt-4o-mini", Utc(2026, 6, 1));
+  ASSERT_THAT(mini, IsOk());
+  EXPECT_EQ(mini->price.base, (TokenPrices{150'000'000, 600'000'000, 75'000'000, 0}));
+  EXPECT_EQ(mini->source, "litellm");
+  EXPECT_EQ(mini->effective_time, effective);
+  // Tiers survive the round trip through the arrays.
+  auto gemini =
+      store_->GetPrice("", "vertex_ai-language-models", "gemini-2.5-pro", Utc(2026, 6, 1));
+  ASSERT_THAT(gemini, IsOk());
+  ASSERT_THAT(gemini->price.tiers, SizeIs(1));
+  EXPECT_EQ(gemini->price.tiers[0].above_input_tokens, 200'000);
+  EXPECT_EQ(gemini->price.tiers[0].prices.output, 15'000'000'000);
+  // Not in effect before the import's effective time.
+  EXPECT_THAT(store_->GetPrice("", "openai", "gpt-4o-mini", Utc(2025, 12, 31)),
+              StatusIs(absl::StatusCode::kNotFound));
+
+  // Importing the same file again (later) changes nothing.
+  auto again = store_->ImportPrices("", Utc(2026, 2, 1), kSourceLiteLlm, conversion->prices, false);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->imported, 0);
+  EXPECT_EQ(again->unchanged, counts->imported);
+  // A changed price is one new version; a dry run stores nothing.
+  std::vector<CatalogPrice> changed = conversion->prices;
+  for (CatalogPrice& p : changed) {
+    if (p.provider == "openai" && p.model == "gpt-4o-mini") p.price.base.input = 100'000'000;
+  }
+  auto dry = store_->ImportPrices("", Utc(2026, 2, 1), kSourceLiteLlm, changed, true);
+  ASSERT_THAT(dry, IsOk());
+  EXPECT_EQ(dry->imported, 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.prices"), counts->imported);
+  ASSERT_THAT(store_->ImportPrices("", Utc(2026, 2, 1), kSourceLiteLlm, changed, false), IsOk());
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.prices"), counts->imported + 1);
+  EXPECT_EQ(store_->GetPrice("", "openai", "gpt-4o-mini", Utc(2026, 1, 31))->price.base.input,
+            150'000'000);
+  EXPECT_EQ(store_->GetPrice("", "openai", "gpt-4o-mini", Utc(2026, 2, 1))->price.base.input,
+            100'000'000);
+
+  // Paging through the current prices visits each (provider, model) once.
+  PriceListQuery query;
+  query.now = Utc(2026, 6, 1);
+  query.limit = 500;
+  int64_t listed = 0;
+  std::set<std::pair<std::string, std::string>> seen;
+  while (true) {
+    auto page = store_->ListPrices(query);
+    ASSERT_THAT(page, IsOk());
+    for (const PriceVersion& v : *page) {
+      EXPECT_TRUE(seen.emplace(v.provider, v.model).second) << v.provider << "/" << v.model;
+    }
+    listed += static_cast<int64_t>(page->size());
+    if (page->size() < static_cast<size_t>(query.limit)) break;
+    query.after =
+        PriceCursor{page->back().provider, page->back().model, page->back().effective_time};
+  }
+  EXPECT_EQ(listed, counts->imported);
+  query.include_history = true;
+  query.after.reset();
+  query.provider = "openai";
+  query.model = "gpt-4o-mini";
+  auto history = store_->ListPrices(query);
+  ASSERT_THAT(history, IsOk());
+  ASSERT_THAT(*history, SizeIs(2));
+  EXPECT_LT((*history)[0].effective_time, (*history)[1].effective_time);
+}
+
+TEST_F(PgCostStoreTest, DefaultCatalogIsImportedOnceAcrossReplicas) {
+  auto conversion = ConvertLiteLlmJson(RealPriceList(), "litellm_json");
+  ASSERT_THAT(conversion, IsOk());
+  common::PgPool other_pool(PoolOptions(db_.dsn()));
+  PgCostStore other(other_pool);
+  std::atomic<int> imported{0};
+  std::atomic<int> failed{0};
+  auto run = [&](CostStore& store) {
+    absl::StatusOr<bool> result = store.ImportDefaultCatalogIfEmpty(conversion->prices);
+    if (!result.ok()) ++failed;
+    if (result.ok() && *result) ++imported;
+  };
+  std::thread a([&] { run(*store_); });
+  std::thread b([&] { run(other); });
+  a.join();
+  b.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(imported.load(), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.prices"),
+            static_cast<int64_t>(conversion->prices.size()));
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.prices WHERE source <> 'default' OR "
+                  "effective_time <> 'epoch'"),
+            0);
+  // It prices any history.
+  auto mini = store_->GetPrice("acme", "openai", "gpt-4o-mini", Utc(1999, 1, 1));
+  ASSERT_THAT(mini, IsOk());
+  EXPECT_EQ(mini->price.base.output, 600'000'000);
+  EXPECT_THAT(store_->ImportDefaultCatalogIfEmpty(conversion->prices), IsOkAndHolds(false));
+}
+
+TEST_F(PgCostStoreTest, LedgerIsIdempotentAndNeverReprices) {
+  ASSERT_THAT(store_->UpsertPrice(
+                  Price("", "openai", "gpt-4o-mini", 150'000'000, 600'000'000, absl::UnixEpoch())),
+              IsOk());
+  std::vector<UsageRecord> batch;
+  for (int i = 0; i < 100; ++i) {
+    batch.push_back(Llm("acme", absl::StrCat("r", i), "gpt-4o-mini", 1000 + i, 10,
+                        Utc(2026, 3, 1) + absl::Minutes(i)));
+  }
+  batch.push_back(batch[5]);  // repeated inside the batch
+  auto first = store_->RecordUsage(batch);
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(first->accepted, 100);
+  EXPECT_EQ(first->duplicates, 1);
+  // Sum of (1000 + i) x 150 + 10 x 600 over i = 0..99.
+  const int64_t expected = (100 * 1000 + 4950) * 150 + 100 * 6000;
+  EXPECT_EQ(first->total_cost_nano_usd, expected);
+  EXPECT_EQ(TotalCost("acme"), expected);
+
+  // Replace the price (same effective time) and replay: counted as
+  // duplicates, the stored costs stay as first priced.
+  ASSERT_THAT(store_->UpsertPrice(Price("", "openai", "gpt-4o-mini", 1, 1, absl::UnixEpoch())),
+              IsOk());
+  batch.pop_back();
+  auto replay = store_->RecordUsage(batch);
+  ASSERT_THAT(replay, IsOk());
+  EXPECT_EQ(replay->accepted, 0);
+  EXPECT_EQ(replay->duplicates, 100);
+  EXPECT_EQ(replay->total_cost_nano_usd, 0);
+  EXPECT_EQ(TotalCost("acme"), expected);
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.usage"), 100);
+  // The same record id in another tenant is another record.
+  auto other = store_->RecordUsage({Llm("beta", "r1", "gpt-4o-mini", 1, 1, Utc(2026, 3, 1))});
+  ASSERT_THAT(other, IsOk());
+  EXPECT_EQ(other->accepted, 1);
+}
+
+TEST_F(PgCostStoreTest, PricesAtTheRecordTimeWithTenantOverrides) {
+  ASSERT_THAT(store_->UpsertPrice(
+                  Price("", "openai", "gpt-4o", 2'500'000'000, 10'000'000'000, Utc(2025, 1, 1))),
+              IsOk());
+  ASSERT_THAT(store_->UpsertPrice(
+                  Price("", "openai", "gpt-4o", 2'000'000'000, 8'000'000'000, Utc(2026, 3, 1))),
+              IsOk());
+  ASSERT_THAT(store_->UpsertPrice(Price("acme", "openai", "gpt-4o", 1'000'000'000, 4'000'000'000,
+                                        Utc(2026, 3, 15))),
+              IsOk());
+  auto outcome = store_->RecordUsage({
+      Llm("acme", "feb", "gpt-4o", 1'000'000, 0, Utc(2026, 2, 28, 23, 59)),
+      Llm("acme", "mar", "gpt-4o", 1'000'000, 0, Utc(2026, 3, 1)),
+      Llm("acme", "late-mar", "openai/gpt-4o", 1'000'000, 0, Utc(2026, 3, 20)),
+      Llm("beta", "late-mar", "gpt-4o", 1'000'000, 0, Utc(2026, 3, 20)),
+      Llm("acme", "too-early", "gpt-4o", 1'000'000, 0, Utc(2024, 12, 31)),
+  });
+  ASSERT_THAT(outcome, IsOk());
+  EXPECT_EQ(outcome->accepted, 5);
+  EXPECT_EQ(outcome->unpriced, 1);
+  EXPECT_THAT(outcome->unknown_models, ElementsAre("openai/gpt-4o"));
+  auto cost_of = [this](const std::string& tenant, const std::string& id) {
+    int64_t cost = -1;
+    EXPECT_THAT(pool_.WithTransaction([&](pqxx::work& txn) {
+      const pqxx::result r = txn.exec_params(
+          "SELECT cost_nano_usd, COALESCE(price_tenant_id, '-') FROM cost.usage "
+          "WHERE tenant_id = $1 AND record_id = $2",
+          tenant, id);
+      cost = r[0][0].as<int64_t>();
+      return absl::OkStatus();
+    }),
+                IsOk());
+    return cost;
+  };
+  EXPECT_EQ(cost_of("acme", "feb"), 2'500'000'000);
+  EXPECT_EQ(cost_of("acme", "mar"), 2'000'000'000);
+  EXPECT_EQ(cost_of("acme", "late-mar"), 1'000'000'000);
+  EXPECT_EQ(cost_of("beta", "late-mar"), 2'000'000'000);
+  EXPECT_EQ(cost_of("acme", "too-early"), 0);
+
+  EXPECT_EQ(store_->GetPrice("acme", "openai", "gpt-4o", Utc(2026, 3, 14))->price.base.input,
+            2'000'000'000);
+  auto own = store_->GetPrice("acme", "openai", "gpt-4o", Utc(2026, 3, 15));
+  ASSERT_THAT(own, IsOk());
+  EXPECT_EQ(own->tenant, "acme");
+  EXPECT_EQ(own->price.base.input, 1'000'000'000);
+  // A tenant import only compares with that tenant's versions.
+  CatalogPrice same_as_global{"openai", "gpt-4o", {}};
+  same_as_global.price.base = {2'000'000'000, 8'000'000'000, 0, 0};
+  auto counts =
+      store_->ImportPrices("beta", Utc(2026, 4, 1), kSourceLiteLlm, {same_as_global}, false);
+  ASSERT_THAT(counts, IsOk());
+  EXPECT_EQ(counts->imported, 1);
+}
+
+TEST_F(PgCostStoreTest, UnknownModelsAreFlaggedAndCounted) {
+  UsageRecord first = Llm("acme", "u1", "gpt-9", 1000, 100, Utc(2026, 3, 2));
+  first.requests = 2;
+  ASSERT_THAT(store_->RecordUsage({first}), IsOk());
+  auto second = store_->RecordUsage({Llm("acme", "u2", "openai/gpt-9", 500, 50, Utc(2026, 3, 1)),
+                                     Llm("acme", "u3", "gpt-9", 1, 1, Utc(2026, 3, 3))});
+  ASSERT_THAT(second, IsOk());
+  EXPECT_THAT(second->unknown_models, ElementsAre("openai/gpt-9"));
+  EXPECT_EQ(second->unpriced, 2);
+  // A replay does not count again.
+  ASSERT_THAT(store_->RecordUsage({first}), IsOk());
+  int64_t calls = 0, input = 0;
+  std::string first_seen, last_seen;
+  ASSERT_THAT(pool_.WithTransaction([&](pqxx::work& txn) {
+    const pqxx::result r = txn.exec(
+        "SELECT calls, input_tokens, to_char(first_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD'), "
+        "to_char(last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM cost.unknown_models "
+        "WHERE tenant_id = 'acme' AND provider = 'openai' AND model = 'gpt-9'");
+    calls = r[0][0].as<int64_t>();
+    input = r[0][1].as<int64_t>();
+    first_seen = r[0][2].as<std::string>();
+    last_seen = r[0][3].as<std::string>();
+    return absl::OkStatus();
+  }),
+              IsOk());
+  EXPECT_EQ(calls, 4);
+  EXPECT_EQ(input, 1501);
+  EXPECT_EQ(first_seen, "2026-03-01");
+  EXPECT_EQ(last_seen, "2026-03-03");
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.usage WHERE NOT priced AND cost_nano_usd = 0"), 3);
+  ReportQuery q;
+  q.start = Utc(2026, 3, 1);
+  q.end = Utc(2026, 4, 1);
+  auto report = store_->QueryReport(q);
+  ASSERT_THAT(report, IsOk());
+  EXPECT_EQ(report->totals.unpriced_calls, 4);
+  EXPECT_EQ(report->totals.cost_nano_usd, 0);
+}
+
+TEST_F(PgCostStoreTest, BatchOverflowWritesNothing) {
+  UsageRecord a = Llm("acme", "a", "m", 1, 1, Utc(2026, 3, 1));
+  a.client_cost_nano_usd = std::numeric_limits<int64_t>::max();
+  UsageRecord b = Llm("acme", "b", "m", 1, 1, Utc(2026, 3, 1));
+  b.client_cost_nano_usd = 1;
+  EXPECT_THAT(store_->RecordUsage({a, b}), StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.usage"), 0);
+}
+
+TEST_F(PgCostStoreTest, TenThousandRecordsInOneBatch) {
+  ASSERT_THAT(store_->UpsertPrice(
+                  Price("", "openai", "gpt-4o-mini", 150'000'000, 600'000'000, absl::UnixEpoch())),
+              IsOk());
+  std::vector<UsageRecord> batch;
+  for (int i = 0; i < kMaxRecordsPerBatch; ++i) {
+    UsageRecord r = Llm("acme", absl::StrCat("big-", i), "gpt-4o-mini", 100, 10,
+                        Utc(2026, 3, 1) + absl::Seconds(i));
+    r.scope.tags["env"] = i % 2 == 0 ? "prod" : "dev \"quoted\" \\ value";
+    batch.push_back(std::move(r));
+  }
+  auto outcome = store_->RecordUsage(batch);
+  ASSERT_THAT(outcome, IsOk());
+  EXPECT_EQ(outcome->accepted, kMaxRecordsPerBatch);
+  EXPECT_EQ(outcome->total_cost_nano_usd, kMaxRecordsPerBatch * 21'000);
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.usage WHERE tags ->> 'env' = "
+                  "'dev \"quoted\" \\ value'"),
+            kMaxRecordsPerBatch / 2);
+}
+
+// A deterministic pseudo-random generator for the dataset below.
+class Lcg {
+ public:
+  int Next(int n) {
+    state_ = state_ * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<int>((state_ >> 33) % static_cast<uint64_t>(n));
+  }
+
+ private:
+  uint64_t state_ = 42;
+};
+
+TEST_F(PgCostStoreTest, ReportsMatchTheReferenceAcrossGroupings) {
+  const std::vector<PriceVersion> prices = {
+      Price("", "openai", "gpt-4o-mini", 150'000'000, 600'000'000, absl::UnixEpoch()),
+      Price("", "openai", "gpt-4o", 2'500'000'000, 10'000'000'000, absl::UnixEpoch()),
+      Price("", "openai", "gpt-4o", 2'000'000'000, 8'000'000'000, Utc(2026, 3, 10)),
+      Price("t1", "openai", "gpt-4o", 1'000'000'000, 4'000'000'000, Utc(2026, 3, 20)),
+      Price("", "anthropic", "claude-x", 3'000'000'000, 15'000'000'000, absl::UnixEpoch()),
+  };
+  PriceVersion compute = Price("", "infra", "compute_seconds", 0, 0, absl::UnixEpoch());
+  compute.price.unit_price_nano_usd = 12'345;
+  PriceBook book;
+  for (PriceVersion v : prices) {
+    ASSERT_THAT(store_->UpsertPrice(v), IsOk());
+    book.Add(v);
+  }
+  ASSERT_THAT(store_->UpsertPrice(compute), IsOk());
+  book.Add(compute);
+
+  Lcg rng;
+  const std::vector<std::string> tenants = {"t1", "t2"};
+  const std::vector<std::string> teams = {"alpha", "beta", "gamma", ""};
+  const std::vector<std::string> models = {"gpt-4o-mini", "gpt-4o", "claude-x", "mystery"};
+  const std::vector<std::string> envs = {"prod", "dev", ""};
+  std::vector<UsageRecord> records;
+  for (int i = 0; i < 600; ++i) {
+    UsageRecord r;
+    r.record_id = absl::StrCat("rec-", i);
+    // March 2026, minutes apart, across both DST starts (US 8th, EU 29th).
+    r.time = Utc(2026, 3, 1) + absl::Minutes(rng.Next(31 * 24 * 60)) + absl::Microseconds(i);
+    r.scope.tenant = tenants[rng.Next(2)];
+    r.scope.team = teams[rng.Next(4)];
+    r.scope.workflow = absl::StrCat("wf", rng.Next(3));
+    r.scope.agent = absl::StrCat("agent", rng.Next(2));
+    const std::string env = envs[rng.Next(3)];
+    if (!env.empty()) r.scope.tags["env"] = env;
+    if (rng.Next(3) > 0) r.run_id = absl::StrCat("run-", rng.Next(40));
+    const int kind = rng.Next(10);
+    if (kind < 7) {
+      r.kind = UsageKind::kLlm;
+      r.scope.model = models[rng.Next(4)];
+      r.scope.provider = r.scope.model == "claude-x" ? "anthropic" : "openai";
+      r.tokens.input = rng.Next(300'000);
+      r.tokens.cached_input = rng.Next(2) == 0 ? 0 : r.tokens.input / 3;
+      r.tokens.output = rng.Next(5000);
+      r.requests = 1 + rng.Next(3);
+      if (rng.Next(20) == 0) r.client_cost_nano_usd = rng.Next(1'000'000);
+    } else if (kind < 9) {
+      r.kind = UsageKind::kInfra;
+      r.scope.service = absl::StrCat("svc", rng.Next(2));
+      r.infra_resource =
+          rng.Next(2) == 0 ? InfraResource::kComputeSeconds : InfraResource::kStorageGibHours;
+      r.infra_quantity_milli = rng.Next(10'000'000);
+    } else {
+      r.kind = UsageKind::kOutcome;
+      r.run_id = absl::StrCat("run-", rng.Next(40));
+      r.run_succeeded = rng.Next(2) == 0;
+    }
+    if (r.kind != UsageKind::kOutcome && !r.run_id.empty() && rng.Next(4) == 0) {
+      r.run_succeeded = rng.Next(3) > 0;
+    }
+    ASSERT_THAT(ValidateUsageRecord(r, r.record_id), IsOk());
+    records.push_back(std::move(r));
+  }
+  std::vector<PricedUsage> expected;
+  int64_t expected_total = 0;
+  for (const UsageRecord& r : records) {
+    auto priced = PriceUsage(r, book, r.record_id);
+    ASSERT_THAT(priced, IsOk());
+    expected_total += priced->cost_nano_usd;
+    expected.push_back(*priced);
+  }
+  int64_t recorded_total = 0;
+  for (size_t start = 0; start < records.size(); start += 200) {
+    std::vector<UsageRecord> batch(records.begin() + start, records.begin() + start + 200);
+    auto outcome = store_->RecordUsage(batch);
+    ASSERT_THAT(outcome, IsOk());
+    EXPECT_EQ(outcome->accepted, 200);
+    recorded_total += outcome->total_cost_nano_usd;
+  }
+  EXPECT_EQ(recorded_total, expected_total);
+
+  auto query = [](std::vector<Dimension> dims, Bucket bucket = Bucket::kNone,
+                  std::string zone = "UTC") {
+    ReportQuery q;
+    q.start = Utc(2026, 3, 1);
+    q.end = Utc(2026, 4, 1);
+    q.group_by = std::move(dims);
+    q.bucket = bucket;
+    q.time_zone = std::move(zone);
+    return q;
+  };
+  std::vector<ReportQuery> queries = {
+      query({}),
+      query({Dimension::kTenant}),
+      query({Dimension::kTeam, Dimension::kModel}),
+      query({Dimension::kProvider}, Bucket::kDay, "Europe/Berlin"),
+      query({Dimension::kWorkflow, Dimension::kAgent}, Bucket::kHour, "Asia/Kolkata"),
+      query({Dimension::kService}, Bucket::kMonth, "America/New_York"),
+      query({Dimension::kTenant, Dimension::kTeam, Dimension::kWorkflow, Dimension::kAgent,
+             Dimension::kModel, Dimension::kProvider, Dimension::kService, Dimension::kTag}),
+  };
+  queries[6].tag_key = "env";
+  ReportQuery by_tag = query({Dimension::kTag}, Bucket::kDay);
+  by_tag.tag_key = "env";
+  queries.push_back(by_tag);
+  ReportQuery top = query({Dimension::kTeam, Dimension::kModel});
+  top.top_n = 3;
+  queries.push_back(top);
+  ReportQuery filtered = query({Dimension::kTeam}, Bucket::kDay, "America/New_York");
+  filtered.filter.tenant = "t1";
+  filtered.filter.tags["env"] = "prod";
+  queries.push_back(filtered);
+  ReportQuery narrow = query({Dimension::kModel});
+  narrow.start = Utc(2026, 3, 10, 6);
+  narrow.end = Utc(2026, 3, 12, 18);
+  narrow.filter.provider = "openai";
+  queries.push_back(narrow);
+
+  for (size_t i = 0; i < queries.size(); ++i) {
+    SCOPED_TRACE(absl::StrCat("query ", i));
+    const ReportQuery& q = queries[i];
+    ASSERT_THAT(ValidateReportQuery(q), IsOk());
+    auto actual = store_->QueryReport(q);
+    ASSERT_THAT(actual, IsOk());
+    auto reference = AggregateReport(expected, q);
+    ASSERT_THAT(reference, IsOk());
+    ASSERT_EQ(actual->rows.size(), reference->rows.size());
+    for (size_t k = 0; k < actual->rows.size(); ++k) {
+      SCOPED_TRACE(absl::StrCat("row ", k));
+      EXPECT_EQ(actual->rows[k].group, reference->rows[k].group);
+      EXPECT_EQ(actual->rows[k].bucket_start, reference->rows[k].bucket_start);
+      EXPECT_TRUE(actual->rows[k].figures == reference->rows[k].figures);
+    }
+    EXPECT_TRUE(actual->totals == reference->totals);
+    // Totals equal the sum of the rows, exactly.
+    ReportFigures sum;
+    for (const ReportRow& row : actual->rows) {
+      sum.cost_nano_usd += row.figures.cost_nano_usd;
+      sum.input_tokens += row.figures.input_tokens;
+      sum.calls += row.figures.calls;
+      sum.unpriced_calls += row.figures.unpriced_calls;
+      sum.llm_cost_nano_usd += row.figures.llm_cost_nano_usd;
+      sum.infra_cost_nano_usd += row.figures.infra_cost_nano_usd;
+    }
+    EXPECT_EQ(sum.cost_nano_usd, actual->totals.cost_nano_usd);
+    EXPECT_EQ(sum.input_tokens, actual->totals.input_tokens);
+    EXPECT_EQ(sum.calls, actual->totals.calls);
+    EXPECT_EQ(sum.unpriced_calls, actual->totals.unpriced_calls);
+    EXPECT_EQ(sum.llm_cost_nano_usd + sum.infra_cost_nano_usd, sum.cost_nano_usd);
+  }
+  // Over the whole month every recorded cost is in the total, whatever the grouping.
+  EXPECT_EQ(store_->QueryReport(queries[2])->totals.cost_nano_usd, expected_total);
+  EXPECT_GT(expected_total, 0);
+  // The dataset exercises what it should.
+  const ReportResult all = *store_->QueryReport(queries[0]);
+  EXPECT_GT(all.totals.unpriced_calls, 0);
+  EXPECT_GT(all.totals.workflow_runs, 10);
+  EXPECT_GT(all.totals.successful_runs, 0);
+  EXPECT_LT(all.totals.successful_runs, all.totals.workflow_runs);
+  EXPECT_GT(all.totals.client_cost_nano_usd, 0);
+  EXPECT_GT(all.totals.infra_cost_nano_usd, 0);
+}
+
+TEST_F(PgCostStoreTest, SpendFollowsTheBudgetScope) {
+  UsageRecord a = Llm("acme", "a", "m", 1, 1, Utc(2026, 3, 5));
+  a.scope.team = "x";
+  a.scope.tags["env"] = "prod";
+  a.client_cost_nano_usd = 100;
+  UsageRecord b = a;
+  b.record_id = "b";
+  b.scope.tags.clear();
+  b.client_cost_nano_usd = 20;
+  UsageRecord c = a;
+  c.record_id = "c";
+  c.scope.team = "y";
+  c.client_cost_nano_usd = 3;
+  UsageRecord d = a;
+  d.record_id = "d";
+  d.time = Utc(2026, 4, 1);  // next period
+  ASSERT_THAT(store_->RecordUsage({a, b, c, d}), IsOk());
+  const Period march{Utc(2026, 3, 1), Utc(2026, 4, 1)};
+  Scope scope;
+  scope.tenant = "acme";
+  EXPECT_THAT(store_->Spend(scope, march), IsOkAndHolds(123));
+  scope.team = "x";
+  EXPECT_THAT(store_->Spend(scope, march), IsOkAndHolds(120));
+  scope.tags["env"] = "prod";
+  EXPECT_THAT(store_->Spend(scope, march), IsOkAndHolds(100));
+  scope.tenant = "other";
+  EXPECT_THAT(store_->Spend(scope, march), IsOkAndHolds(0));
+}
+
+Budget NewBudget(std::string tenant, std::string name) {
+  Budget b;
+  b.name = std::move(name);
+  b.scope.tenant = std::move(tenant);
+  b.scope.team = "a";
+  b.scope.tags["env"] = "prod \"x\"";
+  b.period = BudgetPeriod::kRolling;
+  b.rolling_window = absl::Hours(48);
+  b.limit_nano_usd = 5'000;
+  b.enforcement = Enforcement::kHard;
+  b.time_zone = "Europe/Berlin";
+  b.alert_on_projected_overrun = true;
+  b.alert_severity = 2;
+  EXPECT_THAT(NormalizeBudget(&b), IsOk());
+  return b;
+}
+
+TEST_F(PgCostStoreTest, BudgetsRoundTripAndKeepTheirRules) {
+  Budget b = NewBudget("acme", "team-a");
+  b.request_id = "req-1";
+  auto created = store_->CreateBudget(b);
+  ASSERT_THAT(created, IsOk());
+  EXPECT_THAT(TenantOfBudgetId(created->id, "id"), IsOkAndHolds("acme"));
+  auto fetched = store_->GetBudget(created->id);
+  ASSERT_THAT(fetched, IsOk());
+  EXPECT_EQ(fetched->name, "team-a");
+  EXPECT_TRUE(fetched->scope == b.scope);
+  EXPECT_EQ(fetched->period, BudgetPeriod::kRolling);
+  EXPECT_EQ(fetched->rolling_window, absl::Hours(48));
+  EXPECT_EQ(fetched->limit_nano_usd, 5'000);
+  EXPECT_THAT(fetched->threshold_percents, ElementsAre(80, 100));
+  EXPECT_EQ(fetched->enforcement, Enforcement::kHard);
+  EXPECT_EQ(fetched->time_zone, "Europe/Berlin");
+  EXPECT_TRUE(fetched->alert_on_projected_overrun);
+  EXPECT_EQ(fetched->alert_severity, 2);
+  EXPECT_NE(fetched->create_time, absl::InfinitePast());
+
+  // Idempotent by request id; names unique per tenant only.
+  auto again = store_->CreateBudget(b);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->id, created->id);
+  b.request_id = "req-2";
+  EXPECT_THAT(store_->CreateBudget(b), StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(store_->CreateBudget(NewBudget("beta", "team-a")), IsOk());
+
+  auto page = store_->ListBudgets("", std::nullopt, 10);
+  ASSERT_THAT(page, IsOk());
+  ASSERT_THAT(*page, SizeIs(2));
+  EXPECT_EQ((*page)[0].scope.tenant, "acme");
+  auto next = store_->ListBudgets("", BudgetCursor{"acme", "team-a"}, 10);
+  ASSERT_THAT(next, IsOk());
+  ASSERT_THAT(*next, SizeIs(1));
+  EXPECT_EQ((*next)[0].scope.tenant, "beta");
+  EXPECT_THAT(*store_->ListBudgets("beta", std::nullopt, 10), SizeIs(1));
+
+  ASSERT_THAT(store_->DeleteBudget(created->id), IsOk());
+  EXPECT_THAT(store_->GetBudget(created->id), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->DeleteBudget(created->id), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->GetBudget("garbage"), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(PgCostStoreTest, AtMostAThousandBudgetsPerTenant) {
+  for (int i = 0; i < kMaxBudgetsPerTenant; ++i) {
+    ASSERT_THAT(store_->CreateBudget(NewBudget("acme", absl::StrCat("b", i))), IsOk()) << i;
+  }
+  EXPECT_THAT(store_->CreateBudget(NewBudget("acme", "one-too-many")),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT(store_->CreateBudget(NewBudget("beta", "fine")), IsOk());
+}
+
+}  // namespace
+}  // namespace agentwatch::cost
