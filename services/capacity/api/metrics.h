@@ -1,0 +1,35 @@
+// capacity's own Prometheus metrics, over an injected registry.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace agentwatch::capacity {
+
+// agentwatch_capacity_forecasts_total{model}: forecasts computed (cache hits
+// excluded), by the model used.
+// agentwatch_capacity_forecast_seconds: time to compute a forecast (history
+// fetch, fit, backtest and storage), cache hits excluded.
+// agentwatch_capacity_forecast_cache_requests_total{result}: cache lookups by
+// result: "hit", "miss" or "error" (cache unreachable; computed anyway).
+// Thread-safe.
+class CapacityMetrics {
+ public:
+  explicit CapacityMetrics(prometheus::Registry& registry);
+
+  void RecordForecast(const std::string& model, double seconds);
+  void RecordCacheLookup(absl::string_view result);
+
+ private:
+  prometheus::Family<prometheus::Counter>& forecasts_;
+  prometheus::Histogram& forecast_seconds_;
+  prometheus::Family<prometheus::Counter>& cache_lookups_;
+};
+
+}  // namespace agentwatch::capacity

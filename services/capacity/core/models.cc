@@ -1,0 +1,68 @@
+#include "capacity/core/models.h"
+
+#include <cassert>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace agentwatch::capacity {
+namespace {
+
+absl::Status CheckInputs(const ForecastModel& model, absl::Span<const double> history,
+                         int64_t horizon) {
+  if (horizon < 1) return common::InvalidField("horizon", "must be at least one step");
+  if (static_cast<int64_t>(history.size()) < model.MinHistory()) {
+    return absl::FailedPreconditionError(absl::StrCat("history: ", model.name(), " needs at least ",
+                                                      model.MinHistory(), " points, got ",
+                                                      history.size()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+double LagDifferenceRms(absl::Span<const double> history, int64_t lag) {
+  const int64_t n = static_cast<int64_t>(history.size());
+  if (lag < 1 || n <= lag) return 0;
+  double sum_squares = 0;
+  for (int64_t i = lag; i < n; ++i) {
+    const double d = history[static_cast<size_t>(i)] - history[static_cast<size_t>(i - lag)];
+    sum_squares += d * d;
+  }
+  return std::sqrt(sum_squares / static_cast<double>(n - lag));
+}
+
+absl::StatusOr<ModelForecast> NaiveModel::Forecast(absl::Span<const double> history,
+                                                   int64_t horizon) const {
+  RETURN_IF_ERROR(CheckInputs(*this, history, horizon));
+  const double sigma = LagDifferenceRms(history, 1);
+  ModelForecast out;
+  out.mean.assign(static_cast<size_t>(horizon), history.back());
+  out.sd.resize(static_cast<size_t>(horizon));
+  for (int64_t h = 1; h <= horizon; ++h) {
+    out.sd[static_cast<size_t>(h - 1)] = sigma * std::sqrt(static_cast<double>(h));
+  }
+  return out;
+}
+
+SeasonalNaiveModel::SeasonalNaiveModel(int64_t period) : period_(period) { assert(period >= 2); }
+
+absl::StatusOr<ModelForecast> SeasonalNaiveModel::Forecast(absl::Span<const double> history,
+                                                           int64_t horizon) const {
+  RETURN_IF_ERROR(CheckInputs(*this, history, horizon));
+  const int64_t n = static_cast<int64_t>(history.size());
+  const double sigma = LagDifferenceRms(history, period_);
+  ModelForecast out;
+  out.mean.resize(static_cast<size_t>(horizon));
+  out.sd.resize(static_cast<size_t>(horizon));
+  for (int64_t h = 1; h <= horizon; ++h) {
+    const int64_t phase = (h - 1) % period_;
+    const int64_t seasons_ahead = (h - 1) / period_ + 1;
+    out.mean[static_cast<size_t>(h - 1)] = history[static_cast<size_t>(n - period_ + phase)];
+    out.sd[static_cast<size_t>(h - 1)] = sigma * std::sqrt(static_cast<double>(seasons_ahead));
+  }
+  return out;
+}
+
+}  // namespace agentwatch::capacity

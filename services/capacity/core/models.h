@@ -1,0 +1,85 @@
+// Forecast models behind one interface, so that the backtest, the model
+// selection and the prediction intervals treat every model alike. Pure: no
+// I/O. Models are immutable after construction and thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+
+namespace agentwatch::capacity {
+
+// Model names as the API reports and accepts them.
+inline constexpr char kNaiveModel[] = "naive";
+inline constexpr char kSeasonalNaiveModel[] = "seasonal_naive";
+
+// A model's forecast for the steps following a history.
+struct ModelForecast {
+  // Point forecast per step; mean[h - 1] is h steps after the history.
+  std::vector<double> mean;
+  // Model-based standard deviation of the forecast error per step, from the
+  // in-sample residuals; used for intervals where the backtest holds too few
+  // errors.
+  std::vector<double> sd;
+};
+
+// A forecasting method. Implementations are stateless apart from their
+// parameters (e.g. the seasonal period), hence thread-safe.
+class ForecastModel {
+ public:
+  virtual ~ForecastModel() = default;
+
+  // The model's name, e.g. "seasonal_naive".
+  virtual absl::string_view name() const = 0;
+
+  // Fewest history points Forecast() accepts.
+  virtual int64_t MinHistory() const = 0;
+
+  // Forecasts the `horizon` steps that follow `history` (finite values, gaps
+  // already filled). INVALID_ARGUMENT ("horizon: ...") when horizon < 1;
+  // FAILED_PRECONDITION ("history: ...") when the history has fewer than
+  // MinHistory() points.
+  virtual absl::StatusOr<ModelForecast> Forecast(absl::Span<const double> history,
+                                                 int64_t horizon) const = 0;
+};
+
+// Naive: every future step repeats the last value. The error standard
+// deviation h steps ahead is sigma * sqrt(h), sigma being the root mean square
+// of the lag-1 differences of the history. Needs 2 points.
+class NaiveModel final : public ForecastModel {
+ public:
+  absl::string_view name() const override { return kNaiveModel; }
+  int64_t MinHistory() const override { return 2; }
+  absl::StatusOr<ModelForecast> Forecast(absl::Span<const double> history,
+                                         int64_t horizon) const override;
+};
+
+// Seasonal naive with period m >= 2: step h repeats the value of the same
+// phase in the last season, history[n - m + (h - 1) mod m]. The error standard
+// deviation h steps ahead is sigma * sqrt(k), k = ceil(h / m) being the number
+// of seasons ahead and sigma the root mean square of the lag-m differences of
+// the history. Needs m + 1 points (one season to repeat, one residual).
+class SeasonalNaiveModel final : public ForecastModel {
+ public:
+  // `period` must be >= 2 (checked by MakeModel; asserted here in debug).
+  explicit SeasonalNaiveModel(int64_t period);
+  absl::string_view name() const override { return kSeasonalNaiveModel; }
+  int64_t MinHistory() const override { return period_ + 1; }
+  absl::StatusOr<ModelForecast> Forecast(absl::Span<const double> history,
+                                         int64_t horizon) const override;
+  int64_t period() const { return period_; }
+
+ private:
+  int64_t period_;
+};
+
+// Root mean square of history[i] - history[i - lag] over i >= lag; 0 when
+// there is no such pair. Exposed for tests.
+double LagDifferenceRms(absl::Span<const double> history, int64_t lag);
+
+}  // namespace agentwatch::capacity
