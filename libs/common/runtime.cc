@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/channel.h"
 #include "common/log.h"
 #include "common/status.h"
 
@@ -95,6 +96,14 @@ ServiceRuntime::ServiceRuntime(RuntimeOptions options)
 }
 
 ServiceRuntime::~ServiceRuntime() { Shutdown(); }
+
+std::shared_ptr<grpc::Channel> ServiceRuntime::PeerChannel(const std::string& address) const {
+  ChannelOptions options;
+  options.token = options_.config.peer_token;
+  options.tls_ca_file = options_.config.peer_tls_ca_file;
+  options.max_message_bytes = static_cast<int>(options_.config.max_message_bytes);
+  return MakeChannel(address, options);
+}
 
 void ServiceRuntime::AddWorker(std::function<void()> start, std::function<void()> stop) {
   workers_.emplace_back(std::move(start), std::move(stop));

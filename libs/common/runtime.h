@@ -64,6 +64,10 @@ class ServiceRuntime {
   const std::string& metric_prefix() const { return metric_prefix_; }
 
   void AddGrpcService(grpc::Service* service) { services_.push_back(service); }
+
+  // A channel to a peer service at `address`, with this service's peer token
+  // and TLS settings and trace propagation.
+  std::shared_ptr<grpc::Channel> PeerChannel(const std::string& address) const;
   // A worker started once the database is migrated and stopped before exit.
   void AddWorker(std::function<void()> start, std::function<void()> stop);
 

@@ -12,7 +12,7 @@
 // enclosing function when it is not OK.
 #define RETURN_IF_ERROR(expr)                                  \
   do {                                                         \
-    const ::absl::Status aw_status_ = ::absl::Status((expr));  \
+    ::absl::Status aw_status_ = ::absl::Status((expr));        \
     if (!aw_status_.ok()) return aw_status_;                   \
   } while (false)
 
