@@ -158,8 +158,8 @@ void RegisterServiceFlags(FlagSet& flags, ServiceConfig* config, int grpc_port, 
                   "file of 'token role' lines (viewer|operator|admin); empty turns auth off");
   flags.AddString("tls_cert_file", &config->tls_cert_file, "PEM certificate; empty: plaintext");
   flags.AddString("tls_key_file", &config->tls_key_file, "PEM private key for --tls_cert_file");
-  flags.AddString("peer_token", &config->peer_token,
-                  "bearer token this service presents to its peers (when they require one)");
+  flags.AddString("peer_token_file", &config->peer_token_file,
+                  "file holding the bearer token this service presents to its peers");
   flags.AddString("peer_tls_ca_file", &config->peer_tls_ca_file,
                   "PEM CA for TLS connections to peers; empty: plaintext");
   flags.AddString("log_level", &config->log_level, "debug, info, warning or error");

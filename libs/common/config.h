@@ -72,7 +72,7 @@ struct ServiceConfig {
   std::string auth_tokens_file;  // empty: authentication off
   std::string tls_cert_file;     // empty: plaintext
   std::string tls_key_file;
-  std::string peer_token;   // bearer token sent to peer services; empty: none
+  std::string peer_token_file;  // file holding the bearer token sent to peers; empty: none
   std::string peer_tls_ca_file;  // CA that signed the peers' certificates; empty: plaintext
   std::string log_level = "info";
   int64_t max_message_bytes = 16 << 20;

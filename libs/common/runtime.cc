@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/channel.h"
 #include "common/log.h"
@@ -65,8 +66,15 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(RuntimeOp
   }
   InitLogging(options.service, level);
   ASSIGN_OR_RETURN(Authorizer authorizer, Authorizer::FromFile(options.config.auth_tokens_file));
+  std::string peer_token;
+  if (!options.config.peer_token_file.empty()) {
+    ASSIGN_OR_RETURN(peer_token, ReadFile("peer_token_file", options.config.peer_token_file));
+    peer_token = std::string(absl::StripAsciiWhitespace(peer_token));
+    if (peer_token.empty()) return InvalidField("--peer_token_file", "the file is empty");
+  }
   std::unique_ptr<ServiceRuntime> runtime(new ServiceRuntime(std::move(options)));
   runtime->authorizer_ = std::move(authorizer);
+  runtime->peer_token_ = std::move(peer_token);
   return runtime;
 }
 
@@ -99,7 +107,7 @@ ServiceRuntime::~ServiceRuntime() { Shutdown(); }
 
 std::shared_ptr<grpc::Channel> ServiceRuntime::PeerChannel(const std::string& address) const {
   ChannelOptions options;
-  options.token = options_.config.peer_token;
+  options.token = peer_token_;
   options.tls_ca_file = options_.config.peer_tls_ca_file;
   options.max_message_bytes = static_cast<int>(options_.config.max_message_bytes);
   return MakeChannel(address, options);

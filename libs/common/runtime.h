@@ -101,6 +101,7 @@ class ServiceRuntime {
   std::unique_ptr<PgPool> pg_;
   std::unique_ptr<RedisClient> redis_;
   Authorizer authorizer_;
+  std::string peer_token_;
   std::unique_ptr<BlockingExecutor> executor_;
   std::unique_ptr<RpcRunner> rpc_;
   std::unique_ptr<HttpServer> http_;

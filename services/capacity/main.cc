@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
   }
   common::ServiceRuntime& rt = **runtime;
 
-  capacity::MonitorHistorySource history(common::MakeChannel(monitor_addr),
+  capacity::MonitorHistorySource history(rt.PeerChannel(monitor_addr),
                                          {monitor_addr, monitor_timeout});
   capacity::PgForecastRunStore runs(rt.pg());
   capacity::RedisForecastCache cache(rt.redis());

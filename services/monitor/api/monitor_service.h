@@ -1,0 +1,82 @@
+// The gRPC edge of the monitor: agentwatch.monitor.v1.MonitorService.
+// Implemented: Ingest, StreamIngest, GetHealth, QuerySeries. Every other RPC
+// answers UNIMPLEMENTED (the generated base class's behaviour).
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "agentwatch/monitor/v1/monitor.grpc.pb.h"
+#include "common/clock.h"
+#include "common/executor.h"
+#include "common/rpc.h"
+#include "monitor/api/monitor_metrics.h"
+#include "monitor/core/validation.h"
+#include "monitor/store/health_cache.h"
+#include "monitor/store/monitor_store.h"
+
+namespace agentwatch::monitor {
+
+struct MonitorServiceOptions {
+  IngestLimits limits;
+  // How long a computed health report is served from the cache.
+  absl::Duration health_cache_ttl = absl::Seconds(1);
+};
+
+// Thin adapter: maps requests to the core, calls the store, maps statuses.
+// Thread-safe; every dependency is injected.
+class MonitorServiceImpl final : public v1::MonitorService::CallbackService {
+ public:
+  // Every reference must outlive the service. `stream_executor` runs the
+  // blocking work of StreamIngest (RpcRunner covers unary calls only).
+  // `on_outbox` is called after a commit that enqueued outbox messages (to
+  // wake the dispatcher); it may be empty.
+  MonitorServiceImpl(MonitorStore& store, HealthCache& health_cache, common::RpcRunner& rpc,
+                     common::BlockingExecutor& stream_executor, common::Clock& clock,
+                     MonitorMetrics& metrics, MonitorServiceOptions options,
+                     std::function<void()> on_outbox);
+
+  // Operator role. See monitor.proto.
+  grpc::ServerUnaryReactor* Ingest(grpc::CallbackServerContext* context,
+                                   const v1::IngestRequest* request,
+                                   v1::IngestResponse* response) override;
+
+  // Operator role. Batches are processed one at a time, in order; each is
+  // acknowledged after its commit, and the first failing batch ends the
+  // stream with its status.
+  grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* StreamIngest(
+      grpc::CallbackServerContext* context) override;
+
+  // Viewer role. Served from the health cache when a report for the same
+  // request is younger than health_cache_ttl.
+  grpc::ServerUnaryReactor* GetHealth(grpc::CallbackServerContext* context,
+                                      const v1::GetHealthRequest* request,
+                                      v1::HealthReport* response) override;
+
+  // Viewer role.
+  grpc::ServerUnaryReactor* QuerySeries(grpc::CallbackServerContext* context,
+                                        const v1::QuerySeriesRequest* request,
+                                        v1::QuerySeriesResponse* response) override;
+
+ private:
+  class IngestStream;
+
+  // Validates, aggregates and commits one batch; counts it in the metrics.
+  absl::Status IngestBatch(const v1::IngestRequest& request, v1::IngestResponse* response);
+  absl::Status ComputeHealth(const v1::GetHealthRequest& request, v1::HealthReport* response);
+  absl::Status RunQuery(const v1::QuerySeriesRequest& request, v1::QuerySeriesResponse* response);
+
+  MonitorStore& store_;
+  HealthCache& health_cache_;
+  common::RpcRunner& rpc_;
+  common::BlockingExecutor& stream_executor_;
+  common::Clock& clock_;
+  MonitorMetrics& metrics_;
+  MonitorServiceOptions options_;
+  std::function<void()> on_outbox_;
+};
+
+}  // namespace agentwatch::monitor

@@ -1,0 +1,268 @@
+#include "monitor/core/health.h"
+
+#include <map>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "monitor/core/names.h"
+
+namespace agentwatch::monitor {
+namespace {
+
+constexpr size_t kMaxScopeTags = 16;
+constexpr Direction kHigher = Direction::kHigherIsWorse;
+constexpr Direction kLower = Direction::kLowerIsWorse;
+
+// Counts behind the rate indicators of one scope.
+struct Tally {
+  int64_t workflow_runs = 0;
+  int64_t workflow_errors = 0;
+  int64_t agent_executions = 0;
+  int64_t agent_errors = 0;
+  int64_t retry_samples = 0;
+  double retries = 0;
+  int64_t llm_calls = 0;
+  int64_t llm_errors = 0;
+  int64_t throttle_samples = 0;
+  double throttled = 0;
+
+  void Add(const HealthRow& row) {
+    const bool error = row.status == RunStatusLabel(RunStatus::kFailed) ||
+                       row.status == RunStatusLabel(RunStatus::kTimedOut);
+    if (row.metric == kWorkflowRunsTotal) {
+      workflow_runs += row.count;
+      if (error) workflow_errors += row.count;
+    } else if (row.metric == kAgentExecutionsTotal) {
+      agent_executions += row.count;
+      if (error) agent_errors += row.count;
+    } else if (row.metric == kAgentRetriesTotal) {
+      retry_samples += row.count;
+      retries += row.sum;
+    } else if (row.metric == kLlmCallsTotal) {
+      llm_calls += row.count;
+      if (error) llm_errors += row.count;
+    } else if (row.metric == kLlmThrottledTotal) {
+      throttle_samples += row.count;
+      throttled += row.sum;
+    }
+  }
+};
+
+IndicatorValue Ratio(absl::string_view name, double numerator, int64_t denominator) {
+  IndicatorValue indicator;
+  indicator.threshold = *FindDefaultThreshold(name);
+  indicator.sample_count = denominator;
+  if (denominator > 0) {
+    indicator.value = numerator / static_cast<double>(denominator);
+    indicator.status = StatusOf(indicator.value, indicator.threshold);
+  }
+  return indicator;
+}
+
+ScopeHealth Finish(HealthScope scope, std::string kind, std::vector<IndicatorValue> indicators) {
+  ScopeHealth health;
+  health.scope = std::move(scope);
+  health.kind = std::move(kind);
+  health.indicators = std::move(indicators);
+  health.status = HealthStatus::kUnknown;
+  for (const IndicatorValue& indicator : health.indicators) {
+    health.status = WorseStatus(health.status, indicator.status);
+  }
+  return health;
+}
+
+}  // namespace
+
+const std::vector<IndicatorThreshold>& DefaultIndicatorThresholds() {
+  static const auto* kDefaults = new std::vector<IndicatorThreshold>{
+      {"latency_p95", "s", 0.5, 2, kHigher},
+      {"error_rate", "ratio", 0.01, 0.05, kHigher},
+      {"cpu_utilization", "ratio", 0.70, 0.85, kHigher},
+      {"memory_utilization", "ratio", 0.80, 0.90, kHigher},
+      {"processing_lag", "s", 60, 300, kHigher},
+      {"workflow_success_rate", "ratio", 0.95, 0.90, kLower},
+      {"workflow_duration_p95", "s", 300, 600, kHigher},
+      {"agent_execution_time_p95", "s", 30, 60, kHigher},
+      {"agent_retry_rate", "ratio", 0.10, 0.20, kHigher},
+      {"model_latency_p95", "s", 10, 20, kHigher},
+      {"throttling_rate", "ratio", 0.01, 0.05, kHigher},
+      {"model_error_rate", "ratio", 0.02, 0.05, kHigher},
+  };
+  return *kDefaults;
+}
+
+const IndicatorThreshold* FindDefaultThreshold(absl::string_view name) {
+  for (const IndicatorThreshold& threshold : DefaultIndicatorThresholds()) {
+    if (threshold.name == name) return &threshold;
+  }
+  return nullptr;
+}
+
+HealthStatus StatusOf(double value, const IndicatorThreshold& threshold) {
+  if (threshold.direction == Direction::kLowerIsWorse) {
+    if (value <= threshold.critical) return HealthStatus::kCritical;
+    if (value <= threshold.warning) return HealthStatus::kWarning;
+    return HealthStatus::kHealthy;
+  }
+  if (value >= threshold.critical) return HealthStatus::kCritical;
+  if (value >= threshold.warning) return HealthStatus::kWarning;
+  return HealthStatus::kHealthy;
+}
+
+HealthStatus WorseStatus(HealthStatus a, HealthStatus b) {
+  auto rank = [](HealthStatus s) {
+    switch (s) {
+      case HealthStatus::kHealthy:
+        return 1;
+      case HealthStatus::kWarning:
+        return 2;
+      case HealthStatus::kCritical:
+        return 3;
+      case HealthStatus::kUnknown:
+      case HealthStatus::kUnspecified:
+        break;
+    }
+    return 0;
+  };
+  if (rank(a) == 0 && rank(b) == 0) {
+    return a == HealthStatus::kUnknown || b == HealthStatus::kUnknown ? HealthStatus::kUnknown : a;
+  }
+  return rank(a) >= rank(b) ? a : b;
+}
+
+absl::StatusOr<absl::Duration> HealthWindow(std::optional<absl::Duration> requested) {
+  if (!requested.has_value()) return absl::Minutes(5);
+  if (*requested < absl::Minutes(1) || *requested > absl::Hours(24)) {
+    return common::InvalidField("window", "must be from 1m to 24h");
+  }
+  return *requested;
+}
+
+absl::Status ValidateHealthScope(const HealthScope& scope) {
+  auto text = [](const std::string& field, const std::string& value) -> absl::Status {
+    if (value.size() > kMaxLabelValueBytes) {
+      return common::InvalidField(field,
+                                  absl::StrCat("longer than ", kMaxLabelValueBytes, " bytes"));
+    }
+    if (value.find('\0') != std::string::npos) {
+      return common::InvalidField(field, "must not contain NUL characters");
+    }
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(text("scope.tenant", scope.tenant));
+  RETURN_IF_ERROR(text("scope.team", scope.team));
+  RETURN_IF_ERROR(text("scope.workflow", scope.workflow));
+  RETURN_IF_ERROR(text("scope.agent", scope.agent));
+  RETURN_IF_ERROR(text("scope.model", scope.model));
+  RETURN_IF_ERROR(text("scope.provider", scope.provider));
+  RETURN_IF_ERROR(text("scope.service", scope.service));
+  if (scope.tags.size() > kMaxScopeTags) {
+    return common::InvalidField("scope.tags",
+                                absl::StrCat(scope.tags.size(), " tags, at most ", kMaxScopeTags));
+  }
+  for (const auto& [key, value] : scope.tags) {
+    if (!IsValidLabelName(key)) {
+      return common::InvalidField(
+          "scope.tags",
+          absl::StrCat("invalid key \"", key, "\" (must match [a-zA-Z_][a-zA-Z0-9_]*)"));
+    }
+    RETURN_IF_ERROR(text(absl::StrCat("scope.tags[", key, "]"), value));
+  }
+  return absl::OkStatus();
+}
+
+Labels ScopeLabelFilter(const HealthScope& scope) {
+  Labels filter = scope.tags;
+  auto set = [&filter](const char* name, const std::string& value) {
+    if (!value.empty()) filter[name] = value;
+  };
+  set(kLabelTenant, scope.tenant);
+  set(kLabelTeam, scope.team);
+  set(kLabelWorkflow, scope.workflow);
+  set(kLabelAgent, scope.agent);
+  set(kLabelModel, scope.model);
+  set(kLabelProvider, scope.provider);
+  set("service", scope.service);
+  return filter;
+}
+
+const std::vector<std::string>& HealthMetrics() {
+  static const auto* kMetrics =
+      new std::vector<std::string>{kWorkflowRunsTotal, kAgentExecutionsTotal, kAgentRetriesTotal,
+                                   kLlmCallsTotal, kLlmThrottledTotal};
+  return *kMetrics;
+}
+
+HealthReport ComputeHealth(const HealthScope& scope, const std::vector<HealthRow>& rows,
+                           absl::Time as_of) {
+  // Entries are per tenant only when the request spans tenants.
+  const bool per_tenant = scope.tenant.empty();
+  Tally overall;
+  std::map<std::tuple<std::string, std::string>, Tally> agents;
+  std::map<std::tuple<std::string, std::string>, Tally> workflows;
+  std::map<std::tuple<std::string, std::string, std::string>, Tally> models;
+  for (const HealthRow& row : rows) {
+    overall.Add(row);
+    const std::string tenant = per_tenant ? row.tenant : scope.tenant;
+    if (row.metric == kAgentExecutionsTotal || row.metric == kAgentRetriesTotal) {
+      agents[{tenant, row.agent}].Add(row);
+    } else if (row.metric == kWorkflowRunsTotal) {
+      workflows[{tenant, row.workflow}].Add(row);
+    } else if (row.metric == kLlmCallsTotal || row.metric == kLlmThrottledTotal) {
+      models[{tenant, row.provider, row.model}].Add(row);
+    }
+  }
+
+  HealthReport report;
+  report.as_of = as_of;
+  report.scopes.push_back(Finish(
+      scope, "overall",
+      {Ratio(
+           "error_rate",
+           static_cast<double>(overall.workflow_errors + overall.agent_errors + overall.llm_errors),
+           overall.workflow_runs + overall.agent_executions + overall.llm_calls),
+       Ratio("workflow_success_rate",
+             static_cast<double>(overall.workflow_runs - overall.workflow_errors),
+             overall.workflow_runs),
+       Ratio("agent_retry_rate", overall.retries, overall.retry_samples),
+       Ratio("model_error_rate", static_cast<double>(overall.llm_errors), overall.llm_calls),
+       Ratio("throttling_rate", overall.throttled, overall.throttle_samples)}));
+  for (const auto& [key, tally] : agents) {
+    HealthScope entry = scope;
+    entry.tenant = std::get<0>(key);
+    entry.agent = std::get<1>(key);
+    report.scopes.push_back(Finish(
+        std::move(entry), "agent",
+        {Ratio("error_rate", static_cast<double>(tally.agent_errors), tally.agent_executions),
+         Ratio("agent_retry_rate", tally.retries, tally.retry_samples)}));
+  }
+  for (const auto& [key, tally] : workflows) {
+    HealthScope entry = scope;
+    entry.tenant = std::get<0>(key);
+    entry.workflow = std::get<1>(key);
+    report.scopes.push_back(Finish(
+        std::move(entry), "workflow",
+        {Ratio("error_rate", static_cast<double>(tally.workflow_errors), tally.workflow_runs),
+         Ratio("workflow_success_rate",
+               static_cast<double>(tally.workflow_runs - tally.workflow_errors),
+               tally.workflow_runs)}));
+  }
+  for (const auto& [key, tally] : models) {
+    HealthScope entry = scope;
+    entry.tenant = std::get<0>(key);
+    entry.provider = std::get<1>(key);
+    entry.model = std::get<2>(key);
+    report.scopes.push_back(
+        Finish(std::move(entry), "model",
+               {Ratio("model_error_rate", static_cast<double>(tally.llm_errors), tally.llm_calls),
+                Ratio("throttling_rate", tally.throttled, tally.throttle_samples)}));
+  }
+  report.overall_status = HealthStatus::kUnknown;
+  for (const ScopeHealth& entry : report.scopes) {
+    report.overall_status = WorseStatus(report.overall_status, entry.status);
+  }
+  return report;
+}
+
+}  // namespace agentwatch::monitor

@@ -1,0 +1,122 @@
+// agentwatch-monitor: wiring only. See services/monitor/api/monitor_service.h.
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "agentwatch/cost/v1/cost.grpc.pb.h"
+#include "agentwatch/incident/v1/incident.grpc.pb.h"
+#include "common/channel.h"
+#include "common/config.h"
+#include "common/executor.h"
+#include "common/outbox.h"
+#include "common/runtime.h"
+#include "monitor/api/monitor_metrics.h"
+#include "monitor/api/monitor_service.h"
+#include "monitor/core/alerting.h"
+#include "monitor/core/rules.h"
+#include "monitor/jobs/alert_sweeper.h"
+#include "monitor/jobs/outbox_delivery.h"
+#include "monitor/store/health_cache.h"
+#include "monitor/store/migrations.h"
+#include "monitor/store/pg_monitor_store.h"
+
+namespace {
+
+namespace common = agentwatch::common;
+namespace monitor = agentwatch::monitor;
+
+[[noreturn]] void Die(const std::string& message) {
+  std::cerr << "agentwatch-monitor: " << message << "\n";
+  std::exit(2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  common::BlockTerminationSignals();
+  common::ServiceConfig config;
+  std::string incident_addr = "127.0.0.1:50052";
+  std::string cost_addr = "127.0.0.1:50054";
+  absl::Duration peer_deadline = absl::Seconds(5);
+  int64_t max_batch_events = 10000;
+  int64_t max_series_per_tenant = 100000;
+  absl::Duration retention = absl::Hours(24 * 90);
+  std::string error_rate_threshold = "0.05";
+  absl::Duration error_rate_window = absl::Minutes(5);
+  int64_t error_rate_min_runs = 10;
+  absl::Duration alert_sweep_interval = absl::Seconds(15);
+  int64_t stream_threads = 8;
+
+  common::FlagSet flags("agentwatch-monitor");
+  common::RegisterServiceFlags(flags, &config, 50051, 9101);
+  flags.AddString("incident_addr", &incident_addr, "incident service gRPC address");
+  flags.AddString("cost_addr", &cost_addr, "cost service gRPC address");
+  flags.AddDuration("peer_deadline", &peer_deadline, "deadline of each call to a peer");
+  flags.AddInt("max_batch_events", &max_batch_events, "events per ingest batch", 1, 10000);
+  flags.AddInt("max_series_per_tenant", &max_series_per_tenant, "active series per tenant", 1,
+               1000000000);
+  flags.AddDuration("retention", &retention, "oldest event time accepted");
+  flags.AddString("error_rate_threshold", &error_rate_threshold,
+                  "workflow error rate that fires WorkflowErrorRateHigh, in (0, 1]");
+  flags.AddDuration("error_rate_window", &error_rate_window,
+                    "window of the workflow error rate (whole minutes)");
+  flags.AddInt("error_rate_min_runs", &error_rate_min_runs,
+               "runs a window needs before the error rate can fire", 1, 1000000000);
+  flags.AddDuration("alert_sweep_interval", &alert_sweep_interval,
+                    "how often firing alerts without new data are re-evaluated");
+  flags.AddInt("stream_threads", &stream_threads, "threads serving StreamIngest batches", 1, 256);
+  common::ParseFlagsOrExit(flags, argc, argv);
+
+  monitor::ErrorRateAlertConfig alert_config;
+  if (!absl::SimpleAtod(error_rate_threshold, &alert_config.threshold)) {
+    Die("--error_rate_threshold: not a number: " + error_rate_threshold);
+  }
+  alert_config.window = error_rate_window;
+  alert_config.min_runs = error_rate_min_runs;
+  if (absl::Status valid = monitor::ValidateErrorRateAlertConfig(alert_config); !valid.ok()) {
+    Die("--" + std::string(valid.message()));
+  }
+  if (retention < absl::Hours(1)) Die("--retention: must be at least 1h");
+  if (peer_deadline <= absl::ZeroDuration()) Die("--peer_deadline: must be positive");
+  if (alert_sweep_interval < absl::Seconds(1)) Die("--alert_sweep_interval: must be at least 1s");
+  auto runtime = common::ServiceRuntime::Create(
+      {"monitor", monitor::kOutboxSchema, &monitor::Migrations(), config});
+  if (!runtime.ok()) Die(std::string(runtime.status().message()));
+  common::ServiceRuntime& rt = **runtime;
+
+  monitor::MonitorMetrics metrics(rt.registry(), rt.metric_prefix());
+  const monitor::WorkflowErrorRateRule error_rate_rule(alert_config);
+  monitor::PgMonitorStore store(rt.pg(), {max_series_per_tenant}, {&error_rate_rule});
+  monitor::RedisHealthCache health_cache(rt.redis());
+
+  common::OutboxDispatcherOptions outbox_options;
+  outbox_options.schema = monitor::kOutboxSchema;
+  common::OutboxDispatcher dispatcher(rt.pg(), outbox_options, rt.registry(), rt.metric_prefix());
+  auto incident = agentwatch::incident::v1::IncidentService::NewStub(
+      rt.PeerChannel(incident_addr));
+  auto cost =
+      agentwatch::cost::v1::CostService::NewStub(rt.PeerChannel(cost_addr));
+  dispatcher.AddHandler(monitor::kIncidentDestination,
+                        monitor::MakeReportAlertsHandler(*incident, peer_deadline));
+  dispatcher.AddHandler(monitor::kCostDestination,
+                        monitor::MakeRecordUsageHandler(*cost, peer_deadline));
+  auto notify = [&dispatcher] { dispatcher.Notify(); };
+
+  monitor::AlertSweeper sweeper(store, rt.clock(), metrics, notify, alert_sweep_interval);
+  common::BlockingExecutor stream_executor(static_cast<int>(stream_threads), 10000);
+  monitor::MonitorServiceOptions options;
+  options.limits.max_batch_events = max_batch_events;
+  options.limits.retention = retention;
+  monitor::MonitorServiceImpl service(store, health_cache, rt.rpc(), stream_executor, rt.clock(),
+                                      metrics, options, notify);
+
+  rt.AddWorker([&dispatcher] { dispatcher.Start(); }, [&dispatcher] { dispatcher.Stop(); });
+  rt.AddWorker([&sweeper] { sweeper.Start(); }, [&sweeper] { sweeper.Stop(); });
+  rt.AddGrpcService(&service);
+  return rt.Run();
+}

@@ -1,0 +1,229 @@
+// Background jobs: outbox delivery to in-process fake peers, and the sweep
+// that resolves firing alerts no new data reaches.
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "agentwatch/cost/v1/cost.grpc.pb.h"
+#include "agentwatch/incident/v1/incident.grpc.pb.h"
+#include "common/clock.h"
+#include "common/testing/status_matchers.h"
+#include "common/testing/test_env.h"
+#include "monitor/api/monitor_metrics.h"
+#include "monitor/core/rollup.h"
+#include "monitor/core/rules.h"
+#include "monitor/jobs/alert_sweeper.h"
+#include "monitor/jobs/outbox_delivery.h"
+#include "monitor/store/in_memory_monitor_store.h"
+#include "monitor/store/outbox_payloads.h"
+#include "test_events.h"
+
+namespace agentwatch::monitor {
+namespace {
+
+using ::agentwatch::testing::IsOk;
+using ::agentwatch::testing::StatusIs;
+using ::testing::ElementsAre;
+
+// Accepts alerts and records every call; rejects (INVALID_ARGUMENT) any
+// batch holding a fingerprint "bad"; answers UNAVAILABLE while `down`.
+class FakeIncidentService final : public incident::v1::IncidentService::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* ReportAlerts(grpc::CallbackServerContext* context,
+                                         const incident::v1::ReportAlertsRequest* request,
+                                         incident::v1::ReportAlertsResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    std::lock_guard<std::mutex> lock(mu);
+    ++calls;
+    if (down) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "down"));
+      return reactor;
+    }
+    for (const auto& alert : request->alerts()) {
+      if (alert.fingerprint() == "bad") {
+        reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "alerts[0]: bad"));
+        return reactor;
+      }
+    }
+    for (const auto& alert : request->alerts()) received.push_back(alert.fingerprint());
+    response->set_accepted(request->alerts_size());
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+  std::mutex mu;
+  bool down = false;
+  int calls = 0;
+  std::vector<std::string> received;
+};
+
+class FakeCostService final : public cost::v1::CostService::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* RecordUsage(grpc::CallbackServerContext* context,
+                                        const cost::v1::RecordUsageRequest* request,
+                                        cost::v1::RecordUsageResponse* response) override {
+    std::lock_guard<std::mutex> lock(mu);
+    ++calls;
+    for (const auto& record : request->records()) received.push_back(record);
+    response->set_accepted(request->records_size());
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+  std::mutex mu;
+  int calls = 0;
+  std::vector<cost::v1::UsageRecord> received;
+};
+
+class OutboxDeliveryTest : public ::testing::Test {
+ protected:
+  OutboxDeliveryTest() {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&incident_);
+    builder.RegisterService(&cost_);
+    server_ = builder.BuildAndStart();
+    auto channel =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+    incident_stub_ = incident::v1::IncidentService::NewStub(channel);
+    cost_stub_ = cost::v1::CostService::NewStub(channel);
+  }
+  ~OutboxDeliveryTest() override { server_->Shutdown(); }
+
+  static common::OutboxEntry AlertEntry(const std::string& fingerprint) {
+    AlertNotice notice;
+    notice.fingerprint = fingerprint;
+    notice.name = "WorkflowErrorRateHigh";
+    notice.tenant = "acme";
+    notice.starts_at = absl::FromUnixSeconds(1'700'000'000);
+    common::OutboxEntry entry;
+    entry.id = static_cast<int64_t>(fingerprint.size());
+    entry.idempotency_key = notice.IdempotencyKey();
+    entry.payload = SerializeAlert(notice);
+    return entry;
+  }
+
+  FakeIncidentService incident_;
+  FakeCostService cost_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<incident::v1::IncidentService::Stub> incident_stub_;
+  std::unique_ptr<cost::v1::CostService::Stub> cost_stub_;
+};
+
+TEST_F(OutboxDeliveryTest, AlertsGoInOneCall) {
+  common::OutboxHandler handler = MakeReportAlertsHandler(*incident_stub_, absl::Seconds(5));
+  EXPECT_THAT(handler({AlertEntry("a"), AlertEntry("b"), AlertEntry("c")}), IsOk());
+  EXPECT_EQ(incident_.calls, 1);
+  EXPECT_THAT(incident_.received, ElementsAre("a", "b", "c"));
+}
+
+TEST_F(OutboxDeliveryTest, PeerDownIsRetried) {
+  incident_.down = true;
+  common::OutboxHandler handler = MakeReportAlertsHandler(*incident_stub_, absl::Seconds(5));
+  EXPECT_THAT(handler({AlertEntry("a")}), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_TRUE(incident_.received.empty());
+}
+
+TEST_F(OutboxDeliveryTest, UnreachablePeerIsUnavailable) {
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", ::agentwatch::testing::FreePort()),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = incident::v1::IncidentService::NewStub(channel);
+  common::OutboxHandler handler = MakeReportAlertsHandler(*stub, absl::Seconds(2));
+  EXPECT_THAT(handler({AlertEntry("a")}), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_F(OutboxDeliveryTest, APoisonMessageIsDroppedAndTheRestDelivered) {
+  common::OutboxHandler handler = MakeReportAlertsHandler(*incident_stub_, absl::Seconds(5));
+  common::OutboxEntry garbage;
+  garbage.payload = "\xff\xff not a protobuf";
+  EXPECT_THAT(handler({AlertEntry("a"), AlertEntry("bad"), garbage, AlertEntry("c")}), IsOk());
+  // One batch call (rejected), then one call per alert.
+  EXPECT_EQ(incident_.calls, 4);
+  EXPECT_THAT(incident_.received, ElementsAre("a", "c"));
+}
+
+TEST_F(OutboxDeliveryTest, UsageGoesInOneCall) {
+  LlmUsageRecord record;
+  record.record_id = "call-1";
+  record.time = absl::FromUnixSeconds(1'700'000'000);
+  record.tenant = "acme";
+  record.provider = "openai";
+  record.model = "gpt-4o";
+  record.input_tokens = 10;
+  std::vector<common::OutboxEntry> entries;
+  for (int i = 0; i < 3; ++i) {
+    record.record_id = absl::StrCat("call-", i);
+    common::OutboxEntry entry;
+    entry.payload = SerializeUsage(record);
+    entries.push_back(entry);
+  }
+  common::OutboxHandler handler = MakeRecordUsageHandler(*cost_stub_, absl::Seconds(5));
+  EXPECT_THAT(handler(entries), IsOk());
+  EXPECT_EQ(cost_.calls, 1);
+  ASSERT_EQ(cost_.received.size(), 3u);
+  EXPECT_EQ(cost_.received[2].record_id(), "call-2");
+  EXPECT_EQ(cost_.received[0].scope().tenant(), "acme");
+  EXPECT_EQ(cost_.received[0].llm().requests(), 1);
+}
+
+TEST(AlertSweeperTest, ResolvesAFiringAlertOnceItsWindowEmpties) {
+  common::FakeClock clock(absl::FromUnixSeconds(1'700'000'040));
+  const WorkflowErrorRateRule rule(ErrorRateAlertConfig{});
+  InMemoryMonitorStore store({}, {&rule});
+  prometheus::Registry registry;
+  MonitorMetrics metrics(registry, "agentwatch_monitor");
+  int notified = 0;
+  AlertSweeper sweeper(
+      store, clock, metrics, [&notified] { ++notified; }, absl::Seconds(15));
+
+  Batch batch;
+  batch.producer_id = "p";
+  for (int i = 0; i < 10; ++i) {
+    batch.events.push_back(
+        fixtures::MakeEvent(fixtures::MakeRun("triage", RunStatus::kFailed), clock.Now()));
+  }
+  ASSERT_THAT(store.CommitBatch("p", 1, AggregateBatch(batch), clock.Now()), IsOk());
+  ASSERT_EQ(store.EnqueuedAlerts().size(), 1u);
+
+  clock.Advance(absl::Minutes(3));
+  absl::StatusOr<SweepResult> result = sweeper.SweepOnce();
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->alerts.resolved, 0);
+  EXPECT_EQ(notified, 0);
+
+  clock.Advance(absl::Minutes(3));
+  result = sweeper.SweepOnce();
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->alerts.resolved, 1);
+  EXPECT_EQ(notified, 1);
+  ASSERT_EQ(store.EnqueuedAlerts().size(), 2u);
+  EXPECT_FALSE(store.EnqueuedAlerts()[1].firing);
+  EXPECT_EQ(store.EnqueuedAlerts()[1].ends_at, clock.Now());
+  EXPECT_EQ(metrics.alert_transitions.Add({{"status", "resolved"}}).Value(), 1);
+
+  store.FailWith(absl::UnavailableError("down"));
+  EXPECT_THAT(sweeper.SweepOnce(), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST(AlertSweeperTest, StartsAndStopsCleanly) {
+  common::FakeClock clock;
+  InMemoryMonitorStore store({}, {});
+  prometheus::Registry registry;
+  MonitorMetrics metrics(registry, "agentwatch_monitor");
+  AlertSweeper sweeper(store, clock, metrics, nullptr, absl::Hours(1));
+  sweeper.Start();
+  sweeper.Stop();
+  sweeper.Stop();
+}
+
+}  // namespace
+}  // namespace agentwatch::monitor

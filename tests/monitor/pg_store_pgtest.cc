@@ -1,0 +1,702 @@
+// The Postgres store (and the Redis health cache) against the real servers
+// scripts/test starts: rollups, idempotent replays, all-or-nothing batches,
+// exactly-once alert transitions across replicas, queries, health.
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/barrier.h"
+#include "agentwatch/cost/v1/cost.pb.h"
+#include "agentwatch/incident/v1/incident.grpc.pb.h"
+#include "agentwatch/monitor/v1/monitor.grpc.pb.h"
+#include "common/clock.h"
+#include "common/executor.h"
+#include "common/outbox.h"
+#include "common/pg.h"
+#include "common/redis.h"
+#include "common/rpc.h"
+#include "common/status_macros.h"
+#include "common/testing/status_matchers.h"
+#include "common/testing/test_env.h"
+#include "monitor/api/monitor_metrics.h"
+#include "monitor/api/monitor_service.h"
+#include "monitor/core/names.h"
+#include "monitor/core/query.h"
+#include "monitor/core/rollup.h"
+#include "monitor/core/rules.h"
+#include "monitor/jobs/outbox_delivery.h"
+#include "monitor/store/health_cache.h"
+#include "monitor/store/migrations.h"
+#include "monitor/store/pg_monitor_store.h"
+#include "proto_events.h"
+#include "test_events.h"
+
+namespace agentwatch::monitor {
+namespace {
+
+using ::agentwatch::testing::FreePort;
+using ::agentwatch::testing::IsOk;
+using ::agentwatch::testing::StatusIs;
+using ::agentwatch::testing::TestDatabase;
+using fixtures::MakeCall;
+using fixtures::MakeEvent;
+using fixtures::MakeRun;
+using ::testing::ElementsAre;
+using ::testing::Pair;
+
+const absl::Time kStart = absl::FromUnixSeconds(1'700'000'040);  // a whole minute
+
+std::unique_ptr<common::PgPool> MakePool(const std::string& dsn) {
+  common::PgPoolOptions options;
+  options.dsn = dsn;
+  options.size = 4;
+  return std::make_unique<common::PgPool>(options);
+}
+
+class PgStoreTest : public ::testing::Test {
+ protected:
+  PgStoreTest() : clock_(kStart), rule_(ErrorRateAlertConfig{}) {}
+
+  void SetUp() override {
+    pool_ = MakePool(db_.dsn());
+    ASSERT_THAT(common::ApplyMigrations(*pool_, kOutboxSchema, Migrations()), IsOk());
+    store_ = std::make_unique<PgMonitorStore>(*pool_, limits_,
+                                              std::vector<const RuleEvaluator*>{&rule_});
+  }
+
+  absl::StatusOr<CommitResult> Commit(const Batch& batch, PgMonitorStore* store = nullptr) {
+    return (store ? store : store_.get())
+        ->CommitBatch(batch.producer_id, batch.sequence, AggregateBatch(batch), clock_.Now());
+  }
+
+  // The single value of a query without parameters.
+  int64_t Scalar(const std::string& sql) {
+    absl::StatusOr<int64_t> value =
+        pool_->Transact<int64_t>([&](pqxx::work& txn) -> absl::StatusOr<int64_t> {
+          return txn.exec(sql)[0][0].as<int64_t>(0);
+        });
+    EXPECT_THAT(value, IsOk()) << sql;
+    return value.value_or(-1);
+  }
+
+  std::vector<std::string> Payloads(const std::string& destination) {
+    absl::StatusOr<std::vector<std::string>> payloads = pool_->Transact<std::vector<std::string>>(
+        [&](pqxx::work& txn) -> absl::StatusOr<std::vector<std::string>> {
+          std::vector<std::string> out;
+          for (const auto& row : txn.exec_params(
+                   "SELECT payload FROM monitor.outbox WHERE destination = $1 ORDER BY id",
+                   destination)) {
+            out.push_back(pqxx::binarystring(row[0]).str());
+          }
+          return out;
+        });
+    EXPECT_THAT(payloads, IsOk());
+    return payloads.value_or(std::vector<std::string>{});
+  }
+
+  static Batch FailingRuns(const std::string& producer, uint64_t sequence,
+                           const std::string& workflow, int n, absl::Time time,
+                           const std::string& team = "search") {
+    Batch batch;
+    batch.producer_id = producer;
+    batch.sequence = sequence;
+    for (int i = 0; i < n; ++i) {
+      WorkflowRun run = MakeRun(workflow, RunStatus::kFailed);
+      run.team = team;
+      batch.events.push_back(MakeEvent(run, time));
+    }
+    return batch;
+  }
+
+  TestDatabase db_;
+  common::FakeClock clock_;
+  WorkflowErrorRateRule rule_;
+  StoreLimits limits_;
+  std::unique_ptr<common::PgPool> pool_;
+  std::unique_ptr<PgMonitorStore> store_;
+};
+
+TEST_F(PgStoreTest, MigrationsAreIdempotent) {
+  EXPECT_THAT(common::ApplyMigrations(*pool_, kOutboxSchema, Migrations()), IsOk());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.schema_migrations WHERE component = 'service'"),
+            static_cast<int64_t>(Migrations().size()));
+}
+
+TEST_F(PgStoreTest, RollupsAreWrittenAndSummedAcrossBatches) {
+  Batch first;
+  first.producer_id = "p";
+  first.sequence = 1;
+  first.events.push_back(MakeEvent(MakeRun("triage", RunStatus::kSucceeded, absl::Seconds(1))));
+  first.events.push_back(MakeEvent(MakeRun("triage", RunStatus::kSucceeded, absl::Seconds(4)),
+                                   kStart + absl::Seconds(30)));
+  Batch second = first;
+  second.sequence = 2;
+  second.events[1] = MakeEvent(MakeRun("triage", RunStatus::kSucceeded, absl::Seconds(10)));
+  absl::StatusOr<CommitResult> r1 = Commit(first);
+  ASSERT_THAT(r1, IsOk());
+  EXPECT_FALSE(r1->duplicate);
+  EXPECT_EQ(r1->accepted, 2);
+  ASSERT_THAT(Commit(second), IsOk());
+
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.rollups_1m"), 2);  // 2 metrics, 1 minute
+  EXPECT_EQ(Scalar("SELECT count FROM monitor.rollups_1m WHERE metric = 'workflow_runs_total'"), 4);
+  EXPECT_EQ(Scalar("SELECT sum::bigint FROM monitor.rollups_1m "
+                   "WHERE metric = 'workflow_duration_seconds'"),
+            1 + 4 + 1 + 10);
+  EXPECT_EQ(Scalar("SELECT min::bigint FROM monitor.rollups_1m "
+                   "WHERE metric = 'workflow_duration_seconds'"),
+            1);
+  EXPECT_EQ(Scalar("SELECT max::bigint FROM monitor.rollups_1m "
+                   "WHERE metric = 'workflow_duration_seconds'"),
+            10);
+  EXPECT_EQ(Scalar("SELECT extract(epoch FROM bucket)::bigint FROM monitor.rollups_1m LIMIT 1"),
+            absl::ToUnixSeconds(kStart));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.series WHERE labels @> "
+                   "'{\"tenant\":\"acme\",\"workflow\":\"triage\",\"status\":\"succeeded\","
+                   "\"team\":\"search\"}'"),
+            2);
+  EXPECT_EQ(Scalar("SELECT series_count FROM monitor.tenant_series WHERE tenant_id = 'acme'"), 2);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.ingest_batches"), 2);
+}
+
+TEST_F(PgStoreTest, ReplayWritesNothingTwice) {
+  Batch batch;
+  batch.producer_id = "platform-a";
+  batch.sequence = ~uint64_t{0};  // the largest sequence round-trips
+  batch.events.push_back(MakeEvent(MakeRun("triage", RunStatus::kSucceeded)));
+  batch.events.push_back(MakeEvent(MakeCall("gpt-4o")));
+  ASSERT_THAT(Commit(batch), IsOk());
+  const int64_t outbox = Scalar("SELECT count(*) FROM monitor.outbox");
+  EXPECT_EQ(outbox, 1);  // the LLM call's usage
+
+  absl::StatusOr<CommitResult> replay = Commit(batch);
+  ASSERT_THAT(replay, IsOk());
+  EXPECT_TRUE(replay->duplicate);
+  EXPECT_EQ(replay->accepted, 0);
+  EXPECT_EQ(replay->outbox_enqueued, 0);
+  EXPECT_EQ(Scalar("SELECT count FROM monitor.rollups_1m WHERE metric = 'workflow_runs_total'"), 1);
+  EXPECT_EQ(Scalar("SELECT count FROM monitor.rollups_1m WHERE metric = 'llm_calls_total'"), 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.outbox"), outbox);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.ingest_batches"), 1);
+
+  // Concurrent replays of one new batch: exactly one commits it.
+  Batch fresh = batch;
+  fresh.sequence = 5;
+  std::atomic<int> duplicates{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      absl::StatusOr<CommitResult> result = Commit(fresh);
+      ASSERT_THAT(result, IsOk());
+      if (result->duplicate) ++duplicates;
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(duplicates.load(), 3);
+  EXPECT_EQ(Scalar("SELECT count FROM monitor.rollups_1m WHERE metric = 'workflow_runs_total'"), 2);
+}
+
+TEST_F(PgStoreTest, ARejectedBatchWritesNothing) {
+  limits_.max_series_per_tenant = 8;
+  store_ =
+      std::make_unique<PgMonitorStore>(*pool_, limits_, std::vector<const RuleEvaluator*>{&rule_});
+  Batch small;
+  small.producer_id = "p";
+  small.sequence = 1;
+  small.events.push_back(MakeEvent(MakeCall("gpt-4o")));  // 8 series: exactly the limit
+  ASSERT_THAT(Commit(small), IsOk());
+  EXPECT_EQ(Scalar("SELECT series_count FROM monitor.tenant_series"), 8);
+
+  Batch big;
+  big.producer_id = "p";
+  big.sequence = 2;
+  big.events.push_back(MakeEvent(MakeCall("gpt-4o")));  // existing series
+  for (int i = 0; i < 10; ++i) {
+    big.events.push_back(MakeEvent(MakeRun("triage", RunStatus::kFailed)));  // 2 new series
+  }
+  EXPECT_THAT(Commit(big), StatusIs(absl::StatusCode::kResourceExhausted,
+                                    "events: tenant \"acme\" would have 10 active series, at "
+                                    "most 8"));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.ingest_batches"), 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.series"), 8);
+  EXPECT_EQ(Scalar("SELECT series_count FROM monitor.tenant_series"), 8);
+  EXPECT_EQ(Scalar("SELECT count FROM monitor.rollups_1m WHERE metric = 'llm_calls_total'"), 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.rollups_1m WHERE metric LIKE 'workflow%'"), 0);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.outbox"), 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_state"), 0);
+  // The producer may retry the same sequence once the batch fits.
+  big.events.resize(1);
+  absl::StatusOr<CommitResult> retried = Commit(big);
+  ASSERT_THAT(retried, IsOk());
+  EXPECT_FALSE(retried->duplicate);
+}
+
+TEST_F(PgStoreTest, LlmUsageIsEnqueuedForTheCostService) {
+  Batch batch;
+  batch.producer_id = "platform-a";
+  batch.sequence = 9;
+  Event with_id = MakeEvent(MakeCall("gpt-4o"));
+  with_id.event_id = "call-1";
+  batch.events.push_back(with_id);
+  batch.events.push_back(MakeEvent(MakeCall("gpt-4o-mini"), kStart, "globex"));
+  ASSERT_THAT(Commit(batch), IsOk());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.outbox WHERE destination = 'cost.RecordUsage' "
+                   "AND idempotency_key IN ('4:acme/call-1', '6:globex/platform-a:9:1')"),
+            2);
+  std::vector<std::string> payloads = Payloads(kCostDestination);
+  ASSERT_EQ(payloads.size(), 2u);
+  cost::v1::UsageRecord record;
+  ASSERT_TRUE(record.ParseFromString(payloads[0]));
+  EXPECT_EQ(record.record_id(), "call-1");
+  EXPECT_EQ(record.time().seconds(), absl::ToUnixSeconds(kStart));
+  EXPECT_EQ(record.scope().tenant(), "acme");
+  EXPECT_EQ(record.scope().team(), "search");
+  EXPECT_EQ(record.scope().workflow(), "triage");
+  EXPECT_EQ(record.scope().agent(), "planner");
+  EXPECT_EQ(record.scope().model(), "gpt-4o");
+  EXPECT_EQ(record.scope().provider(), "openai");
+  EXPECT_EQ(record.run_id(), "run-1");
+  EXPECT_EQ(record.llm().provider(), "openai");
+  EXPECT_EQ(record.llm().model(), "gpt-4o");
+  EXPECT_EQ(record.llm().input_tokens(), 1000);
+  EXPECT_EQ(record.llm().output_tokens(), 200);
+  EXPECT_EQ(record.llm().cached_input_tokens(), 300);
+  EXPECT_EQ(record.llm().cache_creation_tokens(), 100);
+  EXPECT_EQ(record.llm().requests(), 1);
+}
+
+TEST_F(PgStoreTest, AlertTransitionsAreEnqueuedWithTheBatch) {
+  absl::StatusOr<CommitResult> fired = Commit(FailingRuns("p", 1, "triage", 10, kStart));
+  ASSERT_THAT(fired, IsOk());
+  EXPECT_EQ(fired->alerts.fired, 1);
+  std::vector<std::string> payloads = Payloads(kIncidentDestination);
+  ASSERT_EQ(payloads.size(), 1u);
+  incident::v1::Alert alert;
+  ASSERT_TRUE(alert.ParseFromString(payloads[0]));
+  EXPECT_EQ(alert.fingerprint(), WorkflowErrorRateFingerprint("acme", "triage"));
+  EXPECT_EQ(alert.name(), "WorkflowErrorRateHigh");
+  EXPECT_EQ(alert.severity(), common::v1::SEVERITY_P1);
+  EXPECT_EQ(alert.tenant(), "acme");
+  EXPECT_EQ(alert.status(), incident::v1::ALERT_STATUS_FIRING);
+  EXPECT_EQ(alert.source(), "agentwatch-monitor");
+  EXPECT_EQ(alert.starts_at().seconds(), absl::ToUnixSeconds(kStart));
+  EXPECT_FALSE(alert.has_ends_at());
+  EXPECT_THAT(alert.labels(),
+              ::testing::UnorderedElementsAre(Pair("alertname", "WorkflowErrorRateHigh"),
+                                              Pair("tenant", "acme"), Pair("workflow", "triage")));
+  EXPECT_THAT(alert.annotations().at("description"), ::testing::HasSubstr("10 of 10 runs"));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_state WHERE firing"), 1);
+
+  // Still failing: no new transition.
+  clock_.Advance(absl::Minutes(1));
+  ASSERT_THAT(Commit(FailingRuns("p", 2, "triage", 5, clock_.Now())), IsOk());
+  EXPECT_EQ(Payloads(kIncidentDestination).size(), 1u);
+
+  // The window empties; the sweep resolves it.
+  clock_.Advance(absl::Minutes(6));
+  absl::StatusOr<SweepResult> swept = store_->SweepAlerts(clock_.Now(), 100);
+  ASSERT_THAT(swept, IsOk());
+  EXPECT_EQ(swept->alerts.resolved, 1);
+  payloads = Payloads(kIncidentDestination);
+  ASSERT_EQ(payloads.size(), 2u);
+  ASSERT_TRUE(alert.ParseFromString(payloads[1]));
+  EXPECT_EQ(alert.status(), incident::v1::ALERT_STATUS_RESOLVED);
+  EXPECT_EQ(alert.starts_at().seconds(), absl::ToUnixSeconds(kStart));
+  EXPECT_EQ(alert.ends_at().seconds(), absl::ToUnixSeconds(clock_.Now()));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_state WHERE firing"), 0);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_state WHERE ends_at IS NOT NULL"), 1);
+  absl::StatusOr<SweepResult> again = store_->SweepAlerts(clock_.Now(), 100);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->alerts.resolved, 0);
+}
+
+TEST_F(PgStoreTest, TwoReplicasNeverFireTwice) {
+  // A second store on its own pool plays a second replica.
+  std::unique_ptr<common::PgPool> other_pool = MakePool(db_.dsn());
+  PgMonitorStore other(*other_pool, limits_, {&rule_});
+  constexpr int kWorkflows = 12;
+  for (int w = 0; w < kWorkflows; ++w) {
+    const std::string workflow = absl::StrCat("wf-", w);
+    // Half the workflows already have their series and a resting alert
+    // state (2 failed of 42 runs, under the threshold). For those, the race
+    // below takes no common row lock except the alert state's; the others
+    // race to create it.
+    if (w % 2 == 0) {
+      Batch seed;
+      seed.producer_id = "seed";
+      seed.sequence = w;
+      for (const std::string team : {"team-a", "team-b"}) {
+        for (int i = 0; i < 21; ++i) {
+          WorkflowRun run = MakeRun(workflow, i == 0 ? RunStatus::kFailed : RunStatus::kSucceeded);
+          run.team = team;
+          seed.events.push_back(MakeEvent(run, kStart));
+        }
+      }
+      absl::StatusOr<CommitResult> seeded = Commit(seed);
+      ASSERT_THAT(seeded, IsOk());
+      ASSERT_EQ(seeded->alerts.fired, 0);
+    }
+    // Each batch alone has 10 failed runs: enough to fire. Different teams
+    // keep their rollup rows apart, so only the alert-state lock orders the
+    // two transactions.
+    const Batch a = FailingRuns("replica-a", w, workflow, 10, kStart, "team-a");
+    const Batch b = FailingRuns("replica-b", w, workflow, 10, kStart, "team-b");
+    absl::Barrier* barrier = new absl::Barrier(2);
+    std::atomic<int> fired{0};
+    auto run = [&](const Batch& batch, PgMonitorStore* store) {
+      if (barrier->Block()) delete barrier;
+      absl::StatusOr<CommitResult> result = Commit(batch, store);
+      ASSERT_THAT(result, IsOk());
+      fired += result->alerts.fired;
+    };
+    std::thread ta(run, std::cref(a), store_.get());
+    std::thread tb(run, std::cref(b), &other);
+    ta.join();
+    tb.join();
+    EXPECT_EQ(fired.load(), 1) << workflow;
+  }
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.outbox WHERE destination = "
+                   "'incident.ReportAlerts'"),
+            kWorkflows);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_state WHERE firing"), kWorkflows);
+  EXPECT_EQ(Scalar("SELECT sum(count) FROM monitor.rollups_1m "
+                   "WHERE metric = 'workflow_runs_total'"),
+            20 * kWorkflows + 42 * (kWorkflows / 2));
+}
+
+TEST_F(PgStoreTest, ConcurrentWritersOfTheSameSeriesAllCommit) {
+  constexpr int kThreads = 4;
+  constexpr int kBatches = 10;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int b = 0; b < kBatches; ++b) {
+        Batch batch;
+        batch.producer_id = absl::StrCat("writer-", t);
+        batch.sequence = b;
+        // Opposite event orders per thread; the store sorts its writes.
+        for (int i = 0; i < 20; ++i) {
+          const int k = t % 2 ? i : 19 - i;
+          batch.events.push_back(MakeEvent(MakeCall(absl::StrCat("model-", k % 5)),
+                                           kStart + absl::Minutes(k % 3),
+                                           k % 2 ? "acme" : "globex"));
+        }
+        if (!Commit(batch).ok()) ++failures;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(Scalar("SELECT sum(count) FROM monitor.rollups_1m WHERE metric = 'llm_calls_total'"),
+            kThreads * kBatches * 20);
+  EXPECT_EQ(Scalar("SELECT sum(series_count) FROM monitor.tenant_series"),
+            Scalar("SELECT count(*) FROM monitor.series"));
+}
+
+TEST_F(PgStoreTest, QueryStepsSelectsGroupsAndAligns) {
+  Batch batch;
+  batch.producer_id = "p";
+  auto call = [&](const std::string& model, const std::string& tenant, absl::Time time,
+                  const Labels& labels = {}) {
+    Event event = MakeEvent(MakeCall(model), time, tenant);
+    event.labels = labels;
+    batch.events.push_back(event);
+  };
+  call("gpt-4o", "acme", kStart, {{"env", "prod"}});
+  call("gpt-4o", "acme", kStart + absl::Minutes(1), {{"env", "prod"}});
+  call("gpt-4o-mini", "acme", kStart, {{"env", "staging"}});
+  call("claude \"3\" \\ é", "acme", kStart + absl::Minutes(2));
+  call("gpt-4o", "globex", kStart);
+  ASSERT_THAT(Commit(batch), IsOk());
+
+  auto query = [&](SeriesQueryRequest request) -> absl::StatusOr<std::vector<SeriesResult>> {
+    request.start = kStart - absl::Minutes(30);
+    request.end = kStart + absl::Minutes(30);
+    ASSIGN_OR_RETURN(SeriesQuery q, NormalizeSeriesQuery(request, kStart));
+    ASSIGN_OR_RETURN(std::vector<StepRow> rows, store_->QuerySteps(q));
+    return AssembleSeries(q, std::move(rows));
+  };
+
+  SeriesQueryRequest by_model;
+  by_model.metric = kLlmCallsTotal;
+  by_model.tenant = "acme";
+  by_model.group_by = {"model"};
+  absl::StatusOr<std::vector<SeriesResult>> series = query(by_model);
+  ASSERT_THAT(series, IsOk());
+  ASSERT_EQ(series->size(), 3u);
+  EXPECT_EQ((*series)[0].labels.at("model"), "claude \"3\" \\ é");
+  EXPECT_EQ((*series)[1].labels.at("model"), "gpt-4o");
+  ASSERT_EQ((*series)[1].points.size(), 2u);
+  EXPECT_EQ((*series)[1].points[0].time, kStart);
+  EXPECT_EQ((*series)[1].points[0].value, 1);
+  EXPECT_EQ((*series)[1].points[1].time, kStart + absl::Minutes(1));
+
+  // All tenants, one series, 5-minute steps aligned to the epoch.
+  SeriesQueryRequest total;
+  total.metric = kLlmCallsTotal;
+  total.step = absl::Minutes(5);
+  series = query(total);
+  ASSERT_THAT(series, IsOk());
+  ASSERT_EQ(series->size(), 1u);
+  EXPECT_THAT((*series)[0].labels, ElementsAre(Pair("__name__", "llm_calls_total")));
+  int64_t calls = 0;
+  for (const SeriesPoint& point : (*series)[0].points) {
+    EXPECT_EQ(absl::ToUnixSeconds(point.time) % 300, 0);
+    calls += static_cast<int64_t>(point.value);
+  }
+  EXPECT_EQ(calls, 5);
+
+  // Matchers: =~ anchored, !~, != and absent labels matching "".
+  SeriesQueryRequest regex;
+  regex.metric = kLlmCallsTotal;
+  regex.group_by = {"model", "tenant"};
+  regex.matchers = {{"model", MatchOp::kRegex, "gpt-4o"}};  // not gpt-4o-mini
+  series = query(regex);
+  ASSERT_THAT(series, IsOk());
+  ASSERT_EQ(series->size(), 2u);
+  EXPECT_EQ((*series)[0].labels.at("tenant"), "acme");
+  EXPECT_EQ((*series)[1].labels.at("tenant"), "globex");
+
+  SeriesQueryRequest not_regex = regex;
+  not_regex.matchers = {{"model", MatchOp::kNotRegex, "gpt.*"}};
+  series = query(not_regex);
+  ASSERT_THAT(series, IsOk());
+  ASSERT_EQ(series->size(), 1u);
+  EXPECT_EQ((*series)[0].labels.at("model"), "claude \"3\" \\ é");
+
+  SeriesQueryRequest no_env = regex;
+  no_env.matchers = {{"env", MatchOp::kEqual, ""}};
+  series = query(no_env);
+  ASSERT_THAT(series, IsOk());
+  EXPECT_EQ(series->size(), 2u);  // claude (acme) and gpt-4o (globex)
+
+  SeriesQueryRequest not_prod = regex;
+  not_prod.matchers = {{"env", MatchOp::kNotEqual, "prod"}, {"tenant", MatchOp::kEqual, "acme"}};
+  series = query(not_prod);
+  ASSERT_THAT(series, IsOk());
+  EXPECT_EQ(series->size(), 2u);  // gpt-4o-mini (staging) and claude (no env)
+
+  // Aggregations over latency (0.8 s per call).
+  SeriesQueryRequest latency;
+  latency.metric = kLlmLatencySeconds;
+  latency.tenant = "acme";
+  latency.step = absl::Hours(1);
+  for (auto [aggregation, expected] :
+       std::vector<std::pair<Aggregation, double>>{{Aggregation::kSum, 3.2},
+                                                   {Aggregation::kAvg, 0.8},
+                                                   {Aggregation::kMin, 0.8},
+                                                   {Aggregation::kMax, 0.8},
+                                                   {Aggregation::kCount, 4},
+                                                   {Aggregation::kRate, 3.2 / 3600}}) {
+    latency.aggregation = static_cast<int>(aggregation);
+    series = query(latency);
+    ASSERT_THAT(series, IsOk());
+    ASSERT_EQ(series->size(), 1u);
+    ASSERT_EQ((*series)[0].points.size(), 1u) << static_cast<int>(aggregation);
+    EXPECT_DOUBLE_EQ((*series)[0].points[0].value, expected) << static_cast<int>(aggregation);
+  }
+
+  SeriesQueryRequest bad_regex;
+  bad_regex.metric = kLlmCallsTotal;
+  bad_regex.matchers = {{"model", MatchOp::kEqual, "x"}, {"model", MatchOp::kRegex, "(open"}};
+  EXPECT_THAT(query(bad_regex),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::StartsWith("matchers[1].value: invalid regular expression")));
+  // Unbalanced in a way the anchoring wrapper would hide.
+  bad_regex.matchers = {{"model", MatchOp::kRegex, "a)|(b"}};
+  EXPECT_THAT(query(bad_regex), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// GetHealth through the real service over the Postgres store.
+class HealthServiceTest : public PgStoreTest {
+ protected:
+  void StartService(common::RedisClient& redis) {
+    cache_ = std::make_unique<RedisHealthCache>(redis);
+    metrics_ = std::make_unique<MonitorMetrics>(registry_, "agentwatch_monitor");
+    service_ = std::make_unique<MonitorServiceImpl>(*store_, *cache_, runner_, executor_, clock_,
+                                                    *metrics_, MonitorServiceOptions{}, nullptr);
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    stub_ = v1::MonitorService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  }
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+  }
+
+  void IngestMix() {
+    v1::IngestRequest request;
+    request.set_producer_id("p");
+    request.set_sequence(1);
+    for (int i = 0; i < 19; ++i) {
+      *request.add_events() =
+          fixtures::ProtoRun("acme", "triage", v1::RUN_STATUS_SUCCEEDED, kStart);
+    }
+    *request.add_events() = fixtures::ProtoRun("acme", "triage", v1::RUN_STATUS_FAILED, kStart);
+    *request.add_events() = fixtures::ProtoCall("acme", "gpt-4o", v1::RUN_STATUS_SUCCEEDED, kStart);
+    *request.add_events() = fixtures::ProtoCall("globex", "gpt-4o", v1::RUN_STATUS_FAILED, kStart);
+    grpc::ClientContext context;
+    v1::IngestResponse response;
+    ASSERT_TRUE(stub_->Ingest(&context, request, &response).ok());
+  }
+
+  v1::HealthReport Health(const std::string& tenant) {
+    v1::GetHealthRequest request;
+    request.mutable_scope()->set_tenant(tenant);
+    grpc::ClientContext context;
+    v1::HealthReport report;
+    const grpc::Status status = stub_->GetHealth(&context, request, &report);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return report;
+  }
+
+  common::Authorizer authorizer_;
+  common::BlockingExecutor executor_{4, 100};
+  common::RpcRunner runner_{authorizer_, executor_};
+  prometheus::Registry registry_;
+  std::unique_ptr<RedisHealthCache> cache_;
+  std::unique_ptr<MonitorMetrics> metrics_;
+  std::unique_ptr<MonitorServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::MonitorService::Stub> stub_;
+};
+
+void ExpectAcmeHealth(const v1::HealthReport& report) {
+  ASSERT_EQ(report.scopes_size(), 3);  // overall, workflow triage, model gpt-4o
+  const v1::ScopeHealth& overall = report.scopes(0);
+  EXPECT_EQ(overall.scope().tenant(), "acme");
+  for (const v1::Indicator& indicator : overall.indicators()) {
+    if (indicator.name() == "error_rate") {
+      EXPECT_DOUBLE_EQ(indicator.value(), 1.0 / 21);
+      EXPECT_EQ(indicator.sample_count(), 21);
+      EXPECT_EQ(indicator.status(), common::v1::HEALTH_STATUS_WARNING);
+    }
+    if (indicator.name() == "workflow_success_rate") {
+      EXPECT_DOUBLE_EQ(indicator.value(), 0.95);
+      EXPECT_EQ(indicator.status(), common::v1::HEALTH_STATUS_WARNING);
+    }
+    if (indicator.name() == "model_error_rate") {
+      EXPECT_EQ(indicator.value(), 0);
+      EXPECT_EQ(indicator.status(), common::v1::HEALTH_STATUS_HEALTHY);
+    }
+  }
+  // The workflow alone: 1 of 20 runs failed, exactly the critical 5 %.
+  const v1::ScopeHealth& triage = report.scopes(1);
+  EXPECT_EQ(triage.kind(), "workflow");
+  EXPECT_EQ(triage.scope().workflow(), "triage");
+  EXPECT_EQ(triage.indicators(0).name(), "error_rate");
+  EXPECT_DOUBLE_EQ(triage.indicators(0).value(), 0.05);
+  EXPECT_EQ(triage.status(), common::v1::HEALTH_STATUS_CRITICAL);
+  EXPECT_EQ(report.scopes(2).kind(), "model");
+  EXPECT_EQ(report.scopes(2).status(), common::v1::HEALTH_STATUS_HEALTHY);
+  EXPECT_EQ(overall.status(), common::v1::HEALTH_STATUS_WARNING);
+  EXPECT_EQ(report.overall_status(), common::v1::HEALTH_STATUS_CRITICAL);
+}
+
+TEST_F(HealthServiceTest, AnswersFromPostgresWhenRedisIsDown) {
+  common::RedisOptions options;
+  options.port = FreePort();  // nothing listens there
+  common::RedisClient redis(options);
+  ASSERT_THAT(redis.Ping(), StatusIs(absl::StatusCode::kUnavailable));
+  StartService(redis);
+  IngestMix();
+  ExpectAcmeHealth(Health("acme"));
+  // The other tenant's failed call is in its own report only.
+  const v1::HealthReport globex = Health("globex");
+  ASSERT_EQ(globex.scopes_size(), 2);
+  EXPECT_EQ(globex.overall_status(), common::v1::HEALTH_STATUS_CRITICAL);
+}
+
+TEST_F(HealthServiceTest, CachesTheReportInRedisForOneSecond) {
+  common::RedisOptions options;
+  ::agentwatch::testing::TestRedis(&options.host, &options.port);
+  common::RedisClient redis(options);
+  ASSERT_THAT(redis.Ping(), IsOk());
+  StartService(redis);
+  IngestMix();
+  // A tenant of its own, so that keys of other runs never collide.
+  const std::string tenant = "acme";
+  const v1::HealthReport report = Health(tenant);
+  ExpectAcmeHealth(report);
+  absl::StatusOr<common::RedisReply> keys =
+      redis.Command({"KEYS", absl::StrCat("{", tenant, "}:monitor:health:*")});
+  ASSERT_THAT(keys, IsOk());
+  ASSERT_FALSE(keys->elements.empty());
+  bool found = false;
+  for (const common::RedisReply& key : keys->elements) {
+    absl::StatusOr<common::RedisReply> value = redis.Command({"GET", key.str});
+    ASSERT_THAT(value, IsOk());
+    v1::HealthReport cached;
+    if (cached.ParseFromString(value->str) &&
+        cached.SerializeAsString() == report.SerializeAsString()) {
+      found = true;
+      absl::StatusOr<common::RedisReply> ttl = redis.Command({"PTTL", key.str});
+      ASSERT_THAT(ttl, IsOk());
+      EXPECT_GT(ttl->integer, 0);
+      EXPECT_LE(ttl->integer, 1000);
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+// Outbox entries written by the store are delivered by the dispatcher with
+// the monitor's handlers.
+class RecordingIncidentService final : public incident::v1::IncidentService::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* ReportAlerts(grpc::CallbackServerContext* context,
+                                         const incident::v1::ReportAlertsRequest* request,
+                                         incident::v1::ReportAlertsResponse* response) override {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      for (const auto& alert : request->alerts()) alerts.push_back(alert);
+    }
+    response->set_accepted(request->alerts_size());
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  std::mutex mu;
+  std::vector<incident::v1::Alert> alerts;
+};
+
+TEST_F(PgStoreTest, DispatcherDeliversAlertsToTheIncidentService) {
+  RecordingIncidentService incident;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&incident);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  auto stub = incident::v1::IncidentService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+
+  ASSERT_THAT(Commit(FailingRuns("p", 1, "triage", 12, kStart)), IsOk());
+  prometheus::Registry registry;
+  common::OutboxDispatcherOptions options;
+  options.schema = kOutboxSchema;
+  common::OutboxDispatcher dispatcher(*pool_, options, registry, "agentwatch_monitor");
+  dispatcher.AddHandler(kIncidentDestination, MakeReportAlertsHandler(*stub, absl::Seconds(5)));
+  dispatcher.AddHandler(kCostDestination,
+                        [](const std::vector<common::OutboxEntry>&) { return absl::OkStatus(); });
+  absl::StatusOr<int> delivered = dispatcher.DispatchOnce();
+  ASSERT_THAT(delivered, IsOk());
+  EXPECT_EQ(*delivered, 1);
+  ASSERT_EQ(incident.alerts.size(), 1u);
+  EXPECT_EQ(incident.alerts[0].fingerprint(), WorkflowErrorRateFingerprint("acme", "triage"));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.outbox"), 0);
+  server->Shutdown();
+}
+
+}  // namespace
+}  // namespace agentwatch::monitor

@@ -1,0 +1,126 @@
+// Store helpers that need no server: parameter text forms, proto time
+// conversion, outbox payloads and the in-memory health cache.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "agentwatch/cost/v1/cost.pb.h"
+#include "agentwatch/incident/v1/incident.pb.h"
+#include "common/clock.h"
+#include "common/testing/status_matchers.h"
+#include "monitor/store/health_cache.h"
+#include "monitor/store/outbox_payloads.h"
+#include "monitor/store/pg_text.h"
+#include "monitor/store/proto_time.h"
+
+namespace agentwatch::monitor {
+namespace {
+
+using ::agentwatch::testing::IsOk;
+using ::agentwatch::testing::IsOkAndHolds;
+using ::agentwatch::testing::StatusIs;
+
+TEST(PgTextTest, ArrayLiteralsQuoteAndEscape) {
+  EXPECT_EQ(PgTextArray({}), "{}");
+  EXPECT_EQ(PgTextArray({"a", "", "b c", "q\"uote", "back\\slash", "{x,y}", "NULL"}),
+            R"({"a","","b c","q\"uote","back\\slash","{x,y}","NULL"})");
+  EXPECT_EQ(PgInt64Array({1, -2, 9223372036854775807}), "{1,-2,9223372036854775807}");
+  EXPECT_EQ(PgFloat8Array({0.1, -2.5, 1e300}),
+            "{0.10000000000000001,-2.5,1.0000000000000001e+300}");
+}
+
+TEST(PgTextTest, JsonObjectEscapes) {
+  EXPECT_EQ(JsonObject({}), "{}");
+  EXPECT_EQ(JsonObject({{"model", "gpt \"4\""}, {"path", "a\\b\n"}}),
+            R"({"model":"gpt \"4\"","path":"a\\b\n"})");
+}
+
+TEST(ProtoTimeTest, TimestampsRoundTripAndAreChecked) {
+  const absl::Time t = absl::FromUnixSeconds(1'700'000'000) + absl::Nanoseconds(123456789);
+  google::protobuf::Timestamp proto;
+  ToProtoTimestamp(t, &proto);
+  EXPECT_EQ(proto.seconds(), 1'700'000'000);
+  EXPECT_EQ(proto.nanos(), 123456789);
+  EXPECT_THAT(FromProtoTimestamp(proto, "time"), IsOkAndHolds(t));
+  ToProtoTimestamp(absl::FromUnixSeconds(-1) + absl::Milliseconds(250), &proto);
+  EXPECT_EQ(proto.seconds(), -1);
+  EXPECT_EQ(proto.nanos(), 250000000);
+  proto.set_nanos(1000000000);
+  EXPECT_THAT(
+      FromProtoTimestamp(proto, "events[2].time"),
+      StatusIs(absl::StatusCode::kInvalidArgument, "events[2].time: not a valid timestamp"));
+  proto.set_nanos(0);
+  proto.set_seconds(253402300800);  // 10000-01-01
+  EXPECT_THAT(FromProtoTimestamp(proto, "t"), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(ProtoTimeTest, DurationsAreChecked) {
+  google::protobuf::Duration proto;
+  proto.set_seconds(-2);
+  proto.set_nanos(-500000000);
+  EXPECT_THAT(FromProtoDuration(proto, "d"), IsOkAndHolds(absl::Milliseconds(-2500)));
+  proto.set_nanos(500000000);  // signs differ
+  EXPECT_THAT(FromProtoDuration(proto, "step"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "step: not a valid duration"));
+  proto.set_seconds(315576000001);
+  proto.set_nanos(0);
+  EXPECT_THAT(FromProtoDuration(proto, "d"), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(OutboxPayloadsTest, AlertAndUsage) {
+  AlertNotice notice;
+  notice.fingerprint = "fp";
+  notice.name = "WorkflowErrorRateHigh";
+  notice.severity = Severity::kP1;
+  notice.tenant = "acme";
+  notice.labels = {{"workflow", "triage"}};
+  notice.annotations = {{"summary", "s"}};
+  notice.starts_at = absl::FromUnixSeconds(100);
+  notice.ends_at = absl::FromUnixSeconds(200);
+  notice.firing = false;
+  incident::v1::Alert alert;
+  ASSERT_TRUE(alert.ParseFromString(SerializeAlert(notice)));
+  EXPECT_EQ(alert.fingerprint(), "fp");
+  EXPECT_EQ(alert.severity(), common::v1::SEVERITY_P1);
+  EXPECT_EQ(alert.status(), incident::v1::ALERT_STATUS_RESOLVED);
+  EXPECT_EQ(alert.labels().at("workflow"), "triage");
+  EXPECT_EQ(alert.annotations().at("summary"), "s");
+  EXPECT_EQ(alert.starts_at().seconds(), 100);
+  EXPECT_EQ(alert.ends_at().seconds(), 200);
+  EXPECT_EQ(alert.source(), "agentwatch-monitor");
+  notice.firing = true;
+  notice.ends_at.reset();
+  ASSERT_TRUE(alert.ParseFromString(SerializeAlert(notice)));
+  EXPECT_EQ(alert.status(), incident::v1::ALERT_STATUS_FIRING);
+  EXPECT_FALSE(alert.has_ends_at());
+
+  LlmUsageRecord record;
+  record.record_id = "p:1:0";
+  record.tenant = "acme";
+  record.provider = "anthropic";
+  record.model = "claude";
+  record.output_tokens = 7;
+  cost::v1::UsageRecord usage;
+  ASSERT_TRUE(usage.ParseFromString(SerializeUsage(record)));
+  EXPECT_EQ(usage.record_id(), "p:1:0");
+  EXPECT_EQ(usage.scope().provider(), "anthropic");
+  EXPECT_EQ(usage.llm().output_tokens(), 7);
+  EXPECT_EQ(usage.llm().requests(), 1);
+  EXPECT_FALSE(usage.has_run_succeeded());
+  EXPECT_EQ(UsageIdempotencyKey(record), "4:acme/p:1:0");
+}
+
+TEST(InMemoryHealthCacheTest, ExpiresByTheClock) {
+  common::FakeClock clock;
+  InMemoryHealthCache cache(clock);
+  EXPECT_FALSE(cache.Get("k").has_value());
+  cache.Put("k", "v", absl::Seconds(1));
+  EXPECT_EQ(cache.Get("k"), "v");
+  clock.Advance(absl::Milliseconds(999));
+  EXPECT_EQ(cache.Get("k"), "v");
+  clock.Advance(absl::Milliseconds(1));
+  EXPECT_FALSE(cache.Get("k").has_value());
+  EXPECT_EQ(cache.hits(), 2);
+}
+
+}  // namespace
+}  // namespace agentwatch::monitor
