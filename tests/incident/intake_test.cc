@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/testing/status_matchers.h"
+#include "incident/core/auto_resolve.h"
 #include "incident/core/lifecycle.h"
 #include "test_util.h"
 
@@ -30,7 +31,7 @@ class World {
     std::vector<IncomingAlert> alerts;
     for (const AlertReport& report : reports)
       alerts.push_back(PrepareAlert(report, grouping_, now));
-    IntakePlan plan = PlanIntake(state_, alerts, now, ids_);
+    IntakePlan plan = PlanIntake(state_, alerts, now, ids_, reopen_window);
     for (const Incident& incident : plan.created) state_.incidents[incident.id] = incident;
     for (const Incident& incident : plan.updated) state_.incidents[incident.id] = incident;
     for (const AlertState& row : plan.alerts)
@@ -55,6 +56,9 @@ class World {
   }
   const std::vector<TimelineEntry>& timeline(const std::string& id) { return timeline_[id]; }
   size_t incident_count() const { return state_.incidents.size(); }
+
+  // Passed to PlanIntake.
+  absl::Duration reopen_window = absl::ZeroDuration();
 
  private:
   GroupingConfig grouping_;
@@ -322,6 +326,113 @@ TEST(IntakeTest, ReportKeysIgnoreEndsAtOfFiringAlerts) {
   EXPECT_EQ(KeyOf(PrepareAlert(a, config, kT0)), KeyOf(PrepareAlert(b, config, kT0)));
   EXPECT_FALSE(KeyOf(PrepareAlert(Resolved(a, kT0 + absl::Minutes(1)), config, kT0)) ==
                KeyOf(PrepareAlert(Resolved(a, kT0 + absl::Minutes(2)), config, kT0)));
+}
+
+// Opens an incident with one alert, resolves the alert at kT0 + 1m and the
+// incident automatically at kT0 + 6m (quiet 5m); returns its id.
+std::string OpenAndAutoResolve(World& world) {
+  const AlertReport firing = Firing("acme", "fp1", "HighErrorRate", kT0);
+  const std::string id = world.Report({firing}, kT0).summary.incident_ids[0];
+  world.Report({Resolved(firing, kT0 + absl::Minutes(1))}, kT0 + absl::Minutes(1));
+  std::optional<IncidentChange> change = DecideAutoResolve(
+      world.incident(id), kT0 + absl::Minutes(1), absl::Minutes(5), kT0 + absl::Minutes(6));
+  EXPECT_TRUE(change.has_value());
+  if (change.has_value()) world.mutable_incident(id) = change->incident;
+  return id;
+}
+
+TEST(IntakeReopenTest, RefireWithinTheWindowReopensTheAutoResolvedIncident) {
+  World world;
+  world.reopen_window = absl::Minutes(30);
+  const std::string id = OpenAndAutoResolve(world);
+  ASSERT_EQ(world.incident(id).status, IncidentStatus::kResolved);
+  ASSERT_TRUE(world.incident(id).auto_resolved);
+
+  const absl::Time refire = kT0 + absl::Minutes(36);  // exactly 30m after the resolution
+  const IntakePlan plan = world.Report({Firing("acme", "fp1", "HighErrorRate", refire)}, refire);
+  EXPECT_THAT(plan.summary.incident_ids, ElementsAre(id));
+  EXPECT_EQ(plan.summary.incidents_opened, 0);
+  EXPECT_EQ(world.incident_count(), 1u);
+  const Incident& reopened = world.incident(id);
+  EXPECT_EQ(reopened.status, IncidentStatus::kTriggered);
+  EXPECT_FALSE(reopened.auto_resolved);
+  EXPECT_EQ(reopened.firing_alert_count, 1);
+  EXPECT_EQ(world.alert(id, "fp1").status, AlertStatus::kFiring);
+  const std::vector<std::string> kinds = world.kinds(id);
+  ASSERT_GE(kinds.size(), 2u);
+  EXPECT_EQ(kinds[kinds.size() - 2], "reopened");
+  EXPECT_EQ(kinds.back(), "alert_firing");
+  // The group's open incident is the reopened one: another alert joins it.
+  const IntakePlan other =
+      world.Report({Firing("acme", "fp2", "HighErrorRate", refire)}, refire + absl::Seconds(1));
+  EXPECT_THAT(other.summary.incident_ids, ElementsAre(id));
+}
+
+TEST(IntakeReopenTest, RefireAfterTheWindowOpensANewIncident) {
+  World world;
+  world.reopen_window = absl::Minutes(30);
+  const std::string id = OpenAndAutoResolve(world);
+  const absl::Time refire = kT0 + absl::Minutes(36) + absl::Microseconds(1);
+  const IntakePlan plan = world.Report({Firing("acme", "fp1", "HighErrorRate", refire)}, refire);
+  ASSERT_EQ(plan.summary.incidents_opened, 1);
+  EXPECT_NE(plan.summary.incident_ids[0], id);
+  EXPECT_EQ(world.incident(id).status, IncidentStatus::kResolved);
+}
+
+TEST(IntakeReopenTest, ManualResolutionOrZeroWindowNeverReopens) {
+  World world;
+  const std::string id = OpenAndAutoResolve(world);
+  const absl::Time refire = kT0 + absl::Minutes(7);
+  EXPECT_EQ(world.Report({Firing("acme", "fp1", "HighErrorRate", refire)}, refire)
+                .summary.incidents_opened,
+            1);  // zero window
+
+  World manual;
+  manual.reopen_window = absl::Minutes(30);
+  const AlertReport firing = Firing("acme", "fp1", "HighErrorRate", kT0);
+  const std::string first = manual.Report({firing}, kT0).summary.incident_ids[0];
+  manual.Report({Resolved(firing, kT0 + absl::Minutes(1))}, kT0 + absl::Minutes(1));
+  absl::StatusOr<IncidentChange> resolved = Transition(
+      manual.incident(first), IncidentStatus::kResolved, "alice", "", kT0 + absl::Minutes(2));
+  ASSERT_TRUE(resolved.ok());
+  manual.mutable_incident(first) = resolved->incident;
+  const IntakePlan plan = manual.Report({Firing("acme", "fp1", "HighErrorRate", refire)}, refire);
+  EXPECT_EQ(plan.summary.incidents_opened, 1);
+  EXPECT_NE(plan.summary.incident_ids[0], first);
+}
+
+TEST(AutoResolveTest, DueOnlyWhenEveryAlertResolvedAndQuiet) {
+  Incident incident;
+  incident.id = "inc-1";
+  incident.tenant = "acme";
+  incident.status = IncidentStatus::kAcknowledged;
+  incident.alert_count = 2;
+  incident.firing_alert_count = 0;
+  const absl::Duration quiet = absl::Minutes(5);
+  const absl::Time end = kT0;
+  EXPECT_EQ(AutoResolveDueAt(incident, end, quiet), kT0 + quiet);
+  EXPECT_FALSE(DecideAutoResolve(incident, end, quiet, kT0 + quiet - absl::Seconds(1)));
+  std::optional<IncidentChange> change = DecideAutoResolve(incident, end, quiet, kT0 + quiet);
+  ASSERT_TRUE(change.has_value());
+  EXPECT_EQ(change->incident.status, IncidentStatus::kResolved);
+  EXPECT_TRUE(change->incident.auto_resolved);
+  EXPECT_EQ(change->incident.resolve_time, kT0 + quiet);
+  ASSERT_EQ(change->entries.size(), 1u);
+  EXPECT_EQ(change->entries[0].kind, "resolved");
+  EXPECT_EQ(change->entries[0].actor, kAutoResolveActor);
+  EXPECT_EQ(change->entries[0].details.at("auto_resolved"), "true");
+
+  Incident firing = incident;
+  firing.firing_alert_count = 1;
+  EXPECT_FALSE(AutoResolveDueAt(firing, end, quiet).has_value());
+  EXPECT_FALSE(DecideAutoResolve(firing, end, quiet, kT0 + absl::Hours(1)));
+  Incident empty = incident;
+  empty.alert_count = 0;
+  EXPECT_FALSE(DecideAutoResolve(empty, end, quiet, kT0 + absl::Hours(1)));
+  EXPECT_FALSE(DecideAutoResolve(incident, std::nullopt, quiet, kT0 + absl::Hours(1)));
+  Incident closed = incident;
+  closed.status = IncidentStatus::kResolved;
+  EXPECT_FALSE(DecideAutoResolve(closed, end, quiet, kT0 + absl::Hours(1)));
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ namespace agentwatch::incident {
 namespace {
 
 using ::agentwatch::testing::IsOk;
+using ::agentwatch::testing::IsOkAndHolds;
 using ::agentwatch::testing::StatusIs;
 using ::testing::ElementsAre;
 using testing::Firing;
@@ -253,6 +254,70 @@ TEST_F(PgIncidentStoreTest, BatchesOverlappingInOppositeOrderDoNotDeadlock) {
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(Count("SELECT count(*) FROM incident.incidents"), 4);
   EXPECT_EQ(Count("SELECT sum(alert_count) FROM incident.incidents"), 240);
+}
+
+// Two replicas' workers scanning at once resolve each due incident exactly
+// once (FOR UPDATE SKIP LOCKED), with one timeline entry each.
+TEST_F(PgIncidentStoreTest, ConcurrentAutoResolveResolvesEachIncidentOnce) {
+  constexpr int kIncidents = 40;
+  const absl::Time ended = kT0 + absl::Minutes(1);
+  for (int n = 0; n < kIncidents; ++n) {
+    const AlertReport firing = Firing("acme", absl::StrCat("fp-", n), absl::StrCat("A", n), kT0);
+    ASSERT_THAT(Report({firing}, kT0), IsOk());
+    ASSERT_THAT(Report({Resolved(firing, ended)}, ended), IsOk());
+  }
+  common::PgPool pool_b(PoolOptions(db_.dsn()));
+  RandomIdGenerator ids_b;
+  PgIncidentStore replica_b(pool_b, ids_b);
+  constexpr int kThreads = 4;
+  CyclicBarrier start(kThreads);
+  std::atomic<int> resolved{0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      PgIncidentStore& store = t % 2 == 0 ? store_ : replica_b;
+      start.ArriveAndWait();
+      while (true) {
+        auto batch = store.AutoResolveDue(ended + absl::Minutes(5), absl::Minutes(5), 3);
+        if (!batch.ok()) {
+          ++failures;
+          return;
+        }
+        resolved += static_cast<int>(batch->size());
+        if (batch->empty()) return;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(resolved.load(), kIncidents);
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.incidents WHERE status = 4 AND auto_resolved"),
+            kIncidents);
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline WHERE kind = 'resolved'"), kIncidents);
+}
+
+// A refire within the reopen window re-opens the auto-resolved incident.
+TEST_F(PgIncidentStoreTest, RefireReopensTheAutoResolvedIncident) {
+  PgIncidentStore store(pool_, ids_, absl::Minutes(30));
+  const AlertReport firing = Firing("acme", "fp1", "HighErrorRate", kT0);
+  std::vector<IncomingAlert> alerts = {Prepare(firing, kT0)};
+  ASSERT_THAT(store.ReportAlerts(alerts, kT0), IsOk());
+  const absl::Time ended = kT0 + absl::Minutes(1);
+  alerts = {Prepare(Resolved(firing, ended), ended)};
+  ASSERT_THAT(store.ReportAlerts(alerts, ended), IsOk());
+  ASSERT_THAT(store.AutoResolveDue(ended + absl::Minutes(5), absl::Minutes(5), 10),
+              IsOkAndHolds(SizeIs(1)));
+  const absl::Time refire = ended + absl::Minutes(10);
+  alerts = {Prepare(Firing("acme", "fp1", "HighErrorRate", refire), refire)};
+  auto summary = store.ReportAlerts(alerts, refire);
+  ASSERT_THAT(summary, IsOk());
+  EXPECT_EQ(summary->incidents_opened, 0);
+  EXPECT_THAT(summary->incident_ids, ElementsAre("inc-000001"));
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.incidents WHERE status = 1 AND NOT auto_resolved"),
+            1);
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.incidents"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline WHERE kind = 'reopened'"), 1);
 }
 
 }  // namespace

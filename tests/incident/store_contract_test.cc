@@ -36,6 +36,7 @@ std::vector<std::string> IncidentStoreContractTest::Kinds(const std::string& id)
 namespace {
 
 using ::agentwatch::testing::IsOk;
+using ::agentwatch::testing::IsOkAndHolds;
 using ::agentwatch::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -70,6 +71,49 @@ TEST_P(IncidentStoreContractTest, ReplayIsADuplicateAndChangesNothing) {
   auto all = store().ListIncidents(IncidentQuery{});
   ASSERT_THAT(all, IsOk());
   EXPECT_THAT(all->incidents, SizeIs(1));
+}
+
+TEST_P(IncidentStoreContractTest, FindOpenIncidentByFingerprint) {
+  EXPECT_THAT(store().FindOpenIncident("acme", "fp1"), IsOkAndHolds(""));
+  ASSERT_THAT(Report({Firing("acme", "fp1", "HighErrorRate", kT0)}, kT0), IsOk());
+  EXPECT_THAT(store().FindOpenIncident("acme", "fp1"), IsOkAndHolds("inc-000001"));
+  EXPECT_THAT(store().FindOpenIncident("other", "fp1"), IsOkAndHolds(""));
+  EXPECT_THAT(store().FindOpenIncident("acme", "fp2"), IsOkAndHolds(""));
+  // Still held while acknowledged; no longer once resolved.
+  ASSERT_THAT(Step("inc-000001", IncidentStatus::kAcknowledged, kT0 + absl::Seconds(1)), IsOk());
+  EXPECT_THAT(store().FindOpenIncident("acme", "fp1"), IsOkAndHolds("inc-000001"));
+  ASSERT_THAT(Step("inc-000001", IncidentStatus::kResolved, kT0 + absl::Seconds(2)), IsOk());
+  EXPECT_THAT(store().FindOpenIncident("acme", "fp1"), IsOkAndHolds(""));
+  // A refire opens a new incident, which now holds it.
+  const absl::Time later = kT0 + absl::Minutes(5);
+  ASSERT_THAT(Report({Firing("acme", "fp1", "HighErrorRate", later)}, later), IsOk());
+  EXPECT_THAT(store().FindOpenIncident("acme", "fp1"), IsOkAndHolds("inc-000002"));
+}
+
+TEST_P(IncidentStoreContractTest, AutoResolvesQuietIncidentsOnce) {
+  const absl::Duration quiet = absl::Minutes(5);
+  const AlertReport a = Firing("acme", "fp1", "HighErrorRate", kT0);
+  const AlertReport b = Firing("acme", "fp2", "DiskFull", kT0);
+  ASSERT_THAT(Report({a, b}, kT0), IsOk());  // inc-000001 and inc-000002
+  const absl::Time ended = kT0 + absl::Minutes(1);
+  ASSERT_THAT(Report({Resolved(a, ended)}, ended), IsOk());
+  // Not quiet long enough yet; inc-000002 still fires.
+  EXPECT_THAT(store().AutoResolveDue(ended + quiet - absl::Seconds(1), quiet, 10),
+              IsOkAndHolds(SizeIs(0)));
+  EXPECT_THAT(store().AutoResolveDue(ended + quiet, quiet, 10),
+              IsOkAndHolds(ElementsAre("inc-000001")));
+  auto detail = store().GetIncident("inc-000001");
+  ASSERT_THAT(detail, IsOk());
+  EXPECT_EQ(detail->incident.status, IncidentStatus::kResolved);
+  EXPECT_TRUE(detail->incident.auto_resolved);
+  EXPECT_EQ(detail->incident.resolve_time, ended + quiet);
+  ASSERT_FALSE(detail->timeline.empty());
+  EXPECT_EQ(detail->timeline.back().kind, "resolved");
+  EXPECT_EQ(detail->timeline.back().details.at("auto_resolved"), "true");
+  // Once only.
+  EXPECT_THAT(store().AutoResolveDue(ended + quiet + absl::Minutes(1), quiet, 10),
+              IsOkAndHolds(SizeIs(0)));
+  EXPECT_EQ(store().GetIncident("inc-000002")->incident.status, IncidentStatus::kTriggered);
 }
 
 TEST_P(IncidentStoreContractTest, GroupsAlertsIntoOneIncidentAcrossBatches) {

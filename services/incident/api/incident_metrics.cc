@@ -21,13 +21,20 @@ IncidentMetrics::IncidentMetrics(prometheus::Registry& registry, const std::stri
               .Add({})),
       duplicates_(Counters(registry, prefix + "_alert_duplicates_total",
                            "Alert reports received again (replays), which change nothing")
-                      .Add({})) {}
+                      .Add({})),
+      auto_resolved_(Counters(registry, prefix + "_incidents_auto_resolved_total",
+                              "Incidents resolved automatically after their alerts went quiet")
+                         .Add({})) {}
 
 void IncidentMetrics::RecordIntake(const IntakeSummary& summary) {
   received_firing_.Increment(static_cast<double>(summary.received_firing));
   received_resolved_.Increment(static_cast<double>(summary.received_resolved));
   incidents_opened_.Increment(static_cast<double>(summary.incidents_opened));
   duplicates_.Increment(static_cast<double>(summary.duplicates));
+}
+
+void IncidentMetrics::RecordAutoResolved(int64_t incidents) {
+  auto_resolved_.Increment(static_cast<double>(incidents));
 }
 
 }  // namespace agentwatch::incident

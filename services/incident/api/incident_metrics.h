@@ -7,6 +7,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 
+#include <cstdint>
 #include <string>
 
 #include "incident/core/intake.h"
@@ -22,12 +23,16 @@ class IncidentMetrics {
   // Counts a committed ReportAlerts batch.
   void RecordIntake(const IntakeSummary& summary);
 
+  // Counts incidents the auto-resolve worker resolved.
+  void RecordAutoResolved(int64_t incidents);
+
  private:
   prometheus::Family<prometheus::Counter>& received_;
   prometheus::Counter& received_firing_;
   prometheus::Counter& received_resolved_;
   prometheus::Counter& incidents_opened_;
   prometheus::Counter& duplicates_;
+  prometheus::Counter& auto_resolved_;
 };
 
 }  // namespace agentwatch::incident

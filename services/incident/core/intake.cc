@@ -38,8 +38,9 @@ bool IsNewFiring(const AlertState& row, const IncomingAlert& alert) {
 
 class Planner {
  public:
-  Planner(const IntakeState& state, absl::Time now, IdGenerator& ids)
-      : incidents_(state.incidents),
+  Planner(const IntakeState& state, absl::Time now, IdGenerator& ids, absl::Duration reopen_window)
+      : reopen_window_(reopen_window),
+        incidents_(state.incidents),
         alerts_(state.alerts),
         reports_(state.known_reports),
         now_(TruncateToMicros(now)),
@@ -248,6 +249,25 @@ class Planner {
               {"superseded", "true"}});
   }
 
+  // Whether a refire of an alert `incident` held re-opens it: it was resolved
+  // automatically within the reopen window, and the alert still groups there.
+  bool MayReopen(const Incident& incident, const IncomingAlert& alert) const {
+    return reopen_window_ > absl::ZeroDuration() && incident.status == IncidentStatus::kResolved &&
+           incident.auto_resolved && incident.resolve_time.has_value() &&
+           now_ - *incident.resolve_time <= reopen_window_ && incident.group_key == alert.group_key;
+  }
+
+  void ReopenAutoResolved(const Incident& resolved, const IncomingAlert& alert) {
+    Incident& incident = TouchIncident(resolved.id);
+    incident.status = IncidentStatus::kTriggered;
+    incident.auto_resolved = false;
+    open_by_group_[incident.group_key] = incident.id;
+    AddEntry(incident, timeline_kind::kReopened,
+             absl::StrCat("Reopened: alert ", alert.name, " fired again within ",
+                          absl::FormatDuration(reopen_window_), " of the automatic resolution"),
+             {{"fingerprint", alert.fingerprint}, {"auto_reopened", "true"}});
+  }
+
   std::string ApplyFiring(const IncomingAlert& alert) {
     AlertState* latest = FindLatest(alert);
     std::string target;
@@ -264,6 +284,10 @@ class Planner {
     if (latest != nullptr) {
       // The fingerprint's latest row is in a resolved or closed incident.
       if (!IsNewFiring(*latest, alert)) return latest->incident_id;
+      if (target.empty() && MayReopen(incidents_.at(latest->incident_id), alert)) {
+        ReopenAutoResolved(incidents_.at(latest->incident_id), alert);
+        return Refire(*latest, alert);
+      }
       if (latest->status == AlertStatus::kFiring) Supersede(*latest, alert.starts_at);
     }
     if (!target.empty()) return Join(target, alert);
@@ -289,6 +313,7 @@ class Planner {
     return incident.id;
   }
 
+  const absl::Duration reopen_window_;
   std::map<std::string, Incident> incidents_;
   std::map<AlertKey, AlertState> alerts_;
   std::map<ReportKey, std::string> reports_;
@@ -326,8 +351,8 @@ ReportKey KeyOf(const IncomingAlert& alert) {
 }
 
 IntakePlan PlanIntake(const IntakeState& state, const std::vector<IncomingAlert>& alerts,
-                      absl::Time now, IdGenerator& ids) {
-  return Planner(state, now, ids).Run(alerts);
+                      absl::Time now, IdGenerator& ids, absl::Duration reopen_window) {
+  return Planner(state, now, ids, reopen_window).Run(alerts);
 }
 
 }  // namespace agentwatch::incident

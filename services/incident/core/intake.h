@@ -23,6 +23,11 @@
 // - A resolved alert resolves the fingerprint's latest alert if it fires
 //   ("alert_resolved"); the incident keeps its status. A resolve of an
 //   unknown fingerprint belongs to no incident.
+// - A new firing of an alert whose latest incident was resolved
+//   automatically (auto_resolved) at most `reopen_window` ago, while its
+//   group has no open incident and the alert still belongs to that group,
+//   re-opens that incident (TRIGGERED, auto_resolved cleared, a "reopened"
+//   entry by "system") instead of opening a new one.
 #pragma once
 
 #include <cstdint>
@@ -97,8 +102,9 @@ struct IntakePlan {
 
 // Plans `alerts` (prepared, in request order) received at `now` against
 // `state`; `now` is truncated to microseconds. New incident ids come from
-// `ids`. Pure apart from `ids`.
+// `ids`. A zero `reopen_window` never re-opens. Pure apart from `ids`.
 IntakePlan PlanIntake(const IntakeState& state, const std::vector<IncomingAlert>& alerts,
-                      absl::Time now, IdGenerator& ids);
+                      absl::Time now, IdGenerator& ids,
+                      absl::Duration reopen_window = absl::ZeroDuration());
 
 }  // namespace agentwatch::incident

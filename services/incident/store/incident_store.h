@@ -73,6 +73,21 @@ class IncidentStore {
 
   // One page of incidents matching `query`, newest first. UNAVAILABLE.
   virtual absl::StatusOr<IncidentPage> ListIncidents(const IncidentQuery& query) = 0;
+
+  // The id of the open incident (triggered, acknowledged or mitigated) that
+  // holds `tenant`'s alert `fingerprint` (the latest to take it in), or ""
+  // when no open incident holds it. UNAVAILABLE.
+  virtual absl::StatusOr<std::string> FindOpenIncident(absl::string_view tenant,
+                                                       absl::string_view fingerprint) = 0;
+
+  // Resolves automatically up to `limit` open incidents that are due at
+  // `now` after a `quiet` period (core/auto_resolve.h), each in the same
+  // transaction as its timeline entry. Incidents another transaction holds
+  // (another replica's worker, an intake) are skipped, so no incident is
+  // resolved twice. Returns the ids resolved. UNAVAILABLE.
+  virtual absl::StatusOr<std::vector<std::string>> AutoResolveDue(absl::Time now,
+                                                                  absl::Duration quiet,
+                                                                  int limit) = 0;
 };
 
 // The NOT_FOUND for an unknown incident id.

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/status_macros.h"
+#include "incident/core/auto_resolve.h"
 
 namespace agentwatch::incident {
 namespace {
@@ -76,7 +77,7 @@ absl::StatusOr<IntakeSummary> MemoryIncidentStore::ReportAlerts(
       state.incidents.emplace(row.incident_id, incidents_.at(row.incident_id));
     }
   }
-  IntakePlan plan = PlanIntake(state, alerts, now, ids_);
+  IntakePlan plan = PlanIntake(state, alerts, now, ids_, reopen_window_);
   for (const Incident& incident : plan.created) incidents_[incident.id] = incident;
   for (const Incident& incident : plan.updated) incidents_[incident.id] = incident;
   for (const AlertState& row : plan.alerts) alerts_[{row.incident_id, row.fingerprint}] = row;
@@ -155,6 +156,44 @@ absl::StatusOr<IncidentPage> MemoryIncidentStore::ListIncidents(const IncidentQu
   }
   page.incidents = std::move(selected);
   return page;
+}
+
+absl::StatusOr<std::string> MemoryIncidentStore::FindOpenIncident(absl::string_view tenant,
+                                                                  absl::string_view fingerprint) {
+  absl::MutexLock lock(&mu_);
+  const AlertState* latest = nullptr;
+  for (const auto& [key, alert] : alerts_) {
+    if (alert.tenant != tenant || alert.fingerprint != fingerprint) continue;
+    if (!IsOpen(incidents_.at(alert.incident_id).status)) continue;
+    if (latest == nullptr || alert.joined_at > latest->joined_at) latest = &alert;
+  }
+  return latest == nullptr ? std::string() : latest->incident_id;
+}
+
+absl::StatusOr<std::vector<std::string>> MemoryIncidentStore::AutoResolveDue(absl::Time now,
+                                                                             absl::Duration quiet,
+                                                                             int limit) {
+  absl::MutexLock lock(&mu_);
+  std::map<std::string, absl::Time> last_end;  // incident id -> greatest ends_at
+  for (const auto& [key, alert] : alerts_) {
+    if (!alert.ends_at.has_value()) continue;
+    auto [it, inserted] = last_end.emplace(alert.incident_id, *alert.ends_at);
+    if (!inserted) it->second = std::max(it->second, *alert.ends_at);
+  }
+  std::vector<std::string> resolved;
+  for (auto& [id, incident] : incidents_) {
+    if (static_cast<int>(resolved.size()) >= limit) break;
+    const auto end = last_end.find(id);
+    std::optional<IncidentChange> change = DecideAutoResolve(
+        incident, end == last_end.end() ? std::nullopt : std::optional<absl::Time>(end->second),
+        quiet, now);
+    if (!change.has_value()) continue;
+    incident = change->incident;
+    std::vector<TimelineEntry>& timeline = timelines_[id];
+    timeline.insert(timeline.end(), change->entries.begin(), change->entries.end());
+    resolved.push_back(id);
+  }
+  return resolved;
 }
 
 }  // namespace agentwatch::incident

@@ -17,8 +17,12 @@ namespace agentwatch::incident {
 
 class MemoryIncidentStore final : public IncidentStore {
  public:
-  // `ids` makes the ids of new incidents; it must outlive the store.
-  explicit MemoryIncidentStore(IdGenerator& ids) : ids_(ids) {}
+  // `ids` makes the ids of new incidents; it must outlive the store. A refire
+  // within `reopen_window` of an automatic resolution re-opens the incident
+  // (core/intake.h); zero never does.
+  explicit MemoryIncidentStore(IdGenerator& ids,
+                               absl::Duration reopen_window = absl::ZeroDuration())
+      : ids_(ids), reopen_window_(reopen_window) {}
 
   absl::StatusOr<IntakeSummary> ReportAlerts(const std::vector<IncomingAlert>& alerts,
                                              absl::Time now) override;
@@ -27,6 +31,10 @@ class MemoryIncidentStore final : public IncidentStore {
                                              const ResponseEncoder& encode) override;
   absl::StatusOr<IncidentDetail> GetIncident(absl::string_view id) override;
   absl::StatusOr<IncidentPage> ListIncidents(const IncidentQuery& query) override;
+  absl::StatusOr<std::string> FindOpenIncident(absl::string_view tenant,
+                                               absl::string_view fingerprint) override;
+  absl::StatusOr<std::vector<std::string>> AutoResolveDue(absl::Time now, absl::Duration quiet,
+                                                          int limit) override;
 
  private:
   struct StoredRequest {
@@ -36,6 +44,7 @@ class MemoryIncidentStore final : public IncidentStore {
   };
 
   IdGenerator& ids_;
+  const absl::Duration reopen_window_;
   absl::Mutex mu_;
   std::map<std::string, Incident> incidents_ ABSL_GUARDED_BY(mu_);
   // (incident id, fingerprint) -> alert.

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "incident/core/auto_resolve.h"
 
 namespace agentwatch::incident {
 namespace {
@@ -172,6 +173,23 @@ constexpr char kSelectIncidentAlerts[] =
 constexpr char kSelectTimeline[] =
     "SELECT " AW_MICROS("entry_time") ", actor, kind, entry_text, details::text "
     "FROM incident.timeline WHERE tenant_id = $1 AND incident_id = $2 ORDER BY entry_id";
+
+// $1 the latest last alert end that is due, $2 limit. Skips rows others hold.
+constexpr char kLockAutoResolveDue[] =
+    "SELECT " AW_INCIDENT_COLUMNS ", " AW_MICROS("e.last_end")
+    " FROM incident.incidents i CROSS JOIN LATERAL ("
+    "SELECT max(a.ends_at) AS last_end FROM incident.alerts a "
+    "WHERE a.tenant_id = i.tenant_id AND a.incident_id = i.id) e "
+    "WHERE i.status IN (1, 2, 3) AND i.firing_alert_count = 0 AND i.alert_count > 0 "
+    "AND e.last_end <= $1::timestamptz "
+    "ORDER BY i.tenant_id, i.id LIMIT $2 FOR UPDATE OF i SKIP LOCKED";
+
+// $1 tenant, $2 fingerprint.
+constexpr char kSelectOpenIncidentOf[] =
+    "SELECT a.incident_id FROM incident.alerts a JOIN incident.incidents i "
+    "ON i.tenant_id = a.tenant_id AND i.id = a.incident_id "
+    "WHERE a.tenant_id = $1 AND a.fingerprint = $2 AND i.status IN (1, 2, 3) "
+    "ORDER BY a.joined_at DESC LIMIT 1";
 
 // $1 tenant or '', $2 statuses, $3 severities (smallint[] literals, '{}' for
 // any), $4 created from, $5 created before ('-infinity'/'infinity' for any),
@@ -467,7 +485,7 @@ absl::StatusOr<IntakeSummary> PgIncidentStore::ReportAlerts(
         }
       }
 
-      const IntakePlan plan = PlanIntake(state, alerts, now, ids_);
+      const IntakePlan plan = PlanIntake(state, alerts, now, ids_, reopen_window_);
 
       std::vector<std::string> incidents;
       for (const Incident& incident : plan.created) incidents.push_back(IncidentJson(incident));
@@ -609,6 +627,44 @@ absl::StatusOr<IncidentPage> PgIncidentStore::ListIncidents(const IncidentQuery&
     }
     return page;
   });
+}
+
+absl::StatusOr<std::string> PgIncidentStore::FindOpenIncident(absl::string_view tenant,
+                                                              absl::string_view fingerprint) {
+  const std::string tenant_id(tenant);
+  const std::string alert(fingerprint);
+  return pool_.Transact<std::string>([&](pqxx::work& txn) -> absl::StatusOr<std::string> {
+    const pqxx::result found = txn.exec_params(kSelectOpenIncidentOf, tenant_id, alert);
+    return found.empty() ? std::string() : found[0][0].as<std::string>();
+  });
+}
+
+absl::StatusOr<std::vector<std::string>> PgIncidentStore::AutoResolveDue(absl::Time now,
+                                                                         absl::Duration quiet,
+                                                                         int limit) {
+  const absl::Time at = TruncateToMicros(now);
+  return pool_.Transact<std::vector<std::string>>(
+      [&](pqxx::work& txn) -> absl::StatusOr<std::vector<std::string>> {
+        const pqxx::result due =
+            txn.exec_params(kLockAutoResolveDue, common::PgTimestamp(at - quiet), limit);
+        std::vector<std::string> incidents;
+        std::vector<std::string> resolved;
+        std::vector<TimelineEntry> entries;
+        for (const pqxx::row& row : due) {
+          ASSIGN_OR_RETURN(const Incident current, ParseIncident(row));
+          const std::optional<absl::Time> last_end = OptionalTimeOf(row[row.size() - 1]);
+          std::optional<IncidentChange> change = DecideAutoResolve(current, last_end, quiet, at);
+          if (!change.has_value()) continue;
+          incidents.push_back(IncidentJson(change->incident));
+          entries.insert(entries.end(), change->entries.begin(), change->entries.end());
+          resolved.push_back(current.id);
+        }
+        if (!incidents.empty()) {
+          txn.exec_params(kUpsertIncidents, JsonArray(incidents));
+          txn.exec_params(kInsertTimeline, TimelineJson(entries));
+        }
+        return resolved;
+      });
 }
 
 }  // namespace agentwatch::incident

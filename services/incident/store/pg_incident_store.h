@@ -26,8 +26,12 @@ class PgIncidentStore final : public IncidentStore {
   static constexpr int kGroupLockSpace = 0x696e6364;
 
   // `pool` must reach a database migrated with Migrations(); `ids` makes the
-  // ids of new incidents. Both must outlive the store.
-  PgIncidentStore(common::PgPool& pool, IdGenerator& ids) : pool_(pool), ids_(ids) {}
+  // ids of new incidents. Both must outlive the store. A refire within
+  // `reopen_window` of an automatic resolution re-opens the incident
+  // (core/intake.h); zero never does.
+  PgIncidentStore(common::PgPool& pool, IdGenerator& ids,
+                  absl::Duration reopen_window = absl::ZeroDuration())
+      : pool_(pool), ids_(ids), reopen_window_(reopen_window) {}
 
   absl::StatusOr<IntakeSummary> ReportAlerts(const std::vector<IncomingAlert>& alerts,
                                              absl::Time now) override;
@@ -36,10 +40,15 @@ class PgIncidentStore final : public IncidentStore {
                                              const ResponseEncoder& encode) override;
   absl::StatusOr<IncidentDetail> GetIncident(absl::string_view id) override;
   absl::StatusOr<IncidentPage> ListIncidents(const IncidentQuery& query) override;
+  absl::StatusOr<std::string> FindOpenIncident(absl::string_view tenant,
+                                               absl::string_view fingerprint) override;
+  absl::StatusOr<std::vector<std::string>> AutoResolveDue(absl::Time now, absl::Duration quiet,
+                                                          int limit) override;
 
  private:
   common::PgPool& pool_;
   IdGenerator& ids_;
+  const absl::Duration reopen_window_;
 };
 
 }  // namespace agentwatch::incident
