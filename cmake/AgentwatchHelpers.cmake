@@ -13,7 +13,8 @@ function(aw_embed_migrations target namespace dir)
     COMMAND ${CMAKE_COMMAND} -DOUT=${out} -DNAMESPACE=${namespace}
             "-DFILES=${files_arg}" -P ${PROJECT_SOURCE_DIR}/cmake/EmbedMigrations.cmake
     DEPENDS ${sql_files} ${PROJECT_SOURCE_DIR}/cmake/EmbedMigrations.cmake
-    COMMENT "Embedding migrations for ${target}")
+    COMMENT "Embedding migrations for ${target}"
+    VERBATIM)
   add_library(${target} STATIC ${out})
   target_link_libraries(${target} PUBLIC common)
 endfunction()

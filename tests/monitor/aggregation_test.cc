@@ -294,5 +294,34 @@ TEST(AggregateBatchTest, IsDeterministic) {
   EXPECT_THAT(a.series, ::testing::SizeIs(6));  // 3 metrics x 2 agents
 }
 
+TEST(AggregateBatchTest, LatencyMetricsCarryASketchOfTheirValues) {
+  Batch batch;
+  batch.producer_id = "p";
+  for (int ms : {100, 200, 300}) {
+    LlmCall call = MakeCall("gpt-4o");
+    call.latency = absl::Milliseconds(ms);
+    batch.events.push_back(MakeEvent(call));
+  }
+  const BatchAggregate aggregate = AggregateBatch(batch);
+  int sketched = 0;
+  for (const RollupDelta& delta : aggregate.rollups) {
+    EXPECT_EQ(delta.sketch.has_value(), HasQuantileSketch(delta.metric)) << delta.metric;
+    if (!delta.sketch.has_value()) continue;
+    ++sketched;
+    EXPECT_EQ(delta.sketch->count(), delta.stats.count) << delta.metric;
+    if (delta.metric == "llm_latency_seconds") {
+      EXPECT_EQ(delta.sketch->Quantile(0), 0.1);
+      EXPECT_EQ(delta.sketch->Quantile(1), 0.3);
+      EXPECT_NEAR(*delta.sketch->Quantile(0.5), 0.2, 0.002);
+    }
+  }
+  EXPECT_EQ(sketched, 2);  // latency and time to first token
+  EXPECT_TRUE(HasQuantileSketch("workflow_duration_seconds"));
+  EXPECT_TRUE(HasQuantileSketch("agent_execution_seconds"));
+  EXPECT_TRUE(HasQuantileSketch("resource_processing_lag_seconds"));
+  EXPECT_FALSE(HasQuantileSketch("llm_calls_total"));
+  EXPECT_FALSE(HasQuantileSketch("quality_score"));
+}
+
 }  // namespace
 }  // namespace agentwatch::monitor

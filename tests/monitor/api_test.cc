@@ -404,6 +404,19 @@ TEST(GetHealthTest, ReportsIndicatorsAndServesRepeatsFromTheCache) {
   EXPECT_EQ(report.scopes(2).kind(), "model");
   EXPECT_EQ(report.scopes(2).scope().model(), "gpt-4o");
   EXPECT_EQ(report.scopes(2).status(), common::v1::HEALTH_STATUS_HEALTHY);
+  // Latency indicators from the merged sketches: every call took 800 ms.
+  const v1::Indicator* model_latency = FindIndicator(report.scopes(2), "model_latency_p95");
+  ASSERT_NE(model_latency, nullptr);
+  EXPECT_DOUBLE_EQ(model_latency->value(), 0.8);
+  EXPECT_EQ(model_latency->unit(), "s");
+  EXPECT_EQ(model_latency->warning_threshold(), 10);
+  EXPECT_EQ(model_latency->critical_threshold(), 20);
+  EXPECT_EQ(model_latency->status(), common::v1::HEALTH_STATUS_HEALTHY);
+  EXPECT_GT(model_latency->sample_count(), 0);
+  const v1::Indicator* workflow_duration = FindIndicator(overall, "workflow_duration_p95");
+  ASSERT_NE(workflow_duration, nullptr);
+  EXPECT_DOUBLE_EQ(workflow_duration->value(), 2);  // every run took 2 s
+  EXPECT_EQ(workflow_duration->status(), common::v1::HEALTH_STATUS_HEALTHY);
   EXPECT_EQ(report.as_of().seconds(), absl::ToUnixSeconds(kStart));
   EXPECT_EQ(h.cache_.hits(), 0);
 
@@ -518,6 +531,16 @@ TEST(QuerySeriesTest, SumsGroupsAndAggregates) {
   ASSERT_TRUE(h.QuerySeries(query, &response).ok());
   ASSERT_EQ(response.series_size(), 1);
   EXPECT_DOUBLE_EQ(response.series(0).points(0).value(), 0.8);
+
+  // P95 of latency per model from the merged sketches.
+  query = Query("llm_latency_seconds");
+  query.set_aggregation(v1::AGGREGATION_P95);
+  query.add_group_by("model");
+  response.Clear();
+  ASSERT_TRUE(h.QuerySeries(query, &response).ok());
+  ASSERT_EQ(response.series_size(), 2);
+  ASSERT_EQ(response.series(0).points_size(), 2);
+  EXPECT_DOUBLE_EQ(response.series(0).points(0).value(), 0.8);
 }
 
 TEST(QuerySeriesTest, BadRequests) {
@@ -535,9 +558,10 @@ TEST(QuerySeriesTest, BadRequests) {
       {[](v1::QuerySeriesRequest& q) { q.mutable_step()->set_seconds(30); },
        grpc::StatusCode::INVALID_ARGUMENT, "step: must be a whole number of minutes, at least 1m"},
       {[](v1::QuerySeriesRequest& q) { q.set_aggregation(v1::AGGREGATION_P95); },
-       grpc::StatusCode::UNIMPLEMENTED,
-       "aggregation: quantiles (P50, P95, P99) need quantile sketches, which are not built yet; "
-       "use SUM, AVG, MIN, MAX, COUNT or RATE"},
+       grpc::StatusCode::INVALID_ARGUMENT,
+       "aggregation: quantiles are kept for workflow_duration_seconds, agent_execution_seconds, "
+       "llm_latency_seconds, llm_time_to_first_token_seconds and resource_processing_lag_seconds, "
+       "not for llm_calls_total"},
       {[](v1::QuerySeriesRequest& q) {
          auto* m = q.add_matchers();
          m->set_name("model");

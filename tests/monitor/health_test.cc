@@ -224,7 +224,9 @@ TEST(ComputeHealthTest, IndicatorsPerScope) {
   EXPECT_EQ(Find(overall, "model_error_rate")->status, HealthStatus::kWarning);
   EXPECT_DOUBLE_EQ(Find(overall, "throttling_rate")->value, 0.02);
   EXPECT_EQ(Find(overall, "throttling_rate")->status, HealthStatus::kWarning);
-  EXPECT_EQ(Find(overall, "latency_p95"), nullptr);  // needs sketches
+  // No latency data: the latency indicators are there, UNKNOWN.
+  EXPECT_EQ(Find(overall, "latency_p95")->status, HealthStatus::kUnknown);
+  EXPECT_EQ(Find(overall, "latency_p95")->sample_count, 0);
   EXPECT_EQ(overall.status, HealthStatus::kCritical);
 
   const ScopeHealth& agent = report.scopes[1];
@@ -251,7 +253,7 @@ TEST(ComputeHealthTest, IndicatorsPerScope) {
   EXPECT_EQ(model.kind, "model");
   EXPECT_EQ(model.scope.model, "gpt-4o");
   EXPECT_EQ(model.scope.provider, "openai");
-  EXPECT_EQ(model.indicators.size(), 2u);
+  EXPECT_EQ(model.indicators.size(), 4u);
   EXPECT_EQ(model.status, HealthStatus::kWarning);
 
   EXPECT_EQ(report.overall_status, HealthStatus::kCritical);
@@ -270,6 +272,120 @@ TEST(ComputeHealthTest, EntriesArePerTenantWhenTheScopeSpansTenants) {
   EXPECT_EQ(report.scopes[1].status, HealthStatus::kHealthy);
   EXPECT_EQ(report.scopes[2].scope.tenant, "t2");
   EXPECT_EQ(report.scopes[2].status, HealthStatus::kCritical);
+}
+
+// A sketch row of `metric` holding `n` copies of `value`.
+HealthSketchRow SketchRow(const std::string& metric, double value, int n = 100) {
+  HealthSketchRow row;
+  row.tenant = "acme";
+  row.metric = metric;
+  for (int i = 0; i < n; ++i) row.sketch.Add(value);
+  return row;
+}
+
+TEST(ComputeHealthTest, LatencyIndicatorsAtAndAroundTheirThresholds) {
+  struct Case {
+    const char* indicator;
+    const char* metric;
+  };
+  const std::vector<Case> cases = {
+      {"latency_p95", "llm_time_to_first_token_seconds"},
+      {"workflow_duration_p95", "workflow_duration_seconds"},
+      {"agent_execution_time_p95", "agent_execution_seconds"},
+      {"model_latency_p95", "llm_latency_seconds"},
+      {"processing_lag", "resource_processing_lag_seconds"},
+  };
+  HealthScope scope;
+  scope.tenant = "acme";
+  for (const Case& c : cases) {
+    const IndicatorThreshold& t = Threshold(c.indicator);
+    // A constant series has an exact p95 (the sketch clamps to [min, max]).
+    const std::vector<std::pair<double, HealthStatus>> points = {
+        {t.warning * (1 - 1e-9), HealthStatus::kHealthy},
+        {t.warning, HealthStatus::kWarning},
+        {t.warning * (1 + 1e-9), HealthStatus::kWarning},
+        {t.critical * (1 - 1e-9), HealthStatus::kWarning},
+        {t.critical, HealthStatus::kCritical},
+        {t.critical * (1 + 1e-9), HealthStatus::kCritical},
+    };
+    for (const auto& [value, expected] : points) {
+      const HealthReport report =
+          ComputeHealth(scope, {}, {SketchRow(c.metric, value)}, absl::UnixEpoch());
+      const IndicatorValue* indicator = Find(report.scopes[0], c.indicator);
+      ASSERT_NE(indicator, nullptr) << c.indicator;
+      EXPECT_EQ(indicator->threshold.unit, "s");
+      EXPECT_EQ(indicator->threshold.direction, Direction::kHigherIsWorse);
+      EXPECT_EQ(indicator->value, value) << c.indicator;
+      EXPECT_EQ(indicator->sample_count, 100);
+      EXPECT_EQ(indicator->status, expected) << c.indicator << " at " << value;
+      EXPECT_EQ(report.overall_status, expected) << c.indicator;
+    }
+  }
+}
+
+TEST(ComputeHealthTest, LatencyP95IsTheRankOfTheNinetyFifthPercentile) {
+  HealthScope scope;
+  scope.tenant = "acme";
+  // 100 calls: rank floor(0.95 * 99) = 94 decides. 95 fast calls keep p95 fast;
+  // one more slow call moves it to the slow mode.
+  for (const auto& [slow, expected] : std::vector<std::pair<int, HealthStatus>>{
+           {5, HealthStatus::kHealthy}, {6, HealthStatus::kCritical}}) {
+    HealthSketchRow row;
+    row.tenant = "acme";
+    row.metric = "llm_time_to_first_token_seconds";
+    for (int i = 0; i < 100 - slow; ++i) row.sketch.Add(0.1);
+    for (int i = 0; i < slow; ++i) row.sketch.Add(3.0);
+    const HealthReport report = ComputeHealth(scope, {}, {row}, absl::UnixEpoch());
+    const IndicatorValue* p95 = Find(report.scopes[0], "latency_p95");
+    ASSERT_NE(p95, nullptr);
+    EXPECT_EQ(p95->status, expected) << slow;
+    const double exact = slow == 5 ? 0.1 : 3.0;
+    EXPECT_LE(std::abs(p95->value - exact), 0.01 * exact) << slow;
+  }
+}
+
+TEST(ComputeHealthTest, LatencyIndicatorsPerAgentWorkflowAndModel) {
+  HealthScope scope;
+  scope.tenant = "acme";
+  HealthRow runs = Row("workflow_runs_total", "succeeded", 10);
+  runs.workflow = "triage";
+  HealthRow executions = Row("agent_executions_total", "succeeded", 10);
+  executions.agent = "planner";
+  HealthRow calls = Row("llm_calls_total", "succeeded", 10);
+  calls.provider = "openai";
+  calls.model = "gpt-4o";
+  HealthSketchRow duration = SketchRow("workflow_duration_seconds", 400);
+  duration.workflow = "triage";
+  HealthSketchRow execution = SketchRow("agent_execution_seconds", 70);
+  execution.agent = "planner";
+  HealthSketchRow latency = SketchRow("llm_latency_seconds", 12);
+  latency.provider = "openai";
+  latency.model = "gpt-4o";
+  HealthSketchRow first_token = SketchRow("llm_time_to_first_token_seconds", 0.2);
+  first_token.provider = "openai";
+  first_token.model = "gpt-4o";
+  const HealthReport report =
+      ComputeHealth(scope, {runs, executions, calls}, {duration, execution, latency, first_token},
+                    absl::UnixEpoch());
+  ASSERT_EQ(report.scopes.size(), 4u);
+  const ScopeHealth& agent = report.scopes[1];
+  ASSERT_EQ(agent.kind, "agent");
+  EXPECT_EQ(Find(agent, "agent_execution_time_p95")->value, 70);
+  EXPECT_EQ(Find(agent, "agent_execution_time_p95")->status, HealthStatus::kCritical);
+  EXPECT_EQ(agent.status, HealthStatus::kCritical);
+  const ScopeHealth& workflow = report.scopes[2];
+  ASSERT_EQ(workflow.kind, "workflow");
+  EXPECT_EQ(Find(workflow, "workflow_duration_p95")->status, HealthStatus::kWarning);
+  const ScopeHealth& model = report.scopes[3];
+  ASSERT_EQ(model.kind, "model");
+  EXPECT_EQ(Find(model, "model_latency_p95")->value, 12);
+  EXPECT_EQ(Find(model, "model_latency_p95")->status, HealthStatus::kWarning);
+  EXPECT_EQ(Find(model, "latency_p95")->value, 0.2);
+  EXPECT_EQ(Find(model, "latency_p95")->status, HealthStatus::kHealthy);
+  // The overall entry merges everything; processing lag has no samples.
+  EXPECT_EQ(Find(report.scopes[0], "agent_execution_time_p95")->status, HealthStatus::kCritical);
+  EXPECT_EQ(Find(report.scopes[0], "processing_lag")->status, HealthStatus::kUnknown);
+  EXPECT_EQ(report.overall_status, HealthStatus::kCritical);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,6 +30,7 @@
 #include "monitor/api/monitor_metrics.h"
 #include "monitor/api/monitor_service.h"
 #include "monitor/core/names.h"
+#include "monitor/core/quantile_sketch.h"
 #include "monitor/core/query.h"
 #include "monitor/core/rollup.h"
 #include "monitor/core/rules.h"
@@ -400,6 +402,179 @@ TEST_F(PgStoreTest, ConcurrentWritersOfTheSameSeriesAllCommit) {
             kThreads * kBatches * 20);
   EXPECT_EQ(Scalar("SELECT sum(series_count) FROM monitor.tenant_series"),
             Scalar("SELECT count(*) FROM monitor.series"));
+}
+
+// The sketch stored for one rollup row of `metric` (all its rows merged).
+absl::StatusOr<QuantileSketch> StoredSketch(common::PgPool& pool, const std::string& metric) {
+  return pool.Transact<QuantileSketch>([&](pqxx::work& txn) -> absl::StatusOr<QuantileSketch> {
+    QuantileSketch merged;
+    for (const auto& row : txn.exec_params(
+             "SELECT sketch FROM monitor.rollups_1m WHERE metric = $1 AND sketch IS NOT NULL",
+             metric)) {
+      const pqxx::binarystring bytes(row[0]);
+      ASSIGN_OR_RETURN(QuantileSketch sketch,
+                       QuantileSketch::Deserialize(absl::string_view(
+                           reinterpret_cast<const char*>(bytes.data()), bytes.size())));
+      RETURN_IF_ERROR(merged.Merge(sketch));
+    }
+    return merged;
+  });
+}
+
+TEST_F(PgStoreTest, TwoPoolsWritingOneSeriesMinuteMergeSketchesExactly) {
+  // Two replicas (two pools, two stores) write batches of the same series and
+  // minute at once; the stored sketch must equal one sketch of every value.
+  constexpr int kBatches = 25;
+  constexpr int kCallsPerBatch = 40;
+  auto pool_b = MakePool(db_.dsn());
+  PgMonitorStore store_b(*pool_b, limits_, {&rule_});
+  std::vector<std::vector<double>> latencies(2);
+  std::vector<Batch> batches[2];
+  for (int w = 0; w < 2; ++w) {
+    std::mt19937_64 rng(100 + w);
+    std::lognormal_distribution<double> latency(-0.5, 1.0);
+    for (int b = 0; b < kBatches; ++b) {
+      Batch batch;
+      batch.producer_id = absl::StrCat("replica-", w);
+      batch.sequence = b;
+      for (int i = 0; i < kCallsPerBatch; ++i) {
+        LlmCall call = MakeCall("gpt-4o");
+        const absl::Duration d = absl::Microseconds(1 + static_cast<int64_t>(latency(rng) * 1e6));
+        call.latency = d;
+        latencies[w].push_back(absl::ToDoubleSeconds(d));
+        batch.events.push_back(MakeEvent(call, kStart + absl::Seconds(i % 60)));
+      }
+      batches[w].push_back(std::move(batch));
+    }
+  }
+  absl::Barrier* start = new absl::Barrier(2);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 2; ++w) {
+    threads.emplace_back([&, w] {
+      if (start->Block()) delete start;
+      for (const Batch& batch : batches[w]) {
+        if (!Commit(batch, w == 0 ? store_.get() : &store_b).ok()) ++failures;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  ASSERT_EQ(failures.load(), 0);
+
+  QuantileSketch expected;
+  for (const auto& values : latencies) {
+    for (double v : values) expected.Add(v);
+  }
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.rollups_1m WHERE metric = 'llm_latency_seconds'"),
+            1);
+  absl::StatusOr<QuantileSketch> stored = StoredSketch(*pool_, kLlmLatencySeconds);
+  ASSERT_THAT(stored, IsOk());
+  EXPECT_EQ(stored->count(), 2 * kBatches * kCallsPerBatch);
+  EXPECT_TRUE(*stored == expected);
+  for (double q : {0.5, 0.95, 0.99}) EXPECT_EQ(stored->Quantile(q), expected.Quantile(q)) << q;
+  // Counters carry no sketch.
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.rollups_1m WHERE sketch IS NOT NULL AND metric "
+                   "= 'llm_calls_total'"),
+            0);
+}
+
+TEST_F(PgStoreTest, QueryStepsQuantilesFromSketches) {
+  // Minute 0: latencies 1..100 ms over two models and two batches; minute 1:
+  // 200 ms only.
+  for (int b = 0; b < 2; ++b) {
+    Batch batch;
+    batch.producer_id = "p";
+    batch.sequence = b;
+    for (int ms = 1 + 50 * b; ms <= 50 * (b + 1); ++ms) {
+      LlmCall call = MakeCall(ms % 2 ? "gpt-4o" : "gpt-4o-mini");
+      call.latency = absl::Milliseconds(ms);
+      batch.events.push_back(MakeEvent(call, kStart + absl::Seconds(ms % 60)));
+    }
+    LlmCall later = MakeCall("gpt-4o");
+    later.latency = absl::Milliseconds(200);
+    batch.events.push_back(MakeEvent(later, kStart + absl::Minutes(1)));
+    ASSERT_THAT(Commit(batch), IsOk());
+  }
+  auto query = [&](Aggregation aggregation, std::vector<std::string> group_by,
+                   absl::Duration step) -> absl::StatusOr<std::vector<SeriesResult>> {
+    SeriesQueryRequest request;
+    request.metric = kLlmLatencySeconds;
+    request.tenant = "acme";
+    request.start = kStart;
+    request.end = kStart + absl::Minutes(2);
+    request.aggregation = static_cast<int>(aggregation);
+    request.group_by = std::move(group_by);
+    request.step = step;
+    ASSIGN_OR_RETURN(SeriesQuery q, NormalizeSeriesQuery(request, kStart));
+    ASSIGN_OR_RETURN(std::vector<StepRow> rows, store_->QuerySteps(q));
+    return AssembleSeries(q, std::move(rows));
+  };
+  // One series, 1-minute steps: p50 / p95 / p99 of 1..100 ms are 50 / 95 / 99 ms
+  // (ranks 49 / 94 / 98), each within 1 %; the second minute is 200 ms.
+  for (const auto& [aggregation, exact] : std::vector<std::pair<Aggregation, double>>{
+           {Aggregation::kP50, 0.050}, {Aggregation::kP95, 0.095}, {Aggregation::kP99, 0.099}}) {
+    absl::StatusOr<std::vector<SeriesResult>> series = query(aggregation, {}, absl::Minutes(1));
+    ASSERT_THAT(series, IsOk());
+    ASSERT_EQ(series->size(), 1u);
+    ASSERT_EQ((*series)[0].points.size(), 2u);
+    EXPECT_EQ((*series)[0].points[0].time, kStart);
+    EXPECT_NEAR((*series)[0].points[0].value, exact, 0.01 * exact);
+    EXPECT_NEAR((*series)[0].points[1].value, 0.2, 1e-12);
+  }
+  // Per model (odd / even milliseconds) in one 2-minute step that also merges
+  // the second minute: gpt-4o has 1, 3, ..., 99 and 200, 200.
+  absl::StatusOr<std::vector<SeriesResult>> by_model =
+      query(Aggregation::kP99, {"model"}, absl::Minutes(2));
+  ASSERT_THAT(by_model, IsOk());
+  ASSERT_EQ(by_model->size(), 2u);
+  EXPECT_EQ((*by_model)[0].labels.at("model"), "gpt-4o");
+  ASSERT_EQ((*by_model)[0].points.size(), 1u);
+  EXPECT_NEAR((*by_model)[0].points[0].value, 0.2, 0.002);  // rank floor(.99 * 51) = 50: 200 ms
+  EXPECT_EQ((*by_model)[1].labels.at("model"), "gpt-4o-mini");
+  EXPECT_NEAR((*by_model)[1].points[0].value, 0.098, 0.00098);  // rank 48 of 2..100 ms: 98 ms
+}
+
+TEST_F(PgStoreTest, HealthSketchesMergeTheWindowPerLabels) {
+  Batch batch;
+  batch.producer_id = "p";
+  for (int i = 0; i < 100; ++i) {
+    LlmCall call = MakeCall("gpt-4o");
+    call.latency = absl::Seconds(i < 94 ? 1 : 15);  // p95 = rank 94 = 15 s: warning
+    call.time_to_first_token = absl::Milliseconds(300);
+    batch.events.push_back(MakeEvent(call, kStart + absl::Minutes(i % 3)));
+  }
+  ASSERT_THAT(Commit(batch), IsOk());
+  HealthScope scope;
+  scope.tenant = "acme";
+  absl::StatusOr<std::vector<HealthSketchRow>> sketches =
+      store_->ReadHealthSketches(scope, {kStart, kStart + absl::Minutes(5)});
+  ASSERT_THAT(sketches, IsOk());
+  ASSERT_EQ(sketches->size(), 2u);  // latency and time to first token of one model
+  const HealthReport report =
+      ComputeHealth(scope, *store_->ReadHealthRows(scope, {kStart, kStart + absl::Minutes(5)}),
+                    *sketches, kStart + absl::Minutes(5));
+  const ScopeHealth& overall = report.scopes[0];
+  auto find = [&](const std::string& name) -> const IndicatorValue& {
+    for (const IndicatorValue& i : overall.indicators) {
+      if (i.threshold.name == name) return i;
+    }
+    ADD_FAILURE() << name;
+    return overall.indicators[0];
+  };
+  EXPECT_NEAR(find("model_latency_p95").value, 15, 0.15);
+  EXPECT_EQ(find("model_latency_p95").status, HealthStatus::kWarning);
+  EXPECT_EQ(find("model_latency_p95").sample_count, 100);
+  EXPECT_NEAR(find("latency_p95").value, 0.3, 1e-12);
+  EXPECT_EQ(find("latency_p95").status, HealthStatus::kHealthy);
+  // A window that misses the first minute sees fewer samples.
+  sketches =
+      store_->ReadHealthSketches(scope, {kStart + absl::Minutes(1), kStart + absl::Minutes(5)});
+  ASSERT_THAT(sketches, IsOk());
+  int64_t samples = 0;
+  for (const HealthSketchRow& row : *sketches) {
+    if (row.metric == kLlmLatencySeconds) samples += row.sketch.count();
+  }
+  EXPECT_EQ(samples, 66);
 }
 
 TEST_F(PgStoreTest, QueryStepsSelectsGroupsAndAligns) {

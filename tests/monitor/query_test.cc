@@ -65,9 +65,14 @@ TEST(NormalizeSeriesQueryTest, BadFields) {
   EXPECT_THAT(normalize([](SeriesQueryRequest& r) { r.aggregation = 42; }),
               StatusIs(kInvalid, Eq("aggregation: unknown value 42")));
   for (int quantile : {7, 8, 9}) {
+    // Quantiles of a metric without sketches are refused naming the field.
     EXPECT_THAT(normalize([quantile](SeriesQueryRequest& r) { r.aggregation = quantile; }),
-                StatusIs(absl::StatusCode::kUnimplemented,
-                         HasSubstr("quantile sketches, which are not built yet")));
+                StatusIs(kInvalid, HasSubstr("aggregation: quantiles are kept for")));
+    EXPECT_THAT(normalize([quantile](SeriesQueryRequest& r) {
+                  r.metric = "llm_latency_seconds";
+                  r.aggregation = quantile;
+                }),
+                IsOk());
   }
   EXPECT_THAT(normalize([](SeriesQueryRequest& r) {
                 r.matchers.push_back({"", MatchOp::kEqual, "x"});
@@ -198,6 +203,50 @@ TEST(MatchesAllTest, PrometheusSemantics) {
   EXPECT_FALSE(
       MatchesAll({{"model", MatchOp::kEqual, "gpt-4o"}, {"provider", MatchOp::kEqual, "anthropic"}},
                  labels, regex));
+}
+
+TEST(AssembleSeriesTest, QuantilesMergeSketchesPerGroupAndStep) {
+  const absl::Time t0 = kNow - absl::Minutes(2);
+  const absl::Time t1 = kNow - absl::Minutes(1);
+  // Group "a" at t0: two rows (replicas or series) of 1..50 and 51..100;
+  // group "b" at t1: 1000 copies of 7. A row without a sketch adds no point.
+  auto row = [](std::vector<std::string> group, absl::Time at, int from, int to) {
+    StepRow step;
+    step.group_values = std::move(group);
+    step.step_start = at;
+    step.sketch.emplace();
+    for (int v = from; v <= to; ++v) {
+      step.stats.Add(v);
+      step.sketch->Add(v);
+    }
+    return step;
+  };
+  StepRow b = row({"b"}, t1, 7, 7);
+  for (int i = 1; i < 1000; ++i) b.sketch->Add(7);
+  StepRow bare;
+  bare.group_values = {"c"};
+  bare.step_start = t1;
+  bare.stats.Add(1);
+  for (const auto& [aggregation, exact_a] : std::vector<std::pair<Aggregation, double>>{
+           {Aggregation::kP50, 50}, {Aggregation::kP95, 95}, {Aggregation::kP99, 99}}) {
+    SeriesQueryRequest request = Request();
+    request.metric = "llm_latency_seconds";
+    request.group_by = {"model"};
+    request.aggregation = static_cast<int>(aggregation);
+    const SeriesQuery query = *NormalizeSeriesQuery(request, kNow);
+    absl::StatusOr<std::vector<SeriesResult>> series =
+        AssembleSeries(query, {row({"a"}, t0, 1, 50), b, row({"a"}, t0, 51, 100), bare});
+    ASSERT_THAT(series, IsOk());
+    ASSERT_EQ(series->size(), 2u);
+    EXPECT_THAT((*series)[0].labels,
+                ElementsAre(Pair("__name__", "llm_latency_seconds"), Pair("model", "a")));
+    ASSERT_EQ((*series)[0].points.size(), 1u);
+    EXPECT_EQ((*series)[0].points[0].time, t0);
+    // Rank floor(q * 99) of 1..100 is the value q * 100 (rounded down) within 1 %.
+    EXPECT_NEAR((*series)[0].points[0].value, exact_a, 0.01 * exact_a);
+    ASSERT_EQ((*series)[1].points.size(), 1u);
+    EXPECT_EQ((*series)[1].points[0].value, 7);
+  }
 }
 
 }  // namespace

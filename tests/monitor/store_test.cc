@@ -3,14 +3,18 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "agentwatch/cost/v1/cost.pb.h"
 #include "agentwatch/incident/v1/incident.pb.h"
 #include "common/clock.h"
 #include "common/testing/status_matchers.h"
+#include "monitor/core/rollup.h"
 #include "monitor/store/health_cache.h"
+#include "monitor/store/in_memory_monitor_store.h"
 #include "monitor/store/outbox_payloads.h"
 #include "monitor/store/pg_text.h"
 #include "monitor/store/proto_time.h"
+#include "test_events.h"
 
 namespace agentwatch::monitor {
 namespace {
@@ -120,6 +124,43 @@ TEST(InMemoryHealthCacheTest, ExpiresByTheClock) {
   clock.Advance(absl::Milliseconds(1));
   EXPECT_FALSE(cache.Get("k").has_value());
   EXPECT_EQ(cache.hits(), 2);
+}
+
+TEST(InMemoryStoreTest, SketchesOfOneSeriesMinuteMergeAcrossBatches) {
+  InMemoryMonitorStore store(StoreLimits{}, {});
+  QuantileSketch expected;
+  Labels labels;
+  for (int b = 0; b < 3; ++b) {
+    Batch batch;
+    batch.producer_id = absl::StrCat("replica-", b);
+    for (int i = 1; i <= 50; ++i) {
+      LlmCall call = fixtures::MakeCall("gpt-4o");
+      call.latency = absl::Milliseconds(i * (b + 1));
+      expected.Add(absl::ToDoubleSeconds(*call.latency));
+      batch.events.push_back(fixtures::MakeEvent(call));
+    }
+    const BatchAggregate aggregate = AggregateBatch(batch);
+    for (const SeriesRecord& series : aggregate.series) {
+      if (series.metric == "llm_latency_seconds") labels = series.labels;
+    }
+    ASSERT_THAT(store.CommitBatch(batch.producer_id, 0, aggregate, fixtures::TestNow()).status(),
+                IsOk());
+  }
+  const std::optional<QuantileSketch> stored =
+      store.Sketch("llm_latency_seconds", labels, fixtures::TestNow());
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_TRUE(*stored == expected);
+  EXPECT_FALSE(store.Sketch("llm_calls_total", labels, fixtures::TestNow()).has_value());
+
+  HealthScope scope;
+  scope.tenant = "acme";
+  absl::StatusOr<std::vector<HealthSketchRow>> rows = store.ReadHealthSketches(
+      scope, {fixtures::TestNow(), fixtures::TestNow() + absl::Minutes(1)});
+  ASSERT_THAT(rows, IsOk());
+  ASSERT_EQ(rows->size(), 2u);  // latency and time to first token of one model
+  EXPECT_EQ((*rows)[0].metric, "llm_latency_seconds");
+  EXPECT_TRUE((*rows)[0].sketch == expected);
+  EXPECT_EQ((*rows)[0].model, "gpt-4o");
 }
 
 }  // namespace

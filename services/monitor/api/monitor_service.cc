@@ -201,9 +201,11 @@ absl::Status MonitorServiceImpl::ComputeHealth(const v1::GetHealthRequest& reque
   }
   response->Clear();
   const absl::Time now = clock_.Now();
-  ASSIGN_OR_RETURN(const std::vector<HealthRow> rows,
-                   store_.ReadHealthRows(scope, WindowBuckets(now, window)));
-  HealthReportToProto(monitor::ComputeHealth(scope, rows, now), response);
+  const BucketRange range = WindowBuckets(now, window);
+  ASSIGN_OR_RETURN(const std::vector<HealthRow> rows, store_.ReadHealthRows(scope, range));
+  ASSIGN_OR_RETURN(const std::vector<HealthSketchRow> sketches,
+                   store_.ReadHealthSketches(scope, range));
+  HealthReportToProto(monitor::ComputeHealth(scope, rows, sketches, now), response);
   health_cache_.Put(key, response->SerializeAsString(), options_.health_cache_ttl);
   return absl::OkStatus();
 }

@@ -49,6 +49,45 @@ struct Tally {
   }
 };
 
+// Latency sketches of one scope, by metric.
+struct Latencies {
+  QuantileSketch first_token;
+  QuantileSketch workflow_duration;
+  QuantileSketch agent_execution;
+  QuantileSketch llm_latency;
+  QuantileSketch processing_lag;
+
+  void Add(const HealthSketchRow& row) {
+    QuantileSketch* target = nullptr;
+    if (row.metric == kLlmTimeToFirstTokenSeconds) {
+      target = &first_token;
+    } else if (row.metric == kWorkflowDurationSeconds) {
+      target = &workflow_duration;
+    } else if (row.metric == kAgentExecutionSeconds) {
+      target = &agent_execution;
+    } else if (row.metric == kLlmLatencySeconds) {
+      target = &llm_latency;
+    } else if (row.metric == kResourceProcessingLagSeconds) {
+      target = &processing_lag;
+    }
+    // Sketches of other parameters than the defaults cannot come from the
+    // store (it writes defaults only) and are left out.
+    if (target != nullptr) target->Merge(row.sketch).IgnoreError();
+  }
+};
+
+// The 95th percentile of `sketch` as indicator `name`.
+IndicatorValue P95(absl::string_view name, const QuantileSketch& sketch) {
+  IndicatorValue indicator;
+  indicator.threshold = *FindDefaultThreshold(name);
+  indicator.sample_count = sketch.count();
+  if (const std::optional<double> p95 = sketch.Quantile(0.95); p95.has_value()) {
+    indicator.value = *p95;
+    indicator.status = StatusOf(indicator.value, indicator.threshold);
+  }
+  return indicator;
+}
+
 IndicatorValue Ratio(absl::string_view name, double numerator, int64_t denominator) {
   IndicatorValue indicator;
   indicator.threshold = *FindDefaultThreshold(name);
@@ -194,8 +233,20 @@ const std::vector<std::string>& HealthMetrics() {
   return *kMetrics;
 }
 
+const std::vector<std::string>& HealthSketchMetrics() {
+  static const auto* kMetrics = new std::vector<std::string>{
+      kLlmTimeToFirstTokenSeconds, kWorkflowDurationSeconds, kAgentExecutionSeconds,
+      kLlmLatencySeconds, kResourceProcessingLagSeconds};
+  return *kMetrics;
+}
+
 HealthReport ComputeHealth(const HealthScope& scope, const std::vector<HealthRow>& rows,
                            absl::Time as_of) {
+  return ComputeHealth(scope, rows, {}, as_of);
+}
+
+HealthReport ComputeHealth(const HealthScope& scope, const std::vector<HealthRow>& rows,
+                           const std::vector<HealthSketchRow>& sketches, absl::Time as_of) {
   // Entries are per tenant only when the request spans tenants.
   const bool per_tenant = scope.tenant.empty();
   Tally overall;
@@ -213,6 +264,26 @@ HealthReport ComputeHealth(const HealthScope& scope, const std::vector<HealthRow
       models[{tenant, row.provider, row.model}].Add(row);
     }
   }
+  Latencies overall_latency;
+  std::map<std::tuple<std::string, std::string>, Latencies> agent_latency;
+  std::map<std::tuple<std::string, std::string>, Latencies> workflow_latency;
+  std::map<std::tuple<std::string, std::string, std::string>, Latencies> model_latency;
+  for (const HealthSketchRow& row : sketches) {
+    overall_latency.Add(row);
+    const std::string tenant = per_tenant ? row.tenant : scope.tenant;
+    if (row.metric == kAgentExecutionSeconds) {
+      agent_latency[{tenant, row.agent}].Add(row);
+    } else if (row.metric == kWorkflowDurationSeconds) {
+      workflow_latency[{tenant, row.workflow}].Add(row);
+    } else if (row.metric == kLlmLatencySeconds || row.metric == kLlmTimeToFirstTokenSeconds) {
+      model_latency[{tenant, row.provider, row.model}].Add(row);
+    }
+  }
+  static const Latencies kNoLatency;
+  auto latency_of = [](const auto& map, const auto& key) -> const Latencies& {
+    const auto it = map.find(key);
+    return it == map.end() ? kNoLatency : it->second;
+  };
 
   HealthReport report;
   report.as_of = as_of;
@@ -227,7 +298,12 @@ HealthReport ComputeHealth(const HealthScope& scope, const std::vector<HealthRow
              overall.workflow_runs),
        Ratio("agent_retry_rate", overall.retries, overall.retry_samples),
        Ratio("model_error_rate", static_cast<double>(overall.llm_errors), overall.llm_calls),
-       Ratio("throttling_rate", overall.throttled, overall.throttle_samples)}));
+       Ratio("throttling_rate", overall.throttled, overall.throttle_samples),
+       P95("latency_p95", overall_latency.first_token),
+       P95("workflow_duration_p95", overall_latency.workflow_duration),
+       P95("agent_execution_time_p95", overall_latency.agent_execution),
+       P95("model_latency_p95", overall_latency.llm_latency),
+       P95("processing_lag", overall_latency.processing_lag)}));
   for (const auto& [key, tally] : agents) {
     HealthScope entry = scope;
     entry.tenant = std::get<0>(key);
@@ -235,7 +311,8 @@ HealthReport ComputeHealth(const HealthScope& scope, const std::vector<HealthRow
     report.scopes.push_back(Finish(
         std::move(entry), "agent",
         {Ratio("error_rate", static_cast<double>(tally.agent_errors), tally.agent_executions),
-         Ratio("agent_retry_rate", tally.retries, tally.retry_samples)}));
+         Ratio("agent_retry_rate", tally.retries, tally.retry_samples),
+         P95("agent_execution_time_p95", latency_of(agent_latency, key).agent_execution)}));
   }
   for (const auto& [key, tally] : workflows) {
     HealthScope entry = scope;
@@ -246,7 +323,8 @@ HealthReport ComputeHealth(const HealthScope& scope, const std::vector<HealthRow
         {Ratio("error_rate", static_cast<double>(tally.workflow_errors), tally.workflow_runs),
          Ratio("workflow_success_rate",
                static_cast<double>(tally.workflow_runs - tally.workflow_errors),
-               tally.workflow_runs)}));
+               tally.workflow_runs),
+         P95("workflow_duration_p95", latency_of(workflow_latency, key).workflow_duration)}));
   }
   for (const auto& [key, tally] : models) {
     HealthScope entry = scope;
@@ -256,7 +334,9 @@ HealthReport ComputeHealth(const HealthScope& scope, const std::vector<HealthRow
     report.scopes.push_back(
         Finish(std::move(entry), "model",
                {Ratio("model_error_rate", static_cast<double>(tally.llm_errors), tally.llm_calls),
-                Ratio("throttling_rate", tally.throttled, tally.throttle_samples)}));
+                Ratio("throttling_rate", tally.throttled, tally.throttle_samples),
+                P95("model_latency_p95", latency_of(model_latency, key).llm_latency),
+                P95("latency_p95", latency_of(model_latency, key).first_token)}));
   }
   report.overall_status = HealthStatus::kUnknown;
   for (const ScopeHealth& entry : report.scopes) {

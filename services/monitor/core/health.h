@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "monitor/core/quantile_sketch.h"
 #include "monitor/core/types.h"
 
 namespace agentwatch::monitor {
@@ -89,6 +90,25 @@ struct HealthRow {
 // The metrics HealthRow covers.
 const std::vector<std::string>& HealthMetrics();
 
+// The merged quantile sketch of one latency metric over the window, by the
+// labels health indicators split on. The store returns one row per distinct
+// (tenant, metric, workflow, agent, provider, model) among the series of
+// HealthSketchMetrics() inside the scope, merging their sketches.
+struct HealthSketchRow {
+  std::string tenant;
+  std::string metric;
+  std::string workflow;
+  std::string agent;
+  std::string provider;
+  std::string model;
+  QuantileSketch sketch;
+};
+
+// The metrics HealthSketchRow covers: llm_time_to_first_token_seconds,
+// workflow_duration_seconds, agent_execution_seconds, llm_latency_seconds,
+// resource_processing_lag_seconds.
+const std::vector<std::string>& HealthSketchMetrics();
+
 // One computed indicator.
 struct IndicatorValue {
   IndicatorThreshold threshold;
@@ -112,23 +132,34 @@ struct HealthReport {
   absl::Time as_of;
 };
 
-// Computes the rate indicators from `rows` (already restricted to `scope`
-// and the window). Errors are failed and timed-out outcomes; cancelled ones
-// are not.
+// Computes the indicators from `rows` and `sketches` (both already
+// restricted to `scope` and the window). Errors are failed and timed-out
+// outcomes; cancelled ones are not. Latency indicators are the 95th
+// percentile of the merged sketches (within the sketch's 1 % relative error):
+// latency_p95 of LLM time to first token (the latency users wait for),
+// workflow_duration_p95 of workflow run durations, agent_execution_time_p95
+// of agent execution times, model_latency_p95 of LLM call latencies, and
+// processing_lag of the components' reported event processing lag (also
+// its 95th percentile over the window, robust to one stray sample).
 // - overall: error_rate (workflow runs, agent executions and LLM calls
 //   together), workflow_success_rate, agent_retry_rate (retries per
-//   execution), model_error_rate and throttling_rate (both over LLM calls);
+//   execution), model_error_rate and throttling_rate (both over LLM calls),
+//   latency_p95, workflow_duration_p95, agent_execution_time_p95,
+//   model_latency_p95, processing_lag;
 // - one "agent" entry per agent with executions: error_rate (its
-//   executions), agent_retry_rate;
+//   executions), agent_retry_rate, agent_execution_time_p95;
 // - one "workflow" entry per workflow with runs: error_rate (its runs),
-//   workflow_success_rate;
+//   workflow_success_rate, workflow_duration_p95;
 // - one "model" entry per (provider, model) with calls: model_error_rate,
-//   throttling_rate.
+//   throttling_rate, model_latency_p95, latency_p95.
 // Entries follow the overall one in that order (agents, workflows, models),
 // each sorted; when `scope.tenant` is empty they are per tenant. An
 // indicator without samples is UNKNOWN with value 0; a scope's status is the
 // worst of its indicators with data, the report's the worst of its scopes.
-// Latency quantile indicators need sketches and are not computed.
+HealthReport ComputeHealth(const HealthScope& scope, const std::vector<HealthRow>& rows,
+                           const std::vector<HealthSketchRow>& sketches, absl::Time as_of);
+
+// ComputeHealth without latency data: the latency indicators are UNKNOWN.
 HealthReport ComputeHealth(const HealthScope& scope, const std::vector<HealthRow>& rows,
                            absl::Time as_of);
 

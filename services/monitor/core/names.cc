@@ -12,6 +12,12 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 }  // namespace
 
+bool HasQuantileSketch(absl::string_view metric) {
+  return metric == kWorkflowDurationSeconds || metric == kAgentExecutionSeconds ||
+         metric == kLlmLatencySeconds || metric == kLlmTimeToFirstTokenSeconds ||
+         metric == kResourceProcessingLagSeconds;
+}
+
 bool IsBuiltinMetric(absl::string_view name) {
   static constexpr const char* kBuiltins[] = {kWorkflowRunsTotal,
                                               kWorkflowDurationSeconds,

@@ -54,6 +54,12 @@ inline constexpr size_t kMaxLabelNameBytes = 128;
 inline constexpr size_t kMaxLabelValueBytes = 256;
 inline constexpr size_t kMaxMetricNameBytes = 256;
 
+// True for the latency / duration metrics whose rollups also keep a
+// quantile sketch (see quantile_sketch.h): workflow_duration_seconds,
+// agent_execution_seconds, llm_latency_seconds,
+// llm_time_to_first_token_seconds and resource_processing_lag_seconds.
+bool HasQuantileSketch(absl::string_view metric);
+
 // True for the names of the built-in metrics above.
 bool IsBuiltinMetric(absl::string_view name);
 

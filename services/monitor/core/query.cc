@@ -76,9 +76,17 @@ absl::StatusOr<SeriesQuery> NormalizeSeriesQuery(const SeriesQueryRequest& reque
     case Aggregation::kP50:
     case Aggregation::kP95:
     case Aggregation::kP99:
-      return absl::UnimplementedError(
-          "aggregation: quantiles (P50, P95, P99) need quantile sketches, which are not built "
-          "yet; use SUM, AVG, MIN, MAX, COUNT or RATE");
+      if (!HasQuantileSketch(request.metric)) {
+        return InvalidField(
+            "aggregation",
+            absl::StrCat("quantiles are kept for workflow_duration_seconds, "
+                         "agent_execution_seconds, llm_latency_seconds, "
+                         "llm_time_to_first_token_seconds and resource_processing_lag_seconds, "
+                         "not for ",
+                         request.metric));
+      }
+      query.aggregation = static_cast<Aggregation>(request.aggregation);
+      break;
     default:
       return InvalidField("aggregation", absl::StrCat("unknown value ", request.aggregation));
   }
@@ -109,6 +117,24 @@ absl::StatusOr<SeriesQuery> NormalizeSeriesQuery(const SeriesQueryRequest& reque
   return query;
 }
 
+bool IsQuantileAggregation(Aggregation aggregation) {
+  return aggregation == Aggregation::kP50 || aggregation == Aggregation::kP95 ||
+         aggregation == Aggregation::kP99;
+}
+
+double QuantileOf(Aggregation aggregation) {
+  switch (aggregation) {
+    case Aggregation::kP50:
+      return 0.5;
+    case Aggregation::kP95:
+      return 0.95;
+    case Aggregation::kP99:
+      return 0.99;
+    default:
+      return 0;
+  }
+}
+
 double PointValue(Aggregation aggregation, const RollupStats& stats, absl::Duration step) {
   switch (aggregation) {
     case Aggregation::kAvg:
@@ -129,31 +155,52 @@ double PointValue(Aggregation aggregation, const RollupStats& stats, absl::Durat
 
 absl::StatusOr<std::vector<SeriesResult>> AssembleSeries(const SeriesQuery& query,
                                                          std::vector<StepRow> rows) {
-  // group labels -> step start -> merged stats.
-  std::map<Labels, std::map<absl::Time, RollupStats>> groups;
+  struct Step {
+    RollupStats stats;
+    std::optional<QuantileSketch> sketch;
+  };
+  // group labels -> step start -> merged stats (and sketch).
+  std::map<Labels, std::map<absl::Time, Step>> groups;
   for (StepRow& row : rows) {
     Labels labels;
     for (size_t i = 0; i < query.group_by.size() && i < row.group_values.size(); ++i) {
       if (!row.group_values[i].empty()) labels[query.group_by[i]] = std::move(row.group_values[i]);
     }
     labels["__name__"] = query.metric;
-    groups[std::move(labels)][row.step_start].Merge(row.stats);
+    Step& step = groups[std::move(labels)][row.step_start];
+    step.stats.Merge(row.stats);
+    if (row.sketch.has_value()) {
+      if (!step.sketch.has_value()) {
+        step.sketch = std::move(row.sketch);
+      } else {
+        RETURN_IF_ERROR(step.sketch->Merge(*row.sketch));
+      }
+    }
     if (static_cast<int64_t>(groups.size()) > kMaxSeriesPerAnswer) {
       return absl::ResourceExhaustedError(
           absl::StrCat("more than ", kMaxSeriesPerAnswer,
                        " series in the answer; add matchers or group by fewer labels"));
     }
   }
+  const bool quantile = IsQuantileAggregation(query.aggregation);
   std::vector<SeriesResult> out;
   out.reserve(groups.size());
   for (auto& [labels, steps] : groups) {
     SeriesResult series;
     series.labels = labels;
     series.points.reserve(steps.size());
-    for (const auto& [time, stats] : steps) {
-      series.points.push_back({time, PointValue(query.aggregation, stats, query.step)});
+    for (const auto& [time, step] : steps) {
+      if (!quantile) {
+        series.points.push_back({time, PointValue(query.aggregation, step.stats, query.step)});
+        continue;
+      }
+      if (!step.sketch.has_value()) continue;
+      if (const std::optional<double> value = step.sketch->Quantile(QuantileOf(query.aggregation));
+          value.has_value()) {
+        series.points.push_back({time, *value});
+      }
     }
-    out.push_back(std::move(series));
+    if (!series.points.empty()) out.push_back(std::move(series));
   }
   return out;
 }

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "monitor/core/quantile_sketch.h"
 #include "monitor/core/rollup.h"
 #include "monitor/core/types.h"
 
@@ -81,7 +82,8 @@ struct SeriesQuery {
 //   range.start missing; range.end not after range.start; step not a whole
 //   number of minutes or below 1 minute; aggregation unknown; group_by[i]
 //   malformed;
-// - UNIMPLEMENTED for P50 / P95 / P99 (quantile sketches are not built yet);
+// - INVALID_ARGUMENT naming "aggregation" for P50 / P95 / P99 of a metric
+//   without quantile sketches (see HasQuantileSketch);
 // - RESOURCE_EXHAUSTED when the range holds more than kMaxPointsPerSeries
 //   steps.
 // Regular expressions are checked by the store, which runs them.
@@ -96,7 +98,15 @@ struct StepRow {
   std::vector<std::string> group_values;
   absl::Time step_start;  // AlignDown(bucket, step)
   RollupStats stats;
+  // The merged sketch of the step, read for P50 / P95 / P99 queries only.
+  std::optional<QuantileSketch> sketch;
 };
+
+// True for P50, P95 and P99.
+bool IsQuantileAggregation(Aggregation aggregation);
+
+// The quantile (0.5, 0.95, 0.99) of a quantile aggregation; 0 otherwise.
+double QuantileOf(Aggregation aggregation);
 
 // The value of a point: SUM sum; AVG sum / count; MIN min; MAX max; COUNT
 // count; RATE sum / step seconds.
@@ -116,7 +126,10 @@ struct SeriesResult {
 };
 
 // Builds the answer from `rows` (any order): one series per distinct group,
-// ordered by labels, points in time order. RESOURCE_EXHAUSTED when there are
+// ordered by labels, points in time order. For P50 / P95 / P99 the rows'
+// sketches are merged per group and step and the point is the sketch's
+// quantile (within its 1 % relative error); a step without a sketch has no
+// point. RESOURCE_EXHAUSTED when there are
 // more than kMaxSeriesPerAnswer groups.
 absl::StatusOr<std::vector<SeriesResult>> AssembleSeries(const SeriesQuery& query,
                                                          std::vector<StepRow> rows);

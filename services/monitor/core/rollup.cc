@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "monitor/core/hash.h"
+#include "monitor/core/names.h"
 #include "monitor/core/samples.h"
 
 namespace agentwatch::monitor {
@@ -68,6 +69,12 @@ struct LabelSetEntry {
   std::string series_key;
 };
 
+// What a batch adds to one (label set, metric, bucket).
+struct Cell {
+  RollupStats stats;
+  std::optional<QuantileSketch> sketch;
+};
+
 }  // namespace
 
 BatchAggregate AggregateBatch(const Batch& batch) {
@@ -78,7 +85,7 @@ BatchAggregate AggregateBatch(const Batch& batch) {
   std::vector<LabelSetEntry> label_sets;
   // (label set, metric, bucket) -> stats. Metric names point into static
   // storage or into `batch`, which outlives this function.
-  std::map<std::tuple<size_t, absl::string_view, int64_t>, RollupStats> cells;
+  std::map<std::tuple<size_t, absl::string_view, int64_t>, Cell> cells;
 
   for (size_t i = 0; i < batch.events.size(); ++i) {
     const Event& event = batch.events[i];
@@ -90,7 +97,12 @@ BatchAggregate AggregateBatch(const Batch& batch) {
     }
     const int64_t bucket = absl::ToUnixSeconds(MinuteBucket(*event.time));
     for (const auto& [metric, value] : samples.values) {
-      cells[{it->second, metric, bucket}].Add(value);
+      Cell& cell = cells[{it->second, metric, bucket}];
+      cell.stats.Add(value);
+      if (HasQuantileSketch(metric)) {
+        if (!cell.sketch.has_value()) cell.sketch.emplace();
+        cell.sketch->Add(value);
+      }
     }
 
     if (const auto* run = std::get_if<WorkflowRun>(&event.kind)) {
@@ -119,11 +131,11 @@ BatchAggregate AggregateBatch(const Batch& batch) {
 
   std::map<std::tuple<std::string, std::string, std::string>, size_t> series_seen;
   out.rollups.reserve(cells.size());
-  for (const auto& [cell, stats] : cells) {
-    const auto& [set, metric, bucket] = cell;
+  for (auto& [id, cell] : cells) {
+    const auto& [set, metric, bucket] = id;
     const LabelSetEntry& entry = label_sets[set];
     out.rollups.push_back({entry.tenant, std::string(metric), entry.series_key,
-                           absl::FromUnixSeconds(bucket), stats});
+                           absl::FromUnixSeconds(bucket), cell.stats, std::move(cell.sketch)});
     series_seen.emplace(std::make_tuple(entry.tenant, std::string(metric), entry.series_key), set);
   }
   auto key = [](const RollupDelta& d) {

@@ -1,16 +1,20 @@
 // Samples -> 1-minute rollups: the second stage of the ingest pipeline. A
 // batch is reduced to one delta per (tenant, metric, series, minute) holding
-// count, sum, min and max, which the store adds to what is already stored.
+// count, sum, min and max (and, for the metrics HasQuantileSketch names, a
+// quantile sketch of the values), which the store adds to what is already
+// stored.
 // The deltas are mergeable, so N replicas writing concurrently end up with
 // what one would have written.
 #pragma once
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
+#include "monitor/core/quantile_sketch.h"
 #include "monitor/core/types.h"
 
 namespace agentwatch::monitor {
@@ -54,6 +58,9 @@ struct RollupDelta {
   std::string series_key;
   absl::Time bucket;  // start of the minute
   RollupStats stats;
+  // The batch's values of this cell, for metrics with HasQuantileSketch;
+  // empty for the others. The store merges it into the stored sketch.
+  std::optional<QuantileSketch> sketch;
 };
 
 // A (tenant, workflow) whose runs a batch reports; rule evaluation runs for

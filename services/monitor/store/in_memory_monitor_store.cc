@@ -108,7 +108,9 @@ absl::StatusOr<CommitResult> InMemoryMonitorStore::CommitBatch(const std::string
   }
   for (const auto& [tenant, count] : added) tenant_series_[tenant] += count;
   for (const RollupDelta& delta : aggregate.rollups) {
-    rollups_[{delta.tenant, delta.metric, delta.series_key, delta.bucket}].Merge(delta.stats);
+    const RollupId id{delta.tenant, delta.metric, delta.series_key, delta.bucket};
+    rollups_[id].Merge(delta.stats);
+    if (delta.sketch.has_value()) RETURN_IF_ERROR(sketches_[id].Merge(*delta.sketch));
   }
   for (const LlmUsageRecord& record : aggregate.usage) {
     if (outbox_keys_.insert(absl::StrCat(kCostDestination, "|", UsageIdempotencyKey(record)))
@@ -180,6 +182,46 @@ absl::StatusOr<std::vector<HealthRow>> InMemoryMonitorStore::ReadHealthRows(
   return out;
 }
 
+absl::StatusOr<std::vector<HealthSketchRow>> InMemoryMonitorStore::ReadHealthSketches(
+    const HealthScope& scope, const BucketRange& range) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(failure_);
+  const Labels filter = ScopeLabelFilter(scope);
+  const std::vector<std::string>& metrics = HealthSketchMetrics();
+  auto label = [](const Labels& labels, const char* name) {
+    const auto it = labels.find(name);
+    return it == labels.end() ? std::string() : it->second;
+  };
+  std::map<std::tuple<std::string, std::string, std::string, std::string, std::string, std::string>,
+           QuantileSketch>
+      groups;
+  for (const auto& [id, sketch] : sketches_) {
+    const auto& [tenant, metric, key, bucket] = id;
+    if (!scope.tenant.empty() && tenant != scope.tenant) continue;
+    if (std::find(metrics.begin(), metrics.end(), metric) == metrics.end()) continue;
+    if (bucket < range.from || bucket >= range.to) continue;
+    const Labels& labels = series_.at({tenant, metric, key});
+    bool inside = true;
+    for (const auto& [name, value] : filter) {
+      const auto it = labels.find(name);
+      if (it == labels.end() || it->second != value) inside = false;
+    }
+    if (!inside) continue;
+    QuantileSketch& group =
+        groups[{tenant, metric, label(labels, kLabelWorkflow), label(labels, kLabelAgent),
+                label(labels, kLabelProvider), label(labels, kLabelModel)}];
+    RETURN_IF_ERROR(group.Merge(sketch));
+  }
+  std::vector<HealthSketchRow> out;
+  for (auto& [key, sketch] : groups) {
+    HealthSketchRow row;
+    std::tie(row.tenant, row.metric, row.workflow, row.agent, row.provider, row.model) = key;
+    row.sketch = std::move(sketch);
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<StepRow>> InMemoryMonitorStore::QuerySteps(const SeriesQuery& query) {
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(failure_);
@@ -197,7 +239,8 @@ absl::StatusOr<std::vector<StepRow>> InMemoryMonitorStore::QuerySteps(const Seri
   auto regex_match = [&compiled](const std::string& value, const std::string& pattern) {
     return std::regex_match(value, compiled.at(pattern));
   };
-  std::map<std::pair<std::vector<std::string>, absl::Time>, RollupStats> steps;
+  const bool quantile = IsQuantileAggregation(query.aggregation);
+  std::map<std::pair<std::vector<std::string>, absl::Time>, StepRow> steps;
   for (const auto& [id, stats] : rollups_) {
     const auto& [tenant, metric, key, bucket] = id;
     if (metric != query.metric) continue;
@@ -210,14 +253,24 @@ absl::StatusOr<std::vector<StepRow>> InMemoryMonitorStore::QuerySteps(const Seri
       const auto it = labels.find(name);
       group.push_back(it == labels.end() ? std::string() : it->second);
     }
-    steps[{std::move(group), AlignDown(bucket, query.step)}].Merge(stats);
+    StepRow& step = steps[{std::move(group), AlignDown(bucket, query.step)}];
+    step.stats.Merge(stats);
+    if (!quantile) continue;
+    const auto sketch = sketches_.find(id);
+    if (sketch == sketches_.end()) continue;
+    if (!step.sketch.has_value()) step.sketch.emplace();
+    RETURN_IF_ERROR(step.sketch->Merge(sketch->second));
   }
   if (static_cast<int64_t>(steps.size()) > kMaxPointsPerAnswer) {
     return absl::ResourceExhaustedError(
         absl::StrCat("more than ", kMaxPointsPerAnswer, " points in the answer"));
   }
   std::vector<StepRow> out;
-  for (auto& [key, stats] : steps) out.push_back({key.first, key.second, stats});
+  for (auto& [key, step] : steps) {
+    step.group_values = key.first;
+    step.step_start = key.second;
+    out.push_back(std::move(step));
+  }
   return out;
 }
 
@@ -239,6 +292,17 @@ std::optional<RollupStats> InMemoryMonitorStore::Rollup(const std::string& metri
   if (tenant == labels.end()) return std::nullopt;
   const auto it = rollups_.find({tenant->second, metric, SeriesKey(labels), bucket});
   if (it == rollups_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<QuantileSketch> InMemoryMonitorStore::Sketch(const std::string& metric,
+                                                           const Labels& labels,
+                                                           absl::Time bucket) const {
+  absl::MutexLock lock(&mu_);
+  const auto tenant = labels.find(kLabelTenant);
+  if (tenant == labels.end()) return std::nullopt;
+  const auto it = sketches_.find({tenant->second, metric, SeriesKey(labels), bucket});
+  if (it == sketches_.end()) return std::nullopt;
   return it->second;
 }
 

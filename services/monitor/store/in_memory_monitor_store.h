@@ -29,6 +29,8 @@ class InMemoryMonitorStore final : public MonitorStore {
   absl::StatusOr<SweepResult> SweepAlerts(absl::Time now, int limit) override;
   absl::StatusOr<std::vector<HealthRow>> ReadHealthRows(const HealthScope& scope,
                                                         const BucketRange& range) override;
+  absl::StatusOr<std::vector<HealthSketchRow>> ReadHealthSketches(
+      const HealthScope& scope, const BucketRange& range) override;
   absl::StatusOr<std::vector<StepRow>> QuerySteps(const SeriesQuery& query) override;
 
   // Every call fails with `status` until FailWith(absl::OkStatus()).
@@ -41,6 +43,10 @@ class InMemoryMonitorStore final : public MonitorStore {
   // The stored rollup of a series in a bucket, if any.
   std::optional<RollupStats> Rollup(const std::string& metric, const Labels& labels,
                                     absl::Time bucket) const;
+
+  // The stored sketch of a series in a bucket, if any.
+  std::optional<QuantileSketch> Sketch(const std::string& metric, const Labels& labels,
+                                       absl::Time bucket) const;
 
   // Series stored for `tenant`.
   int64_t SeriesCount(const std::string& tenant) const;
@@ -65,6 +71,7 @@ class InMemoryMonitorStore final : public MonitorStore {
   std::map<SeriesId, Labels> series_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int64_t> tenant_series_ ABSL_GUARDED_BY(mu_);
   std::map<RollupId, RollupStats> rollups_ ABSL_GUARDED_BY(mu_);
+  std::map<RollupId, QuantileSketch> sketches_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<std::string, std::string>, AlertState> alert_states_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> outbox_keys_ ABSL_GUARDED_BY(mu_);
   std::vector<AlertNotice> alerts_ ABSL_GUARDED_BY(mu_);

@@ -76,10 +76,18 @@ class MonitorStore {
   virtual absl::StatusOr<std::vector<HealthRow>> ReadHealthRows(const HealthScope& scope,
                                                                 const BucketRange& range) = 0;
 
+  // The merged latency sketches for health indicators (see HealthSketchRow)
+  // of the series inside `scope` whose buckets start in [range.from,
+  // range.to). Errors: UNAVAILABLE; INTERNAL (including a stored sketch that
+  // does not parse).
+  virtual absl::StatusOr<std::vector<HealthSketchRow>> ReadHealthSketches(
+      const HealthScope& scope, const BucketRange& range) = 0;
+
   // The per-group, per-step aggregates of a normalized query: the series of
   // query.metric (and query.tenant, when set) that every matcher selects,
   // buckets in [query.bucket_from, query.end), grouped by the group_by label
-  // values and AlignDown(bucket, query.step). Errors: INVALID_ARGUMENT
+  // values and AlignDown(bucket, query.step); for P50 / P95 / P99 each row
+  // also carries the merged sketch of its group and step. Errors: INVALID_ARGUMENT
   // naming "matchers[i].value" for an invalid regular expression;
   // RESOURCE_EXHAUSTED for more than kMaxPointsPerAnswer rows; UNAVAILABLE;
   // INTERNAL.

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/outbox.h"
 #include "common/status_macros.h"
@@ -47,6 +49,28 @@ ON CONFLICT (tenant_id, metric, series_key, bucket) DO UPDATE SET
   sum = r.sum + excluded.sum,
   min = least(r.min, excluded.min),
   max = greatest(r.max, excluded.max))sql";
+
+// The rows of sketched metrics: the same upsert, which also locks the row
+// until commit, returning the sketch stored before this batch (NULL for a new
+// row); the merged sketch is written back by kWriteSketchesSql.
+constexpr char kUpsertSketchedRollupsSql[] = R"sql(
+INSERT INTO monitor.rollups_1m AS r (tenant_id, metric, series_key, bucket, count, sum, min, max)
+SELECT t, m, k, to_timestamp(b), c, s, lo, hi
+FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::float8[],
+            $7::float8[], $8::float8[]) WITH ORDINALITY AS u(t, m, k, b, c, s, lo, hi, i)
+ORDER BY i
+ON CONFLICT (tenant_id, metric, series_key, bucket) DO UPDATE SET
+  count = r.count + excluded.count,
+  sum = r.sum + excluded.sum,
+  min = least(r.min, excluded.min),
+  max = greatest(r.max, excluded.max)
+RETURNING r.tenant_id, r.metric, r.series_key, extract(epoch FROM r.bucket)::bigint, r.sketch)sql";
+
+constexpr char kWriteSketchesSql[] = R"sql(
+UPDATE monitor.rollups_1m AS r SET sketch = decode(u.sk, 'hex')
+FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[]) AS u(t, m, k, b, sk)
+WHERE r.tenant_id = u.t AND r.metric = u.m AND r.series_key = u.k
+  AND r.bucket = to_timestamp(u.b))sql";
 
 constexpr char kSumRollupsSql[] = R"sql(
 SELECT coalesce(s.labels->>$5::text, ''), sum(r.count)::bigint, sum(r.sum), min(r.min),
@@ -137,6 +161,60 @@ JOIN monitor.rollups_1m r
 WHERE r.bucket >= $7::timestamptz AND r.bucket < $8::timestamptz
 GROUP BY 1, 2
 LIMIT $10::bigint)sql";
+
+// kQueryStepsSql for P50 / P95 / P99: one row per rollup row with its sketch,
+// which the store merges per group and step (Postgres cannot merge them).
+constexpr char kQuerySketchStepsSql[] = R"sql(
+WITH m AS (
+  SELECT * FROM unnest($3::text[], $4::int[], $5::text[]) AS m(name, op, value)
+),
+selected AS (
+  SELECT s.tenant_id, s.series_key,
+         ARRAY(SELECT coalesce(s.labels->>g.name, '')
+               FROM unnest($6::text[]) WITH ORDINALITY AS g(name, i) ORDER BY g.i) AS grp
+  FROM monitor.series s
+  WHERE ($1::text = '' OR s.tenant_id = $1::text) AND s.metric = $2::text
+    AND NOT EXISTS (
+      SELECT 1 FROM m
+      WHERE NOT (CASE m.op
+        WHEN 1 THEN coalesce(s.labels->>m.name, '') = m.value
+        WHEN 2 THEN coalesce(s.labels->>m.name, '') <> m.value
+        WHEN 3 THEN coalesce(s.labels->>m.name, '') ~ ('^(?:' || m.value || ')$')
+        ELSE coalesce(s.labels->>m.name, '') !~ ('^(?:' || m.value || ')$')
+      END))
+)
+SELECT sel.grp, (floor(extract(epoch FROM r.bucket) / $9::bigint) * $9::bigint)::bigint,
+       r.count, r.sum, r.min, r.max, r.sketch
+FROM selected sel
+JOIN monitor.rollups_1m r
+  ON r.tenant_id = sel.tenant_id AND r.metric = $2::text AND r.series_key = sel.series_key
+WHERE r.bucket >= $7::timestamptz AND r.bucket < $8::timestamptz
+LIMIT $10::bigint)sql";
+
+constexpr char kHealthSketchesSql[] = R"sql(
+SELECT r.tenant_id, r.metric, coalesce(s.labels->>'workflow', ''),
+       coalesce(s.labels->>'agent', ''), coalesce(s.labels->>'provider', ''),
+       coalesce(s.labels->>'model', ''), r.sketch
+FROM monitor.series s
+JOIN monitor.rollups_1m r
+  ON r.tenant_id = s.tenant_id AND r.metric = s.metric AND r.series_key = s.series_key
+WHERE ($1::text = '' OR s.tenant_id = $1::text) AND s.metric = ANY($2::text[])
+  AND s.labels @> $3::jsonb
+  AND r.bucket >= $4::timestamptz AND r.bucket < $5::timestamptz
+  AND r.sketch IS NOT NULL)sql";
+
+// The sketch stored in a bytea field; INTERNAL naming `what` when it does
+// not parse.
+absl::StatusOr<QuantileSketch> ReadSketch(const pqxx::field& field, absl::string_view what) {
+  const pqxx::binarystring bytes(field);
+  absl::StatusOr<QuantileSketch> sketch = QuantileSketch::Deserialize(
+      absl::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  if (!sketch.ok()) {
+    return absl::InternalError(
+        absl::StrCat("stored sketch of ", what, " is unreadable: ", sketch.status().message()));
+  }
+  return sketch;
+}
 
 std::string OptionalTimestamp(const std::optional<absl::Time>& t) {
   return t.has_value() ? PgTimestamp(*t) : std::string();
@@ -263,9 +341,10 @@ absl::Status WriteSeries(pqxx::work& txn, const BatchAggregate& aggregate,
   return absl::OkStatus();
 }
 
-void WriteRollups(pqxx::work& txn, const BatchAggregate& aggregate) {
-  if (aggregate.rollups.empty()) return;
-  const size_t n = aggregate.rollups.size();
+// Upserts `deltas` with `sql` (kUpsertRollupsSql or kUpsertSketchedRollupsSql).
+pqxx::result UpsertRollups(pqxx::work& txn, const char* sql,
+                           const std::vector<const RollupDelta*>& deltas) {
+  const size_t n = deltas.size();
   std::vector<std::string> tenants, metrics, keys;
   std::vector<int64_t> buckets, counts;
   std::vector<double> sums, mins, maxs;
@@ -277,19 +356,66 @@ void WriteRollups(pqxx::work& txn, const BatchAggregate& aggregate) {
   sums.reserve(n);
   mins.reserve(n);
   maxs.reserve(n);
-  for (const RollupDelta& delta : aggregate.rollups) {
-    tenants.push_back(delta.tenant);
-    metrics.push_back(delta.metric);
-    keys.push_back(delta.series_key);
-    buckets.push_back(absl::ToUnixSeconds(delta.bucket));
-    counts.push_back(delta.stats.count);
-    sums.push_back(delta.stats.sum);
-    mins.push_back(delta.stats.min);
-    maxs.push_back(delta.stats.max);
+  for (const RollupDelta* delta : deltas) {
+    tenants.push_back(delta->tenant);
+    metrics.push_back(delta->metric);
+    keys.push_back(delta->series_key);
+    buckets.push_back(absl::ToUnixSeconds(delta->bucket));
+    counts.push_back(delta->stats.count);
+    sums.push_back(delta->stats.sum);
+    mins.push_back(delta->stats.min);
+    maxs.push_back(delta->stats.max);
   }
-  txn.exec_params(kUpsertRollupsSql, PgTextArray(tenants), PgTextArray(metrics), PgTextArray(keys),
-                  PgInt64Array(buckets), PgInt64Array(counts), PgFloat8Array(sums),
-                  PgFloat8Array(mins), PgFloat8Array(maxs));
+  return txn.exec_params(sql, PgTextArray(tenants), PgTextArray(metrics), PgTextArray(keys),
+                         PgInt64Array(buckets), PgInt64Array(counts), PgFloat8Array(sums),
+                         PgFloat8Array(mins), PgFloat8Array(maxs));
+}
+
+// Adds the batch's rollup deltas. Rows without a sketch go in one upsert;
+// rows with one are upserted (locking them), their stored sketches merged
+// with the batch's in memory and written back, all in `txn`. Both statements
+// take their rows in key order (the aggregate's order), so concurrent batches
+// never wait for each other in opposite orders.
+absl::Status WriteRollups(pqxx::work& txn, const BatchAggregate& aggregate) {
+  std::vector<const RollupDelta*> plain, sketched;
+  for (const RollupDelta& delta : aggregate.rollups) {
+    (delta.sketch.has_value() ? sketched : plain).push_back(&delta);
+  }
+  if (!plain.empty()) UpsertRollups(txn, kUpsertRollupsSql, plain);
+  if (sketched.empty()) return absl::OkStatus();
+
+  using RowKey = std::tuple<std::string, std::string, std::string, int64_t>;
+  std::map<RowKey, const RollupDelta*> by_key;
+  for (const RollupDelta* delta : sketched) {
+    by_key[{delta->tenant, delta->metric, delta->series_key, absl::ToUnixSeconds(delta->bucket)}] =
+        delta;
+  }
+  const pqxx::result stored = UpsertRollups(txn, kUpsertSketchedRollupsSql, sketched);
+  std::vector<std::string> tenants, metrics, keys, sketches;
+  std::vector<int64_t> buckets;
+  for (const auto& row : stored) {
+    RowKey key{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
+               row[3].as<int64_t>()};
+    const auto it = by_key.find(key);
+    if (it == by_key.end()) {
+      return absl::InternalError("rollup upsert returned a row the batch did not write");
+    }
+    QuantileSketch merged = *it->second->sketch;
+    if (!row[4].is_null()) {
+      ASSIGN_OR_RETURN(const QuantileSketch previous,
+                       ReadSketch(row[4], absl::StrCat(std::get<1>(key), "/", std::get<2>(key), "@",
+                                                       std::get<3>(key))));
+      RETURN_IF_ERROR(merged.Merge(previous));
+    }
+    tenants.push_back(std::move(std::get<0>(key)));
+    metrics.push_back(std::move(std::get<1>(key)));
+    keys.push_back(std::move(std::get<2>(key)));
+    buckets.push_back(std::get<3>(key));
+    sketches.push_back(absl::BytesToHexString(merged.Serialize()));
+  }
+  txn.exec_params(kWriteSketchesSql, PgTextArray(tenants), PgTextArray(metrics), PgTextArray(keys),
+                  PgInt64Array(buckets), PgTextArray(sketches));
+  return absl::OkStatus();
 }
 
 int64_t EnqueueUsage(pqxx::work& txn, const BatchAggregate& aggregate) {
@@ -339,7 +465,7 @@ absl::StatusOr<CommitResult> PgMonitorStore::CommitOnce(const std::string& produ
       return result;
     }
     RETURN_IF_ERROR(WriteSeries(txn, aggregate, limits_));
-    WriteRollups(txn, aggregate);
+    RETURN_IF_ERROR(WriteRollups(txn, aggregate));
     result.outbox_enqueued += EnqueueUsage(txn, aggregate);
     PgRuleContext context(txn);
     for (const RuleEvaluator* evaluator : evaluators_) {
@@ -389,6 +515,36 @@ absl::StatusOr<std::vector<HealthRow>> PgMonitorStore::ReadHealthRows(const Heal
       });
 }
 
+absl::StatusOr<std::vector<HealthSketchRow>> PgMonitorStore::ReadHealthSketches(
+    const HealthScope& scope, const BucketRange& range) {
+  return pool_.Transact<std::vector<HealthSketchRow>>(
+      [&](pqxx::work& txn) -> absl::StatusOr<std::vector<HealthSketchRow>> {
+        const pqxx::result rows = txn.exec_params(
+            kHealthSketchesSql, scope.tenant, PgTextArray(HealthSketchMetrics()),
+            JsonObject(ScopeLabelFilter(scope)), PgTimestamp(range.from), PgTimestamp(range.to));
+        std::map<std::tuple<std::string, std::string, std::string, std::string, std::string,
+                            std::string>,
+                 QuantileSketch>
+            groups;
+        for (const auto& row : rows) {
+          ASSIGN_OR_RETURN(const QuantileSketch sketch, ReadSketch(row[6], row[1].c_str()));
+          QuantileSketch& group = groups[{row[0].as<std::string>(), row[1].as<std::string>(),
+                                          row[2].as<std::string>(), row[3].as<std::string>(),
+                                          row[4].as<std::string>(), row[5].as<std::string>()}];
+          RETURN_IF_ERROR(group.Merge(sketch));
+        }
+        std::vector<HealthSketchRow> out;
+        out.reserve(groups.size());
+        for (auto& [key, sketch] : groups) {
+          HealthSketchRow row;
+          std::tie(row.tenant, row.metric, row.workflow, row.agent, row.provider, row.model) = key;
+          row.sketch = std::move(sketch);
+          out.push_back(std::move(row));
+        }
+        return out;
+      });
+}
+
 absl::StatusOr<std::vector<StepRow>> PgMonitorStore::QuerySteps(const SeriesQuery& query) {
   return pool_.Transact<std::vector<StepRow>>(
       [&](pqxx::work& txn) -> absl::StatusOr<std::vector<StepRow>> {
@@ -412,10 +568,12 @@ absl::StatusOr<std::vector<StepRow>> PgMonitorStore::QuerySteps(const SeriesQuer
           ops.push_back(static_cast<int64_t>(matcher.op));
           values.push_back(matcher.value);
         }
+        const bool quantile = IsQuantileAggregation(query.aggregation);
         const pqxx::result rows = txn.exec_params(
-            kQueryStepsSql, query.tenant, query.metric, PgTextArray(names), PgInt64Array(ops),
-            PgTextArray(values), PgTextArray(query.group_by), PgTimestamp(query.bucket_from),
-            PgTimestamp(query.end), absl::ToInt64Seconds(query.step), kMaxPointsPerAnswer + 1);
+            quantile ? kQuerySketchStepsSql : kQueryStepsSql, query.tenant, query.metric,
+            PgTextArray(names), PgInt64Array(ops), PgTextArray(values), PgTextArray(query.group_by),
+            PgTimestamp(query.bucket_from), PgTimestamp(query.end),
+            absl::ToInt64Seconds(query.step), kMaxPointsPerAnswer + 1);
         if (static_cast<int64_t>(rows.size()) > kMaxPointsPerAnswer) {
           return absl::ResourceExhaustedError(
               absl::StrCat("more than ", kMaxPointsPerAnswer,
@@ -432,8 +590,12 @@ absl::StatusOr<std::vector<StepRow>> PgMonitorStore::QuerySteps(const SeriesQuer
           step.stats.sum = row[3].as<double>();
           step.stats.min = row[4].as<double>();
           step.stats.max = row[5].as<double>();
+          if (quantile && !row[6].is_null()) {
+            ASSIGN_OR_RETURN(step.sketch, ReadSketch(row[6], query.metric));
+          }
           out.push_back(std::move(step));
         }
+        // AssembleSeries merges the rows of one group and step.
         return out;
       });
 }

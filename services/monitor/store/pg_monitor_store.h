@@ -24,6 +24,8 @@ class PgMonitorStore final : public MonitorStore {
   absl::StatusOr<SweepResult> SweepAlerts(absl::Time now, int limit) override;
   absl::StatusOr<std::vector<HealthRow>> ReadHealthRows(const HealthScope& scope,
                                                         const BucketRange& range) override;
+  absl::StatusOr<std::vector<HealthSketchRow>> ReadHealthSketches(
+      const HealthScope& scope, const BucketRange& range) override;
   absl::StatusOr<std::vector<StepRow>> QuerySteps(const SeriesQuery& query) override;
 
  private:

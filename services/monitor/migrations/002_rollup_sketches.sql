@@ -1,0 +1,12 @@
+-- Quantile sketches of the latency / duration metrics (workflow_duration_seconds,
+-- agent_execution_seconds, llm_latency_seconds, llm_time_to_first_token_seconds,
+-- resource_processing_lag_seconds): the serialized QuantileSketch
+-- (services/monitor/core/quantile_sketch.h, relative accuracy 1 %) of the
+-- values of the row's series and minute; NULL for the other metrics.
+--
+-- Concurrency: a batch upserts its rows (which locks them until commit), reads
+-- the stored sketch back in the same statement, merges its own partial sketch
+-- into it and writes the result in the same transaction. Writers of the same
+-- row are serialized by the row lock, and every batch locks its rows in key
+-- order, so N replicas end with the sketch one writer would have built.
+ALTER TABLE monitor.rollups_1m ADD COLUMN sketch bytea;
