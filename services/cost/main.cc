@@ -4,12 +4,17 @@
 #include <sstream>
 #include <string>
 
+#include "agentwatch/incident/v1/incident.grpc.pb.h"
 #include "common/config.h"
+#include "common/outbox.h"
 #include "common/runtime.h"
 #include "cost/api/cost_metrics.h"
 #include "cost/api/cost_service.h"
 #include "cost/api/default_catalog_importer.h"
 #include "cost/catalog/default_catalog.h"
+#include "cost/jobs/alert_delivery.h"
+#include "cost/jobs/reconcile_loop.h"
+#include "cost/store/budget_counters.h"
 #include "cost/store/migrations.h"
 #include "cost/store/pg_cost_store.h"
 
@@ -20,6 +25,10 @@ int main(int argc, char** argv) {
   common::ServiceConfig config;
   std::string default_catalog;
   bool import_default_catalog = true;
+  std::string incident_addr = "127.0.0.1:50052";
+  absl::Duration peer_deadline = absl::Seconds(5);
+  absl::Duration budget_cache_ttl = absl::Seconds(1);
+  absl::Duration reconcile_interval = absl::Minutes(1);
   common::FlagSet flags("agentwatch-cost");
   common::RegisterServiceFlags(flags, &config, 50054, 9104);
   flags.AddString("default_catalog", &default_catalog,
@@ -27,7 +36,24 @@ int main(int argc, char** argv) {
                   "copy embedded in this binary");
   flags.AddBool("import_default_catalog", &import_default_catalog,
                 "import the default catalog at start when the global catalog is empty");
+  flags.AddString("incident_addr", &incident_addr,
+                  "incident service gRPC address (budget alerts are reported there)");
+  flags.AddDuration("peer_deadline", &peer_deadline, "deadline of each call to a peer");
+  flags.AddDuration("budget_cache_ttl", &budget_cache_ttl,
+                    "how long CheckBudget reuses a tenant's budget list (budgets changed "
+                    "through another replica are seen within this time)");
+  flags.AddDuration("reconcile_interval", &reconcile_interval,
+                    "how often the hot budget counters are reconciled with the ledger; 0 "
+                    "disables the periodic run (the Reconcile RPC still works)");
   common::ParseFlagsOrExit(flags, argc, argv);
+  if (reconcile_interval < absl::ZeroDuration()) {
+    std::cerr << argv[0] << ": --reconcile_interval: must not be negative\n";
+    return 2;
+  }
+  if (peer_deadline <= absl::ZeroDuration()) {
+    std::cerr << argv[0] << ": --peer_deadline: must be positive\n";
+    return 2;
+  }
 
   std::string catalog_json(cost::DefaultCatalogJson());
   std::string catalog_origin = "embedded";
@@ -43,7 +69,8 @@ int main(int argc, char** argv) {
     catalog_origin = default_catalog;
   }
 
-  auto runtime = common::ServiceRuntime::Create({"cost", "cost", &cost::Migrations(), config});
+  auto runtime =
+      common::ServiceRuntime::Create({"cost", cost::kOutboxSchema, &cost::Migrations(), config});
   if (!runtime.ok()) {
     std::cerr << runtime.status().message() << "\n";
     return 2;
@@ -51,10 +78,31 @@ int main(int argc, char** argv) {
   common::ServiceRuntime& rt = **runtime;
   cost::PgCostStore store(rt.pg());
   cost::CostMetrics metrics(rt.registry());
-  cost::CostServiceImpl service(store, rt.rpc(), rt.clock(), metrics);
+  common::OutboxDispatcherOptions outbox_options;
+  outbox_options.schema = cost::kOutboxSchema;
+  common::OutboxDispatcher dispatcher(rt.pg(), outbox_options, rt.registry(), rt.metric_prefix());
+  auto incident = agentwatch::incident::v1::IncidentService::NewStub(rt.PeerChannel(incident_addr));
+  dispatcher.AddHandler(cost::kIncidentDestination,
+                        cost::MakeReportAlertsHandler(*incident, peer_deadline));
+  cost::RedisBudgetCounters counters(rt.redis());
+  cost::CostServiceOptions service_options;
+  service_options.on_alerts = [&dispatcher] { dispatcher.Notify(); };
+  service_options.counters = &counters;
+  service_options.budget_cache_ttl = budget_cache_ttl;
+  cost::CostServiceImpl service(store, rt.rpc(), rt.clock(), metrics, service_options);
   cost::DefaultCatalogImporter importer(store, std::move(catalog_json), catalog_origin);
   if (import_default_catalog) {
     rt.AddWorker([&importer] { importer.Start(); }, [&importer] { importer.Stop(); });
+  }
+  rt.AddWorker([&dispatcher] { dispatcher.Start(); }, [&dispatcher] { dispatcher.Stop(); });
+  cost::ReconcileLoop reconciler(
+      [&service] {
+        agentwatch::cost::v1::ReconcileResponse report;
+        return service.DoReconcile(agentwatch::cost::v1::ReconcileRequest(), &report);
+      },
+      reconcile_interval);
+  if (reconcile_interval > absl::ZeroDuration()) {
+    rt.AddWorker([&reconciler] { reconciler.Start(); }, [&reconciler] { reconciler.Stop(); });
   }
   rt.AddGrpcService(&service);
   return rt.Run();

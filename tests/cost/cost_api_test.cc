@@ -22,6 +22,8 @@
 #include "cost/api/cost_service.h"
 #include "cost/api/default_catalog_importer.h"
 #include "cost/catalog/default_catalog.h"
+#include "cost/core/budget_alert.h"
+#include "cost/store/budget_counters.h"
 #include "cost/store/memory_cost_store.h"
 
 namespace agentwatch::cost {
@@ -47,13 +49,14 @@ google::protobuf::Timestamp Ts(absl::Time t) {
 // A server around CostServiceImpl; `tokens` turns authentication on.
 class Server {
  public:
-  explicit Server(common::Clock& clock, std::map<std::string, common::Role> tokens = {})
+  explicit Server(common::Clock& clock, std::map<std::string, common::Role> tokens = {},
+                  BudgetCounters* counters = nullptr)
       : store_(clock),
         metrics_(registry_),
         executor_(4, 1000),
         authorizer_(tokens.empty() ? common::Authorizer() : common::Authorizer(std::move(tokens))),
         rpc_(authorizer_, executor_),
-        service_(store_, rpc_, clock, metrics_) {
+        service_(store_, rpc_, clock, metrics_, Options(counters)) {
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -64,6 +67,12 @@ class Server {
     stub_ = v1::CostService::NewStub(channel_);
   }
   ~Server() { server_->Shutdown(); }
+
+  static CostServiceOptions Options(BudgetCounters* counters) {
+    CostServiceOptions options;
+    options.counters = counters;
+    return options;
+  }
 
   v1::CostService::Stub& stub() { return *stub_; }
   MemoryCostStore& store() { return store_; }
@@ -738,6 +747,214 @@ TEST_F(CostApiTest, CheckBudgetDeniesOnAHardBudgetAndResetsWithThePeriod) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("estimated_cost_nano_usd")));
 }
 
+TEST_F(CostApiTest, EachBudgetThresholdFiresOncePerPeriod) {
+  UpsertMini();
+  v1::CreateBudgetRequest create;
+  // 1,000,000 nano-USD; 6,000 input tokens at 150 per million cost 900,000.
+  *create.mutable_budget() = HardBudget("team-a monthly", "a", 1'000'000);
+  v1::Budget budget;
+  ASSERT_THAT(Call(&v1::CostService::Stub::CreateBudget, create, &budget), IsOk());
+  v1::RecordUsageResponse recorded;
+  // Team b and last month do not touch the budget.
+  ASSERT_THAT(Record({Llm("b1", "gpt-4o-mini", 6000, 0, Utc(2026, 3, 5), "b"),
+                      Llm("old", "gpt-4o-mini", 6000, 0, Utc(2026, 2, 5), "a")},
+                     &recorded),
+              IsOk());
+  EXPECT_THAT(server_.store().Outbox(), IsEmpty());
+  ASSERT_THAT(Record({Llm("a1", "gpt-4o-mini", 6000, 0, Utc(2026, 3, 5))}, &recorded), IsOk());
+  std::vector<BudgetAlert> outbox = server_.store().Outbox();
+  ASSERT_THAT(outbox, SizeIs(1));
+  EXPECT_EQ(outbox[0].threshold_percent, 80);
+  EXPECT_EQ(outbox[0].budget_id, budget.id());
+  EXPECT_EQ(outbox[0].annotations.at("percent_used"), "90.00");
+  EXPECT_EQ(outbox[0].period_start, Utc(2026, 3, 1));
+  // A replay and more spend below 100 % fire nothing new.
+  ASSERT_THAT(Record({Llm("a1", "gpt-4o-mini", 6000, 0, Utc(2026, 3, 5))}, &recorded), IsOk());
+  ASSERT_THAT(Record({Llm("a2", "gpt-4o-mini", 600, 0, Utc(2026, 3, 6))}, &recorded), IsOk());
+  EXPECT_THAT(server_.store().Outbox(), SizeIs(1));
+  // 100 %: fires once, more spend does not fire again.
+  ASSERT_THAT(Record({Llm("a3", "gpt-4o-mini", 100, 0, Utc(2026, 3, 6))}, &recorded), IsOk());
+  ASSERT_THAT(Record({Llm("a4", "gpt-4o-mini", 6000, 0, Utc(2026, 3, 7))}, &recorded), IsOk());
+  outbox = server_.store().Outbox();
+  ASSERT_THAT(outbox, SizeIs(2));
+  EXPECT_EQ(outbox[1].threshold_percent, 100);
+  EXPECT_EQ(outbox[1].severity, agentwatch::common::v1::SEVERITY_P1);
+  EXPECT_EQ(server_.metrics().threshold_alerts.Value(), 2);
+  // April is a new period: both thresholds can fire again, once each.
+  clock_.Set(Utc(2026, 4, 2));
+  ASSERT_THAT(Record({Llm("a5", "gpt-4o-mini", 7000, 0, Utc(2026, 4, 1)),
+                      Llm("a6", "gpt-4o-mini", 7000, 0, Utc(2026, 4, 1))},
+                     &recorded),
+              IsOk());
+  outbox = server_.store().Outbox();
+  ASSERT_THAT(outbox, SizeIs(4));
+  EXPECT_EQ(outbox[2].period_start, Utc(2026, 4, 1));
+  EXPECT_EQ(outbox[2].threshold_percent, 80);
+  EXPECT_EQ(outbox[3].threshold_percent, 100);
+  EXPECT_NE(outbox[2].fingerprint, outbox[0].fingerprint);
+}
+
+TEST_F(CostApiTest, GetBudgetStatusProjectsLinearlyFromThePeriodStart) {
+  UpsertMini();
+  clock_.Set(Utc(2026, 4, 7));  // 6 of April's 30 days elapsed
+  v1::CreateBudgetRequest create;
+  *create.mutable_budget() = HardBudget("team-a monthly", "a", 1'000'000);
+  v1::Budget budget;
+  ASSERT_THAT(Call(&v1::CostService::Stub::CreateBudget, create, &budget), IsOk());
+  v1::RecordUsageResponse recorded;
+  ASSERT_THAT(Record({Llm("a1", "gpt-4o-mini", 6000, 0, Utc(2026, 4, 2))}, &recorded), IsOk());
+  v1::GetBudgetStatusRequest request;
+  request.set_id(budget.id());
+  v1::BudgetStatus status;
+  ASSERT_THAT(Call(&v1::CostService::Stub::GetBudgetStatus, request, &status), IsOk());
+  EXPECT_EQ(status.budget_id(), budget.id());
+  EXPECT_EQ(absl::FromUnixSeconds(status.period_start().seconds()), Utc(2026, 4, 1));
+  EXPECT_EQ(absl::FromUnixSeconds(status.period_end().seconds()), Utc(2026, 5, 1));
+  EXPECT_EQ(status.spent_nano_usd(), 900'000);
+  EXPECT_EQ(status.limit_nano_usd(), 1'000'000);
+  EXPECT_EQ(status.remaining_nano_usd(), 100'000);
+  EXPECT_DOUBLE_EQ(status.percent_used(), 90.0);
+  EXPECT_EQ(status.burn_rate_nano_usd_per_hour(), 900'000 / 144);
+  EXPECT_EQ(status.projected_spend_nano_usd(), 4'500'000);
+  EXPECT_TRUE(status.projected_to_exceed());
+  // 1,000,000 at 150,000 a day: 6 days and 16 hours after the start.
+  EXPECT_EQ(absl::FromUnixSeconds(status.projected_exhaustion_time().seconds()),
+            Utc(2026, 4, 7, 16));
+  EXPECT_THAT(status.fired_threshold_percents(), ElementsAre(80));
+  EXPECT_EQ(absl::FromUnixSeconds(status.as_of().seconds()), Utc(2026, 4, 7));
+
+  request.clear_id();
+  EXPECT_THAT(Call(&v1::CostService::Stub::GetBudgetStatus, request, &status),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("id")));
+  request.set_id(MakeBudgetId("acme", 7));
+  EXPECT_THAT(Call(&v1::CostService::Stub::GetBudgetStatus, request, &status),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+// The API with hot counters behind CheckBudget.
+class CostApiCountersTest : public CostApiTest {
+ protected:
+  CostApiCountersTest() : counted_(clock_, {}, &counters_) {}
+
+  template <typename Request, typename Response, typename Method>
+  absl::Status CallCounted(Method method, const Request& request, Response* response) {
+    grpc::ClientContext context;
+    return ToAbsl((counted_.stub().*method)(&context, request, response));
+  }
+
+  v1::CheckBudgetResponse Check(int64_t estimate) {
+    v1::CheckBudgetRequest request;
+    request.mutable_scope()->set_tenant("acme");
+    request.mutable_scope()->set_team("a");
+    request.set_estimated_cost_nano_usd(estimate);
+    v1::CheckBudgetResponse response;
+    EXPECT_THAT(CallCounted(&v1::CostService::Stub::CheckBudget, request, &response), IsOk());
+    return response;
+  }
+
+  absl::Status RecordCounted(const std::vector<v1::UsageRecord>& records) {
+    v1::RecordUsageRequest request;
+    for (const v1::UsageRecord& r : records) *request.add_records() = r;
+    v1::RecordUsageResponse response;
+    return CallCounted(&v1::CostService::Stub::RecordUsage, request, &response);
+  }
+
+  v1::Budget CreateCounted() {
+    v1::UpsertPriceRequest price;
+    price.mutable_price()->set_provider("openai");
+    price.mutable_price()->set_model("gpt-4o-mini");
+    *price.mutable_price()->mutable_effective_time() = Ts(absl::UnixEpoch());
+    price.mutable_price()->set_input_per_million_nano_usd(150'000'000);
+    v1::Price stored;
+    EXPECT_THAT(CallCounted(&v1::CostService::Stub::UpsertPrice, price, &stored), IsOk());
+    v1::CreateBudgetRequest create;
+    *create.mutable_budget() = HardBudget("team-a monthly", "a", 1'000'000);
+    v1::Budget budget;
+    EXPECT_THAT(CallCounted(&v1::CostService::Stub::CreateBudget, create, &budget), IsOk());
+    return budget;
+  }
+
+  double Reads(const char* source) {
+    return (std::string(source) == "counter" ? counted_.metrics().spend_from_counter
+                                             : counted_.metrics().spend_from_ledger)
+        .Value();
+  }
+
+  MemoryBudgetCounters counters_;
+  Server counted_;
+};
+
+TEST_F(CostApiCountersTest, CheckBudgetSeedsThenReadsTheCounterAndIncrementsIt) {
+  const v1::Budget budget = CreateCounted();
+  ASSERT_THAT(RecordCounted({Llm("a1", "gpt-4o-mini", 4000, 0, Utc(2026, 3, 5))}), IsOk());
+  // No counter yet: the ledger answers and seeds it.
+  EXPECT_EQ(Check(0).remaining_nano_usd(), 400'000);
+  EXPECT_EQ(Reads("ledger"), 1);
+  const std::string key = CounterRedisKey("acme", budget.id(), Utc(2026, 3, 1));
+  EXPECT_EQ(counters_.Values().at(key), 600'000);
+  // Now the counter answers, and committed batches increment it (replays do not).
+  EXPECT_EQ(Check(0).remaining_nano_usd(), 400'000);
+  EXPECT_EQ(Reads("counter"), 1);
+  ASSERT_THAT(RecordCounted({Llm("a2", "gpt-4o-mini", 2000, 0, Utc(2026, 3, 6)),
+                             Llm("b1", "gpt-4o-mini", 2000, 0, Utc(2026, 3, 6), "b")}),
+              IsOk());
+  ASSERT_THAT(RecordCounted({Llm("a2", "gpt-4o-mini", 2000, 0, Utc(2026, 3, 6))}), IsOk());
+  EXPECT_EQ(counters_.Values().at(key), 900'000);
+  v1::CheckBudgetResponse r = Check(100'001);
+  EXPECT_FALSE(r.allowed());
+  EXPECT_EQ(r.remaining_nano_usd(), 100'000);
+  EXPECT_EQ(Reads("ledger"), 1);
+  EXPECT_EQ(Reads("counter"), 2);
+}
+
+TEST_F(CostApiCountersTest, RedisDownOrFlushedFallsBackToTheLedger) {
+  const v1::Budget budget = CreateCounted();
+  ASSERT_THAT(RecordCounted({Llm("a1", "gpt-4o-mini", 4000, 0, Utc(2026, 3, 5))}), IsOk());
+  EXPECT_EQ(Check(0).remaining_nano_usd(), 400'000);
+  counters_.SetAvailable(false);
+  // Spend recorded while Redis is down still counts: the ledger answers.
+  ASSERT_THAT(RecordCounted({Llm("a2", "gpt-4o-mini", 2000, 0, Utc(2026, 3, 6))}), IsOk());
+  EXPECT_EQ(Check(0).remaining_nano_usd(), 100'000);
+  counters_.SetAvailable(true);
+  // The counter missed that batch; Reconcile finds and repairs it.
+  v1::ReconcileRequest dry;
+  dry.set_dry_run(true);
+  v1::ReconcileResponse report;
+  ASSERT_THAT(CallCounted(&v1::CostService::Stub::Reconcile, dry, &report), IsOk());
+  EXPECT_EQ(report.counters_checked(), 1);
+  EXPECT_EQ(report.drifted(), 1);
+  EXPECT_EQ(report.repaired(), 0);
+  ASSERT_THAT(report.drifts(), SizeIs(1));
+  EXPECT_EQ(report.drifts(0).hot_nano_usd(), 600'000);
+  EXPECT_EQ(report.drifts(0).ledger_nano_usd(), 900'000);
+  EXPECT_FALSE(report.drifts(0).repaired());
+  ASSERT_THAT(CallCounted(&v1::CostService::Stub::Reconcile, v1::ReconcileRequest(), &report),
+              IsOk());
+  EXPECT_EQ(report.repaired(), 1);
+  EXPECT_TRUE(report.drifts(0).repaired());
+  EXPECT_EQ(counters_.Values().at(CounterRedisKey("acme", budget.id(), Utc(2026, 3, 1))), 900'000);
+  ASSERT_THAT(CallCounted(&v1::CostService::Stub::Reconcile, v1::ReconcileRequest(), &report),
+              IsOk());
+  EXPECT_EQ(report.drifted(), 0);
+  EXPECT_EQ(report.counters_checked(), 1);
+  // Flushed: re-seeded from the ledger on the next check, and Reconcile
+  // reports missing counters.
+  counters_.Clear();
+  ASSERT_THAT(CallCounted(&v1::CostService::Stub::Reconcile, dry, &report), IsOk());
+  EXPECT_EQ(report.missing(), 1);
+  EXPECT_EQ(report.drifts(0).hot_nano_usd(), -1);
+  EXPECT_EQ(Check(0).remaining_nano_usd(), 100'000);
+  EXPECT_EQ(counters_.Values().at(CounterRedisKey("acme", budget.id(), Utc(2026, 3, 1))), 900'000);
+
+  v1::ReconcileRequest bad;
+  bad.set_tenant(std::string(300, 'x'));
+  EXPECT_THAT(CallCounted(&v1::CostService::Stub::Reconcile, bad, &report),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tenant")));
+  // Without counters there is nothing to reconcile.
+  EXPECT_THAT(Call(&v1::CostService::Stub::Reconcile, v1::ReconcileRequest(), &report),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
 TEST_F(CostApiTest, OtherRpcsAreUnimplemented) {
   {
     grpc::ClientContext context;
@@ -749,18 +966,6 @@ TEST_F(CostApiTest, OtherRpcsAreUnimplemented) {
     grpc::ClientContext context;
     v1::Budget response;
     EXPECT_EQ(stub().UpdateBudget(&context, {}, &response).error_code(),
-              grpc::StatusCode::UNIMPLEMENTED);
-  }
-  {
-    grpc::ClientContext context;
-    v1::BudgetStatus response;
-    EXPECT_EQ(stub().GetBudgetStatus(&context, {}, &response).error_code(),
-              grpc::StatusCode::UNIMPLEMENTED);
-  }
-  {
-    grpc::ClientContext context;
-    v1::ReconcileResponse response;
-    EXPECT_EQ(stub().Reconcile(&context, {}, &response).error_code(),
               grpc::StatusCode::UNIMPLEMENTED);
   }
   {

@@ -3,23 +3,38 @@
 // applied: catalog import of the real LiteLLM file, default-catalog import
 // across replicas, versioned lookups, tenant overrides, the idempotent
 // ledger, unknown models, reports checked against the reference aggregation
-// across groupings, spend and budgets.
+// across groupings, spend, budgets, budget alerts (exactly once, also under
+// concurrent batches) and the hot counters in the real Redis (flush,
+// re-seed, drift and Reconcile).
 #include "cost/store/pg_cost_store.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
 
 #include <atomic>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
+#include "agentwatch/incident/v1/incident.pb.h"
+#include "common/auth.h"
+#include "common/clock.h"
+#include "common/executor.h"
 #include "common/pg.h"
+#include "common/redis.h"
+#include "common/rpc.h"
+#include "common/status_macros.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_env.h"
+#include "cost/api/convert.h"
+#include "cost/api/cost_metrics.h"
+#include "cost/api/cost_service.h"
 #include "cost/api/litellm_json.h"
+#include "cost/store/budget_counters.h"
 #include "cost/store/migrations.h"
 
 namespace agentwatch::cost {
@@ -230,7 +245,7 @@ TEST_F(PgCostStoreTest, LedgerIsIdempotentAndNeverReprices) {
                         Utc(2026, 3, 1) + absl::Minutes(i)));
   }
   batch.push_back(batch[5]);  // repeated inside the batch
-  auto first = store_->RecordUsage(batch);
+  auto first = store_->RecordUsage(batch, Utc(2026, 3, 15));
   ASSERT_THAT(first, IsOk());
   EXPECT_EQ(first->accepted, 100);
   EXPECT_EQ(first->duplicates, 1);
@@ -244,7 +259,7 @@ TEST_F(PgCostStoreTest, LedgerIsIdempotentAndNeverReprices) {
   ASSERT_THAT(store_->UpsertPrice(Price("", "openai", "gpt-4o-mini", 1, 1, absl::UnixEpoch())),
               IsOk());
   batch.pop_back();
-  auto replay = store_->RecordUsage(batch);
+  auto replay = store_->RecordUsage(batch, Utc(2026, 3, 15));
   ASSERT_THAT(replay, IsOk());
   EXPECT_EQ(replay->accepted, 0);
   EXPECT_EQ(replay->duplicates, 100);
@@ -252,7 +267,8 @@ TEST_F(PgCostStoreTest, LedgerIsIdempotentAndNeverReprices) {
   EXPECT_EQ(TotalCost("acme"), expected);
   EXPECT_EQ(Count("SELECT count(*) FROM cost.usage"), 100);
   // The same record id in another tenant is another record.
-  auto other = store_->RecordUsage({Llm("beta", "r1", "gpt-4o-mini", 1, 1, Utc(2026, 3, 1))});
+  auto other = store_->RecordUsage({Llm("beta", "r1", "gpt-4o-mini", 1, 1, Utc(2026, 3, 1))},
+                                   Utc(2026, 3, 15));
   ASSERT_THAT(other, IsOk());
   EXPECT_EQ(other->accepted, 1);
 }
@@ -267,13 +283,15 @@ TEST_F(PgCostStoreTest, PricesAtTheRecordTimeWithTenantOverrides) {
   ASSERT_THAT(store_->UpsertPrice(Price("acme", "openai", "gpt-4o", 1'000'000'000, 4'000'000'000,
                                         Utc(2026, 3, 15))),
               IsOk());
-  auto outcome = store_->RecordUsage({
-      Llm("acme", "feb", "gpt-4o", 1'000'000, 0, Utc(2026, 2, 28, 23, 59)),
-      Llm("acme", "mar", "gpt-4o", 1'000'000, 0, Utc(2026, 3, 1)),
-      Llm("acme", "late-mar", "openai/gpt-4o", 1'000'000, 0, Utc(2026, 3, 20)),
-      Llm("beta", "late-mar", "gpt-4o", 1'000'000, 0, Utc(2026, 3, 20)),
-      Llm("acme", "too-early", "gpt-4o", 1'000'000, 0, Utc(2024, 12, 31)),
-  });
+  auto outcome = store_->RecordUsage(
+      {
+          Llm("acme", "feb", "gpt-4o", 1'000'000, 0, Utc(2026, 2, 28, 23, 59)),
+          Llm("acme", "mar", "gpt-4o", 1'000'000, 0, Utc(2026, 3, 1)),
+          Llm("acme", "late-mar", "openai/gpt-4o", 1'000'000, 0, Utc(2026, 3, 20)),
+          Llm("beta", "late-mar", "gpt-4o", 1'000'000, 0, Utc(2026, 3, 20)),
+          Llm("acme", "too-early", "gpt-4o", 1'000'000, 0, Utc(2024, 12, 31)),
+      },
+      Utc(2026, 3, 15));
   ASSERT_THAT(outcome, IsOk());
   EXPECT_EQ(outcome->accepted, 5);
   EXPECT_EQ(outcome->unpriced, 1);
@@ -315,14 +333,15 @@ TEST_F(PgCostStoreTest, PricesAtTheRecordTimeWithTenantOverrides) {
 TEST_F(PgCostStoreTest, UnknownModelsAreFlaggedAndCounted) {
   UsageRecord first = Llm("acme", "u1", "gpt-9", 1000, 100, Utc(2026, 3, 2));
   first.requests = 2;
-  ASSERT_THAT(store_->RecordUsage({first}), IsOk());
+  ASSERT_THAT(store_->RecordUsage({first}, Utc(2026, 3, 15)), IsOk());
   auto second = store_->RecordUsage({Llm("acme", "u2", "openai/gpt-9", 500, 50, Utc(2026, 3, 1)),
-                                     Llm("acme", "u3", "gpt-9", 1, 1, Utc(2026, 3, 3))});
+                                     Llm("acme", "u3", "gpt-9", 1, 1, Utc(2026, 3, 3))},
+                                    Utc(2026, 3, 15));
   ASSERT_THAT(second, IsOk());
   EXPECT_THAT(second->unknown_models, ElementsAre("openai/gpt-9"));
   EXPECT_EQ(second->unpriced, 2);
   // A replay does not count again.
-  ASSERT_THAT(store_->RecordUsage({first}), IsOk());
+  ASSERT_THAT(store_->RecordUsage({first}, Utc(2026, 3, 15)), IsOk());
   int64_t calls = 0, input = 0;
   std::string first_seen, last_seen;
   ASSERT_THAT(pool_.WithTransaction([&](pqxx::work& txn) {
@@ -356,7 +375,8 @@ TEST_F(PgCostStoreTest, BatchOverflowWritesNothing) {
   a.client_cost_nano_usd = std::numeric_limits<int64_t>::max();
   UsageRecord b = Llm("acme", "b", "m", 1, 1, Utc(2026, 3, 1));
   b.client_cost_nano_usd = 1;
-  EXPECT_THAT(store_->RecordUsage({a, b}), StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT(store_->RecordUsage({a, b}, Utc(2026, 3, 15)),
+              StatusIs(absl::StatusCode::kOutOfRange));
   EXPECT_EQ(Count("SELECT count(*) FROM cost.usage"), 0);
 }
 
@@ -371,7 +391,7 @@ TEST_F(PgCostStoreTest, TenThousandRecordsInOneBatch) {
     r.scope.tags["env"] = i % 2 == 0 ? "prod" : "dev \"quoted\" \\ value";
     batch.push_back(std::move(r));
   }
-  auto outcome = store_->RecordUsage(batch);
+  auto outcome = store_->RecordUsage(batch, Utc(2026, 3, 15));
   ASSERT_THAT(outcome, IsOk());
   EXPECT_EQ(outcome->accepted, kMaxRecordsPerBatch);
   EXPECT_EQ(outcome->total_cost_nano_usd, kMaxRecordsPerBatch * 21'000);
@@ -466,7 +486,7 @@ TEST_F(PgCostStoreTest, ReportsMatchTheReferenceAcrossGroupings) {
   int64_t recorded_total = 0;
   for (size_t start = 0; start < records.size(); start += 200) {
     std::vector<UsageRecord> batch(records.begin() + start, records.begin() + start + 200);
-    auto outcome = store_->RecordUsage(batch);
+    auto outcome = store_->RecordUsage(batch, Utc(2026, 3, 15));
     ASSERT_THAT(outcome, IsOk());
     EXPECT_EQ(outcome->accepted, 200);
     recorded_total += outcome->total_cost_nano_usd;
@@ -571,7 +591,7 @@ TEST_F(PgCostStoreTest, SpendFollowsTheBudgetScope) {
   UsageRecord d = a;
   d.record_id = "d";
   d.time = Utc(2026, 4, 1);  // next period
-  ASSERT_THAT(store_->RecordUsage({a, b, c, d}), IsOk());
+  ASSERT_THAT(store_->RecordUsage({a, b, c, d}, Utc(2026, 3, 15)), IsOk());
   const Period march{Utc(2026, 3, 1), Utc(2026, 4, 1)};
   Scope scope;
   scope.tenant = "acme";
@@ -652,6 +672,270 @@ TEST_F(PgCostStoreTest, AtMostAThousandBudgetsPerTenant) {
   EXPECT_THAT(store_->CreateBudget(NewBudget("acme", "one-too-many")),
               StatusIs(absl::StatusCode::kResourceExhausted));
   EXPECT_THAT(store_->CreateBudget(NewBudget("beta", "fine")), IsOk());
+}
+
+}  // namespace
+}  // namespace agentwatch::cost
+
+namespace agentwatch::cost {
+namespace {
+
+Budget MonthlyBudget(std::string tenant, int64_t limit) {
+  Budget b;
+  b.name = "monthly";
+  b.scope.tenant = std::move(tenant);
+  b.period = BudgetPeriod::kMonthly;
+  b.limit_nano_usd = limit;
+  b.enforcement = Enforcement::kHard;
+  EXPECT_THAT(NormalizeBudget(&b), IsOk());
+  return b;
+}
+
+UsageRecord Priced(std::string id, int64_t cost, absl::Time time) {
+  UsageRecord r = Llm("acme", std::move(id), "m", 1, 1, time);
+  r.client_cost_nano_usd = cost;
+  return r;
+}
+
+TEST_F(PgCostStoreTest, BudgetThresholdsFireOnceWithTheirOutboxMessage) {
+  auto budget = store_->CreateBudget(MonthlyBudget("acme", 1'000));
+  ASSERT_THAT(budget, IsOk());
+  const absl::Time now = Utc(2026, 3, 15);
+  auto outcome = store_->RecordUsage({Priced("r1", 850, Utc(2026, 3, 2))}, now);
+  ASSERT_THAT(outcome, IsOk());
+  ASSERT_THAT(outcome->alerts, SizeIs(1));
+  EXPECT_EQ(outcome->alerts[0].threshold_percent, 80);
+  ASSERT_THAT(outcome->increments, SizeIs(1));
+  EXPECT_EQ(outcome->increments[0].budget_id, budget->id);
+  EXPECT_EQ(outcome->increments[0].period_start, Utc(2026, 3, 1));
+  EXPECT_EQ(outcome->increments[0].nano_usd, 850);
+  // Replays and spend below the next threshold fire nothing.
+  outcome = store_->RecordUsage({Priced("r1", 850, Utc(2026, 3, 2))}, now);
+  ASSERT_THAT(outcome, IsOk());
+  EXPECT_THAT(outcome->alerts, IsEmpty());
+  EXPECT_THAT(outcome->increments, IsEmpty());
+  outcome = store_->RecordUsage({Priced("r2", 100, Utc(2026, 3, 3))}, now);
+  ASSERT_THAT(outcome, IsOk());
+  EXPECT_THAT(outcome->alerts, IsEmpty());
+  outcome = store_->RecordUsage({Priced("r3", 60, Utc(2026, 3, 3))}, now);
+  ASSERT_THAT(outcome, IsOk());
+  ASSERT_THAT(outcome->alerts, SizeIs(1));
+  EXPECT_EQ(outcome->alerts[0].threshold_percent, 100);
+  outcome = store_->RecordUsage({Priced("r4", 600, Utc(2026, 3, 4))}, now);
+  ASSERT_THAT(outcome, IsOk());
+  EXPECT_THAT(outcome->alerts, IsEmpty());
+
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.budget_threshold_events"), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.outbox WHERE destination = 'incident.ReportAlerts'"),
+            2);
+  EXPECT_EQ(Count("SELECT min(spent_nano_usd) FROM cost.budget_threshold_events"), 850);
+  EXPECT_EQ(Count("SELECT max(spent_nano_usd) FROM cost.budget_threshold_events"), 1'010);
+  // The payload is the Alert itself.
+  std::string payload;
+  ASSERT_THAT(pool_.WithTransaction([&](pqxx::work& txn) {
+    const pqxx::result r =
+        txn.exec("SELECT payload, idempotency_key FROM cost.outbox ORDER BY id LIMIT 1");
+    payload = pqxx::binarystring(r[0][0]).str();
+    EXPECT_THAT(r[0][1].as<std::string>(), HasSubstr("cost-budget-threshold-"));
+    return absl::OkStatus();
+  }),
+              IsOk());
+  incident::v1::Alert alert;
+  ASSERT_TRUE(alert.ParseFromString(payload));
+  EXPECT_EQ(alert.name(), "BudgetThresholdCrossed");
+  EXPECT_EQ(alert.tenant(), "acme");
+  EXPECT_EQ(alert.status(), incident::v1::ALERT_STATUS_FIRING);
+  EXPECT_EQ(alert.source(), "agentwatch-cost");
+  EXPECT_EQ(alert.severity(), agentwatch::common::v1::SEVERITY_P2);
+  EXPECT_EQ(alert.labels().at("threshold"), "80");
+  EXPECT_EQ(alert.labels().at("budget_id"), budget->id);
+  EXPECT_EQ(alert.annotations().at("percent_used"), "85.00");
+  EXPECT_EQ(alert.annotations().at("spent_usd"), "0.000000850");
+  EXPECT_EQ(alert.starts_at().seconds(), absl::ToUnixSeconds(now));
+}
+
+TEST_F(PgCostStoreTest, ConcurrentBatchesCrossAThresholdExactlyOnce) {
+  ASSERT_THAT(store_->CreateBudget(MonthlyBudget("acme", 1'000)), IsOk());
+  const absl::Time now = Utc(2026, 3, 15);
+  // 8 threads x 25 batches of 10 nano-USD: 2,000 in all; 80 % and 100 % each
+  // fire in exactly one batch, whichever crosses them.
+  std::atomic<int> alerts{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        auto outcome =
+            store_->RecordUsage({Priced(absl::StrCat(t, "-", i), 10, Utc(2026, 3, 2))}, now);
+        EXPECT_THAT(outcome, IsOk());
+        if (outcome.ok()) alerts += static_cast<int>(outcome->alerts.size());
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(alerts.load(), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.outbox"), 2);
+  // The 80 % alert fired at exactly 800: no batch missed another's spend.
+  EXPECT_EQ(Count("SELECT spent_nano_usd FROM cost.budget_threshold_events WHERE threshold = 80"),
+            800);
+  EXPECT_EQ(Count("SELECT spent_nano_usd FROM cost.budget_threshold_events WHERE threshold = 100"),
+            1'000);
+}
+
+}  // namespace
+}  // namespace agentwatch::cost
+
+namespace agentwatch::cost {
+namespace {
+
+// The hot counters in the real Redis with the real ledger behind them.
+class HotCountersTest : public PgCostStoreTest {
+ protected:
+  HotCountersTest()
+      : redis_(RedisOptionsFromEnv()),
+        counters_(redis_),
+        metrics_(registry_),
+        executor_(2, 100),
+        rpc_(authorizer_, executor_),
+        tenant_(absl::StrCat("hot-", absl::ToUnixNanos(absl::Now()))) {}
+
+  static common::RedisOptions RedisOptionsFromEnv() {
+    common::RedisOptions options;
+    ::agentwatch::testing::TestRedis(&options.host, &options.port);
+    return options;
+  }
+
+  void SetUp() override {
+    PgCostStoreTest::SetUp();
+    CostServiceOptions options;
+    options.counters = &counters_;
+    service_ = std::make_unique<CostServiceImpl>(*store_, rpc_, clock_, metrics_, options);
+  }
+  void TearDown() override { FlushTenantKeys(); }
+
+  // Deletes this test's keys only (its tenant's hash tag), never others'.
+  int FlushTenantKeys() {
+    auto keys = redis_.Command({"KEYS", absl::StrCat("{", tenant_, "}:cost:budget:*")});
+    EXPECT_THAT(keys, IsOk());
+    int deleted = 0;
+    if (!keys.ok()) return 0;
+    for (const common::RedisReply& key : keys->elements) {
+      EXPECT_THAT(redis_.Command({"DEL", key.str}), IsOk());
+      ++deleted;
+    }
+    return deleted;
+  }
+
+  v1::CheckBudgetResponse Check(int64_t estimate) {
+    v1::CheckBudgetRequest request;
+    request.mutable_scope()->set_tenant(tenant_);
+    request.set_estimated_cost_nano_usd(estimate);
+    v1::CheckBudgetResponse response;
+    EXPECT_THAT(service_->DoCheckBudget(request, &response), IsOk());
+    return response;
+  }
+
+  absl::StatusOr<int64_t> Hot(const std::string& key) {
+    ASSIGN_OR_RETURN(common::RedisReply reply, redis_.Command({"GET", key}));
+    if (reply.type == common::RedisReply::Type::kNil) return -1;
+    int64_t value = 0;
+    if (!absl::SimpleAtoi(reply.str, &value)) return absl::InternalError(reply.str);
+    return value;
+  }
+
+  absl::Status Record(const std::string& id, int64_t cost) {
+    v1::RecordUsageRequest request;
+    v1::UsageRecord* r = request.add_records();
+    r->set_record_id(id);
+    TimeToProto(Utc(2026, 3, 2), r->mutable_time());
+    r->mutable_scope()->set_tenant(tenant_);
+    r->mutable_llm()->set_provider("openai");
+    r->mutable_llm()->set_model("m");
+    r->set_client_cost_nano_usd(cost);
+    v1::RecordUsageResponse response;
+    return service_->DoRecordUsage(request, &response);
+  }
+
+  common::FakeClock clock_{Utc(2026, 3, 15)};
+  common::RedisClient redis_;
+  RedisBudgetCounters counters_;
+  prometheus::Registry registry_;
+  CostMetrics metrics_;
+  common::BlockingExecutor executor_;
+  common::Authorizer authorizer_;
+  common::RpcRunner rpc_;
+  std::string tenant_;
+  std::unique_ptr<CostServiceImpl> service_;
+};
+
+TEST_F(HotCountersTest, FlushedCountersAreReseededAndDriftIsRepaired) {
+  auto budget = store_->CreateBudget(MonthlyBudget(tenant_, 1'000));
+  ASSERT_THAT(budget, IsOk());
+  const std::string key = CounterRedisKey(tenant_, budget->id, Utc(2026, 3, 1));
+  ASSERT_THAT(Record("r1", 300), IsOk());
+  EXPECT_EQ(Check(0).remaining_nano_usd(), 700);
+  EXPECT_THAT(Hot(key), IsOkAndHolds(300));
+  // Increments after commit; a replay adds nothing.
+  ASSERT_THAT(Record("r2", 200), IsOk());
+  ASSERT_THAT(Record("r2", 200), IsOk());
+  EXPECT_THAT(Hot(key), IsOkAndHolds(500));
+  EXPECT_EQ(Check(0).remaining_nano_usd(), 500);
+  EXPECT_EQ(metrics_.spend_from_counter.Value(), 1);
+
+  // Redis loses the counters: CheckBudget is still right and re-seeds them.
+  EXPECT_EQ(FlushTenantKeys(), 1);
+  ASSERT_THAT(Record("r3", 100), IsOk());  // not counted in a missing counter
+  EXPECT_THAT(Hot(key), IsOkAndHolds(-1));
+  v1::CheckBudgetResponse r = Check(401);
+  EXPECT_FALSE(r.allowed());
+  EXPECT_EQ(r.remaining_nano_usd(), 400);
+  EXPECT_THAT(Hot(key), IsOkAndHolds(600));
+
+  // Drift injected: Reconcile reports and repairs it.
+  ASSERT_THAT(redis_.Command({"INCRBY", key, "55"}), IsOk());
+  v1::ReconcileRequest request;
+  request.set_tenant(tenant_);
+  v1::ReconcileResponse report;
+  ASSERT_THAT(service_->DoReconcile(request, &report), IsOk());
+  EXPECT_EQ(report.counters_checked(), 1);
+  EXPECT_EQ(report.drifted(), 1);
+  EXPECT_EQ(report.missing(), 0);
+  EXPECT_EQ(report.repaired(), 1);
+  ASSERT_THAT(report.drifts(), SizeIs(1));
+  EXPECT_EQ(report.drifts(0).budget_id(), budget->id);
+  EXPECT_EQ(report.drifts(0).hot_nano_usd(), 655);
+  EXPECT_EQ(report.drifts(0).ledger_nano_usd(), 600);
+  EXPECT_THAT(Hot(key), IsOkAndHolds(600));
+  // Flushed again: Reconcile re-creates the missing counter.
+  EXPECT_EQ(FlushTenantKeys(), 1);
+  report.Clear();
+  ASSERT_THAT(service_->DoReconcile(request, &report), IsOk());
+  EXPECT_EQ(report.missing(), 1);
+  EXPECT_EQ(report.repaired(), 1);
+  EXPECT_THAT(Hot(key), IsOkAndHolds(600));
+  auto ttl = redis_.Command({"TTL", key});
+  ASSERT_THAT(ttl, IsOk());
+  EXPECT_GT(ttl->integer, 0);
+}
+
+TEST_F(HotCountersTest, RedisDownFallsBackToTheLedger) {
+  auto budget = store_->CreateBudget(MonthlyBudget(tenant_, 1'000));
+  ASSERT_THAT(budget, IsOk());
+  ASSERT_THAT(Record("r1", 300), IsOk());
+  common::RedisOptions dead;
+  dead.port = ::agentwatch::testing::FreePort();
+  common::RedisClient down(dead);
+  RedisBudgetCounters down_counters(down);
+  CostServiceOptions options;
+  options.counters = &down_counters;
+  CostServiceImpl service(*store_, rpc_, clock_, metrics_, options);
+  v1::CheckBudgetRequest check;
+  check.mutable_scope()->set_tenant(tenant_);
+  v1::CheckBudgetResponse response;
+  ASSERT_THAT(service.DoCheckBudget(check, &response), IsOk());
+  EXPECT_EQ(response.remaining_nano_usd(), 700);
+  v1::ReconcileResponse report;
+  EXPECT_THAT(service.DoReconcile(v1::ReconcileRequest(), &report),
+              StatusIs(absl::StatusCode::kUnavailable));
 }
 
 }  // namespace

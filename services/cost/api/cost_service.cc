@@ -4,6 +4,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -119,6 +120,20 @@ grpc::ServerUnaryReactor* CostServiceImpl::ListBudgets(grpc::CallbackServerConte
                     [this, request, response] { return DoListBudgets(*request, response); });
 }
 
+grpc::ServerUnaryReactor* CostServiceImpl::GetBudgetStatus(
+    grpc::CallbackServerContext* context, const v1::GetBudgetStatusRequest* request,
+    v1::BudgetStatus* response) {
+  return rpc_.Unary(context, Role::kViewer,
+                    [this, request, response] { return DoGetBudgetStatus(*request, response); });
+}
+
+grpc::ServerUnaryReactor* CostServiceImpl::Reconcile(grpc::CallbackServerContext* context,
+                                                     const v1::ReconcileRequest* request,
+                                                     v1::ReconcileResponse* response) {
+  return rpc_.Unary(context, Role::kAdmin,
+                    [this, request, response] { return DoReconcile(*request, response); });
+}
+
 // --- Usage -------------------------------------------------------------------
 
 absl::Status CostServiceImpl::DoRecordUsage(const v1::RecordUsageRequest& request,
@@ -135,7 +150,27 @@ absl::Status CostServiceImpl::DoRecordUsage(const v1::RecordUsageRequest& reques
     ASSIGN_OR_RETURN(UsageRecord record, UsageRecordFromProto(request.records(i), i));
     records.push_back(std::move(record));
   }
-  ASSIGN_OR_RETURN(RecordOutcome outcome, store_.RecordUsage(records));
+  ASSIGN_OR_RETURN(RecordOutcome outcome, store_.RecordUsage(records, clock_.Now()));
+  for (const BudgetAlert& alert : outcome.alerts) {
+    (alert.kind == BudgetAlertKind::kThreshold ? metrics_.threshold_alerts
+                                               : metrics_.projected_alerts)
+        .Increment();
+    common::LogInfo("budget alert fired", {{"tenant", alert.tenant},
+                                           {"budget_id", alert.budget_id},
+                                           {"alert", alert.name},
+                                           {"threshold", absl::StrCat(alert.threshold_percent)},
+                                           {"percent_used", alert.annotations.at("percent_used")}});
+  }
+  if (!outcome.alerts.empty() && options_.on_alerts) options_.on_alerts();
+  if (options_.counters != nullptr && !outcome.increments.empty()) {
+    // After the commit, best effort: a counter that misses this batch is
+    // repaired by Reconcile (see store/budget_counters.h).
+    if (absl::Status s = options_.counters->IncrementExisting(outcome.increments); !s.ok()) {
+      metrics_.counter_errors.Increment();
+      common::LogWarning("budget counters not incremented; reconcile repairs them",
+                         {{"error", s.ToString()}});
+    }
+  }
   metrics_.accepted_records.Increment(static_cast<double>(outcome.accepted - outcome.unpriced));
   metrics_.unpriced_records.Increment(static_cast<double>(outcome.unpriced));
   metrics_.duplicate_records.Increment(static_cast<double>(outcome.duplicates));
@@ -191,6 +226,78 @@ absl::Status CostServiceImpl::DoGetCostReport(const v1::GetCostReportRequest& re
 
 // --- Budgets -----------------------------------------------------------------
 
+absl::StatusOr<std::shared_ptr<const std::vector<Budget>>> CostServiceImpl::TenantBudgets(
+    const std::string& tenant) {
+  const absl::Time now = clock_.Now();
+  {
+    absl::MutexLock lock(&cache_mu_);
+    auto it = budget_cache_.find(tenant);
+    if (it != budget_cache_.end() && now - it->second.fetched < options_.budget_cache_ttl) {
+      return it->second.budgets;
+    }
+  }
+  ASSIGN_OR_RETURN(std::vector<Budget> budgets,
+                   store_.ListBudgets(tenant, std::nullopt, kMaxBudgetsPerTenant));
+  auto shared = std::make_shared<const std::vector<Budget>>(std::move(budgets));
+  if (options_.budget_cache_ttl > absl::ZeroDuration()) {
+    absl::MutexLock lock(&cache_mu_);
+    budget_cache_[tenant] = {shared, now};
+  }
+  return shared;
+}
+
+void CostServiceImpl::ForgetTenantBudgets(const std::string& tenant) {
+  absl::MutexLock lock(&cache_mu_);
+  budget_cache_.erase(tenant);
+}
+
+absl::StatusOr<std::vector<int64_t>> CostServiceImpl::CurrentSpends(
+    const std::vector<const Budget*>& budgets, const std::vector<BudgetWindow>& windows,
+    absl::Time now) {
+  std::vector<std::optional<int64_t>> hot(budgets.size());
+  std::vector<CounterKey> keys;
+  std::vector<size_t> keyed;
+  bool counters_up = options_.counters != nullptr;
+  if (counters_up) {
+    for (size_t i = 0; i < budgets.size(); ++i) {
+      if (budgets[i]->period == BudgetPeriod::kRolling) continue;
+      keys.push_back({budgets[i]->scope.tenant, budgets[i]->id, windows[i].spend_period.start,
+                      windows[i].spend_period.end});
+      keyed.push_back(i);
+    }
+    if (!keys.empty()) {
+      auto values = options_.counters->Get(keys);
+      if (values.ok()) {
+        for (size_t k = 0; k < keyed.size(); ++k) hot[keyed[k]] = (*values)[k];
+      } else {
+        counters_up = false;
+        metrics_.counter_errors.Increment();
+      }
+    }
+  }
+  std::vector<int64_t> spends(budgets.size());
+  for (size_t i = 0; i < budgets.size(); ++i) {
+    if (hot[i].has_value()) {
+      metrics_.spend_from_counter.Increment();
+      spends[i] = *hot[i];
+      continue;
+    }
+    metrics_.spend_from_ledger.Increment();
+    ASSIGN_OR_RETURN(spends[i], store_.Spend(budgets[i]->scope, windows[i].spend_period));
+    if (counters_up && budgets[i]->period != BudgetPeriod::kRolling) {
+      // Seeded from the ledger just read; a counter another request seeded
+      // first wins (SET NX), and both hold a ledger sum.
+      const CounterKey key{budgets[i]->scope.tenant, budgets[i]->id, windows[i].spend_period.start,
+                           windows[i].spend_period.end};
+      if (!options_.counters->SeedIfAbsent(key, spends[i], now).ok()) {
+        metrics_.counter_errors.Increment();
+        counters_up = false;
+      }
+    }
+  }
+  return spends;
+}
+
 absl::Status CostServiceImpl::DoCheckBudget(const v1::CheckBudgetRequest& request,
                                             v1::CheckBudgetResponse* response) {
   const Scope scope = ScopeFromProto(request.scope());
@@ -199,18 +306,18 @@ absl::Status CostServiceImpl::DoCheckBudget(const v1::CheckBudgetRequest& reques
     return InvalidField("estimated_cost_nano_usd", "must be >= 0");
   }
   const absl::Time now = clock_.Now();
-  ASSIGN_OR_RETURN(std::vector<Budget> budgets,
-                   store_.ListBudgets(scope.tenant, std::nullopt, kMaxBudgetsPerTenant));
-  std::vector<BudgetSpend> spends;
-  for (const Budget& budget : budgets) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const std::vector<Budget>> budgets, TenantBudgets(scope.tenant));
+  std::vector<const Budget*> applicable;
+  std::vector<BudgetWindow> windows;
+  for (const Budget& budget : *budgets) {
     if (!ScopeCovers(budget.scope, scope)) continue;
-    absl::TimeZone zone;
-    if (!absl::LoadTimeZone(budget.time_zone, &zone)) zone = absl::UTCTimeZone();
-    BudgetSpend spend;
-    spend.budget = &budget;
-    spend.period = CurrentPeriod(budget.period, budget.rolling_window, zone, now);
-    ASSIGN_OR_RETURN(spend.spent_nano_usd, store_.Spend(budget.scope, spend.period));
-    spends.push_back(spend);
+    applicable.push_back(&budget);
+    windows.push_back(BudgetWindowAt(budget, now));
+  }
+  ASSIGN_OR_RETURN(std::vector<int64_t> spent, CurrentSpends(applicable, windows, now));
+  std::vector<BudgetSpend> spends;
+  for (size_t i = 0; i < applicable.size(); ++i) {
+    spends.push_back({applicable[i], windows[i].spend_period, spent[i]});
   }
   const BudgetDecision decision = DecideBudgets(spends, request.estimated_cost_nano_usd());
   response->set_allowed(decision.allowed);
@@ -230,11 +337,84 @@ absl::Status CostServiceImpl::DoCheckBudget(const v1::CheckBudgetRequest& reques
   return absl::OkStatus();
 }
 
+absl::Status CostServiceImpl::DoReconcile(const v1::ReconcileRequest& request,
+                                          v1::ReconcileResponse* response) {
+  if (request.tenant().size() > kMaxTenantBytes) {
+    return InvalidField("tenant", absl::StrCat("at most ", kMaxTenantBytes, " bytes"));
+  }
+  if (options_.counters == nullptr) {
+    return absl::FailedPreconditionError("this replica has no hot counters to reconcile");
+  }
+  if (reconciling_.exchange(true)) {
+    return absl::FailedPreconditionError("a reconciliation is already running");
+  }
+  struct Done {
+    std::atomic<bool>& flag;
+    ~Done() { flag = false; }
+  } done{reconciling_};
+  const absl::Time start = clock_.Now();
+  TimeToProto(start, response->mutable_start_time());
+  std::optional<BudgetCursor> after;
+  while (true) {
+    ASSIGN_OR_RETURN(std::vector<Budget> page,
+                     store_.ListBudgets(request.tenant(), after, kMaxPageSize));
+    if (page.empty()) break;
+    after = BudgetCursor{page.back().scope.tenant, page.back().name};
+    std::vector<const Budget*> counted;
+    std::vector<CounterKey> keys;
+    for (const Budget& b : page) {
+      if (b.period == BudgetPeriod::kRolling) continue;
+      const BudgetWindow window = BudgetWindowAt(b, start);
+      counted.push_back(&b);
+      keys.push_back({b.scope.tenant, b.id, window.spend_period.start, window.spend_period.end});
+    }
+    // The counters first, then the ledger, then a compare-and-set: a batch
+    // whose increment lands in between changes the counter, so the repair
+    // is skipped rather than overwriting that increment (the next run sees
+    // it settled).
+    ASSIGN_OR_RETURN(std::vector<std::optional<int64_t>> hot, options_.counters->Get(keys));
+    for (size_t i = 0; i < keys.size(); ++i) {
+      ASSIGN_OR_RETURN(const int64_t ledger,
+                       store_.Spend(counted[i]->scope, {keys[i].period_start, keys[i].period_end}));
+      response->set_counters_checked(response->counters_checked() + 1);
+      if (hot[i].has_value() && *hot[i] == ledger) continue;
+      response->set_drifted(response->drifted() + 1);
+      if (!hot[i].has_value()) response->set_missing(response->missing() + 1);
+      bool repaired = false;
+      if (!request.dry_run()) {
+        ASSIGN_OR_RETURN(repaired,
+                         options_.counters->CompareAndSet(keys[i], hot[i], ledger, clock_.Now()));
+        if (repaired) response->set_repaired(response->repaired() + 1);
+      }
+      if (response->drifts_size() < kMaxPageSize) {
+        v1::CounterDrift* drift = response->add_drifts();
+        drift->set_budget_id(keys[i].budget_id);
+        TimeToProto(keys[i].period_start, drift->mutable_period_start());
+        drift->set_hot_nano_usd(hot[i].value_or(-1));
+        drift->set_ledger_nano_usd(ledger);
+        drift->set_repaired(repaired);
+      }
+    }
+    if (page.size() < static_cast<size_t>(kMaxPageSize)) break;
+  }
+  metrics_.counters_repaired.Increment(static_cast<double>(response->repaired()));
+  TimeToProto(clock_.Now(), response->mutable_end_time());
+  if (response->drifted() > 0) {
+    common::LogWarning("budget counters drifted from the ledger",
+                       {{"checked", absl::StrCat(response->counters_checked())},
+                        {"drifted", absl::StrCat(response->drifted())},
+                        {"missing", absl::StrCat(response->missing())},
+                        {"repaired", absl::StrCat(response->repaired())}});
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CostServiceImpl::DoCreateBudget(const v1::CreateBudgetRequest& request,
                                              v1::Budget* response) {
   if (!request.has_budget()) return InvalidField("budget", "required");
   ASSIGN_OR_RETURN(Budget budget, BudgetFromProto(request.budget(), request.request_id()));
   ASSIGN_OR_RETURN(Budget stored, store_.CreateBudget(budget));
+  ForgetTenantBudgets(stored.scope.tenant);
   BudgetToProto(stored, response);
   return absl::OkStatus();
 }
@@ -249,7 +429,9 @@ absl::Status CostServiceImpl::DoGetBudget(const v1::GetBudgetRequest& request,
 
 absl::Status CostServiceImpl::DoDeleteBudget(const v1::DeleteBudgetRequest& request) {
   if (request.id().empty()) return InvalidField("id", "required");
-  return store_.DeleteBudget(request.id());
+  RETURN_IF_ERROR(store_.DeleteBudget(request.id()));
+  if (auto tenant = TenantOfBudgetId(request.id(), "id"); tenant.ok()) ForgetTenantBudgets(*tenant);
+  return absl::OkStatus();
 }
 
 absl::Status CostServiceImpl::DoListBudgets(const v1::ListBudgetsRequest& request,
@@ -271,6 +453,40 @@ absl::Status CostServiceImpl::DoListBudgets(const v1::ListBudgetsRequest& reques
     response->set_next_page_token(EncodePageToken(
         fingerprint, PackPosition({budgets.back().scope.tenant, budgets.back().name})));
   }
+  return absl::OkStatus();
+}
+
+absl::Status CostServiceImpl::DoGetBudgetStatus(const v1::GetBudgetStatusRequest& request,
+                                                v1::BudgetStatus* response) {
+  if (request.id().empty()) return InvalidField("id", "required");
+  ASSIGN_OR_RETURN(Budget budget, store_.GetBudget(request.id()));
+  const absl::Time now = clock_.Now();
+  const BudgetWindow window = BudgetWindowAt(budget, now);
+  ASSIGN_OR_RETURN(const int64_t spent, store_.Spend(budget.scope, window.spend_period));
+  ASSIGN_OR_RETURN(
+      std::vector<int32_t> fired,
+      store_.FiredThresholds(budget.scope.tenant, budget.id, window.alert_period.start));
+  const Projection projection =
+      ProjectSpend(spent, budget.limit_nano_usd, window.spend_period, now);
+  response->set_budget_id(budget.id);
+  TimeToProto(window.spend_period.start, response->mutable_period_start());
+  TimeToProto(window.spend_period.end, response->mutable_period_end());
+  response->set_spent_nano_usd(spent);
+  response->set_limit_nano_usd(budget.limit_nano_usd);
+  const __int128 remaining = static_cast<__int128>(budget.limit_nano_usd) - spent;
+  response->set_remaining_nano_usd(remaining < std::numeric_limits<int64_t>::min()
+                                       ? std::numeric_limits<int64_t>::min()
+                                       : static_cast<int64_t>(remaining));
+  response->set_percent_used(static_cast<double>(spent) * 100.0 /
+                             static_cast<double>(budget.limit_nano_usd));
+  response->set_burn_rate_nano_usd_per_hour(projection.burn_rate_nano_usd_per_hour);
+  response->set_projected_spend_nano_usd(projection.projected_spend_nano_usd);
+  if (projection.exhaustion_time.has_value()) {
+    TimeToProto(*projection.exhaustion_time, response->mutable_projected_exhaustion_time());
+  }
+  response->set_projected_to_exceed(projection.projected_to_exceed);
+  for (int32_t t : fired) response->add_fired_threshold_percents(t);
+  TimeToProto(now, response->mutable_as_of());
   return absl::OkStatus();
 }
 

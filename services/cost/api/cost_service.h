@@ -1,30 +1,63 @@
 // The gRPC CostService: validates requests, maps proto <-> core, calls the
 // store and maps statuses (agentwatch.cost.v1, see cost.proto for each RPC's
-// contract). Implemented: RecordUsage, GetCostReport, CheckBudget,
-// UpsertPrice, GetPrice, ListPrices, ImportPrices, CreateBudget, GetBudget,
-// DeleteBudget, ListBudgets. The other RPCs answer UNIMPLEMENTED (the
-// generated base class does).
+// contract). Implemented: RecordUsage (which also fires budget alerts, see
+// CostStore::RecordUsage and core/budget_alert.h), GetCostReport,
+// CheckBudget, UpsertPrice, GetPrice, ListPrices, ImportPrices, CreateBudget,
+// GetBudget, DeleteBudget, ListBudgets, GetBudgetStatus (the linear
+// projection of core/budget_alert.h), Reconcile (hot counters against the
+// ledger). The other RPCs answer UNIMPLEMENTED (the generated base class
+// does).
 //
-// Roles: reads (reports, prices, budgets, CheckBudget) need viewer;
-// RecordUsage needs operator; the catalog and budgets (configuration) need
-// admin.
+// CheckBudget's hot path: the tenant's budgets from an in-process cache
+// (CostServiceOptions::budget_cache_ttl) and the spends of the applicable
+// daily, weekly and monthly budgets from the hot counters in one Redis round
+// trip; Postgres only for ROLLING budgets, missing counters (re-seeded from
+// the ledger) or when Redis is down.
+//
+// Roles: reads (reports, prices, budgets, GetBudgetStatus, CheckBudget) need
+// viewer; RecordUsage needs operator; the catalog, budgets (configuration)
+// and Reconcile need admin.
 #pragma once
 
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "agentwatch/cost/v1/cost.grpc.pb.h"
 #include "common/clock.h"
 #include "common/rpc.h"
 #include "cost/api/cost_metrics.h"
+#include "cost/store/budget_counters.h"
 #include "cost/store/cost_store.h"
 
 namespace agentwatch::cost {
+
+// Optional collaborators and tuning of the service.
+struct CostServiceOptions {
+  // Called after a RecordUsage batch that fired budget alerts committed, to
+  // wake the outbox dispatcher. May be empty.
+  std::function<void()> on_alerts;
+  // Hot budget counters for CheckBudget (see store/budget_counters.h); null:
+  // every CheckBudget reads the ledger.
+  BudgetCounters* counters = nullptr;
+  // How long CheckBudget reuses a tenant's budget list read from Postgres.
+  // Budgets created or deleted through this replica are seen at once; through
+  // another replica within this time.
+  absl::Duration budget_cache_ttl = absl::Seconds(1);
+};
 
 class CostServiceImpl final : public v1::CostService::CallbackService {
  public:
   // All dependencies must outlive the service.
   CostServiceImpl(CostStore& store, common::RpcRunner& rpc, common::Clock& clock,
-                  CostMetrics& metrics)
-      : store_(store), rpc_(rpc), clock_(clock), metrics_(metrics) {}
+                  CostMetrics& metrics, CostServiceOptions options = {})
+      : store_(store), rpc_(rpc), clock_(clock), metrics_(metrics), options_(std::move(options)) {}
 
   grpc::ServerUnaryReactor* RecordUsage(grpc::CallbackServerContext* context,
                                         const v1::RecordUsageRequest* request,
@@ -59,6 +92,12 @@ class CostServiceImpl final : public v1::CostService::CallbackService {
   grpc::ServerUnaryReactor* ListBudgets(grpc::CallbackServerContext* context,
                                         const v1::ListBudgetsRequest* request,
                                         v1::ListBudgetsResponse* response) override;
+  grpc::ServerUnaryReactor* GetBudgetStatus(grpc::CallbackServerContext* context,
+                                            const v1::GetBudgetStatusRequest* request,
+                                            v1::BudgetStatus* response) override;
+  grpc::ServerUnaryReactor* Reconcile(grpc::CallbackServerContext* context,
+                                      const v1::ReconcileRequest* request,
+                                      v1::ReconcileResponse* response) override;
 
   // The work of each RPC, without transport; public for direct tests.
   absl::Status DoRecordUsage(const v1::RecordUsageRequest& request,
@@ -77,12 +116,33 @@ class CostServiceImpl final : public v1::CostService::CallbackService {
   absl::Status DoDeleteBudget(const v1::DeleteBudgetRequest& request);
   absl::Status DoListBudgets(const v1::ListBudgetsRequest& request,
                              v1::ListBudgetsResponse* response);
+  absl::Status DoGetBudgetStatus(const v1::GetBudgetStatusRequest& request,
+                                 v1::BudgetStatus* response);
+  absl::Status DoReconcile(const v1::ReconcileRequest& request, v1::ReconcileResponse* response);
 
  private:
+  // The budgets of `tenant`, from the cache when fresh.
+  absl::StatusOr<std::shared_ptr<const std::vector<Budget>>> TenantBudgets(
+      const std::string& tenant);
+  void ForgetTenantBudgets(const std::string& tenant);
+  // The spend of each budget in its current period at `now`: from the hot
+  // counters when present, else from the ledger (re-seeding the counter).
+  absl::StatusOr<std::vector<int64_t>> CurrentSpends(const std::vector<const Budget*>& budgets,
+                                                     const std::vector<BudgetWindow>& windows,
+                                                     absl::Time now);
+
   CostStore& store_;
   common::RpcRunner& rpc_;
   common::Clock& clock_;
   CostMetrics& metrics_;
+  const CostServiceOptions options_;
+  std::atomic<bool> reconciling_{false};
+  struct CachedBudgets {
+    std::shared_ptr<const std::vector<Budget>> budgets;
+    absl::Time fetched;
+  };
+  absl::Mutex cache_mu_;
+  std::map<std::string, CachedBudgets> budget_cache_ ABSL_GUARDED_BY(cache_mu_);
 };
 
 }  // namespace agentwatch::cost

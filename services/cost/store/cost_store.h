@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "cost/core/budget.h"
+#include "cost/core/budget_alert.h"
 #include "cost/core/litellm.h"
 #include "cost/core/price.h"
 #include "cost/core/report.h"
@@ -47,6 +48,19 @@ struct PriceListQuery {
   int32_t limit = 100;
 };
 
+// Cost added to one budget's period by a batch.
+struct BudgetIncrement {
+  std::string tenant;
+  std::string budget_id;
+  absl::Time period_start;
+  int64_t nano_usd = 0;
+};
+
+// The outbox schema and destination of budget alerts (payload: a serialized
+// agentwatch.incident.v1.Alert, idempotency key: the alert's fingerprint).
+inline constexpr char kOutboxSchema[] = "cost";
+inline constexpr char kIncidentDestination[] = "incident.ReportAlerts";
+
 // What RecordUsage did with a batch.
 struct RecordOutcome {
   int64_t accepted = 0;    // newly recorded
@@ -56,6 +70,11 @@ struct RecordOutcome {
   int64_t total_cost_nano_usd = 0;
   // "provider/model" of newly recorded LLM records without a price, sorted.
   std::vector<std::string> unknown_models;
+  // Budget alerts this batch fired (enqueued in the same transaction).
+  std::vector<BudgetAlert> alerts;
+  // Cost the newly recorded records added to each touched daily, weekly or
+  // monthly budget's current period (for the hot counters), by budget id.
+  std::vector<BudgetIncrement> increments;
 };
 
 // A position in ListBudgets order (tenant, name).
@@ -105,8 +124,16 @@ class CostStore {
   // PriceUsage at its time from the catalog as of this transaction, inserted
   // once per (tenant, record_id) (a replay or repeat is a duplicate and keeps
   // its first cost), and unpriced LLM records added to the unknown models.
-  // All or nothing. OUT_OF_RANGE when a cost or the batch total overflows.
-  virtual absl::StatusOr<RecordOutcome> RecordUsage(const std::vector<UsageRecord>& records) = 0;
+  // Then, in the same transaction, every budget whose scope and current
+  // period (at `now`) hold a newly recorded record is evaluated against its
+  // spend: each due alert (DueBudgetAlerts) not yet fired in its alert period
+  // is recorded as fired and enqueued for incident.ReportAlerts, so each
+  // fires exactly once per period even across replicas (budgets are
+  // evaluated under a per-budget lock, so concurrent batches see each
+  // other's spend). All or nothing. OUT_OF_RANGE when a cost or the batch
+  // total overflows.
+  virtual absl::StatusOr<RecordOutcome> RecordUsage(const std::vector<UsageRecord>& records,
+                                                    absl::Time now) = 0;
 
   // Aggregates the ledger for a validated query (AggregateReport semantics).
   // OUT_OF_RANGE when a sum exceeds int64.
@@ -126,6 +153,12 @@ class CostStore {
   // NOT_FOUND for an unknown id; INVALID_ARGUMENT ("id") for a malformed one.
   virtual absl::StatusOr<Budget> GetBudget(absl::string_view id) = 0;
   virtual absl::Status DeleteBudget(absl::string_view id) = 0;
+
+  // The threshold percents (ascending) of `budget_id` already fired in the
+  // alert period starting at `period_start`.
+  virtual absl::StatusOr<std::vector<int32_t>> FiredThresholds(absl::string_view tenant,
+                                                               absl::string_view budget_id,
+                                                               absl::Time period_start) = 0;
 
   // Up to `limit` budgets of `tenant` ("" = all) in (tenant, name) order.
   virtual absl::StatusOr<std::vector<Budget>> ListBudgets(absl::string_view tenant,

@@ -128,8 +128,8 @@ absl::StatusOr<std::vector<PriceVersion>> MemoryCostStore::ListPrices(const Pric
   return selected;
 }
 
-absl::StatusOr<RecordOutcome> MemoryCostStore::RecordUsage(
-    const std::vector<UsageRecord>& records) {
+absl::StatusOr<RecordOutcome> MemoryCostStore::RecordUsage(const std::vector<UsageRecord>& records,
+                                                           absl::Time now) {
   absl::MutexLock lock(&mu_);
   PriceBook book;
   for (const auto& [id, v] : prices_) book.Add(v);
@@ -167,6 +167,43 @@ absl::StatusOr<RecordOutcome> MemoryCostStore::RecordUsage(
     }
     ledger_index_[{r.scope.tenant, r.record_id}] = ledger_.size();
     ledger_.push_back(std::move(p));
+  }
+  // Budgets, as PgCostStore evaluates them (the mutex serializes batches).
+  std::vector<const UsageRecord*> fresh_records;
+  for (size_t i = ledger_.size() - fresh.size(); i < ledger_.size(); ++i) {
+    fresh_records.push_back(&ledger_[i].record);
+  }
+  for (const auto& [key, budget] : budgets_) {
+    const BudgetWindow window = BudgetWindowAt(budget, now);
+    if (!RecordsTouchBudget(budget, window, fresh_records)) continue;
+    NanoSum spent;
+    NanoSum added;
+    for (size_t i = 0; i < ledger_.size(); ++i) {
+      const PricedUsage& e = ledger_[i];
+      if (e.record.scope.tenant != budget.scope.tenant) continue;
+      if (e.record.time < window.spend_period.start || e.record.time >= window.spend_period.end ||
+          !ScopeCovers(budget.scope, e.record.scope)) {
+        continue;
+      }
+      spent.Add(e.cost_nano_usd);
+      if (i >= ledger_.size() - fresh.size()) added.Add(e.cost_nano_usd);
+    }
+    ASSIGN_OR_RETURN(const int64_t spent_value, spent.Value());
+    if (budget.period != BudgetPeriod::kRolling) {
+      ASSIGN_OR_RETURN(const int64_t added_value, added.Value());
+      outcome.increments.push_back(
+          {budget.scope.tenant, budget.id, window.spend_period.start, added_value});
+    }
+    for (BudgetAlert& alert : DueBudgetAlerts(budget, window, spent_value, now)) {
+      if (!fired_
+               .emplace(budget.scope.tenant, budget.id, alert.period_start, alert.kind,
+                        alert.threshold_percent)
+               .second) {
+        continue;
+      }
+      outbox_.push_back(alert);
+      outcome.alerts.push_back(std::move(alert));
+    }
   }
   return outcome;
 }
@@ -228,6 +265,21 @@ absl::Status MemoryCostStore::DeleteBudget(absl::string_view id) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<int32_t>> MemoryCostStore::FiredThresholds(absl::string_view tenant,
+                                                                      absl::string_view budget_id,
+                                                                      absl::Time period_start) {
+  absl::MutexLock lock(&mu_);
+  std::vector<int32_t> out;
+  for (const auto& [t, id, start, kind, threshold] : fired_) {
+    if (t == tenant && id == budget_id && start == period_start &&
+        kind == BudgetAlertKind::kThreshold) {
+      out.push_back(threshold);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 absl::StatusOr<std::vector<Budget>> MemoryCostStore::ListBudgets(
     absl::string_view tenant, const std::optional<BudgetCursor>& after, int32_t limit) {
   absl::MutexLock lock(&mu_);
@@ -250,6 +302,11 @@ absl::StatusOr<std::vector<Budget>> MemoryCostStore::ListBudgets(
 std::vector<PricedUsage> MemoryCostStore::Ledger() const {
   absl::MutexLock lock(&mu_);
   return ledger_;
+}
+
+std::vector<BudgetAlert> MemoryCostStore::Outbox() const {
+  absl::MutexLock lock(&mu_);
+  return outbox_;
 }
 
 std::map<std::tuple<std::string, std::string, std::string>, int64_t>

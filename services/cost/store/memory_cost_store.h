@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -29,19 +30,25 @@ class MemoryCostStore final : public CostStore {
   absl::StatusOr<PriceVersion> GetPrice(absl::string_view tenant, absl::string_view provider,
                                         absl::string_view model, absl::Time at) override;
   absl::StatusOr<std::vector<PriceVersion>> ListPrices(const PriceListQuery& query) override;
-  absl::StatusOr<RecordOutcome> RecordUsage(const std::vector<UsageRecord>& records) override;
+  absl::StatusOr<RecordOutcome> RecordUsage(const std::vector<UsageRecord>& records,
+                                            absl::Time now) override;
   absl::StatusOr<ReportResult> QueryReport(const ReportQuery& query) override;
   absl::StatusOr<int64_t> Spend(const Scope& scope, const Period& period) override;
   absl::StatusOr<Budget> CreateBudget(const Budget& budget) override;
   absl::StatusOr<Budget> GetBudget(absl::string_view id) override;
   absl::Status DeleteBudget(absl::string_view id) override;
+  absl::StatusOr<std::vector<int32_t>> FiredThresholds(absl::string_view tenant,
+                                                       absl::string_view budget_id,
+                                                       absl::Time period_start) override;
   absl::StatusOr<std::vector<Budget>> ListBudgets(absl::string_view tenant,
                                                   const std::optional<BudgetCursor>& after,
                                                   int32_t limit) override;
 
-  // Test hooks: the ledger as stored, and the unknown models
-  // ((tenant, provider, model) -> calls).
+  // Test hooks: the ledger as stored, the alerts enqueued for the incident
+  // service in order, and the unknown models ((tenant, provider, model) ->
+  // calls).
   std::vector<PricedUsage> Ledger() const;
+  std::vector<BudgetAlert> Outbox() const;
   std::map<std::tuple<std::string, std::string, std::string>, int64_t> UnknownModelCalls() const;
 
  private:
@@ -59,6 +66,10 @@ class MemoryCostStore final : public CostStore {
       ABSL_GUARDED_BY(mu_);
   // (tenant, id) -> budget
   std::map<std::pair<std::string, std::string>, Budget> budgets_ ABSL_GUARDED_BY(mu_);
+  // Fired alerts: (tenant, budget id, alert period start, kind, threshold).
+  std::set<std::tuple<std::string, std::string, absl::Time, BudgetAlertKind, int32_t>> fired_
+      ABSL_GUARDED_BY(mu_);
+  std::vector<BudgetAlert> outbox_ ABSL_GUARDED_BY(mu_);
   absl::BitGen random_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -11,8 +11,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/log.h"
+#include "common/outbox.h"
 #include "common/status_macros.h"
 #include "cost/core/money.h"
+#include "cost/store/alert_payload.h"
 
 namespace agentwatch::cost {
 namespace {
@@ -308,6 +310,29 @@ ORDER BY tenant_id, name
 LIMIT $5
 )sql"};
 
+// Serializes the evaluation of one budget's alerts: a batch evaluates a
+// budget only after every earlier batch touching it committed, so its spend
+// includes theirs and no crossing is missed between concurrent batches.
+constexpr PgStatement kLockBudget = {
+    "cost_lock_budget", "SELECT pg_advisory_xact_lock(hashtext('agentwatch.cost.budget.' || $1))"};
+
+// Records a budget alert as fired; no row back when it already was.
+constexpr PgStatement kInsertBudgetEvent = {"cost_insert_budget_event", R"sql(
+INSERT INTO cost.budget_threshold_events (
+  tenant_id, budget_id, period_start, kind, threshold, spent_nano_usd, limit_nano_usd,
+  fingerprint, fired_at)
+VALUES ($1, $2, $3::timestamptz, $4, $5, $6, $7, $8, $9::timestamptz)
+ON CONFLICT (tenant_id, budget_id, period_start, kind, threshold) DO NOTHING
+RETURNING threshold
+)sql"};
+
+// Threshold percents of budget $2 already fired in the alert period from $3.
+constexpr PgStatement kFiredThresholds = {"cost_fired_thresholds", R"sql(
+SELECT threshold FROM cost.budget_threshold_events
+WHERE tenant_id = $1 AND budget_id = $2 AND period_start = $3::timestamptz AND kind = 'threshold'
+ORDER BY threshold
+)sql"};
+
 #undef AW_PRICE_COLUMNS
 #undef AW_BUDGET_COLUMNS
 
@@ -523,6 +548,67 @@ std::vector<PriceVersion> ToVersions(absl::string_view tenant, absl::Time effect
   return versions;
 }
 
+// Evaluates the budgets touched by the newly recorded `fresh` records (see
+// CostStore::RecordUsage): fires their due alerts once and sums what the
+// records add to each daily, weekly or monthly budget's current period.
+absl::Status EvaluateBudgets(pqxx::work& txn, const std::vector<const PricedUsage*>& fresh,
+                             absl::Time now, RecordOutcome* outcome) {
+  std::map<std::string, std::vector<const UsageRecord*>> by_tenant;
+  for (const PricedUsage* p : fresh) by_tenant[p->record.scope.tenant].push_back(&p->record);
+  struct Touched {
+    Budget budget;
+    BudgetWindow window;
+  };
+  std::vector<Touched> touched;
+  for (const auto& [tenant, records] : by_tenant) {
+    const pqxx::result rows =
+        txn.exec_prepared(kListBudgets.name, tenant, true, "", "", kMaxBudgetsPerTenant);
+    for (const pqxx::row& row : rows) {
+      ASSIGN_OR_RETURN(Budget budget, RowToBudget(row));
+      const BudgetWindow window = BudgetWindowAt(budget, now);
+      if (!RecordsTouchBudget(budget, window, records)) continue;
+      touched.push_back({std::move(budget), window});
+    }
+  }
+  // Locks are taken in id order, so concurrent batches cannot deadlock.
+  std::sort(touched.begin(), touched.end(),
+            [](const Touched& a, const Touched& b) { return a.budget.id < b.budget.id; });
+  for (const Touched& t : touched) {
+    const Budget& b = t.budget;
+    const Scope& s = b.scope;
+    if (b.period != BudgetPeriod::kRolling) {
+      NanoSum added;
+      for (const PricedUsage* p : fresh) {
+        const UsageRecord& r = p->record;
+        if (r.time >= t.window.spend_period.start && r.time < t.window.spend_period.end &&
+            ScopeCovers(s, r.scope)) {
+          added.Add(p->cost_nano_usd);
+        }
+      }
+      ASSIGN_OR_RETURN(int64_t sum, added.Value());
+      outcome->increments.push_back({s.tenant, b.id, t.window.spend_period.start, sum});
+    }
+    txn.exec_prepared(kLockBudget.name, b.id);
+    const pqxx::result spend =
+        txn.exec_prepared(kSpend.name, s.tenant, PgTimestamp(t.window.spend_period.start),
+                          PgTimestamp(t.window.spend_period.end), s.team, s.workflow, s.agent,
+                          s.model, s.provider, s.service, TagsJson(s.tags));
+    ASSIGN_OR_RETURN(const int64_t spent, ParseSum(spend[0][0]));
+    for (BudgetAlert& alert : DueBudgetAlerts(b, t.window, spent, now)) {
+      const pqxx::result fired = txn.exec_prepared(
+          kInsertBudgetEvent.name, s.tenant, b.id, PgTimestamp(alert.period_start),
+          std::string(BudgetAlertKindName(alert.kind)), alert.threshold_percent, spent,
+          b.limit_nano_usd, alert.fingerprint, PgTimestamp(now));
+      if (fired.empty()) continue;
+      common::EnqueueOutbox(
+          txn, kOutboxSchema,
+          {s.tenant, kIncidentDestination, alert.fingerprint, SerializeBudgetAlert(alert)});
+      outcome->alerts.push_back(std::move(alert));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 PgCostStore::PgCostStore(common::PgPool& pool) : pool_(pool) {
@@ -545,7 +631,10 @@ PgCostStore::PgCostStore(common::PgPool& pool) : pool_(pool) {
                        kInsertBudget,
                        kGetBudget,
                        kDeleteBudget,
-                       kListBudgets});
+                       kListBudgets,
+                       kLockBudget,
+                       kInsertBudgetEvent,
+                       kFiredThresholds});
 }
 
 absl::StatusOr<ImportCounts> PgCostStore::ImportPrices(absl::string_view tenant,
@@ -633,7 +722,8 @@ absl::StatusOr<std::vector<PriceVersion>> PgCostStore::ListPrices(const PriceLis
       });
 }
 
-absl::StatusOr<RecordOutcome> PgCostStore::RecordUsage(const std::vector<UsageRecord>& records) {
+absl::StatusOr<RecordOutcome> PgCostStore::RecordUsage(const std::vector<UsageRecord>& records,
+                                                       absl::Time now) {
   // Repeats inside the batch are duplicates of their first occurrence; rows
   // are written in key order so concurrent batches lock in the same order.
   std::vector<size_t> order;
@@ -774,6 +864,11 @@ absl::StatusOr<RecordOutcome> PgCostStore::RecordUsage(const std::vector<UsageRe
                         u_model.Text(), u_first.Text(), u_last.Text(), u_calls.Text(),
                         u_input.Text(), u_output.Text());
     }
+    std::vector<const PricedUsage*> fresh_priced;
+    for (const PricedUsage& p : priced) {
+      if (fresh.count({p.record.scope.tenant, p.record.record_id}) > 0) fresh_priced.push_back(&p);
+    }
+    RETURN_IF_ERROR(EvaluateBudgets(txn, fresh_priced, now, &outcome));
     return outcome;
   });
 }
@@ -880,6 +975,21 @@ absl::Status PgCostStore::DeleteBudget(absl::string_view id) {
     }
     return absl::OkStatus();
   });
+}
+
+absl::StatusOr<std::vector<int32_t>> PgCostStore::FiredThresholds(absl::string_view tenant,
+                                                                  absl::string_view budget_id,
+                                                                  absl::Time period_start) {
+  return pool_.Transact<std::vector<int32_t>>(
+      [&](pqxx::work& txn) -> absl::StatusOr<std::vector<int32_t>> {
+        std::vector<int32_t> out;
+        for (const pqxx::row& row :
+             txn.exec_prepared(kFiredThresholds.name, std::string(tenant), std::string(budget_id),
+                               PgTimestamp(period_start))) {
+          out.push_back(row[0].as<int32_t>());
+        }
+        return out;
+      });
 }
 
 absl::StatusOr<std::vector<Budget>> PgCostStore::ListBudgets(

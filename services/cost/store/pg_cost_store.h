@@ -23,12 +23,16 @@ class PgCostStore final : public CostStore {
   absl::StatusOr<PriceVersion> GetPrice(absl::string_view tenant, absl::string_view provider,
                                         absl::string_view model, absl::Time at) override;
   absl::StatusOr<std::vector<PriceVersion>> ListPrices(const PriceListQuery& query) override;
-  absl::StatusOr<RecordOutcome> RecordUsage(const std::vector<UsageRecord>& records) override;
+  absl::StatusOr<RecordOutcome> RecordUsage(const std::vector<UsageRecord>& records,
+                                            absl::Time now) override;
   absl::StatusOr<ReportResult> QueryReport(const ReportQuery& query) override;
   absl::StatusOr<int64_t> Spend(const Scope& scope, const Period& period) override;
   absl::StatusOr<Budget> CreateBudget(const Budget& budget) override;
   absl::StatusOr<Budget> GetBudget(absl::string_view id) override;
   absl::Status DeleteBudget(absl::string_view id) override;
+  absl::StatusOr<std::vector<int32_t>> FiredThresholds(absl::string_view tenant,
+                                                       absl::string_view budget_id,
+                                                       absl::Time period_start) override;
   absl::StatusOr<std::vector<Budget>> ListBudgets(absl::string_view tenant,
                                                   const std::optional<BudgetCursor>& after,
                                                   int32_t limit) override;

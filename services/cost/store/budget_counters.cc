@@ -1,0 +1,172 @@
+#include "cost/store/budget_counters.h"
+
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace agentwatch::cost {
+namespace {
+
+// INCRBY only when the key exists, so an increment never creates a counter
+// that the ledger did not seed.
+constexpr char kIncrementIfExists[] =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then "
+    "return redis.call('INCRBY', KEYS[1], ARGV[1]) end return false";
+
+// SET when the value is still ARGV[1] ("" = still missing).
+constexpr char kCompareAndSet[] =
+    "local v = redis.call('GET', KEYS[1]) "
+    "if (ARGV[1] == '' and not v) or v == ARGV[1] then "
+    "redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end return 0";
+
+std::string ExpirySeconds(absl::Time period_end, absl::Time now) {
+  return absl::StrCat(std::max<int64_t>(1, absl::ToInt64Seconds(period_end + kCounterGrace - now)));
+}
+
+absl::StatusOr<int64_t> ParseCounter(const common::RedisReply& reply) {
+  int64_t value = 0;
+  if (reply.type == common::RedisReply::Type::kInteger) return reply.integer;
+  if (reply.type == common::RedisReply::Type::kString && absl::SimpleAtoi(reply.str, &value)) {
+    return value;
+  }
+  return absl::InternalError("a budget counter in Redis is not an integer");
+}
+
+}  // namespace
+
+std::string CounterRedisKey(absl::string_view tenant, absl::string_view budget_id,
+                            absl::Time period_start) {
+  return absl::StrCat("{", tenant, "}:cost:budget:", budget_id, ":",
+                      absl::ToUnixMicros(period_start));
+}
+
+absl::StatusOr<std::vector<std::optional<int64_t>>> RedisBudgetCounters::Get(
+    const std::vector<CounterKey>& keys) {
+  std::vector<std::optional<int64_t>> out;
+  if (keys.empty()) return out;
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(keys.size());
+  for (const CounterKey& k : keys) {
+    commands.push_back({"GET", CounterRedisKey(k.tenant, k.budget_id, k.period_start)});
+  }
+  auto replies = redis_.Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  for (const common::RedisReply& reply : *replies) {
+    if (reply.type == common::RedisReply::Type::kNil) {
+      out.push_back(std::nullopt);
+      continue;
+    }
+    auto value = ParseCounter(reply);
+    if (!value.ok()) return value.status();
+    out.push_back(*value);
+  }
+  return out;
+}
+
+absl::Status RedisBudgetCounters::IncrementExisting(
+    const std::vector<BudgetIncrement>& increments) {
+  std::vector<std::vector<std::string>> commands;
+  for (const BudgetIncrement& inc : increments) {
+    if (inc.nano_usd == 0) continue;
+    commands.push_back({"EVAL", kIncrementIfExists, "1",
+                        CounterRedisKey(inc.tenant, inc.budget_id, inc.period_start),
+                        absl::StrCat(inc.nano_usd)});
+  }
+  if (commands.empty()) return absl::OkStatus();
+  return redis_.Pipeline(commands).status();
+}
+
+absl::StatusOr<int64_t> RedisBudgetCounters::SeedIfAbsent(const CounterKey& key, int64_t value,
+                                                          absl::Time now) {
+  const std::string redis_key = CounterRedisKey(key.tenant, key.budget_id, key.period_start);
+  auto replies = redis_.Pipeline(
+      {{"SET", redis_key, absl::StrCat(value), "NX", "EX", ExpirySeconds(key.period_end, now)},
+       {"GET", redis_key}});
+  if (!replies.ok()) return replies.status();
+  if ((*replies)[1].type == common::RedisReply::Type::kNil) return value;
+  return ParseCounter((*replies)[1]);
+}
+
+absl::StatusOr<bool> RedisBudgetCounters::CompareAndSet(const CounterKey& key,
+                                                        std::optional<int64_t> expected,
+                                                        int64_t value, absl::Time now) {
+  auto reply = redis_.Command({"EVAL", kCompareAndSet, "1",
+                               CounterRedisKey(key.tenant, key.budget_id, key.period_start),
+                               expected.has_value() ? absl::StrCat(*expected) : "",
+                               absl::StrCat(value), ExpirySeconds(key.period_end, now)});
+  if (!reply.ok()) return reply.status();
+  return reply->type == common::RedisReply::Type::kInteger && reply->integer == 1;
+}
+
+absl::Status MemoryBudgetCounters::CheckAvailable() const {
+  if (!available_) return absl::UnavailableError("counters are down");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::optional<int64_t>>> MemoryBudgetCounters::Get(
+    const std::vector<CounterKey>& keys) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckAvailable(); !s.ok()) return s;
+  std::vector<std::optional<int64_t>> out;
+  for (const CounterKey& k : keys) {
+    auto it = values_.find(CounterRedisKey(k.tenant, k.budget_id, k.period_start));
+    out.push_back(it == values_.end() ? std::nullopt : std::optional<int64_t>(it->second));
+  }
+  return out;
+}
+
+absl::Status MemoryBudgetCounters::IncrementExisting(
+    const std::vector<BudgetIncrement>& increments) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckAvailable(); !s.ok()) return s;
+  for (const BudgetIncrement& inc : increments) {
+    auto it = values_.find(CounterRedisKey(inc.tenant, inc.budget_id, inc.period_start));
+    if (it != values_.end()) it->second += inc.nano_usd;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> MemoryBudgetCounters::SeedIfAbsent(const CounterKey& key, int64_t value,
+                                                           absl::Time) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckAvailable(); !s.ok()) return s;
+  return values_.emplace(CounterRedisKey(key.tenant, key.budget_id, key.period_start), value)
+      .first->second;
+}
+
+absl::StatusOr<bool> MemoryBudgetCounters::CompareAndSet(const CounterKey& key,
+                                                         std::optional<int64_t> expected,
+                                                         int64_t value, absl::Time) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckAvailable(); !s.ok()) return s;
+  const std::string k = CounterRedisKey(key.tenant, key.budget_id, key.period_start);
+  auto it = values_.find(k);
+  const std::optional<int64_t> current =
+      it == values_.end() ? std::nullopt : std::optional<int64_t>(it->second);
+  if (current != expected) return false;
+  values_[k] = value;
+  return true;
+}
+
+void MemoryBudgetCounters::SetAvailable(bool available) {
+  absl::MutexLock lock(&mu_);
+  available_ = available;
+}
+
+void MemoryBudgetCounters::Put(const std::string& redis_key, int64_t value) {
+  absl::MutexLock lock(&mu_);
+  values_[redis_key] = value;
+}
+
+void MemoryBudgetCounters::Clear() {
+  absl::MutexLock lock(&mu_);
+  values_.clear();
+}
+
+std::map<std::string, int64_t> MemoryBudgetCounters::Values() const {
+  absl::MutexLock lock(&mu_);
+  return values_;
+}
+
+}  // namespace agentwatch::cost

@@ -1,0 +1,130 @@
+// Hot budget counters: the spend of each daily, weekly or monthly budget in
+// its current period, kept in Redis so that CheckBudget answers in one round
+// trip without Postgres. Postgres (the ledger) is the truth; a counter is a
+// cache of one ledger sum and may always be rebuilt from it.
+//
+// Why spend is never double-counted or lost for good:
+// - A counter is only ever CREATED from the ledger: SeedIfAbsent (SET NX)
+//   writes the ledger sum read in one Postgres snapshot, and CompareAndSet
+//   (Reconcile) overwrites with it only if no increment landed since the
+//   counter was read. Increments never create a counter (IncrementExisting
+//   runs INCRBY only when the key exists), so an increment that races a
+//   missing counter is dropped and the next seed reads it from the ledger.
+// - Increments carry only the cost of records NEWLY inserted by a committed
+//   batch (a replayed record id inserts nothing, so it adds nothing), and are
+//   sent once, after the commit; a failed call is not retried (RedisClient
+//   never retries), so no batch is added twice by the service.
+// - The one remaining window is a seed that reads the ledger between a
+//   batch's commit and that batch's increment (microseconds): the increment
+//   then adds an amount the seed already holds. Likewise an increment lost to
+//   a Redis error leaves a counter short. Reconcile compares every counter
+//   with the ledger and rewrites drifted ones, and runs periodically, so such
+//   drift lives at most one reconcile interval; a flushed or lost Redis only
+//   costs a re-seed from the ledger.
+// - ROLLING budgets have no counter (their window moves every instant):
+//   CheckBudget reads their spend from Postgres.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/redis.h"
+#include "cost/store/cost_store.h"
+
+namespace agentwatch::cost {
+
+// Which counter: a budget's period.
+struct CounterKey {
+  std::string tenant;
+  std::string budget_id;
+  absl::Time period_start;
+  absl::Time period_end;  // for the expiry only
+};
+
+// The Redis key of a counter: "{<tenant>}:cost:budget:<id>:<period start in
+// Unix microseconds>"; the hash tag keeps a tenant's keys on one cluster
+// slot.
+std::string CounterRedisKey(absl::string_view tenant, absl::string_view budget_id,
+                            absl::Time period_start);
+
+// Counters expire this long after their period ends.
+inline constexpr absl::Duration kCounterGrace = absl::Hours(24);
+
+class BudgetCounters {
+ public:
+  virtual ~BudgetCounters() = default;
+
+  // The values of `keys` in one round trip; nullopt for a missing counter.
+  // UNAVAILABLE when the counters cannot be reached.
+  virtual absl::StatusOr<std::vector<std::optional<int64_t>>> Get(
+      const std::vector<CounterKey>& keys) = 0;
+
+  // Adds each increment to its counter when the counter exists, in one round
+  // trip. UNAVAILABLE when the counters cannot be reached.
+  virtual absl::Status IncrementExisting(const std::vector<BudgetIncrement>& increments) = 0;
+
+  // Creates the counter with `value` unless it exists (SET NX); returns the
+  // counter's value afterwards.
+  virtual absl::StatusOr<int64_t> SeedIfAbsent(const CounterKey& key, int64_t value,
+                                               absl::Time now) = 0;
+
+  // Overwrites the counter with `value` if it still holds `expected`
+  // (nullopt: if it is still missing); returns whether it did.
+  virtual absl::StatusOr<bool> CompareAndSet(const CounterKey& key, std::optional<int64_t> expected,
+                                             int64_t value, absl::Time now) = 0;
+};
+
+// BudgetCounters in Redis. Thread-safe (the client is).
+class RedisBudgetCounters final : public BudgetCounters {
+ public:
+  // `redis` must outlive this object.
+  explicit RedisBudgetCounters(common::RedisClient& redis) : redis_(redis) {}
+
+  absl::StatusOr<std::vector<std::optional<int64_t>>> Get(
+      const std::vector<CounterKey>& keys) override;
+  absl::Status IncrementExisting(const std::vector<BudgetIncrement>& increments) override;
+  absl::StatusOr<int64_t> SeedIfAbsent(const CounterKey& key, int64_t value,
+                                       absl::Time now) override;
+  absl::StatusOr<bool> CompareAndSet(const CounterKey& key, std::optional<int64_t> expected,
+                                     int64_t value, absl::Time now) override;
+
+ private:
+  common::RedisClient& redis_;
+};
+
+// BudgetCounters in memory, for unit tests; SetAvailable(false) makes every
+// call UNAVAILABLE like a Redis that is down. Thread-safe.
+class MemoryBudgetCounters final : public BudgetCounters {
+ public:
+  absl::StatusOr<std::vector<std::optional<int64_t>>> Get(
+      const std::vector<CounterKey>& keys) override;
+  absl::Status IncrementExisting(const std::vector<BudgetIncrement>& increments) override;
+  absl::StatusOr<int64_t> SeedIfAbsent(const CounterKey& key, int64_t value,
+                                       absl::Time now) override;
+  absl::StatusOr<bool> CompareAndSet(const CounterKey& key, std::optional<int64_t> expected,
+                                     int64_t value, absl::Time now) override;
+
+  void SetAvailable(bool available);
+  void Clear();
+  // Test hook: writes a counter directly (drift injection).
+  void Put(const std::string& redis_key, int64_t value);
+  // Test hook: the counters by Redis key.
+  std::map<std::string, int64_t> Values() const;
+
+ private:
+  absl::Status CheckAvailable() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  mutable absl::Mutex mu_;
+  bool available_ ABSL_GUARDED_BY(mu_) = true;
+  std::map<std::string, int64_t> values_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace agentwatch::cost
