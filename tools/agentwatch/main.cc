@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "agentwatch/anomaly_csv.h"
 #include "agentwatch/commands.h"
 
 namespace {
@@ -17,6 +18,7 @@ commands:
   cost report                spend grouped by dimensions over a period
   forecast METRIC            forecast of a monitor series, with a sparkline
   send                       send test workflow-run events to monitor
+  anomaly --csv FILE         offline anomaly scores of a timestamp,value file (NAB format)
 
 Every command takes --help, --output table|json, the service addresses
 (--monitor_addr, --incident_addr, --cost_addr, --capacity_addr) and --token,
@@ -38,6 +40,7 @@ int main(int argc, char** argv) {
   if (command == "status") return StatusCommand(rest);
   if (command == "send") return SendCommand(rest);
   if (command == "forecast") return ForecastCommand(rest);
+  if (command == "anomaly") return AnomalyCsvCommand(rest);
   if (command == "incidents" || command == "cost") {
     if (rest.empty() || rest[0] == "--help") {
       std::cout << kUsage;
