@@ -179,10 +179,12 @@ TEST_F(CapacityServiceTest, ForecastsACounterWithItsDailySeason) {
   EXPECT_EQ(response.backtest_mase(), 0);
   EXPECT_EQ(response.backtest_smape(), 0);
   EXPECT_EQ(response.history_points(), 24 * 7);
-  ASSERT_EQ(response.candidates_size(), 2);
+  ASSERT_EQ(response.candidates_size(), 4);
   EXPECT_EQ(response.candidates(0).model(), "seasonal_naive");
   EXPECT_EQ(response.candidates(1).model(), "naive");
-  EXPECT_GT(response.candidates(1).mase(), 0);
+  EXPECT_EQ(response.candidates(2).model(), "fourier_regression");
+  EXPECT_EQ(response.candidates(3).model(), "damped_trend");
+  for (int i = 1; i < 4; ++i) EXPECT_GT(response.candidates(i).mase(), 0) << i;
   ASSERT_EQ(response.points_size(), 24);
   for (int h = 0; h < 24; ++h) {
     const absl::Time t = end + absl::Hours(h);
@@ -350,7 +352,8 @@ TEST_F(CapacityServiceTest, TooShortHistoryIsFailedPrecondition) {
   ExpectInvalid(HourlyRequest("resource_queue_depth"), grpc::StatusCode::FAILED_PRECONDITION,
                 "history:");
 
-  // A day and a half of data: enough for naive, not for seasonal naive.
+  // A day and a half of a falling line: enough for the non-seasonal models,
+  // not for seasonal naive; the damped trend follows the line best.
   series.points.clear();
   for (int i = 1; i <= 36; ++i) series.points.push_back({end - absl::Hours(i), 5.0 + i});
   history_.SetSeries({series});
@@ -359,7 +362,8 @@ TEST_F(CapacityServiceTest, TooShortHistoryIsFailedPrecondition) {
   ExpectInvalid(seasonal, grpc::StatusCode::FAILED_PRECONDITION, "model: seasonal_naive");
   v1::GetForecastResponse response;
   ASSERT_TRUE(Call(HourlyRequest("resource_queue_depth"), &response).ok());
-  EXPECT_EQ(response.model(), "naive");
+  EXPECT_EQ(response.model(), "damped_trend");
+  EXPECT_EQ(response.candidates_size(), 2);
   EXPECT_EQ(response.history_points(), 36);
 }
 

@@ -11,7 +11,9 @@
 #include "absl/time/time.h"
 #include "capacity/core/accuracy.h"
 #include "capacity/core/backtest.h"
+#include "capacity/core/damped_trend.h"
 #include "capacity/core/forecast.h"
+#include "capacity/core/fourier_regression.h"
 #include "capacity/core/models.h"
 #include "capacity/core/series.h"
 #include "common/testing/status_matchers.h"
@@ -21,6 +23,7 @@ namespace {
 
 using ::agentwatch::testing::IsOk;
 using ::agentwatch::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::DoubleNear;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -327,12 +330,16 @@ TEST(ForecastSeriesTest, SeasonalNaiveRecoversAKnownDailySeasonalityExactly) {
   EXPECT_EQ(result->imputed_points, 0);
   EXPECT_DOUBLE_EQ(result->backtest_mase, 0);
   EXPECT_DOUBLE_EQ(result->backtest_smape, 0);
-  ASSERT_EQ(result->candidates.size(), 2u);
+  ASSERT_EQ(result->candidates.size(), 4u);
   EXPECT_EQ(result->candidates[0].model, kSeasonalNaiveModel);
   EXPECT_EQ(result->candidates[0].mase, 0);
   EXPECT_EQ(result->candidates[1].model, kNaiveModel);
   EXPECT_GT(result->candidates[1].mase, 0.5);
   EXPECT_GT(result->candidates[1].smape, 1);
+  // Six harmonics cannot draw the one-hour spike: close, not exact.
+  EXPECT_EQ(result->candidates[2].model, kFourierRegressionModel);
+  EXPECT_GT(result->candidates[2].mase, 0);  // infinite: the scale is 0
+  EXPECT_EQ(result->candidates[3].model, kDampedTrendModel);
 
   ASSERT_EQ(result->points.size(), 48u);
   for (int64_t h = 1; h <= 48; ++h) {
@@ -368,37 +375,47 @@ TEST(ForecastSeriesTest, GapsAndNaNsAreFilledAndReported) {
 }
 
 TEST(ForecastSeriesTest, ChoosesTheLowestBacktestMase) {
-  // A straight trend, no seasonality: naive's errors (h steps of slope) beat
-  // seasonal naive's (a whole day of slope).
+  // A straight trend, no seasonality: the regression's trend term draws it
+  // exactly; naive lags by h steps of slope, seasonal naive by a whole day.
   RegularSeries history{kStart, absl::Hours(1), {}};
   for (int i = 0; i < 96; ++i) history.values.push_back(2.0 * i);
   auto result = ForecastSeries(history, Spec(6));
   ASSERT_THAT(result, IsOk());
-  EXPECT_EQ(result->model, kNaiveModel);
-  ASSERT_EQ(result->candidates.size(), 2u);
-  EXPECT_LT(result->candidates[1].mase, result->candidates[0].mase);
-  EXPECT_EQ(result->backtest_mase, result->candidates[1].mase);
+  ASSERT_EQ(result->candidates.size(), 4u);
+  EXPECT_EQ(result->model, kFourierRegressionModel);
+  for (const ModelScore& score : result->candidates) {
+    EXPECT_LE(result->backtest_mase, score.mase) << score.model;
+  }
+  EXPECT_LT(result->backtest_mase, 1e-5);
   // Naive backtest errors at h = 1..6 are 2h; the scale is the lag-24 MAE, 48.
-  EXPECT_NEAR(result->backtest_mase, 7.0 / 48.0, 1e-12);
-  EXPECT_DOUBLE_EQ(result->points[0].value, 190);
+  EXPECT_NEAR(result->candidates[1].mase, 7.0 / 48.0, 1e-12);
+  EXPECT_LT(result->candidates[3].mase, result->candidates[1].mase);  // damped beats naive
+  EXPECT_NEAR(result->points[0].value, 192, 1e-4);
+  EXPECT_NEAR(result->points[5].value, 202, 1e-4);
 }
 
-TEST(ForecastSeriesTest, ShortHistoryFallsBackToNaive) {
-  // 30 hours: less than two days, so seasonal naive is not a candidate.
+TEST(ForecastSeriesTest, ShortHistoryFallsBackToNonSeasonalModels) {
+  // 30 hours: less than two days, so neither seasonal naive nor the
+  // regression is a candidate.
   RegularSeries history{kStart, absl::Hours(1), {}};
   for (int i = 0; i < 30; ++i) history.values.push_back(DailyProfile(i % 24));
   auto result = ForecastSeries(history, Spec(5));
   ASSERT_THAT(result, IsOk());
-  EXPECT_EQ(result->model, kNaiveModel);
   EXPECT_EQ(result->season_period, 1);
-  ASSERT_EQ(result->candidates.size(), 1u);
+  ASSERT_EQ(result->candidates.size(), 2u);
   EXPECT_EQ(result->candidates[0].model, kNaiveModel);
+  EXPECT_EQ(result->candidates[1].model, kDampedTrendModel);
 
-  // Asking for seasonal naive explicitly is a failed precondition naming the model.
+  // Asking for a seasonal model explicitly is a failed precondition naming it.
   ForecastSpec seasonal = Spec(5);
   seasonal.model = kSeasonalNaiveModel;
   EXPECT_THAT(ForecastSeries(history, seasonal),
-              StatusIs(absl::StatusCode::kFailedPrecondition, StartsWith("model:")));
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(StartsWith("model: seasonal_naive"), HasSubstr("two days"))));
+  seasonal.model = kFourierRegressionModel;
+  EXPECT_THAT(ForecastSeries(history, seasonal),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(StartsWith("model: fourier_regression"), HasSubstr("three days"))));
 }
 
 TEST(ForecastSeriesTest, NamedModelHasNoCandidates) {
@@ -417,7 +434,11 @@ TEST(ForecastSeriesTest, StepThatDoesNotDivideADayHasNoSeasonalModel) {
   EXPECT_EQ(DailySeasonPeriod(absl::Minutes(7)), 1);
   EXPECT_EQ(DailySeasonPeriod(absl::Hours(24)), 1);
   EXPECT_EQ(DailySeasonPeriod(absl::Hours(48)), 1);
-  RegularSeries history{kStart, absl::Minutes(7), std::vector<double>(1000, 1.0)};
+  EXPECT_EQ(WeeklySeasonPeriod(absl::Hours(24)), 7);
+  EXPECT_EQ(WeeklySeasonPeriod(absl::Minutes(7)), 1440);
+  EXPECT_EQ(WeeklySeasonPeriod(absl::Minutes(11)), 1);
+  EXPECT_EQ(WeeklySeasonPeriod(absl::Hours(96)), 1);
+  RegularSeries history{kStart, absl::Minutes(11), std::vector<double>(1000, 1.0)};
   ForecastSpec spec = Spec(10);
   spec.model = kSeasonalNaiveModel;
   EXPECT_THAT(ForecastSeries(history, spec),
@@ -552,6 +573,188 @@ TEST(ForecastSeriesTest, ResidualIntervalsWidenBySeasonsAhead) {
     const ForecastPoint& point = result->points[h - 1];
     EXPECT_NEAR(point.upper_95 - point.value, kZ95 * sigma * std::sqrt(2.0), 1e-9) << h;
   }
+}
+
+// ---------------------------------------------------------------------------
+// Fourier regression, damped trend, selection among them
+// ---------------------------------------------------------------------------
+
+// Trend + daily + weekly seasonality at an hourly step, with noise.
+std::vector<double> TrendDailyWeekly(int64_t points, double noise_sd, uint32_t seed) {
+  std::mt19937 random(seed);
+  std::normal_distribution<double> noise(0, noise_sd);
+  std::vector<double> values;
+  for (int64_t t = 0; t < points; ++t) {
+    const double x = static_cast<double>(t);
+    values.push_back(200 + 0.05 * x + 30 * std::sin(2 * M_PI * x / 24) +
+                     12 * std::cos(2 * M_PI * x / 168) + noise(random));
+  }
+  return values;
+}
+
+TEST(FourierRegressionTest, RecoversTrendDailyAndWeeklySeasonality) {
+  const FourierRegressionModel model(24, 168);
+  ASSERT_EQ(model.daily_harmonics(), 6);
+  ASSERT_EQ(model.weekly_harmonics(), 3);
+  const std::vector<double> history = TrendDailyWeekly(24 * 7 * 6, 1.0, 11);
+  auto fit = model.Fit(history);
+  ASSERT_THAT(fit, IsOk());
+  ASSERT_EQ(fit->coefficients.size(), 2u + 12 + 6);
+  EXPECT_NEAR(fit->coefficients[1], 0.05, 0.002);  // trend per step
+  EXPECT_NEAR(fit->coefficients[2], 0, 0.2);       // daily cos k=1
+  EXPECT_NEAR(fit->coefficients[3], 30, 0.2);      // daily sin k=1
+  EXPECT_NEAR(fit->coefficients[14], 12, 0.3);     // weekly cos k=1
+  EXPECT_NEAR(fit->coefficients[15], 0, 0.3);      // weekly sin k=1
+  EXPECT_NEAR(fit->residual_rms, 1.0, 0.1);
+  EXPECT_EQ(fit->outliers, 0);
+
+  // The forecast continues the truth within the noise.
+  const std::vector<double> future = TrendDailyWeekly(24 * 7 * 6 + 48, 0.0, 11);
+  auto forecast = model.Forecast(history, 48);
+  ASSERT_THAT(forecast, IsOk());
+  for (int h = 1; h <= 48; ++h) {
+    EXPECT_NEAR(forecast->mean[h - 1], future[history.size() + h - 1], 1.0) << h;
+    EXPECT_GT(forecast->sd[h - 1], 0.5) << h;
+    EXPECT_LT(forecast->sd[h - 1], 2.0) << h;
+  }
+}
+
+TEST(FourierRegressionTest, OutliersAreLeftOutOfTheRefit) {
+  const FourierRegressionModel model(24, 1);
+  std::vector<double> history = TrendDailyWeekly(24 * 14, 0.5, 5);
+  for (int64_t t = 0; t < 24 * 14; ++t) history[t] -= 12 * std::cos(2 * M_PI * t / 168.0);
+  std::vector<double> spiked = history;
+  ASSERT_EQ(model.window(), 192);  // eight days: points 144..335
+  for (int t : {150, 220, 221, 300}) spiked[t] += 5000;
+  auto clean = model.Fit(history);
+  auto robust = model.Fit(spiked);
+  ASSERT_THAT(clean, IsOk());
+  ASSERT_THAT(robust, IsOk());
+  EXPECT_EQ(clean->outliers, 0);
+  EXPECT_EQ(robust->outliers, 4);
+  EXPECT_NEAR(robust->residual_rms, clean->residual_rms, 0.05);
+  for (size_t i = 0; i < clean->coefficients.size(); ++i) {
+    // The same fit but for the four points left out.
+    EXPECT_NEAR(robust->coefficients[i], clean->coefficients[i], 0.05) << i;
+  }
+}
+
+TEST(FourierRegressionTest, OriginsMatchForecastsFromEachPrefix) {
+  const FourierRegressionModel model(24, 168);
+  const std::vector<double> history = TrendDailyWeekly(24 * 7 * 12, 3.0, 2);
+  const std::vector<int64_t> origins = {24 * 7 * 3, 24 * 7 * 9, 24 * 7 * 12 - 10};
+  auto together = model.ForecastFromOrigins(history, origins, 10);
+  ASSERT_THAT(together, IsOk());
+  ASSERT_EQ(together->size(), origins.size());
+  for (size_t o = 0; o < origins.size(); ++o) {
+    auto alone = model.Forecast(absl::MakeConstSpan(history).subspan(0, origins[o]), 10);
+    ASSERT_THAT(alone, IsOk());
+    for (int h = 0; h < 10; ++h) {
+      EXPECT_NEAR((*together)[o].mean[h], alone->mean[h], 1e-6) << o << " " << h;
+      EXPECT_NEAR((*together)[o].sd[h], alone->sd[h], 1e-6) << o << " " << h;
+    }
+  }
+  EXPECT_THAT(model.ForecastFromOrigins(history, {500, 400}, 5),
+              StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("origins:")));
+  EXPECT_THAT(model.Forecast(absl::MakeConstSpan(history).subspan(0, 300), 5),
+              StatusIs(absl::StatusCode::kFailedPrecondition, StartsWith("history:")));
+}
+
+TEST(DampedTrendTest, FollowsALinearTrendAndWidensWithTheHorizon) {
+  std::mt19937 random(9);
+  std::normal_distribution<double> noise(0, 0.5);
+  std::vector<double> history;
+  for (int t = 0; t < 300; ++t) history.push_back(10 + 3.0 * t + noise(random));
+  const DampedTrendModel model;
+  auto forecast = model.Forecast(history, 10);
+  ASSERT_THAT(forecast, IsOk());
+  for (int h = 1; h <= 10; ++h) {
+    // Damped: up to phi = 0.98 per step short of the line, plus the noise.
+    EXPECT_NEAR(forecast->mean[h - 1], 10 + 3.0 * (299 + h), 0.15 * 3.0 * h + 3) << h;
+  }
+  for (int h = 1; h < 10; ++h) EXPECT_GT(forecast->sd[h], forecast->sd[h - 1]) << h;
+  auto from_origins = model.ForecastFromOrigins(history, {100, 300}, 10);
+  ASSERT_THAT(from_origins, IsOk());
+  EXPECT_NEAR((*from_origins)[1].mean[0], 10 + 3.0 * 300, 3);
+  EXPECT_NEAR((*from_origins)[0].mean[0], 10 + 3.0 * 100, 3);
+  EXPECT_THAT(model.Forecast(absl::MakeConstSpan(history).subspan(0, 3), 1),
+              StatusIs(absl::StatusCode::kFailedPrecondition, StartsWith("history:")));
+}
+
+TEST(ForecastSeriesTest, SelectsTheRegressionForTrendDailyAndWeeklySeasonality) {
+  const RegularSeries history{kStart, absl::Hours(1), TrendDailyWeekly(24 * 28, 4.0, 3)};
+  auto result = ForecastSeries(history, Spec(24));
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->model, kFourierRegressionModel);
+  ASSERT_EQ(result->candidates.size(), 4u);
+  // Well below seasonal naive, which carries a day of trend, two days of noise
+  // and a day of the weekly cycle into every error.
+  EXPECT_LT(result->backtest_mase, 0.8 * result->candidates[0].mase);
+}
+
+TEST(ForecastSeriesTest, TrendModelsBeatTheNaiveOnesOnADriftingSeries) {
+  std::mt19937 random(4);
+  std::normal_distribution<double> noise(0, 0.2);
+  RegularSeries history{kStart, absl::Hours(1), {}};
+  double level = 100;
+  for (int i = 0; i < 24 * 10; ++i) {
+    level += 1.0 + noise(random);
+    history.values.push_back(level);
+  }
+  auto result = ForecastSeries(history, Spec(12));
+  ASSERT_THAT(result, IsOk());
+  ASSERT_EQ(result->candidates.size(), 4u);
+  EXPECT_TRUE(result->model == kDampedTrendModel || result->model == kFourierRegressionModel)
+      << result->model;
+  EXPECT_LT(result->candidates[3].mase, 0.5 * result->candidates[1].mase);  // damped vs naive
+}
+
+TEST(ForecastSeriesTest, DailyDataUsesTheWeeklySeason) {
+  RegularSeries history{kStart, absl::Hours(24), {}};
+  std::mt19937 random(8);
+  std::normal_distribution<double> noise(0, 1);
+  for (int d = 0; d < 200; ++d) {
+    history.values.push_back(100 + (d % 7 >= 5 ? -30 : 0) + noise(random));
+  }
+  auto result = ForecastSeries(history, Spec(7));
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->season_period, 7);
+  ASSERT_EQ(result->candidates.size(), 4u);
+  EXPECT_EQ(result->candidates[0].model, kSeasonalNaiveModel);
+  EXPECT_NE(result->model, kNaiveModel);
+  EXPECT_NE(result->model, kDampedTrendModel);
+  for (int h = 1; h <= 7; ++h) {
+    const int d = 200 + h - 1;
+    EXPECT_NEAR(result->points[h - 1].value, 100 + (d % 7 >= 5 ? -30 : 0), 4) << h;
+  }
+}
+
+TEST(ForecastSeriesTest, AutomaticIntervalsCoverNominally) {
+  // Noisy trend + daily + weekly series: whichever model wins, its backtest
+  // errors give the intervals.
+  constexpr int kSeries = 30;
+  constexpr int kHorizon = 24;
+  constexpr int kPoints = 24 * 28;
+  int inside_80 = 0;
+  int inside_95 = 0;
+  int total = 0;
+  for (int s = 0; s < kSeries; ++s) {
+    const std::vector<double> all = TrendDailyWeekly(kPoints + kHorizon, 5.0, 100 + s);
+    const RegularSeries history{kStart, absl::Hours(1),
+                                std::vector<double>(all.begin(), all.begin() + kPoints)};
+    auto result = ForecastSeries(history, Spec(kHorizon));
+    ASSERT_THAT(result, IsOk());
+    EXPECT_EQ(result->empirical_interval_steps, kHorizon);
+    for (int h = 0; h < kHorizon; ++h) {
+      const double actual = all[kPoints + h];
+      const ForecastPoint& point = result->points[h];
+      inside_80 += (actual >= point.lower_80 && actual <= point.upper_80) ? 1 : 0;
+      inside_95 += (actual >= point.lower_95 && actual <= point.upper_95) ? 1 : 0;
+      ++total;
+    }
+  }
+  EXPECT_NEAR(static_cast<double>(inside_80) / total, 0.80, 0.07);
+  EXPECT_NEAR(static_cast<double>(inside_95) / total, 0.95, 0.04);
 }
 
 }  // namespace

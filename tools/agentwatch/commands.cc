@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "agentwatch/capacity/v1/capacity.grpc.pb.h"
 #include "agentwatch/cost/v1/cost.grpc.pb.h"
+#include "agentwatch/forecast_csv.h"
 #include "agentwatch/incident/v1/incident.grpc.pb.h"
 #include "agentwatch/monitor/v1/monitor.grpc.pb.h"
 #include "agentwatch/render.h"
@@ -403,6 +404,9 @@ int CostReportCommand(const Args& args) {
 }
 
 int ForecastCommand(const Args& args) {
+  for (const std::string& arg : args) {
+    if (arg == "--csv" || arg.rfind("--csv=", 0) == 0) return ForecastCsvCommand(args);
+  }
   Command cmd("forecast");
   std::string horizon = "24h", step = "1h", history = "14d", tenant, match;
   cmd.flags.AddString("horizon", &horizon, "how far ahead, e.g. 24h");

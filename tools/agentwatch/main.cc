@@ -17,6 +17,7 @@ commands:
   incidents show ID          one incident with its alerts and timeline
   cost report                spend grouped by dimensions over a period
   forecast METRIC            forecast of a monitor series, with a sparkline
+  forecast --csv FILE        offline forecast of a timestamp,value file (--horizon N)
   send                       send test workflow-run events to monitor
   anomaly --csv FILE         offline anomaly scores of a timestamp,value file (NAB format)
 

@@ -53,8 +53,12 @@ absl::StatusOr<BacktestScore> Backtest(const ForecastModel& model, const FilledS
     if (origin < 1 || origin + plan.horizon > n) {
       return common::InvalidField("origins", absl::StrCat(origin, " is outside the history"));
     }
-    ASSIGN_OR_RETURN(const ModelForecast forecast,
-                     model.Forecast(values.subspan(0, static_cast<size_t>(origin)), plan.horizon));
+  }
+  ASSIGN_OR_RETURN(const std::vector<ModelForecast> forecasts_by_origin,
+                   model.ForecastFromOrigins(values, plan.origins, plan.horizon));
+  for (size_t o = 0; o < plan.origins.size(); ++o) {
+    const int64_t origin = plan.origins[o];
+    const ModelForecast& forecast = forecasts_by_origin[o];
     for (int64_t h = 1; h <= plan.horizon; ++h) {
       const size_t at = static_cast<size_t>(origin + h - 1);
       if (!history.observed[at]) continue;

@@ -6,33 +6,59 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "capacity/core/accuracy.h"
+#include "capacity/core/damped_trend.h"
+#include "capacity/core/fourier_regression.h"
 #include "common/status_macros.h"
 
 namespace agentwatch::capacity {
 namespace {
 
-constexpr const char* kPlannedModels[] = {"holt_winters", "fourier_regression", "damped_trend"};
+constexpr const char* kPlannedModels[] = {"holt_winters"};
+constexpr const char* kOfferedModels[] = {kSeasonalNaiveModel, kNaiveModel, kFourierRegressionModel,
+                                          kDampedTrendModel};
 
-// The models to backtest, in tie-breaking order.
+// The models to backtest, in tie-breaking order: the simplest first, so that
+// a more complex model must be strictly better to be chosen.
 absl::StatusOr<std::vector<std::unique_ptr<ForecastModel>>> Candidates(absl::string_view requested,
-                                                                       int64_t daily_period,
+                                                                       const SeasonPeriods& periods,
                                                                        int64_t points) {
-  const bool seasonal_applicable = daily_period >= 2 && points >= 2 * daily_period;
+  const int64_t season = periods.Primary(points);
+  const bool fourier_applicable = FourierApplicable(periods, points);
   std::vector<std::unique_ptr<ForecastModel>> models;
+  const auto fourier = [&] {
+    return std::make_unique<FourierRegressionModel>(
+        points >= 3 * periods.daily ? periods.daily : 1,
+        points >= 3 * periods.weekly ? periods.weekly : 1);
+  };
   if (requested.empty()) {
-    if (seasonal_applicable) models.push_back(std::make_unique<SeasonalNaiveModel>(daily_period));
+    if (season >= 2) models.push_back(std::make_unique<SeasonalNaiveModel>(season));
     models.push_back(std::make_unique<NaiveModel>());
-  } else if (requested == kSeasonalNaiveModel) {
-    if (daily_period < 2) {
+    if (fourier_applicable) models.push_back(fourier());
+    models.push_back(std::make_unique<DampedTrendModel>());
+  } else if (requested == kSeasonalNaiveModel || requested == kFourierRegressionModel) {
+    if (periods.daily < 2 && periods.weekly < 2) {
       return absl::FailedPreconditionError(
-          "model: seasonal_naive needs a step that divides one day into at least two steps");
+          absl::StrCat("model: ", requested,
+                       " needs a step that divides one day (or one week) into at least two steps"));
     }
-    if (!seasonal_applicable) {
+    const bool seasonal_naive = requested == kSeasonalNaiveModel;
+    if (seasonal_naive ? season < 2 : !fourier_applicable) {
+      // Seasonal naive repeats a season and scores it on the next; the
+      // regression fits two and is backtested on a third.
+      const int64_t seasons = seasonal_naive ? 2 : 3;
+      const int64_t needed = seasons * (periods.daily >= 2 ? periods.daily : periods.weekly);
       return absl::FailedPreconditionError(
-          absl::StrCat("model: seasonal_naive needs at least two days of history (",
-                       2 * daily_period, " points at this step), got ", points));
+          absl::StrCat("model: ", requested, " needs at least ", seasonal_naive ? "two" : "three",
+                       " ", periods.daily >= 2 ? "days" : "weeks", " of history (", needed,
+                       " points at this step), got ", points));
     }
-    models.push_back(std::make_unique<SeasonalNaiveModel>(daily_period));
+    if (requested == kSeasonalNaiveModel) {
+      models.push_back(std::make_unique<SeasonalNaiveModel>(season));
+    } else {
+      models.push_back(fourier());
+    }
+  } else if (requested == kDampedTrendModel) {
+    models.push_back(std::make_unique<DampedTrendModel>());
   } else {
     models.push_back(std::make_unique<NaiveModel>());
   }
@@ -54,17 +80,45 @@ int64_t DailySeasonPeriod(absl::Duration step) {
   return remainder == absl::ZeroDuration() ? period : 1;
 }
 
+int64_t WeeklySeasonPeriod(absl::Duration step) {
+  if (step <= absl::ZeroDuration() || step > absl::Hours(84)) return 1;
+  absl::Duration remainder;
+  const int64_t period = absl::IDivDuration(absl::Hours(24 * 7), step, &remainder);
+  return remainder == absl::ZeroDuration() ? period : 1;
+}
+
+SeasonPeriods SeasonPeriodsFor(absl::Duration step) {
+  return {DailySeasonPeriod(step), WeeklySeasonPeriod(step)};
+}
+
+int64_t SeasonPeriods::Primary(int64_t points) const {
+  if (daily >= 2 && points >= 2 * daily) return daily;
+  if (daily < 2 && weekly >= 2 && points >= 2 * weekly) return weekly;
+  return 1;
+}
+
+bool FourierApplicable(const SeasonPeriods& periods, int64_t points) {
+  const int64_t daily = points >= 3 * periods.daily ? periods.daily : 1;
+  const int64_t weekly = points >= 3 * periods.weekly ? periods.weekly : 1;
+  if (daily < 3 && weekly < 3) return false;
+  return points > FourierRegressionModel(daily, weekly).MinHistory();
+}
+
 absl::Status CheckModelName(absl::string_view name) {
-  if (name.empty() || name == kSeasonalNaiveModel || name == kNaiveModel) return absl::OkStatus();
+  if (name.empty()) return absl::OkStatus();
+  for (const char* offered : kOfferedModels) {
+    if (name == offered) return absl::OkStatus();
+  }
   for (const char* planned : kPlannedModels) {
     if (name == planned) {
-      return absl::UnimplementedError(
-          absl::StrCat("model: ", name, " is not available yet; use seasonal_naive or naive"));
+      return absl::UnimplementedError(absl::StrCat("model: ", name,
+                                                   " is not available yet; use one of ",
+                                                   absl::StrJoin(kOfferedModels, ", ")));
     }
   }
   return common::InvalidField(
-      "model", absl::StrCat("unknown model '", name, "'; expected one of seasonal_naive, naive, ",
-                            absl::StrJoin(kPlannedModels, ", "), " or empty for automatic"));
+      "model", absl::StrCat("unknown model '", name, "'; expected one of ",
+                            absl::StrJoin(kOfferedModels, ", "), " or empty for automatic"));
 }
 
 absl::StatusOr<ForecastResult> ForecastSeries(const RegularSeries& history,
@@ -78,8 +132,9 @@ absl::StatusOr<ForecastResult> ForecastSeries(const RegularSeries& history,
   }
   RETURN_IF_ERROR(CheckModelName(spec.model));
 
-  const int64_t daily_period = DailySeasonPeriod(history.step);
-  ASSIGN_OR_RETURN(const FilledSeries filled, FillGaps(history, daily_period));
+  const SeasonPeriods periods = SeasonPeriodsFor(history.step);
+  ASSIGN_OR_RETURN(const FilledSeries filled,
+                   FillGaps(history, periods.daily >= 2 ? periods.daily : periods.weekly));
   if (filled.observed_count < kMinObservedPoints) {
     return absl::FailedPreconditionError(absl::StrCat("history: ", filled.observed_count,
                                                       " observed points; at least ",
@@ -87,13 +142,13 @@ absl::StatusOr<ForecastResult> ForecastSeries(const RegularSeries& history,
   }
   const int64_t n = static_cast<int64_t>(filled.values.size());
   ASSIGN_OR_RETURN(std::vector<std::unique_ptr<ForecastModel>> models,
-                   Candidates(spec.model, daily_period, n));
+                   Candidates(spec.model, periods, n));
 
   ForecastResult result;
   result.history_points = n;
   result.imputed_points = filled.imputed;
   result.trimmed_points = filled.trimmed;
-  result.season_period = (daily_period >= 2 && n >= 2 * daily_period) ? daily_period : 1;
+  result.season_period = periods.Primary(n);
 
   ASSIGN_OR_RETURN(const double scale,
                    SeasonalNaiveMae(filled.values, filled.observed, result.season_period));

@@ -4,10 +4,13 @@
 //
 // Minimum history: at least kMinObservedPoints observed values, and more
 // points (after leading gaps are removed) than the candidates' minimum
-// training length (2 for naive, one day + 1 for seasonal naive). Seasonal
-// naive is a candidate only when the step divides a day into at least two
-// steps and the history holds at least two days; otherwise the automatic
-// choice falls back to naive.
+// training length. The season of seasonal naive is one day when the step
+// divides a day into at least two steps, else one week when the step divides
+// a week so (daily data); it is a candidate when the history holds two such
+// seasons. The Fourier regression is a candidate when the history holds three
+// days or three weeks (two to fit, one more to backtest in; the terms of a
+// season the history does not cover three times are left out); naive and
+// damped trend always are.
 #pragma once
 
 #include <cstdint>
@@ -82,8 +85,8 @@ struct ForecastResult {
   int64_t imputed_points = 0;
   // Leading gap steps removed.
   int64_t trimmed_points = 0;
-  // Daily season in steps; 1 when the step does not divide a day into at
-  // least two steps or the history is shorter than two days.
+  // Season of seasonal naive and of the MASE scale in steps
+  // (SeasonPeriods::Primary); 1 when there is none.
   int64_t season_period = 1;
   // Backtest origins and scored horizon.
   int64_t backtest_origins = 0;
@@ -96,20 +99,44 @@ struct ForecastResult {
 // One day in steps when `step` divides a day into at least two steps, else 1.
 int64_t DailySeasonPeriod(absl::Duration step);
 
-// OK for a model this core implements ("seasonal_naive", "naive") or for the
-// empty name (automatic choice); UNIMPLEMENTED ("model: ...") for models the
-// API names but this core does not offer yet ("holt_winters",
-// "fourier_regression", "damped_trend"); INVALID_ARGUMENT ("model: ...")
+// One week in steps when `step` divides a week into at least two steps, else 1.
+int64_t WeeklySeasonPeriod(absl::Duration step);
+
+// The seasons a step can carry, in steps (1 when the step cannot).
+struct SeasonPeriods {
+  int64_t daily = 1;
+  int64_t weekly = 1;
+
+  // The season of seasonal naive and of the MASE scale for a history of
+  // `points` steps: daily when it holds two days, else (for steps of a day or
+  // more) weekly when it holds two weeks, else 1.
+  int64_t Primary(int64_t points) const;
+};
+
+// DailySeasonPeriod and WeeklySeasonPeriod of `step`.
+SeasonPeriods SeasonPeriodsFor(absl::Duration step);
+
+// Whether the Fourier regression can fit and backtest `points` steps: a season
+// of at least three steps covered three times, and more points than the
+// model's minimum history.
+bool FourierApplicable(const SeasonPeriods& periods, int64_t points);
+
+// OK for a model this core implements ("seasonal_naive", "naive",
+// "fourier_regression", "damped_trend") or for the empty name (automatic
+// choice); UNIMPLEMENTED ("model: ...") for "holt_winters", which the API
+// names but this core does not offer; INVALID_ARGUMENT ("model: ...")
 // otherwise.
 absl::Status CheckModelName(absl::string_view name);
 
 // Forecasts `history` (gaps as NaN) as `spec` says:
-// 1. gaps are filled (FillGaps with the daily season);
-// 2. the candidates are seasonal naive (when applicable) and naive, or the
-//    model the spec names;
+// 1. gaps are filled (FillGaps with the daily season, or the weekly one for
+//    daily data);
+// 2. the candidates are, in this order, seasonal naive and naive, the
+//    Fourier regression (when applicable) and damped trend, or the model the
+//    spec names;
 // 3. each candidate is backtested on the same rolling origins; MASE is
 //    scaled by the in-sample seasonal naive MAE of the whole history with the
-//    daily period (period 1 when seasonal naive is not applicable);
+//    primary season (period 1 when there is none);
 // 4. the candidate with the lowest backtest MASE wins (ties: the first);
 // 5. the winner forecasts from the whole history; each step's interval is the
 //    point plus the 10/90 % and 2.5/97.5 % quantiles of that step's backtest

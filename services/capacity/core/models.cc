@@ -7,10 +7,9 @@
 #include "common/status_macros.h"
 
 namespace agentwatch::capacity {
-namespace {
 
-absl::Status CheckInputs(const ForecastModel& model, absl::Span<const double> history,
-                         int64_t horizon) {
+absl::Status CheckForecastInputs(const ForecastModel& model, absl::Span<const double> history,
+                                 int64_t horizon) {
   if (horizon < 1) return common::InvalidField("horizon", "must be at least one step");
   if (static_cast<int64_t>(history.size()) < model.MinHistory()) {
     return absl::FailedPreconditionError(absl::StrCat("history: ", model.name(), " needs at least ",
@@ -20,7 +19,30 @@ absl::Status CheckInputs(const ForecastModel& model, absl::Span<const double> hi
   return absl::OkStatus();
 }
 
-}  // namespace
+absl::Status CheckOrigins(absl::Span<const int64_t> origins, int64_t history_size) {
+  int64_t previous = 0;
+  for (const int64_t origin : origins) {
+    if (origin < 1 || origin > history_size || origin < previous) {
+      return common::InvalidField("origins",
+                                  absl::StrCat(origin, " is outside the history or out of order"));
+    }
+    previous = origin;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ModelForecast>> ForecastModel::ForecastFromOrigins(
+    absl::Span<const double> history, absl::Span<const int64_t> origins, int64_t horizon) const {
+  RETURN_IF_ERROR(CheckOrigins(origins, static_cast<int64_t>(history.size())));
+  std::vector<ModelForecast> out;
+  out.reserve(origins.size());
+  for (const int64_t origin : origins) {
+    ASSIGN_OR_RETURN(ModelForecast forecast,
+                     Forecast(history.subspan(0, static_cast<size_t>(origin)), horizon));
+    out.push_back(std::move(forecast));
+  }
+  return out;
+}
 
 double LagDifferenceRms(absl::Span<const double> history, int64_t lag) {
   const int64_t n = static_cast<int64_t>(history.size());
@@ -35,7 +57,7 @@ double LagDifferenceRms(absl::Span<const double> history, int64_t lag) {
 
 absl::StatusOr<ModelForecast> NaiveModel::Forecast(absl::Span<const double> history,
                                                    int64_t horizon) const {
-  RETURN_IF_ERROR(CheckInputs(*this, history, horizon));
+  RETURN_IF_ERROR(CheckForecastInputs(*this, history, horizon));
   const double sigma = LagDifferenceRms(history, 1);
   ModelForecast out;
   out.mean.assign(static_cast<size_t>(horizon), history.back());
@@ -50,7 +72,7 @@ SeasonalNaiveModel::SeasonalNaiveModel(int64_t period) : period_(period) { asser
 
 absl::StatusOr<ModelForecast> SeasonalNaiveModel::Forecast(absl::Span<const double> history,
                                                            int64_t horizon) const {
-  RETURN_IF_ERROR(CheckInputs(*this, history, horizon));
+  RETURN_IF_ERROR(CheckForecastInputs(*this, history, horizon));
   const int64_t n = static_cast<int64_t>(history.size());
   const double sigma = LagDifferenceRms(history, period_);
   ModelForecast out;

@@ -17,6 +17,8 @@ namespace agentwatch::capacity {
 // Model names as the API reports and accepts them.
 inline constexpr char kNaiveModel[] = "naive";
 inline constexpr char kSeasonalNaiveModel[] = "seasonal_naive";
+inline constexpr char kDampedTrendModel[] = "damped_trend";
+inline constexpr char kFourierRegressionModel[] = "fourier_regression";
 
 // A model's forecast for the steps following a history.
 struct ModelForecast {
@@ -46,7 +48,27 @@ class ForecastModel {
   // MinHistory() points.
   virtual absl::StatusOr<ModelForecast> Forecast(absl::Span<const double> history,
                                                  int64_t horizon) const = 0;
+
+  // Forecasts `horizon` steps from each origin T of `origins` (ascending), as
+  // if Forecast() had been given history[0, T): what a rolling-origin
+  // backtest needs. The default calls Forecast() on every prefix; models
+  // override it to share work between origins (parameters chosen once on the
+  // data before the first origin, states or sums carried forward), which must
+  // use no value at or after an origin for that origin's forecast. Errors as
+  // Forecast(); INVALID_ARGUMENT ("origins: ...") for an origin outside
+  // [1, history.size()] or out of order.
+  virtual absl::StatusOr<std::vector<ModelForecast>> ForecastFromOrigins(
+      absl::Span<const double> history, absl::Span<const int64_t> origins, int64_t horizon) const;
 };
+
+// Checks the arguments every Forecast() takes: INVALID_ARGUMENT ("horizon:
+// ...") when horizon < 1, FAILED_PRECONDITION ("history: ...") when the
+// history is shorter than the model's MinHistory().
+absl::Status CheckForecastInputs(const ForecastModel& model, absl::Span<const double> history,
+                                 int64_t horizon);
+
+// Checks that `origins` are ascending and inside [1, history_size].
+absl::Status CheckOrigins(absl::Span<const int64_t> origins, int64_t history_size);
 
 // Naive: every future step repeats the last value. The error standard
 // deviation h steps ahead is sigma * sqrt(h), sigma being the root mean square
