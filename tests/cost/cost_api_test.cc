@@ -955,23 +955,341 @@ TEST_F(CostApiCountersTest, RedisDownOrFlushedFallsBackToTheLedger) {
               StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
+// --- ListUnknownModels ---------------------------------------------------------
+
+TEST_F(CostApiTest, ListUnknownModelsPagesPerTenantOrAll) {
+  UpsertMini();
+  v1::UsageRecord late = Llm("u1", "gpt-9", 1000, 10, Utc(2026, 3, 10));
+  late.mutable_llm()->set_requests(3);
+  v1::UsageRecord early = Llm("u2", "openai/gpt-9", 500, 5, Utc(2026, 3, 5));
+  v1::UsageRecord claude = Llm("u3", "claude-x", 7, 8, Utc(2026, 3, 8));
+  claude.mutable_llm()->set_provider("anthropic");
+  v1::UsageRecord beta = Llm("u4", "gpt-9", 1, 1, Utc(2026, 3, 9));
+  beta.mutable_scope()->set_tenant("beta");
+  v1::RecordUsageResponse recorded;
+  ASSERT_THAT(Record({late, early, claude, beta, Llm("k1", "gpt-4o-mini", 100, 0, Utc(2026, 3, 9))},
+                     &recorded),
+              IsOk());
+  ASSERT_EQ(recorded.accepted(), 5);
+
+  // All tenants, two per page, in (tenant, provider, model) order.
+  v1::ListUnknownModelsRequest request;
+  request.set_page_size(2);
+  v1::ListUnknownModelsResponse page;
+  ASSERT_THAT(Call(&v1::CostService::Stub::ListUnknownModels, request, &page), IsOk());
+  ASSERT_THAT(page.models(), SizeIs(2));
+  EXPECT_EQ(page.models(0).provider(), "anthropic");
+  EXPECT_EQ(page.models(0).model(), "claude-x");
+  const v1::UnknownModel& gpt9 = page.models(1);
+  EXPECT_EQ(gpt9.tenant(), "acme");
+  EXPECT_EQ(gpt9.provider(), "openai");
+  EXPECT_EQ(gpt9.model(), "gpt-9");
+  EXPECT_EQ(gpt9.calls(), 4);
+  EXPECT_EQ(gpt9.input_tokens(), 1500);
+  EXPECT_EQ(gpt9.output_tokens(), 15);
+  EXPECT_EQ(absl::FromUnixSeconds(gpt9.first_seen().seconds()), Utc(2026, 3, 5));
+  EXPECT_EQ(absl::FromUnixSeconds(gpt9.last_seen().seconds()), Utc(2026, 3, 10));
+  ASSERT_FALSE(page.next_page_token().empty());
+  request.set_page_token(page.next_page_token());
+  v1::ListUnknownModelsResponse last;
+  ASSERT_THAT(Call(&v1::CostService::Stub::ListUnknownModels, request, &last), IsOk());
+  ASSERT_THAT(last.models(), SizeIs(1));
+  EXPECT_EQ(last.models(0).tenant(), "beta");
+  EXPECT_TRUE(last.next_page_token().empty());
+
+  // One tenant.
+  v1::ListUnknownModelsRequest acme;
+  acme.set_tenant("acme");
+  v1::ListUnknownModelsResponse acme_page;
+  ASSERT_THAT(Call(&v1::CostService::Stub::ListUnknownModels, acme, &acme_page), IsOk());
+  EXPECT_THAT(acme_page.models(), SizeIs(2));
+  EXPECT_TRUE(acme_page.next_page_token().empty());
+
+  // A range sums only the unpriced records inside it.
+  *acme.mutable_range()->mutable_start() = Ts(Utc(2026, 3, 1));
+  *acme.mutable_range()->mutable_end() = Ts(Utc(2026, 3, 6));
+  ASSERT_THAT(Call(&v1::CostService::Stub::ListUnknownModels, acme, &acme_page), IsOk());
+  ASSERT_THAT(acme_page.models(), SizeIs(1));
+  EXPECT_EQ(acme_page.models(0).model(), "gpt-9");
+  EXPECT_EQ(acme_page.models(0).calls(), 1);
+  EXPECT_EQ(acme_page.models(0).input_tokens(), 500);
+  EXPECT_EQ(absl::FromUnixSeconds(acme_page.models(0).last_seen().seconds()), Utc(2026, 3, 5));
+  // Without an end the range runs to now.
+  acme.mutable_range()->clear_end();
+  *acme.mutable_range()->mutable_start() = Ts(Utc(2026, 3, 9));
+  ASSERT_THAT(Call(&v1::CostService::Stub::ListUnknownModels, acme, &acme_page), IsOk());
+  ASSERT_THAT(acme_page.models(), SizeIs(1));
+  EXPECT_EQ(acme_page.models(0).calls(), 3);
+
+  // Bad requests name the field.
+  v1::ListUnknownModelsRequest bad;
+  v1::ListUnknownModelsResponse response;
+  bad.set_page_size(-1);
+  EXPECT_THAT(Call(&v1::CostService::Stub::ListUnknownModels, bad, &response),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("page_size")));
+  bad = v1::ListUnknownModelsRequest();
+  *bad.mutable_range()->mutable_start() = Ts(Utc(2026, 3, 6));
+  *bad.mutable_range()->mutable_end() = Ts(Utc(2026, 3, 5));
+  EXPECT_THAT(Call(&v1::CostService::Stub::ListUnknownModels, bad, &response),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("range.end")));
+  bad = v1::ListUnknownModelsRequest();
+  bad.set_tenant("beta");
+  bad.set_page_token(page.next_page_token());  // made for another request
+  EXPECT_THAT(Call(&v1::CostService::Stub::ListUnknownModels, bad, &response),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("page_token")));
+  bad = v1::ListUnknownModelsRequest();
+  bad.set_tenant(std::string(300, 't'));
+  EXPECT_THAT(Call(&v1::CostService::Stub::ListUnknownModels, bad, &response),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tenant")));
+}
+
+// --- UpdateBudget --------------------------------------------------------------
+
+TEST_F(CostApiTest, UpdateBudgetWithAMaskChangesOnlyThoseFieldsAtOnce) {
+  UpsertMini();
+  v1::CreateBudgetRequest create;
+  *create.mutable_budget() = HardBudget("team-a monthly", "a", 1'000'000);
+  v1::Budget budget;
+  ASSERT_THAT(Call(&v1::CostService::Stub::CreateBudget, create, &budget), IsOk());
+  v1::RecordUsageResponse recorded;
+  // 900,000 of 1,000,000: the 80 % threshold fires.
+  ASSERT_THAT(Record({Llm("a1", "gpt-4o-mini", 6000, 0, Utc(2026, 3, 5))}, &recorded), IsOk());
+  ASSERT_THAT(server_.store().Outbox(), SizeIs(1));
+  auto check = [this](int64_t estimate) {
+    v1::CheckBudgetRequest request;
+    request.mutable_scope()->set_tenant("acme");
+    request.mutable_scope()->set_team("a");
+    request.set_estimated_cost_nano_usd(estimate);
+    v1::CheckBudgetResponse response;
+    EXPECT_THAT(Call(&v1::CostService::Stub::CheckBudget, request, &response), IsOk());
+    return response;
+  };
+  EXPECT_FALSE(check(100'001).allowed());  // also caches the tenant's budgets
+
+  v1::UpdateBudgetRequest update;
+  update.mutable_budget()->set_id(budget.id());
+  update.mutable_budget()->set_limit_nano_usd(2'000'000);
+  update.mutable_budget()->set_name("not in the mask");
+  update.mutable_update_mask()->add_paths("limit_nano_usd");
+  v1::Budget updated;
+  ASSERT_THAT(Call(&v1::CostService::Stub::UpdateBudget, update, &updated), IsOk());
+  EXPECT_EQ(updated.id(), budget.id());
+  EXPECT_EQ(updated.limit_nano_usd(), 2'000'000);
+  EXPECT_EQ(updated.name(), "team-a monthly");
+  EXPECT_EQ(updated.enforcement(), v1::ENFORCEMENT_HARD);
+  EXPECT_EQ(updated.scope().team(), "a");
+  EXPECT_THAT(updated.threshold_percents(), ElementsAre(80, 100));
+  EXPECT_EQ(updated.create_time().seconds(), budget.create_time().seconds());
+  v1::GetBudgetRequest get;
+  get.set_id(budget.id());
+  v1::Budget fetched;
+  ASSERT_THAT(Call(&v1::CostService::Stub::GetBudget, get, &fetched), IsOk());
+  EXPECT_EQ(fetched.limit_nano_usd(), 2'000'000);
+  // CheckBudget sees the new limit at once (the clock has not moved).
+  v1::CheckBudgetResponse r = check(100'001);
+  EXPECT_TRUE(r.allowed());
+  EXPECT_EQ(r.remaining_nano_usd(), 1'100'000);
+
+  // 1,950,000 of 2,000,000 is past 80 % again, which already fired this period.
+  ASSERT_THAT(Record({Llm("a2", "gpt-4o-mini", 7000, 0, Utc(2026, 3, 6))}, &recorded), IsOk());
+  EXPECT_THAT(server_.store().Outbox(), SizeIs(1));
+  ASSERT_THAT(Record({Llm("a3", "gpt-4o-mini", 400, 0, Utc(2026, 3, 6))}, &recorded), IsOk());
+  const std::vector<BudgetAlert> outbox = server_.store().Outbox();
+  ASSERT_THAT(outbox, SizeIs(2));
+  EXPECT_EQ(outbox[1].threshold_percent, 100);
+  EXPECT_EQ(outbox[1].annotations.at("percent_used"), "100.50");
+
+  // Several paths, including scope sub-fields.
+  v1::UpdateBudgetRequest several;
+  several.mutable_budget()->set_id(budget.id());
+  several.mutable_budget()->mutable_scope()->set_workflow("summarize");
+  several.mutable_budget()->add_threshold_percents(100);
+  several.mutable_budget()->add_threshold_percents(50);
+  several.mutable_budget()->set_time_zone("Europe/Berlin");
+  several.mutable_update_mask()->add_paths("scope.workflow");
+  several.mutable_update_mask()->add_paths("threshold_percents");
+  several.mutable_update_mask()->add_paths("time_zone");
+  ASSERT_THAT(Call(&v1::CostService::Stub::UpdateBudget, several, &updated), IsOk());
+  EXPECT_EQ(updated.scope().team(), "a");
+  EXPECT_EQ(updated.scope().workflow(), "summarize");
+  EXPECT_THAT(updated.threshold_percents(), ElementsAre(50, 100));
+  EXPECT_EQ(updated.time_zone(), "Europe/Berlin");
+  EXPECT_EQ(updated.limit_nano_usd(), 2'000'000);
+}
+
+TEST_F(CostApiTest, UpdateBudgetWithoutAMaskReplacesEveryWritableField) {
+  v1::CreateBudgetRequest create;
+  v1::Budget original = HardBudget("team-a monthly", "a", 1'000'000);
+  original.add_threshold_percents(50);
+  original.add_threshold_percents(90);
+  original.set_time_zone("Europe/Berlin");
+  original.set_alert_on_projected_overrun(true);
+  original.set_alert_severity(agentwatch::common::v1::SEVERITY_P1);
+  *create.mutable_budget() = original;
+  create.set_request_id("req-1");
+  v1::Budget budget;
+  ASSERT_THAT(Call(&v1::CostService::Stub::CreateBudget, create, &budget), IsOk());
+
+  v1::UpdateBudgetRequest update;
+  v1::Budget* b = update.mutable_budget();
+  b->set_id(budget.id());
+  b->set_name("team-b daily");
+  b->mutable_scope()->set_team("b");  // tenant left empty: kept
+  b->set_period(v1::BUDGET_PERIOD_DAILY);
+  b->set_limit_nano_usd(5);
+  v1::Budget updated;
+  ASSERT_THAT(Call(&v1::CostService::Stub::UpdateBudget, update, &updated), IsOk());
+  EXPECT_EQ(updated.id(), budget.id());
+  EXPECT_EQ(updated.name(), "team-b daily");
+  EXPECT_EQ(updated.scope().tenant(), "acme");
+  EXPECT_EQ(updated.scope().team(), "b");
+  EXPECT_EQ(updated.period(), v1::BUDGET_PERIOD_DAILY);
+  EXPECT_EQ(updated.limit_nano_usd(), 5);
+  // Unset fields take their defaults, as on create.
+  EXPECT_THAT(updated.threshold_percents(), ElementsAre(80, 100));
+  EXPECT_EQ(updated.time_zone(), "UTC");
+  EXPECT_EQ(updated.enforcement(), v1::ENFORCEMENT_SOFT);
+  EXPECT_FALSE(updated.alert_on_projected_overrun());
+  EXPECT_EQ(updated.alert_severity(), agentwatch::common::v1::SEVERITY_P2);
+  // The request id still makes the create idempotent.
+  v1::Budget again;
+  ASSERT_THAT(Call(&v1::CostService::Stub::CreateBudget, create, &again), IsOk());
+  EXPECT_EQ(again.id(), budget.id());
+  EXPECT_EQ(again.name(), "team-b daily");
+
+  // The same validation as CreateBudget.
+  update.mutable_budget()->clear_period();
+  EXPECT_THAT(Call(&v1::CostService::Stub::UpdateBudget, update, &updated),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("budget.period")));
+}
+
+TEST_F(CostApiTest, UpdateBudgetRejectsBadRequests) {
+  v1::CreateBudgetRequest create;
+  *create.mutable_budget() = HardBudget("first", "a", 1'000'000);
+  v1::Budget first;
+  ASSERT_THAT(Call(&v1::CostService::Stub::CreateBudget, create, &first), IsOk());
+  *create.mutable_budget() = HardBudget("second", "b", 1'000'000);
+  v1::Budget second;
+  ASSERT_THAT(Call(&v1::CostService::Stub::CreateBudget, create, &second), IsOk());
+
+  struct Case {
+    std::function<void(v1::UpdateBudgetRequest&)> mutate;
+    absl::StatusCode code;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {[](v1::UpdateBudgetRequest& r) { r.clear_budget(); }, absl::StatusCode::kInvalidArgument,
+       "budget: required"},
+      {[](v1::UpdateBudgetRequest& r) { r.mutable_budget()->clear_id(); },
+       absl::StatusCode::kInvalidArgument, "budget.id"},
+      {[](v1::UpdateBudgetRequest& r) { r.mutable_budget()->set_id("zzz"); },
+       absl::StatusCode::kInvalidArgument, "budget.id"},
+      {[](v1::UpdateBudgetRequest& r) { r.mutable_budget()->set_id(MakeBudgetId("acme", 7)); },
+       absl::StatusCode::kNotFound, ""},
+      {[](v1::UpdateBudgetRequest& r) { r.mutable_update_mask()->add_paths("limit"); },
+       absl::StatusCode::kInvalidArgument, "update_mask.paths[1]: unknown field 'limit'"},
+      {[](v1::UpdateBudgetRequest& r) { r.mutable_update_mask()->add_paths("create_time"); },
+       absl::StatusCode::kInvalidArgument, "read-only field 'create_time'"},
+      {[](v1::UpdateBudgetRequest& r) { r.mutable_update_mask()->add_paths("scope.tenant"); },
+       absl::StatusCode::kInvalidArgument, "'scope.tenant'"},
+      {[](v1::UpdateBudgetRequest& r) { r.mutable_budget()->mutable_scope()->set_tenant("beta"); },
+       absl::StatusCode::kInvalidArgument, "budget.scope.tenant"},
+      {[](v1::UpdateBudgetRequest& r) {
+         r.mutable_budget()->set_limit_nano_usd(0);
+         r.mutable_update_mask()->add_paths("limit_nano_usd");
+       },
+       absl::StatusCode::kInvalidArgument, "budget.limit_nano_usd"},
+      {[](v1::UpdateBudgetRequest& r) {
+         r.mutable_budget()->add_threshold_percents(1001);
+         r.mutable_update_mask()->add_paths("threshold_percents");
+       },
+       absl::StatusCode::kInvalidArgument, "budget.threshold_percents"},
+      {[](v1::UpdateBudgetRequest& r) {
+         r.mutable_budget()->set_time_zone("Mars/Olympus");
+         r.mutable_update_mask()->add_paths("time_zone");
+       },
+       absl::StatusCode::kInvalidArgument, "budget.time_zone"},
+      {[](v1::UpdateBudgetRequest& r) {
+         r.mutable_budget()->set_period(v1::BUDGET_PERIOD_ROLLING);
+         r.mutable_update_mask()->add_paths("period");
+       },
+       absl::StatusCode::kInvalidArgument, "budget.rolling_window"},
+      {[](v1::UpdateBudgetRequest& r) {
+         r.mutable_budget()->set_name("first");
+         r.mutable_update_mask()->add_paths("name");
+       },
+       absl::StatusCode::kAlreadyExists, "first"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    SCOPED_TRACE(i);
+    v1::UpdateBudgetRequest request;
+    request.mutable_budget()->set_id(second.id());
+    request.mutable_update_mask()->add_paths("enforcement");
+    cases[i].mutate(request);
+    v1::Budget response;
+    EXPECT_THAT(Call(&v1::CostService::Stub::UpdateBudget, request, &response),
+                StatusIs(cases[i].code, HasSubstr(cases[i].message)));
+  }
+  // Nothing changed.
+  v1::GetBudgetRequest get;
+  get.set_id(second.id());
+  v1::Budget fetched;
+  ASSERT_THAT(Call(&v1::CostService::Stub::GetBudget, get, &fetched), IsOk());
+  EXPECT_EQ(fetched.name(), "second");
+  EXPECT_EQ(fetched.limit_nano_usd(), 1'000'000);
+  EXPECT_EQ(fetched.enforcement(), v1::ENFORCEMENT_HARD);
+  EXPECT_EQ(fetched.time_zone(), "UTC");
+}
+
+TEST_F(CostApiCountersTest, UpdatedPeriodReseedsTheCounterAndKeepsFiredThresholds) {
+  const v1::Budget budget = CreateCounted();
+  // 900,000 of the monthly 1,000,000: 80 % fires; the check seeds the counter.
+  ASSERT_THAT(RecordCounted({Llm("a1", "gpt-4o-mini", 6000, 0, Utc(2026, 3, 5))}), IsOk());
+  ASSERT_THAT(counted_.store().Outbox(), SizeIs(1));
+  EXPECT_EQ(Check(0).remaining_nano_usd(), 100'000);
+  EXPECT_EQ(counters_.Values().at(CounterRedisKey("acme", budget.id(), Utc(2026, 3, 1))), 900'000);
+
+  // Daily from now on: today (March 10) has no spend yet.
+  v1::UpdateBudgetRequest update;
+  update.mutable_budget()->set_id(budget.id());
+  update.mutable_budget()->set_period(v1::BUDGET_PERIOD_DAILY);
+  update.mutable_update_mask()->add_paths("period");
+  v1::Budget updated;
+  ASSERT_THAT(CallCounted(&v1::CostService::Stub::UpdateBudget, update, &updated), IsOk());
+  EXPECT_EQ(updated.period(), v1::BUDGET_PERIOD_DAILY);
+  v1::CheckBudgetResponse r = Check(0);
+  EXPECT_EQ(r.remaining_nano_usd(), 1'000'000);
+  EXPECT_EQ(absl::FromUnixSeconds(r.period_end().seconds()), Utc(2026, 3, 11));
+  const std::string daily_key = CounterRedisKey("acme", budget.id(), Utc(2026, 3, 10));
+  EXPECT_EQ(counters_.Values().at(daily_key), 0);
+
+  // 80 % of today's limit: already fired in the period it replaced.
+  ASSERT_THAT(RecordCounted({Llm("a2", "gpt-4o-mini", 6000, 0, Utc(2026, 3, 10, 6))}), IsOk());
+  EXPECT_THAT(counted_.store().Outbox(), SizeIs(1));
+  EXPECT_EQ(counters_.Values().at(daily_key), 900'000);
+  ASSERT_THAT(RecordCounted({Llm("a3", "gpt-4o-mini", 1000, 0, Utc(2026, 3, 10, 7))}), IsOk());
+  const std::vector<BudgetAlert> outbox = counted_.store().Outbox();
+  ASSERT_THAT(outbox, SizeIs(2));
+  EXPECT_EQ(outbox[1].threshold_percent, 100);
+  EXPECT_EQ(outbox[1].period_start, Utc(2026, 3, 10));
+  EXPECT_FALSE(Check(1).allowed());
+
+  // A changed scope keeps the period, so its counter is rewritten from the
+  // ledger (team b spent nothing today).
+  v1::UpdateBudgetRequest team;
+  team.mutable_budget()->set_id(budget.id());
+  team.mutable_budget()->mutable_scope()->set_team("b");
+  team.mutable_update_mask()->add_paths("scope.team");
+  ASSERT_THAT(CallCounted(&v1::CostService::Stub::UpdateBudget, team, &updated), IsOk());
+  EXPECT_EQ(counters_.Values().at(daily_key), 0);
+  EXPECT_THAT(Check(1'000'000).matched_budget_ids(), IsEmpty());  // team a: no budget now
+}
+
 TEST_F(CostApiTest, OtherRpcsAreUnimplemented) {
   {
     grpc::ClientContext context;
     v1::GetCostPerformanceResponse response;
     EXPECT_EQ(stub().GetCostPerformance(&context, {}, &response).error_code(),
-              grpc::StatusCode::UNIMPLEMENTED);
-  }
-  {
-    grpc::ClientContext context;
-    v1::Budget response;
-    EXPECT_EQ(stub().UpdateBudget(&context, {}, &response).error_code(),
-              grpc::StatusCode::UNIMPLEMENTED);
-  }
-  {
-    grpc::ClientContext context;
-    v1::ListUnknownModelsResponse response;
-    EXPECT_EQ(stub().ListUnknownModels(&context, {}, &response).error_code(),
               grpc::StatusCode::UNIMPLEMENTED);
   }
 }
@@ -1003,6 +1321,25 @@ TEST(CostApiAuthTest, EachRpcNeedsItsRole) {
   v1::ImportPricesResponse response;
   EXPECT_EQ(server.stub().ImportPrices(&context, import, &response).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+  {
+    // UpdateBudget is configuration: admin only.
+    grpc::ClientContext update_context;
+    update_context.AddMetadata("authorization", "Bearer operator-token");
+    v1::UpdateBudgetRequest update;
+    update.mutable_budget()->set_id(MakeBudgetId("acme", 1));
+    v1::Budget budget;
+    EXPECT_EQ(server.stub().UpdateBudget(&update_context, update, &budget).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  {
+    // ListUnknownModels is a read.
+    grpc::ClientContext list_context;
+    list_context.AddMetadata("authorization", "Bearer viewer-token");
+    v1::ListUnknownModelsResponse models;
+    EXPECT_EQ(server.stub().ListUnknownModels(&list_context, {}, &models).error_code(),
+              grpc::StatusCode::OK);
+    EXPECT_THAT(models.models(), SizeIs(1));  // the operator's record above
+  }
 }
 
 TEST(DefaultCatalogImporterTest, ImportsTheShippedCatalogOnce) {

@@ -938,5 +938,160 @@ TEST_F(HotCountersTest, RedisDownFallsBackToTheLedger) {
               StatusIs(absl::StatusCode::kUnavailable));
 }
 
+// --- Unknown models and budget updates ---------------------------------------
+
+TEST_F(PgCostStoreTest, ListUnknownModelsPagesAndSumsARange) {
+  const absl::Time now = Utc(2026, 3, 15);
+  UsageRecord first = Llm("acme", "u1", "gpt-9", 1000, 100, Utc(2026, 3, 2));
+  first.requests = 2;
+  UsageRecord claude = Llm("acme", "u3", "claude-x", 7, 8, Utc(2026, 3, 3));
+  claude.scope.provider = "anthropic";
+  ASSERT_THAT(store_->RecordUsage({first, Llm("acme", "u2", "gpt-9", 10, 1, Utc(2026, 3, 5)),
+                                   claude, Llm("beta", "u4", "gpt-9", 5, 5, Utc(2026, 3, 4)),
+                                   Priced("p1", 100, Utc(2026, 3, 4))},
+                                  now),
+              IsOk());
+
+  UnknownModelQuery query;
+  query.limit = 2;
+  auto page = store_->ListUnknownModels(query);
+  ASSERT_THAT(page, IsOk());
+  ASSERT_THAT(*page, SizeIs(2));
+  EXPECT_EQ((*page)[0].provider, "anthropic");
+  EXPECT_EQ((*page)[0].model, "claude-x");
+  EXPECT_EQ((*page)[0].output_tokens, 8);
+  const UnknownModelSummary& gpt9 = (*page)[1];
+  EXPECT_EQ(gpt9.tenant, "acme");
+  EXPECT_EQ(gpt9.model, "gpt-9");
+  EXPECT_EQ(gpt9.calls, 3);
+  EXPECT_EQ(gpt9.input_tokens, 1010);
+  EXPECT_EQ(gpt9.output_tokens, 101);
+  EXPECT_EQ(gpt9.first_seen, Utc(2026, 3, 2));
+  EXPECT_EQ(gpt9.last_seen, Utc(2026, 3, 5));
+  query.after = UnknownModelCursor{gpt9.tenant, gpt9.provider, gpt9.model};
+  page = store_->ListUnknownModels(query);
+  ASSERT_THAT(page, IsOk());
+  ASSERT_THAT(*page, SizeIs(1));
+  EXPECT_EQ((*page)[0].tenant, "beta");
+
+  UnknownModelQuery acme;
+  acme.tenant = "acme";
+  EXPECT_THAT(*store_->ListUnknownModels(acme), SizeIs(2));
+  // A range sums the ledger's unpriced records inside it only.
+  acme.range = Period{Utc(2026, 3, 4), Utc(2026, 3, 6)};
+  page = store_->ListUnknownModels(acme);
+  ASSERT_THAT(page, IsOk());
+  ASSERT_THAT(*page, SizeIs(1));
+  EXPECT_EQ((*page)[0].model, "gpt-9");
+  EXPECT_EQ((*page)[0].calls, 1);
+  EXPECT_EQ((*page)[0].input_tokens, 10);
+  EXPECT_EQ((*page)[0].first_seen, Utc(2026, 3, 5));
+  EXPECT_EQ((*page)[0].last_seen, Utc(2026, 3, 5));
+  UnknownModelQuery all_in_range;
+  all_in_range.range = Period{Utc(2026, 3, 4), Utc(2026, 3, 5)};
+  page = store_->ListUnknownModels(all_in_range);
+  ASSERT_THAT(page, IsOk());
+  ASSERT_THAT(*page, SizeIs(1));
+  EXPECT_EQ((*page)[0].tenant, "beta");
+  EXPECT_EQ((*page)[0].calls, 1);
+}
+
+TEST_F(PgCostStoreTest, UpdateBudgetKeepsIdentityAndFiredThresholds) {
+  Budget original = MonthlyBudget("acme", 1'000);
+  original.request_id = "req-1";
+  auto budget = store_->CreateBudget(original);
+  ASSERT_THAT(budget, IsOk());
+  const absl::Time now = Utc(2026, 3, 15, 12);
+  auto outcome = store_->RecordUsage({Priced("r1", 850, Utc(2026, 3, 2))}, now);
+  ASSERT_THAT(outcome, IsOk());
+  ASSERT_THAT(outcome->alerts, SizeIs(1));  // 80 %
+
+  // A higher limit and a new 50 % threshold, same period.
+  auto updated = store_->UpdateBudget(
+      budget->id,
+      [](const Budget& current) -> absl::StatusOr<Budget> {
+        Budget next = current;
+        next.name = "renamed";
+        next.limit_nano_usd = 2'000;
+        next.threshold_percents = {50, 80, 100};
+        return next;
+      },
+      now);
+  ASSERT_THAT(updated, IsOk());
+  EXPECT_EQ(updated->id, budget->id);
+  EXPECT_EQ(updated->name, "renamed");
+  EXPECT_EQ(updated->limit_nano_usd, 2'000);
+  EXPECT_EQ(updated->request_id, "req-1");
+  EXPECT_EQ(updated->create_time, budget->create_time);
+  EXPECT_GE(updated->update_time, budget->update_time);
+  auto fetched = store_->GetBudget(budget->id);
+  ASSERT_THAT(fetched, IsOk());
+  EXPECT_EQ(fetched->limit_nano_usd, 2'000);
+  EXPECT_THAT(fetched->threshold_percents, ElementsAre(50, 80, 100));
+  // 1,750 of 2,000: 50 % fires, 80 % already fired this period.
+  outcome = store_->RecordUsage({Priced("r2", 900, Utc(2026, 3, 3))}, now);
+  ASSERT_THAT(outcome, IsOk());
+  ASSERT_THAT(outcome->alerts, SizeIs(1));
+  EXPECT_EQ(outcome->alerts[0].threshold_percent, 50);
+
+  // Daily from now on: the new period starts today, and the thresholds fired
+  // in the month it replaces stay fired.
+  updated = store_->UpdateBudget(
+      budget->id,
+      [](const Budget& current) -> absl::StatusOr<Budget> {
+        Budget next = current;
+        next.period = BudgetPeriod::kDaily;
+        return next;
+      },
+      now);
+  ASSERT_THAT(updated, IsOk());
+  EXPECT_EQ(updated->period, BudgetPeriod::kDaily);
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.budget_threshold_events WHERE period_start = "
+                  "'2026-03-15T00:00:00Z'"),
+            2);
+  auto fired = store_->FiredThresholds("acme", budget->id, Utc(2026, 3, 15));
+  ASSERT_THAT(fired, IsOk());
+  EXPECT_THAT(*fired, ElementsAre(50, 80));
+  outcome = store_->RecordUsage({Priced("r3", 1'700, Utc(2026, 3, 15, 6))}, now);
+  ASSERT_THAT(outcome, IsOk());
+  EXPECT_THAT(outcome->alerts, IsEmpty());
+  ASSERT_THAT(outcome->increments, SizeIs(1));
+  EXPECT_EQ(outcome->increments[0].period_start, Utc(2026, 3, 15));
+  outcome = store_->RecordUsage({Priced("r4", 400, Utc(2026, 3, 15, 7))}, now);
+  ASSERT_THAT(outcome, IsOk());
+  ASSERT_THAT(outcome->alerts, SizeIs(1));
+  EXPECT_EQ(outcome->alerts[0].threshold_percent, 100);
+  EXPECT_EQ(outcome->alerts[0].period_start, Utc(2026, 3, 15));
+
+  // Errors: the update's own, a taken name, unknown and malformed ids; none
+  // changes anything.
+  Budget other = MonthlyBudget("acme", 10);
+  other.name = "other";
+  ASSERT_THAT(store_->CreateBudget(other), IsOk());
+  auto rename = [](const Budget& current) -> absl::StatusOr<Budget> {
+    Budget next = current;
+    next.name = "other";
+    next.limit_nano_usd = 1;
+    return next;
+  };
+  EXPECT_THAT(store_->UpdateBudget(budget->id, rename, now),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("other")));
+  EXPECT_THAT(store_->UpdateBudget(
+                  budget->id,
+                  [](const Budget&) -> absl::StatusOr<Budget> {
+                    return absl::InvalidArgumentError("budget.limit_nano_usd: must be > 0");
+                  },
+                  now),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("limit_nano_usd")));
+  EXPECT_THAT(store_->UpdateBudget(MakeBudgetId("acme", 1), rename, now),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->UpdateBudget("garbage", rename, now),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  fetched = store_->GetBudget(budget->id);
+  ASSERT_THAT(fetched, IsOk());
+  EXPECT_EQ(fetched->name, "renamed");
+  EXPECT_EQ(fetched->limit_nano_usd, 2'000);
+}
+
 }  // namespace
 }  // namespace agentwatch::cost

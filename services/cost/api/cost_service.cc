@@ -40,6 +40,83 @@ uint64_t RequestFingerprint(absl::string_view method, Request request) {
   return Fingerprint(absl::StrCat(method, "\n", bytes));
 }
 
+// The writable paths of UpdateBudget's mask.
+constexpr absl::string_view kWritableBudgetPaths[] = {"name",
+                                                      "scope",
+                                                      "scope.team",
+                                                      "scope.workflow",
+                                                      "scope.agent",
+                                                      "scope.model",
+                                                      "scope.provider",
+                                                      "scope.service",
+                                                      "scope.tags",
+                                                      "period",
+                                                      "rolling_window",
+                                                      "limit_nano_usd",
+                                                      "threshold_percents",
+                                                      "enforcement",
+                                                      "time_zone",
+                                                      "alert_on_projected_overrun",
+                                                      "alert_severity"};
+
+bool IsWritableBudgetPath(absl::string_view path) {
+  return std::find(std::begin(kWritableBudgetPaths), std::end(kWritableBudgetPaths), path) !=
+         std::end(kWritableBudgetPaths);
+}
+
+// Copies the field at a writable `path` from `from` to `to`.
+void CopyBudgetPath(absl::string_view path, const v1::Budget& from, v1::Budget* to) {
+  const agentwatch::common::v1::Scope& fs = from.scope();
+  agentwatch::common::v1::Scope* ts = to->mutable_scope();
+  if (path == "name") {
+    to->set_name(from.name());
+  } else if (path == "scope") {
+    const std::string tenant = ts->tenant();
+    *ts = fs;
+    if (fs.tenant().empty()) ts->set_tenant(tenant);
+  } else if (path == "scope.team") {
+    ts->set_team(fs.team());
+  } else if (path == "scope.workflow") {
+    ts->set_workflow(fs.workflow());
+  } else if (path == "scope.agent") {
+    ts->set_agent(fs.agent());
+  } else if (path == "scope.model") {
+    ts->set_model(fs.model());
+  } else if (path == "scope.provider") {
+    ts->set_provider(fs.provider());
+  } else if (path == "scope.service") {
+    ts->set_service(fs.service());
+  } else if (path == "scope.tags") {
+    *ts->mutable_tags() = fs.tags();
+  } else if (path == "period") {
+    to->set_period(from.period());
+  } else if (path == "rolling_window") {
+    if (from.has_rolling_window()) {
+      *to->mutable_rolling_window() = from.rolling_window();
+    } else {
+      to->clear_rolling_window();
+    }
+  } else if (path == "limit_nano_usd") {
+    to->set_limit_nano_usd(from.limit_nano_usd());
+  } else if (path == "threshold_percents") {
+    *to->mutable_threshold_percents() = from.threshold_percents();
+  } else if (path == "enforcement") {
+    to->set_enforcement(from.enforcement());
+  } else if (path == "time_zone") {
+    to->set_time_zone(from.time_zone());
+  } else if (path == "alert_on_projected_overrun") {
+    to->set_alert_on_projected_overrun(from.alert_on_projected_overrun());
+  } else if (path == "alert_severity") {
+    to->set_alert_severity(from.alert_severity());
+  }
+}
+
+bool SameScope(const Scope& a, const Scope& b) {
+  return a.tenant == b.tenant && a.team == b.team && a.workflow == b.workflow &&
+         a.agent == b.agent && a.model == b.model && a.provider == b.provider &&
+         a.service == b.service && a.tags == b.tags;
+}
+
 }  // namespace
 
 // --- Transport: every handler runs its Do* on the executor via RpcRunner. ---
@@ -98,6 +175,20 @@ grpc::ServerUnaryReactor* CostServiceImpl::CreateBudget(grpc::CallbackServerCont
                                                         v1::Budget* response) {
   return rpc_.Unary(context, Role::kAdmin,
                     [this, request, response] { return DoCreateBudget(*request, response); });
+}
+
+grpc::ServerUnaryReactor* CostServiceImpl::ListUnknownModels(
+    grpc::CallbackServerContext* context, const v1::ListUnknownModelsRequest* request,
+    v1::ListUnknownModelsResponse* response) {
+  return rpc_.Unary(context, Role::kViewer,
+                    [this, request, response] { return DoListUnknownModels(*request, response); });
+}
+
+grpc::ServerUnaryReactor* CostServiceImpl::UpdateBudget(grpc::CallbackServerContext* context,
+                                                        const v1::UpdateBudgetRequest* request,
+                                                        v1::Budget* response) {
+  return rpc_.Unary(context, Role::kAdmin,
+                    [this, request, response] { return DoUpdateBudget(*request, response); });
 }
 
 grpc::ServerUnaryReactor* CostServiceImpl::GetBudget(grpc::CallbackServerContext* context,
@@ -416,6 +507,137 @@ absl::Status CostServiceImpl::DoCreateBudget(const v1::CreateBudgetRequest& requ
   ASSIGN_OR_RETURN(Budget stored, store_.CreateBudget(budget));
   ForgetTenantBudgets(stored.scope.tenant);
   BudgetToProto(stored, response);
+  return absl::OkStatus();
+}
+
+absl::Status CostServiceImpl::DoUpdateBudget(const v1::UpdateBudgetRequest& request,
+                                             v1::Budget* response) {
+  if (!request.has_budget()) return InvalidField("budget", "required");
+  const v1::Budget& patch = request.budget();
+  if (patch.id().empty()) return InvalidField("budget.id", "required");
+  ASSIGN_OR_RETURN(const std::string tenant, TenantOfBudgetId(patch.id(), "budget.id"));
+  const auto& paths = request.update_mask().paths();
+  for (int i = 0; i < paths.size(); ++i) {
+    if (IsWritableBudgetPath(paths[i])) continue;
+    const bool read_only = paths[i] == "id" || paths[i] == "create_time" ||
+                           paths[i] == "update_time" || paths[i] == "scope.tenant";
+    return InvalidField(
+        absl::StrCat("update_mask.paths[", i, "]"),
+        absl::StrCat(read_only ? "read-only" : "unknown", " field '", paths[i], "'"));
+  }
+  if (!patch.scope().tenant().empty() && patch.scope().tenant() != tenant) {
+    return InvalidField("budget.scope.tenant", "cannot change a budget's tenant");
+  }
+  bool has_period = false;
+  bool has_window = false;
+  for (const std::string& path : paths) {
+    has_period |= path == "period";
+    has_window |= path == "rolling_window";
+  }
+  Budget before;
+  auto apply = [&](const Budget& current) -> absl::StatusOr<Budget> {
+    before = current;
+    v1::Budget merged;
+    if (paths.empty()) {
+      merged = patch;
+    } else {
+      BudgetToProto(current, &merged);
+      for (const std::string& path : paths) CopyBudgetPath(path, patch, &merged);
+      if (has_period && !has_window && merged.period() != v1::BUDGET_PERIOD_ROLLING) {
+        merged.clear_rolling_window();
+      }
+    }
+    merged.mutable_scope()->set_tenant(tenant);
+    return BudgetFromProto(merged, current.request_id);
+  };
+  ASSIGN_OR_RETURN(Budget stored, store_.UpdateBudget(patch.id(), apply, clock_.Now()));
+  ForgetTenantBudgets(tenant);
+  if (!SameScope(before.scope, stored.scope)) ReseedCounter(stored);
+  BudgetToProto(stored, response);
+  return absl::OkStatus();
+}
+
+void CostServiceImpl::ReseedCounter(const Budget& budget) {
+  if (options_.counters == nullptr || budget.period == BudgetPeriod::kRolling) return;
+  const absl::Time now = clock_.Now();
+  const BudgetWindow window = BudgetWindowAt(budget, now);
+  const CounterKey key{budget.scope.tenant, budget.id, window.spend_period.start,
+                       window.spend_period.end};
+  // Counter first, then the ledger, then a compare-and-set (as Reconcile): an
+  // increment landing in between makes the set fail; a few attempts, then
+  // Reconcile repairs.
+  constexpr int kAttempts = 3;
+  absl::Status failure;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    auto hot = options_.counters->Get({key});
+    if (!hot.ok()) {
+      failure = hot.status();
+      break;
+    }
+    auto ledger = store_.Spend(budget.scope, window.spend_period);
+    if (!ledger.ok()) {
+      failure = ledger.status();
+      break;
+    }
+    auto set = options_.counters->CompareAndSet(key, (*hot)[0], *ledger, now);
+    if (!set.ok()) {
+      failure = set.status();
+      break;
+    }
+    if (*set) return;
+    failure = absl::AbortedError("the counter changed during every attempt");
+  }
+  metrics_.counter_errors.Increment();
+  common::LogWarning("budget counter not rewritten after a scope change; reconcile repairs it",
+                     {{"budget_id", budget.id}, {"error", failure.ToString()}});
+}
+
+absl::Status CostServiceImpl::DoListUnknownModels(const v1::ListUnknownModelsRequest& request,
+                                                  v1::ListUnknownModelsResponse* response) {
+  if (request.tenant().size() > kMaxTenantBytes) {
+    return InvalidField("tenant", absl::StrCat("at most ", kMaxTenantBytes, " bytes"));
+  }
+  ASSIGN_OR_RETURN(int32_t page_size, EffectivePageSize(request.page_size()));
+  const uint64_t fingerprint = RequestFingerprint("ListUnknownModels", request);
+  UnknownModelQuery query;
+  query.tenant = request.tenant();
+  query.limit = page_size + 1;
+  if (request.has_range()) {
+    // Unset start: from the beginning; unset end: now.
+    Period range{absl::UniversalEpoch(), clock_.Now()};
+    if (request.range().has_start()) {
+      ASSIGN_OR_RETURN(range.start, TimeFromProto(request.range().start(), "range.start"));
+    }
+    if (request.range().has_end()) {
+      ASSIGN_OR_RETURN(range.end, TimeFromProto(request.range().end(), "range.end"));
+    }
+    if (range.end <= range.start) return InvalidField("range.end", "must be after range.start");
+    query.range = range;
+  }
+  if (!request.page_token().empty()) {
+    ASSIGN_OR_RETURN(std::string position, DecodePageToken(request.page_token(), fingerprint));
+    ASSIGN_OR_RETURN(std::vector<std::string> parts, UnpackPosition(position, 3));
+    query.after = UnknownModelCursor{parts[0], parts[1], parts[2]};
+  }
+  ASSIGN_OR_RETURN(std::vector<UnknownModelSummary> models, store_.ListUnknownModels(query));
+  const bool more = models.size() > static_cast<size_t>(page_size);
+  if (more) models.resize(page_size);
+  for (const UnknownModelSummary& m : models) {
+    v1::UnknownModel* out = response->add_models();
+    out->set_tenant(m.tenant);
+    out->set_provider(m.provider);
+    out->set_model(m.model);
+    TimeToProto(m.first_seen, out->mutable_first_seen());
+    TimeToProto(m.last_seen, out->mutable_last_seen());
+    out->set_calls(m.calls);
+    out->set_input_tokens(m.input_tokens);
+    out->set_output_tokens(m.output_tokens);
+  }
+  if (more) {
+    const UnknownModelSummary& last = models.back();
+    response->set_next_page_token(
+        EncodePageToken(fingerprint, PackPosition({last.tenant, last.provider, last.model})));
+  }
   return absl::OkStatus();
 }
 

@@ -2,8 +2,9 @@
 // store and maps statuses (agentwatch.cost.v1, see cost.proto for each RPC's
 // contract). Implemented: RecordUsage (which also fires budget alerts, see
 // CostStore::RecordUsage and core/budget_alert.h), GetCostReport,
-// CheckBudget, UpsertPrice, GetPrice, ListPrices, ImportPrices, CreateBudget,
-// GetBudget, DeleteBudget, ListBudgets, GetBudgetStatus (the linear
+// CheckBudget, UpsertPrice, GetPrice, ListPrices, ImportPrices,
+// ListUnknownModels, CreateBudget, GetBudget, UpdateBudget (field-mask
+// semantics below), DeleteBudget, ListBudgets, GetBudgetStatus (the linear
 // projection of core/budget_alert.h), Reconcile (hot counters against the
 // ledger). The other RPCs answer UNIMPLEMENTED (the generated base class
 // does).
@@ -14,8 +15,22 @@
 // trip; Postgres only for ROLLING budgets, missing counters (re-seeded from
 // the ledger) or when Redis is down.
 //
-// Roles: reads (reports, prices, budgets, GetBudgetStatus, CheckBudget) need
-// viewer; RecordUsage needs operator; the catalog, budgets (configuration)
+// UpdateBudget: an empty update_mask replaces every writable field with the
+// request's (validated like CreateBudget); otherwise only the listed paths
+// change: name, scope (or one of scope.team, scope.workflow, scope.agent,
+// scope.model, scope.provider, scope.service, scope.tags), period,
+// rolling_window, limit_nano_usd, threshold_percents, enforcement, time_zone,
+// alert_on_projected_overrun, alert_severity (a period changed away from
+// ROLLING without rolling_window in the mask drops the window). Any other
+// path is INVALID_ARGUMENT naming it; the tenant cannot change. The change
+// applies to CheckBudget at once on this replica (its budget cache is
+// dropped; other replicas within budget_cache_ttl): a new period layout has
+// a new hot counter, seeded from the ledger, and a changed scope rewrites the
+// current one from the ledger. Alerts fired in the current period stay fired
+// (see CostStore::UpdateBudget).
+//
+// Roles: reads (reports, prices, unknown models, budgets, GetBudgetStatus,
+// CheckBudget) need viewer; RecordUsage needs operator; the catalog, budgets (configuration)
 // and Reconcile need admin.
 #pragma once
 
@@ -83,6 +98,12 @@ class CostServiceImpl final : public v1::CostService::CallbackService {
   grpc::ServerUnaryReactor* CreateBudget(grpc::CallbackServerContext* context,
                                          const v1::CreateBudgetRequest* request,
                                          v1::Budget* response) override;
+  grpc::ServerUnaryReactor* ListUnknownModels(grpc::CallbackServerContext* context,
+                                              const v1::ListUnknownModelsRequest* request,
+                                              v1::ListUnknownModelsResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateBudget(grpc::CallbackServerContext* context,
+                                         const v1::UpdateBudgetRequest* request,
+                                         v1::Budget* response) override;
   grpc::ServerUnaryReactor* GetBudget(grpc::CallbackServerContext* context,
                                       const v1::GetBudgetRequest* request,
                                       v1::Budget* response) override;
@@ -112,6 +133,9 @@ class CostServiceImpl final : public v1::CostService::CallbackService {
   absl::Status DoImportPrices(const v1::ImportPricesRequest& request,
                               v1::ImportPricesResponse* response);
   absl::Status DoCreateBudget(const v1::CreateBudgetRequest& request, v1::Budget* response);
+  absl::Status DoListUnknownModels(const v1::ListUnknownModelsRequest& request,
+                                   v1::ListUnknownModelsResponse* response);
+  absl::Status DoUpdateBudget(const v1::UpdateBudgetRequest& request, v1::Budget* response);
   absl::Status DoGetBudget(const v1::GetBudgetRequest& request, v1::Budget* response);
   absl::Status DoDeleteBudget(const v1::DeleteBudgetRequest& request);
   absl::Status DoListBudgets(const v1::ListBudgetsRequest& request,
@@ -125,6 +149,9 @@ class CostServiceImpl final : public v1::CostService::CallbackService {
   absl::StatusOr<std::shared_ptr<const std::vector<Budget>>> TenantBudgets(
       const std::string& tenant);
   void ForgetTenantBudgets(const std::string& tenant);
+  // Rewrites the hot counter of `budget`'s current period from the ledger
+  // (after its scope changed); best effort, Reconcile repairs a failure.
+  void ReseedCounter(const Budget& budget);
   // The spend of each budget in its current period at `now`: from the hot
   // counters when present, else from the ledger (re-seeding the counter).
   absl::StatusOr<std::vector<int64_t>> CurrentSpends(const std::vector<const Budget*>& budgets,

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -83,6 +84,41 @@ struct BudgetCursor {
   std::string name;
 };
 
+// A model seen in LLM usage without a price, aggregated per tenant.
+struct UnknownModelSummary {
+  std::string tenant;
+  std::string provider;
+  std::string model;  // catalog spelling
+  absl::Time first_seen;
+  absl::Time last_seen;
+  int64_t calls = 0;
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+};
+
+// A position in ListUnknownModels order (tenant, provider, model).
+struct UnknownModelCursor {
+  std::string tenant;
+  std::string provider;
+  std::string model;
+};
+
+// What ListUnknownModels returns.
+struct UnknownModelQuery {
+  std::string tenant;  // "" = all tenants
+  // Only unpriced records with range->start <= time < range->end, summed
+  // over that range; unset: the running totals over all time.
+  std::optional<Period> range;
+  std::optional<UnknownModelCursor> after;  // exclusive start
+  int32_t limit = 100;
+};
+
+// Computes a budget's new definition from the stored one inside
+// CostStore::UpdateBudget. Returns the full, normalized budget (id, tenant,
+// request_id and times are ignored: the store keeps them) or an error that
+// UpdateBudget returns unchanged.
+using BudgetUpdateFn = std::function<absl::StatusOr<Budget>(const Budget& current)>;
+
 class CostStore {
  public:
   virtual ~CostStore() = default;
@@ -154,6 +190,20 @@ class CostStore {
   virtual absl::StatusOr<Budget> GetBudget(absl::string_view id) = 0;
   virtual absl::Status DeleteBudget(absl::string_view id) = 0;
 
+  // Replaces the writable fields of budget `id` with what `update` computes
+  // from the stored budget, atomically (the budget is locked against
+  // concurrent updates and alert evaluation while `update` runs). Keeps id,
+  // tenant, request_id and create_time; sets update_time. When the change
+  // moves the budget's alert period at `now` (period, rolling window or time
+  // zone changed), the alerts already fired in the old current alert period
+  // are recorded as fired in the new one, so a threshold fires at most once
+  // across the change; a changed limit keeps the same period, whose fired
+  // thresholds stay fired. NOT_FOUND for an unknown id; INVALID_ARGUMENT
+  // ("id") for a malformed one; ALREADY_EXISTS when the new name belongs to
+  // another budget of the tenant; `update`'s error as is.
+  virtual absl::StatusOr<Budget> UpdateBudget(absl::string_view id, const BudgetUpdateFn& update,
+                                              absl::Time now) = 0;
+
   // The threshold percents (ascending) of `budget_id` already fired in the
   // alert period starting at `period_start`.
   virtual absl::StatusOr<std::vector<int32_t>> FiredThresholds(absl::string_view tenant,
@@ -164,6 +214,17 @@ class CostStore {
   virtual absl::StatusOr<std::vector<Budget>> ListBudgets(absl::string_view tenant,
                                                           const std::optional<BudgetCursor>& after,
                                                           int32_t limit) = 0;
+
+  // --- Unknown models --------------------------------------------------------
+
+  // Up to query.limit models without a price, in (tenant, provider, model)
+  // order. Without a range: the running totals kept as usage is recorded
+  // (first and last record, calls, input and output tokens). With a range:
+  // the same figures over the unpriced LLM records of the ledger inside it
+  // (models without such records there are left out). OUT_OF_RANGE when a
+  // sum exceeds int64.
+  virtual absl::StatusOr<std::vector<UnknownModelSummary>> ListUnknownModels(
+      const UnknownModelQuery& query) = 0;
 };
 
 }  // namespace agentwatch::cost

@@ -1,6 +1,7 @@
 #include "cost/store/memory_cost_store.h"
 
 #include <algorithm>
+#include <array>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -162,8 +163,17 @@ absl::StatusOr<RecordOutcome> MemoryCostStore::RecordUsage(const std::vector<Usa
   for (PricedUsage& p : fresh) {
     const UsageRecord& r = p.record;
     if (!p.priced && r.kind == UsageKind::kLlm) {
-      unknown_calls_[{r.scope.tenant, r.scope.provider,
-                      CanonicalModel(r.scope.provider, r.scope.model)}] += r.requests;
+      const std::string model = CanonicalModel(r.scope.provider, r.scope.model);
+      auto [it, added] = unknown_.try_emplace({r.scope.tenant, r.scope.provider, model});
+      UnknownModelSummary& u = it->second;
+      if (added) {
+        u = {r.scope.tenant, r.scope.provider, model, r.time, r.time, 0, 0, 0};
+      }
+      u.first_seen = std::min(u.first_seen, r.time);
+      u.last_seen = std::max(u.last_seen, r.time);
+      u.calls += r.requests;
+      u.input_tokens += r.tokens.input;
+      u.output_tokens += r.tokens.output;
     }
     ledger_index_[{r.scope.tenant, r.record_id}] = ledger_.size();
     ledger_.push_back(std::move(p));
@@ -312,7 +322,85 @@ std::vector<BudgetAlert> MemoryCostStore::Outbox() const {
 std::map<std::tuple<std::string, std::string, std::string>, int64_t>
 MemoryCostStore::UnknownModelCalls() const {
   absl::MutexLock lock(&mu_);
-  return unknown_calls_;
+  std::map<std::tuple<std::string, std::string, std::string>, int64_t> out;
+  for (const auto& [key, u] : unknown_) out[key] = u.calls;
+  return out;
+}
+
+absl::StatusOr<Budget> MemoryCostStore::UpdateBudget(absl::string_view id,
+                                                     const BudgetUpdateFn& update, absl::Time now) {
+  ASSIGN_OR_RETURN(std::string tenant, TenantOfBudgetId(id, "id"));
+  absl::MutexLock lock(&mu_);
+  auto it = budgets_.find({tenant, std::string(id)});
+  if (it == budgets_.end()) return absl::NotFoundError(absl::StrCat("no budget ", id));
+  const Budget& current = it->second;
+  ASSIGN_OR_RETURN(Budget next, update(current));
+  for (const auto& [key, b] : budgets_) {
+    if (key.first == tenant && b.id != current.id && b.name == next.name) {
+      return absl::AlreadyExistsError(absl::StrCat("budget '", next.name, "' already exists"));
+    }
+  }
+  next.id = current.id;
+  next.scope.tenant = tenant;
+  next.request_id = current.request_id;
+  next.create_time = current.create_time;
+  next.update_time = clock_.Now();
+  const absl::Time old_start = BudgetWindowAt(current, now).alert_period.start;
+  const absl::Time new_start = BudgetWindowAt(next, now).alert_period.start;
+  if (old_start != new_start) {
+    std::vector<std::tuple<std::string, std::string, absl::Time, BudgetAlertKind, int32_t>> carry;
+    for (const auto& [t, b, start, kind, threshold] : fired_) {
+      if (t == tenant && b == current.id && start == old_start) {
+        carry.emplace_back(t, b, new_start, kind, threshold);
+      }
+    }
+    fired_.insert(carry.begin(), carry.end());
+  }
+  it->second = next;
+  return next;
+}
+
+absl::StatusOr<std::vector<UnknownModelSummary>> MemoryCostStore::ListUnknownModels(
+    const UnknownModelQuery& query) {
+  absl::MutexLock lock(&mu_);
+  using Key = std::tuple<std::string, std::string, std::string>;
+  std::map<Key, UnknownModelSummary> models;
+  if (!query.range.has_value()) {
+    models = unknown_;
+  } else {
+    std::map<Key, std::array<NanoSum, 3>> sums;
+    for (const PricedUsage& e : ledger_) {
+      const UsageRecord& r = e.record;
+      if (e.priced || r.kind != UsageKind::kLlm) continue;
+      if (r.time < query.range->start || r.time >= query.range->end) continue;
+      const std::string model = CanonicalModel(r.scope.provider, r.scope.model);
+      const Key key{r.scope.tenant, r.scope.provider, model};
+      auto [it, added] = models.try_emplace(key);
+      if (added) it->second = {r.scope.tenant, r.scope.provider, model, r.time, r.time};
+      it->second.first_seen = std::min(it->second.first_seen, r.time);
+      it->second.last_seen = std::max(it->second.last_seen, r.time);
+      std::array<NanoSum, 3>& s = sums[key];
+      s[0].Add(r.requests);
+      s[1].Add(r.tokens.input);
+      s[2].Add(r.tokens.output);
+    }
+    for (auto& [key, m] : models) {
+      ASSIGN_OR_RETURN(m.calls, sums[key][0].Value());
+      ASSIGN_OR_RETURN(m.input_tokens, sums[key][1].Value());
+      ASSIGN_OR_RETURN(m.output_tokens, sums[key][2].Value());
+    }
+  }
+  std::vector<UnknownModelSummary> out;
+  for (const auto& [key, m] : models) {
+    if (!query.tenant.empty() && m.tenant != query.tenant) continue;
+    if (query.after.has_value() &&
+        key <= Key{query.after->tenant, query.after->provider, query.after->model}) {
+      continue;
+    }
+    if (out.size() >= static_cast<size_t>(query.limit)) break;
+    out.push_back(m);
+  }
+  return out;
 }
 
 }  // namespace agentwatch::cost

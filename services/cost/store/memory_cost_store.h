@@ -37,12 +37,16 @@ class MemoryCostStore final : public CostStore {
   absl::StatusOr<Budget> CreateBudget(const Budget& budget) override;
   absl::StatusOr<Budget> GetBudget(absl::string_view id) override;
   absl::Status DeleteBudget(absl::string_view id) override;
+  absl::StatusOr<Budget> UpdateBudget(absl::string_view id, const BudgetUpdateFn& update,
+                                      absl::Time now) override;
   absl::StatusOr<std::vector<int32_t>> FiredThresholds(absl::string_view tenant,
                                                        absl::string_view budget_id,
                                                        absl::Time period_start) override;
   absl::StatusOr<std::vector<Budget>> ListBudgets(absl::string_view tenant,
                                                   const std::optional<BudgetCursor>& after,
                                                   int32_t limit) override;
+  absl::StatusOr<std::vector<UnknownModelSummary>> ListUnknownModels(
+      const UnknownModelQuery& query) override;
 
   // Test hooks: the ledger as stored, the alerts enqueued for the incident
   // service in order, and the unknown models ((tenant, provider, model) ->
@@ -62,7 +66,8 @@ class MemoryCostStore final : public CostStore {
   std::map<PriceId, PriceVersion> prices_ ABSL_GUARDED_BY(mu_);
   std::vector<PricedUsage> ledger_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<std::string, std::string>, size_t> ledger_index_ ABSL_GUARDED_BY(mu_);
-  std::map<std::tuple<std::string, std::string, std::string>, int64_t> unknown_calls_
+  // (tenant, provider, model) -> running totals
+  std::map<std::tuple<std::string, std::string, std::string>, UnknownModelSummary> unknown_
       ABSL_GUARDED_BY(mu_);
   // (tenant, id) -> budget
   std::map<std::pair<std::string, std::string>, Budget> budgets_ ABSL_GUARDED_BY(mu_);

@@ -333,6 +333,66 @@ WHERE tenant_id = $1 AND budget_id = $2 AND period_start = $3::timestamptz AND k
 ORDER BY threshold
 )sql"};
 
+// Budget $2 of tenant $1, locked for an update.
+constexpr PgStatement kGetBudgetForUpdate = {
+    "cost_get_budget_for_update",
+    "SELECT " AW_BUDGET_COLUMNS " FROM cost.budgets WHERE tenant_id = $1 AND id = $2 FOR UPDATE"};
+
+constexpr PgStatement kBudgetNameTakenByOther = {
+    "cost_budget_name_taken_by_other",
+    "SELECT EXISTS (SELECT 1 FROM cost.budgets WHERE tenant_id = $1 AND name = $2 AND id <> $3)"};
+
+// Replaces the writable fields of budget $2 of tenant $1.
+constexpr PgStatement kUpdateBudget = {"cost_update_budget", R"sql(
+UPDATE cost.budgets SET
+  name = $3, team = $4, workflow = $5, agent = $6, model = $7, provider = $8, service = $9,
+  tags = $10::jsonb, period = $11, rolling_window_seconds = $12, limit_nano_usd = $13,
+  threshold_percents = $14::integer[], enforcement = $15, time_zone = $16,
+  alert_on_projected_overrun = $17, alert_severity = $18, update_time = now()
+WHERE tenant_id = $1 AND id = $2
+RETURNING )sql" AW_BUDGET_COLUMNS};
+
+// Marks the alerts of budget $2 fired in the alert period from $4 as fired in
+// the one from $3 too (a changed period layout keeps them fired).
+constexpr PgStatement kCarryFiredEvents = {"cost_carry_fired_events", R"sql(
+INSERT INTO cost.budget_threshold_events (
+  tenant_id, budget_id, period_start, kind, threshold, spent_nano_usd, limit_nano_usd,
+  fingerprint, fired_at)
+SELECT tenant_id, budget_id, $3::timestamptz, kind, threshold, spent_nano_usd, limit_nano_usd,
+       fingerprint, fired_at
+FROM cost.budget_threshold_events
+WHERE tenant_id = $1 AND budget_id = $2 AND period_start = $4::timestamptz
+ON CONFLICT (tenant_id, budget_id, period_start, kind, threshold) DO NOTHING
+)sql"};
+
+// The order and page size ($6) of both unknown-model listings.
+#define AW_UNKNOWN_MODEL_ORDER_AND_PAGE  \
+  "ORDER BY tenant_id, provider, model " \
+  "LIMIT $6"
+
+// Unknown models of tenant $1 ('' = all) after the cursor ($2: first page;
+// $3..$5 the cursor), running totals. Sums are text, checked to fit int64.
+constexpr PgStatement kListUnknownModels = {"cost_list_unknown_models", R"sql(
+SELECT tenant_id, provider, model, (extract(epoch from first_seen) * 1000000)::bigint,
+       (extract(epoch from last_seen) * 1000000)::bigint, calls::text, input_tokens::text,
+       output_tokens::text
+FROM cost.unknown_models
+WHERE ($1 = '' OR tenant_id = $1) AND ($2::boolean OR (tenant_id, provider, model) > ($3, $4, $5))
+)sql" AW_UNKNOWN_MODEL_ORDER_AND_PAGE};
+
+// The same figures from the ledger's unpriced LLM records in [$7, $8).
+constexpr PgStatement kListUnknownModelsInRange = {"cost_list_unknown_models_in_range", R"sql(
+SELECT tenant_id, provider, model, (extract(epoch from min(usage_time)) * 1000000)::bigint,
+       (extract(epoch from max(usage_time)) * 1000000)::bigint, sum(requests)::text,
+       sum(input_tokens)::text, sum(output_tokens)::text
+FROM cost.usage
+WHERE ($1 = '' OR tenant_id = $1) AND kind = 'llm' AND NOT priced
+  AND usage_time >= $7::timestamptz AND usage_time < $8::timestamptz
+  AND ($2::boolean OR (tenant_id, provider, model) > ($3, $4, $5))
+GROUP BY tenant_id, provider, model
+)sql" AW_UNKNOWN_MODEL_ORDER_AND_PAGE};
+
+#undef AW_UNKNOWN_MODEL_ORDER_AND_PAGE
 #undef AW_PRICE_COLUMNS
 #undef AW_BUDGET_COLUMNS
 
@@ -634,7 +694,13 @@ PgCostStore::PgCostStore(common::PgPool& pool) : pool_(pool) {
                        kListBudgets,
                        kLockBudget,
                        kInsertBudgetEvent,
-                       kFiredThresholds});
+                       kFiredThresholds,
+                       kGetBudgetForUpdate,
+                       kBudgetNameTakenByOther,
+                       kUpdateBudget,
+                       kCarryFiredEvents,
+                       kListUnknownModels,
+                       kListUnknownModelsInRange});
 }
 
 absl::StatusOr<ImportCounts> PgCostStore::ImportPrices(absl::string_view tenant,
@@ -1003,6 +1069,75 @@ absl::StatusOr<std::vector<Budget>> PgCostStore::ListBudgets(
         for (const pqxx::row& row : result) {
           ASSIGN_OR_RETURN(Budget b, RowToBudget(row));
           out.push_back(std::move(b));
+        }
+        return out;
+      });
+}
+
+absl::StatusOr<Budget> PgCostStore::UpdateBudget(absl::string_view id, const BudgetUpdateFn& update,
+                                                 absl::Time now) {
+  ASSIGN_OR_RETURN(std::string tenant, TenantOfBudgetId(id, "id"));
+  const std::string budget_id(id);
+  return pool_.Transact<Budget>([&](pqxx::work& txn) -> absl::StatusOr<Budget> {
+    // The tenant lock orders this against creations (name checks), the
+    // budget lock against alert evaluation of concurrent batches.
+    txn.exec_prepared(kLockTenantBudgets.name, tenant);
+    txn.exec_prepared(kLockBudget.name, budget_id);
+    const pqxx::result current_row = txn.exec_prepared(kGetBudgetForUpdate.name, tenant, budget_id);
+    if (current_row.empty()) return absl::NotFoundError(absl::StrCat("no budget ", id));
+    ASSIGN_OR_RETURN(const Budget current, RowToBudget(current_row[0]));
+    ASSIGN_OR_RETURN(const Budget next, update(current));
+    if (txn.exec_prepared(kBudgetNameTakenByOther.name, tenant, next.name, budget_id)[0][0]
+            .as<bool>()) {
+      return absl::AlreadyExistsError(absl::StrCat("budget '", next.name, "' already exists"));
+    }
+    PgArray thresholds;
+    for (int32_t t : next.threshold_percents) thresholds.AddInt(static_cast<int64_t>(t));
+    const Scope& s = next.scope;
+    const pqxx::result row = txn.exec_prepared(
+        kUpdateBudget.name, tenant, budget_id, next.name, s.team, s.workflow, s.agent, s.model,
+        s.provider, s.service, TagsJson(s.tags), std::string(BudgetPeriodName(next.period)),
+        absl::ToInt64Seconds(next.rolling_window), next.limit_nano_usd, thresholds.Text(),
+        std::string(EnforcementName(next.enforcement)), next.time_zone,
+        next.alert_on_projected_overrun, next.alert_severity);
+    ASSIGN_OR_RETURN(Budget stored, RowToBudget(row[0]));
+    const absl::Time old_start = BudgetWindowAt(current, now).alert_period.start;
+    const absl::Time new_start = BudgetWindowAt(stored, now).alert_period.start;
+    if (old_start != new_start) {
+      txn.exec_prepared(kCarryFiredEvents.name, tenant, budget_id, PgTimestamp(new_start),
+                        PgTimestamp(old_start));
+    }
+    return stored;
+  });
+}
+
+absl::StatusOr<std::vector<UnknownModelSummary>> PgCostStore::ListUnknownModels(
+    const UnknownModelQuery& query) {
+  return pool_.Transact<std::vector<UnknownModelSummary>>(
+      [&](pqxx::work& txn) -> absl::StatusOr<std::vector<UnknownModelSummary>> {
+        const bool first = !query.after.has_value();
+        const std::string a_tenant = first ? "" : query.after->tenant;
+        const std::string a_provider = first ? "" : query.after->provider;
+        const std::string a_model = first ? "" : query.after->model;
+        const pqxx::result result =
+            query.range.has_value()
+                ? txn.exec_prepared(kListUnknownModelsInRange.name, query.tenant, first, a_tenant,
+                                    a_provider, a_model, query.limit,
+                                    PgTimestamp(query.range->start), PgTimestamp(query.range->end))
+                : txn.exec_prepared(kListUnknownModels.name, query.tenant, first, a_tenant,
+                                    a_provider, a_model, query.limit);
+        std::vector<UnknownModelSummary> out;
+        for (const pqxx::row& row : result) {
+          UnknownModelSummary m;
+          m.tenant = row[0].as<std::string>();
+          m.provider = row[1].as<std::string>();
+          m.model = row[2].as<std::string>();
+          m.first_seen = FromUnixMicros(row[3].as<int64_t>());
+          m.last_seen = FromUnixMicros(row[4].as<int64_t>());
+          ASSIGN_OR_RETURN(m.calls, ParseSum(row[5]));
+          ASSIGN_OR_RETURN(m.input_tokens, ParseSum(row[6]));
+          ASSIGN_OR_RETURN(m.output_tokens, ParseSum(row[7]));
+          out.push_back(std::move(m));
         }
         return out;
       });

@@ -30,12 +30,16 @@ class PgCostStore final : public CostStore {
   absl::StatusOr<Budget> CreateBudget(const Budget& budget) override;
   absl::StatusOr<Budget> GetBudget(absl::string_view id) override;
   absl::Status DeleteBudget(absl::string_view id) override;
+  absl::StatusOr<Budget> UpdateBudget(absl::string_view id, const BudgetUpdateFn& update,
+                                      absl::Time now) override;
   absl::StatusOr<std::vector<int32_t>> FiredThresholds(absl::string_view tenant,
                                                        absl::string_view budget_id,
                                                        absl::Time period_start) override;
   absl::StatusOr<std::vector<Budget>> ListBudgets(absl::string_view tenant,
                                                   const std::optional<BudgetCursor>& after,
                                                   int32_t limit) override;
+  absl::StatusOr<std::vector<UnknownModelSummary>> ListUnknownModels(
+      const UnknownModelQuery& query) override;
 
  private:
   common::PgPool& pool_;
