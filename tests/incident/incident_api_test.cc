@@ -8,6 +8,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "agentwatch/incident/v1/incident.grpc.pb.h"
@@ -561,6 +562,245 @@ TEST_F(IncidentApiTest, OtherRpcsAreUnimplemented) {
   v1::IncidentStats stats;
   EXPECT_EQ(stub_->GetStats(&context, request, &stats).error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
+}
+
+v1::Silence MakeSilence(const std::string& tenant, const std::string& alertname) {
+  v1::Silence silence;
+  silence.set_tenant(tenant);
+  common::v1::LabelMatcher* m = silence.add_matchers();
+  m->set_name("alertname");
+  m->set_op(common::v1::MATCH_OP_EQUAL);
+  m->set_value(alertname);
+  TimeToProto(kStart + absl::Hours(1), silence.mutable_ends_at());
+  silence.set_author("alice");
+  silence.set_comment("planned maintenance");
+  return silence;
+}
+
+grpc::Status CreateSilence(v1::IncidentService::Stub& stub, const v1::Silence& silence,
+                           v1::Silence* out, const std::string& request_id = "",
+                           const std::string& token = "") {
+  grpc::ClientContext context;
+  if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
+  v1::CreateSilenceRequest request;
+  *request.mutable_silence() = silence;
+  request.set_request_id(request_id);
+  return stub.CreateSilence(&context, request, out);
+}
+
+TEST_F(IncidentApiTest, SilenceCreateGetDeleteAndState) {
+  v1::Silence created;
+  ASSERT_TRUE(CreateSilence(*stub_, MakeSilence("acme", "HighLatency"), &created).ok());
+  EXPECT_FALSE(created.id().empty());
+  EXPECT_EQ(created.state(), v1::SILENCE_STATE_ACTIVE);
+  EXPECT_EQ(created.starts_at().seconds(), absl::ToUnixSeconds(kStart));  // defaults to now
+  EXPECT_EQ(created.create_time().seconds(), absl::ToUnixSeconds(kStart));
+
+  v1::Silence got;
+  {
+    grpc::ClientContext context;
+    v1::GetSilenceRequest request;
+    request.set_id(created.id());
+    ASSERT_TRUE(stub_->GetSilence(&context, request, &got).ok());
+  }
+  EXPECT_EQ(got.id(), created.id());
+  EXPECT_EQ(got.comment(), "planned maintenance");
+  ASSERT_EQ(got.matchers_size(), 1);
+  EXPECT_EQ(got.matchers(0).op(), common::v1::MATCH_OP_EQUAL);
+
+  clock_.Advance(absl::Minutes(5));
+  {
+    grpc::ClientContext context;
+    v1::DeleteSilenceRequest request;
+    request.set_id(created.id());
+    google::protobuf::Empty empty;
+    ASSERT_TRUE(stub_->DeleteSilence(&context, request, &empty).ok());
+  }
+  {
+    grpc::ClientContext context;
+    v1::GetSilenceRequest request;
+    request.set_id(created.id());
+    ASSERT_TRUE(stub_->GetSilence(&context, request, &got).ok());
+    EXPECT_EQ(got.state(), v1::SILENCE_STATE_EXPIRED);
+  }
+  {
+    grpc::ClientContext context;
+    v1::GetSilenceRequest request;
+    request.set_id("missing");
+    EXPECT_EQ(stub_->GetSilence(&context, request, &got).error_code(), grpc::StatusCode::NOT_FOUND);
+  }
+  {
+    grpc::ClientContext context;
+    v1::DeleteSilenceRequest request;
+    request.set_id("missing");
+    google::protobuf::Empty empty;
+    EXPECT_EQ(stub_->DeleteSilence(&context, request, &empty).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+}
+
+TEST_F(IncidentApiTest, CreateSilenceIsIdempotentByRequestId) {
+  v1::Silence first;
+  v1::Silence second;
+  ASSERT_TRUE(CreateSilence(*stub_, MakeSilence("acme", "A"), &first, "req-1").ok());
+  clock_.Advance(absl::Seconds(3));
+  ASSERT_TRUE(CreateSilence(*stub_, MakeSilence("acme", "A"), &second, "req-1").ok());
+  EXPECT_EQ(first.id(), second.id());
+  EXPECT_EQ(first.create_time().seconds(), second.create_time().seconds());
+  v1::Silence other;
+  ASSERT_TRUE(CreateSilence(*stub_, MakeSilence("acme", "A"), &other, "req-2").ok());
+  EXPECT_NE(other.id(), first.id());
+}
+
+TEST_F(IncidentApiTest, CreateSilenceRefusesBadInputNamingTheField) {
+  const auto refused = [this](const v1::Silence& silence, const std::string& field) {
+    v1::Silence out;
+    const grpc::Status status = CreateSilence(*stub_, silence, &out);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << field;
+    EXPECT_THAT(status.error_message(), HasSubstr(field)) << field;
+  };
+  v1::Silence s = MakeSilence("acme", "A");
+  s.clear_matchers();
+  refused(s, "silence.matchers");
+  s = MakeSilence("acme", "A");
+  TimeToProto(kStart + absl::Hours(2), s.mutable_starts_at());
+  refused(s, "silence.ends_at");
+  s = MakeSilence("acme", "A");
+  s.mutable_matchers(0)->set_op(common::v1::MATCH_OP_REGEX);
+  s.mutable_matchers(0)->set_value("(unclosed");
+  refused(s, "silence.matchers[0].value");
+  s = MakeSilence("acme", "A");
+  s.mutable_recurrence()->set_time_zone("Nowhere/Atlantis");
+  s.mutable_recurrence()->set_end_minute(60);
+  refused(s, "silence.recurrence.time_zone");
+  s = MakeSilence("acme", "A");
+  s.clear_author();
+  refused(s, "silence.author");
+  s = MakeSilence("acme", "A");
+  s.clear_comment();
+  refused(s, "silence.comment");
+}
+
+TEST_F(IncidentApiTest, SilencedAlertIsCountedAndGetsNoIncident) {
+  v1::Silence silence = MakeSilence("acme", "HighLatency");
+  common::v1::LabelMatcher* severity = silence.add_matchers();
+  severity->set_name("severity");
+  severity->set_op(common::v1::MATCH_OP_REGEX);
+  severity->set_value("P[23]");
+  v1::Silence created;
+  ASSERT_TRUE(CreateSilence(*stub_, silence, &created).ok());
+
+  v1::ReportAlertsResponse response;
+  ASSERT_TRUE(
+      Report({MakeAlert("acme", "fp1", "HighLatency"), MakeAlert("acme", "fp2", "Down")}, &response)
+          .ok());
+  EXPECT_EQ(response.silenced(), 1);
+  EXPECT_EQ(response.accepted(), 2);
+  ASSERT_EQ(response.incident_ids_size(), 2);
+  EXPECT_EQ(response.incident_ids(0), "");
+  EXPECT_NE(response.incident_ids(1), "");
+  EXPECT_EQ(Metric("agentwatch_incident_alerts_silenced_total"), 1);
+
+  // A P0 alert of the same name does not match severity =~ "P[23]".
+  v1::Alert critical = MakeAlert("acme", "fp3", "HighLatency");
+  critical.set_severity(common::v1::SEVERITY_P0);
+  ASSERT_TRUE(Report({critical}, &response).ok());
+  EXPECT_EQ(response.silenced(), 0);
+  ASSERT_EQ(response.incident_ids_size(), 1);
+  EXPECT_NE(response.incident_ids(0), "");
+}
+
+TEST_F(IncidentApiTest, ListSilencesPagesAndHidesExpired) {
+  for (int i = 0; i < 3; ++i) {
+    v1::Silence out;
+    ASSERT_TRUE(CreateSilence(*stub_, MakeSilence("acme", absl::StrCat("A", i)), &out).ok());
+    clock_.Advance(absl::Seconds(1));
+  }
+  v1::Silence other;
+  ASSERT_TRUE(CreateSilence(*stub_, MakeSilence("globex", "B"), &other).ok());
+
+  v1::ListSilencesRequest request;
+  request.set_tenant("acme");
+  request.set_page_size(2);
+  std::vector<std::string> names;
+  std::string token;
+  int pages = 0;
+  do {
+    request.set_page_token(token);
+    grpc::ClientContext context;
+    v1::ListSilencesResponse response;
+    ASSERT_TRUE(stub_->ListSilences(&context, request, &response).ok());
+    for (const v1::Silence& s : response.silences()) names.push_back(s.matchers(0).value());
+    token = response.next_page_token();
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_THAT(names, ElementsAre("A2", "A1", "A0"));
+  EXPECT_EQ(pages, 2);
+
+  clock_.Advance(absl::Hours(2));  // every silence ended
+  grpc::ClientContext context;
+  v1::ListSilencesRequest all;
+  v1::ListSilencesResponse response;
+  ASSERT_TRUE(stub_->ListSilences(&context, all, &response).ok());
+  EXPECT_EQ(response.silences_size(), 0);
+  grpc::ClientContext context2;
+  all.set_include_expired(true);
+  ASSERT_TRUE(stub_->ListSilences(&context2, all, &response).ok());
+  EXPECT_EQ(response.silences_size(), 4);
+  for (const v1::Silence& s : response.silences()) {
+    EXPECT_EQ(s.state(), v1::SILENCE_STATE_EXPIRED);
+  }
+
+  grpc::ClientContext context3;
+  v1::ListSilencesRequest bad;
+  bad.set_page_token("%%%");
+  const grpc::Status status = stub_->ListSilences(&context3, bad, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("page_token"));
+}
+
+TEST(IncidentSilenceRolesTest, ViewersReadSilencesAndOperatorsWriteThem) {
+  common::FakeClock clock(kStart);
+  common::Authorizer authorizer(
+      {{"viewer-token", common::Role::kViewer}, {"operator-token", common::Role::kOperator}});
+  auto executor = std::make_unique<common::BlockingExecutor>(2, 10);
+  common::RpcRunner rpc(authorizer, *executor);
+  prometheus::Registry registry;
+  IncidentMetrics metrics(registry, "agentwatch_incident");
+  testing::SequentialIds ids;
+  MemoryIncidentStore store(ids);
+  IncidentServiceImpl service(store, rpc, clock, metrics, *ParseGroupBy("group_by", "alertname"));
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  auto stub = v1::IncidentService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+
+  v1::Silence out;
+  EXPECT_EQ(CreateSilence(*stub, MakeSilence("acme", "A"), &out, "", "viewer-token").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(CreateSilence(*stub, MakeSilence("acme", "A"), &out, "", "operator-token").ok());
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", "Bearer viewer-token");
+    v1::ListSilencesRequest request;
+    v1::ListSilencesResponse response;
+    ASSERT_TRUE(stub->ListSilences(&context, request, &response).ok());
+    EXPECT_EQ(response.silences_size(), 1);
+  }
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", "Bearer viewer-token");
+    v1::DeleteSilenceRequest request;
+    request.set_id(out.id());
+    google::protobuf::Empty empty;
+    EXPECT_EQ(stub->DeleteSilence(&context, request, &empty).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  server->Shutdown();
+  executor.reset();
 }
 
 }  // namespace

@@ -82,6 +82,18 @@ class DownStore final : public IncidentStore {
                                                           int) override {
     return absl::UnavailableError("database down");
   }
+  absl::StatusOr<Silence> CreateSilence(const Silence&) override {
+    return absl::UnavailableError("database down");
+  }
+  absl::StatusOr<Silence> GetSilence(absl::string_view) override {
+    return absl::UnavailableError("database down");
+  }
+  absl::Status DeleteSilence(absl::string_view, absl::Time) override {
+    return absl::UnavailableError("database down");
+  }
+  absl::StatusOr<SilencePage> ListSilences(const SilenceQuery&) override {
+    return absl::UnavailableError("database down");
+  }
 };
 
 class WebhooksTest : public ::testing::Test {

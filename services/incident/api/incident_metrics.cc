@@ -22,6 +22,9 @@ IncidentMetrics::IncidentMetrics(prometheus::Registry& registry, const std::stri
       duplicates_(Counters(registry, prefix + "_alert_duplicates_total",
                            "Alert reports received again (replays), which change nothing")
                       .Add({})),
+      silenced_(Counters(registry, prefix + "_alerts_silenced_total",
+                         "Firing alerts muted by a silence (recorded, no incident)")
+                    .Add({})),
       auto_resolved_(Counters(registry, prefix + "_incidents_auto_resolved_total",
                               "Incidents resolved automatically after their alerts went quiet")
                          .Add({})) {}
@@ -31,6 +34,7 @@ void IncidentMetrics::RecordIntake(const IntakeSummary& summary) {
   received_resolved_.Increment(static_cast<double>(summary.received_resolved));
   incidents_opened_.Increment(static_cast<double>(summary.incidents_opened));
   duplicates_.Increment(static_cast<double>(summary.duplicates));
+  silenced_.Increment(static_cast<double>(summary.silenced));
 }
 
 void IncidentMetrics::RecordAutoResolved(int64_t incidents) {

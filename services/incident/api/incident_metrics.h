@@ -32,6 +32,7 @@ class IncidentMetrics {
   prometheus::Counter& received_resolved_;
   prometheus::Counter& incidents_opened_;
   prometheus::Counter& duplicates_;
+  prometheus::Counter& silenced_;
   prometheus::Counter& auto_resolved_;
 };
 

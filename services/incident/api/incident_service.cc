@@ -23,6 +23,13 @@ absl::Status ValidateLifecycleFields(absl::string_view id, absl::string_view act
   return ValidateOptional(note, "note", kMaxNoteBytes);
 }
 
+// The id of a silence created with `request_id`: the same for a retry, so
+// the store returns the silence the first call created.
+std::string SilenceIdFor(absl::string_view tenant, absl::string_view request_id) {
+  return FormatUuid(Fnv1a64(absl::StrCat("silence\n", tenant, "\n", request_id)),
+                    Fnv1a64(absl::StrCat(request_id, "\n", tenant, "\nsilence")));
+}
+
 void FillIncident(const IncidentChange& change, v1::Incident* out) {
   IncidentToProto(change.incident, out);
 }
@@ -52,6 +59,7 @@ grpc::ServerUnaryReactor* IncidentServiceImpl::ReportAlerts(grpc::CallbackServer
     metrics_.RecordIntake(summary);
     response->set_accepted(summary.accepted);
     response->set_duplicates(summary.duplicates);
+    response->set_silenced(summary.silenced);
     for (std::string& id : summary.incident_ids) response->add_incident_ids(std::move(id));
     return absl::OkStatus();
   });
@@ -215,6 +223,69 @@ grpc::ServerUnaryReactor* IncidentServiceImpl::SetSeverity(grpc::CallbackServerC
           return incident::SetSeverity(current, request->actor(), severity, request->note(), now);
         },
         FillIncident, response);
+  });
+}
+
+grpc::ServerUnaryReactor* IncidentServiceImpl::CreateSilence(
+    grpc::CallbackServerContext* context, const v1::CreateSilenceRequest* request,
+    v1::Silence* response) {
+  return rpc_.Unary(context, Role::kOperator, [this, request, response]() -> absl::Status {
+    RETURN_IF_ERROR(ValidateOptional(request->request_id(), "request_id", kMaxRequestIdBytes));
+    const absl::Time now = TruncateToMicros(clock_.Now());
+    ASSIGN_OR_RETURN(Silence silence, SilenceFromProto(request->silence(), "silence", now));
+    RETURN_IF_ERROR(ValidateSilence(silence, "silence"));
+    silence.id = request->request_id().empty()
+                     ? silence_ids_.NewId(now)
+                     : SilenceIdFor(silence.tenant, request->request_id());
+    silence.create_time = now;
+    silence.update_time = now;
+    ASSIGN_OR_RETURN(const Silence stored, store_.CreateSilence(silence));
+    SilenceToProto(stored, now, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* IncidentServiceImpl::GetSilence(grpc::CallbackServerContext* context,
+                                                          const v1::GetSilenceRequest* request,
+                                                          v1::Silence* response) {
+  return rpc_.Unary(context, Role::kViewer, [this, request, response]() -> absl::Status {
+    RETURN_IF_ERROR(ValidateRequired(request->id(), "id", kMaxIdBytes));
+    ASSIGN_OR_RETURN(const Silence silence, store_.GetSilence(request->id()));
+    SilenceToProto(silence, clock_.Now(), response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* IncidentServiceImpl::ListSilences(grpc::CallbackServerContext* context,
+                                                            const v1::ListSilencesRequest* request,
+                                                            v1::ListSilencesResponse* response) {
+  return rpc_.Unary(context, Role::kViewer, [this, request, response]() -> absl::Status {
+    RETURN_IF_ERROR(ValidateOptional(request->tenant(), "tenant", kMaxTenantBytes));
+    SilenceQuery query;
+    query.tenant = request->tenant();
+    query.include_expired = request->include_expired();
+    query.now = TruncateToMicros(clock_.Now());
+    ASSIGN_OR_RETURN(query.page_size, NormalizePageSize(request->page_size()));
+    if (!request->page_token().empty()) {
+      ASSIGN_OR_RETURN(query.after, DecodePageToken(request->page_token(), FilterDigest(*request)));
+    }
+    ASSIGN_OR_RETURN(const SilencePage page, store_.ListSilences(query));
+    for (const Silence& silence : page.silences) {
+      SilenceToProto(silence, query.now, response->add_silences());
+    }
+    if (page.next) {
+      response->set_next_page_token(EncodePageToken(*page.next, FilterDigest(*request)));
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* IncidentServiceImpl::DeleteSilence(
+    grpc::CallbackServerContext* context, const v1::DeleteSilenceRequest* request,
+    google::protobuf::Empty* /*response*/) {
+  return rpc_.Unary(context, Role::kOperator, [this, request]() -> absl::Status {
+    RETURN_IF_ERROR(ValidateRequired(request->id(), "id", kMaxIdBytes));
+    return store_.DeleteSilence(request->id(), clock_.Now());
   });
 }
 

@@ -2,7 +2,8 @@
 // core and back, calls the store and maps Status to gRPC codes (through
 // RpcRunner). Implemented: ReportAlerts, ListIncidents, GetIncident and the
 // lifecycle calls (AcknowledgeIncident, MitigateIncident, ResolveIncident,
-// CloseIncident, ReopenIncident, AddNote, AssignOwner, SetSeverity). Every
+// CloseIncident, ReopenIncident, AddNote, AssignOwner, SetSeverity) and the
+// silences (CreateSilence, GetSilence, ListSilences, DeleteSilence). Every
 // other RPC of IncidentService answers UNIMPLEMENTED (the generated base
 // class does).
 #pragma once
@@ -16,6 +17,7 @@
 #include "common/rpc.h"
 #include "incident/api/incident_metrics.h"
 #include "incident/core/grouping.h"
+#include "incident/core/ids.h"
 #include "incident/core/lifecycle.h"
 #include "incident/store/incident_store.h"
 
@@ -61,6 +63,18 @@ class IncidentServiceImpl final : public v1::IncidentService::CallbackService {
   grpc::ServerUnaryReactor* SetSeverity(grpc::CallbackServerContext* context,
                                         const v1::SetSeverityRequest* request,
                                         v1::Incident* response) override;
+  grpc::ServerUnaryReactor* CreateSilence(grpc::CallbackServerContext* context,
+                                          const v1::CreateSilenceRequest* request,
+                                          v1::Silence* response) override;
+  grpc::ServerUnaryReactor* GetSilence(grpc::CallbackServerContext* context,
+                                       const v1::GetSilenceRequest* request,
+                                       v1::Silence* response) override;
+  grpc::ServerUnaryReactor* ListSilences(grpc::CallbackServerContext* context,
+                                         const v1::ListSilencesRequest* request,
+                                         v1::ListSilencesResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteSilence(grpc::CallbackServerContext* context,
+                                          const v1::DeleteSilenceRequest* request,
+                                          google::protobuf::Empty* response) override;
 
  private:
   // The fields every lifecycle request carries.
@@ -93,6 +107,8 @@ class IncidentServiceImpl final : public v1::IncidentService::CallbackService {
   const common::Clock& clock_;
   IncidentMetrics& metrics_;
   const GroupingConfig grouping_;
+  // Ids of silences created without a request_id.
+  RandomIdGenerator silence_ids_;
 };
 
 }  // namespace agentwatch::incident

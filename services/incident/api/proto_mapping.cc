@@ -4,6 +4,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <re2/re2.h>
 
+#include <set>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -187,6 +188,70 @@ absl::StatusOr<IncidentQuery> QueryFromProto(const v1::ListIncidentsRequest& req
     ASSIGN_OR_RETURN(query.after, DecodePageToken(request.page_token(), FilterDigest(request)));
   }
   return query;
+}
+
+absl::StatusOr<Silence> SilenceFromProto(const v1::Silence& silence, absl::string_view field,
+                                         absl::Time now) {
+  Silence out;
+  out.tenant = silence.tenant();
+  for (const common::v1::LabelMatcher& m : silence.matchers()) {
+    out.matchers.push_back(LabelMatcher{m.name(), static_cast<MatchOp>(m.op()), m.value()});
+  }
+  if (silence.has_starts_at()) {
+    ASSIGN_OR_RETURN(out.starts_at,
+                     TimeFromProto(silence.starts_at(), absl::StrCat(field, ".starts_at")));
+  } else {
+    out.starts_at = TruncateToMicros(now);
+  }
+  if (silence.has_ends_at()) {
+    ASSIGN_OR_RETURN(out.ends_at,
+                     TimeFromProto(silence.ends_at(), absl::StrCat(field, ".ends_at")));
+  }
+  out.author = silence.author();
+  out.comment = silence.comment();
+  if (silence.has_recurrence()) {
+    const common::v1::WeeklyWindow& w = silence.recurrence();
+    WeeklyWindow window;
+    std::set<int> days(w.days().begin(), w.days().end());
+    for (int day : days) window.days.push_back(static_cast<DayOfWeek>(day));
+    window.start_minute = w.start_minute();
+    window.end_minute = w.end_minute();
+    window.time_zone = w.time_zone();
+    out.recurrence = std::move(window);
+  }
+  return out;
+}
+
+void SilenceToProto(const Silence& silence, absl::Time now, v1::Silence* out) {
+  out->set_id(silence.id);
+  out->set_tenant(silence.tenant);
+  for (const LabelMatcher& m : silence.matchers) {
+    common::v1::LabelMatcher* matcher = out->add_matchers();
+    matcher->set_name(m.name);
+    matcher->set_op(static_cast<common::v1::MatchOp>(m.op));
+    matcher->set_value(m.value);
+  }
+  TimeToProto(silence.starts_at, out->mutable_starts_at());
+  if (silence.ends_at) TimeToProto(*silence.ends_at, out->mutable_ends_at());
+  out->set_author(silence.author);
+  out->set_comment(silence.comment);
+  if (silence.recurrence) {
+    common::v1::WeeklyWindow* w = out->mutable_recurrence();
+    for (DayOfWeek day : silence.recurrence->days) {
+      w->add_days(static_cast<common::v1::DayOfWeek>(day));
+    }
+    w->set_start_minute(silence.recurrence->start_minute);
+    w->set_end_minute(silence.recurrence->end_minute);
+    w->set_time_zone(silence.recurrence->time_zone);
+  }
+  out->set_state(static_cast<v1::SilenceState>(StateAt(silence, now)));
+  TimeToProto(silence.create_time, out->mutable_create_time());
+  TimeToProto(silence.update_time, out->mutable_update_time());
+}
+
+uint64_t FilterDigest(const v1::ListSilencesRequest& request) {
+  return Fnv1a64(
+      absl::StrCat("silences\n", request.tenant(), "\n", request.include_expired() ? "1" : "0"));
 }
 
 }  // namespace agentwatch::incident

@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "agentwatch/incident/v1/incident.pb.h"
 #include "incident/core/query.h"
+#include "incident/core/silence.h"
 #include "incident/core/types.h"
 
 namespace agentwatch::incident {
@@ -42,5 +43,19 @@ uint64_t FilterDigest(const v1::ListIncidentsRequest& request);
 // operator, RE2 syntax), an empty or reversed range, a negative page size,
 // or a page token that is malformed or from other filters.
 absl::StatusOr<IncidentQuery> QueryFromProto(const v1::ListIncidentsRequest& request);
+
+// The silence in `silence` as a client sends it, with starts_at defaulting to
+// `now` (truncated to microseconds) and the recurrence days sorted and
+// unique; only the wire format is checked here (timestamps), the rest by
+// ValidateSilence. INVALID_ARGUMENT naming the field under `field`.
+absl::StatusOr<Silence> SilenceFromProto(const v1::Silence& silence, absl::string_view field,
+                                         absl::Time now);
+
+// `silence` with its state at `now`.
+void SilenceToProto(const Silence& silence, absl::Time now, v1::Silence* out);
+
+// The digest of a ListSilences request's filters, which a page token must
+// match.
+uint64_t FilterDigest(const v1::ListSilencesRequest& request);
 
 }  // namespace agentwatch::incident

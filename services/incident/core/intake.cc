@@ -43,6 +43,7 @@ class Planner {
         incidents_(state.incidents),
         alerts_(state.alerts),
         reports_(state.known_reports),
+        silences_(state.silences),
         now_(TruncateToMicros(now)),
         ids_(ids) {
     for (const auto& [id, incident] : incidents_) {
@@ -68,6 +69,13 @@ class Planner {
         continue;
       }
       ++plan.summary.accepted;
+      if (alert.status == AlertStatus::kFiring && Silenced(alert)) {
+        ++plan.summary.silenced;
+        reports_.emplace(key, "");
+        plan.reports.push_back(ReportRecord{std::move(key), "", now_});
+        plan.summary.incident_ids.emplace_back();
+        continue;
+      }
       std::string incident_id =
           alert.status == AlertStatus::kFiring ? ApplyFiring(alert) : ApplyResolved(alert);
       reports_.emplace(key, incident_id);
@@ -87,6 +95,15 @@ class Planner {
   }
 
  private:
+  bool Silenced(const IncomingAlert& alert) const {
+    if (silences_.empty()) return false;
+    const Labels labels = SilenceLabels(alert.labels, alert.name, alert.severity);
+    for (const Silence& silence : silences_) {
+      if (silence.tenant == alert.tenant && IsSilenced(silence, labels, now_)) return true;
+    }
+    return false;
+  }
+
   struct Latest {
     absl::Time joined_at;
     std::string incident_id;
@@ -317,6 +334,7 @@ class Planner {
   std::map<std::string, Incident> incidents_;
   std::map<AlertKey, AlertState> alerts_;
   std::map<ReportKey, std::string> reports_;
+  const std::vector<Silence>& silences_;
   absl::Time now_;
   IdGenerator& ids_;
   std::map<std::string, std::string> open_by_group_;  // group key -> incident id

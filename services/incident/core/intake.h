@@ -28,6 +28,10 @@
 //   group has no open incident and the alert still belongs to that group,
 //   re-opens that incident (TRIGGERED, auto_resolved cleared, a "reopened"
 //   entry by "system") instead of opening a new one.
+// - A new firing report that one of the state's silences mutes at `now`
+//   (core/silence.h, over its labels plus alertname and severity) is
+//   recorded with no incident ("") and counted as silenced; it opens or joins
+//   nothing and changes no incident.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +44,7 @@
 #include "absl/time/time.h"
 #include "incident/core/grouping.h"
 #include "incident/core/ids.h"
+#include "incident/core/silence.h"
 #include "incident/core/types.h"
 
 namespace agentwatch::incident {
@@ -77,6 +82,9 @@ struct IntakeState {
   // least each fingerprint's latest row (greatest joined_at) and its rows in
   // the open incidents above.
   std::map<std::pair<std::string, std::string>, AlertState> alerts;
+  // The silences of the batch's tenants that may be active at `now` (others
+  // are ignored: each is checked against its tenant and IsSilenced).
+  std::vector<Silence> silences;
 };
 
 // The outcome a caller reports back.
@@ -88,6 +96,7 @@ struct IntakeSummary {
   int64_t received_firing = 0;
   int64_t received_resolved = 0;
   int64_t incidents_opened = 0;
+  int64_t silenced = 0;  // new firing reports muted by a silence
 };
 
 // What a batch writes.

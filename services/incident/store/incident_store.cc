@@ -21,4 +21,8 @@ absl::Status GroupHasOpenIncident(const Incident& incident, absl::string_view ot
                    " of the same group is open; new alerts of the group join that one"));
 }
 
+absl::Status SilenceNotFound(absl::string_view id) {
+  return absl::NotFoundError(absl::StrCat("silence ", id, " not found"));
+}
+
 }  // namespace agentwatch::incident

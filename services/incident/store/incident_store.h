@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "incident/core/intake.h"
 #include "incident/core/lifecycle.h"
 #include "incident/core/query.h"
+#include "incident/core/silence.h"
 #include "incident/core/types.h"
 
 namespace agentwatch::incident {
@@ -43,6 +45,22 @@ using IncidentMutator = std::function<absl::StatusOr<IncidentChange>(const Incid
 // Turns the applied change into the response bytes the caller returns; they
 // are stored with the request_id so that a retry gets the same answer.
 using ResponseEncoder = std::function<std::string(const IncidentChange&)>;
+
+// A ListSilences query.
+struct SilenceQuery {
+  std::string tenant;  // empty: every tenant
+  bool include_expired = false;
+  absl::Time now = absl::UnixEpoch();  // what "expired" is judged at
+  int page_size = kDefaultPageSize;    // 1..kMaxPageSize
+  std::optional<PageCursor> after;     // newest first: (create_time, id) desc
+};
+
+// One page of silences and the position to continue from (unset on the last
+// page).
+struct SilencePage {
+  std::vector<Silence> silences;
+  std::optional<PageCursor> next;
+};
 
 // Thread-safe.
 class IncidentStore {
@@ -88,7 +106,27 @@ class IncidentStore {
   virtual absl::StatusOr<std::vector<std::string>> AutoResolveDue(absl::Time now,
                                                                   absl::Duration quiet,
                                                                   int limit) = 0;
+
+  // Stores a new silence (id, create_time and update_time set by the
+  // caller) and returns it; when a silence with the same tenant and id
+  // exists already (a retried create), returns that one unchanged.
+  // UNAVAILABLE.
+  virtual absl::StatusOr<Silence> CreateSilence(const Silence& silence) = 0;
+
+  // The silence `id`. NOT_FOUND; UNAVAILABLE.
+  virtual absl::StatusOr<Silence> GetSilence(absl::string_view id) = 0;
+
+  // Expires silence `id` at `now` (keeps an earlier expiry). NOT_FOUND;
+  // UNAVAILABLE.
+  virtual absl::Status DeleteSilence(absl::string_view id, absl::Time now) = 0;
+
+  // One page of silences, newest first; expired ones (at query.now) only
+  // with include_expired. UNAVAILABLE.
+  virtual absl::StatusOr<SilencePage> ListSilences(const SilenceQuery& query) = 0;
 };
+
+// The NOT_FOUND for an unknown silence id.
+absl::Status SilenceNotFound(absl::string_view id);
 
 // The NOT_FOUND for an unknown incident id.
 absl::Status IncidentNotFound(absl::string_view id);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "common/status_macros.h"
 #include "incident/core/auto_resolve.h"
@@ -75,6 +76,13 @@ absl::StatusOr<IntakeSummary> MemoryIncidentStore::ReportAlerts(
     if (fingerprints.count({row.tenant, row.fingerprint}) > 0) {
       state.alerts.emplace(key, row);
       state.incidents.emplace(row.incident_id, incidents_.at(row.incident_id));
+    }
+  }
+  std::set<std::string> tenants;
+  for (const IncomingAlert& alert : alerts) tenants.insert(alert.tenant);
+  for (const auto& [id, silence] : silences_) {
+    if (tenants.count(silence.tenant) > 0 && StateAt(silence, now) == SilenceState::kActive) {
+      state.silences.push_back(silence);
     }
   }
   IntakePlan plan = PlanIntake(state, alerts, now, ids_, reopen_window_);
@@ -194,6 +202,58 @@ absl::StatusOr<std::vector<std::string>> MemoryIncidentStore::AutoResolveDue(abs
     resolved.push_back(id);
   }
   return resolved;
+}
+
+absl::StatusOr<Silence> MemoryIncidentStore::CreateSilence(const Silence& silence) {
+  absl::MutexLock lock(&mu_);
+  auto [it, inserted] = silences_.emplace(silence.id, silence);
+  return it->second;
+}
+
+absl::StatusOr<Silence> MemoryIncidentStore::GetSilence(absl::string_view id) {
+  absl::MutexLock lock(&mu_);
+  auto it = silences_.find(std::string(id));
+  if (it == silences_.end()) return SilenceNotFound(id);
+  return it->second;
+}
+
+absl::Status MemoryIncidentStore::DeleteSilence(absl::string_view id, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  auto it = silences_.find(std::string(id));
+  if (it == silences_.end()) return SilenceNotFound(id);
+  Silence& silence = it->second;
+  const absl::Time at = TruncateToMicros(now);
+  if (!silence.expire_time.has_value() || *silence.expire_time > at) {
+    silence.expire_time = at;
+    silence.update_time = at;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SilencePage> MemoryIncidentStore::ListSilences(const SilenceQuery& query) {
+  absl::MutexLock lock(&mu_);
+  std::vector<const Silence*> matching;
+  for (const auto& [id, silence] : silences_) {
+    if (!query.tenant.empty() && silence.tenant != query.tenant) continue;
+    if (!query.include_expired && StateAt(silence, query.now) == SilenceState::kExpired) continue;
+    if (query.after && std::tie(silence.create_time, silence.id) >=
+                           std::tie(query.after->create_time, query.after->id)) {
+      continue;
+    }
+    matching.push_back(&silence);
+  }
+  std::sort(matching.begin(), matching.end(), [](const Silence* a, const Silence* b) {
+    return std::tie(a->create_time, a->id) > std::tie(b->create_time, b->id);
+  });
+  SilencePage page;
+  for (const Silence* silence : matching) {
+    if (static_cast<int>(page.silences.size()) == query.page_size) {
+      page.next = PageCursor{page.silences.back().create_time, page.silences.back().id};
+      break;
+    }
+    page.silences.push_back(*silence);
+  }
+  return page;
 }
 
 }  // namespace agentwatch::incident

@@ -35,6 +35,10 @@ class MemoryIncidentStore final : public IncidentStore {
                                                absl::string_view fingerprint) override;
   absl::StatusOr<std::vector<std::string>> AutoResolveDue(absl::Time now, absl::Duration quiet,
                                                           int limit) override;
+  absl::StatusOr<Silence> CreateSilence(const Silence& silence) override;
+  absl::StatusOr<Silence> GetSilence(absl::string_view id) override;
+  absl::Status DeleteSilence(absl::string_view id, absl::Time now) override;
+  absl::StatusOr<SilencePage> ListSilences(const SilenceQuery& query) override;
 
  private:
   struct StoredRequest {
@@ -53,6 +57,8 @@ class MemoryIncidentStore final : public IncidentStore {
   std::map<std::string, std::vector<TimelineEntry>> timelines_ ABSL_GUARDED_BY(mu_);
   // (tenant, request id) -> first call.
   std::map<std::pair<std::string, std::string>, StoredRequest> requests_ ABSL_GUARDED_BY(mu_);
+  // id -> silence (ids are unique across tenants).
+  std::map<std::string, Silence> silences_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace agentwatch::incident

@@ -212,6 +212,54 @@ constexpr char kListIncidents[] =
     "ORDER BY i.create_time DESC, i.id DESC LIMIT $10";
 
 #undef AW_ALERT_COLUMNS
+// clang-format off
+#define AW_SILENCE_COLUMNS                                                                \
+  "tenant_id, id, matchers::text, " AW_MICROS("starts_at") ", " AW_MICROS("ends_at") ", " \
+  "author, comment, has_recurrence, recurrence_days, recurrence_start, recurrence_end, "  \
+  "recurrence_zone, " AW_MICROS("expire_time") ", " AW_MICROS("create_time") ", "         \
+  AW_MICROS("update_time")
+// clang-format on
+
+// $1..$14 the columns; a retried create (same tenant and id) changes nothing.
+constexpr char kInsertSilence[] =
+    "INSERT INTO incident.silences (tenant_id, id, matchers, starts_at, ends_at, author, "
+    "comment, has_recurrence, recurrence_days, recurrence_start, recurrence_end, "
+    "recurrence_zone, create_time, update_time) VALUES ($1, $2, $3::jsonb, $4::timestamptz, "
+    "NULLIF($5, '')::timestamptz, $6, $7, $8, $9, $10, $11, $12, $13::timestamptz, "
+    "$14::timestamptz) "
+    "ON CONFLICT (tenant_id, id) DO NOTHING";
+
+constexpr char kSelectSilenceByKey[] =
+    "SELECT " AW_SILENCE_COLUMNS " FROM incident.silences WHERE tenant_id = $1 AND id = $2";
+
+constexpr char kSelectSilence[] = "SELECT " AW_SILENCE_COLUMNS
+                                  " FROM incident.silences WHERE id = $1 "
+                                  "ORDER BY tenant_id LIMIT 1";
+
+// $1 id, $2 now: expires the silence unless it expired earlier.
+constexpr char kExpireSilence[] =
+    "UPDATE incident.silences SET expire_time = LEAST(COALESCE(expire_time, $2::timestamptz), "
+    "$2::timestamptz), update_time = CASE WHEN expire_time IS NULL OR expire_time > "
+    "$2::timestamptz THEN $2::timestamptz ELSE update_time END WHERE id = $1";
+
+// $1 JSON array of tenants, $2 now: the silences intake must consider.
+constexpr char kSelectActiveSilences[] =
+    "SELECT " AW_SILENCE_COLUMNS
+    " FROM incident.silences WHERE tenant_id IN "
+    "(SELECT jsonb_array_elements_text($1::jsonb)) AND starts_at <= $2::timestamptz AND "
+    "(ends_at IS NULL OR ends_at > $2::timestamptz) AND "
+    "(expire_time IS NULL OR expire_time > $2::timestamptz)";
+
+// $1 tenant ('' any), $2 include expired, $3 now, $4/$5 cursor (create_time,
+// id), $6 limit.
+constexpr char kListSilences[] =
+    "SELECT " AW_SILENCE_COLUMNS
+    " FROM incident.silences WHERE ($1 = '' OR tenant_id = $1) "
+    "AND ($2 OR ((ends_at IS NULL OR ends_at > $3::timestamptz) AND "
+    "(expire_time IS NULL OR expire_time > $3::timestamptz))) AND "
+    "(create_time, id) < ($4::timestamptz, $5) ORDER BY create_time DESC, id DESC LIMIT $6";
+
+#undef AW_SILENCE_COLUMNS
 #undef AW_INCIDENT_COLUMNS
 #undef AW_MICROS
 
@@ -399,6 +447,76 @@ absl::Status ParseIncidents(const pqxx::result& result, std::map<std::string, In
   return absl::OkStatus();
 }
 
+std::string MatchersJson(const std::vector<LabelMatcher>& matchers) {
+  std::vector<std::string> objects;
+  objects.reserve(matchers.size());
+  for (const LabelMatcher& m : matchers) {
+    objects.push_back(absl::StrCat("{\"name\":", Json(m.name), ",\"op\":", static_cast<int>(m.op),
+                                   ",\"value\":", Json(m.value), "}"));
+  }
+  return JsonArray(objects);
+}
+
+absl::StatusOr<std::vector<LabelMatcher>> ParseMatchers(const pqxx::field& field) {
+  google::protobuf::ListValue list;
+  const auto status = google::protobuf::util::JsonStringToMessage(field.c_str(), &list);
+  if (!status.ok()) {
+    return absl::InternalError(
+        absl::StrCat("column ", field.name(), " holds bad JSON: ", status.ToString()));
+  }
+  std::vector<LabelMatcher> out;
+  for (const google::protobuf::Value& value : list.values()) {
+    const auto& fields = value.struct_value().fields();
+    auto name = fields.find("name");
+    auto op = fields.find("op");
+    auto text = fields.find("value");
+    if (name == fields.end() || op == fields.end() || text == fields.end()) {
+      return absl::InternalError(absl::StrCat("column ", field.name(), " holds a bad matcher"));
+    }
+    out.push_back(LabelMatcher{name->second.string_value(),
+                               static_cast<MatchOp>(static_cast<int>(op->second.number_value())),
+                               text->second.string_value()});
+  }
+  return out;
+}
+
+int DaysMask(const std::vector<DayOfWeek>& days) {
+  int mask = 0;
+  for (DayOfWeek d : days) mask |= 1 << static_cast<int>(d);
+  return mask;
+}
+
+std::vector<DayOfWeek> DaysOf(int mask) {
+  std::vector<DayOfWeek> days;
+  for (int d = 1; d <= 7; ++d) {
+    if ((mask & (1 << d)) != 0) days.push_back(static_cast<DayOfWeek>(d));
+  }
+  return days;
+}
+
+absl::StatusOr<Silence> ParseSilence(const pqxx::row& row) {
+  Silence s;
+  s.tenant = row[0].as<std::string>();
+  s.id = row[1].as<std::string>();
+  ASSIGN_OR_RETURN(s.matchers, ParseMatchers(row[2]));
+  s.starts_at = TimeOf(row[3]);
+  s.ends_at = OptionalTimeOf(row[4]);
+  s.author = row[5].as<std::string>();
+  s.comment = row[6].as<std::string>();
+  if (row[7].as<bool>()) {
+    WeeklyWindow w;
+    w.days = DaysOf(row[8].as<int>());
+    w.start_minute = row[9].as<int>();
+    w.end_minute = row[10].as<int>();
+    w.time_zone = row[11].as<std::string>();
+    s.recurrence = std::move(w);
+  }
+  s.expire_time = OptionalTimeOf(row[12]);
+  s.create_time = TimeOf(row[13]);
+  s.update_time = TimeOf(row[14]);
+  return s;
+}
+
 // Runs `attempt` again while it ends ABORTED, up to kMaxAttempts times.
 template <typename T>
 absl::StatusOr<T> Retrying(const std::function<absl::StatusOr<T>()>& attempt) {
@@ -426,6 +544,7 @@ absl::StatusOr<IntakeSummary> PgIncidentStore::ReportAlerts(
   std::set<std::string> group_keys;
   std::set<std::pair<std::string, std::string>> groups;
   std::set<std::pair<std::string, std::string>> fingerprints;
+  std::set<std::string> tenants;
   keys.reserve(alerts.size());
   for (const IncomingAlert& alert : alerts) {
     keys.push_back(KeyOf(alert));
@@ -433,7 +552,12 @@ absl::StatusOr<IntakeSummary> PgIncidentStore::ReportAlerts(
     group_keys.insert(alert.group_key);
     groups.emplace(alert.tenant, alert.group_key);
     fingerprints.emplace(alert.tenant, alert.fingerprint);
+    tenants.insert(alert.tenant);
   }
+  std::vector<std::string> tenant_values;
+  for (const std::string& tenant : tenants) tenant_values.push_back(Json(tenant));
+  const std::string tenants_json = JsonArray(tenant_values);
+  const std::string now_text = common::PgTimestamp(TruncateToMicros(now));
   std::vector<std::string> lock_keys;
   lock_keys.reserve(group_keys.size());
   for (const std::string& key : group_keys) lock_keys.push_back(Json(key));
@@ -483,6 +607,11 @@ absl::StatusOr<IntakeSummary> PgIncidentStore::ReportAlerts(
           std::pair<std::string, std::string> key{alert.incident_id, alert.fingerprint};
           state.alerts.emplace(std::move(key), std::move(alert));
         }
+      }
+
+      for (const pqxx::row& row : txn.exec_params(kSelectActiveSilences, tenants_json, now_text)) {
+        ASSIGN_OR_RETURN(Silence silence, ParseSilence(row));
+        state.silences.push_back(std::move(silence));
       }
 
       const IntakePlan plan = PlanIntake(state, alerts, now, ids_, reopen_window_);
@@ -665,6 +794,64 @@ absl::StatusOr<std::vector<std::string>> PgIncidentStore::AutoResolveDue(absl::T
         }
         return resolved;
       });
+}
+
+absl::StatusOr<Silence> PgIncidentStore::CreateSilence(const Silence& silence) {
+  const WeeklyWindow none;
+  const WeeklyWindow& w = silence.recurrence ? *silence.recurrence : none;
+  const std::string ends_at = silence.ends_at ? common::PgTimestamp(*silence.ends_at) : "";
+  return pool_.Transact<Silence>([&](pqxx::work& txn) -> absl::StatusOr<Silence> {
+    txn.exec_params(
+        kInsertSilence, silence.tenant, silence.id, MatchersJson(silence.matchers),
+        common::PgTimestamp(silence.starts_at), ends_at, silence.author, silence.comment,
+        silence.recurrence.has_value(), DaysMask(w.days), w.start_minute, w.end_minute, w.time_zone,
+        common::PgTimestamp(silence.create_time), common::PgTimestamp(silence.update_time));
+    const pqxx::result found = txn.exec_params(kSelectSilenceByKey, silence.tenant, silence.id);
+    if (found.empty()) return SilenceNotFound(silence.id);
+    return ParseSilence(found[0]);
+  });
+}
+
+absl::StatusOr<Silence> PgIncidentStore::GetSilence(absl::string_view id) {
+  const std::string silence_id(id);
+  return pool_.Transact<Silence>([&](pqxx::work& txn) -> absl::StatusOr<Silence> {
+    const pqxx::result found = txn.exec_params(kSelectSilence, silence_id);
+    if (found.empty()) return SilenceNotFound(silence_id);
+    return ParseSilence(found[0]);
+  });
+}
+
+absl::Status PgIncidentStore::DeleteSilence(absl::string_view id, absl::Time now) {
+  const std::string silence_id(id);
+  const std::string at = common::PgTimestamp(TruncateToMicros(now));
+  return pool_.WithTransaction([&](pqxx::work& txn) -> absl::Status {
+    const pqxx::result updated = txn.exec_params(kExpireSilence, silence_id, at);
+    if (updated.affected_rows() == 0) return SilenceNotFound(silence_id);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<SilencePage> PgIncidentStore::ListSilences(const SilenceQuery& query) {
+  const std::string now = common::PgTimestamp(query.now);
+  const std::string after_time =
+      query.after ? common::PgTimestamp(query.after->create_time) : "infinity";
+  const std::string after_id = query.after ? query.after->id : "";
+  const int limit = query.page_size + 1;
+  return pool_.Transact<SilencePage>([&](pqxx::work& txn) -> absl::StatusOr<SilencePage> {
+    const pqxx::result rows = txn.exec_params(kListSilences, query.tenant, query.include_expired,
+                                              now, after_time, after_id, limit);
+    SilencePage page;
+    for (const pqxx::row& row : rows) {
+      if (static_cast<int>(page.silences.size()) == query.page_size) {
+        const Silence& last = page.silences.back();
+        page.next = PageCursor{last.create_time, last.id};
+        break;
+      }
+      ASSIGN_OR_RETURN(Silence silence, ParseSilence(row));
+      page.silences.push_back(std::move(silence));
+    }
+    return page;
+  });
 }
 
 }  // namespace agentwatch::incident

@@ -44,6 +44,10 @@ class PgIncidentStore final : public IncidentStore {
                                                absl::string_view fingerprint) override;
   absl::StatusOr<std::vector<std::string>> AutoResolveDue(absl::Time now, absl::Duration quiet,
                                                           int limit) override;
+  absl::StatusOr<Silence> CreateSilence(const Silence& silence) override;
+  absl::StatusOr<Silence> GetSilence(absl::string_view id) override;
+  absl::Status DeleteSilence(absl::string_view id, absl::Time now) override;
+  absl::StatusOr<SilencePage> ListSilences(const SilenceQuery& query) override;
 
  private:
   common::PgPool& pool_;
