@@ -25,7 +25,7 @@ from agentwatch.incident.v1 import incident_pb2, incident_pb2_grpc
 from agentwatch.monitor.v1 import monitor_pb2, monitor_pb2_grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import Stack, wait_for  # noqa: E402
+from stack import Stack, stop_cleanly, wait_for  # noqa: E402
 
 TENANT = f"budget-e2e-{random.getrandbits(32):08x}"
 INPUT_TOKENS = 10_000  # per call
@@ -50,10 +50,7 @@ def llm_event(when, event_id):
 class CostBudgetTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.stack = Stack()
-        # Budget alerts go from cost to incident.
-        cls.stack.extra_flags = {"cost": ["--incident_addr=" + cls.stack.address("incident")]}
-        cls.stack.start()
+        cls.stack = Stack().start()  # cost sends budget alerts to incident (stack.PEERS)
         cls.monitor = monitor_pb2_grpc.MonitorServiceStub(cls.stack.channel("monitor"))
         cls.incident = incident_pb2_grpc.IncidentServiceStub(cls.stack.channel("incident"))
         cls.cost = cost_pb2_grpc.CostServiceStub(cls.stack.channel("cost"))
@@ -61,12 +58,7 @@ class CostBudgetTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        codes = cls.stack.stop()
-        unclean = {svc: code for svc, code in codes.items() if code != 0}
-        for svc in unclean:
-            print(f"{svc} exited with {unclean[svc]}:\n{cls.stack.log_tail(svc)}", file=sys.stderr)
-        if unclean:
-            raise AssertionError(f"services did not shut down cleanly: {unclean}")
+        stop_cleanly(cls.stack)
 
     def ingest(self, sequence, events):
         return self.monitor.Ingest(monitor_pb2.IngestRequest(

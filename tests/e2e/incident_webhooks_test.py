@@ -23,7 +23,7 @@ import urllib.request
 from agentwatch.incident.v1 import incident_pb2, incident_pb2_grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import Stack, free_port, wait_for  # noqa: E402
+from stack import Stack, free_port, stop_cleanly, wait_for  # noqa: E402
 
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 AM_TENANT = "e2e-am"
@@ -98,7 +98,7 @@ receivers:
             cls.am.wait()
         cls.am_log.close()
         shutil.rmtree(cls.am_dir, ignore_errors=True)
-        cls.stack.stop()
+        stop_cleanly(cls.stack)
 
     def incidents(self, tenant):
         return self.incident.ListIncidents(

@@ -26,7 +26,7 @@ from agentwatch.incident.v1 import incident_pb2, incident_pb2_grpc
 from agentwatch.monitor.v1 import monitor_pb2, monitor_pb2_grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import Stack, wait_for  # noqa: E402
+from stack import Stack, stop_cleanly, wait_for  # noqa: E402
 
 TENANT = "acme"
 WORKFLOW = "triage"
@@ -73,12 +73,7 @@ class SkeletonTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         # SIGTERM must shut every service down cleanly (exit 0).
-        codes = cls.stack.stop()
-        unclean = {svc: code for svc, code in codes.items() if code != 0}
-        for svc in unclean:
-            print(f"{svc} exited with {unclean[svc]}:\n{cls.stack.log_tail(svc)}", file=sys.stderr)
-        if unclean:
-            raise AssertionError(f"services did not shut down cleanly: {unclean}")
+        stop_cleanly(cls.stack)
 
     def ingest(self, sequence, events, producer="e2e-platform"):
         return self.monitor.Ingest(monitor_pb2.IngestRequest(

@@ -154,6 +154,16 @@ class Stack:
         return codes
 
 
+def stop_cleanly(stack):
+    """Stops `stack`; raises AssertionError (with the logs) unless every service
+    shut down cleanly on SIGTERM, exiting 0."""
+    codes = stack.stop()
+    unclean = {svc: code for svc, code in codes.items() if code != 0}
+    if unclean:
+        logs = "\n".join(f"--- {svc}:\n{stack.log_tail(svc)}" for svc in unclean)
+        raise AssertionError(f"services did not shut down cleanly: {unclean}\n{logs}")
+
+
 def wait_for(predicate, timeout=30, interval=0.1, what="condition"):
     """Polls predicate() until it returns a truthy value; returns that value."""
     deadline = time.monotonic() + timeout
