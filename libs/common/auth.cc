@@ -1,9 +1,9 @@
 #include "common/auth.h"
 
+#include <grpcpp/server_context.h>
+
 #include <fstream>
 #include <sstream>
-
-#include <grpcpp/server_context.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -40,7 +40,8 @@ const char* RoleName(Role role) {
 absl::StatusOr<Authorizer> Authorizer::FromFile(const std::string& path) {
   if (path.empty()) return Authorizer();
   std::ifstream in(path);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("--auth_tokens_file: cannot read ", path));
+  if (!in)
+    return absl::InvalidArgumentError(absl::StrCat("--auth_tokens_file: cannot read ", path));
   std::map<std::string, Role> tokens;
   std::string line;
   int line_no = 0;
@@ -51,8 +52,8 @@ absl::StatusOr<Authorizer> Authorizer::FromFile(const std::string& path) {
     std::vector<std::string> parts = absl::StrSplit(trimmed, ' ', absl::SkipWhitespace());
     Role role;
     if (parts.size() != 2 || !ParseRole(parts[1], &role)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--auth_tokens_file: line ", line_no, " is not 'TOKEN viewer|operator|admin'"));
+      return absl::InvalidArgumentError(absl::StrCat("--auth_tokens_file: line ", line_no,
+                                                     " is not 'TOKEN viewer|operator|admin'"));
     }
     tokens[parts[0]] = role;
   }
@@ -72,8 +73,7 @@ absl::Status Authorizer::CheckHeader(const std::string& authorization, Role leas
   if (it == tokens_.end()) return absl::UnauthenticatedError("authorization: unknown token");
   if (static_cast<int>(it->second) < static_cast<int>(least)) {
     return absl::PermissionDeniedError(absl::StrCat("this call needs the ", RoleName(least),
-                                                    " role; the token has ",
-                                                    RoleName(it->second)));
+                                                    " role; the token has ", RoleName(it->second)));
   }
   return absl::OkStatus();
 }

@@ -1,10 +1,10 @@
 #include "common/channel.h"
 
-#include <fstream>
-#include <sstream>
-
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
+
+#include <fstream>
+#include <sstream>
 
 #include "common/trace.h"
 
@@ -27,8 +27,7 @@ class TokenInterceptor final : public grpc::experimental::Interceptor {
   std::string header_;
 };
 
-class TokenInterceptorFactory final
-    : public grpc::experimental::ClientInterceptorFactoryInterface {
+class TokenInterceptorFactory final : public grpc::experimental::ClientInterceptorFactoryInterface {
  public:
   explicit TokenInterceptorFactory(std::string token) : header_("Bearer " + token) {}
   grpc::experimental::Interceptor* CreateClientInterceptor(
@@ -64,7 +63,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
     factories.push_back(std::make_unique<TokenInterceptorFactory>(options.token));
   }
   return grpc::experimental::CreateCustomChannelWithInterceptors(address, credentials, args,
-                                                                  std::move(factories));
+                                                                 std::move(factories));
 }
 
 }  // namespace agentwatch::common

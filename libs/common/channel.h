@@ -2,10 +2,10 @@
 // (if any) sent with every call, TLS when a CA file is given.
 #pragma once
 
+#include <grpcpp/channel.h>
+
 #include <memory>
 #include <string>
-
-#include <grpcpp/channel.h>
 
 namespace agentwatch::common {
 

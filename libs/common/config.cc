@@ -3,9 +3,9 @@
 #include <cstdlib>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/match.h"
 #include "common/status.h"
 
 namespace agentwatch::common {
@@ -41,8 +41,9 @@ void FlagSet::AddInt(const std::string& name, int64_t* target, std::string help,
                                          absl::StrCat("'", v, "' is not an integer"));
                    }
                    if (parsed < min || parsed > max) {
-                     return InvalidField(absl::StrCat("--", name),
-                                         absl::StrCat(parsed, " is outside [", min, ", ", max, "]"));
+                     return InvalidField(
+                         absl::StrCat("--", name),
+                         absl::StrCat(parsed, " is outside [", min, ", ", max, "]"));
                    }
                    *target = parsed;
                    return absl::OkStatus();
@@ -50,14 +51,14 @@ void FlagSet::AddInt(const std::string& name, int64_t* target, std::string help,
 }
 
 void FlagSet::AddBool(const std::string& name, bool* target, std::string help) {
-  Add(name, Flag{std::move(help), *target ? "true" : "false", true,
-                 [name, target](const std::string& v) {
-                   if (!absl::SimpleAtob(v, target)) {
-                     return InvalidField(absl::StrCat("--", name),
-                                         absl::StrCat("'", v, "' is not a boolean"));
-                   }
-                   return absl::OkStatus();
-                 }});
+  Add(name,
+      Flag{std::move(help), *target ? "true" : "false", true, [name, target](const std::string& v) {
+             if (!absl::SimpleAtob(v, target)) {
+               return InvalidField(absl::StrCat("--", name),
+                                   absl::StrCat("'", v, "' is not a boolean"));
+             }
+             return absl::OkStatus();
+           }});
 }
 
 void FlagSet::AddDuration(const std::string& name, absl::Duration* target, std::string help) {
@@ -132,13 +133,11 @@ absl::Status ParseHostPort(const std::string& flag, const std::string& value, st
                            int* port) {
   const auto colon = value.rfind(':');
   if (colon == std::string::npos || colon == 0) {
-    return InvalidField(absl::StrCat("--", flag),
-                        absl::StrCat("'", value, "' is not host:port"));
+    return InvalidField(absl::StrCat("--", flag), absl::StrCat("'", value, "' is not host:port"));
   }
   int parsed;
   if (!absl::SimpleAtoi(value.substr(colon + 1), &parsed) || parsed < 0 || parsed > 65535) {
-    return InvalidField(absl::StrCat("--", flag),
-                        absl::StrCat("'", value, "' has no valid port"));
+    return InvalidField(absl::StrCat("--", flag), absl::StrCat("'", value, "' has no valid port"));
   }
   *host = value.substr(0, colon);
   *port = parsed;

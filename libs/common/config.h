@@ -28,8 +28,7 @@ class FlagSet {
   explicit FlagSet(std::string program) : program_(std::move(program)) {}
 
   void AddString(const std::string& name, std::string* target, std::string help);
-  void AddInt(const std::string& name, int64_t* target, std::string help, int64_t min,
-              int64_t max);
+  void AddInt(const std::string& name, int64_t* target, std::string help, int64_t min, int64_t max);
   void AddBool(const std::string& name, bool* target, std::string help);
   // Accepts absl duration syntax: "500ms", "30s", "5m", "1h30m".
   void AddDuration(const std::string& name, absl::Duration* target, std::string help);
@@ -72,7 +71,7 @@ struct ServiceConfig {
   std::string auth_tokens_file;  // empty: authentication off
   std::string tls_cert_file;     // empty: plaintext
   std::string tls_key_file;
-  std::string peer_token_file;  // file holding the bearer token sent to peers; empty: none
+  std::string peer_token_file;   // file holding the bearer token sent to peers; empty: none
   std::string peer_tls_ca_file;  // CA that signed the peers' certificates; empty: plaintext
   std::string log_level = "info";
   int64_t max_message_bytes = 16 << 20;

@@ -45,11 +45,12 @@ const char* ReasonPhrase(int status) {
 }
 
 void Send(mg_connection* conn, const HttpResponse& response) {
-  std::string head = absl::StrCat("HTTP/1.1 ", response.status, " ", ReasonPhrase(response.status),
-                                  "\r\nContent-Type: ", response.content_type,
-                                  "\r\nContent-Length: ", response.body.size(),
-                                  "\r\nConnection: close\r\n");
-  for (const auto& [name, value] : response.headers) absl::StrAppend(&head, name, ": ", value, "\r\n");
+  std::string head =
+      absl::StrCat("HTTP/1.1 ", response.status, " ", ReasonPhrase(response.status),
+                   "\r\nContent-Type: ", response.content_type,
+                   "\r\nContent-Length: ", response.body.size(), "\r\nConnection: close\r\n");
+  for (const auto& [name, value] : response.headers)
+    absl::StrAppend(&head, name, ": ", value, "\r\n");
   head += "\r\n";
   mg_write(conn, head.data(), head.size());
   if (!response.body.empty()) mg_write(conn, response.body.data(), response.body.size());
@@ -72,8 +73,8 @@ absl::Status HttpServer::Start() {
   RETURN_IF_ERROR(ParseHostPort("http_listen", listen_, &host, &port));
   mg_init_library(0);
   const std::string ports = absl::StrCat(host, ":", port);
-  const char* options[] = {"listening_ports", ports.c_str(), "num_threads", "8",
-                           "request_timeout_ms", "30000", nullptr};
+  const char* options[] = {"listening_ports",    ports.c_str(), "num_threads", "8",
+                           "request_timeout_ms", "30000",       nullptr};
   mg_callbacks callbacks{};
   ctx_ = mg_start(&callbacks, this, options);
   if (ctx_ == nullptr) {

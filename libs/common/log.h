@@ -2,11 +2,12 @@
 // service, msg, trace_id and the caller's fields. Thread-safe.
 #pragma once
 
-#include "absl/strings/string_view.h"
 #include <initializer_list>
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include "absl/strings/string_view.h"
 
 namespace agentwatch::common {
 

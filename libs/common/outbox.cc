@@ -1,11 +1,11 @@
 #include "common/outbox.h"
 
-#include <algorithm>
-#include <cmath>
-
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
+
+#include <algorithm>
+#include <cmath>
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
@@ -15,8 +15,7 @@
 
 namespace agentwatch::common {
 
-absl::Duration OutboxBackoff(int attempts, absl::Duration base, absl::Duration max,
-                             double jitter) {
+absl::Duration OutboxBackoff(int attempts, absl::Duration base, absl::Duration max, double jitter) {
   const int exponent = std::min(attempts, 30);
   absl::Duration delay = base * std::ldexp(1.0, exponent);
   if (delay > max) delay = max;
@@ -35,8 +34,7 @@ void EnqueueOutbox(pqxx::work& txn, const std::string& schema, const OutboxMessa
 }
 
 OutboxDispatcher::OutboxDispatcher(PgPool& pool, OutboxDispatcherOptions options,
-                                   prometheus::Registry& registry,
-                                   const std::string& metric_prefix)
+                                   prometheus::Registry& registry, const std::string& metric_prefix)
     : pool_(pool), options_(std::move(options)) {
   auto& delivered = prometheus::BuildCounter()
                         .Name(metric_prefix + "_outbox_delivered_total")
@@ -61,7 +59,9 @@ void OutboxDispatcher::AddHandler(const std::string& destination, OutboxHandler 
   handlers_[destination] = std::move(handler);
 }
 
-void OutboxDispatcher::Start() { thread_ = std::thread([this] { Run(); }); }
+void OutboxDispatcher::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void OutboxDispatcher::Stop() {
   {
@@ -149,22 +149,19 @@ absl::StatusOr<int> OutboxDispatcher::DispatchOnce() {
       }
       failed_->Increment();
       const int attempts = entries.front().attempts;
-      const absl::Duration delay = OutboxBackoff(attempts, options_.backoff_base,
-                                                 options_.backoff_max,
-                                                 absl::Uniform(gen, 0.5, 1.5));
-      LogWarning("outbox delivery failed; will retry",
-                 {{"destination", destination},
-                  {"entries", absl::StrCat(entries.size())},
-                  {"attempts", absl::StrCat(attempts + 1)},
-                  {"retry_in", absl::FormatDuration(delay)},
-                  {"error", status.ToString()}});
-      txn.exec_params(
-          absl::StrCat("UPDATE ", table,
-                       " SET attempts = attempts + 1, last_error = $2, "
-                       "next_attempt_at = now() + make_interval(secs => $3::float8), "
-                       "dead = (attempts + 1 >= $4) WHERE id = ANY($1::bigint[])"),
-          id_list, std::string(status.message()).substr(0, 1000),
-          absl::ToDoubleSeconds(delay), options_.max_attempts);
+      const absl::Duration delay = OutboxBackoff(
+          attempts, options_.backoff_base, options_.backoff_max, absl::Uniform(gen, 0.5, 1.5));
+      LogWarning("outbox delivery failed; will retry", {{"destination", destination},
+                                                        {"entries", absl::StrCat(entries.size())},
+                                                        {"attempts", absl::StrCat(attempts + 1)},
+                                                        {"retry_in", absl::FormatDuration(delay)},
+                                                        {"error", status.ToString()}});
+      txn.exec_params(absl::StrCat("UPDATE ", table,
+                                   " SET attempts = attempts + 1, last_error = $2, "
+                                   "next_attempt_at = now() + make_interval(secs => $3::float8), "
+                                   "dead = (attempts + 1 >= $4) WHERE id = ANY($1::bigint[])"),
+                      id_list, std::string(status.message()).substr(0, 1000),
+                      absl::ToDoubleSeconds(delay), options_.max_attempts);
     }
     return delivered;
   });

@@ -8,14 +8,14 @@
 namespace agentwatch::common {
 namespace {
 
-
 // Tables every service keeps in its own schema. Versioned like migrations
 // under the component name "shared".
 std::vector<Migration> SharedMigrations(const std::string& schema) {
   return {
       {1, "outbox",
        absl::StrCat(R"sql(
-CREATE TABLE IF NOT EXISTS )sql", schema, R"sql(.outbox (
+CREATE TABLE IF NOT EXISTS )sql",
+                    schema, R"sql(.outbox (
   id              bigserial PRIMARY KEY,
   tenant_id       text NOT NULL DEFAULT '',
   destination     text NOT NULL,
@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS )sql", schema, R"sql(.outbox (
   dead            boolean NOT NULL DEFAULT false,
   UNIQUE (destination, idempotency_key)
 );
-CREATE INDEX IF NOT EXISTS outbox_due_idx ON )sql", schema,
+CREATE INDEX IF NOT EXISTS outbox_due_idx ON )sql",
+                    schema,
                     R"sql(.outbox (next_attempt_at) WHERE NOT dead;
 )sql")},
   };
@@ -174,13 +175,13 @@ absl::Status ApplyComponent(pqxx::connection& conn, const std::string& schema,
   for (const Migration& migration : migrations) {
     pqxx::work txn(conn);
     const pqxx::result done = txn.exec_params(
-        absl::StrCat("SELECT 1 FROM ", table, " WHERE component = $1 AND version = $2"),
-        component, migration.version);
+        absl::StrCat("SELECT 1 FROM ", table, " WHERE component = $1 AND version = $2"), component,
+        migration.version);
     if (!done.empty()) continue;
     txn.exec(migration.sql);
-    txn.exec_params(absl::StrCat("INSERT INTO ", table,
-                                 " (component, version, name) VALUES ($1, $2, $3)"),
-                    component, migration.version, migration.name);
+    txn.exec_params(
+        absl::StrCat("INSERT INTO ", table, " (component, version, name) VALUES ($1, $2, $3)"),
+        component, migration.version, migration.name);
     txn.commit();
     LogInfo("migration applied", {{"schema", schema},
                                   {"component", component},
@@ -201,8 +202,8 @@ absl::Status ApplyMigrations(PgPool& pool, const std::string& schema,
   }
   for (size_t i = 1; i < migrations.size(); ++i) {
     if (migrations[i].version <= migrations[i - 1].version) {
-      return absl::InternalError(absl::StrCat("migrations of ", schema, " are not in order at ",
-                                              migrations[i].name));
+      return absl::InternalError(
+          absl::StrCat("migrations of ", schema, " are not in order at ", migrations[i].name));
     }
   }
   return pool.WithConnection([&](pqxx::connection& conn) -> absl::Status {

@@ -10,8 +10,6 @@
 namespace agentwatch::common {
 namespace {
 
-
-
 absl::StatusOr<RedisReply> Decode(const redisReply* reply) {
   RedisReply out;
   switch (reply->type) {
@@ -94,8 +92,8 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
       argv.push_back(arg.data());
       argvlen.push_back(arg.size());
     }
-    if (redisAppendCommandArgv(ctx_, static_cast<int>(args.size()), argv.data(),
-                               argvlen.data()) != REDIS_OK) {
+    if (redisAppendCommandArgv(ctx_, static_cast<int>(args.size()), argv.data(), argvlen.data()) !=
+        REDIS_OK) {
       const std::string reason = ctx_->errstr;
       DropLocked();
       return absl::UnavailableError(absl::StrCat("redis write failed: ", reason));

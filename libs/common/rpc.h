@@ -3,10 +3,10 @@
 // finish with the mapped status.
 #pragma once
 
-#include <functional>
-
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/server_callback.h>
+
+#include <functional>
 
 #include "absl/status/status.h"
 #include "common/auth.h"

@@ -1,17 +1,15 @@
 #include "common/runtime.h"
 
-#include <signal.h>
-
-#include <cstdio>
-#include <cstdlib>
-#include <iostream>
-
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <prometheus/gauge.h>
+#include <signal.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
@@ -92,7 +90,8 @@ ServiceRuntime::ServiceRuntime(RuntimeOptions options)
   (void)ParseHostPort("redis", options_.config.redis, &redis_options.host, &redis_port);
   redis_options.port = redis_port;
   redis_ = std::make_unique<RedisClient>(redis_options);
-  executor_ = std::make_unique<BlockingExecutor>(options_.executor_threads, options_.executor_queue);
+  executor_ =
+      std::make_unique<BlockingExecutor>(options_.executor_threads, options_.executor_queue);
   rpc_ = std::make_unique<RpcRunner>(authorizer_, *executor_);
   http_ = std::make_unique<HttpServer>(options_.config.http_listen);
   auto& up = prometheus::BuildGauge()
@@ -158,16 +157,18 @@ void ServiceRuntime::HealthLoop() {
 absl::Status ServiceRuntime::Start() {
   const ServiceConfig& config = options_.config;
   http_->Handle("/metrics", [this](const HttpRequest&) {
-    return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
-                        RenderMetrics(*registry_), {}};
+    return HttpResponse{
+        200, "text/plain; version=0.0.4; charset=utf-8", RenderMetrics(*registry_), {}};
   });
   http_->Handle("/healthz", [](const HttpRequest&) {
     return HttpResponse{200, "text/plain; charset=utf-8", "ok\n", {}};
   });
   http_->Handle("/readyz", [this](const HttpRequest&) {
     return ready_.load() ? HttpResponse{200, "text/plain; charset=utf-8", "ready\n", {}}
-                         : HttpResponse{503, "text/plain; charset=utf-8",
-                                        "not ready: postgres unreachable or not migrated\n", {}};
+                         : HttpResponse{503,
+                                        "text/plain; charset=utf-8",
+                                        "not ready: postgres unreachable or not migrated\n",
+                                        {}};
   });
 
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();

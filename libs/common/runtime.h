@@ -5,15 +5,15 @@
 // main() builds one, registers its components and calls Run().
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+#include <prometheus/registry.h>
+
 #include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
-#include <prometheus/registry.h>
 
 #include "absl/status/statusor.h"
 #include "common/auth.h"

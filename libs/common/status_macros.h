@@ -10,10 +10,10 @@
 
 // RETURN_IF_ERROR(expr): returns the absl::Status of `expr` from the
 // enclosing function when it is not OK.
-#define RETURN_IF_ERROR(expr)                                  \
-  do {                                                         \
-    ::absl::Status aw_status_ = ::absl::Status((expr));        \
-    if (!aw_status_.ok()) return aw_status_;                   \
+#define RETURN_IF_ERROR(expr)                           \
+  do {                                                  \
+    ::absl::Status aw_status_ = ::absl::Status((expr)); \
+    if (!aw_status_.ok()) return aw_status_;            \
   } while (false)
 
 #define AW_STATUS_CONCAT_INNER_(x, y) x##y

@@ -2,13 +2,14 @@
 // and the trace of the work the current thread is doing (read by the logger).
 #pragma once
 
-#include "absl/strings/string_view.h"
+#include <grpcpp/support/client_interceptor.h>
+
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include <grpcpp/support/client_interceptor.h>
+#include "absl/strings/string_view.h"
 
 namespace grpc {
 class ServerContextBase;

@@ -97,10 +97,8 @@ int main(int argc, char** argv) {
   common::OutboxDispatcherOptions outbox_options;
   outbox_options.schema = monitor::kOutboxSchema;
   common::OutboxDispatcher dispatcher(rt.pg(), outbox_options, rt.registry(), rt.metric_prefix());
-  auto incident = agentwatch::incident::v1::IncidentService::NewStub(
-      rt.PeerChannel(incident_addr));
-  auto cost =
-      agentwatch::cost::v1::CostService::NewStub(rt.PeerChannel(cost_addr));
+  auto incident = agentwatch::incident::v1::IncidentService::NewStub(rt.PeerChannel(incident_addr));
+  auto cost = agentwatch::cost::v1::CostService::NewStub(rt.PeerChannel(cost_addr));
   dispatcher.AddHandler(monitor::kIncidentDestination,
                         monitor::MakeReportAlertsHandler(*incident, peer_deadline));
   dispatcher.AddHandler(monitor::kCostDestination,

@@ -1,10 +1,10 @@
 #include "common/auth.h"
 
-#include <cstdio>
-#include <fstream>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
 
 #include "common/testing/status_matchers.h"
 

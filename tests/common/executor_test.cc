@@ -1,10 +1,10 @@
 #include "common/executor.h"
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
-
-#include <gtest/gtest.h>
 
 namespace agentwatch::common {
 namespace {

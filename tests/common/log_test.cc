@@ -1,9 +1,10 @@
 #include "common/log.h"
+
+#include <gtest/gtest.h>
+
 #include <algorithm>
 
 #include "common/trace.h"
-
-#include <gtest/gtest.h>
 
 namespace agentwatch::common {
 namespace {

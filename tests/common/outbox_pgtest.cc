@@ -1,21 +1,19 @@
 // The transactional outbox against a real Postgres and a real gRPC peer that
 // is down at first and comes back.
-#include "common/outbox.h"
-
+#include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
 #include <map>
 #include <mutex>
 #include <thread>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "agentwatch/incident/v1/incident.grpc.pb.h"
 #include "common/channel.h"
+#include "common/outbox.h"
 #include "common/status.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_env.h"
@@ -127,7 +125,8 @@ TEST(OutboxTest, DeliversOnceAfterAStoppedPeerComesBack) {
   prometheus::Registry registry;
   OutboxDispatcher dispatcher(pool, FastOptions(), registry, "agentwatch_test");
   const int port = FreePort();
-  dispatcher.AddHandler(kDestination, ReportAlertsHandler(MakeChannel(absl::StrCat("127.0.0.1:", port))));
+  dispatcher.AddHandler(kDestination,
+                        ReportAlertsHandler(MakeChannel(absl::StrCat("127.0.0.1:", port))));
   EXPECT_THAT(dispatcher.Depth(), IsOkAndHolds(2));
 
   // The peer is down: nothing is delivered, the entries wait with a backoff.

@@ -1,13 +1,12 @@
 // Postgres pool, transactions, error mapping and migrations against a real
 // server.
-#include "common/pg.h"
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
+#include "common/pg.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_env.h"
 

@@ -2,12 +2,11 @@
 // private one this test stops and restarts.
 #include "common/redis.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdlib>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
@@ -27,7 +26,6 @@ std::string UniqueKey() {
   return absl::StrCat("{redis_test}:", absl::Uniform<uint64_t>(gen));
 }
 
-
 TEST(RedisClientTest, CommandsAndPipelines) {
   RedisOptions options;
   ::agentwatch::testing::TestRedis(&options.host, &options.port);
@@ -37,9 +35,13 @@ TEST(RedisClientTest, CommandsAndPipelines) {
   auto set = redis.Command({"SET", key, "value with spaces\r\n and binary \x01"});
   ASSERT_THAT(set, IsOk());
   EXPECT_EQ(set->type, RedisReply::Type::kStatus);
-  auto replies = redis.Pipeline({{"GET", key}, {"INCRBY", key + "n", "5"}, {"INCRBY", key + "n", "-2"},
-                                 {"HSET", key + "h", "a", "1", "b", "2"}, {"HGETALL", key + "h"},
-                                 {"GET", key + "missing"}, {"DEL", key, key + "n", key + "h"}});
+  auto replies = redis.Pipeline({{"GET", key},
+                                 {"INCRBY", key + "n", "5"},
+                                 {"INCRBY", key + "n", "-2"},
+                                 {"HSET", key + "h", "a", "1", "b", "2"},
+                                 {"HGETALL", key + "h"},
+                                 {"GET", key + "missing"},
+                                 {"DEL", key, key + "n", key + "h"}});
   ASSERT_THAT(replies, IsOk());
   ASSERT_EQ(replies->size(), 7u);
   EXPECT_EQ((*replies)[0].str, "value with spaces\r\n and binary \x01");

@@ -1,13 +1,12 @@
 // RpcRunner through a real runtime: every handler is authorized by its
 // least role, continues the caller's trace, and TLS works when configured.
+#include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "agentwatch/incident/v1/incident.grpc.pb.h"
@@ -120,8 +119,8 @@ TEST(RpcRunnerTest, HandlersContinueTheCallersTrace) {
   EchoService service((*runtime)->rpc());
   (*runtime)->AddGrpcService(&service);
   ASSERT_THAT((*runtime)->Start(), IsOk());
-  auto stub = IncidentService::NewStub(
-      MakeChannel(absl::StrCat("127.0.0.1:", (*runtime)->grpc_port())));
+  auto stub =
+      IncidentService::NewStub(MakeChannel(absl::StrCat("127.0.0.1:", (*runtime)->grpc_port())));
   const TraceContext trace = TraceContext::NewRoot();
   ListIncidentsResponse response;
   {
@@ -139,10 +138,10 @@ TEST(RpcRunnerTest, HandlersContinueTheCallersTrace) {
 TEST(RpcRunnerTest, ServesTlsWhenConfigured) {
   char dir_pattern[] = "/tmp/aw_tls_XXXXXX";
   const std::string dir = mkdtemp(dir_pattern);
-  const std::string command = absl::StrCat(
-      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost ",
-      "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout ", dir, "/key.pem -out ", dir,
-      "/cert.pem >/dev/null 2>&1");
+  const std::string command =
+      absl::StrCat("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost ",
+                   "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout ", dir,
+                   "/key.pem -out ", dir, "/cert.pem >/dev/null 2>&1");
   ASSERT_EQ(std::system(command.c_str()), 0) << "openssl failed";
   RuntimeOptions options = Options();
   options.config.tls_cert_file = dir + "/cert.pem";

@@ -2,9 +2,8 @@
 // follow the database, and /metrics counts RPCs by method and code.
 #include "common/runtime.h"
 
-#include <grpcpp/grpcpp.h>
-
 #include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
@@ -104,10 +103,12 @@ TEST(ServiceRuntimeTest, HealthFollowsPostgres) {
   EXPECT_EQ(HttpStatus(http_port, "/readyz"), 200);
 
   const std::string metrics = HttpBody(http_port, "/metrics");
-  EXPECT_THAT(metrics, ::testing::HasSubstr(
-                           "agentwatch_rttest_grpc_requests_total{code=\"OK\",method=\"/grpc.health.v1.Health/Check\"}"));
-  EXPECT_THAT(metrics, ::testing::HasSubstr("agentwatch_rttest_dependency_up{dependency=\"postgres\"} 1"));
-  EXPECT_THAT(metrics, ::testing::HasSubstr("agentwatch_rttest_dependency_up{dependency=\"redis\"} 0"));
+  EXPECT_THAT(metrics, ::testing::HasSubstr("agentwatch_rttest_grpc_requests_total{code=\"OK\","
+                                            "method=\"/grpc.health.v1.Health/Check\"}"));
+  EXPECT_THAT(metrics,
+              ::testing::HasSubstr("agentwatch_rttest_dependency_up{dependency=\"postgres\"} 1"));
+  EXPECT_THAT(metrics,
+              ::testing::HasSubstr("agentwatch_rttest_dependency_up{dependency=\"redis\"} 0"));
   (*runtime)->Shutdown();
 }
 
@@ -119,7 +120,7 @@ TEST(ServiceRuntimeTest, BadConfigIsRejectedNamingTheFlag) {
   options.config.http_listen = "127.0.0.1:0";
   EXPECT_THAT(ServiceRuntime::Create(options).status(),
               ::agentwatch::testing::StatusIs(absl::StatusCode::kInvalidArgument,
-                                               ::testing::HasSubstr("--grpc_listen")));
+                                              ::testing::HasSubstr("--grpc_listen")));
 }
 
 }  // namespace

@@ -1,13 +1,12 @@
 #include "agentwatch/commands.h"
 
+#include <google/protobuf/util/time_util.h>
+#include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <iostream>
 #include <map>
-
-#include <google/protobuf/util/time_util.h>
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -104,8 +103,7 @@ struct Command {
   }
 
   void Prepare(grpc::ClientContext* context) const {
-    context->set_deadline(std::chrono::system_clock::now() +
-                          absl::ToChronoMilliseconds(timeout));
+    context->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
   }
 
   bool json() const { return output == "json"; }
@@ -119,8 +117,8 @@ int Fail(const std::string& service, const std::string& address, const grpc::Sta
     std::cerr << "agentwatch: cannot reach " << service << " at " << address << ": "
               << status.error_message() << " (is it running? scripts/up starts the stack)\n";
   } else {
-    std::cerr << "agentwatch: " << service << " answered "
-              << status.error_code() << ": " << status.error_message() << "\n";
+    std::cerr << "agentwatch: " << service << " answered " << status.error_code() << ": "
+              << status.error_message() << "\n";
   }
   return 1;
 }
@@ -170,7 +168,8 @@ std::string ScopeName(const monitor_v1::ScopeHealth& scope) {
   const common_v1::Scope& s = scope.scope();
   if (scope.kind() == "workflow") return s.workflow();
   if (scope.kind() == "agent") return s.agent();
-  if (scope.kind() == "model") return absl::StrCat(s.provider(), s.provider().empty() ? "" : "/", s.model());
+  if (scope.kind() == "model")
+    return absl::StrCat(s.provider(), s.provider().empty() ? "" : "/", s.model());
   return s.tenant().empty() ? "(all)" : s.tenant();
 }
 
@@ -277,14 +276,12 @@ int IncidentsListCommand(const Args& args) {
   }
   Table table({"ID", "SEVERITY", "STATUS", "TENANT", "ALERTS", "OPENED", "TITLE"});
   for (const auto& incident : response.incidents()) {
-    table.AddRow({incident.id(),
-                  ShortEnum(common_v1::Severity_Name(incident.severity()), "SEVERITY_"),
-                  ShortEnum(incident_v1::IncidentStatus_Name(incident.status()),
-                            "INCIDENT_STATUS_"),
-                  incident.tenant(),
-                  absl::StrCat(incident.firing_alert_count(), "/", incident.alert_count()),
-                  FormatUtc(absl::FromUnixSeconds(incident.create_time().seconds())),
-                  incident.title()});
+    table.AddRow(
+        {incident.id(), ShortEnum(common_v1::Severity_Name(incident.severity()), "SEVERITY_"),
+         ShortEnum(incident_v1::IncidentStatus_Name(incident.status()), "INCIDENT_STATUS_"),
+         incident.tenant(),
+         absl::StrCat(incident.firing_alert_count(), "/", incident.alert_count()),
+         FormatUtc(absl::FromUnixSeconds(incident.create_time().seconds())), incident.title()});
   }
   std::cout << table.Render();
   return 0;
@@ -314,9 +311,11 @@ int IncidentsShowCommand(const Args& args) {
   std::cout << incident.id() << "  " << incident.title() << "\n"
             << "  status:   "
             << ShortEnum(incident_v1::IncidentStatus_Name(incident.status()), "INCIDENT_STATUS_")
-            << "\n  severity: " << ShortEnum(common_v1::Severity_Name(incident.severity()), "SEVERITY_")
-            << "\n  tenant:   " << incident.tenant() << "\n  owner:    "
-            << (incident.owner().empty() ? "-" : incident.owner()) << "\n\nalerts:\n";
+            << "\n  severity: "
+            << ShortEnum(common_v1::Severity_Name(incident.severity()), "SEVERITY_")
+            << "\n  tenant:   " << incident.tenant()
+            << "\n  owner:    " << (incident.owner().empty() ? "-" : incident.owner())
+            << "\n\nalerts:\n";
   Table alerts({"FINGERPRINT", "NAME", "STATUS", "STARTS", "LABELS"});
   for (const auto& alert : response.alerts()) {
     std::vector<std::string> labels;
@@ -340,8 +339,7 @@ int IncidentsShowCommand(const Args& args) {
 int CostReportCommand(const Args& args) {
   Command cmd("cost report");
   std::string by = "model", since = "7d", tenant;
-  cmd.flags.AddString("by", &by,
-                      "comma list of tenant,team,workflow,agent,model,provider,service");
+  cmd.flags.AddString("by", &by, "comma list of tenant,team,workflow,agent,model,provider,service");
   cmd.flags.AddString("since", &since, "how far back, e.g. 24h or 7d");
   cmd.flags.AddString("tenant", &tenant, "only this tenant");
   int code = 0;
@@ -367,7 +365,8 @@ int CostReportCommand(const Args& args) {
   const absl::Time now = absl::Now();
   *request.mutable_range()->mutable_start() =
       TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now - period));
-  *request.mutable_range()->mutable_end() = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now));
+  *request.mutable_range()->mutable_end() =
+      TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now));
   request.mutable_filter()->set_tenant(tenant);
   auto stub = cost_v1::CostService::NewStub(cmd.Channel(cmd.cost_addr));
   grpc::ClientContext context;
@@ -421,7 +420,8 @@ int ForecastCommand(const Args& args) {
     return 2;
   }
   absl::Duration horizon_d, step_d, history_d;
-  if (!ParseDurationFlag("horizon", horizon, &horizon_d) || !ParseDurationFlag("step", step, &step_d) ||
+  if (!ParseDurationFlag("horizon", horizon, &horizon_d) ||
+      !ParseDurationFlag("step", step, &step_d) ||
       !ParseDurationFlag("history", history, &history_d)) {
     return 2;
   }
@@ -457,13 +457,15 @@ int ForecastCommand(const Args& args) {
   std::cout << cmd.positional[0] << "  " << Sparkline(values) << "\n"
             << "model " << response.model() << ", backtest MASE "
             << absl::StrFormat("%.3f", response.backtest_mase()) << ", sMAPE "
-            << absl::StrFormat("%.1f%%", response.backtest_smape() * (response.backtest_smape() <= 2 ? 100 : 1))
+            << absl::StrFormat(
+                   "%.1f%%", response.backtest_smape() * (response.backtest_smape() <= 2 ? 100 : 1))
             << ", " << response.history_points() << " points of history\n\n";
   Table table({"TIME", "FORECAST", "80% LOW", "80% HIGH", "95% LOW", "95% HIGH"});
   for (const auto& point : response.points()) {
     table.AddRow({FormatUtc(absl::FromUnixSeconds(point.time().seconds())),
                   absl::StrFormat("%.3f", point.value()), absl::StrFormat("%.3f", point.lower_80()),
-                  absl::StrFormat("%.3f", point.upper_80()), absl::StrFormat("%.3f", point.lower_95()),
+                  absl::StrFormat("%.3f", point.upper_80()),
+                  absl::StrFormat("%.3f", point.lower_95()),
                   absl::StrFormat("%.3f", point.upper_95())});
   }
   std::cout << table.Render();

@@ -2,11 +2,11 @@
 // money and time formatting.
 #pragma once
 
+#include <google/protobuf/message.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <google/protobuf/message.h>
 
 #include "absl/time/time.h"
 

@@ -3,9 +3,9 @@
 // IsOkAndHolds(value_matcher).
 #pragma once
 
-#include <ostream>
-
 #include <gmock/gmock.h>
+
+#include <ostream>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

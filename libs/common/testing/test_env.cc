@@ -1,6 +1,7 @@
 #include "common/testing/test_env.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -8,11 +9,9 @@
 #include <cstdlib>
 #include <pqxx/pqxx>
 
-#include <gtest/gtest.h>
-
 #include "absl/random/random.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/config.h"
 
