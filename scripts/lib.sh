@@ -312,3 +312,18 @@ start_redis() {
 stop_redis() {
   stop_pidfile "$1/redis.pid" redis-server 10
 }
+
+# Installs the npm dependencies of DIR exactly as its package-lock.json pins them (npm ci),
+# unless node_modules already holds that lock's install.
+aw_npm_ci() {
+  local dir="$1" stamp want
+  stamp="$dir/node_modules/.agentwatch-lock.sha256"
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    return 0
+  fi
+  log "npm ci in ${dir#"$AW_ROOT"/}"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+    die "npm ci failed in $dir"
+  echo "$want" >"$stamp"
+}

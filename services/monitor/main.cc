@@ -21,6 +21,7 @@
 #include "monitor/core/rules.h"
 #include "monitor/jobs/alert_sweeper.h"
 #include "monitor/jobs/outbox_delivery.h"
+#include "monitor/otlp/otlp_service.h"
 #include "monitor/store/health_cache.h"
 #include "monitor/store/migrations.h"
 #include "monitor/store/pg_monitor_store.h"
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
   int64_t error_rate_min_runs = 10;
   absl::Duration alert_sweep_interval = absl::Seconds(15);
   int64_t stream_threads = 8;
+  std::string otlp_default_tenant;
 
   common::FlagSet flags("agentwatch-monitor");
   common::RegisterServiceFlags(flags, &config, 50051, 9101);
@@ -70,6 +72,9 @@ int main(int argc, char** argv) {
   flags.AddDuration("alert_sweep_interval", &alert_sweep_interval,
                     "how often firing alerts without new data are re-evaluated");
   flags.AddInt("stream_threads", &stream_threads, "threads serving StreamIngest batches", 1, 256);
+  flags.AddString("otlp_default_tenant", &otlp_default_tenant,
+                  "tenant of OTLP telemetry that names none (no agentwatch.tenant resource "
+                  "attribute, no x-agentwatch-tenant header); empty rejects it");
   common::ParseFlagsOrExit(flags, argc, argv);
 
   monitor::ErrorRateAlertConfig alert_config;
@@ -113,8 +118,24 @@ int main(int argc, char** argv) {
   monitor::MonitorServiceImpl service(store, health_cache, rt.rpc(), stream_executor, rt.clock(),
                                       metrics, options, notify);
 
+  // OTLP/gRPC intake (OpenTelemetry GenAI spans and metrics) on the same port.
+  monitor::otlp::OtlpMetrics otlp_metrics(rt.registry());
+  monitor::otlp::MappingOptions otlp_options;
+  otlp_options.default_tenant = otlp_default_tenant;
+  otlp_options.limits = options.limits;
+  monitor::otlp::OtlpIntake otlp_intake(
+      [&service](const agentwatch::monitor::v1::IngestRequest& request,
+                 agentwatch::monitor::v1::IngestResponse* response) {
+        return service.IngestInProcess(request, response);
+      },
+      rt.clock(), otlp_options, otlp_metrics);
+  monitor::otlp::OtlpTraceService otlp_traces(otlp_intake, rt.rpc());
+  monitor::otlp::OtlpMetricsService otlp_metrics_service(otlp_intake, rt.rpc());
+
   rt.AddWorker([&dispatcher] { dispatcher.Start(); }, [&dispatcher] { dispatcher.Stop(); });
   rt.AddWorker([&sweeper] { sweeper.Start(); }, [&sweeper] { sweeper.Stop(); });
   rt.AddGrpcService(&service);
+  rt.AddGrpcService(&otlp_traces);
+  rt.AddGrpcService(&otlp_metrics_service);
   return rt.Run();
 }

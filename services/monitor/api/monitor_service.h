@@ -56,6 +56,13 @@ class MonitorServiceImpl final : public v1::MonitorService::CallbackService {
                                       const v1::GetHealthRequest* request,
                                       v1::HealthReport* response) override;
 
+  // Ingests one batch exactly as Ingest does (validation, limits,
+  // idempotency, durability, alert evaluation), for in-process intakes such
+  // as OTLP that have already authorized their caller.
+  absl::Status IngestInProcess(const v1::IngestRequest& request, v1::IngestResponse* response) {
+    return IngestBatch(request, response);
+  }
+
   // Viewer role.
   grpc::ServerUnaryReactor* QuerySeries(grpc::CallbackServerContext* context,
                                         const v1::QuerySeriesRequest* request,
