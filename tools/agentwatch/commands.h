@@ -3,13 +3,11 @@
 // operation failed (a service answered an error or is down), 2 bad usage.
 #pragma once
 
-#include <string>
-#include <vector>
+#include "agentwatch/command.h"
 
 namespace agentwatch::cli {
 
-using Args = std::vector<std::string>;
-
+// commands.cc: looking at the platform.
 int CheckCommand(const Args& args);
 int StatusCommand(const Args& args);
 int IncidentsListCommand(const Args& args);
@@ -17,5 +15,17 @@ int IncidentsShowCommand(const Args& args);
 int CostReportCommand(const Args& args);
 int ForecastCommand(const Args& args);
 int SendCommand(const Args& args);
+
+// ops_commands.cc: acting on it.
+int IncidentsAckCommand(const Args& args);
+int IncidentsResolveCommand(const Args& args);
+int IncidentsNoteCommand(const Args& args);
+int IncidentsPostmortemCommand(const Args& args);
+int AlertsCommand(const Args& args);
+int RulesListCommand(const Args& args);
+int RulesApplyCommand(const Args& args);
+int SilencesCommand(const Args& args);
+int BudgetsCommand(const Args& args);
+int RecommendationsCommand(const Args& args);
 
 }  // namespace agentwatch::cli

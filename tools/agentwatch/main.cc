@@ -11,15 +11,25 @@ namespace {
 constexpr char kUsage[] = R"(usage: agentwatch <command> [arguments] [flags]
 
 commands:
-  check                      health of the four services (gRPC health protocol)
-  status                     health indicators per workflow, agent and model
-  incidents list             incidents, newest first
-  incidents show ID          one incident with its alerts and timeline
-  cost report                spend grouped by dimensions over a period
-  forecast METRIC            forecast of a monitor series, with a sparkline
-  forecast --csv FILE        offline forecast of a timestamp,value file (--horizon N)
-  send                       send test workflow-run events to monitor
-  anomaly --csv FILE         offline anomaly scores of a timestamp,value file (NAB format)
+  check                        health of the four services (gRPC health protocol)
+  status                       health indicators per workflow, agent and model
+  incidents list               incidents, newest first
+  incidents show ID            one incident with its alerts and timeline
+  incidents ack ID             acknowledge (--actor, --note)
+  incidents resolve ID         resolve (--actor, --note)
+  incidents note ID TEXT       add a note to the timeline
+  incidents postmortem ID      print the postmortem as Markdown (create it with --summary ...)
+  alerts                       alerts firing in monitor now (--pending for those not yet firing)
+  rules list                   alert rules
+  rules apply -f FILE          create or update alert rules from a JSON file ({"rules": [...]})
+  silences [list|add|delete]   silences (add: --match name=value --duration 2h --comment ...)
+  cost report                  spend grouped by dimensions over a period (--by agent --since 7d)
+  budgets [list|set|status]    budgets (set NAME --limit_usd 500 --team x --enforcement hard)
+  forecast METRIC              forecast of a monitor series, with a sparkline
+  forecast --csv FILE          offline forecast of a timestamp,value file (--horizon N)
+  recommendations              capacity recommendations (replicas, HPA targets, schedules)
+  send                         send test workflow-run events to monitor
+  anomaly --csv FILE           offline anomaly scores of a timestamp,value file (NAB format)
 
 Every command takes --help, --output table|json, the service addresses
 (--monitor_addr, --incident_addr, --cost_addr, --capacity_addr) and --token,
@@ -42,16 +52,29 @@ int main(int argc, char** argv) {
   if (command == "send") return SendCommand(rest);
   if (command == "forecast") return ForecastCommand(rest);
   if (command == "anomaly") return AnomalyCsvCommand(rest);
-  if (command == "incidents" || command == "cost") {
+  if (command == "alerts") return AlertsCommand(rest);
+  if (command == "silences") return SilencesCommand(rest);
+  if (command == "budgets") return BudgetsCommand(rest);
+  if (command == "recommendations") return RecommendationsCommand(rest);
+  if (command == "incidents" || command == "cost" || command == "rules") {
     if (rest.empty() || rest[0] == "--help") {
       std::cout << kUsage;
       return rest.empty() ? 2 : 0;
     }
     const Args sub(rest.begin() + 1, rest.end());
-    if (command == "incidents" && rest[0] == "list") return IncidentsListCommand(sub);
-    if (command == "incidents" && rest[0] == "show") return IncidentsShowCommand(sub);
-    if (command == "cost" && rest[0] == "report") return CostReportCommand(sub);
-    std::cerr << "agentwatch: unknown subcommand '" << command << " " << rest[0]
+    const std::string& verb = rest[0];
+    if (command == "incidents") {
+      if (verb == "list") return IncidentsListCommand(sub);
+      if (verb == "show") return IncidentsShowCommand(sub);
+      if (verb == "ack") return IncidentsAckCommand(sub);
+      if (verb == "resolve") return IncidentsResolveCommand(sub);
+      if (verb == "note") return IncidentsNoteCommand(sub);
+      if (verb == "postmortem") return IncidentsPostmortemCommand(sub);
+    }
+    if (command == "cost" && verb == "report") return CostReportCommand(sub);
+    if (command == "rules" && verb == "list") return RulesListCommand(sub);
+    if (command == "rules" && verb == "apply") return RulesApplyCommand(sub);
+    std::cerr << "agentwatch: unknown subcommand '" << command << " " << verb
               << "'; see agentwatch --help\n";
     return 2;
   }
