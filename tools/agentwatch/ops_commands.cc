@@ -117,11 +117,12 @@ std::string IncidentStatus(incident_v1::IncidentStatus s) {
 template <typename Request, typename Call>
 int IncidentStep(const std::string& name, const std::string& verb, const Args& args, Call call) {
   Command cmd(name);
-  std::string actor = DefaultActor(), note;
+  std::string actor, note;
   cmd.flags.AddString("actor", &actor, "who acts (default: $USER)");
   cmd.flags.AddString("note", &note, "a note for the timeline");
   int code = 0;
   if (!cmd.Parse(args, 1, &code)) return code;
+  if (actor.empty()) actor = DefaultActor();
   if (cmd.positional.empty()) {
     std::cerr << "agentwatch " << name << ": give the incident ID\n";
     return 2;
@@ -164,10 +165,11 @@ int IncidentsResolveCommand(const Args& args) {
 
 int IncidentsNoteCommand(const Args& args) {
   Command cmd("incidents note");
-  std::string actor = DefaultActor();
+  std::string actor;
   cmd.flags.AddString("actor", &actor, "who writes (default: $USER)");
   int code = 0;
   if (!cmd.Parse(args, 2, &code)) return code;
+  if (actor.empty()) actor = DefaultActor();
   if (cmd.positional.size() != 2 || cmd.positional[1].empty()) {
     std::cerr << "agentwatch incidents note: give the incident ID and the note text, e.g. "
                  "agentwatch incidents note INC-1 \"rolled back v42\"\n";
@@ -192,7 +194,7 @@ int IncidentsNoteCommand(const Args& args) {
 
 int IncidentsPostmortemCommand(const Args& args) {
   Command cmd("incidents postmortem");
-  std::string summary, impact, root_cause, resolution, author = DefaultActor(), tenant, title;
+  std::string summary, impact, root_cause, resolution, author, tenant, title;
   cmd.flags.AddString("summary", &summary, "create the postmortem with this summary");
   cmd.flags.AddString("impact", &impact, "impact (with --summary)");
   cmd.flags.AddString("root_cause", &root_cause, "root cause (with --summary)");
@@ -202,6 +204,7 @@ int IncidentsPostmortemCommand(const Args& args) {
   cmd.flags.AddString("tenant", &tenant, "tenant of the incident (to find its postmortem)");
   int code = 0;
   if (!cmd.Parse(args, 1, &code)) return code;
+  if (author.empty()) author = DefaultActor();
   if (cmd.positional.empty()) {
     std::cerr << "agentwatch incidents postmortem: give the incident ID\n";
     return 2;
@@ -428,7 +431,7 @@ int SilencesCommand(const Args& args) {
   const std::string verb = args.empty() || args[0].rfind("--", 0) == 0 ? "list" : args[0];
   const Args rest(args.begin() + (args.empty() || verb != args[0] ? 0 : 1), args.end());
   Command cmd("silences " + verb);
-  std::string tenant, match, comment, author = DefaultActor(), duration = "2h";
+  std::string tenant, match, comment, author, duration = "2h";
   bool expired = false;
   cmd.flags.AddString("tenant", &tenant, "tenant");
   if (verb == "add") {
@@ -444,6 +447,7 @@ int SilencesCommand(const Args& args) {
   }
   int code = 0;
   if (!cmd.Parse(rest, verb == "delete" ? 1 : 0, &code)) return code;
+  if (author.empty()) author = DefaultActor();
   auto stub = incident_v1::IncidentService::NewStub(cmd.Channel(cmd.incident_addr));
   grpc::ClientContext context;
   cmd.Prepare(&context);
