@@ -57,6 +57,10 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(options.max_message_bytes);
   args.SetMaxSendMessageSize(options.max_message_bytes);
+  // A peer address like dns:///agentwatch-incident:50052 (a headless Service)
+  // resolves to every replica: spread calls over all of them instead of
+  // pinning every call to the first (gRPC's default, pick_first).
+  args.SetLoadBalancingPolicyName("round_robin");
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> factories;
   factories.push_back(std::make_unique<TraceClientInterceptorFactory>());
   if (!options.token.empty()) {

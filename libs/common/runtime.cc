@@ -21,6 +21,9 @@
 namespace agentwatch::common {
 namespace {
 
+constexpr int kMaxConnectionAgeMs = 5 * 60 * 1000;
+constexpr int kMaxConnectionAgeGraceMs = 30 * 1000;
+
 sigset_t TerminationSignals() {
   sigset_t set;
   sigemptyset(&set);
@@ -187,6 +190,11 @@ absl::Status ServiceRuntime::Start() {
   builder.AddListeningPort(config.grpc_listen, credentials, &grpc_port_);
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes));
+  // Close connections after 5 minutes (with 30 s for calls in flight) so that
+  // clients re-resolve and new replicas after a scale-out receive traffic:
+  // gRPC's long-lived HTTP/2 connections otherwise stay on the old pods.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, kMaxConnectionAgeMs);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, kMaxConnectionAgeGraceMs);
   for (grpc::Service* service : services_) builder.RegisterService(service);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
   factories.push_back(std::make_unique<MetricsInterceptorFactory>(*rpc_metrics_));
