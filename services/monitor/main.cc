@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   std::string error_rate_threshold = "0.05";
   absl::Duration error_rate_window = absl::Minutes(5);
   int64_t error_rate_min_runs = 10;
-  absl::Duration alert_sweep_interval = absl::Seconds(15);
+  absl::Duration alert_sweep_interval = absl::Seconds(5);
   int64_t stream_threads = 8;
   std::string otlp_default_tenant;
 
@@ -70,7 +70,9 @@ int main(int argc, char** argv) {
   flags.AddInt("error_rate_min_runs", &error_rate_min_runs,
                "runs a window needs before the error rate can fire", 1, 1000000000);
   flags.AddDuration("alert_sweep_interval", &alert_sweep_interval,
-                    "how often firing alerts without new data are re-evaluated");
+                    "how often pending and firing alerts without new data are re-evaluated "
+                    "(alert rules' `for` and keep_firing_for elapse at the next batch of their "
+                    "metric or sweep)");
   flags.AddInt("stream_threads", &stream_threads, "threads serving StreamIngest batches", 1, 256);
   flags.AddString("otlp_default_tenant", &otlp_default_tenant,
                   "tenant of OTLP telemetry that names none (no agentwatch.tenant resource "

@@ -594,17 +594,622 @@ TEST(QuerySeriesTest, BadRequests) {
               ::testing::StartsWith("matchers[0].value: invalid regular expression"));
 }
 
+// ---------------------------------------------------------------------------
+// Health thresholds.
+
+v1::SetHealthThresholdsRequest SetRequest(const std::string& tenant, const std::string& workflow,
+                                          const std::string& indicator, double warning,
+                                          double critical, bool disabled = false) {
+  v1::SetHealthThresholdsRequest request;
+  request.mutable_thresholds()->mutable_scope()->set_tenant(tenant);
+  request.mutable_thresholds()->mutable_scope()->set_workflow(workflow);
+  v1::IndicatorThreshold* entry = request.mutable_thresholds()->add_thresholds();
+  entry->set_indicator(indicator);
+  entry->set_warning(warning);
+  entry->set_critical(critical);
+  entry->set_disabled(disabled);
+  return request;
+}
+
+const v1::IndicatorThreshold* FindThreshold(const v1::HealthThresholds& thresholds,
+                                            const std::string& name) {
+  for (const v1::IndicatorThreshold& entry : thresholds.thresholds()) {
+    if (entry.indicator() == name) return &entry;
+  }
+  return nullptr;
+}
+
+TEST(HealthThresholdsTest, SetGetListDeleteAndTheMostSpecificScopeWins) {
+  Harness h;
+  // Defaults before any override, and no update time.
+  {
+    grpc::ClientContext context;
+    v1::GetHealthThresholdsRequest request;
+    request.mutable_scope()->set_tenant("acme");
+    v1::HealthThresholds effective;
+    ASSERT_TRUE(h.stub_->GetHealthThresholds(&context, request, &effective).ok());
+    EXPECT_EQ(effective.thresholds_size(), 12);
+    EXPECT_EQ(FindThreshold(effective, "error_rate")->warning(), 0.01);
+    EXPECT_EQ(FindThreshold(effective, "workflow_success_rate")->direction(),
+              v1::DIRECTION_LOWER_IS_WORSE);
+    EXPECT_FALSE(effective.has_update_time());
+  }
+  // Tenant-wide and workflow overrides.
+  for (const auto& request : {SetRequest("acme", "", "error_rate", 0.02, 0.2),
+                              SetRequest("acme", "triage", "error_rate", 0.3, 0.6)}) {
+    grpc::ClientContext context;
+    v1::HealthThresholds effective;
+    const grpc::Status status = h.stub_->SetHealthThresholds(&context, request, &effective);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(effective.thresholds_size(), 12);
+    EXPECT_EQ(FindThreshold(effective, "error_rate")->warning(),
+              request.thresholds().thresholds(0).warning());
+    EXPECT_EQ(effective.update_time().seconds(), absl::ToUnixSeconds(kStart));
+  }
+  auto effective_error_rate = [&](const std::string& workflow) {
+    grpc::ClientContext context;
+    v1::GetHealthThresholdsRequest request;
+    request.mutable_scope()->set_tenant("acme");
+    request.mutable_scope()->set_workflow(workflow);
+    v1::HealthThresholds effective;
+    EXPECT_TRUE(h.stub_->GetHealthThresholds(&context, request, &effective).ok());
+    return FindThreshold(effective, "error_rate")->warning();
+  };
+  EXPECT_EQ(effective_error_rate(""), 0.02);
+  EXPECT_EQ(effective_error_rate("triage"), 0.3);
+  EXPECT_EQ(effective_error_rate("report"), 0.02);
+
+  // GetHealth judges the triage entry against its own thresholds: 1 failed
+  // of 2 runs is 50 %, WARNING under 0.3 / 0.6 (CRITICAL by default).
+  v1::IngestResponse ingested;
+  ASSERT_TRUE(h.Ingest(ValidRequest(), &ingested).ok());
+  v1::GetHealthRequest health_request;
+  health_request.mutable_scope()->set_tenant("acme");
+  v1::HealthReport report;
+  ASSERT_TRUE(h.GetHealth(health_request, &report).ok());
+  ASSERT_EQ(report.scopes(1).scope().workflow(), "triage");
+  const v1::Indicator* triage_errors = FindIndicator(report.scopes(1), "error_rate");
+  ASSERT_NE(triage_errors, nullptr);
+  EXPECT_EQ(triage_errors->status(), common::v1::HEALTH_STATUS_WARNING);
+  EXPECT_EQ(triage_errors->warning_threshold(), 0.3);
+  EXPECT_EQ(triage_errors->critical_threshold(), 0.6);
+  EXPECT_EQ(FindIndicator(report.scopes(0), "error_rate")->critical_threshold(), 0.2);
+
+  // List: stored overrides only, paged.
+  v1::ListHealthThresholdsRequest list;
+  list.set_tenant("acme");
+  list.set_page_size(1);
+  std::vector<std::string> workflows;
+  for (int page = 0; page < 3; ++page) {
+    grpc::ClientContext context;
+    v1::ListHealthThresholdsResponse response;
+    ASSERT_TRUE(h.stub_->ListHealthThresholds(&context, list, &response).ok());
+    for (const v1::HealthThresholds& entry : response.thresholds()) {
+      workflows.push_back(entry.scope().workflow());
+      EXPECT_EQ(entry.thresholds_size(), 1);
+      EXPECT_EQ(entry.thresholds(0).direction(), v1::DIRECTION_HIGHER_IS_WORSE);
+    }
+    if (response.next_page_token().empty()) break;
+    list.set_page_token(response.next_page_token());
+  }
+  EXPECT_THAT(workflows, ::testing::UnorderedElementsAre("", "triage"));
+  {
+    // A token of another tenant's listing is refused.
+    grpc::ClientContext context;
+    v1::ListHealthThresholdsRequest other = list;
+    other.set_tenant("globex");
+    v1::ListHealthThresholdsResponse response;
+    const grpc::Status status = h.stub_->ListHealthThresholds(&context, other, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), ::testing::StartsWith("page_token:"));
+  }
+
+  // Delete falls back to the broader scope; deleting again is NOT_FOUND.
+  v1::DeleteHealthThresholdsRequest remove;
+  remove.mutable_scope()->set_tenant("acme");
+  remove.mutable_scope()->set_workflow("triage");
+  google::protobuf::Empty empty;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(h.stub_->DeleteHealthThresholds(&context, remove, &empty).ok());
+  }
+  EXPECT_EQ(effective_error_rate("triage"), 0.02);
+  {
+    grpc::ClientContext context;
+    EXPECT_EQ(h.stub_->DeleteHealthThresholds(&context, remove, &empty).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+}
+
+TEST(HealthThresholdsTest, DisabledIndicatorsAreLeftOutOfTheReport) {
+  Harness h;
+  grpc::ClientContext context;
+  v1::HealthThresholds effective;
+  ASSERT_TRUE(h.stub_
+                  ->SetHealthThresholds(
+                      &context, SetRequest("acme", "", "error_rate", 0.01, 0.05, true), &effective)
+                  .ok());
+  EXPECT_TRUE(FindThreshold(effective, "error_rate")->disabled());
+  v1::IngestResponse ingested;
+  ASSERT_TRUE(h.Ingest(ValidRequest(), &ingested).ok());
+  v1::GetHealthRequest request;
+  request.mutable_scope()->set_tenant("acme");
+  v1::HealthReport report;
+  ASSERT_TRUE(h.GetHealth(request, &report).ok());
+  for (const v1::ScopeHealth& scope : report.scopes()) {
+    EXPECT_EQ(FindIndicator(scope, "error_rate"), nullptr) << scope.kind();
+  }
+  EXPECT_NE(FindIndicator(report.scopes(0), "workflow_success_rate"), nullptr);
+}
+
+TEST(HealthThresholdsTest, BadRequestsNameTheField) {
+  Harness h;
+  struct Case {
+    v1::SetHealthThresholdsRequest request;
+    std::string message;
+  };
+  v1::SetHealthThresholdsRequest bad_tag = SetRequest("acme", "", "error_rate", 0.1, 0.2);
+  (*bad_tag.mutable_thresholds()->mutable_scope()->mutable_tags())["bad-key"] = "x";
+  v1::SetHealthThresholdsRequest empty = SetRequest("acme", "", "error_rate", 0.1, 0.2);
+  empty.mutable_thresholds()->clear_thresholds();
+  const std::vector<Case> cases = {
+      {SetRequest("acme", "", "nope", 0.1, 0.2),
+       "thresholds.thresholds[0].indicator: unknown indicator \"nope\""},
+      {SetRequest("acme", "", "latency_p95", 2, 1),
+       "thresholds.thresholds[0].critical: must be above warning for latency_p95 (higher is "
+       "worse)"},
+      {SetRequest("acme", "", "workflow_success_rate", 0.9, 0.95),
+       "thresholds.thresholds[0].critical: must be below warning for workflow_success_rate "
+       "(lower is worse)"},
+      {bad_tag,
+       "thresholds.scope.tags: invalid key \"bad-key\" (must match "
+       "[a-zA-Z_][a-zA-Z0-9_]*)"},
+      {empty, "thresholds.thresholds: required (at least one indicator)"},
+  };
+  for (const Case& c : cases) {
+    grpc::ClientContext context;
+    v1::HealthThresholds effective;
+    const grpc::Status status = h.stub_->SetHealthThresholds(&context, c.request, &effective);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.message;
+    EXPECT_EQ(status.error_message(), c.message);
+  }
+  // Nothing was stored.
+  grpc::ClientContext context;
+  v1::ListHealthThresholdsResponse listed;
+  ASSERT_TRUE(
+      h.stub_->ListHealthThresholds(&context, v1::ListHealthThresholdsRequest(), &listed).ok());
+  EXPECT_EQ(listed.thresholds_size(), 0);
+  grpc::ClientContext size_context;
+  v1::ListHealthThresholdsRequest negative;
+  negative.set_page_size(-1);
+  EXPECT_EQ(h.stub_->ListHealthThresholds(&size_context, negative, &listed).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST(HealthThresholdsTest, WritesNeedTheAdminRole) {
+  HarnessOptions options;
+  options.authorizer = common::Authorizer({{"viewer-token", common::Role::kViewer},
+                                           {"operator-token", common::Role::kOperator},
+                                           {"admin-token", common::Role::kAdmin}});
+  Harness h(std::move(options));
+  auto set = [&](const std::string& token) {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", "Bearer " + token);
+    v1::HealthThresholds effective;
+    return h.stub_
+        ->SetHealthThresholds(&context, SetRequest("acme", "", "error_rate", 0.1, 0.2), &effective)
+        .error_code();
+  };
+  EXPECT_EQ(set("operator-token"), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(set("admin-token"), grpc::StatusCode::OK);
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", "Bearer viewer-token");
+  v1::GetHealthThresholdsRequest get;
+  v1::HealthThresholds effective;
+  EXPECT_TRUE(h.stub_->GetHealthThresholds(&context, get, &effective).ok());
+}
+
+// ---------------------------------------------------------------------------
+// Alert rules.
+
+v1::AlertRule ErrorRatioRule(const std::string& name = "TriageFailing") {
+  v1::AlertRule rule;
+  rule.set_name(name);
+  rule.set_tenant("acme");
+  v1::ThresholdCondition* c = rule.mutable_threshold();
+  c->set_metric("workflow_runs_total");
+  auto* failed = c->add_matchers();
+  failed->set_name("status");
+  failed->set_op(common::v1::MATCH_OP_REGEX);
+  failed->set_value("failed|timed_out");
+  c->set_denominator_metric("workflow_runs_total");
+  c->add_group_by("workflow");
+  c->set_comparison(v1::COMPARISON_GREATER_THAN);
+  c->set_threshold(0.2);
+  c->mutable_window()->set_seconds(60);
+  rule.mutable_hysteresis()->set_resolve_threshold(0.1);
+  rule.set_severity(common::v1::SEVERITY_P1);
+  (*rule.mutable_labels())["team"] = "search";
+  return rule;
+}
+
+v1::IngestRequest Runs(uint64_t sequence, int failed, int succeeded, absl::Time time) {
+  v1::IngestRequest request;
+  request.set_producer_id("rules-test");
+  request.set_sequence(sequence);
+  for (int i = 0; i < failed; ++i) {
+    *request.add_events() = ProtoRun("acme", "triage", v1::RUN_STATUS_FAILED, time);
+  }
+  for (int i = 0; i < succeeded; ++i) {
+    *request.add_events() = ProtoRun("acme", "triage", v1::RUN_STATUS_SUCCEEDED, time);
+  }
+  return request;
+}
+
+std::vector<AlertNotice> RuleNotices(Harness& h, const std::string& name) {
+  std::vector<AlertNotice> out;
+  for (const AlertNotice& notice : h.store_.EnqueuedAlerts()) {
+    if (notice.name == name) out.push_back(notice);
+  }
+  return out;
+}
+
+v1::ListActiveAlertsResponse Active(Harness& h, bool include_pending = false) {
+  grpc::ClientContext context;
+  v1::ListActiveAlertsRequest request;
+  request.set_tenant("acme");
+  request.set_include_pending(include_pending);
+  // Leave out the built-in error-rate alert, which the same runs fire.
+  auto* matcher = request.add_matchers();
+  matcher->set_name("alertname");
+  matcher->set_op(common::v1::MATCH_OP_NOT_EQUAL);
+  matcher->set_value("WorkflowErrorRateHigh");
+  v1::ListActiveAlertsResponse response;
+  EXPECT_TRUE(h.stub_->ListActiveAlerts(&context, request, &response).ok());
+  return response;
+}
+
+TEST(AlertRulesTest, RuleFiresAsDataArrivesWithHysteresisAndResolves) {
+  Harness h;
+  grpc::ClientContext create_context;
+  v1::CreateAlertRuleRequest create;
+  *create.mutable_rule() = ErrorRatioRule();
+  v1::AlertRule rule;
+  const grpc::Status created = h.stub_->CreateAlertRule(&create_context, create, &rule);
+  ASSERT_TRUE(created.ok()) << created.error_message();
+  EXPECT_FALSE(rule.id().empty());
+  EXPECT_EQ(rule.threshold().aggregation(), v1::AGGREGATION_SUM);
+  EXPECT_EQ(rule.create_time().seconds(), absl::ToUnixSeconds(kStart));
+
+  // 3 of 10 runs fail: 0.3 > 0.2 fires at once, in the Ingest call itself.
+  v1::IngestResponse ingested;
+  const int notified = h.notified_.load();
+  ASSERT_TRUE(h.Ingest(Runs(1, 3, 7, kStart), &ingested).ok());
+  std::vector<AlertNotice> notices = RuleNotices(h, "TriageFailing");
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_TRUE(notices[0].firing);
+  EXPECT_EQ(notices[0].severity, Severity::kP1);
+  EXPECT_EQ(notices[0].labels.at("workflow"), "triage");
+  EXPECT_EQ(notices[0].labels.at("team"), "search");
+  EXPECT_GT(h.notified_.load(), notified);
+  v1::ListActiveAlertsResponse active = Active(h);
+  ASSERT_EQ(active.alerts_size(), 1);
+  EXPECT_EQ(active.alerts(0).fingerprint(), notices[0].fingerprint);
+  EXPECT_EQ(active.alerts(0).rule_id(), rule.id());
+  EXPECT_EQ(active.alerts(0).state(), v1::ACTIVE_ALERT_STATE_FIRING);
+  EXPECT_DOUBLE_EQ(active.alerts(0).value(), 0.3);
+  EXPECT_EQ(active.alerts(0).starts_at().seconds(), absl::ToUnixSeconds(kStart));
+
+  // 3 of 20 (0.15): under the threshold but above the resolve level: stays.
+  ASSERT_TRUE(h.Ingest(Runs(2, 0, 10, kStart), &ingested).ok());
+  EXPECT_EQ(RuleNotices(h, "TriageFailing").size(), 1u);
+  // 3 of 40 (0.075): back past the resolve level: resolves.
+  h.clock_.Advance(absl::Seconds(5));
+  ASSERT_TRUE(h.Ingest(Runs(3, 0, 20, kStart), &ingested).ok());
+  notices = RuleNotices(h, "TriageFailing");
+  ASSERT_EQ(notices.size(), 2u);
+  EXPECT_FALSE(notices[1].firing);
+  EXPECT_EQ(notices[1].fingerprint, notices[0].fingerprint);
+  EXPECT_EQ(notices[1].ends_at, kStart + absl::Seconds(5));
+  EXPECT_EQ(Active(h).alerts_size(), 0);
+  EXPECT_EQ(h.Counter(h.metrics_.alert_transitions, "status", "resolved"), 1);
+}
+
+TEST(AlertRulesTest, ForDurationIsPendingUntilASweepOrBatchAfterIt) {
+  Harness h;
+  v1::CreateAlertRuleRequest create;
+  *create.mutable_rule() = ErrorRatioRule();
+  create.mutable_rule()->mutable_for_duration()->set_seconds(30);
+  create.mutable_rule()->mutable_threshold()->mutable_window()->set_seconds(300);
+  grpc::ClientContext context;
+  v1::AlertRule rule;
+  ASSERT_TRUE(h.stub_->CreateAlertRule(&context, create, &rule).ok());
+  v1::IngestResponse ingested;
+  ASSERT_TRUE(h.Ingest(Runs(1, 5, 5, kStart), &ingested).ok());
+  EXPECT_TRUE(RuleNotices(h, "TriageFailing").empty());
+  EXPECT_EQ(Active(h).alerts_size(), 0);
+  v1::ListActiveAlertsResponse pending = Active(h, true);
+  ASSERT_EQ(pending.alerts_size(), 1);
+  EXPECT_EQ(pending.alerts(0).state(), v1::ACTIVE_ALERT_STATE_PENDING);
+  EXPECT_FALSE(pending.alerts(0).has_starts_at());
+  // 29 s later a sweep keeps it pending; at 30 s it fires.
+  h.clock_.Advance(absl::Seconds(29));
+  ASSERT_TRUE(h.store_.SweepAlerts(h.clock_.Now(), 100).ok());
+  EXPECT_TRUE(RuleNotices(h, "TriageFailing").empty());
+  h.clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(h.store_.SweepAlerts(h.clock_.Now(), 100).ok());
+  ASSERT_EQ(RuleNotices(h, "TriageFailing").size(), 1u);
+  EXPECT_EQ(RuleNotices(h, "TriageFailing")[0].starts_at, kStart + absl::Seconds(30));
+}
+
+TEST(AlertRulesTest, CrudIsValidatedIdempotentAndPaged) {
+  Harness h;
+  auto create = [&](const v1::AlertRule& rule, const std::string& request_id, v1::AlertRule* out) {
+    grpc::ClientContext context;
+    v1::CreateAlertRuleRequest request;
+    *request.mutable_rule() = rule;
+    request.set_request_id(request_id);
+    return h.stub_->CreateAlertRule(&context, request, out);
+  };
+  v1::AlertRule first;
+  ASSERT_TRUE(create(ErrorRatioRule("A"), "req-1", &first).ok());
+  v1::AlertRule retry;
+  ASSERT_TRUE(create(ErrorRatioRule("A"), "req-1", &retry).ok());
+  EXPECT_EQ(retry.id(), first.id());
+  v1::AlertRule other;
+  EXPECT_EQ(create(ErrorRatioRule("A"), "req-2", &other).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  ASSERT_TRUE(create(ErrorRatioRule("C"), "", &other).ok());
+  ASSERT_TRUE(create(ErrorRatioRule("B"), "", &other).ok());
+
+  // Bad rules name the field.
+  v1::AlertRule bad = ErrorRatioRule("D");
+  bad.mutable_threshold()->set_comparison(v1::COMPARISON_UNSPECIFIED);
+  grpc::Status status = create(bad, "", &other);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "rule.threshold.comparison: required");
+  bad = ErrorRatioRule("D");
+  bad.mutable_threshold()->mutable_matchers(0)->set_value("(unclosed");
+  status = create(bad, "", &other);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              ::testing::StartsWith("rule.threshold.matchers[0].value: invalid regular"));
+  bad = ErrorRatioRule("D");
+  bad.clear_threshold();
+  EXPECT_EQ(create(bad, "", &other).error_message(), "rule.threshold: required");
+  bad.mutable_anomaly()->set_metric("llm_calls_total");
+  EXPECT_EQ(create(bad, "", &other).error_code(), grpc::StatusCode::UNIMPLEMENTED);
+
+  // Paged by name.
+  std::vector<std::string> names;
+  v1::ListAlertRulesRequest list;
+  list.set_tenant("acme");
+  list.set_page_size(2);
+  for (int i = 0; i < 3; ++i) {
+    grpc::ClientContext context;
+    v1::ListAlertRulesResponse page;
+    ASSERT_TRUE(h.stub_->ListAlertRules(&context, list, &page).ok());
+    for (const v1::AlertRule& rule : page.rules()) names.push_back(rule.name());
+    if (page.next_page_token().empty()) break;
+    list.set_page_token(page.next_page_token());
+  }
+  EXPECT_THAT(names, ElementsAre("A", "B", "C"));
+
+  // Update with a mask changes only the masked fields.
+  grpc::ClientContext update_context;
+  v1::UpdateAlertRuleRequest update;
+  update.mutable_rule()->set_id(first.id());
+  update.mutable_rule()->set_description("errors of triage");
+  update.mutable_rule()->set_severity(common::v1::SEVERITY_P0);
+  update.mutable_update_mask()->add_paths("description");
+  v1::AlertRule updated;
+  ASSERT_TRUE(h.stub_->UpdateAlertRule(&update_context, update, &updated).ok());
+  EXPECT_EQ(updated.description(), "errors of triage");
+  EXPECT_EQ(updated.severity(), common::v1::SEVERITY_P1);
+  EXPECT_EQ(updated.threshold().threshold(), 0.2);
+  grpc::ClientContext bad_mask_context;
+  update.mutable_update_mask()->add_paths("tenant");
+  EXPECT_EQ(h.stub_->UpdateAlertRule(&bad_mask_context, update, &updated).error_message(),
+            "update_mask.paths[1]: read-only field 'tenant'");
+
+  // Get and delete.
+  grpc::ClientContext get_context;
+  v1::GetAlertRuleRequest get;
+  get.set_id(first.id());
+  v1::AlertRule got;
+  ASSERT_TRUE(h.stub_->GetAlertRule(&get_context, get, &got).ok());
+  EXPECT_EQ(got.description(), "errors of triage");
+  v1::DeleteAlertRuleRequest remove;
+  remove.set_id(first.id());
+  google::protobuf::Empty empty;
+  grpc::ClientContext delete_context;
+  ASSERT_TRUE(h.stub_->DeleteAlertRule(&delete_context, remove, &empty).ok());
+  grpc::ClientContext again_context;
+  EXPECT_EQ(h.stub_->DeleteAlertRule(&again_context, remove, &empty).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  grpc::ClientContext gone_context;
+  EXPECT_EQ(h.stub_->GetAlertRule(&gone_context, get, &got).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST(AlertRulesTest, UpdatingOrDeletingAFiringRuleResolvesItsAlerts) {
+  Harness h;
+  grpc::ClientContext context;
+  v1::CreateAlertRuleRequest create;
+  *create.mutable_rule() = ErrorRatioRule();
+  v1::AlertRule rule;
+  ASSERT_TRUE(h.stub_->CreateAlertRule(&context, create, &rule).ok());
+  v1::IngestResponse ingested;
+  ASSERT_TRUE(h.Ingest(Runs(1, 3, 7, kStart), &ingested).ok());
+  ASSERT_EQ(RuleNotices(h, "TriageFailing").size(), 1u);
+  // Raising the threshold above 0.3 (and the resolve level with it)
+  // resolves the alert.
+  h.clock_.Advance(absl::Seconds(1));
+  grpc::ClientContext update_context;
+  v1::UpdateAlertRuleRequest update;
+  *update.mutable_rule() = ErrorRatioRule();
+  update.mutable_rule()->set_id(rule.id());
+  update.mutable_rule()->mutable_threshold()->set_threshold(0.5);
+  update.mutable_rule()->mutable_hysteresis()->set_resolve_threshold(0.4);
+  v1::AlertRule updated;
+  const grpc::Status status = h.stub_->UpdateAlertRule(&update_context, update, &updated);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(RuleNotices(h, "TriageFailing").size(), 2u);
+  EXPECT_FALSE(RuleNotices(h, "TriageFailing")[1].firing);
+  // Back to 0.2: fires again; deleting the rule resolves it.
+  h.clock_.Advance(absl::Seconds(1));
+  grpc::ClientContext back_context;
+  v1::UpdateAlertRuleRequest back;
+  *back.mutable_rule() = ErrorRatioRule();
+  back.mutable_rule()->set_id(rule.id());
+  ASSERT_TRUE(h.stub_->UpdateAlertRule(&back_context, back, &updated).ok());
+  ASSERT_EQ(RuleNotices(h, "TriageFailing").size(), 3u);
+  EXPECT_TRUE(RuleNotices(h, "TriageFailing")[2].firing);
+  grpc::ClientContext delete_context;
+  v1::DeleteAlertRuleRequest remove;
+  remove.set_id(rule.id());
+  google::protobuf::Empty empty;
+  ASSERT_TRUE(h.stub_->DeleteAlertRule(&delete_context, remove, &empty).ok());
+  ASSERT_EQ(RuleNotices(h, "TriageFailing").size(), 4u);
+  EXPECT_FALSE(RuleNotices(h, "TriageFailing")[3].firing);
+  EXPECT_EQ(Active(h, true).alerts_size(), 0);
+}
+
+TEST(AlertRulesTest, ListActiveAlertsFiltersAndPages) {
+  Harness h;
+  for (const std::string name : {"R1", "R2", "R3"}) {
+    grpc::ClientContext context;
+    v1::CreateAlertRuleRequest create;
+    *create.mutable_rule() = ErrorRatioRule(name);
+    if (name == "R3") create.mutable_rule()->set_severity(common::v1::SEVERITY_P3);
+    v1::AlertRule rule;
+    ASSERT_TRUE(h.stub_->CreateAlertRule(&context, create, &rule).ok());
+  }
+  v1::IngestResponse ingested;
+  ASSERT_TRUE(h.Ingest(Runs(1, 3, 7, kStart), &ingested).ok());
+  v1::ListActiveAlertsRequest request;
+  request.set_page_size(2);
+  std::vector<std::string> names;
+  for (int i = 0; i < 3; ++i) {
+    grpc::ClientContext context;
+    v1::ListActiveAlertsResponse page;
+    ASSERT_TRUE(h.stub_->ListActiveAlerts(&context, request, &page).ok());
+    for (const v1::ActiveAlert& alert : page.alerts()) names.push_back(alert.name());
+    if (page.next_page_token().empty()) break;
+    request.set_page_token(page.next_page_token());
+  }
+  // The three rules' alerts and the built-in error-rate alert (P1).
+  EXPECT_THAT(names, ::testing::UnorderedElementsAre("R1", "R2", "R3", "WorkflowErrorRateHigh"));
+  EXPECT_EQ(names.back(), "R3");  // P3 last: most severe first
+  v1::ListActiveAlertsRequest filtered;
+  filtered.add_severities(common::v1::SEVERITY_P3);
+  auto* matcher = filtered.add_matchers();
+  matcher->set_name("alertname");
+  matcher->set_op(common::v1::MATCH_OP_EQUAL);
+  matcher->set_value("R3");
+  grpc::ClientContext context;
+  v1::ListActiveAlertsResponse response;
+  ASSERT_TRUE(h.stub_->ListActiveAlerts(&context, filtered, &response).ok());
+  ASSERT_EQ(response.alerts_size(), 1);
+  EXPECT_EQ(response.alerts(0).name(), "R3");
+  // A token of another filter is refused; bad severities name the field.
+  grpc::ClientContext token_context;
+  filtered.set_page_token(request.page_token());
+  EXPECT_EQ(h.stub_->ListActiveAlerts(&token_context, filtered, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  grpc::ClientContext severity_context;
+  v1::ListActiveAlertsRequest bad;
+  bad.add_severities(static_cast<common::v1::Severity>(9));
+  EXPECT_EQ(h.stub_->ListActiveAlerts(&severity_context, bad, &response).error_message(),
+            "severities[0]: unknown value 9");
+}
+
+// ---------------------------------------------------------------------------
+// ListSeries.
+
+TEST(ListSeriesTest, FiltersPagesAndNamesBadFields) {
+  Harness h;
+  v1::IngestResponse ingested;
+  ASSERT_TRUE(h.Ingest(ValidRequest(), &ingested).ok());
+  v1::ListSeriesRequest request;
+  request.set_tenant("acme");
+  request.set_metric("llm_calls_total");
+  request.set_page_size(1);
+  std::vector<std::string> models;
+  for (int i = 0; i < 4; ++i) {
+    grpc::ClientContext context;
+    v1::ListSeriesResponse page;
+    const grpc::Status status = h.stub_->ListSeries(&context, request, &page);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    for (const v1::SeriesDescriptor& series : page.series()) {
+      EXPECT_EQ(series.metric(), "llm_calls_total");
+      EXPECT_EQ(series.labels().at("tenant"), "acme");
+      EXPECT_EQ(series.first_time().seconds(), absl::ToUnixSeconds(kStart));
+      EXPECT_EQ(series.last_time().seconds(), absl::ToUnixSeconds(kStart));
+      models.push_back(series.labels().at("model"));
+    }
+    if (page.next_page_token().empty()) break;
+    request.set_page_token(page.next_page_token());
+  }
+  EXPECT_THAT(models, ::testing::UnorderedElementsAre("gpt-4o", "gpt-4o-mini"));
+
+  // Matchers, all metrics, and a range without data.
+  v1::ListSeriesRequest matched;
+  auto* m = matched.add_matchers();
+  m->set_name("model");
+  m->set_op(common::v1::MATCH_OP_REGEX);
+  m->set_value("gpt-4o-.*");
+  grpc::ClientContext matched_context;
+  v1::ListSeriesResponse response;
+  ASSERT_TRUE(h.stub_->ListSeries(&matched_context, matched, &response).ok());
+  EXPECT_GT(response.series_size(), 1);  // every metric of the mini model's calls
+  for (const v1::SeriesDescriptor& series : response.series()) {
+    EXPECT_EQ(series.labels().at("model"), "gpt-4o-mini");
+  }
+  v1::ListSeriesRequest later;
+  ToProtoTimestamp(kStart + absl::Minutes(5), later.mutable_range()->mutable_start());
+  grpc::ClientContext later_context;
+  ASSERT_TRUE(h.stub_->ListSeries(&later_context, later, &response).ok());
+  EXPECT_EQ(response.series_size(), 0);
+
+  struct Case {
+    std::function<void(v1::ListSeriesRequest&)> mutate;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {[](v1::ListSeriesRequest& r) { r.set_metric("9bad"); },
+       "metric: must match [a-zA-Z_:][a-zA-Z0-9_:]*"},
+      {[](v1::ListSeriesRequest& r) { r.add_matchers()->set_name("model"); },
+       "matchers[0].op: required"},
+      {[](v1::ListSeriesRequest& r) { r.set_page_size(-3); }, "page_size: must be >= 0"},
+      {[](v1::ListSeriesRequest& r) { r.set_page_token("nonsense"); }, "page_token: malformed"},
+      {[](v1::ListSeriesRequest& r) {
+         ToProtoTimestamp(kStart, r.mutable_range()->mutable_start());
+         ToProtoTimestamp(kStart, r.mutable_range()->mutable_end());
+       },
+       "range.end: must be after range.start"},
+  };
+  for (const Case& c : cases) {
+    v1::ListSeriesRequest bad;
+    c.mutate(bad);
+    grpc::ClientContext context;
+    const grpc::Status status = h.stub_->ListSeries(&context, bad, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.message;
+    EXPECT_EQ(status.error_message(), c.message);
+  }
+}
+
 TEST(UnimplementedTest, OtherRpcsAnswerUnimplemented) {
   Harness h;
   grpc::ClientContext context;
-  v1::ListSeriesRequest request;
-  v1::ListSeriesResponse response;
-  EXPECT_EQ(h.stub_->ListSeries(&context, request, &response).error_code(),
+  v1::GetSloStatusRequest request;
+  v1::SloStatus response;
+  EXPECT_EQ(h.stub_->GetSloStatus(&context, request, &response).error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
-  grpc::ClientContext rule_context;
-  v1::CreateAlertRuleRequest rule;
-  v1::AlertRule created;
-  EXPECT_EQ(h.stub_->CreateAlertRule(&rule_context, rule, &created).error_code(),
+  grpc::ClientContext slo_context;
+  v1::CreateSloRequest slo;
+  v1::Slo created;
+  EXPECT_EQ(h.stub_->CreateSlo(&slo_context, slo, &created).error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
 }
 

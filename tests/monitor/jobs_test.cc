@@ -210,8 +210,15 @@ TEST(AlertSweeperTest, ResolvesAFiringAlertOnceItsWindowEmpties) {
   EXPECT_EQ(store.EnqueuedAlerts()[1].ends_at, clock.Now());
   EXPECT_EQ(metrics.alert_transitions.Add({{"status", "resolved"}}).Value(), 1);
 
+  // The gauges: the tenant's series and the two alert notices enqueued.
+  ASSERT_THAT(sweeper.RefreshGauges(), IsOk());
+  EXPECT_EQ(metrics.active_series.Value(), store.SeriesCount("acme"));
+  EXPECT_GT(metrics.active_series.Value(), 0);
+  EXPECT_EQ(metrics.outbox_depth.Value(), 2);
+
   store.FailWith(absl::UnavailableError("down"));
   EXPECT_THAT(sweeper.SweepOnce(), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(sweeper.RefreshGauges(), StatusIs(absl::StatusCode::kUnavailable));
 }
 
 TEST(AlertSweeperTest, StartsAndStopsCleanly) {

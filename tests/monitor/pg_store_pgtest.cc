@@ -29,6 +29,7 @@
 #include "common/testing/test_env.h"
 #include "monitor/api/monitor_metrics.h"
 #include "monitor/api/monitor_service.h"
+#include "monitor/core/alert_rules.h"
 #include "monitor/core/names.h"
 #include "monitor/core/quantile_sketch.h"
 #include "monitor/core/query.h"
@@ -824,6 +825,383 @@ TEST_F(HealthServiceTest, CachesTheReportInRedisForOneSecond) {
     }
   }
   EXPECT_TRUE(found);
+}
+
+// ---------------------------------------------------------------------------
+// Alert rules in Postgres.
+
+AlertRule FailedRunsRule(const std::string& name = "TriageFailing") {
+  AlertRule rule;
+  rule.name = name;
+  rule.tenant = "acme";
+  rule.description = "failed runs";
+  rule.condition.metric = "workflow_runs_total";
+  rule.condition.matchers = {{"status", MatchOp::kRegex, "failed|timed_out"}};
+  rule.condition.group_by = {"workflow"};
+  rule.condition.comparison = Comparison::kGreaterOrEqual;
+  rule.condition.threshold = 5;
+  rule.condition.window = absl::Minutes(2);
+  rule.severity = Severity::kP1;
+  rule.labels = {{"team", "search"}};
+  rule.annotations = {{"runbook_url", "https://runbooks/x?a=\"b\""}};
+  rule.hysteresis.resolve_threshold = 2.5;
+  rule.hysteresis.keep_firing_for = absl::Seconds(90);
+  rule.for_duration = absl::Seconds(0);
+  NormalizeAlertRule(&rule);
+  return rule;
+}
+
+std::vector<incident::v1::Alert> RuleAlerts(const std::vector<std::string>& payloads,
+                                            const std::string& name) {
+  std::vector<incident::v1::Alert> out;
+  for (const std::string& payload : payloads) {
+    incident::v1::Alert alert;
+    if (alert.ParseFromString(payload) && alert.name() == name) out.push_back(alert);
+  }
+  return out;
+}
+
+TEST_F(PgStoreTest, AlertRulesRoundTripAndCrud) {
+  AlertRule rule = FailedRunsRule();
+  rule.condition.denominator_metric = "workflow_runs_total";
+  rule.condition.denominator_matchers = {{"team", MatchOp::kNotEqual, "x"}};
+  rule.condition.threshold = 0.25;
+  rule.hysteresis.resolve_threshold = 0.1;
+  absl::StatusOr<RuleWriteResult> created = store_->CreateAlertRule(rule, "req-1", kStart);
+  ASSERT_THAT(created, IsOk());
+  const std::string id = created->rule.id;
+  EXPECT_FALSE(id.empty());
+  absl::StatusOr<AlertRule> read = store_->GetAlertRule(id);
+  ASSERT_THAT(read, IsOk());
+  EXPECT_EQ(read->name, rule.name);
+  EXPECT_EQ(read->tenant, "acme");
+  EXPECT_EQ(read->description, rule.description);
+  EXPECT_EQ(read->condition.metric, rule.condition.metric);
+  ASSERT_EQ(read->condition.matchers.size(), 1u);
+  EXPECT_EQ(read->condition.matchers[0].op, MatchOp::kRegex);
+  EXPECT_EQ(read->condition.matchers[0].value, "failed|timed_out");
+  EXPECT_EQ(read->condition.group_by, rule.condition.group_by);
+  EXPECT_EQ(read->condition.window, absl::Minutes(2));
+  EXPECT_EQ(read->condition.comparison, Comparison::kGreaterOrEqual);
+  EXPECT_EQ(read->condition.threshold, 0.25);
+  EXPECT_EQ(read->condition.denominator_metric, "workflow_runs_total");
+  ASSERT_EQ(read->condition.denominator_matchers.size(), 1u);
+  EXPECT_EQ(read->condition.denominator_matchers[0].op, MatchOp::kNotEqual);
+  EXPECT_EQ(read->severity, Severity::kP1);
+  EXPECT_EQ(read->labels, rule.labels);
+  EXPECT_EQ(read->annotations, rule.annotations);
+  EXPECT_EQ(read->hysteresis.resolve_threshold, 0.1);
+  EXPECT_EQ(read->hysteresis.keep_firing_for, absl::Seconds(90));
+  EXPECT_EQ(read->create_time, kStart);
+
+  // Idempotent by request id; names are unique per tenant.
+  absl::StatusOr<RuleWriteResult> retry = store_->CreateAlertRule(rule, "req-1", kStart);
+  ASSERT_THAT(retry, IsOk());
+  EXPECT_EQ(retry->rule.id, id);
+  EXPECT_THAT(store_->CreateAlertRule(rule, "req-2", kStart),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  AlertRule bad_regex = FailedRunsRule("Other");
+  bad_regex.condition.matchers[0].value = "(unclosed";
+  EXPECT_THAT(store_->CreateAlertRule(bad_regex, "", kStart),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::StartsWith("rule.threshold.matchers[0].value: invalid")));
+  AlertRule globex = FailedRunsRule();
+  globex.tenant = "globex";
+  ASSERT_THAT(store_->CreateAlertRule(globex, "", kStart), IsOk());
+  ASSERT_THAT(store_->CreateAlertRule(FailedRunsRule("Another"), "", kStart), IsOk());
+
+  absl::StatusOr<AlertRulePage> page = store_->ListAlertRules("acme", std::nullopt, 1);
+  ASSERT_THAT(page, IsOk());
+  ASSERT_EQ(page->rules.size(), 1u);
+  EXPECT_EQ(page->rules[0].name, "Another");
+  ASSERT_TRUE(page->next.has_value());
+  page = store_->ListAlertRules("acme", page->next, 1);
+  ASSERT_THAT(page, IsOk());
+  ASSERT_EQ(page->rules.size(), 1u);
+  EXPECT_EQ(page->rules[0].name, "TriageFailing");
+  EXPECT_FALSE(page->next.has_value());
+  absl::StatusOr<AlertRulePage> all = store_->ListAlertRules("", std::nullopt, 10);
+  ASSERT_THAT(all, IsOk());
+  EXPECT_EQ(all->rules.size(), 3u);
+
+  AlertRule renamed = *read;
+  renamed.name = "Another";
+  EXPECT_THAT(store_->UpdateAlertRule(renamed, kStart), StatusIs(absl::StatusCode::kAlreadyExists));
+  renamed.name = "Renamed";
+  renamed.tenant = "globex";
+  EXPECT_THAT(store_->UpdateAlertRule(renamed, kStart),
+              StatusIs(absl::StatusCode::kInvalidArgument, "rule.tenant: cannot change"));
+  renamed.tenant = "acme";
+  absl::StatusOr<RuleWriteResult> updated =
+      store_->UpdateAlertRule(renamed, kStart + absl::Seconds(1));
+  ASSERT_THAT(updated, IsOk());
+  EXPECT_EQ(store_->GetAlertRule(id)->name, "Renamed");
+  EXPECT_EQ(store_->GetAlertRule(id)->update_time, kStart + absl::Seconds(1));
+  ASSERT_THAT(store_->DeleteAlertRule(id, kStart), IsOk());
+  EXPECT_THAT(store_->DeleteAlertRule(id, kStart), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->GetAlertRule(id), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(PgStoreTest, AlertRuleFiresAfterTheBatchAndResolvesWithHysteresis) {
+  absl::StatusOr<RuleWriteResult> created = store_->CreateAlertRule(FailedRunsRule(), "", kStart);
+  ASSERT_THAT(created, IsOk());
+  // 4 failures: under 5, nothing.
+  Batch first = FailingRuns("p", 1, "triage", 4, kStart);
+  ASSERT_THAT(Commit(first), IsOk());
+  absl::StatusOr<SweepResult> evaluated =
+      store_->EvaluateAlertRules(AggregateBatch(first), clock_.Now());
+  ASSERT_THAT(evaluated, IsOk());
+  EXPECT_EQ(evaluated->alerts.fired, 0);
+  // A fifth: fires.
+  Batch second = FailingRuns("p", 2, "triage", 1, kStart);
+  ASSERT_THAT(Commit(second), IsOk());
+  evaluated = store_->EvaluateAlertRules(AggregateBatch(second), clock_.Now());
+  ASSERT_THAT(evaluated, IsOk());
+  EXPECT_EQ(evaluated->alerts.fired, 1);
+  EXPECT_EQ(evaluated->outbox_enqueued, 1);
+  std::vector<incident::v1::Alert> alerts =
+      RuleAlerts(Payloads(kIncidentDestination), "TriageFailing");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].status(), incident::v1::ALERT_STATUS_FIRING);
+  EXPECT_EQ(alerts[0].fingerprint(),
+            AlertRuleFingerprint("acme", created->rule.id, {{"workflow", "triage"}}));
+  EXPECT_EQ(alerts[0].severity(), common::v1::SEVERITY_P1);
+  EXPECT_EQ(alerts[0].labels().at("team"), "search");
+  EXPECT_EQ(alerts[0].annotations().at("runbook_url"), "https://runbooks/x?a=\"b\"");
+
+  // Listed as active, with its value.
+  ActiveAlertFilter filter;
+  filter.matchers = {{"workflow", MatchOp::kRegex, "tri.*"}};
+  absl::StatusOr<ActiveAlertPage> active = store_->ListActiveAlerts(filter, std::nullopt, 10);
+  ASSERT_THAT(active, IsOk());
+  // Only the rule's: 5 runs are too few for the built-in error-rate alert.
+  ASSERT_EQ(active->alerts.size(), 1u);
+  const AlertState& mine = active->alerts[0];
+  EXPECT_EQ(mine.rule, kAlertRuleEvaluator);
+  EXPECT_TRUE(mine.firing);
+  EXPECT_EQ(mine.starts_at, kStart);
+  EXPECT_EQ(mine.value, 5);
+  EXPECT_EQ(mine.rule_id, created->rule.id);
+  EXPECT_EQ(mine.annotations.at("runbook_url"), "https://runbooks/x?a=\"b\"");
+  filter.matchers = {{"workflow", MatchOp::kEqual, "report"}};
+  EXPECT_TRUE(store_->ListActiveAlerts(filter, std::nullopt, 10)->alerts.empty());
+  filter.matchers = {{"workflow", MatchOp::kRegex, "("}};
+  EXPECT_THAT(store_->ListActiveAlerts(filter, std::nullopt, 10),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+
+  // The window (2 minutes) empties: the value (no data) no longer holds,
+  // keep_firing_for (90 s) keeps it firing, then it resolves.
+  clock_.Advance(absl::Minutes(3));
+  absl::StatusOr<SweepResult> swept = store_->SweepAlerts(clock_.Now(), 100);
+  ASSERT_THAT(swept, IsOk());
+  EXPECT_EQ(RuleAlerts(Payloads(kIncidentDestination), "TriageFailing").size(), 1u);
+  clock_.Advance(absl::Seconds(90));
+  swept = store_->SweepAlerts(clock_.Now(), 100);
+  ASSERT_THAT(swept, IsOk());
+  alerts = RuleAlerts(Payloads(kIncidentDestination), "TriageFailing");
+  ASSERT_EQ(alerts.size(), 2u);
+  EXPECT_EQ(alerts[1].status(), incident::v1::ALERT_STATUS_RESOLVED);
+  EXPECT_EQ(alerts[1].fingerprint(), alerts[0].fingerprint());
+  EXPECT_EQ(alerts[1].ends_at().seconds(), absl::ToUnixSeconds(clock_.Now()));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_state WHERE rule = 'alert_rule'"), 0);
+}
+
+TEST_F(PgStoreTest, TwoReplicasEvaluatingOneRuleFireOnce) {
+  std::unique_ptr<common::PgPool> other_pool = MakePool(db_.dsn());
+  PgMonitorStore other(*other_pool, limits_, {});
+  ASSERT_THAT(store_->CreateAlertRule(FailedRunsRule(), "", kStart), IsOk());
+  constexpr int kRounds = 10;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string workflow = absl::StrCat("wf-", round);
+    // Each replica commits 3 failures (under 5 alone, 6 together) and
+    // evaluates right after its commit.
+    const Batch a = FailingRuns("replica-a", round, workflow, 3, kStart, "team-a");
+    const Batch b = FailingRuns("replica-b", round, workflow, 3, kStart, "team-b");
+    absl::Barrier* barrier = new absl::Barrier(2);
+    std::atomic<int> fired{0};
+    auto run = [&](const Batch& batch, PgMonitorStore* store) {
+      if (barrier->Block()) delete barrier;
+      ASSERT_THAT(Commit(batch, store), IsOk());
+      absl::StatusOr<SweepResult> result =
+          store->EvaluateAlertRules(AggregateBatch(batch), clock_.Now());
+      ASSERT_THAT(result, IsOk());
+      fired += result->alerts.fired;
+    };
+    std::thread ta(run, std::cref(a), store_.get());
+    std::thread tb(run, std::cref(b), &other);
+    ta.join();
+    tb.join();
+    EXPECT_EQ(fired.load(), 1) << workflow;
+  }
+  EXPECT_EQ(RuleAlerts(Payloads(kIncidentDestination), "TriageFailing").size(),
+            static_cast<size_t>(kRounds));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_state "
+                   "WHERE rule = 'alert_rule' AND firing"),
+            kRounds);
+}
+
+TEST_F(PgStoreTest, ListSeriesAndGauges) {
+  Batch batch;
+  batch.producer_id = "p";
+  batch.sequence = 1;
+  batch.events.push_back(MakeEvent(MakeCall("gpt-4o"), kStart));
+  batch.events.push_back(MakeEvent(MakeCall("gpt-4o-mini"), kStart + absl::Minutes(2)));
+  batch.events.push_back(MakeEvent(MakeCall("gpt-4o"), kStart, "globex"));
+  ASSERT_THAT(Commit(batch), IsOk());
+
+  SeriesListQuery query;
+  query.tenant = "acme";
+  query.metric = "llm_calls_total";
+  std::vector<std::string> models;
+  std::optional<std::pair<std::string, std::string>> after;
+  for (int i = 0; i < 4; ++i) {
+    absl::StatusOr<SeriesPage> page = store_->ListSeries(query, after, 1);
+    ASSERT_THAT(page, IsOk());
+    for (const SeriesInfo& info : page->series) {
+      EXPECT_EQ(info.tenant, "acme");
+      models.push_back(info.labels.at("model"));
+      const absl::Time minute =
+          info.labels.at("model") == "gpt-4o" ? kStart : kStart + absl::Minutes(2);
+      EXPECT_EQ(info.first_time, minute);
+      EXPECT_EQ(info.last_time, minute);
+    }
+    if (!page->next.has_value()) break;
+    after = page->next;
+  }
+  EXPECT_THAT(models, ::testing::UnorderedElementsAre("gpt-4o", "gpt-4o-mini"));
+
+  // A range that holds only the later minute, and matchers.
+  query.start = kStart + absl::Minutes(1);
+  absl::StatusOr<SeriesPage> later = store_->ListSeries(query, std::nullopt, 10);
+  ASSERT_THAT(later, IsOk());
+  ASSERT_EQ(later->series.size(), 1u);
+  EXPECT_EQ(later->series[0].labels.at("model"), "gpt-4o-mini");
+  SeriesListQuery matched;
+  matched.matchers = {{"model", MatchOp::kRegex, "gpt-4o"}, {"tenant", MatchOp::kNotEqual, "acme"}};
+  absl::StatusOr<SeriesPage> globex = store_->ListSeries(matched, std::nullopt, 100);
+  ASSERT_THAT(globex, IsOk());
+  ASSERT_FALSE(globex->series.empty());
+  for (const SeriesInfo& info : globex->series) EXPECT_EQ(info.tenant, "globex");
+  matched.matchers = {{"model", MatchOp::kRegex, "("}};
+  EXPECT_THAT(store_->ListSeries(matched, std::nullopt, 10),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::StartsWith("matchers[0].value: invalid regular expression")));
+
+  absl::StatusOr<StoreGauges> gauges = store_->ReadGauges();
+  ASSERT_THAT(gauges, IsOk());
+  EXPECT_EQ(gauges->active_series, Scalar("SELECT count(*) FROM monitor.series"));
+  EXPECT_GT(gauges->active_series, 0);
+  EXPECT_EQ(gauges->outbox_depth, 3);  // one usage record per call
+}
+
+// ---------------------------------------------------------------------------
+// Health-threshold overrides in Postgres.
+
+ScopeThresholds TenantOverrides(const std::string& tenant, const std::string& workflow,
+                                std::vector<ThresholdOverride> thresholds) {
+  ScopeThresholds out;
+  out.scope.tenant = tenant;
+  out.scope.workflow = workflow;
+  out.thresholds = std::move(thresholds);
+  return out;
+}
+
+TEST_F(PgStoreTest, ThresholdsRoundTripReplaceListAndDelete) {
+  ScopeThresholds tagged = TenantOverrides(
+      "acme", "triage",
+      {{"error_rate", 0.1 + 0.2, 0.7, false}, {"workflow_success_rate", 0.99, 0.98, true}});
+  tagged.scope.tags = {{"env", "prod"}, {"quote", "a\"b'c"}};
+  const absl::Time at = kStart + absl::Microseconds(123);
+  absl::StatusOr<ScopeThresholds> stored = store_->SetThresholds(tagged, at);
+  ASSERT_THAT(stored, IsOk());
+  EXPECT_EQ(stored->update_time, at);
+  ASSERT_THAT(store_->SetThresholds(TenantOverrides("", "", {{"latency_p95", 1, 3, false}}), at),
+              IsOk());
+  ASSERT_THAT(
+      store_->SetThresholds(TenantOverrides("globex", "", {{"latency_p95", 4, 5, false}}), at),
+      IsOk());
+
+  absl::StatusOr<std::vector<ScopeThresholds>> acme = store_->ReadThresholds("acme");
+  ASSERT_THAT(acme, IsOk());
+  ASSERT_EQ(acme->size(), 2u);  // acme's and the tenant-less one
+  const ScopeThresholds& read = (*acme)[0].scope.tenant == "acme" ? (*acme)[0] : (*acme)[1];
+  EXPECT_EQ(read.scope.workflow, "triage");
+  EXPECT_EQ(read.scope.tags, tagged.scope.tags);
+  EXPECT_EQ(read.thresholds, tagged.thresholds);  // doubles exactly, order kept
+  EXPECT_EQ(read.update_time, at);
+  EXPECT_EQ(ScopeKey(read.scope), ScopeKey(tagged.scope));
+  absl::StatusOr<std::vector<ScopeThresholds>> all = store_->ReadThresholds("");
+  ASSERT_THAT(all, IsOk());
+  EXPECT_EQ(all->size(), 3u);
+
+  // Replacing keeps one row per scope.
+  ScopeThresholds replaced = tagged;
+  replaced.thresholds = {{"cpu_utilization", 0.5, 0.6, false}};
+  ASSERT_THAT(store_->SetThresholds(replaced, at + absl::Seconds(1)), IsOk());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.health_thresholds"), 3);
+
+  // Listing pages in (tenant, scope key) order.
+  std::vector<std::string> tenants;
+  std::optional<std::pair<std::string, std::string>> after;
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<ThresholdPage> page = store_->ListThresholds("", after, 2);
+    ASSERT_THAT(page, IsOk());
+    for (const ScopeThresholds& entry : page->entries) tenants.push_back(entry.scope.tenant);
+    if (!page->next.has_value()) break;
+    after = page->next;
+  }
+  EXPECT_THAT(tenants, ElementsAre("", "acme", "globex"));
+  absl::StatusOr<ThresholdPage> only_acme = store_->ListThresholds("acme", std::nullopt, 10);
+  ASSERT_THAT(only_acme, IsOk());
+  ASSERT_EQ(only_acme->entries.size(), 1u);
+  EXPECT_EQ(only_acme->entries[0].thresholds, replaced.thresholds);
+  EXPECT_FALSE(only_acme->next.has_value());
+
+  EXPECT_THAT(store_->DeleteThresholds(tagged.scope), IsOk());
+  EXPECT_THAT(store_->DeleteThresholds(tagged.scope), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.health_thresholds"), 2);
+}
+
+TEST_F(PgStoreTest, ThresholdScopesPerTenantAreLimited) {
+  ASSERT_THAT(pool_->WithTransaction([](pqxx::work& txn) {
+    txn.exec(R"sql(
+      INSERT INTO monitor.health_thresholds (tenant_id, scope_key, team, workflow, agent, model,
+          provider, service, tags, indicators, warnings, criticals, disabled, update_time)
+      SELECT 'acme', 'k' || i, '', 'w' || i, '', '', '', '', '{}', '{error_rate}', '{0.1}',
+             '{0.2}', '{false}', now()
+      FROM generate_series(1, 1000) AS i)sql");
+    return absl::OkStatus();
+  }),
+              IsOk());
+  EXPECT_THAT(store_->SetThresholds(
+                  TenantOverrides("acme", "one-more", {{"error_rate", 0.1, 0.2, false}}), kStart),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.health_thresholds"), 1000);
+  // Another tenant is not affected.
+  EXPECT_THAT(store_->SetThresholds(
+                  TenantOverrides("globex", "", {{"error_rate", 0.1, 0.2, false}}), kStart),
+              IsOk());
+}
+
+TEST_F(HealthServiceTest, GetHealthUsesOverridesStoredInPostgres) {
+  common::RedisOptions options;
+  options.port = FreePort();  // Redis down: computed from Postgres
+  common::RedisClient redis(options);
+  StartService(redis);
+  IngestMix();
+  // The workflow alone is at exactly 5 % errors: CRITICAL by default, healthy
+  // with a 10 % / 20 % override for it.
+  ASSERT_THAT(store_->SetThresholds(
+                  TenantOverrides("acme", "triage", {{"error_rate", 0.1, 0.2, false}}), kStart),
+              IsOk());
+  const v1::HealthReport report = Health("acme");
+  ASSERT_EQ(report.scopes_size(), 3);
+  const v1::ScopeHealth& triage = report.scopes(1);
+  ASSERT_EQ(triage.scope().workflow(), "triage");
+  EXPECT_EQ(triage.indicators(0).name(), "error_rate");
+  EXPECT_EQ(triage.indicators(0).status(), common::v1::HEALTH_STATUS_HEALTHY);
+  EXPECT_EQ(triage.indicators(0).warning_threshold(), 0.1);
+  EXPECT_EQ(report.scopes(0).status(), common::v1::HEALTH_STATUS_WARNING);
 }
 
 // Outbox entries written by the store are delivered by the dispatcher with

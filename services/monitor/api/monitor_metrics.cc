@@ -19,7 +19,42 @@ MonitorMetrics::MonitorMetrics(prometheus::Registry& registry, const std::string
       alert_transitions(prometheus::BuildCounter()
                             .Name(prefix + "_alerts_transitions_total")
                             .Help("Alert transitions by status: firing, resolved")
-                            .Register(registry)) {}
+                            .Register(registry)),
+      alert_evaluation_lag(
+          prometheus::BuildHistogram()
+              .Name(prefix + "_alert_evaluation_lag_seconds")
+              .Help("From receiving a batch to the end of the alert-rule evaluation it triggered")
+              .Register(registry)
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                               0.05, 0.1, 0.25, 0.5, 1, 2.5, 5})),
+      alert_evaluation_failures(prometheus::BuildCounter()
+                                    .Name(prefix + "_alert_evaluation_failures_total")
+                                    .Help("Alert-rule evaluations after a committed batch that "
+                                          "failed (the sweep catches up)")
+                                    .Register(registry)
+                                    .Add({})),
+      active_series(prometheus::BuildGauge()
+                        .Name(prefix + "_active_series")
+                        .Help("Series stored for every tenant (refreshed every alert sweep)")
+                        .Register(registry)
+                        .Add({})),
+      outbox_depth(prometheus::BuildGauge()
+                       .Name(prefix + "_outbox_depth")
+                       .Help("Outbox messages not yet delivered to incident or cost "
+                             "(refreshed every alert sweep)")
+                       .Register(registry)
+                       .Add({})) {}
+
+void MonitorMetrics::SetStoreFigures(int64_t series, int64_t depth) {
+  active_series.Set(static_cast<double>(series));
+  outbox_depth.Set(static_cast<double>(depth));
+}
+
+void MonitorMetrics::AlertsEvaluated(absl::Duration lag) {
+  alert_evaluation_lag.Observe(absl::ToDoubleSeconds(lag));
+}
+
+void MonitorMetrics::AlertEvaluationFailed() { alert_evaluation_failures.Increment(); }
 
 void MonitorMetrics::BatchAccepted(int64_t events) {
   ingest_batches.Add({{"result", "accepted"}}).Increment();

@@ -4,15 +4,22 @@
 //   agentwatch_monitor_events_rejected_total{reason}
 //   agentwatch_monitor_ingest_batches_total{result}
 //   agentwatch_monitor_alerts_transitions_total{status}
+//   agentwatch_monitor_alert_evaluation_lag_seconds (histogram)
+//   agentwatch_monitor_alert_evaluation_failures_total
+//   agentwatch_monitor_active_series (gauge)
+//   agentwatch_monitor_outbox_depth (gauge)
 #pragma once
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
 #include <cstdint>
 #include <string>
 
+#include "absl/time/time.h"
 #include "monitor/core/rules.h"
 #include "monitor/core/validation.h"
 
@@ -31,11 +38,24 @@ struct MonitorMetrics {
   void BatchRejected(RejectReason reason, int64_t events);
   // Alert transitions made while committing a batch or sweeping.
   void AlertTransitions(const RuleOutcome& outcome);
+  // Alert rules evaluated `lag` after the batch that fed them arrived.
+  void AlertsEvaluated(absl::Duration lag);
+  // Alert-rule evaluation after a committed batch failed.
+  void AlertEvaluationFailed();
+  // The store's figures, refreshed periodically.
+  void SetStoreFigures(int64_t active_series, int64_t outbox_depth);
 
   prometheus::Counter& events_ingested;
   prometheus::Family<prometheus::Counter>& events_rejected;
   prometheus::Family<prometheus::Counter>& ingest_batches;
   prometheus::Family<prometheus::Counter>& alert_transitions;
+  // From receiving a batch to the end of the alert-rule evaluation it
+  // triggered (alert notices enqueued by then).
+  prometheus::Histogram& alert_evaluation_lag;
+  prometheus::Counter& alert_evaluation_failures;
+  // Series of every tenant; outbox messages not yet delivered.
+  prometheus::Gauge& active_series;
+  prometheus::Gauge& outbox_depth;
 };
 
 }  // namespace agentwatch::monitor

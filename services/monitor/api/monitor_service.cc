@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -9,8 +10,12 @@
 #include "monitor/api/proto_mapping.h"
 #include "monitor/core/hash.h"
 #include "monitor/core/health.h"
+#include "monitor/core/names.h"
+#include "monitor/core/paging.h"
 #include "monitor/core/query.h"
 #include "monitor/core/rollup.h"
+#include "monitor/core/series_list.h"
+#include "monitor/core/thresholds.h"
 #include "monitor/store/proto_time.h"
 
 namespace agentwatch::monitor {
@@ -24,6 +29,65 @@ std::string HealthCacheKey(const HealthScope& scope, absl::Duration window) {
                   scope.provider, scope.service, CanonicalLabelText(scope.tags),
                   absl::StrCat(absl::ToInt64Microseconds(window))});
   return absl::StrCat("{", scope.tenant, "}:monitor:health:", hash);
+}
+
+// `status` with its message prefixed by `prefix` (an INVALID_ARGUMENT of a
+// nested message gets the request's field path).
+absl::Status Prefixed(const absl::Status& status, absl::string_view prefix) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
+}
+
+constexpr char kThresholdsList[] = "health_thresholds";
+constexpr char kRulesList[] = "alert_rules";
+constexpr char kActiveList[] = "active_alerts";
+constexpr char kSeriesList[] = "series";
+
+// The writable AlertRule fields an update mask may name.
+bool IsWritableRulePath(const std::string& path) {
+  static const char* const kPaths[] = {"name",         "description", "threshold", "anomaly",
+                                       "for_duration", "severity",    "labels",    "annotations",
+                                       "hysteresis",   "disabled"};
+  for (const char* writable : kPaths) {
+    if (path == writable) return true;
+  }
+  return false;
+}
+
+// Copies field `path` (IsWritableRulePath) of `from` into `to`.
+void CopyRulePath(const std::string& path, const v1::AlertRule& from, v1::AlertRule* to) {
+  if (path == "name") {
+    to->set_name(from.name());
+  } else if (path == "description") {
+    to->set_description(from.description());
+  } else if (path == "threshold") {
+    if (from.has_threshold()) *to->mutable_threshold() = from.threshold();
+  } else if (path == "anomaly") {
+    if (from.has_anomaly()) *to->mutable_anomaly() = from.anomaly();
+  } else if (path == "for_duration") {
+    *to->mutable_for_duration() = from.for_duration();
+  } else if (path == "severity") {
+    to->set_severity(from.severity());
+  } else if (path == "labels") {
+    *to->mutable_labels() = from.labels();
+  } else if (path == "annotations") {
+    *to->mutable_annotations() = from.annotations();
+  } else if (path == "hysteresis") {
+    *to->mutable_hysteresis() = from.hysteresis();
+  } else if (path == "disabled") {
+    to->set_disabled(from.disabled());
+  }
+}
+
+// The canonical text of the filters of a ListActiveAlerts request.
+std::string ActiveFilterText(const v1::ListActiveAlertsRequest& request) {
+  std::string text = absl::StrCat(request.tenant(), "|", request.include_pending());
+  for (int severity : request.severities()) absl::StrAppend(&text, "|s", severity);
+  for (const auto& m : request.matchers()) {
+    absl::StrAppend(&text, "|m", m.name().size(), ":", m.name(), m.op(), ":", m.value().size(), ":",
+                    m.value());
+  }
+  return text;
 }
 
 }  // namespace
@@ -120,6 +184,94 @@ grpc::ServerUnaryReactor* MonitorServiceImpl::GetHealth(grpc::CallbackServerCont
                     [this, request, response] { return ComputeHealth(*request, response); });
 }
 
+grpc::ServerUnaryReactor* MonitorServiceImpl::SetHealthThresholds(
+    grpc::CallbackServerContext* context, const v1::SetHealthThresholdsRequest* request,
+    v1::HealthThresholds* response) {
+  return rpc_.Unary(context, common::Role::kAdmin,
+                    [this, request, response] { return SetThresholds(*request, response); });
+}
+
+grpc::ServerUnaryReactor* MonitorServiceImpl::GetHealthThresholds(
+    grpc::CallbackServerContext* context, const v1::GetHealthThresholdsRequest* request,
+    v1::HealthThresholds* response) {
+  return rpc_.Unary(context, common::Role::kViewer,
+                    [this, request, response] { return GetThresholds(*request, response); });
+}
+
+grpc::ServerUnaryReactor* MonitorServiceImpl::ListHealthThresholds(
+    grpc::CallbackServerContext* context, const v1::ListHealthThresholdsRequest* request,
+    v1::ListHealthThresholdsResponse* response) {
+  return rpc_.Unary(context, common::Role::kViewer,
+                    [this, request, response] { return ListThresholds(*request, response); });
+}
+
+grpc::ServerUnaryReactor* MonitorServiceImpl::DeleteHealthThresholds(
+    grpc::CallbackServerContext* context, const v1::DeleteHealthThresholdsRequest* request,
+    google::protobuf::Empty* /*response*/) {
+  return rpc_.Unary(context, common::Role::kAdmin, [this, request]() -> absl::Status {
+    const HealthScope scope = ScopeFromProto(request->scope());
+    RETURN_IF_ERROR(ValidateHealthScope(scope));
+    return store_.DeleteThresholds(scope);
+  });
+}
+
+grpc::ServerUnaryReactor* MonitorServiceImpl::CreateAlertRule(
+    grpc::CallbackServerContext* context, const v1::CreateAlertRuleRequest* request,
+    v1::AlertRule* response) {
+  return rpc_.Unary(context, common::Role::kOperator,
+                    [this, request, response] { return CreateRule(*request, response); });
+}
+
+grpc::ServerUnaryReactor* MonitorServiceImpl::GetAlertRule(grpc::CallbackServerContext* context,
+                                                           const v1::GetAlertRuleRequest* request,
+                                                           v1::AlertRule* response) {
+  return rpc_.Unary(context, common::Role::kViewer, [this, request, response]() -> absl::Status {
+    if (request->id().empty()) return common::InvalidField("id", "required");
+    ASSIGN_OR_RETURN(const AlertRule rule, store_.GetAlertRule(request->id()));
+    AlertRuleToProto(rule, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* MonitorServiceImpl::UpdateAlertRule(
+    grpc::CallbackServerContext* context, const v1::UpdateAlertRuleRequest* request,
+    v1::AlertRule* response) {
+  return rpc_.Unary(context, common::Role::kOperator,
+                    [this, request, response] { return UpdateRule(*request, response); });
+}
+
+grpc::ServerUnaryReactor* MonitorServiceImpl::DeleteAlertRule(
+    grpc::CallbackServerContext* context, const v1::DeleteAlertRuleRequest* request,
+    google::protobuf::Empty* /*response*/) {
+  return rpc_.Unary(context, common::Role::kOperator, [this, request]() -> absl::Status {
+    if (request->id().empty()) return common::InvalidField("id", "required");
+    ASSIGN_OR_RETURN(const SweepResult result, store_.DeleteAlertRule(request->id(), clock_.Now()));
+    AfterAlertWrite(result.alerts, result.outbox_enqueued);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* MonitorServiceImpl::ListAlertRules(
+    grpc::CallbackServerContext* context, const v1::ListAlertRulesRequest* request,
+    v1::ListAlertRulesResponse* response) {
+  return rpc_.Unary(context, common::Role::kViewer,
+                    [this, request, response] { return ListRules(*request, response); });
+}
+
+grpc::ServerUnaryReactor* MonitorServiceImpl::ListSeries(grpc::CallbackServerContext* context,
+                                                         const v1::ListSeriesRequest* request,
+                                                         v1::ListSeriesResponse* response) {
+  return rpc_.Unary(context, common::Role::kViewer,
+                    [this, request, response] { return DoListSeries(*request, response); });
+}
+
+grpc::ServerUnaryReactor* MonitorServiceImpl::ListActiveAlerts(
+    grpc::CallbackServerContext* context, const v1::ListActiveAlertsRequest* request,
+    v1::ListActiveAlertsResponse* response) {
+  return rpc_.Unary(context, common::Role::kViewer,
+                    [this, request, response] { return ListActive(*request, response); });
+}
+
 grpc::ServerUnaryReactor* MonitorServiceImpl::QuerySeries(grpc::CallbackServerContext* context,
                                                           const v1::QuerySeriesRequest* request,
                                                           v1::QuerySeriesResponse* response) {
@@ -180,7 +332,22 @@ absl::Status MonitorServiceImpl::IngestBatch(const v1::IngestRequest& request,
   }
   metrics_.BatchAccepted(result->accepted);
   metrics_.AlertTransitions(result->alerts);
-  if (result->outbox_enqueued > 0 && on_outbox_) on_outbox_();
+  int64_t outbox_enqueued = result->outbox_enqueued;
+  // Alert rules see the committed batch right away, in a transaction of
+  // their own; a failure here does not fail the committed batch (the sweep
+  // re-evaluates rules with active alerts).
+  absl::StatusOr<SweepResult> evaluated = store_.EvaluateAlertRules(aggregate, now);
+  if (evaluated.ok()) {
+    metrics_.AlertTransitions(evaluated->alerts);
+    metrics_.AlertsEvaluated(clock_.Now() - now);
+    outbox_enqueued += evaluated->outbox_enqueued;
+  } else {
+    metrics_.AlertEvaluationFailed();
+    common::LogWarning("alert rule evaluation failed", {{"producer_id", batch.producer_id},
+                                                        {"sequence", absl::StrCat(batch.sequence)},
+                                                        {"error", evaluated.status().ToString()}});
+  }
+  if (outbox_enqueued > 0 && on_outbox_) on_outbox_();
   return absl::OkStatus();
 }
 
@@ -205,8 +372,223 @@ absl::Status MonitorServiceImpl::ComputeHealth(const v1::GetHealthRequest& reque
   ASSIGN_OR_RETURN(const std::vector<HealthRow> rows, store_.ReadHealthRows(scope, range));
   ASSIGN_OR_RETURN(const std::vector<HealthSketchRow> sketches,
                    store_.ReadHealthSketches(scope, range));
-  HealthReportToProto(monitor::ComputeHealth(scope, rows, sketches, now), response);
+  ASSIGN_OR_RETURN(std::vector<ScopeThresholds> overrides, store_.ReadThresholds(scope.tenant));
+  const ThresholdResolver thresholds(std::move(overrides));
+  HealthReportToProto(monitor::ComputeHealth(scope, rows, sketches, thresholds, now), response);
   health_cache_.Put(key, response->SerializeAsString(), options_.health_cache_ttl);
+  return absl::OkStatus();
+}
+
+absl::Status MonitorServiceImpl::SetThresholds(const v1::SetHealthThresholdsRequest& request,
+                                               v1::HealthThresholds* response) {
+  const ScopeThresholds thresholds = ThresholdsFromProto(request.thresholds());
+  RETURN_IF_ERROR(Prefixed(ValidateScopeThresholds(thresholds), "thresholds."));
+  ASSIGN_OR_RETURN(const ScopeThresholds stored, store_.SetThresholds(thresholds, clock_.Now()));
+  ASSIGN_OR_RETURN(std::vector<ScopeThresholds> overrides,
+                   store_.ReadThresholds(stored.scope.tenant));
+  const ThresholdResolver resolver(std::move(overrides));
+  EffectiveThresholdsToProto(stored.scope, resolver.Resolve(stored.scope), stored.update_time,
+                             response);
+  return absl::OkStatus();
+}
+
+absl::Status MonitorServiceImpl::GetThresholds(const v1::GetHealthThresholdsRequest& request,
+                                               v1::HealthThresholds* response) {
+  const HealthScope scope = ScopeFromProto(request.scope());
+  RETURN_IF_ERROR(ValidateHealthScope(scope));
+  ASSIGN_OR_RETURN(std::vector<ScopeThresholds> overrides, store_.ReadThresholds(scope.tenant));
+  const ThresholdResolver resolver(std::move(overrides));
+  EffectiveThresholdsToProto(scope, resolver.Resolve(scope), resolver.LatestUpdate(scope),
+                             response);
+  return absl::OkStatus();
+}
+
+absl::Status MonitorServiceImpl::ListThresholds(const v1::ListHealthThresholdsRequest& request,
+                                                v1::ListHealthThresholdsResponse* response) {
+  ASSIGN_OR_RETURN(const int page_size, PageSize(request.page_size()));
+  std::optional<std::pair<std::string, std::string>> after;
+  if (!request.page_token().empty()) {
+    ASSIGN_OR_RETURN(const std::vector<std::string> key,
+                     DecodePageToken(request.page_token(), kThresholdsList, request.tenant(), 2));
+    after = std::make_pair(key[0], key[1]);
+  }
+  ASSIGN_OR_RETURN(const ThresholdPage page,
+                   store_.ListThresholds(request.tenant(), after, page_size));
+  for (const ScopeThresholds& entry : page.entries) {
+    StoredThresholdsToProto(entry, response->add_thresholds());
+  }
+  if (page.next.has_value()) {
+    response->set_next_page_token(
+        EncodePageToken(kThresholdsList, request.tenant(), {page.next->first, page.next->second}));
+  }
+  return absl::OkStatus();
+}
+
+void MonitorServiceImpl::AfterAlertWrite(const RuleOutcome& alerts, int64_t outbox_enqueued) {
+  metrics_.AlertTransitions(alerts);
+  if (outbox_enqueued > 0 && on_outbox_) on_outbox_();
+}
+
+absl::Status MonitorServiceImpl::CreateRule(const v1::CreateAlertRuleRequest& request,
+                                            v1::AlertRule* response) {
+  if (!request.has_rule()) return common::InvalidField("rule", "required");
+  if (request.request_id().size() > 128) {
+    return common::InvalidField("request_id", "longer than 128 bytes");
+  }
+  ASSIGN_OR_RETURN(AlertRule rule, AlertRuleFromProto(request.rule()));
+  NormalizeAlertRule(&rule);
+  RETURN_IF_ERROR(ValidateAlertRule(rule));
+  ASSIGN_OR_RETURN(const RuleWriteResult result,
+                   store_.CreateAlertRule(rule, request.request_id(), clock_.Now()));
+  AfterAlertWrite(result.alerts, result.outbox_enqueued);
+  AlertRuleToProto(result.rule, response);
+  return absl::OkStatus();
+}
+
+absl::Status MonitorServiceImpl::UpdateRule(const v1::UpdateAlertRuleRequest& request,
+                                            v1::AlertRule* response) {
+  if (!request.has_rule()) return common::InvalidField("rule", "required");
+  const v1::AlertRule& patch = request.rule();
+  if (patch.id().empty()) return common::InvalidField("rule.id", "required");
+  const auto& paths = request.update_mask().paths();
+  for (int i = 0; i < paths.size(); ++i) {
+    if (IsWritableRulePath(paths[i])) continue;
+    const bool read_only = paths[i] == "id" || paths[i] == "tenant" || paths[i] == "create_time" ||
+                           paths[i] == "update_time";
+    return common::InvalidField(
+        absl::StrCat("update_mask.paths[", i, "]"),
+        absl::StrCat(read_only ? "read-only" : "unknown", " field '", paths[i], "'"));
+  }
+  ASSIGN_OR_RETURN(const AlertRule current, store_.GetAlertRule(patch.id()));
+  if (!patch.tenant().empty() && patch.tenant() != current.tenant) {
+    return common::InvalidField("rule.tenant", "cannot change");
+  }
+  v1::AlertRule merged;
+  if (paths.empty()) {
+    merged = patch;
+  } else {
+    AlertRuleToProto(current, &merged);
+    for (const std::string& path : paths) CopyRulePath(path, patch, &merged);
+  }
+  merged.set_id(current.id);
+  merged.set_tenant(current.tenant);
+  ASSIGN_OR_RETURN(AlertRule rule, AlertRuleFromProto(merged));
+  NormalizeAlertRule(&rule);
+  RETURN_IF_ERROR(ValidateAlertRule(rule));
+  ASSIGN_OR_RETURN(const RuleWriteResult result, store_.UpdateAlertRule(rule, clock_.Now()));
+  AfterAlertWrite(result.alerts, result.outbox_enqueued);
+  AlertRuleToProto(result.rule, response);
+  return absl::OkStatus();
+}
+
+absl::Status MonitorServiceImpl::ListRules(const v1::ListAlertRulesRequest& request,
+                                           v1::ListAlertRulesResponse* response) {
+  ASSIGN_OR_RETURN(const int page_size, PageSize(request.page_size()));
+  std::optional<std::pair<std::string, std::string>> after;
+  if (!request.page_token().empty()) {
+    ASSIGN_OR_RETURN(const std::vector<std::string> key,
+                     DecodePageToken(request.page_token(), kRulesList, request.tenant(), 2));
+    after = std::make_pair(key[0], key[1]);
+  }
+  ASSIGN_OR_RETURN(const AlertRulePage page,
+                   store_.ListAlertRules(request.tenant(), after, page_size));
+  for (const AlertRule& rule : page.rules) AlertRuleToProto(rule, response->add_rules());
+  if (page.next.has_value()) {
+    response->set_next_page_token(
+        EncodePageToken(kRulesList, request.tenant(), {page.next->first, page.next->second}));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MonitorServiceImpl::DoListSeries(const v1::ListSeriesRequest& request,
+                                              v1::ListSeriesResponse* response) {
+  ASSIGN_OR_RETURN(const int page_size, PageSize(request.page_size()));
+  SeriesListQuery query;
+  query.tenant = request.tenant();
+  query.metric = request.metric();
+  for (const auto& m : request.matchers()) {
+    query.matchers.push_back({m.name(), static_cast<MatchOp>(m.op()), m.value()});
+  }
+  if (request.range().has_start()) {
+    ASSIGN_OR_RETURN(query.start, FromProtoTimestamp(request.range().start(), "range.start"));
+  }
+  if (request.range().has_end()) {
+    ASSIGN_OR_RETURN(query.end, FromProtoTimestamp(request.range().end(), "range.end"));
+  }
+  RETURN_IF_ERROR(ValidateSeriesListQuery(query));
+  // The filters a page token is bound to.
+  v1::ListSeriesRequest filters = request;
+  filters.clear_page_size();
+  filters.clear_page_token();
+  const std::string filter_text = filters.SerializeAsString();
+  std::optional<std::pair<std::string, std::string>> after;
+  if (!request.page_token().empty()) {
+    ASSIGN_OR_RETURN(const std::vector<std::string> key,
+                     DecodePageToken(request.page_token(), kSeriesList, filter_text, 2));
+    after = std::make_pair(key[0], key[1]);
+  }
+  ASSIGN_OR_RETURN(const SeriesPage page, store_.ListSeries(query, after, page_size));
+  for (const SeriesInfo& info : page.series) {
+    v1::SeriesDescriptor* out = response->add_series();
+    out->set_metric(info.metric);
+    out->mutable_labels()->insert(info.labels.begin(), info.labels.end());
+    ToProtoTimestamp(info.first_time, out->mutable_first_time());
+    ToProtoTimestamp(info.last_time, out->mutable_last_time());
+  }
+  if (page.next.has_value()) {
+    response->set_next_page_token(
+        EncodePageToken(kSeriesList, filter_text, {page.next->first, page.next->second}));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MonitorServiceImpl::ListActive(const v1::ListActiveAlertsRequest& request,
+                                            v1::ListActiveAlertsResponse* response) {
+  ASSIGN_OR_RETURN(const int page_size, PageSize(request.page_size()));
+  ActiveAlertFilter filter;
+  filter.tenant = request.tenant();
+  filter.include_pending = request.include_pending();
+  for (int i = 0; i < request.severities_size(); ++i) {
+    const int severity = request.severities(i);
+    if (severity < 1 || severity > 4) {
+      return common::InvalidField(absl::StrCat("severities[", i, "]"),
+                                  absl::StrCat("unknown value ", severity));
+    }
+    filter.severities.push_back(static_cast<Severity>(severity));
+  }
+  for (int i = 0; i < request.matchers_size(); ++i) {
+    const auto& m = request.matchers(i);
+    if (!IsValidLabelName(m.name())) {
+      return common::InvalidField(absl::StrCat("matchers[", i, "].name"),
+                                  "must match [a-zA-Z_][a-zA-Z0-9_]*");
+    }
+    if (m.op() < 1 || m.op() > 4) {
+      return common::InvalidField(
+          absl::StrCat("matchers[", i, "].op"),
+          m.op() == 0 ? "required" : absl::StrCat("unknown value ", m.op()));
+    }
+    filter.matchers.push_back({m.name(), static_cast<MatchOp>(m.op()), m.value()});
+  }
+  const std::string filter_text = ActiveFilterText(request);
+  std::optional<ActiveAlertCursor> after;
+  if (!request.page_token().empty()) {
+    ASSIGN_OR_RETURN(const std::vector<std::string> key,
+                     DecodePageToken(request.page_token(), kActiveList, filter_text, 3));
+    ActiveAlertCursor cursor;
+    if (!absl::SimpleAtoi(key[0], &cursor.severity)) {
+      return common::InvalidField("page_token", "malformed");
+    }
+    cursor.tenant = key[1];
+    cursor.fingerprint = key[2];
+    after = cursor;
+  }
+  ASSIGN_OR_RETURN(const ActiveAlertPage page, store_.ListActiveAlerts(filter, after, page_size));
+  for (const AlertState& alert : page.alerts) ActiveAlertToProto(alert, response->add_alerts());
+  if (page.next.has_value()) {
+    response->set_next_page_token(EncodePageToken(
+        kActiveList, filter_text,
+        {absl::StrCat(page.next->severity), page.next->tenant, page.next->fingerprint}));
+  }
   return absl::OkStatus();
 }
 

@@ -1,5 +1,10 @@
 // The gRPC edge of the monitor: agentwatch.monitor.v1.MonitorService.
-// Implemented: Ingest, StreamIngest, GetHealth, QuerySeries. Every other RPC
+// Implemented: Ingest, StreamIngest, GetHealth, the health-threshold RPCs
+// (Set / Get / List / DeleteHealthThresholds), QuerySeries, the alert-rule
+// RPCs (Create / Get / Update / Delete / ListAlertRules, threshold
+// conditions; anomaly conditions answer UNIMPLEMENTED), ListActiveAlerts and
+// ListSeries.
+// Every other RPC
 // answers UNIMPLEMENTED (the generated base class's behaviour).
 #pragma once
 
@@ -56,6 +61,61 @@ class MonitorServiceImpl final : public v1::MonitorService::CallbackService {
                                       const v1::GetHealthRequest* request,
                                       v1::HealthReport* response) override;
 
+  // Admin role. Validates the overrides (INVALID_ARGUMENT naming
+  // "thresholds.scope.*" or "thresholds.thresholds[i].*"), stores them and
+  // answers the scope's effective thresholds.
+  grpc::ServerUnaryReactor* SetHealthThresholds(grpc::CallbackServerContext* context,
+                                                const v1::SetHealthThresholdsRequest* request,
+                                                v1::HealthThresholds* response) override;
+
+  // Viewer role. Every indicator's effective thresholds for the scope.
+  grpc::ServerUnaryReactor* GetHealthThresholds(grpc::CallbackServerContext* context,
+                                                const v1::GetHealthThresholdsRequest* request,
+                                                v1::HealthThresholds* response) override;
+
+  // Viewer role. Stored overrides, ordered by (tenant, scope key).
+  grpc::ServerUnaryReactor* ListHealthThresholds(
+      grpc::CallbackServerContext* context, const v1::ListHealthThresholdsRequest* request,
+      v1::ListHealthThresholdsResponse* response) override;
+
+  // Admin role. NOT_FOUND when the scope has no overrides.
+  grpc::ServerUnaryReactor* DeleteHealthThresholds(grpc::CallbackServerContext* context,
+                                                   const v1::DeleteHealthThresholdsRequest* request,
+                                                   google::protobuf::Empty* response) override;
+
+  // Operator role. Validates (INVALID_ARGUMENT naming "rule.*"), creates
+  // and evaluates the rule over the data already stored.
+  grpc::ServerUnaryReactor* CreateAlertRule(grpc::CallbackServerContext* context,
+                                            const v1::CreateAlertRuleRequest* request,
+                                            v1::AlertRule* response) override;
+  // Viewer role.
+  grpc::ServerUnaryReactor* GetAlertRule(grpc::CallbackServerContext* context,
+                                         const v1::GetAlertRuleRequest* request,
+                                         v1::AlertRule* response) override;
+  // Operator role. update_mask paths: name, description, threshold, anomaly
+  // (UNIMPLEMENTED when set), for_duration, severity, labels, annotations,
+  // hysteresis, disabled.
+  grpc::ServerUnaryReactor* UpdateAlertRule(grpc::CallbackServerContext* context,
+                                            const v1::UpdateAlertRuleRequest* request,
+                                            v1::AlertRule* response) override;
+  // Operator role.
+  grpc::ServerUnaryReactor* DeleteAlertRule(grpc::CallbackServerContext* context,
+                                            const v1::DeleteAlertRuleRequest* request,
+                                            google::protobuf::Empty* response) override;
+  // Viewer role.
+  grpc::ServerUnaryReactor* ListAlertRules(grpc::CallbackServerContext* context,
+                                           const v1::ListAlertRulesRequest* request,
+                                           v1::ListAlertRulesResponse* response) override;
+  // Viewer role. Series ordered by metric then labels, paged.
+  grpc::ServerUnaryReactor* ListSeries(grpc::CallbackServerContext* context,
+                                       const v1::ListSeriesRequest* request,
+                                       v1::ListSeriesResponse* response) override;
+
+  // Viewer role. Built-in and rule alerts, most severe first.
+  grpc::ServerUnaryReactor* ListActiveAlerts(grpc::CallbackServerContext* context,
+                                             const v1::ListActiveAlertsRequest* request,
+                                             v1::ListActiveAlertsResponse* response) override;
+
   // Ingests one batch exactly as Ingest does (validation, limits,
   // idempotency, durability, alert evaluation), for in-process intakes such
   // as OTLP that have already authorized their caller.
@@ -74,6 +134,21 @@ class MonitorServiceImpl final : public v1::MonitorService::CallbackService {
   // Validates, aggregates and commits one batch; counts it in the metrics.
   absl::Status IngestBatch(const v1::IngestRequest& request, v1::IngestResponse* response);
   absl::Status ComputeHealth(const v1::GetHealthRequest& request, v1::HealthReport* response);
+  absl::Status SetThresholds(const v1::SetHealthThresholdsRequest& request,
+                             v1::HealthThresholds* response);
+  absl::Status GetThresholds(const v1::GetHealthThresholdsRequest& request,
+                             v1::HealthThresholds* response);
+  absl::Status ListThresholds(const v1::ListHealthThresholdsRequest& request,
+                              v1::ListHealthThresholdsResponse* response);
+  absl::Status CreateRule(const v1::CreateAlertRuleRequest& request, v1::AlertRule* response);
+  absl::Status UpdateRule(const v1::UpdateAlertRuleRequest& request, v1::AlertRule* response);
+  absl::Status ListRules(const v1::ListAlertRulesRequest& request,
+                         v1::ListAlertRulesResponse* response);
+  absl::Status DoListSeries(const v1::ListSeriesRequest& request, v1::ListSeriesResponse* response);
+  absl::Status ListActive(const v1::ListActiveAlertsRequest& request,
+                          v1::ListActiveAlertsResponse* response);
+  // Counts alert transitions and wakes the outbox dispatcher.
+  void AfterAlertWrite(const RuleOutcome& alerts, int64_t outbox_enqueued);
   absl::Status RunQuery(const v1::QuerySeriesRequest& request, v1::QuerySeriesResponse* response);
 
   MonitorStore& store_;

@@ -15,6 +15,32 @@ absl::Status OptionalDuration(bool present, const google::protobuf::Duration& pr
   return absl::OkStatus();
 }
 
+void ToProtoDuration(absl::Duration d, google::protobuf::Duration* out) {
+  const int64_t nanos = absl::ToInt64Nanoseconds(d);
+  out->set_seconds(nanos / 1000000000);
+  out->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+}
+
+std::vector<LabelMatcher> MatchersFromProto(
+    const google::protobuf::RepeatedPtrField<agentwatch::common::v1::LabelMatcher>& proto) {
+  std::vector<LabelMatcher> out;
+  for (const auto& matcher : proto) {
+    out.push_back({matcher.name(), static_cast<MatchOp>(matcher.op()), matcher.value()});
+  }
+  return out;
+}
+
+void MatchersToProto(
+    const std::vector<LabelMatcher>& matchers,
+    google::protobuf::RepeatedPtrField<agentwatch::common::v1::LabelMatcher>* proto) {
+  for (const LabelMatcher& matcher : matchers) {
+    auto* out = proto->Add();
+    out->set_name(matcher.name);
+    out->set_op(static_cast<agentwatch::common::v1::MatchOp>(matcher.op));
+    out->set_value(matcher.value);
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<Event> EventFromProto(const v1::Event& proto, size_t index) {
@@ -127,6 +153,143 @@ void ScopeToProto(const HealthScope& scope, agentwatch::common::v1::Scope* proto
   proto->set_provider(scope.provider);
   proto->set_service(scope.service);
   proto->mutable_tags()->insert(scope.tags.begin(), scope.tags.end());
+}
+
+ScopeThresholds ThresholdsFromProto(const v1::HealthThresholds& proto) {
+  ScopeThresholds out;
+  out.scope = ScopeFromProto(proto.scope());
+  for (const v1::IndicatorThreshold& entry : proto.thresholds()) {
+    out.thresholds.push_back(
+        {entry.indicator(), entry.warning(), entry.critical(), entry.disabled()});
+  }
+  return out;
+}
+
+void StoredThresholdsToProto(const ScopeThresholds& stored, v1::HealthThresholds* proto) {
+  ScopeToProto(stored.scope, proto->mutable_scope());
+  for (const ThresholdOverride& entry : stored.thresholds) {
+    v1::IndicatorThreshold* out = proto->add_thresholds();
+    out->set_indicator(entry.indicator);
+    out->set_warning(entry.warning);
+    out->set_critical(entry.critical);
+    out->set_disabled(entry.disabled);
+    if (const IndicatorThreshold* defaults = FindDefaultThreshold(entry.indicator)) {
+      out->set_direction(static_cast<v1::Direction>(defaults->direction));
+    }
+  }
+  ToProtoTimestamp(stored.update_time, proto->mutable_update_time());
+}
+
+void EffectiveThresholdsToProto(const HealthScope& scope,
+                                const std::vector<EffectiveThreshold>& effective,
+                                std::optional<absl::Time> update_time,
+                                v1::HealthThresholds* proto) {
+  ScopeToProto(scope, proto->mutable_scope());
+  for (const EffectiveThreshold& entry : effective) {
+    v1::IndicatorThreshold* out = proto->add_thresholds();
+    out->set_indicator(entry.threshold.name);
+    out->set_warning(entry.threshold.warning);
+    out->set_critical(entry.threshold.critical);
+    out->set_direction(static_cast<v1::Direction>(entry.threshold.direction));
+    out->set_disabled(entry.disabled);
+  }
+  if (update_time.has_value()) ToProtoTimestamp(*update_time, proto->mutable_update_time());
+}
+
+absl::StatusOr<AlertRule> AlertRuleFromProto(const v1::AlertRule& proto) {
+  if (proto.has_anomaly()) {
+    return absl::UnimplementedError(
+        "rule.anomaly: anomaly conditions are not implemented yet; use a threshold condition");
+  }
+  if (!proto.has_threshold()) return common::InvalidField("rule.threshold", "required");
+  AlertRule rule;
+  rule.id = proto.id();
+  rule.name = proto.name();
+  rule.tenant = proto.tenant();
+  rule.description = proto.description();
+  const v1::ThresholdCondition& in = proto.threshold();
+  ThresholdCondition& c = rule.condition;
+  c.metric = in.metric();
+  c.matchers = MatchersFromProto(in.matchers());
+  c.aggregation = static_cast<Aggregation>(in.aggregation());
+  if (in.has_window()) {
+    ASSIGN_OR_RETURN(c.window, FromProtoDuration(in.window(), "rule.threshold.window"));
+  } else {
+    c.window = absl::ZeroDuration();
+  }
+  c.group_by.assign(in.group_by().begin(), in.group_by().end());
+  c.comparison = static_cast<Comparison>(in.comparison());
+  c.threshold = in.threshold();
+  c.denominator_metric = in.denominator_metric();
+  c.denominator_matchers = MatchersFromProto(in.denominator_matchers());
+  if (proto.has_for_duration()) {
+    ASSIGN_OR_RETURN(rule.for_duration,
+                     FromProtoDuration(proto.for_duration(), "rule.for_duration"));
+  }
+  rule.severity = static_cast<Severity>(proto.severity());
+  rule.labels.insert(proto.labels().begin(), proto.labels().end());
+  rule.annotations.insert(proto.annotations().begin(), proto.annotations().end());
+  if (proto.hysteresis().has_resolve_threshold()) {
+    rule.hysteresis.resolve_threshold = proto.hysteresis().resolve_threshold();
+  }
+  if (proto.hysteresis().has_keep_firing_for()) {
+    ASSIGN_OR_RETURN(
+        rule.hysteresis.keep_firing_for,
+        FromProtoDuration(proto.hysteresis().keep_firing_for(), "rule.hysteresis.keep_firing_for"));
+  }
+  rule.disabled = proto.disabled();
+  return rule;
+}
+
+void AlertRuleToProto(const AlertRule& rule, v1::AlertRule* proto) {
+  proto->set_id(rule.id);
+  proto->set_name(rule.name);
+  proto->set_tenant(rule.tenant);
+  proto->set_description(rule.description);
+  v1::ThresholdCondition* out = proto->mutable_threshold();
+  const ThresholdCondition& c = rule.condition;
+  out->set_metric(c.metric);
+  MatchersToProto(c.matchers, out->mutable_matchers());
+  out->set_aggregation(static_cast<v1::Aggregation>(c.aggregation));
+  ToProtoDuration(c.window, out->mutable_window());
+  for (const std::string& label : c.group_by) out->add_group_by(label);
+  out->set_comparison(static_cast<v1::Comparison>(c.comparison));
+  out->set_threshold(c.threshold);
+  out->set_denominator_metric(c.denominator_metric);
+  MatchersToProto(c.denominator_matchers, out->mutable_denominator_matchers());
+  ToProtoDuration(rule.for_duration, proto->mutable_for_duration());
+  proto->set_severity(static_cast<agentwatch::common::v1::Severity>(rule.severity));
+  proto->mutable_labels()->insert(rule.labels.begin(), rule.labels.end());
+  proto->mutable_annotations()->insert(rule.annotations.begin(), rule.annotations.end());
+  if (rule.hysteresis.resolve_threshold.has_value()) {
+    proto->mutable_hysteresis()->set_resolve_threshold(*rule.hysteresis.resolve_threshold);
+  }
+  ToProtoDuration(rule.hysteresis.keep_firing_for,
+                  proto->mutable_hysteresis()->mutable_keep_firing_for());
+  proto->set_disabled(rule.disabled);
+  ToProtoTimestamp(rule.create_time, proto->mutable_create_time());
+  ToProtoTimestamp(rule.update_time, proto->mutable_update_time());
+}
+
+void ActiveAlertToProto(const AlertState& state, v1::ActiveAlert* proto) {
+  proto->set_fingerprint(state.fingerprint);
+  proto->set_rule_id(state.rule_id.empty() ? state.rule : state.rule_id);
+  proto->set_name(state.name);
+  proto->set_tenant(state.tenant);
+  proto->set_severity(static_cast<agentwatch::common::v1::Severity>(state.severity));
+  proto->mutable_labels()->insert(state.labels.begin(), state.labels.end());
+  proto->mutable_annotations()->insert(state.annotations.begin(), state.annotations.end());
+  proto->set_state(state.firing ? v1::ACTIVE_ALERT_STATE_FIRING : v1::ACTIVE_ALERT_STATE_PENDING);
+  proto->set_value(state.value);
+  const std::optional<absl::Time> since =
+      state.active_since.has_value() ? state.active_since : state.starts_at;
+  if (since.has_value()) ToProtoTimestamp(*since, proto->mutable_active_since());
+  if (state.firing && state.starts_at.has_value()) {
+    ToProtoTimestamp(*state.starts_at, proto->mutable_starts_at());
+  }
+  if (state.last_evaluation.has_value()) {
+    ToProtoTimestamp(*state.last_evaluation, proto->mutable_last_evaluation_time());
+  }
 }
 
 void HealthReportToProto(const HealthReport& report, v1::HealthReport* proto) {

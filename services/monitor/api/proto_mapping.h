@@ -9,8 +9,11 @@
 #include "absl/status/statusor.h"
 #include "agentwatch/common/v1/common.pb.h"
 #include "agentwatch/monitor/v1/monitor.pb.h"
+#include "monitor/core/alert_rules.h"
+#include "monitor/core/alerting.h"
 #include "monitor/core/health.h"
 #include "monitor/core/query.h"
+#include "monitor/core/thresholds.h"
 #include "monitor/core/types.h"
 
 namespace agentwatch::monitor {
@@ -22,6 +25,31 @@ absl::StatusOr<Event> EventFromProto(const v1::Event& proto, size_t index);
 // A Scope as a HealthScope and back.
 HealthScope ScopeFromProto(const agentwatch::common::v1::Scope& proto);
 void ScopeToProto(const HealthScope& scope, agentwatch::common::v1::Scope* proto);
+
+// The overrides of a SetHealthThresholds request (read-only fields ignored).
+ScopeThresholds ThresholdsFromProto(const v1::HealthThresholds& proto);
+
+// Stored overrides as a HealthThresholds message (directions from the
+// defaults, update_time set).
+void StoredThresholdsToProto(const ScopeThresholds& stored, v1::HealthThresholds* proto);
+
+// The effective thresholds of `scope` as a HealthThresholds message, one
+// entry per indicator in the defaults' order; update_time when set.
+void EffectiveThresholdsToProto(const HealthScope& scope,
+                                const std::vector<EffectiveThreshold>& effective,
+                                std::optional<absl::Time> update_time, v1::HealthThresholds* proto);
+
+// An AlertRule message as the core's rule (not yet normalized or
+// validated). INVALID_ARGUMENT naming the field for a malformed Duration or
+// a missing condition ("rule.threshold: required"); UNIMPLEMENTED for an
+// anomaly condition.
+absl::StatusOr<AlertRule> AlertRuleFromProto(const v1::AlertRule& proto);
+
+// Fills `proto` from `rule`.
+void AlertRuleToProto(const AlertRule& rule, v1::AlertRule* proto);
+
+// Fills `proto` from an active (pending or firing) alert.
+void ActiveAlertToProto(const AlertState& state, v1::ActiveAlert* proto);
 
 // Fills `proto` from `report`.
 void HealthReportToProto(const HealthReport& report, v1::HealthReport* proto);

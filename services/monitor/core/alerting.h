@@ -81,8 +81,19 @@ struct AlertState {
   std::optional<absl::Time> starts_at;
   // When the last firing resolved; unset while firing or before any.
   std::optional<absl::Time> ends_at;
-  // The value of the latest transition (e.g. the error rate).
+  // The value of the latest transition (e.g. the error rate); for alert
+  // rules, of the latest evaluation.
   double value = 0;
+  // Alert rules only (rule == "alert_rule"): the rule's id, whether the
+  // alert is pending (its condition holds, not yet for `for`), since when
+  // the condition holds, since when a firing alert's condition no longer
+  // holds (keep_firing_for), its annotations and the latest evaluation.
+  std::string rule_id;
+  bool pending = false;
+  std::optional<absl::Time> active_since;
+  std::optional<absl::Time> clear_since;
+  Labels annotations;
+  std::optional<absl::Time> last_evaluation;
 };
 
 // A firing or resolved alert to report to the incident service.

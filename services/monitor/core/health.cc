@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "monitor/core/names.h"
+#include "monitor/core/thresholds.h"
 
 namespace agentwatch::monitor {
 namespace {
@@ -26,6 +27,9 @@ struct Tally {
   int64_t llm_errors = 0;
   int64_t throttle_samples = 0;
   double throttled = 0;
+  // Mean utilization per (tenant, component), as count and sum.
+  std::map<std::pair<std::string, std::string>, std::pair<int64_t, double>> cpu;
+  std::map<std::pair<std::string, std::string>, std::pair<int64_t, double>> memory;
 
   void Add(const HealthRow& row) {
     const bool error = row.status == RunStatusLabel(RunStatus::kFailed) ||
@@ -45,8 +49,36 @@ struct Tally {
     } else if (row.metric == kLlmThrottledTotal) {
       throttle_samples += row.count;
       throttled += row.sum;
+    } else if (row.metric == kResourceCpuUtilization) {
+      auto& [count, sum] = cpu[{row.tenant, row.component}];
+      count += row.count;
+      sum += row.sum;
+    } else if (row.metric == kResourceMemoryUtilization) {
+      auto& [count, sum] = memory[{row.tenant, row.component}];
+      count += row.count;
+      sum += row.sum;
     }
   }
+};
+
+// The thresholds of one entry's indicators.
+class Judge {
+ public:
+  Judge(const ThresholdResolver& resolver, const HealthScope& scope)
+      : thresholds_(resolver.Resolve(scope)) {}
+
+  // The effective threshold of `name`; nullptr when disabled.
+  const IndicatorThreshold* Find(absl::string_view name) const {
+    for (const EffectiveThreshold& effective : thresholds_) {
+      if (effective.threshold.name == name) {
+        return effective.disabled ? nullptr : &effective.threshold;
+      }
+    }
+    return nullptr;
+  }
+
+ private:
+  std::vector<EffectiveThreshold> thresholds_;
 };
 
 // Latency sketches of one scope, by metric.
@@ -76,10 +108,14 @@ struct Latencies {
   }
 };
 
-// The 95th percentile of `sketch` as indicator `name`.
-IndicatorValue P95(absl::string_view name, const QuantileSketch& sketch) {
+// The 95th percentile of `sketch` as indicator `name`; nullopt when the
+// indicator is disabled for the entry.
+std::optional<IndicatorValue> P95(const Judge& judge, absl::string_view name,
+                                  const QuantileSketch& sketch) {
+  const IndicatorThreshold* threshold = judge.Find(name);
+  if (threshold == nullptr) return std::nullopt;
   IndicatorValue indicator;
-  indicator.threshold = *FindDefaultThreshold(name);
+  indicator.threshold = *threshold;
   indicator.sample_count = sketch.count();
   if (const std::optional<double> p95 = sketch.Quantile(0.95); p95.has_value()) {
     indicator.value = *p95;
@@ -88,9 +124,12 @@ IndicatorValue P95(absl::string_view name, const QuantileSketch& sketch) {
   return indicator;
 }
 
-IndicatorValue Ratio(absl::string_view name, double numerator, int64_t denominator) {
+std::optional<IndicatorValue> Ratio(const Judge& judge, absl::string_view name, double numerator,
+                                    int64_t denominator) {
+  const IndicatorThreshold* threshold = judge.Find(name);
+  if (threshold == nullptr) return std::nullopt;
   IndicatorValue indicator;
-  indicator.threshold = *FindDefaultThreshold(name);
+  indicator.threshold = *threshold;
   indicator.sample_count = denominator;
   if (denominator > 0) {
     indicator.value = numerator / static_cast<double>(denominator);
@@ -99,11 +138,35 @@ IndicatorValue Ratio(absl::string_view name, double numerator, int64_t denominat
   return indicator;
 }
 
-ScopeHealth Finish(HealthScope scope, std::string kind, std::vector<IndicatorValue> indicators) {
+// The highest mean utilization among components, as indicator `name`.
+std::optional<IndicatorValue> HottestComponent(
+    const Judge& judge, absl::string_view name,
+    const std::map<std::pair<std::string, std::string>, std::pair<int64_t, double>>& components) {
+  const IndicatorThreshold* threshold = judge.Find(name);
+  if (threshold == nullptr) return std::nullopt;
+  IndicatorValue indicator;
+  indicator.threshold = *threshold;
+  bool any = false;
+  for (const auto& [key, tally] : components) {
+    const auto& [count, sum] = tally;
+    if (count <= 0) continue;
+    const double mean = sum / static_cast<double>(count);
+    if (!any || mean > indicator.value) indicator.value = mean;
+    any = true;
+    indicator.sample_count += count;
+  }
+  if (any) indicator.status = StatusOf(indicator.value, indicator.threshold);
+  return indicator;
+}
+
+ScopeHealth Finish(HealthScope scope, std::string kind,
+                   std::vector<std::optional<IndicatorValue>> indicators) {
   ScopeHealth health;
   health.scope = std::move(scope);
   health.kind = std::move(kind);
-  health.indicators = std::move(indicators);
+  for (std::optional<IndicatorValue>& indicator : indicators) {
+    if (indicator.has_value()) health.indicators.push_back(*std::move(indicator));
+  }
   health.status = HealthStatus::kUnknown;
   for (const IndicatorValue& indicator : health.indicators) {
     health.status = WorseStatus(health.status, indicator.status);
@@ -227,9 +290,9 @@ Labels ScopeLabelFilter(const HealthScope& scope) {
 }
 
 const std::vector<std::string>& HealthMetrics() {
-  static const auto* kMetrics =
-      new std::vector<std::string>{kWorkflowRunsTotal, kAgentExecutionsTotal, kAgentRetriesTotal,
-                                   kLlmCallsTotal, kLlmThrottledTotal};
+  static const auto* kMetrics = new std::vector<std::string>{
+      kWorkflowRunsTotal, kAgentExecutionsTotal,   kAgentRetriesTotal,        kLlmCallsTotal,
+      kLlmThrottledTotal, kResourceCpuUtilization, kResourceMemoryUtilization};
   return *kMetrics;
 }
 
@@ -242,11 +305,17 @@ const std::vector<std::string>& HealthSketchMetrics() {
 
 HealthReport ComputeHealth(const HealthScope& scope, const std::vector<HealthRow>& rows,
                            absl::Time as_of) {
-  return ComputeHealth(scope, rows, {}, as_of);
+  return ComputeHealth(scope, rows, {}, ThresholdResolver(), as_of);
 }
 
 HealthReport ComputeHealth(const HealthScope& scope, const std::vector<HealthRow>& rows,
                            const std::vector<HealthSketchRow>& sketches, absl::Time as_of) {
+  return ComputeHealth(scope, rows, sketches, ThresholdResolver(), as_of);
+}
+
+HealthReport ComputeHealth(const HealthScope& scope, const std::vector<HealthRow>& rows,
+                           const std::vector<HealthSketchRow>& sketches,
+                           const ThresholdResolver& thresholds, absl::Time as_of) {
   // Entries are per tenant only when the request spans tenants.
   const bool per_tenant = scope.tenant.empty();
   Tally overall;
@@ -287,56 +356,66 @@ HealthReport ComputeHealth(const HealthScope& scope, const std::vector<HealthRow
 
   HealthReport report;
   report.as_of = as_of;
+  const Judge overall_judge(thresholds, scope);
   report.scopes.push_back(Finish(
       scope, "overall",
       {Ratio(
-           "error_rate",
+           overall_judge, "error_rate",
            static_cast<double>(overall.workflow_errors + overall.agent_errors + overall.llm_errors),
            overall.workflow_runs + overall.agent_executions + overall.llm_calls),
-       Ratio("workflow_success_rate",
+       Ratio(overall_judge, "workflow_success_rate",
              static_cast<double>(overall.workflow_runs - overall.workflow_errors),
              overall.workflow_runs),
-       Ratio("agent_retry_rate", overall.retries, overall.retry_samples),
-       Ratio("model_error_rate", static_cast<double>(overall.llm_errors), overall.llm_calls),
-       Ratio("throttling_rate", overall.throttled, overall.throttle_samples),
-       P95("latency_p95", overall_latency.first_token),
-       P95("workflow_duration_p95", overall_latency.workflow_duration),
-       P95("agent_execution_time_p95", overall_latency.agent_execution),
-       P95("model_latency_p95", overall_latency.llm_latency),
-       P95("processing_lag", overall_latency.processing_lag)}));
+       Ratio(overall_judge, "agent_retry_rate", overall.retries, overall.retry_samples),
+       Ratio(overall_judge, "model_error_rate", static_cast<double>(overall.llm_errors),
+             overall.llm_calls),
+       Ratio(overall_judge, "throttling_rate", overall.throttled, overall.throttle_samples),
+       P95(overall_judge, "latency_p95", overall_latency.first_token),
+       P95(overall_judge, "workflow_duration_p95", overall_latency.workflow_duration),
+       P95(overall_judge, "agent_execution_time_p95", overall_latency.agent_execution),
+       P95(overall_judge, "model_latency_p95", overall_latency.llm_latency),
+       P95(overall_judge, "processing_lag", overall_latency.processing_lag),
+       HottestComponent(overall_judge, "cpu_utilization", overall.cpu),
+       HottestComponent(overall_judge, "memory_utilization", overall.memory)}));
   for (const auto& [key, tally] : agents) {
     HealthScope entry = scope;
     entry.tenant = std::get<0>(key);
     entry.agent = std::get<1>(key);
+    const Judge judge(thresholds, entry);
     report.scopes.push_back(Finish(
         std::move(entry), "agent",
-        {Ratio("error_rate", static_cast<double>(tally.agent_errors), tally.agent_executions),
-         Ratio("agent_retry_rate", tally.retries, tally.retry_samples),
-         P95("agent_execution_time_p95", latency_of(agent_latency, key).agent_execution)}));
+        {Ratio(judge, "error_rate", static_cast<double>(tally.agent_errors),
+               tally.agent_executions),
+         Ratio(judge, "agent_retry_rate", tally.retries, tally.retry_samples),
+         P95(judge, "agent_execution_time_p95", latency_of(agent_latency, key).agent_execution)}));
   }
   for (const auto& [key, tally] : workflows) {
     HealthScope entry = scope;
     entry.tenant = std::get<0>(key);
     entry.workflow = std::get<1>(key);
-    report.scopes.push_back(Finish(
-        std::move(entry), "workflow",
-        {Ratio("error_rate", static_cast<double>(tally.workflow_errors), tally.workflow_runs),
-         Ratio("workflow_success_rate",
-               static_cast<double>(tally.workflow_runs - tally.workflow_errors),
-               tally.workflow_runs),
-         P95("workflow_duration_p95", latency_of(workflow_latency, key).workflow_duration)}));
+    const Judge judge(thresholds, entry);
+    report.scopes.push_back(
+        Finish(std::move(entry), "workflow",
+               {Ratio(judge, "error_rate", static_cast<double>(tally.workflow_errors),
+                      tally.workflow_runs),
+                Ratio(judge, "workflow_success_rate",
+                      static_cast<double>(tally.workflow_runs - tally.workflow_errors),
+                      tally.workflow_runs),
+                P95(judge, "workflow_duration_p95",
+                    latency_of(workflow_latency, key).workflow_duration)}));
   }
   for (const auto& [key, tally] : models) {
     HealthScope entry = scope;
     entry.tenant = std::get<0>(key);
     entry.provider = std::get<1>(key);
     entry.model = std::get<2>(key);
-    report.scopes.push_back(
-        Finish(std::move(entry), "model",
-               {Ratio("model_error_rate", static_cast<double>(tally.llm_errors), tally.llm_calls),
-                Ratio("throttling_rate", tally.throttled, tally.throttle_samples),
-                P95("model_latency_p95", latency_of(model_latency, key).llm_latency),
-                P95("latency_p95", latency_of(model_latency, key).first_token)}));
+    const Judge judge(thresholds, entry);
+    report.scopes.push_back(Finish(
+        std::move(entry), "model",
+        {Ratio(judge, "model_error_rate", static_cast<double>(tally.llm_errors), tally.llm_calls),
+         Ratio(judge, "throttling_rate", tally.throttled, tally.throttle_samples),
+         P95(judge, "model_latency_p95", latency_of(model_latency, key).llm_latency),
+         P95(judge, "latency_p95", latency_of(model_latency, key).first_token)}));
   }
   report.overall_status = HealthStatus::kUnknown;
   for (const ScopeHealth& entry : report.scopes) {

@@ -16,6 +16,8 @@
 
 namespace agentwatch::monitor {
 
+class ThresholdResolver;
+
 // Which way an indicator gets worse; values equal agentwatch.monitor.v1.Direction.
 enum class Direction : int { kUnspecified = 0, kHigherIsWorse = 1, kLowerIsWorse = 2 };
 
@@ -72,9 +74,10 @@ Labels ScopeLabelFilter(const HealthScope& scope);
 
 // Rollup counts of the window by the labels health indicators split on. The
 // store returns one row per distinct (tenant, metric, workflow, agent,
-// provider, model, status) among the series of workflow_runs_total,
-// agent_executions_total, agent_retries_total, llm_calls_total and
-// llm_throttled_total inside the scope.
+// provider, model, status, component) among the series of
+// workflow_runs_total, agent_executions_total, agent_retries_total,
+// llm_calls_total, llm_throttled_total, resource_cpu_utilization and
+// resource_memory_utilization inside the scope.
 struct HealthRow {
   std::string tenant;
   std::string metric;
@@ -83,6 +86,7 @@ struct HealthRow {
   std::string provider;
   std::string model;
   std::string status;
+  std::string component;
   int64_t count = 0;
   double sum = 0;
 };
@@ -145,7 +149,11 @@ struct HealthReport {
 //   together), workflow_success_rate, agent_retry_rate (retries per
 //   execution), model_error_rate and throttling_rate (both over LLM calls),
 //   latency_p95, workflow_duration_p95, agent_execution_time_p95,
-//   model_latency_p95, processing_lag;
+//   model_latency_p95, processing_lag, cpu_utilization and
+//   memory_utilization (each the highest, among the (tenant, component)
+//   pairs with samples, of the component's mean utilization over the
+//   window: the hottest component decides; sample_count counts every
+//   sample);
 // - one "agent" entry per agent with executions: error_rate (its
 //   executions), agent_retry_rate, agent_execution_time_p95;
 // - one "workflow" entry per workflow with runs: error_rate (its runs),
@@ -156,6 +164,14 @@ struct HealthReport {
 // each sorted; when `scope.tenant` is empty they are per tenant. An
 // indicator without samples is UNKNOWN with value 0; a scope's status is the
 // worst of its indicators with data, the report's the worst of its scopes.
+// Every entry's indicators are judged against the thresholds `thresholds`
+// resolves for the entry's scope (the request scope narrowed to the agent,
+// workflow or model); an indicator disabled there is left out of the entry.
+HealthReport ComputeHealth(const HealthScope& scope, const std::vector<HealthRow>& rows,
+                           const std::vector<HealthSketchRow>& sketches,
+                           const ThresholdResolver& thresholds, absl::Time as_of);
+
+// ComputeHealth with the default thresholds everywhere.
 HealthReport ComputeHealth(const HealthScope& scope, const std::vector<HealthRow>& rows,
                            const std::vector<HealthSketchRow>& sketches, absl::Time as_of);
 

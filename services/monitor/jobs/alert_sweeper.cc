@@ -40,6 +40,13 @@ absl::StatusOr<SweepResult> AlertSweeper::SweepOnce() {
   return result;
 }
 
+absl::Status AlertSweeper::RefreshGauges() {
+  absl::StatusOr<StoreGauges> gauges = store_.ReadGauges();
+  if (!gauges.ok()) return gauges.status();
+  metrics_.SetStoreFigures(gauges->active_series, gauges->outbox_depth);
+  return absl::OkStatus();
+}
+
 void AlertSweeper::Run() {
   while (true) {
     {
@@ -49,6 +56,9 @@ void AlertSweeper::Run() {
     }
     if (absl::StatusOr<SweepResult> result = SweepOnce(); !result.ok()) {
       common::LogWarning("alert sweep failed", {{"error", result.status().ToString()}});
+    }
+    if (absl::Status refreshed = RefreshGauges(); !refreshed.ok()) {
+      common::LogWarning("reading the monitor's gauges failed", {{"error", refreshed.ToString()}});
     }
   }
 }

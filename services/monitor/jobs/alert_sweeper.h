@@ -34,6 +34,10 @@ class AlertSweeper {
   // One sweep at clock.Now(); for the loop and for tests.
   absl::StatusOr<SweepResult> SweepOnce();
 
+  // Reads the store's gauges (active series, outbox depth) into the
+  // metrics; the loop does it after every sweep.
+  absl::Status RefreshGauges();
+
  private:
   void Run();
 

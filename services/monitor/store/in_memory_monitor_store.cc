@@ -10,8 +10,38 @@
 
 namespace agentwatch::monitor {
 
+namespace {
+
+// Compiles the regular expressions of `matchers` (std::regex, ECMAScript);
+// INVALID_ARGUMENT naming `field`[i].value when one does not compile.
+absl::StatusOr<std::map<std::string, std::regex>> CompileMatchers(
+    const std::vector<LabelMatcher>& matchers, const std::string& field) {
+  std::map<std::string, std::regex> compiled;
+  for (size_t i = 0; i < matchers.size(); ++i) {
+    const LabelMatcher& matcher = matchers[i];
+    if (matcher.op != MatchOp::kRegex && matcher.op != MatchOp::kNotRegex) continue;
+    try {
+      compiled.emplace(matcher.value, std::regex(matcher.value, std::regex::ECMAScript));
+    } catch (const std::regex_error& e) {
+      return common::InvalidField(absl::StrCat(field, "[", i, "].value"),
+                                  absl::StrCat("invalid regular expression: ", e.what()));
+    }
+  }
+  return compiled;
+}
+
+bool Selected(const std::vector<LabelMatcher>& matchers,
+              const std::map<std::string, std::regex>& compiled, const Labels& labels) {
+  return MatchesAll(matchers, labels,
+                    [&compiled](const std::string& value, const std::string& pattern) {
+                      return std::regex_match(value, compiled.at(pattern));
+                    });
+}
+
+}  // namespace
+
 // RuleContext over the store's maps; runs under mu_.
-class InMemoryMonitorStore::Context final : public RuleContext {
+class InMemoryMonitorStore::Context final : public RuleContext, public AlertRuleContext {
  public:
   explicit Context(InMemoryMonitorStore& store) : store_(store) {}
 
@@ -61,6 +91,59 @@ class InMemoryMonitorStore::Context final : public RuleContext {
   }
 
   int64_t emitted() const { return emitted_; }
+
+  absl::Status LockRule(const std::string&, const std::string&) override {
+    return absl::OkStatus();  // the store's mutex is held
+  }
+
+  absl::StatusOr<std::map<std::vector<std::string>, GroupStats>> WindowGroups(
+      const std::string& tenant, const std::string& metric,
+      const std::vector<LabelMatcher>& matchers, const std::vector<std::string>& group_by,
+      const BucketRange& range, bool with_sketch) override {
+    ASSIGN_OR_RETURN(const auto compiled, CompileMatchers(matchers, "matchers"));
+    std::map<std::vector<std::string>, GroupStats> out;
+    for (const auto& [id, stats] : store_.rollups_) {
+      const auto& [row_tenant, row_metric, key, bucket] = id;
+      if (row_tenant != tenant || row_metric != metric) continue;
+      if (bucket < range.from || bucket >= range.to) continue;
+      const Labels& labels = store_.series_.at({row_tenant, row_metric, key});
+      if (!Selected(matchers, compiled, labels)) continue;
+      std::vector<std::string> group;
+      for (const std::string& name : group_by) {
+        const auto it = labels.find(name);
+        group.push_back(it == labels.end() ? std::string() : it->second);
+      }
+      GroupStats& merged = out[group];
+      merged.stats.Merge(stats);
+      const auto sketch = store_.sketches_.find(id);
+      if (with_sketch && sketch != store_.sketches_.end()) {
+        if (!merged.sketch.has_value()) merged.sketch.emplace();
+        RETURN_IF_ERROR(merged.sketch->Merge(sketch->second));
+      }
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::vector<AlertState>> LockRuleAlerts(const std::string& tenant,
+                                                         const std::string& rule_id) override {
+    std::vector<AlertState> out;
+    for (const auto& [id, state] : store_.alert_states_) {
+      if (state.tenant == tenant && state.rule == kAlertRuleEvaluator && state.rule_id == rule_id) {
+        out.push_back(state);
+      }
+    }
+    return out;
+  }
+
+  absl::Status SaveRuleAlert(const AlertState& state) override {
+    store_.alert_states_[{state.tenant, state.fingerprint}] = state;
+    return absl::OkStatus();
+  }
+
+  absl::Status DeleteRuleAlert(const std::string& tenant, const std::string& fingerprint) override {
+    store_.alert_states_.erase({tenant, fingerprint});
+    return absl::OkStatus();
+  }
 
  private:
   InMemoryMonitorStore& store_;
@@ -136,6 +219,17 @@ absl::StatusOr<SweepResult> InMemoryMonitorStore::SweepAlerts(absl::Time now, in
   for (const RuleEvaluator* evaluator : evaluators_) {
     RETURN_IF_ERROR(evaluator->OnSweep(context, now, limit, &result.alerts));
   }
+  // Rules with active alerts; a deleted rule has none (deletion resolves).
+  std::set<std::string> active;
+  for (const auto& [id, state] : alert_states_) {
+    if (state.rule == kAlertRuleEvaluator && IsActive(state)) active.insert(state.rule_id);
+  }
+  int swept = 0;
+  for (const std::string& rule_id : active) {
+    const auto rule = rules_.find(rule_id);
+    if (rule == rules_.end() || swept++ >= limit) continue;
+    RETURN_IF_ERROR(EvaluateAlertRule(rule->second, context, now, &result.alerts));
+  }
   result.outbox_enqueued = context.emitted();
   return result;
 }
@@ -151,7 +245,7 @@ absl::StatusOr<std::vector<HealthRow>> InMemoryMonitorStore::ReadHealthRows(
     return it == labels.end() ? std::string() : it->second;
   };
   std::map<std::tuple<std::string, std::string, std::string, std::string, std::string, std::string,
-                      std::string>,
+                      std::string, std::string>,
            RollupStats>
       groups;
   for (const auto& [id, stats] : rollups_) {
@@ -167,14 +261,15 @@ absl::StatusOr<std::vector<HealthRow>> InMemoryMonitorStore::ReadHealthRows(
     }
     if (!inside) continue;
     groups[{tenant, metric, label(labels, kLabelWorkflow), label(labels, kLabelAgent),
-            label(labels, kLabelProvider), label(labels, kLabelModel), label(labels, kLabelStatus)}]
+            label(labels, kLabelProvider), label(labels, kLabelModel), label(labels, kLabelStatus),
+            label(labels, kLabelComponent)}]
         .Merge(stats);
   }
   std::vector<HealthRow> out;
   for (const auto& [key, stats] : groups) {
     HealthRow row;
-    std::tie(row.tenant, row.metric, row.workflow, row.agent, row.provider, row.model, row.status) =
-        key;
+    std::tie(row.tenant, row.metric, row.workflow, row.agent, row.provider, row.model, row.status,
+             row.component) = key;
     row.count = stats.count;
     row.sum = stats.sum;
     out.push_back(std::move(row));
@@ -323,6 +418,300 @@ std::optional<AlertState> InMemoryMonitorStore::FindAlertState(
   const auto it = alert_states_.find({tenant, fingerprint});
   if (it == alert_states_.end()) return std::nullopt;
   return it->second;
+}
+
+absl::StatusOr<ScopeThresholds> InMemoryMonitorStore::SetThresholds(
+    const ScopeThresholds& thresholds, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(failure_);
+  const std::pair<std::string, std::string> id{thresholds.scope.tenant, ScopeKey(thresholds.scope)};
+  if (thresholds_.count(id) == 0) {
+    int64_t scopes = 0;
+    for (const auto& [key, entry] : thresholds_) {
+      if (key.first == id.first) ++scopes;
+    }
+    if (scopes >= kMaxThresholdScopesPerTenant) {
+      return absl::ResourceExhaustedError(absl::StrCat("thresholds.scope: tenant \"", id.first,
+                                                       "\" has ", kMaxThresholdScopesPerTenant,
+                                                       " scopes with overrides, the most allowed"));
+    }
+  }
+  ScopeThresholds stored = thresholds;
+  stored.update_time = now;
+  thresholds_[id] = stored;
+  return stored;
+}
+
+absl::Status InMemoryMonitorStore::DeleteThresholds(const HealthScope& scope) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(failure_);
+  if (thresholds_.erase({scope.tenant, ScopeKey(scope)}) == 0) {
+    return absl::NotFoundError("scope: no threshold overrides for this scope");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ScopeThresholds>> InMemoryMonitorStore::ReadThresholds(
+    const std::string& tenant) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(failure_);
+  std::vector<ScopeThresholds> out;
+  for (const auto& [key, entry] : thresholds_) {
+    if (tenant.empty() || key.first.empty() || key.first == tenant) out.push_back(entry);
+  }
+  return out;
+}
+
+absl::StatusOr<ThresholdPage> InMemoryMonitorStore::ListThresholds(
+    const std::string& tenant, const std::optional<std::pair<std::string, std::string>>& after,
+    int page_size) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(failure_);
+  ThresholdPage page;
+  auto it = after.has_value() ? thresholds_.upper_bound(*after) : thresholds_.begin();
+  for (; it != thresholds_.end(); ++it) {
+    if (!tenant.empty() && it->first.first != tenant) continue;
+    if (static_cast<int>(page.entries.size()) == page_size) {
+      page.next = page.entries.empty()
+                      ? std::nullopt
+                      : std::optional<std::pair<std::string, std::string>>(std::make_pair(
+                            page.entries.back().scope.tenant, ScopeKey(page.entries.back().scope)));
+      break;
+    }
+    page.entries.push_back(it->second);
+  }
+  return page;
+}
+
+absl::StatusOr<RuleWriteResult> InMemoryMonitorStore::CreateAlertRule(const AlertRule& rule,
+                                                                      const std::string& request_id,
+                                                                      absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(failure_);
+  RuleWriteResult result;
+  if (!request_id.empty()) {
+    const auto it = rule_requests_.find({rule.tenant, request_id});
+    if (it != rule_requests_.end() && rules_.count(it->second) > 0) {
+      result.rule = rules_.at(it->second);
+      return result;
+    }
+  }
+  int64_t count = 0;
+  for (const auto& [id, existing] : rules_) {
+    if (existing.tenant != rule.tenant) continue;
+    ++count;
+    if (existing.name == rule.name) {
+      return absl::AlreadyExistsError(absl::StrCat("rule.name: tenant \"", rule.tenant,
+                                                   "\" has a rule named \"", rule.name, "\""));
+    }
+  }
+  if (count >= kMaxAlertRulesPerTenant) {
+    return absl::ResourceExhaustedError(absl::StrCat("rule: tenant \"", rule.tenant, "\" has ",
+                                                     kMaxAlertRulesPerTenant, " rules, the most"));
+  }
+  RETURN_IF_ERROR(CompileMatchers(rule.condition.matchers, "rule.threshold.matchers").status());
+  RETURN_IF_ERROR(
+      CompileMatchers(rule.condition.denominator_matchers, "rule.threshold.denominator_matchers")
+          .status());
+  AlertRule stored = rule;
+  stored.id = absl::StrCat("rule-", ++next_rule_);
+  stored.create_time = now;
+  stored.update_time = now;
+  rules_[stored.id] = stored;
+  if (!request_id.empty()) rule_requests_[{rule.tenant, request_id}] = stored.id;
+  Context context(*this);
+  RETURN_IF_ERROR(EvaluateAlertRule(stored, context, now, &result.alerts));
+  result.outbox_enqueued = context.emitted();
+  result.rule = stored;
+  return result;
+}
+
+absl::StatusOr<AlertRule> InMemoryMonitorStore::GetAlertRule(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(failure_);
+  const auto it = rules_.find(id);
+  if (it == rules_.end())
+    return absl::NotFoundError(absl::StrCat("id: no alert rule \"", id, "\""));
+  return it->second;
+}
+
+absl::StatusOr<RuleWriteResult> InMemoryMonitorStore::UpdateAlertRule(const AlertRule& rule,
+                                                                      absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(failure_);
+  const auto it = rules_.find(rule.id);
+  if (it == rules_.end()) {
+    return absl::NotFoundError(absl::StrCat("rule.id: no alert rule \"", rule.id, "\""));
+  }
+  if (it->second.tenant != rule.tenant) {
+    return common::InvalidField("rule.tenant", "cannot change");
+  }
+  for (const auto& [id, existing] : rules_) {
+    if (id != rule.id && existing.tenant == rule.tenant && existing.name == rule.name) {
+      return absl::AlreadyExistsError(absl::StrCat("rule.name: tenant \"", rule.tenant,
+                                                   "\" has a rule named \"", rule.name, "\""));
+    }
+  }
+  RETURN_IF_ERROR(CompileMatchers(rule.condition.matchers, "rule.threshold.matchers").status());
+  RETURN_IF_ERROR(
+      CompileMatchers(rule.condition.denominator_matchers, "rule.threshold.denominator_matchers")
+          .status());
+  AlertRule stored = rule;
+  stored.create_time = it->second.create_time;
+  stored.update_time = now;
+  it->second = stored;
+  RuleWriteResult result;
+  Context context(*this);
+  RETURN_IF_ERROR(EvaluateAlertRule(stored, context, now, &result.alerts));
+  result.outbox_enqueued = context.emitted();
+  result.rule = stored;
+  return result;
+}
+
+absl::StatusOr<SweepResult> InMemoryMonitorStore::DeleteAlertRule(const std::string& id,
+                                                                  absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(failure_);
+  const auto it = rules_.find(id);
+  if (it == rules_.end())
+    return absl::NotFoundError(absl::StrCat("id: no alert rule \"", id, "\""));
+  SweepResult result;
+  Context context(*this);
+  RETURN_IF_ERROR(ResolveAlertRule(it->second, context, now, &result.alerts));
+  result.outbox_enqueued = context.emitted();
+  rules_.erase(it);
+  return result;
+}
+
+absl::StatusOr<AlertRulePage> InMemoryMonitorStore::ListAlertRules(
+    const std::string& tenant, const std::optional<std::pair<std::string, std::string>>& after,
+    int page_size) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(failure_);
+  std::map<std::pair<std::string, std::string>, const AlertRule*> ordered;
+  for (const auto& [id, rule] : rules_) {
+    if (tenant.empty() || rule.tenant == tenant) ordered[{rule.name, rule.id}] = &rule;
+  }
+  AlertRulePage page;
+  auto it = after.has_value() ? ordered.upper_bound(*after) : ordered.begin();
+  for (; it != ordered.end(); ++it) {
+    if (static_cast<int>(page.rules.size()) == page_size) {
+      page.next = std::make_pair(page.rules.back().name, page.rules.back().id);
+      break;
+    }
+    page.rules.push_back(*it->second);
+  }
+  return page;
+}
+
+absl::StatusOr<SweepResult> InMemoryMonitorStore::EvaluateAlertRules(
+    const BatchAggregate& aggregate, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(failure_);
+  std::set<std::pair<std::string, std::string>> fed;
+  for (const SeriesRecord& series : aggregate.series) fed.insert({series.tenant, series.metric});
+  SweepResult result;
+  Context context(*this);
+  for (const auto& [id, rule] : rules_) {
+    if (rule.disabled) continue;
+    if (fed.count({rule.tenant, rule.condition.metric}) == 0 &&
+        fed.count({rule.tenant, rule.condition.denominator_metric}) == 0) {
+      continue;
+    }
+    RETURN_IF_ERROR(EvaluateAlertRule(rule, context, now, &result.alerts));
+  }
+  result.outbox_enqueued = context.emitted();
+  return result;
+}
+
+absl::StatusOr<ActiveAlertPage> InMemoryMonitorStore::ListActiveAlerts(
+    const ActiveAlertFilter& filter, const std::optional<ActiveAlertCursor>& after, int page_size) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(failure_);
+  ASSIGN_OR_RETURN(const auto compiled, CompileMatchers(filter.matchers, "matchers"));
+  std::map<std::tuple<int, std::string, std::string>, const AlertState*> ordered;
+  for (const auto& [id, state] : alert_states_) {
+    if (!state.firing && !(state.pending && filter.include_pending)) continue;
+    if (!filter.tenant.empty() && state.tenant != filter.tenant) continue;
+    if (!filter.severities.empty() && std::find(filter.severities.begin(), filter.severities.end(),
+                                                state.severity) == filter.severities.end()) {
+      continue;
+    }
+    if (!Selected(filter.matchers, compiled, state.labels)) continue;
+    ordered[{static_cast<int>(state.severity), state.tenant, state.fingerprint}] = &state;
+  }
+  ActiveAlertPage page;
+  auto it = after.has_value()
+                ? ordered.upper_bound({after->severity, after->tenant, after->fingerprint})
+                : ordered.begin();
+  for (; it != ordered.end(); ++it) {
+    if (static_cast<int>(page.alerts.size()) == page_size) {
+      const AlertState& last = page.alerts.back();
+      page.next = ActiveAlertCursor{static_cast<int>(last.severity), last.tenant, last.fingerprint};
+      break;
+    }
+    page.alerts.push_back(*it->second);
+  }
+  return page;
+}
+
+absl::StatusOr<SeriesPage> InMemoryMonitorStore::ListSeries(
+    const SeriesListQuery& query, const std::optional<std::pair<std::string, std::string>>& after,
+    int page_size) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(failure_);
+  ASSIGN_OR_RETURN(const auto compiled, CompileMatchers(query.matchers, "matchers"));
+  // First and last bucket of every series, and whether one lies in range.
+  struct Span {
+    absl::Time first = absl::InfiniteFuture();
+    absl::Time last = absl::InfinitePast();
+    bool in_range = false;
+  };
+  const absl::Time from =
+      query.start.has_value() ? MinuteBucket(*query.start) : absl::InfinitePast();
+  const absl::Time to = query.end.value_or(absl::InfiniteFuture());
+  std::map<SeriesId, Span> spans;
+  for (const auto& [id, stats] : rollups_) {
+    const auto& [tenant, metric, key, bucket] = id;
+    Span& span = spans[{tenant, metric, key}];
+    span.first = std::min(span.first, bucket);
+    span.last = std::max(span.last, bucket);
+    if (bucket >= from && bucket < to) span.in_range = true;
+  }
+  std::map<std::pair<std::string, std::string>, SeriesInfo> ordered;
+  for (const auto& [id, labels] : series_) {
+    const auto& [tenant, metric, key] = id;
+    if (!query.tenant.empty() && tenant != query.tenant) continue;
+    if (!query.metric.empty() && metric != query.metric) continue;
+    const auto span = spans.find(id);
+    if (span == spans.end()) continue;
+    if ((query.start.has_value() || query.end.has_value()) && !span->second.in_range) continue;
+    if (!Selected(query.matchers, compiled, labels)) continue;
+    ordered[{metric, CanonicalLabelText(labels)}] =
+        SeriesInfo{tenant, metric, labels, span->second.first, span->second.last};
+  }
+  SeriesPage page;
+  auto it = after.has_value() ? ordered.upper_bound(*after) : ordered.begin();
+  std::pair<std::string, std::string> last;
+  for (; it != ordered.end(); ++it) {
+    if (static_cast<int>(page.series.size()) == page_size) {
+      page.next = last;
+      break;
+    }
+    last = it->first;
+    page.series.push_back(it->second);
+  }
+  return page;
+}
+
+absl::StatusOr<StoreGauges> InMemoryMonitorStore::ReadGauges() {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(failure_);
+  StoreGauges gauges;
+  gauges.active_series = static_cast<int64_t>(series_.size());
+  // The fake never delivers: everything enqueued is still there.
+  gauges.outbox_depth = static_cast<int64_t>(alerts_.size() + usage_.size());
+  return gauges;
 }
 
 }  // namespace agentwatch::monitor

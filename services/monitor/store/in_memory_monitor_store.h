@@ -32,6 +32,31 @@ class InMemoryMonitorStore final : public MonitorStore {
   absl::StatusOr<std::vector<HealthSketchRow>> ReadHealthSketches(
       const HealthScope& scope, const BucketRange& range) override;
   absl::StatusOr<std::vector<StepRow>> QuerySteps(const SeriesQuery& query) override;
+  absl::StatusOr<ScopeThresholds> SetThresholds(const ScopeThresholds& thresholds,
+                                                absl::Time now) override;
+  absl::Status DeleteThresholds(const HealthScope& scope) override;
+  absl::StatusOr<std::vector<ScopeThresholds>> ReadThresholds(const std::string& tenant) override;
+  absl::StatusOr<ThresholdPage> ListThresholds(
+      const std::string& tenant, const std::optional<std::pair<std::string, std::string>>& after,
+      int page_size) override;
+  absl::StatusOr<RuleWriteResult> CreateAlertRule(const AlertRule& rule,
+                                                  const std::string& request_id,
+                                                  absl::Time now) override;
+  absl::StatusOr<AlertRule> GetAlertRule(const std::string& id) override;
+  absl::StatusOr<RuleWriteResult> UpdateAlertRule(const AlertRule& rule, absl::Time now) override;
+  absl::StatusOr<SweepResult> DeleteAlertRule(const std::string& id, absl::Time now) override;
+  absl::StatusOr<AlertRulePage> ListAlertRules(
+      const std::string& tenant, const std::optional<std::pair<std::string, std::string>>& after,
+      int page_size) override;
+  absl::StatusOr<SweepResult> EvaluateAlertRules(const BatchAggregate& aggregate,
+                                                 absl::Time now) override;
+  absl::StatusOr<SeriesPage> ListSeries(
+      const SeriesListQuery& query, const std::optional<std::pair<std::string, std::string>>& after,
+      int page_size) override;
+  absl::StatusOr<StoreGauges> ReadGauges() override;
+  absl::StatusOr<ActiveAlertPage> ListActiveAlerts(const ActiveAlertFilter& filter,
+                                                   const std::optional<ActiveAlertCursor>& after,
+                                                   int page_size) override;
 
   // Every call fails with `status` until FailWith(absl::OkStatus()).
   void FailWith(absl::Status status);
@@ -76,6 +101,12 @@ class InMemoryMonitorStore final : public MonitorStore {
   std::set<std::string> outbox_keys_ ABSL_GUARDED_BY(mu_);
   std::vector<AlertNotice> alerts_ ABSL_GUARDED_BY(mu_);
   std::vector<LlmUsageRecord> usage_ ABSL_GUARDED_BY(mu_);
+  // Alert rules by id; (tenant, request id) -> rule id.
+  std::map<std::string, AlertRule> rules_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<std::string, std::string>, std::string> rule_requests_ ABSL_GUARDED_BY(mu_);
+  int64_t next_rule_ = 0 ABSL_GUARDED_BY(mu_);
+  // (tenant, scope key) -> overrides.
+  std::map<std::pair<std::string, std::string>, ScopeThresholds> thresholds_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace agentwatch::monitor

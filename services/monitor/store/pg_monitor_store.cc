@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/outbox.h"
 #include "common/status_macros.h"
 #include "monitor/store/outbox_payloads.h"
@@ -120,14 +123,14 @@ constexpr char kHealthRowsSql[] = R"sql(
 SELECT r.tenant_id, r.metric, coalesce(s.labels->>'workflow', ''),
        coalesce(s.labels->>'agent', ''), coalesce(s.labels->>'provider', ''),
        coalesce(s.labels->>'model', ''), coalesce(s.labels->>'status', ''),
-       sum(r.count)::bigint, sum(r.sum)
+       sum(r.count)::bigint, sum(r.sum), coalesce(s.labels->>'component', '')
 FROM monitor.series s
 JOIN monitor.rollups_1m r
   ON r.tenant_id = s.tenant_id AND r.metric = s.metric AND r.series_key = s.series_key
 WHERE ($1::text = '' OR s.tenant_id = $1::text) AND s.metric = ANY($2::text[])
   AND s.labels @> $3::jsonb
   AND r.bucket >= $4::timestamptz AND r.bucket < $5::timestamptz
-GROUP BY 1, 2, 3, 4, 5, 6, 7)sql";
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 10)sql";
 
 constexpr char kCheckRegexSql[] = "SELECT '' ~ $1::text";
 
@@ -203,6 +206,79 @@ WHERE ($1::text = '' OR s.tenant_id = $1::text) AND s.metric = ANY($2::text[])
   AND r.bucket >= $4::timestamptz AND r.bucket < $5::timestamptz
   AND r.sketch IS NOT NULL)sql";
 
+// Serializes SetThresholds per tenant so that the scope limit is exact.
+constexpr char kLockTenantThresholdsSql[] =
+    "SELECT pg_advisory_xact_lock(hashtext('monitor.health_thresholds:' || $1::text))";
+
+constexpr char kUpsertThresholdsSql[] = R"sql(
+INSERT INTO monitor.health_thresholds AS h (tenant_id, scope_key, team, workflow, agent, model,
+    provider, service, tags, indicators, warnings, criticals, disabled, update_time)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::text[], $11::float8[], $12::float8[],
+        $13::boolean[], $14::timestamptz)
+ON CONFLICT (tenant_id, scope_key) DO UPDATE SET
+  indicators = excluded.indicators, warnings = excluded.warnings,
+  criticals = excluded.criticals, disabled = excluded.disabled,
+  update_time = excluded.update_time
+RETURNING (xmax = 0))sql";
+
+constexpr char kCountTenantThresholdsSql[] =
+    "SELECT count(*) FROM monitor.health_thresholds WHERE tenant_id = $1";
+
+constexpr char kDeleteThresholdsSql[] =
+    "DELETE FROM monitor.health_thresholds WHERE tenant_id = $1 AND scope_key = $2 RETURNING 1";
+
+#define AW_THRESHOLD_COLUMNS                                                                    \
+  "tenant_id, scope_key, team, workflow, agent, model, provider, service, "                     \
+  "ARRAY(SELECT key FROM jsonb_each_text(tags) ORDER BY key), "                                 \
+  "ARRAY(SELECT value FROM jsonb_each_text(tags) ORDER BY key), indicators, warnings::text[], " \
+  "criticals::text[], disabled::text[], (extract(epoch FROM update_time) * 1000000)::bigint "
+
+constexpr char kReadThresholdsSql[] =
+    "SELECT " AW_THRESHOLD_COLUMNS
+    "FROM monitor.health_thresholds "
+    "WHERE $1::text = '' OR tenant_id = $1::text OR tenant_id = ''";
+
+constexpr char kListThresholdsSql[] = "SELECT " AW_THRESHOLD_COLUMNS
+                                      "FROM monitor.health_thresholds "
+                                      "WHERE ($1::text = '' OR tenant_id = $1::text) "
+                                      "  AND (tenant_id, scope_key) > ($2::text, $3::text) "
+                                      "ORDER BY tenant_id, scope_key LIMIT $4";
+
+#undef AW_THRESHOLD_COLUMNS
+
+// A row of AW_THRESHOLD_COLUMNS. INTERNAL when the arrays disagree.
+absl::StatusOr<ScopeThresholds> ReadThresholdRow(const pqxx::row& row) {
+  ScopeThresholds out;
+  out.scope.tenant = row[0].as<std::string>();
+  out.scope.team = row[2].as<std::string>();
+  out.scope.workflow = row[3].as<std::string>();
+  out.scope.agent = row[4].as<std::string>();
+  out.scope.model = row[5].as<std::string>();
+  out.scope.provider = row[6].as<std::string>();
+  out.scope.service = row[7].as<std::string>();
+  out.scope.tags = ParseLabelArrays(row[8], row[9]);
+  const std::vector<std::string> indicators = ParseTextArray(row[10]);
+  const std::vector<std::string> warnings = ParseTextArray(row[11]);
+  const std::vector<std::string> criticals = ParseTextArray(row[12]);
+  const std::vector<std::string> disabled = ParseTextArray(row[13]);
+  if (warnings.size() != indicators.size() || criticals.size() != indicators.size() ||
+      disabled.size() != indicators.size()) {
+    return absl::InternalError("stored health thresholds have arrays of different lengths");
+  }
+  for (size_t i = 0; i < indicators.size(); ++i) {
+    ThresholdOverride entry;
+    entry.indicator = indicators[i];
+    if (!absl::SimpleAtod(warnings[i], &entry.warning) ||
+        !absl::SimpleAtod(criticals[i], &entry.critical)) {
+      return absl::InternalError("stored health threshold is not a number");
+    }
+    entry.disabled = disabled[i] == "true" || disabled[i] == "t";
+    out.thresholds.push_back(std::move(entry));
+  }
+  out.update_time = absl::FromUnixMicros(row[14].as<int64_t>());
+  return out;
+}
+
 // The sketch stored in a bytea field; INTERNAL naming `what` when it does
 // not parse.
 absl::StatusOr<QuantileSketch> ReadSketch(const pqxx::field& field, absl::string_view what) {
@@ -235,8 +311,345 @@ AlertState ReadAlertState(const pqxx::row& row) {
   return state;
 }
 
+// ---------------------------------------------------------------------------
+// Alert rules.
+
+#define AW_RULE_COLUMNS                                                                          \
+  "tenant_id, id, name, description, metric, matcher_names, matcher_ops::text[], "               \
+  "matcher_values, aggregation, window_us, group_by, comparison, threshold, "                    \
+  "denominator_metric, den_matcher_names, den_matcher_ops::text[], den_matcher_values, for_us, " \
+  "severity, ARRAY(SELECT key FROM jsonb_each_text(labels) ORDER BY key), "                      \
+  "ARRAY(SELECT value FROM jsonb_each_text(labels) ORDER BY key), "                              \
+  "ARRAY(SELECT key FROM jsonb_each_text(annotations) ORDER BY key), "                           \
+  "ARRAY(SELECT value FROM jsonb_each_text(annotations) ORDER BY key), resolve_threshold, "      \
+  "keep_firing_for_us, disabled, (extract(epoch FROM create_time) * 1000000)::bigint, "          \
+  "(extract(epoch FROM update_time) * 1000000)::bigint "
+
+#define AW_RULE_ALERT_COLUMNS                                                         \
+  "tenant_id, fingerprint, rule, name, "                                              \
+  "ARRAY(SELECT key FROM jsonb_each_text(labels) ORDER BY key), "                     \
+  "ARRAY(SELECT value FROM jsonb_each_text(labels) ORDER BY key), firing, severity, " \
+  "(extract(epoch FROM starts_at) * 1000000)::bigint, "                               \
+  "(extract(epoch FROM ends_at) * 1000000)::bigint, value, rule_id, pending, "        \
+  "(extract(epoch FROM active_since) * 1000000)::bigint, "                            \
+  "(extract(epoch FROM clear_since) * 1000000)::bigint, "                             \
+  "ARRAY(SELECT key FROM jsonb_each_text(annotations) ORDER BY key), "                \
+  "ARRAY(SELECT value FROM jsonb_each_text(annotations) ORDER BY key), "              \
+  "(extract(epoch FROM last_evaluation) * 1000000)::bigint "
+
+constexpr char kLockTenantRulesSql[] =
+    "SELECT pg_advisory_xact_lock(hashtext('monitor.alert_rules:' || $1::text))";
+
+constexpr char kLockRuleSql[] =
+    "SELECT pg_advisory_xact_lock(hashtext('monitor.alert_rule:' || $1::text || ':' || $2::text))";
+
+constexpr char kRuleByRequestSql[] = "SELECT " AW_RULE_COLUMNS
+                                     "FROM monitor.alert_rules "
+                                     "WHERE tenant_id = $1 AND request_id = $2";
+
+constexpr char kRuleNameTakenSql[] =
+    "SELECT 1 FROM monitor.alert_rules WHERE tenant_id = $1 AND name = $2 AND id <> $3";
+
+constexpr char kCountRulesSql[] = "SELECT count(*) FROM monitor.alert_rules WHERE tenant_id = $1";
+
+constexpr char kRuleByIdSql[] = "SELECT " AW_RULE_COLUMNS "FROM monitor.alert_rules WHERE id = $1";
+
+constexpr char kRuleByIdForUpdateSql[] =
+    "SELECT " AW_RULE_COLUMNS "FROM monitor.alert_rules WHERE id = $1 FOR UPDATE";
+
+constexpr char kRuleByKeySql[] =
+    "SELECT " AW_RULE_COLUMNS "FROM monitor.alert_rules WHERE tenant_id = $1 AND id = $2";
+
+constexpr char kInsertRuleSql[] = R"sql(
+INSERT INTO monitor.alert_rules (tenant_id, id, name, description, metric, matcher_names,
+    matcher_ops, matcher_values, aggregation, window_us, group_by, comparison, threshold,
+    denominator_metric, den_matcher_names, den_matcher_ops, den_matcher_values, for_us, severity,
+    labels, annotations, resolve_threshold, keep_firing_for_us, disabled, request_id, create_time,
+    update_time)
+VALUES ($1, 'r' || replace(gen_random_uuid()::text, '-', ''), $2, $3, $4, $5::text[],
+        $6::integer[], $7::text[], $8, $9, $10::text[], $11, $12::float8, $13, $14::text[],
+        $15::integer[], $16::text[], $17, $18, $19::jsonb, $20::jsonb,
+        nullif($21::text, '')::float8, $22, $23::boolean, $24, $25::timestamptz, $25::timestamptz)
+RETURNING id)sql";
+
+constexpr char kUpdateRuleSql[] = R"sql(
+UPDATE monitor.alert_rules SET name = $3, description = $4, metric = $5,
+    matcher_names = $6::text[], matcher_ops = $7::integer[], matcher_values = $8::text[],
+    aggregation = $9, window_us = $10, group_by = $11::text[], comparison = $12,
+    threshold = $13::float8, denominator_metric = $14, den_matcher_names = $15::text[],
+    den_matcher_ops = $16::integer[], den_matcher_values = $17::text[], for_us = $18,
+    severity = $19, labels = $20::jsonb, annotations = $21::jsonb,
+    resolve_threshold = nullif($22::text, '')::float8, keep_firing_for_us = $23,
+    disabled = $24::boolean, update_time = $25::timestamptz
+WHERE tenant_id = $1 AND id = $2)sql";
+
+constexpr char kDeleteRuleSql[] =
+    "DELETE FROM monitor.alert_rules WHERE tenant_id = $1 AND id = $2";
+
+constexpr char kListRulesSql[] = "SELECT " AW_RULE_COLUMNS
+                                 "FROM monitor.alert_rules "
+                                 "WHERE ($1::text = '' OR tenant_id = $1::text) "
+                                 "  AND (name, id) > ($2::text, $3::text) "
+                                 "ORDER BY name, id LIMIT $4";
+
+constexpr char kRulesForBatchSql[] = "SELECT " AW_RULE_COLUMNS
+                                     "FROM monitor.alert_rules r "
+                                     "WHERE NOT r.disabled AND EXISTS ("
+                                     "  SELECT 1 FROM unnest($1::text[], $2::text[]) AS b(t, m)"
+                                     "  WHERE r.tenant_id = b.t"
+                                     "    AND (r.metric = b.m OR r.denominator_metric = b.m)) "
+                                     "ORDER BY r.tenant_id, r.id";
+
+constexpr char kActiveRulesSql[] = R"sql(
+SELECT DISTINCT tenant_id, rule_id, name FROM monitor.alert_state
+WHERE rule = 'alert_rule' AND (firing OR pending)
+ORDER BY 1, 2
+LIMIT $1)sql";
+
+constexpr char kLockRuleAlertsSql[] = "SELECT " AW_RULE_ALERT_COLUMNS
+                                      "FROM monitor.alert_state "
+                                      "WHERE tenant_id = $1 AND rule_id = $2 "
+                                      "  AND rule = 'alert_rule' "
+                                      "ORDER BY fingerprint FOR UPDATE";
+
+constexpr char kSaveRuleAlertSql[] = R"sql(
+INSERT INTO monitor.alert_state AS a (tenant_id, fingerprint, rule, name, labels, firing, severity,
+    starts_at, ends_at, value, rule_id, pending, active_since, clear_since, annotations,
+    last_evaluation, updated_at)
+VALUES ($1, $2, $3, $4, $5::jsonb, $6::boolean, $7::smallint,
+        nullif($8::text, '')::timestamptz, nullif($9::text, '')::timestamptz, $10::float8, $11,
+        $12::boolean, nullif($13::text, '')::timestamptz, nullif($14::text, '')::timestamptz,
+        $15::jsonb, nullif($16::text, '')::timestamptz, now())
+ON CONFLICT (tenant_id, fingerprint) DO UPDATE SET
+  name = excluded.name, labels = excluded.labels, firing = excluded.firing,
+  severity = excluded.severity, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+  value = excluded.value, pending = excluded.pending, active_since = excluded.active_since,
+  clear_since = excluded.clear_since, annotations = excluded.annotations,
+  last_evaluation = excluded.last_evaluation, updated_at = now())sql";
+
+constexpr char kDeleteRuleAlertSql[] =
+    "DELETE FROM monitor.alert_state WHERE tenant_id = $1 AND fingerprint = $2";
+
+// The series of one metric of one tenant that every matcher selects
+// ($3..$5), grouped by the values of the labels $6, over buckets [$7, $8).
+#define AW_WINDOW_SELECTED                                                                      \
+  "WITH m AS (SELECT * FROM unnest($3::text[], $4::int[], $5::text[]) AS m(name, op, value)), " \
+  "selected AS ("                                                                               \
+  "  SELECT s.series_key, ARRAY(SELECT coalesce(s.labels->>g.name, '') "                        \
+  "    FROM unnest($6::text[]) WITH ORDINALITY AS g(name, i) ORDER BY g.i) AS grp "             \
+  "  FROM monitor.series s "                                                                    \
+  "  WHERE s.tenant_id = $1::text AND s.metric = $2::text AND NOT EXISTS ("                     \
+  "    SELECT 1 FROM m WHERE NOT (CASE m.op "                                                   \
+  "      WHEN 1 THEN coalesce(s.labels->>m.name, '') = m.value "                                \
+  "      WHEN 2 THEN coalesce(s.labels->>m.name, '') <> m.value "                               \
+  "      WHEN 3 THEN coalesce(s.labels->>m.name, '') ~ ('^(?:' || m.value || ')$') "            \
+  "      ELSE coalesce(s.labels->>m.name, '') !~ ('^(?:' || m.value || ')$') END))) "
+
+constexpr char kWindowGroupsSql[] = AW_WINDOW_SELECTED
+    "SELECT sel.grp, sum(r.count)::bigint, sum(r.sum), min(r.min), max(r.max) "
+    "FROM selected sel JOIN monitor.rollups_1m r "
+    "  ON r.tenant_id = $1::text AND r.metric = $2::text AND r.series_key = sel.series_key "
+    "WHERE r.bucket >= $7::timestamptz AND r.bucket < $8::timestamptz "
+    "GROUP BY 1";
+
+constexpr char kWindowSketchesSql[] = AW_WINDOW_SELECTED
+    "SELECT sel.grp, r.count, r.sum, r.min, r.max, r.sketch "
+    "FROM selected sel JOIN monitor.rollups_1m r "
+    "  ON r.tenant_id = $1::text AND r.metric = $2::text AND r.series_key = sel.series_key "
+    "WHERE r.bucket >= $7::timestamptz AND r.bucket < $8::timestamptz";
+
+constexpr char kActiveAlertsSql[] =
+    "WITH m AS (SELECT * FROM unnest($4::text[], $5::int[], $6::text[]) AS m(name, op, value)) "
+    "SELECT " AW_RULE_ALERT_COLUMNS
+    "FROM monitor.alert_state a "
+    "WHERE (a.firing OR (a.pending AND $2::boolean)) "
+    "  AND ($1::text = '' OR a.tenant_id = $1::text) "
+    "  AND (cardinality($3::int[]) = 0 OR a.severity = ANY($3::int[])) "
+    "  AND NOT EXISTS (SELECT 1 FROM m WHERE NOT (CASE m.op "
+    "      WHEN 1 THEN coalesce(a.labels->>m.name, '') = m.value "
+    "      WHEN 2 THEN coalesce(a.labels->>m.name, '') <> m.value "
+    "      WHEN 3 THEN coalesce(a.labels->>m.name, '') ~ ('^(?:' || m.value || ')$') "
+    "      ELSE coalesce(a.labels->>m.name, '') !~ ('^(?:' || m.value || ')$') END)) "
+    "  AND (a.severity, a.tenant_id, a.fingerprint) > ($7::int, $8::text, $9::text) "
+    "ORDER BY a.severity, a.tenant_id, a.fingerprint LIMIT $10";
+
+#undef AW_WINDOW_SELECTED
+#undef AW_RULE_ALERT_COLUMNS
+#undef AW_RULE_COLUMNS
+
+std::vector<int64_t> ParseIntArray(const pqxx::field& field) {
+  std::vector<int64_t> out;
+  for (const std::string& text : ParseTextArray(field)) {
+    int64_t value = 0;
+    if (!absl::SimpleAtoi(text, &value)) value = 0;
+    out.push_back(value);
+  }
+  return out;
+}
+
+std::vector<LabelMatcher> ReadMatchers(const pqxx::field& names, const pqxx::field& ops,
+                                       const pqxx::field& values) {
+  const std::vector<std::string> n = ParseTextArray(names);
+  const std::vector<int64_t> o = ParseIntArray(ops);
+  const std::vector<std::string> v = ParseTextArray(values);
+  std::vector<LabelMatcher> out;
+  for (size_t i = 0; i < n.size() && i < o.size() && i < v.size(); ++i) {
+    out.push_back({n[i], static_cast<MatchOp>(o[i]), v[i]});
+  }
+  return out;
+}
+
+AlertRule ReadRule(const pqxx::row& row) {
+  AlertRule rule;
+  rule.tenant = row[0].as<std::string>();
+  rule.id = row[1].as<std::string>();
+  rule.name = row[2].as<std::string>();
+  rule.description = row[3].as<std::string>();
+  ThresholdCondition& c = rule.condition;
+  c.metric = row[4].as<std::string>();
+  c.matchers = ReadMatchers(row[5], row[6], row[7]);
+  c.aggregation = static_cast<Aggregation>(row[8].as<int>());
+  c.window = absl::Microseconds(row[9].as<int64_t>());
+  c.group_by = ParseTextArray(row[10]);
+  c.comparison = static_cast<Comparison>(row[11].as<int>());
+  c.threshold = row[12].as<double>();
+  c.denominator_metric = row[13].as<std::string>();
+  c.denominator_matchers = ReadMatchers(row[14], row[15], row[16]);
+  rule.for_duration = absl::Microseconds(row[17].as<int64_t>());
+  rule.severity = static_cast<Severity>(row[18].as<int>());
+  rule.labels = ParseLabelArrays(row[19], row[20]);
+  rule.annotations = ParseLabelArrays(row[21], row[22]);
+  if (!row[23].is_null()) rule.hysteresis.resolve_threshold = row[23].as<double>();
+  rule.hysteresis.keep_firing_for = absl::Microseconds(row[24].as<int64_t>());
+  rule.disabled = row[25].as<bool>();
+  rule.create_time = absl::FromUnixMicros(row[26].as<int64_t>());
+  rule.update_time = absl::FromUnixMicros(row[27].as<int64_t>());
+  return rule;
+}
+
+AlertState ReadRuleAlert(const pqxx::row& row) {
+  AlertState state = ReadAlertState(row);  // the first 11 columns
+  state.rule_id = row[11].as<std::string>();
+  state.pending = row[12].as<bool>();
+  state.active_since = ParseMicros(row[13]);
+  state.clear_since = ParseMicros(row[14]);
+  state.annotations = ParseLabelArrays(row[15], row[16]);
+  state.last_evaluation = ParseMicros(row[17]);
+  return state;
+}
+
+// Matchers as the three parallel arrays the SQL takes.
+struct MatcherArrays {
+  std::string names;
+  std::string ops;
+  std::string values;
+};
+
+MatcherArrays ToArrays(const std::vector<LabelMatcher>& matchers) {
+  std::vector<std::string> names, values;
+  std::vector<int64_t> ops;
+  for (const LabelMatcher& matcher : matchers) {
+    names.push_back(matcher.name);
+    ops.push_back(static_cast<int64_t>(matcher.op));
+    values.push_back(matcher.value);
+  }
+  return {PgTextArray(names), PgInt64Array(ops), PgTextArray(values)};
+}
+
+std::string OptionalDouble(const std::optional<double>& value) {
+  return value.has_value() ? absl::StrFormat("%.17g", *value) : std::string();
+}
+
+// INVALID_ARGUMENT naming `field`[i].value when Postgres refuses one of the
+// regular expressions of `matchers`. The transaction is dead afterwards and
+// must be rolled back (returning the error does).
+absl::Status CheckRegexes(pqxx::work& txn, const std::vector<LabelMatcher>& matchers,
+                          const std::string& field) {
+  for (size_t i = 0; i < matchers.size(); ++i) {
+    const LabelMatcher& matcher = matchers[i];
+    if (matcher.op != MatchOp::kRegex && matcher.op != MatchOp::kNotRegex) continue;
+    try {
+      txn.exec_params(kCheckRegexSql, matcher.value);
+    } catch (const pqxx::sql_error& e) {
+      if (e.sqlstate() != "2201B") throw;
+      std::string reason = e.what();
+      reason = reason.substr(0, reason.find('\n'));
+      return common::InvalidField(absl::StrCat(field, "[", i, "].value"),
+                                  absl::StrCat("invalid regular expression: ", reason));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Writes the rule's columns: INSERT (kInsertRuleSql) or UPDATE (kUpdateRuleSql).
+pqxx::result WriteRule(pqxx::work& txn, const AlertRule& rule, const std::string& request_id,
+                       absl::Time now, bool insert) {
+  const ThresholdCondition& c = rule.condition;
+  const MatcherArrays m = ToArrays(c.matchers);
+  const MatcherArrays d = ToArrays(c.denominator_matchers);
+  const int64_t window_us = absl::ToInt64Microseconds(c.window);
+  const int64_t for_us = absl::ToInt64Microseconds(rule.for_duration);
+  const int64_t keep_us = absl::ToInt64Microseconds(rule.hysteresis.keep_firing_for);
+  const std::string threshold = absl::StrFormat("%.17g", c.threshold);
+  if (insert) {
+    return txn.exec_params(
+        kInsertRuleSql, rule.tenant, rule.name, rule.description, c.metric, m.names, m.ops,
+        m.values, static_cast<int>(c.aggregation), window_us, PgTextArray(c.group_by),
+        static_cast<int>(c.comparison), threshold, c.denominator_metric, d.names, d.ops, d.values,
+        for_us, static_cast<int>(rule.severity), JsonObject(rule.labels),
+        JsonObject(rule.annotations), OptionalDouble(rule.hysteresis.resolve_threshold), keep_us,
+        rule.disabled, request_id, PgTimestamp(now));
+  }
+  return txn.exec_params(
+      kUpdateRuleSql, rule.tenant, rule.id, rule.name, rule.description, c.metric, m.names, m.ops,
+      m.values, static_cast<int>(c.aggregation), window_us, PgTextArray(c.group_by),
+      static_cast<int>(c.comparison), threshold, c.denominator_metric, d.names, d.ops, d.values,
+      for_us, static_cast<int>(rule.severity), JsonObject(rule.labels),
+      JsonObject(rule.annotations), OptionalDouble(rule.hysteresis.resolve_threshold), keep_us,
+      rule.disabled, PgTimestamp(now));
+}
+
+absl::Status NameTaken(pqxx::work& txn, const AlertRule& rule) {
+  if (!txn.exec_params(kRuleNameTakenSql, rule.tenant, rule.name, rule.id).empty()) {
+    return absl::AlreadyExistsError(absl::StrCat("rule.name: tenant \"", rule.tenant,
+                                                 "\" has a rule named \"", rule.name, "\""));
+  }
+  return absl::OkStatus();
+}
+
+constexpr char kListSeriesSql[] = R"sql(
+WITH m AS (SELECT * FROM unnest($3::text[], $4::int[], $5::text[]) AS m(name, op, value))
+SELECT s.tenant_id, s.metric,
+       ARRAY(SELECT key FROM jsonb_each_text(s.labels) ORDER BY key),
+       ARRAY(SELECT value FROM jsonb_each_text(s.labels) ORDER BY key), s.labels::text,
+       (extract(epoch FROM b.first) * 1000000)::bigint,
+       (extract(epoch FROM b.last) * 1000000)::bigint
+FROM monitor.series s
+CROSS JOIN LATERAL (
+  SELECT min(r.bucket) AS first, max(r.bucket) AS last FROM monitor.rollups_1m r
+  WHERE r.tenant_id = s.tenant_id AND r.metric = s.metric AND r.series_key = s.series_key) b
+WHERE ($1::text = '' OR s.tenant_id = $1::text) AND ($2::text = '' OR s.metric = $2::text)
+  AND b.first IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM m WHERE NOT (CASE m.op
+      WHEN 1 THEN coalesce(s.labels->>m.name, '') = m.value
+      WHEN 2 THEN coalesce(s.labels->>m.name, '') <> m.value
+      WHEN 3 THEN coalesce(s.labels->>m.name, '') ~ ('^(?:' || m.value || ')$')
+      ELSE coalesce(s.labels->>m.name, '') !~ ('^(?:' || m.value || ')$') END))
+  AND (s.metric, s.labels::text) > ($6::text, $7::text)
+  AND (NOT $8::boolean OR EXISTS (
+      SELECT 1 FROM monitor.rollups_1m r
+      WHERE r.tenant_id = s.tenant_id AND r.metric = s.metric AND r.series_key = s.series_key
+        AND r.bucket >= coalesce(nullif($9::text, '')::timestamptz, '-infinity')
+        AND r.bucket < coalesce(nullif($10::text, '')::timestamptz, 'infinity')))
+ORDER BY s.metric, s.labels::text
+LIMIT $11)sql";
+
+constexpr char kGaugesSql[] = R"sql(
+SELECT (SELECT coalesce(sum(series_count), 0)::bigint FROM monitor.tenant_series),
+       (SELECT count(*) FROM monitor.outbox))sql";
+
 // RuleContext over the transaction of one batch or sweep.
-class PgRuleContext final : public RuleContext {
+class PgRuleContext final : public RuleContext, public AlertRuleContext {
  public:
   explicit PgRuleContext(pqxx::work& txn) : txn_(txn) {}
 
@@ -294,6 +707,61 @@ class PgRuleContext final : public RuleContext {
   }
 
   int64_t emitted() const { return emitted_; }
+
+  absl::Status LockRule(const std::string& tenant, const std::string& rule_id) override {
+    txn_.exec_params(kLockRuleSql, tenant, rule_id);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::map<std::vector<std::string>, GroupStats>> WindowGroups(
+      const std::string& tenant, const std::string& metric,
+      const std::vector<LabelMatcher>& matchers, const std::vector<std::string>& group_by,
+      const BucketRange& range, bool with_sketch) override {
+    const MatcherArrays m = ToArrays(matchers);
+    const pqxx::result rows = txn_.exec_params(
+        with_sketch ? kWindowSketchesSql : kWindowGroupsSql, tenant, metric, m.names, m.ops,
+        m.values, PgTextArray(group_by), PgTimestamp(range.from), PgTimestamp(range.to));
+    std::map<std::vector<std::string>, GroupStats> out;
+    for (const auto& row : rows) {
+      GroupStats& group = out[ParseTextArray(row[0])];
+      RollupStats stats;
+      stats.count = row[1].as<int64_t>();
+      stats.sum = row[2].as<double>();
+      stats.min = row[3].as<double>();
+      stats.max = row[4].as<double>();
+      group.stats.Merge(stats);
+      if (with_sketch && !row[5].is_null()) {
+        ASSIGN_OR_RETURN(const QuantileSketch sketch, ReadSketch(row[5], metric));
+        if (!group.sketch.has_value()) group.sketch.emplace();
+        RETURN_IF_ERROR(group.sketch->Merge(sketch));
+      }
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::vector<AlertState>> LockRuleAlerts(const std::string& tenant,
+                                                         const std::string& rule_id) override {
+    std::vector<AlertState> out;
+    for (const auto& row : txn_.exec_params(kLockRuleAlertsSql, tenant, rule_id)) {
+      out.push_back(ReadRuleAlert(row));
+    }
+    return out;
+  }
+
+  absl::Status SaveRuleAlert(const AlertState& state) override {
+    txn_.exec_params(kSaveRuleAlertSql, state.tenant, state.fingerprint, state.rule, state.name,
+                     JsonObject(state.labels), state.firing, static_cast<int>(state.severity),
+                     OptionalTimestamp(state.starts_at), OptionalTimestamp(state.ends_at),
+                     state.value, state.rule_id, state.pending,
+                     OptionalTimestamp(state.active_since), OptionalTimestamp(state.clear_since),
+                     JsonObject(state.annotations), OptionalTimestamp(state.last_evaluation));
+    return absl::OkStatus();
+  }
+
+  absl::Status DeleteRuleAlert(const std::string& tenant, const std::string& fingerprint) override {
+    txn_.exec_params(kDeleteRuleAlertSql, tenant, fingerprint);
+    return absl::OkStatus();
+  }
 
  private:
   pqxx::work& txn_;
@@ -478,11 +946,43 @@ absl::StatusOr<CommitResult> PgMonitorStore::CommitOnce(const std::string& produ
 }
 
 absl::StatusOr<SweepResult> PgMonitorStore::SweepAlerts(absl::Time now, int limit) {
+  absl::StatusOr<SweepResult> builtin =
+      pool_.Transact<SweepResult>([&](pqxx::work& txn) -> absl::StatusOr<SweepResult> {
+        SweepResult result;
+        PgRuleContext context(txn);
+        for (const RuleEvaluator* evaluator : evaluators_) {
+          RETURN_IF_ERROR(evaluator->OnSweep(context, now, limit, &result.alerts));
+        }
+        result.outbox_enqueued = context.emitted();
+        return result;
+      });
+  if (!builtin.ok()) return builtin;
+  ASSIGN_OR_RETURN(const SweepResult rules, SweepAlertRules(now, limit));
+  builtin->alerts.fired += rules.alerts.fired;
+  builtin->alerts.resolved += rules.alerts.resolved;
+  builtin->outbox_enqueued += rules.outbox_enqueued;
+  return builtin;
+}
+
+absl::StatusOr<SweepResult> PgMonitorStore::SweepAlertRules(absl::Time now, int limit) {
   return pool_.Transact<SweepResult>([&](pqxx::work& txn) -> absl::StatusOr<SweepResult> {
     SweepResult result;
     PgRuleContext context(txn);
-    for (const RuleEvaluator* evaluator : evaluators_) {
-      RETURN_IF_ERROR(evaluator->OnSweep(context, now, limit, &result.alerts));
+    // Sorted by (tenant, rule id): rule locks are always taken in that order.
+    for (const auto& active : txn.exec_params(kActiveRulesSql, limit)) {
+      const std::string tenant = active[0].as<std::string>();
+      const std::string rule_id = active[1].as<std::string>();
+      const pqxx::result rows = txn.exec_params(kRuleByKeySql, tenant, rule_id);
+      if (rows.empty()) {
+        // Deleted without resolving (should not happen): resolve now.
+        AlertRule gone;
+        gone.tenant = tenant;
+        gone.id = rule_id;
+        gone.name = active[2].as<std::string>();
+        RETURN_IF_ERROR(ResolveAlertRule(gone, context, now, &result.alerts));
+        continue;
+      }
+      RETURN_IF_ERROR(EvaluateAlertRule(ReadRule(rows[0]), context, now, &result.alerts));
     }
     result.outbox_enqueued = context.emitted();
     return result;
@@ -509,6 +1009,7 @@ absl::StatusOr<std::vector<HealthRow>> PgMonitorStore::ReadHealthRows(const Heal
           health.status = row[6].as<std::string>();
           health.count = row[7].as<int64_t>();
           health.sum = row[8].as<double>();
+          health.component = row[9].as<std::string>();
           out.push_back(std::move(health));
         }
         return out;
@@ -598,6 +1099,287 @@ absl::StatusOr<std::vector<StepRow>> PgMonitorStore::QuerySteps(const SeriesQuer
         // AssembleSeries merges the rows of one group and step.
         return out;
       });
+}
+
+absl::StatusOr<ScopeThresholds> PgMonitorStore::SetThresholds(const ScopeThresholds& thresholds,
+                                                              absl::Time now) {
+  return pool_.Transact<ScopeThresholds>([&](pqxx::work& txn) -> absl::StatusOr<ScopeThresholds> {
+    const HealthScope& scope = thresholds.scope;
+    txn.exec_params(kLockTenantThresholdsSql, scope.tenant);
+    std::vector<std::string> indicators;
+    std::vector<double> warnings, criticals;
+    std::vector<std::string> disabled;
+    for (const ThresholdOverride& entry : thresholds.thresholds) {
+      indicators.push_back(entry.indicator);
+      warnings.push_back(entry.warning);
+      criticals.push_back(entry.critical);
+      disabled.push_back(entry.disabled ? "true" : "false");
+    }
+    const pqxx::result upserted =
+        txn.exec_params(kUpsertThresholdsSql, scope.tenant, ScopeKey(scope), scope.team,
+                        scope.workflow, scope.agent, scope.model, scope.provider, scope.service,
+                        JsonObject(scope.tags), PgTextArray(indicators), PgFloat8Array(warnings),
+                        PgFloat8Array(criticals), PgTextArray(disabled), PgTimestamp(now));
+    if (upserted[0][0].as<bool>()) {
+      const int64_t scopes =
+          txn.exec_params(kCountTenantThresholdsSql, scope.tenant)[0][0].as<int64_t>();
+      if (scopes > kMaxThresholdScopesPerTenant) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("thresholds.scope: tenant \"", scope.tenant, "\" has ",
+                         kMaxThresholdScopesPerTenant, " scopes with overrides, the most allowed"));
+      }
+    }
+    ScopeThresholds stored = thresholds;
+    // Postgres keeps microseconds.
+    stored.update_time = absl::FromUnixMicros(absl::ToUnixMicros(now));
+    return stored;
+  });
+}
+
+absl::Status PgMonitorStore::DeleteThresholds(const HealthScope& scope) {
+  return pool_.WithTransaction([&](pqxx::work& txn) -> absl::Status {
+    if (txn.exec_params(kDeleteThresholdsSql, scope.tenant, ScopeKey(scope)).empty()) {
+      return absl::NotFoundError("scope: no threshold overrides for this scope");
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<ScopeThresholds>> PgMonitorStore::ReadThresholds(
+    const std::string& tenant) {
+  return pool_.Transact<std::vector<ScopeThresholds>>(
+      [&](pqxx::work& txn) -> absl::StatusOr<std::vector<ScopeThresholds>> {
+        std::vector<ScopeThresholds> out;
+        for (const auto& row : txn.exec_params(kReadThresholdsSql, tenant)) {
+          ASSIGN_OR_RETURN(ScopeThresholds entry, ReadThresholdRow(row));
+          out.push_back(std::move(entry));
+        }
+        return out;
+      });
+}
+
+absl::StatusOr<ThresholdPage> PgMonitorStore::ListThresholds(
+    const std::string& tenant, const std::optional<std::pair<std::string, std::string>>& after,
+    int page_size) {
+  return pool_.Transact<ThresholdPage>([&](pqxx::work& txn) -> absl::StatusOr<ThresholdPage> {
+    // The empty tenant and key sort first, so ("", "") starts before every row
+    // but the tenant-less scope whose key is ""; scope keys are never empty.
+    const std::pair<std::string, std::string> from = after.value_or(std::make_pair("", ""));
+    const pqxx::result rows = txn.exec_params(kListThresholdsSql, tenant, from.first, from.second,
+                                              static_cast<int64_t>(page_size) + 1);
+    ThresholdPage page;
+    for (const auto& row : rows) {
+      if (static_cast<int>(page.entries.size()) == page_size) {
+        page.next =
+            std::make_pair(page.entries.back().scope.tenant, ScopeKey(page.entries.back().scope));
+        break;
+      }
+      ASSIGN_OR_RETURN(ScopeThresholds entry, ReadThresholdRow(row));
+      page.entries.push_back(std::move(entry));
+    }
+    return page;
+  });
+}
+
+absl::StatusOr<RuleWriteResult> PgMonitorStore::CreateAlertRule(const AlertRule& rule,
+                                                                const std::string& request_id,
+                                                                absl::Time now) {
+  return pool_.Transact<RuleWriteResult>([&](pqxx::work& txn) -> absl::StatusOr<RuleWriteResult> {
+    RuleWriteResult result;
+    txn.exec_params(kLockTenantRulesSql, rule.tenant);
+    if (!request_id.empty()) {
+      const pqxx::result existing = txn.exec_params(kRuleByRequestSql, rule.tenant, request_id);
+      if (!existing.empty()) {
+        result.rule = ReadRule(existing[0]);
+        return result;
+      }
+    }
+    RETURN_IF_ERROR(NameTaken(txn, rule));
+    if (txn.exec_params(kCountRulesSql, rule.tenant)[0][0].as<int64_t>() >=
+        kMaxAlertRulesPerTenant) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "rule: tenant \"", rule.tenant, "\" has ", kMaxAlertRulesPerTenant, " rules, the most"));
+    }
+    RETURN_IF_ERROR(CheckRegexes(txn, rule.condition.matchers, "rule.threshold.matchers"));
+    RETURN_IF_ERROR(CheckRegexes(txn, rule.condition.denominator_matchers,
+                                 "rule.threshold.denominator_matchers"));
+    AlertRule stored = rule;
+    stored.id = WriteRule(txn, rule, request_id, now, true)[0][0].as<std::string>();
+    stored.create_time = absl::FromUnixMicros(absl::ToUnixMicros(now));
+    stored.update_time = stored.create_time;
+    PgRuleContext context(txn);
+    RETURN_IF_ERROR(EvaluateAlertRule(stored, context, now, &result.alerts));
+    result.outbox_enqueued = context.emitted();
+    result.rule = std::move(stored);
+    return result;
+  });
+}
+
+absl::StatusOr<AlertRule> PgMonitorStore::GetAlertRule(const std::string& id) {
+  return pool_.Transact<AlertRule>([&](pqxx::work& txn) -> absl::StatusOr<AlertRule> {
+    const pqxx::result rows = txn.exec_params(kRuleByIdSql, id);
+    if (rows.empty()) return absl::NotFoundError(absl::StrCat("id: no alert rule \"", id, "\""));
+    return ReadRule(rows[0]);
+  });
+}
+
+absl::StatusOr<RuleWriteResult> PgMonitorStore::UpdateAlertRule(const AlertRule& rule,
+                                                                absl::Time now) {
+  return pool_.Transact<RuleWriteResult>([&](pqxx::work& txn) -> absl::StatusOr<RuleWriteResult> {
+    const pqxx::result rows = txn.exec_params(kRuleByIdForUpdateSql, rule.id);
+    if (rows.empty()) {
+      return absl::NotFoundError(absl::StrCat("rule.id: no alert rule \"", rule.id, "\""));
+    }
+    const AlertRule previous = ReadRule(rows[0]);
+    if (previous.tenant != rule.tenant) {
+      return common::InvalidField("rule.tenant", "cannot change");
+    }
+    RETURN_IF_ERROR(NameTaken(txn, rule));
+    RETURN_IF_ERROR(CheckRegexes(txn, rule.condition.matchers, "rule.threshold.matchers"));
+    RETURN_IF_ERROR(CheckRegexes(txn, rule.condition.denominator_matchers,
+                                 "rule.threshold.denominator_matchers"));
+    WriteRule(txn, rule, "", now, false);
+    RuleWriteResult result;
+    result.rule = rule;
+    result.rule.create_time = previous.create_time;
+    result.rule.update_time = absl::FromUnixMicros(absl::ToUnixMicros(now));
+    PgRuleContext context(txn);
+    RETURN_IF_ERROR(EvaluateAlertRule(result.rule, context, now, &result.alerts));
+    result.outbox_enqueued = context.emitted();
+    return result;
+  });
+}
+
+absl::StatusOr<SweepResult> PgMonitorStore::DeleteAlertRule(const std::string& id, absl::Time now) {
+  return pool_.Transact<SweepResult>([&](pqxx::work& txn) -> absl::StatusOr<SweepResult> {
+    const pqxx::result rows = txn.exec_params(kRuleByIdForUpdateSql, id);
+    if (rows.empty()) return absl::NotFoundError(absl::StrCat("id: no alert rule \"", id, "\""));
+    const AlertRule rule = ReadRule(rows[0]);
+    SweepResult result;
+    PgRuleContext context(txn);
+    RETURN_IF_ERROR(ResolveAlertRule(rule, context, now, &result.alerts));
+    txn.exec_params(kDeleteRuleSql, rule.tenant, rule.id);
+    result.outbox_enqueued = context.emitted();
+    return result;
+  });
+}
+
+absl::StatusOr<AlertRulePage> PgMonitorStore::ListAlertRules(
+    const std::string& tenant, const std::optional<std::pair<std::string, std::string>>& after,
+    int page_size) {
+  return pool_.Transact<AlertRulePage>([&](pqxx::work& txn) -> absl::StatusOr<AlertRulePage> {
+    const std::pair<std::string, std::string> from = after.value_or(std::make_pair("", ""));
+    const pqxx::result rows = txn.exec_params(kListRulesSql, tenant, from.first, from.second,
+                                              static_cast<int64_t>(page_size) + 1);
+    AlertRulePage page;
+    for (const auto& row : rows) {
+      if (static_cast<int>(page.rules.size()) == page_size) {
+        page.next = std::make_pair(page.rules.back().name, page.rules.back().id);
+        break;
+      }
+      page.rules.push_back(ReadRule(row));
+    }
+    return page;
+  });
+}
+
+absl::StatusOr<SweepResult> PgMonitorStore::EvaluateAlertRules(const BatchAggregate& aggregate,
+                                                               absl::Time now) {
+  std::set<std::pair<std::string, std::string>> fed;
+  for (const SeriesRecord& series : aggregate.series) fed.insert({series.tenant, series.metric});
+  if (fed.empty()) return SweepResult{};
+  std::vector<std::string> tenants, metrics;
+  for (const auto& [tenant, metric] : fed) {
+    tenants.push_back(tenant);
+    metrics.push_back(metric);
+  }
+  absl::StatusOr<SweepResult> result;
+  for (int attempt = 0; attempt < kCommitAttempts; ++attempt) {
+    result = pool_.Transact<SweepResult>([&](pqxx::work& txn) -> absl::StatusOr<SweepResult> {
+      SweepResult out;
+      PgRuleContext context(txn);
+      for (const auto& row :
+           txn.exec_params(kRulesForBatchSql, PgTextArray(tenants), PgTextArray(metrics))) {
+        RETURN_IF_ERROR(EvaluateAlertRule(ReadRule(row), context, now, &out.alerts));
+      }
+      out.outbox_enqueued = context.emitted();
+      return out;
+    });
+    if (!absl::IsAborted(result.status())) break;
+  }
+  return result;
+}
+
+absl::StatusOr<ActiveAlertPage> PgMonitorStore::ListActiveAlerts(
+    const ActiveAlertFilter& filter, const std::optional<ActiveAlertCursor>& after, int page_size) {
+  return pool_.Transact<ActiveAlertPage>([&](pqxx::work& txn) -> absl::StatusOr<ActiveAlertPage> {
+    RETURN_IF_ERROR(CheckRegexes(txn, filter.matchers, "matchers"));
+    std::vector<int64_t> severities;
+    for (Severity severity : filter.severities) {
+      severities.push_back(static_cast<int64_t>(severity));
+    }
+    const MatcherArrays m = ToArrays(filter.matchers);
+    const ActiveAlertCursor from = after.value_or(ActiveAlertCursor{});
+    const pqxx::result rows =
+        txn.exec_params(kActiveAlertsSql, filter.tenant, filter.include_pending,
+                        PgInt64Array(severities), m.names, m.ops, m.values, from.severity,
+                        from.tenant, from.fingerprint, static_cast<int64_t>(page_size) + 1);
+    ActiveAlertPage page;
+    for (const auto& row : rows) {
+      if (static_cast<int>(page.alerts.size()) == page_size) {
+        const AlertState& last = page.alerts.back();
+        page.next =
+            ActiveAlertCursor{static_cast<int>(last.severity), last.tenant, last.fingerprint};
+        break;
+      }
+      page.alerts.push_back(ReadRuleAlert(row));
+    }
+    return page;
+  });
+}
+
+absl::StatusOr<SeriesPage> PgMonitorStore::ListSeries(
+    const SeriesListQuery& query, const std::optional<std::pair<std::string, std::string>>& after,
+    int page_size) {
+  return pool_.Transact<SeriesPage>([&](pqxx::work& txn) -> absl::StatusOr<SeriesPage> {
+    RETURN_IF_ERROR(CheckRegexes(txn, query.matchers, "matchers"));
+    const MatcherArrays m = ToArrays(query.matchers);
+    const std::pair<std::string, std::string> from = after.value_or(std::make_pair("", ""));
+    const bool ranged = query.start.has_value() || query.end.has_value();
+    const std::string start =
+        query.start.has_value() ? PgTimestamp(MinuteBucket(*query.start)) : std::string();
+    const std::string end = query.end.has_value() ? PgTimestamp(*query.end) : std::string();
+    const pqxx::result rows = txn.exec_params(kListSeriesSql, query.tenant, query.metric, m.names,
+                                              m.ops, m.values, from.first, from.second, ranged,
+                                              start, end, static_cast<int64_t>(page_size) + 1);
+    SeriesPage page;
+    std::string last_key;
+    for (const auto& row : rows) {
+      if (static_cast<int>(page.series.size()) == page_size) {
+        page.next = std::make_pair(page.series.back().metric, last_key);
+        break;
+      }
+      SeriesInfo info;
+      info.tenant = row[0].as<std::string>();
+      info.metric = row[1].as<std::string>();
+      info.labels = ParseLabelArrays(row[2], row[3]);
+      last_key = row[4].as<std::string>();
+      info.first_time = absl::FromUnixMicros(row[5].as<int64_t>());
+      info.last_time = absl::FromUnixMicros(row[6].as<int64_t>());
+      page.series.push_back(std::move(info));
+    }
+    return page;
+  });
+}
+
+absl::StatusOr<StoreGauges> PgMonitorStore::ReadGauges() {
+  return pool_.Transact<StoreGauges>([&](pqxx::work& txn) -> absl::StatusOr<StoreGauges> {
+    const pqxx::row row = txn.exec(kGaugesSql)[0];
+    StoreGauges gauges;
+    gauges.active_series = row[0].as<int64_t>();
+    gauges.outbox_depth = row[1].as<int64_t>();
+    return gauges;
+  });
 }
 
 }  // namespace agentwatch::monitor

@@ -27,8 +27,35 @@ class PgMonitorStore final : public MonitorStore {
   absl::StatusOr<std::vector<HealthSketchRow>> ReadHealthSketches(
       const HealthScope& scope, const BucketRange& range) override;
   absl::StatusOr<std::vector<StepRow>> QuerySteps(const SeriesQuery& query) override;
+  absl::StatusOr<ScopeThresholds> SetThresholds(const ScopeThresholds& thresholds,
+                                                absl::Time now) override;
+  absl::Status DeleteThresholds(const HealthScope& scope) override;
+  absl::StatusOr<std::vector<ScopeThresholds>> ReadThresholds(const std::string& tenant) override;
+  absl::StatusOr<ThresholdPage> ListThresholds(
+      const std::string& tenant, const std::optional<std::pair<std::string, std::string>>& after,
+      int page_size) override;
+  absl::StatusOr<RuleWriteResult> CreateAlertRule(const AlertRule& rule,
+                                                  const std::string& request_id,
+                                                  absl::Time now) override;
+  absl::StatusOr<AlertRule> GetAlertRule(const std::string& id) override;
+  absl::StatusOr<RuleWriteResult> UpdateAlertRule(const AlertRule& rule, absl::Time now) override;
+  absl::StatusOr<SweepResult> DeleteAlertRule(const std::string& id, absl::Time now) override;
+  absl::StatusOr<AlertRulePage> ListAlertRules(
+      const std::string& tenant, const std::optional<std::pair<std::string, std::string>>& after,
+      int page_size) override;
+  absl::StatusOr<SweepResult> EvaluateAlertRules(const BatchAggregate& aggregate,
+                                                 absl::Time now) override;
+  absl::StatusOr<SeriesPage> ListSeries(
+      const SeriesListQuery& query, const std::optional<std::pair<std::string, std::string>>& after,
+      int page_size) override;
+  absl::StatusOr<StoreGauges> ReadGauges() override;
+  absl::StatusOr<ActiveAlertPage> ListActiveAlerts(const ActiveAlertFilter& filter,
+                                                   const std::optional<ActiveAlertCursor>& after,
+                                                   int page_size) override;
 
  private:
+  absl::StatusOr<SweepResult> SweepAlertRules(absl::Time now, int limit);
+
   absl::StatusOr<CommitResult> CommitOnce(const std::string& producer_id, uint64_t sequence,
                                           const BatchAggregate& aggregate, absl::Time now);
 
