@@ -24,6 +24,7 @@
 #include "capacity/history/fake_history_source.h"
 #include "capacity/store/memory_forecast_cache.h"
 #include "capacity/store/memory_forecast_run_store.h"
+#include "capacity/store/memory_resource_store.h"
 #include "common/auth.h"
 #include "common/clock.h"
 #include "common/executor.h"
@@ -97,7 +98,7 @@ class CapacityServiceTest : public ::testing::Test {
         metrics_(registry_),
         executor_(4, 100),
         rpc_(authorizer_, executor_),
-        service_(rpc_, clock_, history_, runs_, cache_, metrics_) {}
+        service_(rpc_, clock_, history_, runs_, cache_, metrics_, resources_) {}
 
   void SetUp() override {
     grpc::ServerBuilder builder;
@@ -140,6 +141,7 @@ class CapacityServiceTest : public ::testing::Test {
   FakeHistorySource history_;
   MemoryForecastRunStore runs_;
   MemoryForecastCache cache_;
+  MemoryResourceStore resources_;
   prometheus::Registry registry_;
   CapacityMetrics metrics_;
   common::Authorizer authorizer_;
@@ -435,12 +437,14 @@ TEST_F(CapacityServiceTest, InvalidRequestsNameTheField) {
   EXPECT_THAT(runs_.runs(), SizeIs(0));
 }
 
-TEST_F(CapacityServiceTest, OtherRpcsAreUnimplemented) {
+TEST_F(CapacityServiceTest, RecommendationsWithoutResourcesAreEmpty) {
   grpc::ClientContext context;
   v1::GetRecommendationsRequest request;
   v1::GetRecommendationsResponse response;
-  EXPECT_EQ(stub_->GetRecommendations(&context, request, &response).error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
+  ASSERT_TRUE(stub_->GetRecommendations(&context, request, &response).ok());
+  EXPECT_EQ(response.recommendations_size(), 0);
+  EXPECT_TRUE(response.next_page_token().empty());
+  EXPECT_EQ(history_.calls(), 0);
 }
 
 TEST(ForecastRequestTest, HorizonNotAMultipleOfTheStepRoundsUpAndTtlIsCapped) {

@@ -23,6 +23,7 @@
 #include "capacity/api/metrics.h"
 #include "capacity/history/fake_history_source.h"
 #include "capacity/jobs/run_retention.h"
+#include "capacity/store/memory_resource_store.h"
 #include "capacity/store/migrations.h"
 #include "capacity/store/pg_forecast_run_store.h"
 #include "capacity/store/redis_forecast_cache.h"
@@ -255,8 +256,8 @@ class ServiceIntegrationTest : public ::testing::Test {
 
   // Serves GetForecast over `cache` and returns a stub to it.
   void Serve(ForecastCache& cache) {
-    service_ =
-        std::make_unique<CapacityServiceImpl>(rpc_, clock_, history_, store_, cache, metrics_);
+    service_ = std::make_unique<CapacityServiceImpl>(rpc_, clock_, history_, store_, cache,
+                                                     metrics_, resources_);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -295,6 +296,7 @@ class ServiceIntegrationTest : public ::testing::Test {
   PgForecastRunStore store_;
   common::FakeClock clock_;
   FakeHistorySource history_;
+  MemoryResourceStore resources_;
   prometheus::Registry registry_;
   CapacityMetrics metrics_;
   common::Authorizer authorizer_;

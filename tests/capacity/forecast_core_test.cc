@@ -266,11 +266,13 @@ TEST(BacktestTest, PlansOriginsOverTheLastPartOfTheHistory) {
   auto plan = PlanBacktest(336, 24, 25, BacktestOptions{});
   ASSERT_THAT(plan, IsOk());
   EXPECT_EQ(plan->horizon, 24);
+  // The span allows origins from 336 - 24 - 168 = 144 on; 48 of them fit
+  // 3 steps apart (at most ceil(24 / 6) = 4), ending at the last one.
   ASSERT_EQ(plan->origins.size(), 48u);
-  EXPECT_EQ(plan->origins.front(), 336 - 24 - 168);
+  EXPECT_EQ(plan->origins.front(), 336 - 24 - 47 * 3);
   EXPECT_EQ(plan->origins.back(), 336 - 24);
   for (size_t i = 1; i < plan->origins.size(); ++i) {
-    EXPECT_LT(plan->origins[i - 1], plan->origins[i]);
+    EXPECT_EQ(plan->origins[i] - plan->origins[i - 1], 3);
   }
 }
 
@@ -686,7 +688,8 @@ TEST(ForecastSeriesTest, SelectsTheRegressionForTrendDailyAndWeeklySeasonality) 
   auto result = ForecastSeries(history, Spec(24));
   ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->model, kFourierRegressionModel);
-  ASSERT_EQ(result->candidates.size(), 4u);
+  ASSERT_EQ(result->candidates.size(), 5u);
+  EXPECT_EQ(result->candidates[4].model, kSeasonalProfileModel);
   // Well below seasonal naive, which carries a day of trend, two days of noise
   // and a day of the weekly cycle into every error.
   EXPECT_LT(result->backtest_mase, 0.8 * result->candidates[0].mase);
@@ -703,7 +706,7 @@ TEST(ForecastSeriesTest, TrendModelsBeatTheNaiveOnesOnADriftingSeries) {
   }
   auto result = ForecastSeries(history, Spec(12));
   ASSERT_THAT(result, IsOk());
-  ASSERT_EQ(result->candidates.size(), 4u);
+  ASSERT_EQ(result->candidates.size(), 5u);
   EXPECT_TRUE(result->model == kDampedTrendModel || result->model == kFourierRegressionModel)
       << result->model;
   EXPECT_LT(result->candidates[3].mase, 0.5 * result->candidates[1].mase);  // damped vs naive
@@ -719,7 +722,8 @@ TEST(ForecastSeriesTest, DailyDataUsesTheWeeklySeason) {
   auto result = ForecastSeries(history, Spec(7));
   ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->season_period, 7);
-  ASSERT_EQ(result->candidates.size(), 4u);
+  ASSERT_EQ(result->candidates.size(), 5u);
+  EXPECT_EQ(result->candidates[4].model, kSeasonalProfileModel);
   EXPECT_EQ(result->candidates[0].model, kSeasonalNaiveModel);
   EXPECT_NE(result->model, kNaiveModel);
   EXPECT_NE(result->model, kDampedTrendModel);

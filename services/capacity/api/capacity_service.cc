@@ -16,8 +16,15 @@ namespace agentwatch::capacity {
 
 CapacityServiceImpl::CapacityServiceImpl(common::RpcRunner& rpc, const common::Clock& clock,
                                          HistorySource& history, ForecastRunStore& runs,
-                                         ForecastCache& cache, CapacityMetrics& metrics)
-    : rpc_(rpc), clock_(clock), history_(history), runs_(runs), cache_(cache), metrics_(metrics) {}
+                                         ForecastCache& cache, CapacityMetrics& metrics,
+                                         ResourceStore& resources)
+    : rpc_(rpc),
+      clock_(clock),
+      history_(history),
+      runs_(runs),
+      cache_(cache),
+      metrics_(metrics),
+      resources_(resources) {}
 
 grpc::ServerUnaryReactor* CapacityServiceImpl::GetForecast(grpc::CallbackServerContext* context,
                                                            const v1::GetForecastRequest* request,

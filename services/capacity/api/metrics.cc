@@ -18,6 +18,14 @@ CapacityMetrics::CapacityMetrics(prometheus::Registry& registry)
       cache_lookups_(prometheus::BuildCounter()
                          .Name("agentwatch_capacity_forecast_cache_requests_total")
                          .Help("Forecast cache lookups, by result: hit, miss or error")
+                         .Register(registry)),
+      recomputes_(prometheus::BuildCounter()
+                      .Name("agentwatch_capacity_recomputes_total")
+                      .Help("Resources recomputed by the periodic job, by result: ok or error")
+                      .Register(registry)),
+      breach_alerts_(prometheus::BuildCounter()
+                         .Name("agentwatch_capacity_breach_alerts_total")
+                         .Help("Capacity breach alerts enqueued, by transition: firing or resolved")
                          .Register(registry)) {}
 
 void CapacityMetrics::RecordForecast(const std::string& model, double seconds) {
@@ -27,6 +35,14 @@ void CapacityMetrics::RecordForecast(const std::string& model, double seconds) {
 
 void CapacityMetrics::RecordCacheLookup(absl::string_view result) {
   cache_lookups_.Add({{"result", std::string(result)}}).Increment();
+}
+
+void CapacityMetrics::RecordRecompute(absl::string_view result) {
+  recomputes_.Add({{"result", std::string(result)}}).Increment();
+}
+
+void CapacityMetrics::RecordBreachAlert(absl::string_view transition) {
+  breach_alerts_.Add({{"transition", std::string(transition)}}).Increment();
 }
 
 }  // namespace agentwatch::capacity

@@ -76,8 +76,12 @@ absl::StatusOr<double> Smape(absl::Span<const double> actual, absl::Span<const d
 }
 
 double Quantile(std::vector<double> values, double q) {
-  assert(!values.empty());
   std::sort(values.begin(), values.end());
+  return SortedQuantile(values, q);
+}
+
+double SortedQuantile(absl::Span<const double> values, double q) {
+  assert(!values.empty());
   const double n = static_cast<double>(values.size());
   // 1-based rank, clamped to [1, n].
   const double rank = std::clamp(std::clamp(q, 0.0, 1.0) * (n + 1), 1.0, n);

@@ -48,4 +48,7 @@ absl::StatusOr<double> Smape(absl::Span<const double> actual, absl::Span<const d
 // the backtest intervals use them. `values` must not be empty.
 double Quantile(std::vector<double> values, double q);
 
+// Quantile() of values already sorted ascending (not empty), without a copy.
+double SortedQuantile(absl::Span<const double> sorted, double q);
+
 }  // namespace agentwatch::capacity

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "capacity/core/models.h"
 #include "capacity/core/series.h"
 
@@ -19,7 +20,19 @@ struct BacktestOptions {
   // Origins are spread over at most this fraction of the history (0 < f <= 1),
   // ending at the last origin.
   double origin_span_fraction = 0.5;
+  // Long horizons take fewer origins: at most max(kMinOrigins,
+  // max_scored_steps / horizon) of them (>= 1), which bounds the work of a
+  // backtest while the many steps per origin keep the error sample large.
+  int64_t max_scored_steps = 6000;
 };
+
+// Fewest origins max_scored_steps leaves (when max_origins allows them).
+inline constexpr int64_t kMinOrigins = 16;
+
+// Origins are at most ceil(horizon / kOriginsPerHorizon) steps apart, so that
+// the backtest scores the most recent behaviour of the series (after a
+// regime change, the windows of a year ago say little about tomorrow).
+inline constexpr int64_t kOriginsPerHorizon = 6;
 
 // The origins of a backtest. An origin T trains on points [0, T) and is scored
 // on points [T, T + horizon).
@@ -27,8 +40,10 @@ struct BacktestPlan {
   // Steps scored after each origin: the forecast horizon, capped to half of
   // the points beyond the minimum training length so that origins keep room.
   int64_t horizon = 0;
-  // Ascending, distinct; the last is history_points - horizon, so that every
-  // window ends inside the history.
+  // Ascending, distinct, evenly spaced; the last is history_points - horizon,
+  // so that every window ends inside the history. The spacing is the largest
+  // that fits max_origins into the allowed span, but at most
+  // ceil(horizon / kOriginsPerHorizon) (and at least 1).
   std::vector<int64_t> origins;
 };
 
@@ -51,6 +66,10 @@ struct BacktestScore {
   int64_t evaluated = 0;
   // errors_by_step[h - 1]: actual - forecast h steps after each origin.
   std::vector<std::vector<double>> errors_by_step;
+  // actuals_by_step[h - 1]: the actual values those errors were scored on,
+  // in the same order (so that forecasts of several models on the same plan
+  // can be combined: a mean of forecasts has the mean of their errors).
+  std::vector<std::vector<double>> actuals_by_step;
 };
 
 // Runs `model` over `plan` on `history`. Errors of the model's Forecast are
@@ -59,5 +78,13 @@ struct BacktestScore {
 // history.
 absl::StatusOr<BacktestScore> Backtest(const ForecastModel& model, const FilledSeries& history,
                                        const BacktestPlan& plan, double scale);
+
+// The backtest score of the mean of the members' forecasts. The members must
+// have been scored on the same plan and history, so that their errors line up
+// point by point: the mean forecast's error is then the mean of theirs.
+// INVALID_ARGUMENT ("members: ...") when there is none or they were scored on
+// different points, ("scale: ...") for a negative scale.
+absl::StatusOr<BacktestScore> CombineBacktests(absl::Span<const BacktestScore* const> members,
+                                               double scale);
 
 }  // namespace agentwatch::capacity

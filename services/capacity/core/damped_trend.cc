@@ -1,7 +1,9 @@
 #include "capacity/core/damped_trend.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <iterator>
 
 #include "common/status_macros.h"
 
@@ -11,6 +13,13 @@ namespace {
 constexpr double kAlphas[] = {0.05, 0.2, 0.4, 0.6, 0.8, 1.0};
 constexpr double kBetas[] = {0.02, 0.15};
 constexpr double kPhis[] = {0.9, 0.98};
+// The parameters are chosen on at most this many of the latest points.
+constexpr size_t kMaxTuningPoints = 2000;
+
+absl::Span<const double> Latest(absl::Span<const double> history) {
+  return history.size() > kMaxTuningPoints ? history.subspan(history.size() - kMaxTuningPoints)
+                                           : history;
+}
 
 // The filter's state after some steps, with its one-step error sums.
 struct State {
@@ -60,28 +69,53 @@ ModelForecast FromState(const DampedTrendParams& p, const State& s, int64_t hori
 }  // namespace
 
 DampedTrendParams DampedTrendModel::ChooseParams(absl::Span<const double> history) {
-  DampedTrendParams best;
-  double best_sse = -1;
+  // Every grid point's filter runs in the same pass (independent chains the
+  // processor overlaps), in the grid's order so that ties go to the first.
+  constexpr size_t kGrid = std::size(kAlphas) * std::size(kBetas) * std::size(kPhis);
+  std::array<DampedTrendParams, kGrid> grid;
+  size_t g = 0;
   for (const double alpha : kAlphas) {
     for (const double beta : kBetas) {
-      for (const double phi : kPhis) {
-        const DampedTrendParams params{alpha, beta, phi};
-        State state = Start(history);
-        for (size_t i = 2; i < history.size(); ++i) Step(params, history[i], &state);
-        if (best_sse < 0 || state.sum_squares < best_sse) {
-          best_sse = state.sum_squares;
-          best = params;
-        }
-      }
+      for (const double phi : kPhis) grid[g++] = DampedTrendParams{alpha, beta, phi};
     }
   }
-  return best;
+  std::array<double, kGrid> level;
+  std::array<double, kGrid> trend;
+  std::array<double, kGrid> sse;
+  std::array<double, kGrid> gain;   // alpha
+  std::array<double, kGrid> slope;  // alpha * beta
+  std::array<double, kGrid> damp;   // phi
+  const State start = Start(history);
+  for (size_t k = 0; k < kGrid; ++k) {
+    level[k] = start.level;
+    trend[k] = start.trend;
+    sse[k] = 0;
+    gain[k] = grid[k].alpha;
+    slope[k] = grid[k].alpha * grid[k].beta;
+    damp[k] = grid[k].phi;
+  }
+  for (size_t i = 2; i < history.size(); ++i) {
+    const double y = history[i];
+    for (size_t k = 0; k < kGrid; ++k) {
+      const double damped = damp[k] * trend[k];
+      const double predicted = level[k] + damped;
+      const double error = y - predicted;
+      level[k] = predicted + gain[k] * error;
+      trend[k] = damped + slope[k] * error;
+      sse[k] += error * error;
+    }
+  }
+  size_t best = 0;
+  for (size_t k = 1; k < kGrid; ++k) {
+    if (sse[k] < sse[best]) best = k;
+  }
+  return grid[best];
 }
 
 absl::StatusOr<ModelForecast> DampedTrendModel::Forecast(absl::Span<const double> history,
                                                          int64_t horizon) const {
   RETURN_IF_ERROR(CheckForecastInputs(*this, history, horizon));
-  const DampedTrendParams params = ChooseParams(history);
+  const DampedTrendParams params = ChooseParams(Latest(history));
   State state = Start(history);
   for (size_t i = 2; i < history.size(); ++i) Step(params, history[i], &state);
   return FromState(params, state, horizon);
@@ -95,7 +129,7 @@ absl::StatusOr<std::vector<ModelForecast>> DampedTrendModel::ForecastFromOrigins
   RETURN_IF_ERROR(CheckForecastInputs(
       *this, history.subspan(0, static_cast<size_t>(origins.front())), horizon));
   const DampedTrendParams params =
-      ChooseParams(history.subspan(0, static_cast<size_t>(origins.front())));
+      ChooseParams(Latest(history.subspan(0, static_cast<size_t>(origins.front()))));
   State state = Start(history);
   int64_t next = 2;
   out.reserve(origins.size());

@@ -28,10 +28,10 @@ struct DampedTrendParams {
 //   b_t = phi b_{t-1} + alpha beta e_t
 // and the h-step forecast is l + (phi + ... + phi^h) b. The parameters are
 // chosen from a small grid by the lowest sum of squared in-sample one-step
-// errors; the error standard deviation h steps ahead is the ETS(A,Ad,N)
-// formula over the one-step error standard deviation. In a backtest the
-// parameters are chosen once on the data before the first origin and the
-// states are carried forward. Needs 4 points.
+// errors over the latest (at most 2000) points; the error standard deviation
+// h steps ahead is the ETS(A,Ad,N) formula over the one-step error standard
+// deviation. In a backtest the parameters are chosen once on the data before
+// the first origin and the states are carried forward. Needs 4 points.
 class DampedTrendModel final : public ForecastModel {
  public:
   absl::string_view name() const override { return kDampedTrendModel; }

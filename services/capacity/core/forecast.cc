@@ -1,6 +1,7 @@
 #include "capacity/core/forecast.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -8,6 +9,7 @@
 #include "capacity/core/accuracy.h"
 #include "capacity/core/damped_trend.h"
 #include "capacity/core/fourier_regression.h"
+#include "capacity/core/seasonal_profile.h"
 #include "common/status_macros.h"
 
 namespace agentwatch::capacity {
@@ -15,7 +17,9 @@ namespace {
 
 constexpr const char* kPlannedModels[] = {"holt_winters"};
 constexpr const char* kOfferedModels[] = {kSeasonalNaiveModel, kNaiveModel, kFourierRegressionModel,
-                                          kDampedTrendModel};
+                                          kDampedTrendModel, kSeasonalProfileModel};
+// Combinations tried: the mean of the best two, and of the best three.
+constexpr size_t kEnsembleSizes[] = {2, 3};
 
 // The models to backtest, in tie-breaking order: the simplest first, so that
 // a more complex model must be strictly better to be chosen.
@@ -35,6 +39,22 @@ absl::StatusOr<std::vector<std::unique_ptr<ForecastModel>>> Candidates(absl::str
     models.push_back(std::make_unique<NaiveModel>());
     if (fourier_applicable) models.push_back(fourier());
     models.push_back(std::make_unique<DampedTrendModel>());
+    if (SeasonalProfileApplicable(periods, points)) {
+      models.push_back(std::make_unique<SeasonalProfileModel>(periods.daily, periods.weekly));
+    }
+  } else if (requested == kSeasonalProfileModel) {
+    if (!SeasonalProfileApplicable(periods, points)) {
+      if (periods.daily < 2 && periods.weekly < 2) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "model: ", requested,
+            " needs a step that divides one day (or one week) into at least two steps"));
+      }
+      const SeasonalProfileModel model(periods.daily, periods.weekly);
+      return absl::FailedPreconditionError(
+          absl::StrCat("model: ", requested, " needs more than ", model.MinHistory(),
+                       " points of history at this step, got ", points));
+    }
+    models.push_back(std::make_unique<SeasonalProfileModel>(periods.daily, periods.weekly));
   } else if (requested == kSeasonalNaiveModel || requested == kFourierRegressionModel) {
     if (periods.daily < 2 && periods.weekly < 2) {
       return absl::FailedPreconditionError(
@@ -63,6 +83,83 @@ absl::StatusOr<std::vector<std::unique_ptr<ForecastModel>>> Candidates(absl::str
     models.push_back(std::make_unique<NaiveModel>());
   }
   return models;
+}
+
+// Interval levels: lower and upper 80 %, lower and upper 95 %.
+constexpr double kLevels[] = {0.10, 0.90, 0.025, 0.975};
+
+// Quantile() of *values (not empty) by selection instead of a full sort: the
+// two order statistics the Weibull position falls between. Reorders *values.
+double SelectQuantile(std::vector<double>* values, double q) {
+  const size_t n = values->size();
+  const double rank = std::clamp(std::clamp(q, 0.0, 1.0) * (static_cast<double>(n) + 1), 1.0,
+                                 static_cast<double>(n));
+  const size_t below = static_cast<size_t>(std::floor(rank)) - 1;
+  std::nth_element(values->begin(), values->begin() + static_cast<std::ptrdiff_t>(below),
+                   values->end());
+  const double low = (*values)[below];
+  if (below + 1 >= n) return low;
+  const double high =
+      *std::min_element(values->begin() + static_cast<std::ptrdiff_t>(below) + 1, values->end());
+  return low + (high - low) * (rank - std::floor(rank));
+}
+
+// Backtest-calibrated intervals: step k's interval is the point plus
+// quantiles[i] * scale[k].
+struct Calibration {
+  // Error scale per backtest step; -1 where the step's pool holds too few
+  // errors (the model's deviation is used there).
+  std::vector<double> scale;
+  // Quantiles (kLevels) of the errors divided by their step's scale, pooled
+  // over every step.
+  std::array<double, 4> quantiles{};
+};
+
+// Each step's scale is the root mean square of the backtest errors of the
+// steps within r of it, r being h / 10 or, while that pool holds fewer than
+// `min_errors` errors, up to max(2, h / 4): neighbouring steps have nearly
+// the same error distribution, and pooling them steadies the estimate. The
+// errors divided by their step's scale are then pooled over all steps and
+// their quantiles taken (Weibull positions, as Quantile), so that the
+// intervals follow how the errors grow with the horizon and keep their
+// empirical shape (skew, heavy tails) without a per-step sample large enough
+// for tail quantiles.
+Calibration Calibrate(const BacktestScore& score, int64_t steps, int64_t min_errors) {
+  Calibration out;
+  out.scale.assign(static_cast<size_t>(steps), -1);
+  std::vector<int64_t> count_prefix(static_cast<size_t>(steps) + 1, 0);
+  std::vector<double> square_prefix(static_cast<size_t>(steps) + 1, 0);
+  for (int64_t k = 0; k < steps; ++k) {
+    double squares = 0;
+    for (const double e : score.errors_by_step[static_cast<size_t>(k)]) squares += e * e;
+    count_prefix[static_cast<size_t>(k) + 1] =
+        count_prefix[static_cast<size_t>(k)] +
+        static_cast<int64_t>(score.errors_by_step[static_cast<size_t>(k)].size());
+    square_prefix[static_cast<size_t>(k) + 1] = square_prefix[static_cast<size_t>(k)] + squares;
+  }
+  std::vector<double> standardized;
+  for (int64_t k = 0; k < steps; ++k) {
+    const int64_t h = k + 1;
+    const int64_t widest = std::max<int64_t>(2, h / 4);
+    for (int64_t r = std::min(h / 10, widest); r <= widest; ++r) {
+      const size_t from = static_cast<size_t>(std::max<int64_t>(0, k - r));
+      const size_t to = static_cast<size_t>(std::min(steps, k + r + 1));
+      const int64_t count = count_prefix[to] - count_prefix[from];
+      if (count < min_errors) continue;
+      out.scale[static_cast<size_t>(k)] =
+          std::sqrt((square_prefix[to] - square_prefix[from]) / static_cast<double>(count));
+      break;
+    }
+    const double scale = out.scale[static_cast<size_t>(k)];
+    if (scale <= 0) continue;
+    for (const double e : score.errors_by_step[static_cast<size_t>(k)]) {
+      standardized.push_back(e / scale);
+    }
+  }
+  if (!standardized.empty()) {
+    for (size_t i = 0; i < 4; ++i) out.quantiles[i] = SelectQuantile(&standardized, kLevels[i]);
+  }
+  return out;
 }
 
 // Prefers any number to NaN, then the lower value.
@@ -101,7 +198,12 @@ bool FourierApplicable(const SeasonPeriods& periods, int64_t points) {
   const int64_t daily = points >= 3 * periods.daily ? periods.daily : 1;
   const int64_t weekly = points >= 3 * periods.weekly ? periods.weekly : 1;
   if (daily < 3 && weekly < 3) return false;
-  return points > FourierRegressionModel(daily, weekly).MinHistory();
+  return points > FourierRegressionModel::MinHistoryFor(daily, weekly);
+}
+
+bool SeasonalProfileApplicable(const SeasonPeriods& periods, int64_t points) {
+  if (periods.daily < 2 && periods.weekly < 2) return false;
+  return points > SeasonalProfileModel(periods.daily, periods.weekly).MinHistory();
 }
 
 absl::Status CheckModelName(absl::string_view name) {
@@ -172,13 +274,49 @@ absl::StatusOr<ForecastResult> ForecastSeries(const RegularSeries& history,
           {std::string(models[i]->name()), scores[i].mase, scores[i].smape});
     }
   }
-  const ForecastModel& chosen = *models[best];
-  const BacktestScore& chosen_score = scores[best];
-  result.model = std::string(chosen.name());
+  std::vector<size_t> chosen{best};
+  BacktestScore chosen_score = scores[best];
+  if (spec.model.empty()) {
+    std::vector<size_t> ranked;
+    for (size_t i = 0; i < models.size(); ++i) {
+      if (std::isfinite(scores[i].mase)) ranked.push_back(i);
+    }
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [&](size_t a, size_t b) { return scores[a].mase < scores[b].mase; });
+    for (const size_t size : kEnsembleSizes) {
+      if (ranked.size() < size) break;
+      const std::vector<size_t> members(ranked.begin(), ranked.begin() + size);
+      std::vector<const BacktestScore*> member_scores;
+      for (const size_t i : members) member_scores.push_back(&scores[i]);
+      ASSIGN_OR_RETURN(BacktestScore combined, CombineBacktests(member_scores, scale));
+      if (combined.mase < chosen_score.mase) {
+        chosen = members;
+        chosen_score = std::move(combined);
+      }
+    }
+  }
+  if (chosen.size() == 1) {
+    result.model = std::string(models[chosen[0]]->name());
+  } else {
+    result.model = kEnsembleModel;
+    for (const size_t i : chosen) result.ensemble_members.emplace_back(models[i]->name());
+  }
   result.backtest_mase = chosen_score.mase;
   result.backtest_smape = chosen_score.smape;
 
-  ASSIGN_OR_RETURN(const ModelForecast forecast, chosen.Forecast(filled.values, spec.horizon));
+  ModelForecast forecast;
+  forecast.mean.assign(static_cast<size_t>(spec.horizon), 0);
+  forecast.sd.assign(static_cast<size_t>(spec.horizon), 0);
+  for (const size_t i : chosen) {
+    ASSIGN_OR_RETURN(const ModelForecast one, models[i]->Forecast(filled.values, spec.horizon));
+    for (size_t k = 0; k < forecast.mean.size(); ++k) {
+      forecast.mean[k] += one.mean[k] / static_cast<double>(chosen.size());
+      forecast.sd[k] += one.sd[k] / static_cast<double>(chosen.size());
+    }
+  }
+
+  const Calibration calibration =
+      Calibrate(chosen_score, std::min(spec.horizon, plan.horizon), spec.min_errors_for_empirical);
   const absl::Time last = filled.start + (n - 1) * filled.step;
   result.points.reserve(static_cast<size_t>(spec.horizon));
   for (int64_t h = 1; h <= spec.horizon; ++h) {
@@ -186,15 +324,12 @@ absl::StatusOr<ForecastResult> ForecastSeries(const RegularSeries& history,
     ForecastPoint point;
     point.time = last + h * filled.step;
     point.value = forecast.mean[k];
-    const bool empirical =
-        h <= plan.horizon && static_cast<int64_t>(chosen_score.errors_by_step[k].size()) >=
-                                 spec.min_errors_for_empirical;
-    if (empirical) {
-      const std::vector<double>& errors = chosen_score.errors_by_step[k];
-      point.lower_80 = point.value + Quantile(errors, 0.10);
-      point.upper_80 = point.value + Quantile(errors, 0.90);
-      point.lower_95 = point.value + Quantile(errors, 0.025);
-      point.upper_95 = point.value + Quantile(errors, 0.975);
+    if (k < calibration.scale.size() && calibration.scale[k] >= 0) {
+      const double scale = calibration.scale[k];
+      point.lower_80 = point.value + calibration.quantiles[0] * scale;
+      point.upper_80 = point.value + calibration.quantiles[1] * scale;
+      point.lower_95 = point.value + calibration.quantiles[2] * scale;
+      point.upper_95 = point.value + calibration.quantiles[3] * scale;
       ++result.empirical_interval_steps;
     } else {
       point.lower_80 = point.value - kZ80 * forecast.sd[k];

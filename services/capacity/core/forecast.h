@@ -9,8 +9,11 @@
 // a week so (daily data); it is a candidate when the history holds two such
 // seasons. The Fourier regression is a candidate when the history holds three
 // days or three weeks (two to fit, one more to backtest in; the terms of a
-// season the history does not cover three times are left out); naive and
-// damped trend always are.
+// season the history does not cover three times are left out); the seasonal
+// profile when it holds more than a week and a day (sub-daily steps) or two
+// weeks (daily data); naive and damped trend always are. Without a named
+// model, the mean of the best two or three candidates is chosen when it
+// backtests better than each of them.
 #pragma once
 
 #include <cstdint>
@@ -44,10 +47,11 @@ struct ForecastSpec {
   bool non_negative = false;
   // Origins of the backtest.
   BacktestOptions backtest;
-  // A step's interval comes from the empirical quantiles of its backtest
-  // errors when it has at least this many, else from the model's residual
-  // standard deviation with normal quantiles. 39 is the fewest errors whose
-  // order statistics reach the 2.5 % and 97.5 % levels (see Quantile).
+  // A step's interval comes from its backtest errors (see ForecastSeries)
+  // when the pool of steps around it holds at least this many errors, else
+  // from the model's residual standard deviation with normal quantiles. 39 is
+  // the fewest errors whose order statistics reach the 2.5 % and 97.5 %
+  // levels (see Quantile).
   int64_t min_errors_for_empirical = 39;
 };
 
@@ -73,8 +77,12 @@ struct ModelScore {
 struct ForecastResult {
   // One point per step, the first one step after the last history point.
   std::vector<ForecastPoint> points;
-  // The model used and its backtest scores.
+  // The model used and its backtest scores: a candidate's name, or
+  // kEnsembleModel for the mean of several candidates' forecasts.
   std::string model;
+  // The candidates averaged when model is kEnsembleModel, best first; empty
+  // otherwise.
+  std::vector<std::string> ensemble_members;
   double backtest_mase = 0;
   double backtest_smape = 0;
   // Every candidate's score, in candidate order (seasonal naive first); empty
@@ -121,8 +129,15 @@ SeasonPeriods SeasonPeriodsFor(absl::Duration step);
 // model's minimum history.
 bool FourierApplicable(const SeasonPeriods& periods, int64_t points);
 
+// Whether the seasonal profile model can fit and backtest `points` steps: a
+// season of at least two steps, and more points than the model's minimum
+// history (two seasons; a week and a day for sub-daily steps, which also
+// carry day-of-week offsets).
+bool SeasonalProfileApplicable(const SeasonPeriods& periods, int64_t points);
+
 // OK for a model this core implements ("seasonal_naive", "naive",
-// "fourier_regression", "damped_trend") or for the empty name (automatic
+// "fourier_regression", "damped_trend", "seasonal_profile") or for the empty
+// name (automatic
 // choice); UNIMPLEMENTED ("model: ...") for "holt_winters", which the API
 // names but this core does not offer; INVALID_ARGUMENT ("model: ...")
 // otherwise.
@@ -132,16 +147,26 @@ absl::Status CheckModelName(absl::string_view name);
 // 1. gaps are filled (FillGaps with the daily season, or the weekly one for
 //    daily data);
 // 2. the candidates are, in this order, seasonal naive and naive, the
-//    Fourier regression (when applicable) and damped trend, or the model the
-//    spec names;
-// 3. each candidate is backtested on the same rolling origins; MASE is
-//    scaled by the in-sample seasonal naive MAE of the whole history with the
-//    primary season (period 1 when there is none);
+//    Fourier regression (when applicable), damped trend and the seasonal
+//    profile (when applicable), or the model the spec names;
+// 3. each candidate is backtested on the same rolling origins (PlanBacktest:
+//    the most recent part of the history); MASE is scaled by the in-sample
+//    seasonal naive MAE of the whole history with the primary season (period
+//    1 when there is none);
 // 4. the candidate with the lowest backtest MASE wins (ties: the first);
-// 5. the winner forecasts from the whole history; each step's interval is the
-//    point plus the 10/90 % and 2.5/97.5 % quantiles of that step's backtest
-//    errors when it has min_errors_for_empirical of them, else the point
-//    +- z * the model's standard deviation (z = 1.2816 / 1.96).
+//    when the model was not named, the mean of the forecasts of the best two
+//    and of the best three candidates (finite MASE) are backtested too, from
+//    the same forecasts, and the lowest MASE of the three wins (a
+//    combination must be strictly better): model kEnsembleModel;
+// 5. the winner forecasts from the whole history. Intervals come from the
+//    winner's backtest errors: a step's error scale is the root mean square
+//    of the errors of the steps within h / 10 of it (widened up to
+//    max(2, h / 4) until the pool holds min_errors_for_empirical errors),
+//    and its interval is the point plus the 10/90 % and 2.5/97.5 % quantiles
+//    of all errors divided by their step's scale, times its scale; a step
+//    whose pool stays too small (or beyond the backtest horizon) gets the
+//    point +- z * the model's standard deviation (z = 1.2816 / 1.96; for an
+//    ensemble, the mean of the members' deviations).
 // INVALID_ARGUMENT ("step: ...", "horizon: ...", "model: ...") for a bad
 // spec; UNIMPLEMENTED for a model not offered yet; FAILED_PRECONDITION
 // ("history: ..." or "model: ...") when the history is too short for the

@@ -84,12 +84,6 @@ void MirrorLower(std::vector<double>* a, int p) {
   }
 }
 
-double Dot(const double* x, const std::vector<double>& beta) {
-  double s = 0;
-  for (size_t i = 0; i < beta.size(); ++i) s += x[i] * beta[i];
-  return s;
-}
-
 }  // namespace
 
 struct FourierRegressionModel::Solved {
@@ -103,6 +97,8 @@ struct FourierRegressionModel::Solved {
   int64_t outliers = 0;
   // Residuals beyond this are outliers.
   double limit = 0;
+  // SeasonalTable(beta).
+  std::vector<double> seasonal;
 };
 
 FourierRegressionModel::FourierRegressionModel(int64_t daily_period, int64_t weekly_period)
@@ -123,9 +119,16 @@ FourierRegressionModel::FourierRegressionModel(int64_t daily_period, int64_t wee
 }
 
 int64_t FourierRegressionModel::MinHistory() const {
-  const int64_t longest = std::max(daily_harmonics_ > 0 ? daily_period_ : 1,
-                                   weekly_harmonics_ > 0 ? weekly_period_ : 1);
-  return std::max<int64_t>(2 * longest, Columns() + 8);
+  return MinHistoryFor(daily_period_, weekly_period_);
+}
+
+int64_t FourierRegressionModel::MinHistoryFor(int64_t daily_period, int64_t weekly_period) {
+  const int daily_harmonics = Harmonics(daily_period, kDailyHarmonics);
+  const int weekly_harmonics = Harmonics(weekly_period, kWeeklyHarmonics);
+  const int64_t longest =
+      std::max(daily_harmonics > 0 ? daily_period : 1, weekly_harmonics > 0 ? weekly_period : 1);
+  const int64_t columns = 2 + 2 * (daily_harmonics + weekly_harmonics);
+  return std::max<int64_t>(2 * longest, columns + 8);
 }
 
 void FourierRegressionModel::Row(int64_t t, double* x) const {
@@ -216,7 +219,6 @@ FourierRegressionModel::Solved FourierRegressionModel::SolveAt(absl::Span<const 
   double seasonal_lagged = 0;
   double squares = 0;
   int64_t kept = 0;
-  const double limit = solved.limit;
   const auto inside = [&](size_t i) { return !outlier(i); };
   for (size_t i = 0; i < count; ++i) {
     if (!inside(i)) continue;
@@ -227,16 +229,26 @@ FourierRegressionModel::Solved FourierRegressionModel::SolveAt(absl::Span<const 
       seasonal_lagged += residuals[i] * residuals[i - season];
     }
   }
+  solved.seasonal = SeasonalTable(solved.beta);
   solved.rms = kept > 0 ? std::sqrt(squares / static_cast<double>(kept)) : 0;
   solved.ar1 = squares > 0 ? std::clamp(lagged / squares, 0.0, kMaxAr1) : 0;
   solved.seasonal_ar = squares > 0 ? std::clamp(seasonal_lagged / squares, 0.0, kMaxSeasonalAr) : 0;
-  const int64_t recent = std::min<int64_t>(static_cast<int64_t>(season) + 1, origin - start);
-  for (int64_t t = origin - recent; t < origin; ++t) {
-    Row(t, x.data());
-    const double r = history[static_cast<size_t>(t)] - Dot(x.data(), solved.beta);
-    solved.recent.push_back(limit > 0 ? std::clamp(r, -limit, limit) : 0);
-  }
   return solved;
+}
+
+void FourierRegressionModel::SetRecent(absl::Span<const double> history, int64_t origin,
+                                       Solved* solved) const {
+  const int64_t start = std::max<int64_t>(0, origin - window_);
+  const int64_t recent = std::min<int64_t>(residual_season_ + 1, origin - start);
+  const double limit = solved->limit;
+  const double trend = solved->beta[1] / static_cast<double>(window_);
+  solved->recent.clear();
+  for (int64_t t = origin - recent; t < origin; ++t) {
+    const double fitted = solved->beta[0] + trend * static_cast<double>(t) +
+                          solved->seasonal[static_cast<size_t>(t % table_period_)];
+    const double r = history[static_cast<size_t>(t)] - fitted;
+    solved->recent.push_back(limit > 0 ? std::clamp(r, -limit, limit) : 0);
+  }
 }
 
 ModelForecast FourierRegressionModel::FromSolved(const Solved& solved, int64_t origin,
@@ -259,7 +271,7 @@ ModelForecast FourierRegressionModel::FromSolved(const Solved& solved, int64_t o
   ModelForecast forecast;
   forecast.mean.resize(static_cast<size_t>(horizon));
   forecast.sd.resize(static_cast<size_t>(horizon));
-  std::vector<double> x(static_cast<size_t>(Columns()));
+  const double trend = solved.beta[1] / static_cast<double>(window_);
   for (int64_t h = 1; h <= horizon; ++h) {
     const int64_t i = known + h - 1;
     const double r = a * at(path, i - 1) + c * at(path, i - m) - a * c * at(path, i - m - 1);
@@ -269,9 +281,10 @@ ModelForecast FourierRegressionModel::FromSolved(const Solved& solved, int64_t o
         j == 0 ? 1.0 : a * at(psi, j - 1) + c * at(psi, j - m) - a * c * at(psi, j - m - 1);
     psi.push_back(weight);
     psi_squares += weight * weight;
-    Row(origin + h - 1, x.data());
+    const int64_t t = origin + h - 1;
     const size_t k = static_cast<size_t>(h - 1);
-    forecast.mean[k] = Dot(x.data(), solved.beta) + r;
+    forecast.mean[k] = solved.beta[0] + trend * static_cast<double>(t) +
+                       solved.seasonal[static_cast<size_t>(t % table_period_)] + r;
     forecast.sd[k] = std::sqrt(innovation_variance * psi_squares);
   }
   return forecast;
@@ -319,10 +332,19 @@ absl::StatusOr<std::vector<ModelForecast>> FourierRegressionModel::ForecastFromO
   const int p = Columns();
   const size_t cells = static_cast<size_t>(p) * p;
 
-  // Prefix sums of the normal equations at every window start and origin,
-  // gathered in one pass.
-  std::vector<int64_t> checkpoints;
+  // The regression is refitted at the first origin and then once the origin
+  // has moved a residual season (a day, or a week for daily data) past the
+  // last fit; in between, an origin keeps the coefficients of the last fit
+  // (made on less data, never on data at or after the origin) and only
+  // recomputes its recent residuals. Forecast() always fits at its origin.
+  std::vector<int64_t> fits;
   for (const int64_t origin : origins) {
+    if (fits.empty() || origin - fits.back() >= residual_season_) fits.push_back(origin);
+  }
+  // Prefix sums of the normal equations at every window start and fit
+  // origin, gathered in one pass.
+  std::vector<int64_t> checkpoints;
+  for (const int64_t origin : fits) {
     checkpoints.push_back(std::max<int64_t>(0, origin - window_));
     checkpoints.push_back(origin);
   }
@@ -347,19 +369,22 @@ absl::StatusOr<std::vector<ModelForecast>> FourierRegressionModel::ForecastFromO
                                checkpoints.begin());
   };
 
-  // Outlier flags carry from one origin to the next as the starting set of
-  // the trimmed refits (windows overlap), so that a settled set costs one pass.
+  // Outlier flags carry from one fit to the next as the starting set of the
+  // trimmed refits (windows overlap), so that a settled set costs one pass.
   std::vector<uint8_t> flags(history.size(), 0);
   out.reserve(origins.size());
+  Solved solved;
+  size_t next_fit = 0;
   for (const int64_t origin : origins) {
-    const size_t from = index_of(std::max<int64_t>(0, origin - window_));
-    const size_t to = index_of(origin);
-    std::vector<double> window_a = prefix_a[to];
-    std::vector<double> window_b = prefix_b[to];
-    for (size_t i = 0; i < cells; ++i) window_a[i] -= prefix_a[from][i];
-    for (int i = 0; i < p; ++i) window_b[i] -= prefix_b[from][i];
-    const Solved solved = SolveAt(history, origin, window_a, window_b, &flags);
-
+    if (next_fit < fits.size() && fits[next_fit] == origin) {
+      ++next_fit;
+      const size_t from = index_of(std::max<int64_t>(0, origin - window_));
+      const size_t to = index_of(origin);
+      for (size_t i = 0; i < cells; ++i) a[i] = prefix_a[to][i] - prefix_a[from][i];
+      for (int i = 0; i < p; ++i) b[i] = prefix_b[to][i] - prefix_b[from][i];
+      solved = SolveAt(history, origin, a, b, &flags);
+    }
+    SetRecent(history, origin, &solved);
     out.push_back(FromSolved(solved, origin, horizon));
   }
   return out;

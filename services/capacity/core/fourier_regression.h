@@ -49,8 +49,11 @@ struct FourierFit {
 // robust standard deviations) to the regression, and the error standard
 // deviation h steps ahead is sigma_e sqrt(sum_{j<h} psi_j^2), with
 // sigma_e^2 = rms(r)^2 (1 - a^2)(1 - c^2). In a backtest, the normal
-// equations are accumulated once over the history and differenced per
-// origin, so each origin costs one pass over its window. Needs two periods of
+// equations are accumulated once over the history and differenced per fit,
+// and the regression is refitted only once the origin has moved a residual
+// season past the last fit (the origins in between keep those coefficients
+// and recompute their recent residuals), so that a backtest costs a few
+// passes over the window, not one per origin. Needs two periods of
 // the longer season, and at least 8 points more than coefficients.
 class FourierRegressionModel final : public ForecastModel {
  public:
@@ -61,6 +64,8 @@ class FourierRegressionModel final : public ForecastModel {
 
   absl::string_view name() const override { return kFourierRegressionModel; }
   int64_t MinHistory() const override;
+  // MinHistory() of a model with these periods, without building one.
+  static int64_t MinHistoryFor(int64_t daily_period, int64_t weekly_period);
   absl::StatusOr<ModelForecast> Forecast(absl::Span<const double> history,
                                          int64_t horizon) const override;
   absl::StatusOr<std::vector<ModelForecast>> ForecastFromOrigins(absl::Span<const double> history,
@@ -90,6 +95,8 @@ class FourierRegressionModel final : public ForecastModel {
   // and receives the final ones.
   Solved SolveAt(absl::Span<const double> history, int64_t origin, const std::vector<double>& a,
                  const std::vector<double>& b, std::vector<uint8_t>* flags) const;
+  // Fills solved->recent with the residuals just before `origin`.
+  void SetRecent(absl::Span<const double> history, int64_t origin, Solved* solved) const;
 
   int64_t daily_period_;
   int64_t weekly_period_;

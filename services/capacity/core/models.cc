@@ -55,6 +55,57 @@ double LagDifferenceRms(absl::Span<const double> history, int64_t lag) {
   return std::sqrt(sum_squares / static_cast<double>(n - lag));
 }
 
+namespace {
+
+// Forecasts of a naive model (seasonal with period `lag`, or lag 1) from each
+// origin, sigma being the root mean square of the lag differences before the
+// origin, carried as a running sum.
+absl::StatusOr<std::vector<ModelForecast>> LagForecastsFromOrigins(
+    const ForecastModel& model, absl::Span<const double> history, absl::Span<const int64_t> origins,
+    int64_t horizon, int64_t lag) {
+  RETURN_IF_ERROR(CheckOrigins(origins, static_cast<int64_t>(history.size())));
+  std::vector<ModelForecast> out;
+  if (origins.empty()) return out;
+  RETURN_IF_ERROR(CheckForecastInputs(
+      model, history.subspan(0, static_cast<size_t>(origins.front())), horizon));
+  out.reserve(origins.size());
+  double sum_squares = 0;
+  int64_t next = lag;
+  for (const int64_t origin : origins) {
+    for (; next < origin; ++next) {
+      const double d =
+          history[static_cast<size_t>(next)] - history[static_cast<size_t>(next - lag)];
+      sum_squares += d * d;
+    }
+    const double sigma = std::sqrt(sum_squares / static_cast<double>(origin - lag));
+    ModelForecast forecast;
+    forecast.mean.resize(static_cast<size_t>(horizon));
+    forecast.sd.resize(static_cast<size_t>(horizon));
+    for (int64_t h = 1; h <= horizon; ++h) {
+      const int64_t phase = (h - 1) % lag;
+      const int64_t seasons_ahead = lag == 1 ? h : (h - 1) / lag + 1;
+      forecast.mean[static_cast<size_t>(h - 1)] =
+          history[static_cast<size_t>(origin - lag + phase)];
+      forecast.sd[static_cast<size_t>(h - 1)] =
+          sigma * std::sqrt(static_cast<double>(seasons_ahead));
+    }
+    out.push_back(std::move(forecast));
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<ModelForecast>> NaiveModel::ForecastFromOrigins(
+    absl::Span<const double> history, absl::Span<const int64_t> origins, int64_t horizon) const {
+  return LagForecastsFromOrigins(*this, history, origins, horizon, 1);
+}
+
+absl::StatusOr<std::vector<ModelForecast>> SeasonalNaiveModel::ForecastFromOrigins(
+    absl::Span<const double> history, absl::Span<const int64_t> origins, int64_t horizon) const {
+  return LagForecastsFromOrigins(*this, history, origins, horizon, period_);
+}
+
 absl::StatusOr<ModelForecast> NaiveModel::Forecast(absl::Span<const double> history,
                                                    int64_t horizon) const {
   RETURN_IF_ERROR(CheckForecastInputs(*this, history, horizon));

@@ -19,6 +19,10 @@ inline constexpr char kNaiveModel[] = "naive";
 inline constexpr char kSeasonalNaiveModel[] = "seasonal_naive";
 inline constexpr char kDampedTrendModel[] = "damped_trend";
 inline constexpr char kFourierRegressionModel[] = "fourier_regression";
+inline constexpr char kSeasonalProfileModel[] = "seasonal_profile";
+// Not a model of its own: the mean of the forecasts of the best two or three
+// candidates by backtest, reported when it backtests better than each of them.
+inline constexpr char kEnsembleModel[] = "ensemble";
 
 // A model's forecast for the steps following a history.
 struct ModelForecast {
@@ -79,6 +83,11 @@ class NaiveModel final : public ForecastModel {
   int64_t MinHistory() const override { return 2; }
   absl::StatusOr<ModelForecast> Forecast(absl::Span<const double> history,
                                          int64_t horizon) const override;
+  // As Forecast() on each prefix, the sums of squared differences carried
+  // from one origin to the next.
+  absl::StatusOr<std::vector<ModelForecast>> ForecastFromOrigins(absl::Span<const double> history,
+                                                                 absl::Span<const int64_t> origins,
+                                                                 int64_t horizon) const override;
 };
 
 // Seasonal naive with period m >= 2: step h repeats the value of the same
@@ -94,6 +103,11 @@ class SeasonalNaiveModel final : public ForecastModel {
   int64_t MinHistory() const override { return period_ + 1; }
   absl::StatusOr<ModelForecast> Forecast(absl::Span<const double> history,
                                          int64_t horizon) const override;
+  // As Forecast() on each prefix, the sums of squared differences carried
+  // from one origin to the next.
+  absl::StatusOr<std::vector<ModelForecast>> ForecastFromOrigins(absl::Span<const double> history,
+                                                                 absl::Span<const int64_t> origins,
+                                                                 int64_t horizon) const override;
   int64_t period() const { return period_; }
 
  private:
