@@ -1,6 +1,7 @@
 // agentwatch-cost: wiring only. Flags -> runtime -> store -> service.
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <string>
 
@@ -11,6 +12,7 @@
 #include "cost/api/cost_metrics.h"
 #include "cost/api/cost_service.h"
 #include "cost/api/default_catalog_importer.h"
+#include "cost/api/monitor_performance.h"
 #include "cost/catalog/default_catalog.h"
 #include "cost/jobs/alert_delivery.h"
 #include "cost/jobs/reconcile_loop.h"
@@ -26,6 +28,7 @@ int main(int argc, char** argv) {
   std::string default_catalog;
   bool import_default_catalog = true;
   std::string incident_addr = "127.0.0.1:50052";
+  std::string monitor_addr = "127.0.0.1:50051";
   absl::Duration peer_deadline = absl::Seconds(5);
   absl::Duration budget_cache_ttl = absl::Seconds(1);
   absl::Duration reconcile_interval = absl::Minutes(1);
@@ -38,6 +41,9 @@ int main(int argc, char** argv) {
                 "import the default catalog at start when the global catalog is empty");
   flags.AddString("incident_addr", &incident_addr,
                   "incident service gRPC address (budget alerts are reported there)");
+  flags.AddString("monitor_addr", &monitor_addr,
+                  "monitor service gRPC address (LLM-call success rate and p95 latency for "
+                  "GetCostPerformance); empty: answer with cost figures only");
   flags.AddDuration("peer_deadline", &peer_deadline, "deadline of each call to a peer");
   flags.AddDuration("budget_cache_ttl", &budget_cache_ttl,
                     "how long CheckBudget reuses a tenant's budget list (budgets changed "
@@ -89,6 +95,12 @@ int main(int argc, char** argv) {
   service_options.on_alerts = [&dispatcher] { dispatcher.Notify(); };
   service_options.counters = &counters;
   service_options.budget_cache_ttl = budget_cache_ttl;
+  std::unique_ptr<cost::MonitorPerformanceSource> performance;
+  if (!monitor_addr.empty()) {
+    performance = std::make_unique<cost::MonitorPerformanceSource>(rt.PeerChannel(monitor_addr),
+                                                                   monitor_addr, peer_deadline);
+    service_options.performance = performance.get();
+  }
   cost::CostServiceImpl service(store, rt.rpc(), rt.clock(), metrics, service_options);
   cost::DefaultCatalogImporter importer(store, std::move(catalog_json), catalog_origin);
   if (import_default_catalog) {

@@ -697,6 +697,65 @@ UsageRecord Priced(std::string id, int64_t cost, absl::Time time) {
   return r;
 }
 
+TEST_F(PgCostStoreTest, KeptPeriodSpendStartsFromTheLedgerAndFollowsChanges) {
+  const absl::Time now = Utc(2026, 3, 15);
+  auto team = [](UsageRecord r, std::string t) {
+    r.scope.team = std::move(t);
+    return r;
+  };
+  const std::string kept = "SELECT coalesce(sum(spent_nano_usd), -1) FROM cost.budget_period_spend";
+  // Spend recorded before the budget exists counts in its period.
+  ASSERT_THAT(store_->RecordUsage({team(Priced("a1", 700, Utc(2026, 3, 2)), "a"),
+                                   team(Priced("b1", 500, Utc(2026, 3, 2)), "b")},
+                                  now),
+              IsOk());
+  Budget definition = MonthlyBudget("acme", 1'000);
+  definition.scope.team = "a";
+  auto budget = store_->CreateBudget(definition);
+  ASSERT_THAT(budget, IsOk());
+  EXPECT_EQ(Count(kept), -1);
+  auto outcome = store_->RecordUsage({team(Priced("a2", 150, Utc(2026, 3, 3)), "a")}, now);
+  ASSERT_THAT(outcome, IsOk());
+  ASSERT_THAT(outcome->alerts, SizeIs(1));  // 850 of 1,000
+  EXPECT_EQ(outcome->alerts[0].threshold_percent, 80);
+  EXPECT_EQ(Count(kept), 850);
+  // Later batches add to it; batches outside the scope leave it alone.
+  outcome = store_->RecordUsage({team(Priced("a3", 100, Utc(2026, 3, 4)), "a"),
+                                 team(Priced("b2", 1'000, Utc(2026, 3, 4)), "b")},
+                                now);
+  ASSERT_THAT(outcome, IsOk());
+  EXPECT_THAT(outcome->alerts, IsEmpty());
+  EXPECT_EQ(Count(kept), 950);
+  auto spend = store_->Spend(budget->scope, {Utc(2026, 3, 1), Utc(2026, 4, 1)});
+  ASSERT_THAT(spend, IsOk());
+  EXPECT_EQ(*spend, 950);
+  // A new scope drops the kept spend; the next batch starts from the ledger
+  // of team b (500 + 1,000 + 10): past 100 % (80 % stays fired).
+  auto updated = store_->UpdateBudget(
+      budget->id,
+      [](const Budget& current) -> absl::StatusOr<Budget> {
+        Budget next = current;
+        next.scope.team = "b";
+        return next;
+      },
+      now);
+  ASSERT_THAT(updated, IsOk());
+  EXPECT_EQ(Count(kept), -1);
+  outcome = store_->RecordUsage({team(Priced("b3", 10, Utc(2026, 3, 5)), "b")}, now);
+  ASSERT_THAT(outcome, IsOk());
+  ASSERT_THAT(outcome->alerts, SizeIs(1));
+  EXPECT_EQ(outcome->alerts[0].threshold_percent, 100);
+  EXPECT_EQ(Count(kept), 1'510);
+  // A new month keeps a new period and drops the ended one.
+  outcome = store_->RecordUsage({team(Priced("b4", 5, Utc(2026, 4, 1)), "b")}, Utc(2026, 4, 2));
+  ASSERT_THAT(outcome, IsOk());
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.budget_period_spend"), 1);
+  EXPECT_EQ(Count(kept), 5);
+  // Deleting the budget drops what it kept.
+  ASSERT_THAT(store_->DeleteBudget(budget->id), IsOk());
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.budget_period_spend"), 0);
+}
+
 TEST_F(PgCostStoreTest, BudgetThresholdsFireOnceWithTheirOutboxMessage) {
   auto budget = store_->CreateBudget(MonthlyBudget("acme", 1'000));
   ASSERT_THAT(budget, IsOk());

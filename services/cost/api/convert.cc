@@ -92,6 +92,12 @@ void TimeToProto(absl::Time time, google::protobuf::Timestamp* timestamp) {
       static_cast<int32_t>(absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(seconds))));
 }
 
+void DurationToProto(absl::Duration duration, google::protobuf::Duration* out) {
+  absl::Duration remainder;
+  out->set_seconds(absl::IDivDuration(duration, absl::Seconds(1), &remainder));
+  out->set_nanos(static_cast<int32_t>(remainder / absl::Nanoseconds(1)));
+}
+
 Scope ScopeFromProto(const agentwatch::common::v1::Scope& scope) {
   Scope out;
   out.tenant = scope.tenant();

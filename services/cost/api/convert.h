@@ -27,6 +27,8 @@ namespace agentwatch::cost {
 absl::StatusOr<absl::Time> TimeFromProto(const google::protobuf::Timestamp& timestamp,
                                          absl::string_view field);
 void TimeToProto(absl::Time time, google::protobuf::Timestamp* timestamp);
+// A finite duration as a protobuf Duration (seconds and nanos of the same sign).
+void DurationToProto(absl::Duration duration, google::protobuf::Duration* out);
 
 // Converts a scope; the model is in catalog spelling (CanonicalModel: with
 // provider "openai", "openai/gpt-4o" is "gpt-4o"), so usage, filters and

@@ -38,6 +38,12 @@ CostMetrics::CostMetrics(prometheus::Registry& registry)
                             .Name("agentwatch_cost_budget_counters_repaired_total")
                             .Help("Hot budget counters rewritten from the ledger by Reconcile")
                             .Register(registry)
-                            .Add({})) {}
+                            .Add({})),
+      performance_unavailable(
+          prometheus::BuildCounter()
+              .Name("agentwatch_cost_performance_unavailable_total")
+              .Help("GetCostPerformance answers made without monitor's performance figures")
+              .Register(registry)
+              .Add({})) {}
 
 }  // namespace agentwatch::cost

@@ -15,7 +15,9 @@ namespace agentwatch::cost {
 // or "projected"; agentwatch_cost_budget_spend_reads_total{source}: budget
 // spends CheckBudget read from the hot "counter" or the "ledger";
 // agentwatch_cost_budget_counter_errors_total: failed hot-counter calls;
-// agentwatch_cost_budget_counters_repaired_total: counters Reconcile rewrote.
+// agentwatch_cost_budget_counters_repaired_total: counters Reconcile rewrote;
+// agentwatch_cost_performance_unavailable_total: GetCostPerformance answers
+// made without monitor's figures.
 struct CostMetrics {
   explicit CostMetrics(prometheus::Registry& registry);
 
@@ -32,6 +34,7 @@ struct CostMetrics {
   prometheus::Counter& spend_from_ledger;
   prometheus::Counter& counter_errors;
   prometheus::Counter& counters_repaired;
+  prometheus::Counter& performance_unavailable;
 };
 
 }  // namespace agentwatch::cost

@@ -135,6 +135,13 @@ grpc::ServerUnaryReactor* CostServiceImpl::GetCostReport(grpc::CallbackServerCon
                     [this, request, response] { return DoGetCostReport(*request, response); });
 }
 
+grpc::ServerUnaryReactor* CostServiceImpl::GetCostPerformance(
+    grpc::CallbackServerContext* context, const v1::GetCostPerformanceRequest* request,
+    v1::GetCostPerformanceResponse* response) {
+  return rpc_.Unary(context, Role::kViewer,
+                    [this, request, response] { return DoGetCostPerformance(*request, response); });
+}
+
 grpc::ServerUnaryReactor* CostServiceImpl::CheckBudget(grpc::CallbackServerContext* context,
                                                        const v1::CheckBudgetRequest* request,
                                                        v1::CheckBudgetResponse* response) {
@@ -311,6 +318,161 @@ absl::Status CostServiceImpl::DoGetCostReport(const v1::GetCostReportRequest& re
   if (request.format() == v1::FORMAT_CSV) {
     response->set_csv(
         ReportCsv(absl::MakeConstSpan(report.rows).subspan(begin, end - begin), query));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CostServiceImpl::DoGetCostPerformance(const v1::GetCostPerformanceRequest& request,
+                                                   v1::GetCostPerformanceResponse* response) {
+  const absl::Time now = clock_.Now();
+  ReportQuery query;
+  if (!request.has_range() || !request.range().has_start()) {
+    return InvalidField("range.start", "required");
+  }
+  ASSIGN_OR_RETURN(query.start, TimeFromProto(request.range().start(), "range.start"));
+  query.end = now;
+  if (request.range().has_end()) {
+    ASSIGN_OR_RETURN(query.end, TimeFromProto(request.range().end(), "range.end"));
+  }
+  bool by_workflow = false, by_agent = false, by_model = false;
+  for (int i = 0; i < request.group_by_size(); ++i) {
+    bool* flag = nullptr;
+    switch (request.group_by(i)) {
+      case v1::DIMENSION_WORKFLOW:
+        flag = &by_workflow;
+        break;
+      case v1::DIMENSION_AGENT:
+        flag = &by_agent;
+        break;
+      case v1::DIMENSION_MODEL:
+        flag = &by_model;
+        break;
+      default:
+        return InvalidField(absl::StrCat("group_by[", i, "]"), "must be WORKFLOW, AGENT or MODEL");
+    }
+    if (*flag) return InvalidField(absl::StrCat("group_by[", i, "]"), "repeated dimension");
+    *flag = true;
+  }
+  if (request.group_by_size() == 0) by_model = true;
+  if (by_workflow) query.group_by.push_back(Dimension::kWorkflow);
+  if (by_agent) query.group_by.push_back(Dimension::kAgent);
+  if (by_model) {
+    query.group_by.push_back(Dimension::kModel);
+    query.group_by.push_back(Dimension::kProvider);
+  }
+  query.filter = ScopeFromProto(request.filter());
+  RETURN_IF_ERROR(ValidateReportQuery(query));
+  PerformanceTolerances tolerances;
+  if (request.has_success_rate_tolerance()) {
+    tolerances.success_rate = request.success_rate_tolerance();
+  }
+  if (request.has_latency_tolerance()) tolerances.latency = request.latency_tolerance();
+  if (request.has_min_calls()) tolerances.min_calls = request.min_calls();
+  RETURN_IF_ERROR(ValidateTolerances(tolerances));
+  ASSIGN_OR_RETURN(int32_t page_size, EffectivePageSize(request.page_size()));
+  const uint64_t fingerprint = RequestFingerprint("GetCostPerformance", request);
+  size_t offset = 0;
+  if (!request.page_token().empty()) {
+    ASSIGN_OR_RETURN(std::string position, DecodePageToken(request.page_token(), fingerprint));
+    if (!absl::SimpleAtoi(position, &offset)) return InvalidField("page_token", "malformed");
+  }
+
+  ASSIGN_OR_RETURN(ReportResult report, store_.QueryReport(query));
+  std::vector<CostGroup> groups;
+  groups.reserve(report.rows.size());
+  CurrentPrices prices;
+  for (const ReportRow& row : report.rows) {
+    CostGroup group;
+    group.key.workflow = row.group[static_cast<int>(Dimension::kWorkflow)];
+    group.key.agent = row.group[static_cast<int>(Dimension::kAgent)];
+    group.key.provider = row.group[static_cast<int>(Dimension::kProvider)];
+    group.key.model = row.group[static_cast<int>(Dimension::kModel)];
+    group.figures = row.figures;
+    if (by_model && !group.key.model.empty() &&
+        prices.count({group.key.provider, group.key.model}) == 0) {
+      auto price = store_.GetPrice(query.filter.tenant, group.key.provider, group.key.model, now);
+      if (price.ok()) {
+        prices[{group.key.provider, group.key.model}] = price->price;
+      } else if (!absl::IsNotFound(price.status())) {
+        return price.status();
+      }
+    }
+    groups.push_back(std::move(group));
+  }
+
+  std::optional<PerformanceMap> performance;
+  std::string unavailable;
+  if (options_.performance == nullptr) {
+    unavailable = "no monitor configured";
+  } else {
+    PerformanceQuery perf_query;
+    perf_query.start = query.start;
+    perf_query.end = query.end;
+    perf_query.filter = query.filter;
+    perf_query.by_workflow = by_workflow;
+    perf_query.by_agent = by_agent;
+    perf_query.by_model = by_model;
+    absl::StatusOr<PerformanceMap> fetched = options_.performance->Fetch(perf_query);
+    if (fetched.ok()) {
+      performance = *std::move(fetched);
+    } else {
+      unavailable = std::string(fetched.status().message());
+      metrics_.performance_unavailable.Increment();
+      common::LogWarning("cost performance answered without monitor",
+                         {{"error", fetched.status().ToString()}});
+    }
+  }
+  response->set_performance_available(performance.has_value());
+  response->set_performance_unavailable_reason(unavailable);
+  ASSIGN_OR_RETURN(std::vector<CostPerformanceResult> rows,
+                   CompareCostPerformance(groups, performance.has_value() ? &*performance : nullptr,
+                                          unavailable, prices, by_model, tolerances));
+  const size_t begin = std::min(offset, rows.size());
+  const size_t end = std::min(begin + static_cast<size_t>(page_size), rows.size());
+  for (size_t i = begin; i < end; ++i) {
+    const CostPerformanceResult& r = rows[i];
+    const ReportFigures& f = r.figures;
+    v1::CostPerformanceRow* out = response->add_rows();
+    if (by_workflow) (*out->mutable_group())["workflow"] = r.key.workflow;
+    if (by_agent) (*out->mutable_group())["agent"] = r.key.agent;
+    if (by_model) {
+      (*out->mutable_group())["model"] = r.key.model;
+      out->set_provider(r.key.provider);
+    }
+    out->set_cost_nano_usd(f.cost_nano_usd);
+    out->set_llm_cost_nano_usd(f.llm_cost_nano_usd);
+    out->set_calls(f.calls);
+    out->set_workflow_runs(f.workflow_runs);
+    out->set_successful_runs(f.successful_runs);
+    out->set_success_rate(f.workflow_runs == 0 ? 0.0
+                                               : static_cast<double>(f.successful_runs) /
+                                                     static_cast<double>(f.workflow_runs));
+    out->set_cost_per_successful_run_nano_usd(CostPerRun(f.cost_nano_usd, f.successful_runs));
+    out->set_cost_per_call_nano_usd(CostPerRun(f.cost_nano_usd, f.calls));
+    if (r.performance.has_value()) {
+      out->set_performance_available(true);
+      out->set_monitored_calls(r.performance->calls);
+      out->set_call_success_rate(CallSuccessRate(*r.performance));
+      if (r.performance->p95_latency.has_value()) {
+        DurationToProto(*r.performance->p95_latency, out->mutable_p95_latency());
+      }
+    }
+    if (r.suggestion.has_value()) {
+      const ModelSuggestion& s = *r.suggestion;
+      out->set_suggested_model(s.model);
+      out->set_suggested_provider(s.provider);
+      out->set_suggested_cost_per_successful_run_nano_usd(s.cost_per_successful_run_nano_usd);
+      out->set_suggested_cost_per_call_nano_usd(s.cost_per_call_nano_usd);
+      out->set_suggested_saving_nano_usd(s.saving_nano_usd);
+      out->set_suggested_call_success_rate(CallSuccessRate(s.performance));
+      if (s.performance.p95_latency.has_value()) {
+        DurationToProto(*s.performance.p95_latency, out->mutable_suggested_p95_latency());
+      }
+    }
+    out->set_suggestion_reason(r.reason);
+  }
+  if (end < rows.size()) {
+    response->set_next_page_token(EncodePageToken(fingerprint, absl::StrCat(end)));
   }
   return absl::OkStatus();
 }

@@ -2,12 +2,13 @@
 // store and maps statuses (agentwatch.cost.v1, see cost.proto for each RPC's
 // contract). Implemented: RecordUsage (which also fires budget alerts, see
 // CostStore::RecordUsage and core/budget_alert.h), GetCostReport,
+// GetCostPerformance (the ledger's figures beside monitor's LLM-call
+// performance, core/performance.h; without monitor, cost figures only),
 // CheckBudget, UpsertPrice, GetPrice, ListPrices, ImportPrices,
 // ListUnknownModels, CreateBudget, GetBudget, UpdateBudget (field-mask
 // semantics below), DeleteBudget, ListBudgets, GetBudgetStatus (the linear
 // projection of core/budget_alert.h), Reconcile (hot counters against the
-// ledger). The other RPCs answer UNIMPLEMENTED (the generated base class
-// does).
+// ledger): every RPC of cost.proto.
 //
 // CheckBudget's hot path: the tenant's budgets from an in-process cache
 // (CostServiceOptions::budget_cache_ttl) and the spends of the applicable
@@ -48,6 +49,7 @@
 #include "common/clock.h"
 #include "common/rpc.h"
 #include "cost/api/cost_metrics.h"
+#include "cost/api/monitor_performance.h"
 #include "cost/store/budget_counters.h"
 #include "cost/store/cost_store.h"
 
@@ -65,6 +67,9 @@ struct CostServiceOptions {
   // Budgets created or deleted through this replica are seen at once; through
   // another replica within this time.
   absl::Duration budget_cache_ttl = absl::Seconds(1);
+  // LLM-call performance for GetCostPerformance (monitor); null: answers
+  // carry cost figures only, marked performance unavailable.
+  PerformanceSource* performance = nullptr;
 };
 
 class CostServiceImpl final : public v1::CostService::CallbackService {
@@ -80,6 +85,9 @@ class CostServiceImpl final : public v1::CostService::CallbackService {
   grpc::ServerUnaryReactor* GetCostReport(grpc::CallbackServerContext* context,
                                           const v1::GetCostReportRequest* request,
                                           v1::GetCostReportResponse* response) override;
+  grpc::ServerUnaryReactor* GetCostPerformance(grpc::CallbackServerContext* context,
+                                               const v1::GetCostPerformanceRequest* request,
+                                               v1::GetCostPerformanceResponse* response) override;
   grpc::ServerUnaryReactor* CheckBudget(grpc::CallbackServerContext* context,
                                         const v1::CheckBudgetRequest* request,
                                         v1::CheckBudgetResponse* response) override;
@@ -125,6 +133,8 @@ class CostServiceImpl final : public v1::CostService::CallbackService {
                              v1::RecordUsageResponse* response);
   absl::Status DoGetCostReport(const v1::GetCostReportRequest& request,
                                v1::GetCostReportResponse* response);
+  absl::Status DoGetCostPerformance(const v1::GetCostPerformanceRequest& request,
+                                    v1::GetCostPerformanceResponse* response);
   absl::Status DoCheckBudget(const v1::CheckBudgetRequest& request,
                              v1::CheckBudgetResponse* response);
   absl::Status DoUpsertPrice(const v1::UpsertPriceRequest& request, v1::Price* response);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <pqxx/subtransaction>
 #include <set>
 #include <tuple>
 
@@ -137,21 +138,37 @@ ORDER BY provider, model
 LIMIT $8
 )sql"};
 
+// The columns and rows of a ledger insert ($1..$26, parallel arrays).
+#define AW_USAGE_INSERT                                                                           \
+  "INSERT INTO cost.usage ("                                                                      \
+  "  tenant_id, record_id, usage_time, kind, team, workflow, agent, model, provider, service, "   \
+  "  tags, run_id, run_succeeded, input_tokens, output_tokens, cached_input_tokens, "             \
+  "  cache_creation_tokens, requests, infra_resource, infra_quantity_milli, infra_sku, "          \
+  "  cost_nano_usd, priced, client_priced, price_tenant_id, price_effective_time) "               \
+  "SELECT * FROM unnest("                                                                         \
+  "  $1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], " \
+  "  $8::text[], $9::text[], $10::text[], $11::jsonb[], $12::text[], $13::boolean[], "            \
+  "  $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[], $19::text[], "    \
+  "  $20::bigint[], $21::text[], $22::bigint[], $23::boolean[], $24::boolean[], $25::text[], "    \
+  "  $26::timestamptz[])"
+
+// Inserts ledger rows that are all new (a key already there fails the whole
+// statement): the common case, without ON CONFLICT's per-row speculative
+// insertion (about a third cheaper in Postgres).
+constexpr PgStatement kInsertFreshUsage = {"cost_insert_fresh_usage", AW_USAGE_INSERT};
+
 // Inserts ledger rows once per (tenant, record_id); returns the new ones.
-constexpr PgStatement kInsertUsage = {"cost_insert_usage", R"sql(
-INSERT INTO cost.usage (
-  tenant_id, record_id, usage_time, kind, team, workflow, agent, model, provider, service, tags,
-  run_id, run_succeeded, input_tokens, output_tokens, cached_input_tokens, cache_creation_tokens,
-  requests, infra_resource, infra_quantity_milli, infra_sku, cost_nano_usd, priced, client_priced,
-  price_tenant_id, price_effective_time)
-SELECT * FROM unnest(
-  $1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[],
-  $8::text[], $9::text[], $10::text[], $11::jsonb[], $12::text[], $13::boolean[], $14::bigint[],
-  $15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[], $19::text[], $20::bigint[],
-  $21::text[], $22::bigint[], $23::boolean[], $24::boolean[], $25::text[], $26::timestamptz[])
+constexpr PgStatement kInsertUsage = {"cost_insert_usage", AW_USAGE_INSERT R"sql(
 ON CONFLICT (tenant_id, record_id) DO NOTHING
 RETURNING tenant_id, record_id
 )sql"};
+
+#undef AW_USAGE_INSERT
+
+// The savepoint around the all-new attempt.
+constexpr char kSavepoint[] = "SAVEPOINT cost_fresh_usage";
+constexpr char kReleaseSavepoint[] = "RELEASE SAVEPOINT cost_fresh_usage";
+constexpr char kRollbackToSavepoint[] = "ROLLBACK TO SAVEPOINT cost_fresh_usage";
 
 // Adds unpriced usage to the unknown models.
 constexpr PgStatement kUpsertUnknownModels = {"cost_upsert_unknown_models", R"sql(
@@ -316,6 +333,57 @@ LIMIT $5
 constexpr PgStatement kLockBudget = {
     "cost_lock_budget", "SELECT pg_advisory_xact_lock(hashtext('agentwatch.cost.budget.' || $1))"};
 
+// Takes the evaluation locks of budgets $1 (see kLockBudget) in id order, so
+// concurrent batches cannot deadlock.
+constexpr PgStatement kLockBudgets = {"cost_lock_budgets", R"sql(
+SELECT pg_advisory_xact_lock(hashtext('agentwatch.cost.budget.' || id))
+FROM (SELECT id FROM unnest($1::text[]) AS u(id) ORDER BY id COLLATE "C") AS ordered
+)sql"};
+
+// Shares the budget-definition locks of tenants $1 (see kLockTenantBudgets)
+// in tenant order: a batch sees every budget of its tenants as it stays until
+// the batch commits (creations, updates and deletions wait for it).
+constexpr PgStatement kShareTenantBudgets = {"cost_share_tenant_budgets", R"sql(
+SELECT pg_advisory_xact_lock_shared(hashtext('agentwatch.cost.budgets.' || t))
+FROM (SELECT t FROM unnest($1::text[]) AS u(t) ORDER BY t COLLATE "C") AS ordered
+)sql"};
+
+// Every budget of tenants $1.
+constexpr PgStatement kBudgetsOfTenants = {"cost_budgets_of_tenants", R"sql(
+SELECT )sql" AW_BUDGET_COLUMNS R"sql(
+FROM cost.budgets
+WHERE tenant_id = ANY($1::text[])
+ORDER BY tenant_id, name
+)sql"};
+
+// The kept spends of the given (tenant, budget, period) keys.
+constexpr PgStatement kGetPeriodSpends = {"cost_get_period_spends", R"sql(
+SELECT s.budget_id, s.spent_nano_usd
+FROM cost.budget_period_spend s
+JOIN unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[]) AS k(t, b, ps, pe)
+  ON s.tenant_id = k.t AND s.budget_id = k.b AND s.period_start = k.ps AND s.period_end = k.pe
+)sql"};
+
+// Writes kept spends (new periods and increments).
+constexpr PgStatement kPutPeriodSpends = {"cost_put_period_spends", R"sql(
+INSERT INTO cost.budget_period_spend AS s (
+  tenant_id, budget_id, period_start, period_end, spent_nano_usd)
+SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::bigint[])
+ON CONFLICT (tenant_id, budget_id, period_start, period_end) DO UPDATE SET
+  spent_nano_usd = EXCLUDED.spent_nano_usd
+)sql"};
+
+// Drops the kept spends of budgets $2 of tenant $1 whose period ended by $3.
+constexpr PgStatement kDropEndedPeriodSpends = {"cost_drop_ended_period_spends", R"sql(
+DELETE FROM cost.budget_period_spend
+WHERE tenant_id = $1 AND budget_id = ANY($2::text[]) AND period_end <= $3::timestamptz
+)sql"};
+
+// Drops every kept spend of budget $2 of tenant $1 (its definition changed).
+constexpr PgStatement kDropPeriodSpends = {
+    "cost_drop_period_spends",
+    "DELETE FROM cost.budget_period_spend WHERE tenant_id = $1 AND budget_id = $2"};
+
 // Records a budget alert as fired; no row back when it already was.
 constexpr PgStatement kInsertBudgetEvent = {"cost_insert_budget_event", R"sql(
 INSERT INTO cost.budget_threshold_events (
@@ -424,6 +492,7 @@ class PgArray {
     text_ += "NULL";
   }
   std::string Text() const { return absl::StrCat("{", text_, "}"); }
+  bool Empty() const { return first_; }
 
  private:
   void Separate() {
@@ -611,49 +680,96 @@ std::vector<PriceVersion> ToVersions(absl::string_view tenant, absl::Time effect
 // Evaluates the budgets touched by the newly recorded `fresh` records (see
 // CostStore::RecordUsage): fires their due alerts once and sums what the
 // records add to each daily, weekly or monthly budget's current period.
+//
+// Cost per batch: the tenants' budget definitions are shared-locked (so they
+// stay as read until commit) and read in one statement; the touched budgets
+// are locked in one statement (id order); a daily, weekly or monthly budget's
+// spend comes from its kept period spend (cost.budget_period_spend) plus what
+// this batch adds, written back in one statement; only a period's first
+// batch (and ROLLING budgets) sum the ledger. The locks are held to commit,
+// so batches touching the same budget evaluate it one after the other, each
+// seeing the spend of those before.
 absl::Status EvaluateBudgets(pqxx::work& txn, const std::vector<const PricedUsage*>& fresh,
                              absl::Time now, RecordOutcome* outcome) {
+  if (fresh.empty()) return absl::OkStatus();
   std::map<std::string, std::vector<const UsageRecord*>> by_tenant;
   for (const PricedUsage* p : fresh) by_tenant[p->record.scope.tenant].push_back(&p->record);
+  PgArray tenants;
+  for (const auto& [tenant, records] : by_tenant) tenants.AddText(tenant);
+  txn.exec_prepared(kShareTenantBudgets.name, tenants.Text());
   struct Touched {
     Budget budget;
     BudgetWindow window;
+    int64_t added = 0;  // what this batch adds to the spend period
   };
   std::vector<Touched> touched;
-  for (const auto& [tenant, records] : by_tenant) {
-    const pqxx::result rows =
-        txn.exec_prepared(kListBudgets.name, tenant, true, "", "", kMaxBudgetsPerTenant);
-    for (const pqxx::row& row : rows) {
-      ASSIGN_OR_RETURN(Budget budget, RowToBudget(row));
-      const BudgetWindow window = BudgetWindowAt(budget, now);
-      if (!RecordsTouchBudget(budget, window, records)) continue;
-      touched.push_back({std::move(budget), window});
-    }
+  for (const pqxx::row& row : txn.exec_prepared(kBudgetsOfTenants.name, tenants.Text())) {
+    ASSIGN_OR_RETURN(Budget budget, RowToBudget(row));
+    const BudgetWindow window = BudgetWindowAt(budget, now);
+    if (!RecordsTouchBudget(budget, window, by_tenant[budget.scope.tenant])) continue;
+    touched.push_back({std::move(budget), window});
   }
-  // Locks are taken in id order, so concurrent batches cannot deadlock.
+  if (touched.empty()) return absl::OkStatus();
   std::sort(touched.begin(), touched.end(),
             [](const Touched& a, const Touched& b) { return a.budget.id < b.budget.id; });
+  PgArray ids;
+  for (const Touched& t : touched) ids.AddText(t.budget.id);
+  txn.exec_prepared(kLockBudgets.name, ids.Text());
+
+  // The kept spends of the calendar budgets' current periods.
+  PgArray k_tenant, k_budget, k_start, k_end;
+  for (Touched& t : touched) {
+    if (t.budget.period == BudgetPeriod::kRolling) continue;
+    NanoSum added;
+    for (const PricedUsage* p : fresh) {
+      const UsageRecord& r = p->record;
+      if (r.time >= t.window.spend_period.start && r.time < t.window.spend_period.end &&
+          ScopeCovers(t.budget.scope, r.scope)) {
+        added.Add(p->cost_nano_usd);
+      }
+    }
+    ASSIGN_OR_RETURN(t.added, added.Value());
+    outcome->increments.push_back(
+        {t.budget.scope.tenant, t.budget.id, t.window.spend_period.start, t.added});
+    k_tenant.AddText(t.budget.scope.tenant);
+    k_budget.AddText(t.budget.id);
+    k_start.AddTime(t.window.spend_period.start);
+    k_end.AddTime(t.window.spend_period.end);
+  }
+  std::map<std::string, int64_t> kept;
+  for (const pqxx::row& row : txn.exec_prepared(kGetPeriodSpends.name, k_tenant.Text(),
+                                                k_budget.Text(), k_start.Text(), k_end.Text())) {
+    kept[row[0].as<std::string>()] = row[1].as<int64_t>();
+  }
+
+  PgArray p_tenant, p_budget, p_start, p_end, p_spent;
+  std::map<std::string, std::vector<std::string>> new_periods;  // by tenant: budget ids
   for (const Touched& t : touched) {
     const Budget& b = t.budget;
     const Scope& s = b.scope;
-    if (b.period != BudgetPeriod::kRolling) {
-      NanoSum added;
-      for (const PricedUsage* p : fresh) {
-        const UsageRecord& r = p->record;
-        if (r.time >= t.window.spend_period.start && r.time < t.window.spend_period.end &&
-            ScopeCovers(s, r.scope)) {
-          added.Add(p->cost_nano_usd);
-        }
-      }
-      ASSIGN_OR_RETURN(int64_t sum, added.Value());
-      outcome->increments.push_back({s.tenant, b.id, t.window.spend_period.start, sum});
+    int64_t spent = 0;
+    auto it = kept.find(b.id);
+    if (b.period != BudgetPeriod::kRolling && it != kept.end()) {
+      NanoSum sum;
+      sum.Add(it->second);
+      sum.Add(t.added);
+      ASSIGN_OR_RETURN(spent, sum.Value());
+    } else {
+      // The ledger already holds this batch's rows.
+      const pqxx::result spend =
+          txn.exec_prepared(kSpend.name, s.tenant, PgTimestamp(t.window.spend_period.start),
+                            PgTimestamp(t.window.spend_period.end), s.team, s.workflow, s.agent,
+                            s.model, s.provider, s.service, TagsJson(s.tags));
+      ASSIGN_OR_RETURN(spent, ParseSum(spend[0][0]));
+      if (b.period != BudgetPeriod::kRolling) new_periods[s.tenant].push_back(b.id);
     }
-    txn.exec_prepared(kLockBudget.name, b.id);
-    const pqxx::result spend =
-        txn.exec_prepared(kSpend.name, s.tenant, PgTimestamp(t.window.spend_period.start),
-                          PgTimestamp(t.window.spend_period.end), s.team, s.workflow, s.agent,
-                          s.model, s.provider, s.service, TagsJson(s.tags));
-    ASSIGN_OR_RETURN(const int64_t spent, ParseSum(spend[0][0]));
+    if (b.period != BudgetPeriod::kRolling && (it == kept.end() || t.added != 0)) {
+      p_tenant.AddText(s.tenant);
+      p_budget.AddText(b.id);
+      p_start.AddTime(t.window.spend_period.start);
+      p_end.AddTime(t.window.spend_period.end);
+      p_spent.AddInt(spent);
+    }
     for (BudgetAlert& alert : DueBudgetAlerts(b, t.window, spent, now)) {
       const pqxx::result fired = txn.exec_prepared(
           kInsertBudgetEvent.name, s.tenant, b.id, PgTimestamp(alert.period_start),
@@ -665,6 +781,17 @@ absl::Status EvaluateBudgets(pqxx::work& txn, const std::vector<const PricedUsag
           {s.tenant, kIncidentDestination, alert.fingerprint, SerializeBudgetAlert(alert)});
       outcome->alerts.push_back(std::move(alert));
     }
+  }
+  for (const auto& [tenant, budget_ids] : new_periods) {
+    // A budget entering a new period: its ended periods' spends are not
+    // needed any more.
+    PgArray dropped;
+    for (const std::string& id : budget_ids) dropped.AddText(id);
+    txn.exec_prepared(kDropEndedPeriodSpends.name, tenant, dropped.Text(), PgTimestamp(now));
+  }
+  if (!p_tenant.Empty()) {
+    txn.exec_prepared(kPutPeriodSpends.name, p_tenant.Text(), p_budget.Text(), p_start.Text(),
+                      p_end.Text(), p_spent.Text());
   }
   return absl::OkStatus();
 }
@@ -681,6 +808,7 @@ PgCostStore::PgCostStore(common::PgPool& pool) : pool_(pool) {
                        kListPriceHistory,
                        kListPricesCurrent,
                        kInsertUsage,
+                       kInsertFreshUsage,
                        kUpsertUnknownModels,
                        kReport,
                        kSpend,
@@ -693,6 +821,13 @@ PgCostStore::PgCostStore(common::PgPool& pool) : pool_(pool) {
                        kDeleteBudget,
                        kListBudgets,
                        kLockBudget,
+                       kLockBudgets,
+                       kShareTenantBudgets,
+                       kBudgetsOfTenants,
+                       kGetPeriodSpends,
+                       kPutPeriodSpends,
+                       kDropEndedPeriodSpends,
+                       kDropPeriodSpends,
                        kInsertBudgetEvent,
                        kFiredThresholds,
                        kGetBudgetForUpdate,
@@ -874,15 +1009,34 @@ absl::StatusOr<RecordOutcome> PgCostStore::RecordUsage(const std::vector<UsageRe
       }
       priced.push_back(std::move(p));
     }
-    const pqxx::result inserted = txn.exec_prepared(
-        kInsertUsage.name, tenant.Text(), record_id.Text(), time.Text(), kind.Text(), team.Text(),
-        workflow.Text(), agent.Text(), model.Text(), provider.Text(), service.Text(), tags.Text(),
-        run_id.Text(), run_succeeded.Text(), input.Text(), output.Text(), cached.Text(),
-        creation.Text(), requests.Text(), resource.Text(), quantity.Text(), sku.Text(), cost.Text(),
-        is_priced.Text(), client_priced.Text(), price_tenant.Text(), price_time.Text());
-    std::set<std::pair<std::string, std::string>> fresh;
-    for (const pqxx::row& row : inserted) {
-      fresh.emplace(row[0].as<std::string>(), row[1].as<std::string>());
+    // First as all new, inside a savepoint; a key already in the ledger (a
+    // replay) undoes that and inserts once per key, learning which are new.
+    auto insert = [&](pqxx::work& t, const PgStatement& statement) {
+      return t.exec_prepared(statement.name, tenant.Text(), record_id.Text(), time.Text(),
+                             kind.Text(), team.Text(), workflow.Text(), agent.Text(), model.Text(),
+                             provider.Text(), service.Text(), tags.Text(), run_id.Text(),
+                             run_succeeded.Text(), input.Text(), output.Text(), cached.Text(),
+                             creation.Text(), requests.Text(), resource.Text(), quantity.Text(),
+                             sku.Text(), cost.Text(), is_priced.Text(), client_priced.Text(),
+                             price_tenant.Text(), price_time.Text());
+    };
+    bool all_fresh = true;
+    txn.exec(kSavepoint);
+    try {
+      insert(txn, kInsertFreshUsage);
+    } catch (const pqxx::unique_violation&) {
+      all_fresh = false;
+    }
+    txn.exec(all_fresh ? kReleaseSavepoint : kRollbackToSavepoint);
+    std::set<std::pair<absl::string_view, absl::string_view>> fresh;
+    pqxx::result inserted;
+    if (all_fresh) {
+      for (size_t i : order) fresh.emplace(records[i].scope.tenant, records[i].record_id);
+    } else {
+      inserted = insert(txn, kInsertUsage);
+      for (const pqxx::row& row : inserted) {
+        fresh.emplace(row[0].c_str(), row[1].c_str());
+      }
     }
 
     RecordOutcome outcome;
@@ -1036,9 +1190,12 @@ absl::StatusOr<Budget> PgCostStore::GetBudget(absl::string_view id) {
 absl::Status PgCostStore::DeleteBudget(absl::string_view id) {
   ASSIGN_OR_RETURN(std::string tenant, TenantOfBudgetId(id, "id"));
   return pool_.WithTransaction([&](pqxx::work& txn) -> absl::Status {
+    // Waits for batches evaluating the tenant's budgets (kShareTenantBudgets).
+    txn.exec_prepared(kLockTenantBudgets.name, tenant);
     if (txn.exec_prepared(kDeleteBudget.name, tenant, std::string(id)).empty()) {
       return absl::NotFoundError(absl::StrCat("no budget ", id));
     }
+    txn.exec_prepared(kDropPeriodSpends.name, tenant, std::string(id));
     return absl::OkStatus();
   });
 }
@@ -1101,6 +1258,7 @@ absl::StatusOr<Budget> PgCostStore::UpdateBudget(absl::string_view id, const Bud
         std::string(EnforcementName(next.enforcement)), next.time_zone,
         next.alert_on_projected_overrun, next.alert_severity);
     ASSIGN_OR_RETURN(Budget stored, RowToBudget(row[0]));
+    txn.exec_prepared(kDropPeriodSpends.name, tenant, budget_id);
     const absl::Time old_start = BudgetWindowAt(current, now).alert_period.start;
     const absl::Time new_start = BudgetWindowAt(stored, now).alert_period.start;
     if (old_start != new_start) {

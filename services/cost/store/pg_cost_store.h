@@ -1,6 +1,18 @@
 // The Postgres CostStore (schema `cost`, see migrations/). Every method is one
 // transaction; bulk writes are multi-row statements over unnest()ed arrays.
 // Thread-safe (the pool is).
+//
+// RecordUsage's cost per batch is a constant number of statements: the
+// ledger rows go in as one insert (tried as all new inside a savepoint, then
+// once per key with ON CONFLICT when a replay is among them); budget
+// evaluation shares the tenants' budget-definition locks, reads their
+// budgets, locks the touched ones in one statement and reads / writes the
+// kept spend of each daily, weekly or monthly budget's period
+// (cost.budget_period_spend, created from the ledger on a period's first
+// batch, dropped when the budget changes); ROLLING budgets sum the ledger.
+// CreateBudget, UpdateBudget and DeleteBudget take the tenant's definition
+// lock exclusively, so a batch evaluates every budget as it stands until the
+// batch commits.
 #pragma once
 
 #include "common/pg.h"
