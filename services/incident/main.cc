@@ -2,12 +2,16 @@
 #include <algorithm>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "common/config.h"
+#include "common/outbox.h"
 #include "common/runtime.h"
 #include "incident/api/auto_resolver.h"
+#include "incident/api/escalation_engine.h"
 #include "incident/api/incident_metrics.h"
 #include "incident/api/incident_service.h"
+#include "incident/api/notifier.h"
 #include "incident/api/webhooks.h"
 #include "incident/core/grouping.h"
 #include "incident/core/ids.h"
@@ -34,7 +38,18 @@ int main(int argc, char** argv) {
   flags.AddDuration("reopen_window", &reopen_window,
                     "a refire within this window of an automatic resolution re-opens the same "
                     "incident (0 never does)");
+  absl::Duration group_wait = absl::Seconds(5);
+  absl::Duration escalation_interval = absl::Seconds(1);
+  flags.AddDuration("group_wait", &group_wait,
+                    "wait after an incident opens before its first page, so that alerts of the "
+                    "same group arriving together page once");
+  flags.AddDuration("escalation_interval", &escalation_interval,
+                    "how often the escalation engine looks for pages that are due");
   common::ParseFlagsOrExit(flags, argc, argv);
+  if (group_wait < absl::ZeroDuration() || escalation_interval <= absl::ZeroDuration()) {
+    std::cerr << "--group_wait must not be negative and --escalation_interval must be positive\n";
+    return 2;
+  }
   if (auto_resolve_quiet <= absl::ZeroDuration() || reopen_window < absl::ZeroDuration()) {
     std::cerr << "--auto_resolve_quiet must be positive and --reopen_window not negative\n";
     return 2;
@@ -56,7 +71,15 @@ int main(int argc, char** argv) {
   incident::RandomIdGenerator ids;
   incident::PgIncidentStore store(rt.pg(), ids, reopen_window);
   incident::IncidentMetrics metrics(rt.registry(), rt.metric_prefix());
-  incident::IncidentServiceImpl service(store, rt.rpc(), rt.clock(), metrics, *grouping);
+  incident::Notifier notifier(store, rt.clock());
+  incident::IncidentServiceImpl service(store, rt.rpc(), rt.clock(), metrics, *grouping, &notifier);
+  // Pages leave through the outbox: at least once, one replica at a time.
+  common::OutboxDispatcher dispatcher(rt.pg(), {"incident"}, rt.registry(), rt.metric_prefix());
+  dispatcher.AddHandler(
+      std::string(incident::kNotifyDestination),
+      [&](const std::vector<common::OutboxEntry>& entries) { return notifier.Deliver(entries); });
+  incident::EscalationEngine escalation(store, rt.clock(), group_wait, escalation_interval,
+                                        [&] { dispatcher.Notify(); });
   incident::RandomIdGenerator dedup_keys;
   incident::IncidentWebhooks webhooks(store, rt.rpc().authorizer(), rt.clock(), metrics, *grouping,
                                       dedup_keys);
@@ -67,6 +90,8 @@ int main(int argc, char** argv) {
       store, rt.clock(), metrics, auto_resolve_quiet,
       std::clamp(auto_resolve_quiet / 10, absl::Milliseconds(100), absl::Seconds(30)));
   rt.AddWorker([&] { auto_resolver.Start(); }, [&] { auto_resolver.Stop(); });
+  rt.AddWorker([&] { dispatcher.Start(); }, [&] { dispatcher.Stop(); });
+  rt.AddWorker([&] { escalation.Start(); }, [&] { escalation.Stop(); });
   rt.AddGrpcService(&service);
   return rt.Run();
 }

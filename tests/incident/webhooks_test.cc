@@ -94,6 +94,52 @@ class DownStore final : public IncidentStore {
   absl::StatusOr<SilencePage> ListSilences(const SilenceQuery&) override {
     return absl::UnavailableError("database down");
   }
+  absl::StatusOr<InhibitionRule> CreateInhibitionRule(const InhibitionRule&) override {
+    return absl::UnavailableError("database down");
+  }
+  absl::StatusOr<InhibitionRule> GetInhibitionRule(absl::string_view) override {
+    return absl::UnavailableError("database down");
+  }
+  absl::StatusOr<InhibitionRule> UpdateInhibitionRule(const InhibitionRule&) override {
+    return absl::UnavailableError("database down");
+  }
+  absl::Status DeleteInhibitionRule(absl::string_view) override {
+    return absl::UnavailableError("database down");
+  }
+  absl::StatusOr<InhibitionRulePage> ListInhibitionRules(const InhibitionRuleQuery&) override {
+    return absl::UnavailableError("database down");
+  }
+  absl::StatusOr<ConfigRecord> CreateConfig(const ConfigRecord&) override {
+    return absl::UnavailableError("database down");
+  }
+  absl::StatusOr<ConfigRecord> GetConfig(absl::string_view, absl::string_view) override {
+    return absl::UnavailableError("database down");
+  }
+  absl::StatusOr<ConfigRecord> UpdateConfig(const ConfigRecord&, absl::Time) override {
+    return absl::UnavailableError("database down");
+  }
+  absl::Status DeleteConfig(absl::string_view, absl::string_view) override {
+    return absl::UnavailableError("database down");
+  }
+  absl::StatusOr<ConfigPage> ListConfigs(const ConfigQuery&) override {
+    return absl::UnavailableError("database down");
+  }
+  absl::StatusOr<std::vector<EscalationCandidate>> ListEscalationCandidates(int) override {
+    return absl::UnavailableError("database down");
+  }
+  absl::StatusOr<bool> Escalate(absl::string_view, absl::string_view,
+                                const EscalationPlanner&) override {
+    return absl::UnavailableError("database down");
+  }
+  absl::StatusOr<bool> WasDelivered(absl::string_view, absl::string_view) override {
+    return absl::UnavailableError("database down");
+  }
+  absl::Status RecordDelivery(const DeliveryRecord&) override {
+    return absl::UnavailableError("database down");
+  }
+  absl::Status AppendTimeline(const TimelineEntry&) override {
+    return absl::UnavailableError("database down");
+  }
 };
 
 class WebhooksTest : public ::testing::Test {

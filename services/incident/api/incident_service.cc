@@ -38,8 +38,13 @@ void FillIncident(const IncidentChange& change, v1::Incident* out) {
 
 IncidentServiceImpl::IncidentServiceImpl(IncidentStore& store, common::RpcRunner& rpc,
                                          const common::Clock& clock, IncidentMetrics& metrics,
-                                         GroupingConfig grouping)
-    : store_(store), rpc_(rpc), clock_(clock), metrics_(metrics), grouping_(std::move(grouping)) {}
+                                         GroupingConfig grouping, Notifier* notifier)
+    : store_(store),
+      rpc_(rpc),
+      clock_(clock),
+      metrics_(metrics),
+      grouping_(std::move(grouping)),
+      notifier_(notifier) {}
 
 grpc::ServerUnaryReactor* IncidentServiceImpl::ReportAlerts(grpc::CallbackServerContext* context,
                                                             const v1::ReportAlertsRequest* request,
@@ -60,6 +65,7 @@ grpc::ServerUnaryReactor* IncidentServiceImpl::ReportAlerts(grpc::CallbackServer
     response->set_accepted(summary.accepted);
     response->set_duplicates(summary.duplicates);
     response->set_silenced(summary.silenced);
+    response->set_inhibited(summary.inhibited);
     for (std::string& id : summary.incident_ids) response->add_incident_ids(std::move(id));
     return absl::OkStatus();
   });

@@ -3,7 +3,10 @@
 // RpcRunner). Implemented: ReportAlerts, ListIncidents, GetIncident and the
 // lifecycle calls (AcknowledgeIncident, MitigateIncident, ResolveIncident,
 // CloseIncident, ReopenIncident, AddNote, AssignOwner, SetSeverity) and the
-// silences (CreateSilence, GetSilence, ListSilences, DeleteSilence). Every
+// silences (CreateSilence, GetSilence, ListSilences, DeleteSilence), and
+// paging: escalation policies, on-call schedules (with GetOnCall) and
+// notification channels (with TestNotificationChannel), in
+// paging_service.cc, and inhibition rules (inhibition_service.cc). Every
 // other RPC of IncidentService answers UNIMPLEMENTED (the generated base
 // class does).
 #pragma once
@@ -16,6 +19,7 @@
 #include "common/clock.h"
 #include "common/rpc.h"
 #include "incident/api/incident_metrics.h"
+#include "incident/api/notifier.h"
 #include "incident/core/grouping.h"
 #include "incident/core/ids.h"
 #include "incident/core/lifecycle.h"
@@ -26,9 +30,11 @@ namespace agentwatch::incident {
 class IncidentServiceImpl final : public v1::IncidentService::CallbackService {
  public:
   // Every dependency must outlive the service. `grouping` applies to every
-  // tenant.
+  // tenant. `notifier` sends TestNotificationChannel's notifications; without
+  // one that call answers FAILED_PRECONDITION.
   IncidentServiceImpl(IncidentStore& store, common::RpcRunner& rpc, const common::Clock& clock,
-                      IncidentMetrics& metrics, GroupingConfig grouping);
+                      IncidentMetrics& metrics, GroupingConfig grouping,
+                      Notifier* notifier = nullptr);
 
   grpc::ServerUnaryReactor* ReportAlerts(grpc::CallbackServerContext* context,
                                          const v1::ReportAlertsRequest* request,
@@ -75,6 +81,72 @@ class IncidentServiceImpl final : public v1::IncidentService::CallbackService {
   grpc::ServerUnaryReactor* DeleteSilence(grpc::CallbackServerContext* context,
                                           const v1::DeleteSilenceRequest* request,
                                           google::protobuf::Empty* response) override;
+  grpc::ServerUnaryReactor* CreateEscalationPolicy(grpc::CallbackServerContext* context,
+                                                   const v1::CreateEscalationPolicyRequest* request,
+                                                   v1::EscalationPolicy* response) override;
+  grpc::ServerUnaryReactor* GetEscalationPolicy(grpc::CallbackServerContext* context,
+                                                const v1::GetEscalationPolicyRequest* request,
+                                                v1::EscalationPolicy* response) override;
+  grpc::ServerUnaryReactor* UpdateEscalationPolicy(grpc::CallbackServerContext* context,
+                                                   const v1::UpdateEscalationPolicyRequest* request,
+                                                   v1::EscalationPolicy* response) override;
+  grpc::ServerUnaryReactor* DeleteEscalationPolicy(grpc::CallbackServerContext* context,
+                                                   const v1::DeleteEscalationPolicyRequest* request,
+                                                   google::protobuf::Empty* response) override;
+  grpc::ServerUnaryReactor* ListEscalationPolicies(
+      grpc::CallbackServerContext* context, const v1::ListEscalationPoliciesRequest* request,
+      v1::ListEscalationPoliciesResponse* response) override;
+  grpc::ServerUnaryReactor* CreateSchedule(grpc::CallbackServerContext* context,
+                                           const v1::CreateScheduleRequest* request,
+                                           v1::Schedule* response) override;
+  grpc::ServerUnaryReactor* GetSchedule(grpc::CallbackServerContext* context,
+                                        const v1::GetScheduleRequest* request,
+                                        v1::Schedule* response) override;
+  grpc::ServerUnaryReactor* UpdateSchedule(grpc::CallbackServerContext* context,
+                                           const v1::UpdateScheduleRequest* request,
+                                           v1::Schedule* response) override;
+  grpc::ServerUnaryReactor* DeleteSchedule(grpc::CallbackServerContext* context,
+                                           const v1::DeleteScheduleRequest* request,
+                                           google::protobuf::Empty* response) override;
+  grpc::ServerUnaryReactor* ListSchedules(grpc::CallbackServerContext* context,
+                                          const v1::ListSchedulesRequest* request,
+                                          v1::ListSchedulesResponse* response) override;
+  grpc::ServerUnaryReactor* GetOnCall(grpc::CallbackServerContext* context,
+                                      const v1::GetOnCallRequest* request,
+                                      v1::GetOnCallResponse* response) override;
+  grpc::ServerUnaryReactor* CreateNotificationChannel(
+      grpc::CallbackServerContext* context, const v1::CreateNotificationChannelRequest* request,
+      v1::NotificationChannel* response) override;
+  grpc::ServerUnaryReactor* GetNotificationChannel(grpc::CallbackServerContext* context,
+                                                   const v1::GetNotificationChannelRequest* request,
+                                                   v1::NotificationChannel* response) override;
+  grpc::ServerUnaryReactor* UpdateNotificationChannel(
+      grpc::CallbackServerContext* context, const v1::UpdateNotificationChannelRequest* request,
+      v1::NotificationChannel* response) override;
+  grpc::ServerUnaryReactor* DeleteNotificationChannel(
+      grpc::CallbackServerContext* context, const v1::DeleteNotificationChannelRequest* request,
+      google::protobuf::Empty* response) override;
+  grpc::ServerUnaryReactor* ListNotificationChannels(
+      grpc::CallbackServerContext* context, const v1::ListNotificationChannelsRequest* request,
+      v1::ListNotificationChannelsResponse* response) override;
+  grpc::ServerUnaryReactor* TestNotificationChannel(
+      grpc::CallbackServerContext* context, const v1::TestNotificationChannelRequest* request,
+      v1::TestNotificationChannelResponse* response) override;
+  grpc::ServerUnaryReactor* CreateInhibitionRule(grpc::CallbackServerContext* context,
+                                                 const v1::CreateInhibitionRuleRequest* request,
+                                                 v1::InhibitionRule* response) override;
+  grpc::ServerUnaryReactor* GetInhibitionRule(grpc::CallbackServerContext* context,
+                                              const v1::GetInhibitionRuleRequest* request,
+                                              v1::InhibitionRule* response) override;
+  grpc::ServerUnaryReactor* UpdateInhibitionRule(grpc::CallbackServerContext* context,
+                                                 const v1::UpdateInhibitionRuleRequest* request,
+                                                 v1::InhibitionRule* response) override;
+  grpc::ServerUnaryReactor* DeleteInhibitionRule(grpc::CallbackServerContext* context,
+                                                 const v1::DeleteInhibitionRuleRequest* request,
+                                                 google::protobuf::Empty* response) override;
+  grpc::ServerUnaryReactor* ListInhibitionRules(grpc::CallbackServerContext* context,
+                                                const v1::ListInhibitionRulesRequest* request,
+                                                v1::ListInhibitionRulesResponse* response) override;
 
  private:
   // The fields every lifecycle request carries.
@@ -107,8 +179,11 @@ class IncidentServiceImpl final : public v1::IncidentService::CallbackService {
   const common::Clock& clock_;
   IncidentMetrics& metrics_;
   const GroupingConfig grouping_;
+  Notifier* const notifier_;
   // Ids of silences created without a request_id.
   RandomIdGenerator silence_ids_;
+  // Ids of paging configuration created without a request_id.
+  RandomIdGenerator config_ids_;
 };
 
 }  // namespace agentwatch::incident

@@ -44,12 +44,18 @@ class Planner {
         alerts_(state.alerts),
         reports_(state.known_reports),
         silences_(state.silences),
+        rules_(state.inhibition_rules),
         now_(TruncateToMicros(now)),
         ids_(ids) {
     for (const auto& [id, incident] : incidents_) {
       if (IsOpen(incident.status)) open_by_group_[incident.group_key] = id;
     }
     for (const auto& [key, row] : alerts_) NoteLatest(row);
+    if (!rules_.empty()) {
+      for (const AlertState& row : state.firing_alerts) {
+        sources_[{row.tenant, row.fingerprint}] = SilenceLabels(row.labels, row.name, row.severity);
+      }
+    }
   }
 
   IntakePlan Run(const std::vector<IncomingAlert>& alerts) {
@@ -76,6 +82,21 @@ class Planner {
         plan.summary.incident_ids.emplace_back();
         continue;
       }
+      if (alert.status == AlertStatus::kFiring && Inhibited(alert)) {
+        ++plan.summary.inhibited;
+        reports_.emplace(key, "");
+        plan.reports.push_back(ReportRecord{std::move(key), "", now_});
+        plan.summary.incident_ids.emplace_back();
+        continue;
+      }
+      if (!rules_.empty()) {
+        const std::pair<std::string, std::string> source{alert.tenant, alert.fingerprint};
+        if (alert.status == AlertStatus::kFiring) {
+          sources_[source] = SilenceLabels(alert.labels, alert.name, alert.severity);
+        } else {
+          sources_.erase(source);
+        }
+      }
       std::string incident_id =
           alert.status == AlertStatus::kFiring ? ApplyFiring(alert) : ApplyResolved(alert);
       reports_.emplace(key, incident_id);
@@ -95,6 +116,19 @@ class Planner {
   }
 
  private:
+  bool Inhibited(const IncomingAlert& alert) const {
+    if (rules_.empty()) return false;
+    const Labels target = SilenceLabels(alert.labels, alert.name, alert.severity);
+    for (const InhibitionRule& rule : rules_) {
+      if (rule.tenant != alert.tenant) continue;
+      for (const auto& [source, labels] : sources_) {
+        if (source.first != alert.tenant || source.second == alert.fingerprint) continue;
+        if (Inhibits(rule, labels, target)) return true;
+      }
+    }
+    return false;
+  }
+
   bool Silenced(const IncomingAlert& alert) const {
     if (silences_.empty()) return false;
     const Labels labels = SilenceLabels(alert.labels, alert.name, alert.severity);
@@ -335,6 +369,9 @@ class Planner {
   std::map<AlertKey, AlertState> alerts_;
   std::map<ReportKey, std::string> reports_;
   const std::vector<Silence>& silences_;
+  const std::vector<InhibitionRule>& rules_;
+  // (tenant, fingerprint) -> labels of the firing alerts that may inhibit.
+  std::map<std::pair<std::string, std::string>, Labels> sources_;
   absl::Time now_;
   IdGenerator& ids_;
   std::map<std::string, std::string> open_by_group_;  // group key -> incident id

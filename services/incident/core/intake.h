@@ -32,6 +32,11 @@
 //   (core/silence.h, over its labels plus alertname and severity) is
 //   recorded with no incident ("") and counted as silenced; it opens or joins
 //   nothing and changes no incident.
+// - Likewise a new firing report that an inhibition rule of its tenant mutes
+//   (core/inhibition.h) while a source alert fires (a firing alert of an open
+//   incident in the state, or one fired earlier in the batch and not resolved
+//   since; never the alert itself) is recorded with no incident and counted
+//   as inhibited.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +49,7 @@
 #include "absl/time/time.h"
 #include "incident/core/grouping.h"
 #include "incident/core/ids.h"
+#include "incident/core/inhibition.h"
 #include "incident/core/silence.h"
 #include "incident/core/types.h"
 
@@ -85,6 +91,10 @@ struct IntakeState {
   // The silences of the batch's tenants that may be active at `now` (others
   // are ignored: each is checked against its tenant and IsSilenced).
   std::vector<Silence> silences;
+  // The inhibition rules of the batch's tenants, and (when there are any)
+  // the firing alerts of their open incidents, the possible sources.
+  std::vector<InhibitionRule> inhibition_rules;
+  std::vector<AlertState> firing_alerts;
 };
 
 // The outcome a caller reports back.
@@ -96,7 +106,8 @@ struct IntakeSummary {
   int64_t received_firing = 0;
   int64_t received_resolved = 0;
   int64_t incidents_opened = 0;
-  int64_t silenced = 0;  // new firing reports muted by a silence
+  int64_t silenced = 0;   // new firing reports muted by a silence
+  int64_t inhibited = 0;  // new firing reports muted by an inhibition rule
 };
 
 // What a batch writes.

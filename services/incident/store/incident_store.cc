@@ -25,4 +25,16 @@ absl::Status SilenceNotFound(absl::string_view id) {
   return absl::NotFoundError(absl::StrCat("silence ", id, " not found"));
 }
 
+absl::Status InhibitionRuleNotFound(absl::string_view id) {
+  return absl::NotFoundError(absl::StrCat("inhibition rule ", id, " not found"));
+}
+
+absl::Status ConfigNotFound(absl::string_view kind, absl::string_view id) {
+  std::string what(kind);
+  for (char& c : what) {
+    if (c == '_') c = ' ';
+  }
+  return absl::NotFoundError(absl::StrCat(what, " ", id, " not found"));
+}
+
 }  // namespace agentwatch::incident

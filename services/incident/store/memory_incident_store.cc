@@ -85,6 +85,17 @@ absl::StatusOr<IntakeSummary> MemoryIncidentStore::ReportAlerts(
       state.silences.push_back(silence);
     }
   }
+  for (const auto& [id, rule] : inhibition_rules_) {
+    if (tenants.count(rule.tenant) > 0) state.inhibition_rules.push_back(rule);
+  }
+  if (!state.inhibition_rules.empty()) {
+    for (const auto& [key, row] : alerts_) {
+      if (tenants.count(row.tenant) > 0 && row.status == AlertStatus::kFiring &&
+          IsOpen(incidents_.at(row.incident_id).status)) {
+        state.firing_alerts.push_back(row);
+      }
+    }
+  }
   IntakePlan plan = PlanIntake(state, alerts, now, ids_, reopen_window_);
   for (const Incident& incident : plan.created) incidents_[incident.id] = incident;
   for (const Incident& incident : plan.updated) incidents_[incident.id] = incident;

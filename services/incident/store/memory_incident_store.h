@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,6 +40,28 @@ class MemoryIncidentStore final : public IncidentStore {
   absl::StatusOr<Silence> GetSilence(absl::string_view id) override;
   absl::Status DeleteSilence(absl::string_view id, absl::Time now) override;
   absl::StatusOr<SilencePage> ListSilences(const SilenceQuery& query) override;
+  absl::StatusOr<InhibitionRule> CreateInhibitionRule(const InhibitionRule& rule) override;
+  absl::StatusOr<InhibitionRule> GetInhibitionRule(absl::string_view id) override;
+  absl::StatusOr<InhibitionRule> UpdateInhibitionRule(const InhibitionRule& rule) override;
+  absl::Status DeleteInhibitionRule(absl::string_view id) override;
+  absl::StatusOr<InhibitionRulePage> ListInhibitionRules(const InhibitionRuleQuery& query) override;
+  absl::StatusOr<ConfigRecord> CreateConfig(const ConfigRecord& record) override;
+  absl::StatusOr<ConfigRecord> GetConfig(absl::string_view kind, absl::string_view id) override;
+  absl::StatusOr<ConfigRecord> UpdateConfig(const ConfigRecord& record,
+                                            absl::Time expected_update_time) override;
+  absl::Status DeleteConfig(absl::string_view kind, absl::string_view id) override;
+  absl::StatusOr<ConfigPage> ListConfigs(const ConfigQuery& query) override;
+  absl::StatusOr<std::vector<EscalationCandidate>> ListEscalationCandidates(int limit) override;
+  absl::StatusOr<bool> Escalate(absl::string_view tenant, absl::string_view id,
+                                const EscalationPlanner& plan) override;
+  absl::StatusOr<bool> WasDelivered(absl::string_view tenant,
+                                    absl::string_view idempotency_key) override;
+  absl::Status RecordDelivery(const DeliveryRecord& record) override;
+  absl::Status AppendTimeline(const TimelineEntry& entry) override;
+
+  // The pages enqueued so far (the in-memory outbox), oldest first; each
+  // idempotency key once. Takes them: a second call returns only newer ones.
+  std::vector<PageRequest> TakePages();
 
  private:
   struct StoredRequest {
@@ -57,6 +80,17 @@ class MemoryIncidentStore final : public IncidentStore {
   std::map<std::string, std::vector<TimelineEntry>> timelines_ ABSL_GUARDED_BY(mu_);
   // (tenant, request id) -> first call.
   std::map<std::pair<std::string, std::string>, StoredRequest> requests_ ABSL_GUARDED_BY(mu_);
+  // id -> inhibition rule (ids are unique across tenants).
+  std::map<std::string, InhibitionRule> inhibition_rules_ ABSL_GUARDED_BY(mu_);
+  // id -> config record (ids are unique across tenants and kinds).
+  std::map<std::string, ConfigRecord> configs_ ABSL_GUARDED_BY(mu_);
+  // incident id -> escalation state.
+  std::map<std::string, EscalationState> escalations_ ABSL_GUARDED_BY(mu_);
+  // The in-memory outbox and the idempotency keys ever enqueued.
+  std::vector<PageRequest> pages_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> page_keys_ ABSL_GUARDED_BY(mu_);
+  // (tenant, idempotency key) of recorded deliveries.
+  std::set<std::pair<std::string, std::string>> deliveries_ ABSL_GUARDED_BY(mu_);
   // id -> silence (ids are unique across tenants).
   std::map<std::string, Silence> silences_ ABSL_GUARDED_BY(mu_);
 };

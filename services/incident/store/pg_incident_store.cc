@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/log.h"
+#include "common/outbox.h"
 #include "common/status_macros.h"
 #include "incident/core/auto_resolve.h"
 
@@ -211,6 +212,50 @@ constexpr char kListIncidents[] =
     "ELSE coalesce(i.labels ->> m.name, '') !~ ('^(?:' || m.value || ')$') END) "
     "ORDER BY i.create_time DESC, i.id DESC LIMIT $10";
 
+// clang-format off
+#define AW_RULE_COLUMNS                                                                   \
+  "tenant_id, id, name, source_matchers::text, target_matchers::text, "                   \
+  "equal_labels::text, (extract(epoch from create_time) * 1000000)::bigint, "             \
+  "(extract(epoch from update_time) * 1000000)::bigint"
+// clang-format on
+
+// $1 JSON array of tenants.
+constexpr char kSelectTenantRules[] = "SELECT " AW_RULE_COLUMNS
+                                      " FROM incident.inhibition_rules WHERE tenant_id IN "
+                                      "(SELECT jsonb_array_elements_text($1::jsonb))";
+
+// $1 JSON array of tenants: the firing alerts of their open incidents (the
+// possible inhibition sources).
+constexpr char kSelectFiringAlerts[] =
+    "SELECT " AW_ALERT_COLUMNS
+    " FROM incident.alerts a JOIN incident.incidents i ON i.tenant_id = a.tenant_id AND "
+    "i.id = a.incident_id WHERE a.tenant_id IN (SELECT jsonb_array_elements_text($1::jsonb)) "
+    "AND a.status = 1 AND i.status IN (1, 2, 3)";
+
+constexpr char kInsertRule[] =
+    "INSERT INTO incident.inhibition_rules (tenant_id, id, name, source_matchers, "
+    "target_matchers, equal_labels, create_time, update_time) VALUES ($1, $2, $3, $4::jsonb, "
+    "$5::jsonb, $6::jsonb, $7::timestamptz, $8::timestamptz) ON CONFLICT (tenant_id, id) "
+    "DO NOTHING";
+
+constexpr char kSelectRule[] = "SELECT " AW_RULE_COLUMNS
+                               " FROM incident.inhibition_rules WHERE id = $1 "
+                               "ORDER BY tenant_id LIMIT 1";
+
+constexpr char kUpdateRule[] =
+    "UPDATE incident.inhibition_rules SET name = $2, source_matchers = $3::jsonb, "
+    "target_matchers = $4::jsonb, equal_labels = $5::jsonb, update_time = $6::timestamptz "
+    "WHERE id = $1";
+
+constexpr char kDeleteRule[] = "DELETE FROM incident.inhibition_rules WHERE id = $1";
+
+// $1 tenant ('' any), $2/$3 cursor (create_time, id), $4 limit.
+constexpr char kListRules[] =
+    "SELECT " AW_RULE_COLUMNS
+    " FROM incident.inhibition_rules WHERE ($1 = '' OR tenant_id = $1) AND "
+    "(create_time, id) < ($2::timestamptz, $3) ORDER BY create_time DESC, id DESC LIMIT $4";
+
+#undef AW_RULE_COLUMNS
 #undef AW_ALERT_COLUMNS
 // clang-format off
 #define AW_SILENCE_COLUMNS                                                                \
@@ -517,6 +562,30 @@ absl::StatusOr<Silence> ParseSilence(const pqxx::row& row) {
   return s;
 }
 
+std::string StringsJson(const std::vector<std::string>& values) {
+  std::vector<std::string> items;
+  items.reserve(values.size());
+  for (const std::string& v : values) items.push_back(Json(v));
+  return JsonArray(items);
+}
+
+absl::StatusOr<InhibitionRule> ParseInhibitionRule(const pqxx::row& row) {
+  InhibitionRule r;
+  r.tenant = row[0].as<std::string>();
+  r.id = row[1].as<std::string>();
+  r.name = row[2].as<std::string>();
+  ASSIGN_OR_RETURN(r.source_matchers, ParseMatchers(row[3]));
+  ASSIGN_OR_RETURN(r.target_matchers, ParseMatchers(row[4]));
+  google::protobuf::ListValue equal;
+  if (!google::protobuf::util::JsonStringToMessage(row[5].c_str(), &equal).ok()) {
+    return absl::InternalError("column equal_labels holds bad JSON");
+  }
+  for (const google::protobuf::Value& v : equal.values()) r.equal.push_back(v.string_value());
+  r.create_time = TimeOf(row[6]);
+  r.update_time = TimeOf(row[7]);
+  return r;
+}
+
 // Runs `attempt` again while it ends ABORTED, up to kMaxAttempts times.
 template <typename T>
 absl::StatusOr<T> Retrying(const std::function<absl::StatusOr<T>()>& attempt) {
@@ -612,6 +681,17 @@ absl::StatusOr<IntakeSummary> PgIncidentStore::ReportAlerts(
       for (const pqxx::row& row : txn.exec_params(kSelectActiveSilences, tenants_json, now_text)) {
         ASSIGN_OR_RETURN(Silence silence, ParseSilence(row));
         state.silences.push_back(std::move(silence));
+      }
+
+      for (const pqxx::row& row : txn.exec_params(kSelectTenantRules, tenants_json)) {
+        ASSIGN_OR_RETURN(InhibitionRule rule, ParseInhibitionRule(row));
+        state.inhibition_rules.push_back(std::move(rule));
+      }
+      if (!state.inhibition_rules.empty()) {
+        for (const pqxx::row& row : txn.exec_params(kSelectFiringAlerts, tenants_json)) {
+          ASSIGN_OR_RETURN(AlertState alert, ParseAlert(row));
+          state.firing_alerts.push_back(std::move(alert));
+        }
       }
 
       const IntakePlan plan = PlanIntake(state, alerts, now, ids_, reopen_window_);
@@ -852,6 +932,399 @@ absl::StatusOr<SilencePage> PgIncidentStore::ListSilences(const SilenceQuery& qu
     }
     return page;
   });
+}
+
+}  // namespace agentwatch::incident
+
+namespace agentwatch::incident {
+namespace {
+
+// clang-format off
+#define AW_MICROS(col) "(extract(epoch from " col ") * 1000000)::bigint"
+#define AW_CONFIG_COLUMNS                                                                 \
+  "tenant_id, kind, id, name, person, priority, refs, body, " AW_MICROS("create_time")    \
+  ", " AW_MICROS("update_time")
+#define AW_ESCALATION_COLUMNS                                                             \
+  "e.policy_id, e.epoch, e.tier, e.cycle, " AW_MICROS("e.started_at") ", "                \
+  AW_MICROS("e.last_page_at")
+#define AW_INCIDENT_COLUMNS                                                               \
+  "i.tenant_id, i.id, i.group_key, i.title, i.status, i.severity, i.severity_pinned, "   \
+  "i.labels::text, i.alert_count, i.firing_alert_count, i.owner, "                        \
+  AW_MICROS("i.start_time") ", " AW_MICROS("i.create_time") ", "                          \
+  AW_MICROS("i.update_time") ", " AW_MICROS("i.acknowledge_time") ", "                    \
+  AW_MICROS("i.mitigate_time") ", " AW_MICROS("i.resolve_time") ", "                      \
+  AW_MICROS("i.close_time") ", i.escalation_tier, i.auto_resolved, i.postmortem_id"
+// clang-format on
+
+// $1..$10 the columns; a retried create (same id) changes nothing.
+constexpr char kInsertConfig[] =
+    "INSERT INTO incident.configs (tenant_id, kind, id, name, person, priority, refs, body, "
+    "create_time, update_time) VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8, "
+    "$9::timestamptz, $10::timestamptz) ON CONFLICT (tenant_id, kind, id) DO NOTHING";
+
+constexpr char kSelectConfig[] = "SELECT " AW_CONFIG_COLUMNS
+                                 " FROM incident.configs WHERE kind = $1 AND id = $2 "
+                                 "ORDER BY tenant_id LIMIT 1";
+
+// $1 kind, $2 id, $3 expected update_time; then the new columns.
+constexpr char kUpdateConfig[] =
+    "UPDATE incident.configs SET name = $4, person = $5, priority = $6, refs = $7::text[], "
+    "body = $8, update_time = $9::timestamptz WHERE kind = $1 AND id = $2 AND "
+    "update_time = $3::timestamptz";
+
+constexpr char kLockConfig[] =
+    "SELECT tenant_id FROM incident.configs WHERE kind = $1 AND id = $2 FOR UPDATE";
+
+constexpr char kSelectReferrer[] =
+    "SELECT kind, id FROM incident.configs WHERE tenant_id = $1 AND refs @> ARRAY[$2::text] "
+    "LIMIT 1";
+
+constexpr char kSelectEscalatingOn[] =
+    "SELECT e.incident_id FROM incident.escalations e JOIN incident.incidents i "
+    "ON i.tenant_id = e.tenant_id AND i.id = e.incident_id WHERE e.tenant_id = $1 AND "
+    "e.policy_id = $2 AND i.status IN (1, 2, 3) LIMIT 1";
+
+constexpr char kDeleteConfig[] = "DELETE FROM incident.configs WHERE tenant_id = $1 AND id = $2";
+
+// $1 kind, $2 tenant or '', $3 person or '', $4..$7 cursor, $8 whether the
+// cursor applies, $9 limit.
+constexpr char kListConfigs[] =
+    "SELECT " AW_CONFIG_COLUMNS
+    " FROM incident.configs WHERE kind = $1 AND ($2 = '' OR tenant_id = $2) AND "
+    "($3 = '' OR person = $3) AND (NOT $8 OR (priority, name, tenant_id, id COLLATE \"C\") > "
+    "($4::integer, $5::text COLLATE \"C\", $6::text COLLATE \"C\", $7::text COLLATE \"C\")) "
+    "ORDER BY priority, name, tenant_id COLLATE \"C\", id LIMIT $9";
+
+constexpr char kSelectEscalationCandidates[] =
+    "SELECT " AW_INCIDENT_COLUMNS ", " AW_ESCALATION_COLUMNS
+    " FROM incident.incidents i LEFT JOIN incident.escalations e ON e.tenant_id = i.tenant_id "
+    "AND e.incident_id = i.id WHERE i.status IN (1, 2) ORDER BY i.tenant_id, i.id LIMIT $1";
+
+constexpr char kLockIncidentSkipLocked[] = "SELECT " AW_INCIDENT_COLUMNS
+                                           " FROM incident.incidents i WHERE i.tenant_id = $1 "
+                                           "AND i.id = $2 FOR UPDATE SKIP LOCKED";
+
+constexpr char kIncidentExists[] =
+    "SELECT 1 FROM incident.incidents WHERE tenant_id = $1 AND id = $2";
+
+constexpr char kSelectEscalation[] = "SELECT " AW_ESCALATION_COLUMNS
+                                     " FROM incident.escalations e WHERE e.tenant_id = $1 AND "
+                                     "e.incident_id = $2";
+
+constexpr char kUpsertEscalation[] =
+    "INSERT INTO incident.escalations (tenant_id, incident_id, policy_id, epoch, tier, cycle, "
+    "started_at, last_page_at) VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz, "
+    "NULLIF($8, '')::timestamptz) ON CONFLICT (tenant_id, incident_id) DO UPDATE SET "
+    "policy_id = EXCLUDED.policy_id, epoch = EXCLUDED.epoch, tier = EXCLUDED.tier, "
+    "cycle = EXCLUDED.cycle, started_at = EXCLUDED.started_at, "
+    "last_page_at = EXCLUDED.last_page_at";
+
+constexpr char kUpdateEscalatedIncident[] =
+    "UPDATE incident.incidents SET status = $3, escalation_tier = $4, "
+    "update_time = $5::timestamptz WHERE tenant_id = $1 AND id = $2";
+
+constexpr char kSelectDelivery[] =
+    "SELECT 1 FROM incident.notifications WHERE tenant_id = $1 AND idempotency_key = $2";
+
+constexpr char kInsertDelivery[] =
+    "INSERT INTO incident.notifications (tenant_id, idempotency_key, incident_id, channel_id, "
+    "person, sent_at) VALUES ($1, $2, $3, $4, $5, $6::timestamptz) ON CONFLICT DO NOTHING";
+
+#undef AW_INCIDENT_COLUMNS
+#undef AW_ESCALATION_COLUMNS
+#undef AW_CONFIG_COLUMNS
+#undef AW_MICROS
+
+// A text[] literal with every element quoted.
+std::string TextArray(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ",";
+    out += "\"";
+    for (const char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += "\"";
+  }
+  return out + "}";
+}
+
+absl::StatusOr<ConfigRecord> ParseConfig(const pqxx::row& row) {
+  ConfigRecord r;
+  r.tenant = row[0].as<std::string>();
+  r.kind = row[1].as<std::string>();
+  r.id = row[2].as<std::string>();
+  r.name = row[3].as<std::string>();
+  r.person = row[4].as<std::string>();
+  r.priority = row[5].as<int32_t>();
+  auto parser = row[6].as_array();
+  for (auto item = parser.get_next(); item.first != pqxx::array_parser::done;
+       item = parser.get_next()) {
+    if (item.first == pqxx::array_parser::string_value) r.refs.push_back(item.second);
+  }
+  r.body = pqxx::binarystring(row[7]).str();
+  r.create_time = TimeOf(row[8]);
+  r.update_time = TimeOf(row[9]);
+  return r;
+}
+
+std::optional<EscalationState> ParseEscalation(const pqxx::row& row, int first) {
+  if (row[first].is_null()) return std::nullopt;
+  EscalationState s;
+  s.policy_id = row[first].as<std::string>();
+  s.epoch = row[first + 1].as<int32_t>();
+  s.tier = row[first + 2].as<int32_t>();
+  s.cycle = row[first + 3].as<int32_t>();
+  s.started_at = TimeOf(row[first + 4]);
+  s.last_page_at = OptionalTimeOf(row[first + 5]);
+  return s;
+}
+
+absl::Status NameTaken(const ConfigRecord& record) {
+  return absl::AlreadyExistsError(
+      absl::StrCat("name: \"", record.name, "\" is already used in tenant ", record.tenant));
+}
+
+}  // namespace
+
+absl::StatusOr<ConfigRecord> PgIncidentStore::CreateConfig(const ConfigRecord& record) {
+  return pool_.Transact<ConfigRecord>([&](pqxx::work& txn) -> absl::StatusOr<ConfigRecord> {
+    try {
+      txn.exec_params(kInsertConfig, record.tenant, record.kind, record.id, record.name,
+                      record.person, record.priority, TextArray(record.refs),
+                      pqxx::binarystring(record.body), common::PgTimestamp(record.create_time),
+                      common::PgTimestamp(record.update_time));
+    } catch (const pqxx::unique_violation&) {
+      return NameTaken(record);
+    }
+    const pqxx::result row = txn.exec_params(kSelectConfig, record.kind, record.id);
+    if (row.empty()) return ConfigNotFound(record.kind, record.id);
+    return ParseConfig(row[0]);
+  });
+}
+
+absl::StatusOr<ConfigRecord> PgIncidentStore::GetConfig(absl::string_view kind,
+                                                        absl::string_view id) {
+  const std::string k(kind);
+  const std::string i(id);
+  return pool_.Transact<ConfigRecord>([&](pqxx::work& txn) -> absl::StatusOr<ConfigRecord> {
+    const pqxx::result row = txn.exec_params(kSelectConfig, k, i);
+    if (row.empty()) return ConfigNotFound(k, i);
+    return ParseConfig(row[0]);
+  });
+}
+
+absl::StatusOr<ConfigRecord> PgIncidentStore::UpdateConfig(const ConfigRecord& record,
+                                                           absl::Time expected_update_time) {
+  return pool_.Transact<ConfigRecord>([&](pqxx::work& txn) -> absl::StatusOr<ConfigRecord> {
+    pqxx::result updated;
+    try {
+      updated = txn.exec_params(
+          kUpdateConfig, record.kind, record.id, common::PgTimestamp(expected_update_time),
+          record.name, record.person, record.priority, TextArray(record.refs),
+          pqxx::binarystring(record.body), common::PgTimestamp(record.update_time));
+    } catch (const pqxx::unique_violation&) {
+      return NameTaken(record);
+    }
+    if (updated.affected_rows() == 0) {
+      if (txn.exec_params(kSelectConfig, record.kind, record.id).empty()) {
+        return ConfigNotFound(record.kind, record.id);
+      }
+      return absl::AbortedError(absl::StrCat(record.id, " was updated concurrently; retry"));
+    }
+    return ParseConfig(txn.exec_params(kSelectConfig, record.kind, record.id)[0]);
+  });
+}
+
+absl::Status PgIncidentStore::DeleteConfig(absl::string_view kind, absl::string_view id) {
+  const std::string k(kind);
+  const std::string i(id);
+  return pool_.WithTransaction([&](pqxx::work& txn) -> absl::Status {
+    const pqxx::result locked = txn.exec_params(kLockConfig, k, i);
+    if (locked.empty()) return ConfigNotFound(k, i);
+    const std::string tenant = locked[0][0].as<std::string>();
+    const pqxx::result referrer = txn.exec_params(kSelectReferrer, tenant, i);
+    if (!referrer.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(i, " is used by ",
+                                                        referrer[0][0].as<std::string>(), " ",
+                                                        referrer[0][1].as<std::string>()));
+    }
+    const pqxx::result escalating = txn.exec_params(kSelectEscalatingOn, tenant, i);
+    if (!escalating.empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("open incident ", escalating[0][0].as<std::string>(), " escalates on ", i));
+    }
+    txn.exec_params(kDeleteConfig, tenant, i);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<ConfigPage> PgIncidentStore::ListConfigs(const ConfigQuery& query) {
+  const ConfigCursor cursor = query.after.value_or(ConfigCursor{});
+  return pool_.Transact<ConfigPage>([&](pqxx::work& txn) -> absl::StatusOr<ConfigPage> {
+    ConfigPage page;
+    const pqxx::result rows = txn.exec_params(
+        kListConfigs, query.kind, query.tenant, query.person, cursor.priority, cursor.name,
+        cursor.tenant, cursor.id, query.after.has_value(), query.page_size + 1);
+    for (const pqxx::row& row : rows) {
+      ASSIGN_OR_RETURN(ConfigRecord record, ParseConfig(row));
+      page.records.push_back(std::move(record));
+    }
+    if (page.records.size() > static_cast<size_t>(query.page_size)) {
+      page.records.resize(static_cast<size_t>(query.page_size));
+      const ConfigRecord& last = page.records.back();
+      page.next = ConfigCursor{last.priority, last.name, last.tenant, last.id};
+    }
+    return page;
+  });
+}
+
+absl::StatusOr<std::vector<EscalationCandidate>> PgIncidentStore::ListEscalationCandidates(
+    int limit) {
+  return pool_.Transact<std::vector<EscalationCandidate>>(
+      [&](pqxx::work& txn) -> absl::StatusOr<std::vector<EscalationCandidate>> {
+        std::vector<EscalationCandidate> out;
+        for (const pqxx::row& row : txn.exec_params(kSelectEscalationCandidates, limit)) {
+          ASSIGN_OR_RETURN(Incident incident, ParseIncident(row));
+          out.push_back({std::move(incident), ParseEscalation(row, 21)});
+        }
+        return out;
+      });
+}
+
+absl::StatusOr<bool> PgIncidentStore::Escalate(absl::string_view tenant, absl::string_view id,
+                                               const EscalationPlanner& plan) {
+  const std::string t(tenant);
+  const std::string i(id);
+  return pool_.Transact<bool>([&](pqxx::work& txn) -> absl::StatusOr<bool> {
+    const pqxx::result locked = txn.exec_params(kLockIncidentSkipLocked, t, i);
+    if (locked.empty()) {
+      if (txn.exec_params(kIncidentExists, t, i).empty()) return IncidentNotFound(i);
+      return false;
+    }
+    ASSIGN_OR_RETURN(const Incident incident, ParseIncident(locked[0]));
+    const pqxx::result state_row = txn.exec_params(kSelectEscalation, t, i);
+    const std::optional<EscalationState> state =
+        state_row.empty() ? std::nullopt : ParseEscalation(state_row[0], 0);
+    ASSIGN_OR_RETURN(const EscalationWrite write, plan(incident, state));
+    if (write.incident_changed) {
+      txn.exec_params(kUpdateEscalatedIncident, t, i, static_cast<int>(write.incident.status),
+                      write.incident.escalation_tier,
+                      common::PgTimestamp(write.incident.update_time));
+    }
+    if (write.state_changed) {
+      const EscalationState& s = write.state;
+      txn.exec_params(kUpsertEscalation, t, i, s.policy_id, s.epoch, s.tier, s.cycle,
+                      common::PgTimestamp(s.started_at),
+                      s.last_page_at ? common::PgTimestamp(*s.last_page_at) : std::string());
+    }
+    if (!write.entries.empty()) txn.exec_params(kInsertTimeline, TimelineJson(write.entries));
+    for (const PageRequest& page : write.pages) {
+      common::EnqueueOutbox(
+          txn, "incident",
+          common::OutboxMessage{t, std::string(kNotifyDestination), page.event.idempotency_key,
+                                WebhookBody(page.event)});
+    }
+    return true;
+  });
+}
+
+absl::StatusOr<bool> PgIncidentStore::WasDelivered(absl::string_view tenant,
+                                                   absl::string_view idempotency_key) {
+  const std::string t(tenant);
+  const std::string k(idempotency_key);
+  return pool_.Transact<bool>([&](pqxx::work& txn) -> absl::StatusOr<bool> {
+    return !txn.exec_params(kSelectDelivery, t, k).empty();
+  });
+}
+
+absl::Status PgIncidentStore::RecordDelivery(const DeliveryRecord& record) {
+  return pool_.WithTransaction([&](pqxx::work& txn) -> absl::Status {
+    const pqxx::result inserted =
+        txn.exec_params(kInsertDelivery, record.tenant, record.idempotency_key, record.incident_id,
+                        record.channel_id, record.person, common::PgTimestamp(record.time));
+    if (inserted.affected_rows() == 0) return absl::OkStatus();
+    if (!txn.exec_params(kIncidentExists, record.entry.tenant, record.entry.incident_id).empty()) {
+      txn.exec_params(kInsertTimeline, TimelineJson({record.entry}));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PgIncidentStore::AppendTimeline(const TimelineEntry& entry) {
+  return pool_.WithTransaction([&](pqxx::work& txn) -> absl::Status {
+    if (txn.exec_params(kIncidentExists, entry.tenant, entry.incident_id).empty()) {
+      return IncidentNotFound(entry.incident_id);
+    }
+    txn.exec_params(kInsertTimeline, TimelineJson({entry}));
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace agentwatch::incident
+
+namespace agentwatch::incident {
+
+absl::StatusOr<InhibitionRule> PgIncidentStore::CreateInhibitionRule(const InhibitionRule& rule) {
+  return pool_.Transact<InhibitionRule>([&](pqxx::work& txn) -> absl::StatusOr<InhibitionRule> {
+    txn.exec_params(kInsertRule, rule.tenant, rule.id, rule.name,
+                    MatchersJson(rule.source_matchers), MatchersJson(rule.target_matchers),
+                    StringsJson(rule.equal), common::PgTimestamp(rule.create_time),
+                    common::PgTimestamp(rule.update_time));
+    const pqxx::result found = txn.exec_params(kSelectRule, rule.id);
+    if (found.empty()) return InhibitionRuleNotFound(rule.id);
+    return ParseInhibitionRule(found[0]);
+  });
+}
+
+absl::StatusOr<InhibitionRule> PgIncidentStore::GetInhibitionRule(absl::string_view id) {
+  const std::string i(id);
+  return pool_.Transact<InhibitionRule>([&](pqxx::work& txn) -> absl::StatusOr<InhibitionRule> {
+    const pqxx::result found = txn.exec_params(kSelectRule, i);
+    if (found.empty()) return InhibitionRuleNotFound(i);
+    return ParseInhibitionRule(found[0]);
+  });
+}
+
+absl::StatusOr<InhibitionRule> PgIncidentStore::UpdateInhibitionRule(const InhibitionRule& rule) {
+  return pool_.Transact<InhibitionRule>([&](pqxx::work& txn) -> absl::StatusOr<InhibitionRule> {
+    const pqxx::result updated =
+        txn.exec_params(kUpdateRule, rule.id, rule.name, MatchersJson(rule.source_matchers),
+                        MatchersJson(rule.target_matchers), StringsJson(rule.equal),
+                        common::PgTimestamp(rule.update_time));
+    if (updated.affected_rows() == 0) return InhibitionRuleNotFound(rule.id);
+    return ParseInhibitionRule(txn.exec_params(kSelectRule, rule.id)[0]);
+  });
+}
+
+absl::Status PgIncidentStore::DeleteInhibitionRule(absl::string_view id) {
+  const std::string i(id);
+  return pool_.WithTransaction([&](pqxx::work& txn) -> absl::Status {
+    if (txn.exec_params(kDeleteRule, i).affected_rows() == 0) return InhibitionRuleNotFound(i);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<InhibitionRulePage> PgIncidentStore::ListInhibitionRules(
+    const InhibitionRuleQuery& query) {
+  const std::string after_time =
+      query.after ? common::PgTimestamp(query.after->create_time) : "infinity";
+  const std::string after_id = query.after ? query.after->id : "";
+  return pool_.Transact<InhibitionRulePage>(
+      [&](pqxx::work& txn) -> absl::StatusOr<InhibitionRulePage> {
+        InhibitionRulePage page;
+        for (const pqxx::row& row :
+             txn.exec_params(kListRules, query.tenant, after_time, after_id, query.page_size + 1)) {
+          if (static_cast<int>(page.rules.size()) == query.page_size) {
+            page.next = PageCursor{page.rules.back().create_time, page.rules.back().id};
+            break;
+          }
+          ASSIGN_OR_RETURN(InhibitionRule rule, ParseInhibitionRule(row));
+          page.rules.push_back(std::move(rule));
+        }
+        return page;
+      });
 }
 
 }  // namespace agentwatch::incident

@@ -7,8 +7,10 @@
 // with core PlanIntake and writes the plan with multi-row statements. The
 // partial unique index on open incidents per (tenant_id, group_key) backs the
 // lock up. Lifecycle calls take the group lock, then the incident row lock,
-// in the same order. Serialization failures and deadlocks are retried a few
-// times before ABORTED reaches the caller.
+// in the same order. Escalation steps lock only the incident row, with SKIP
+// LOCKED (they never wait), and enqueue their pages in the outbox of the same
+// transaction (schema "incident", destination kNotifyDestination). Serialization failures and
+// deadlocks are retried a few times before ABORTED reaches the caller.
 #pragma once
 
 #include <string>
@@ -48,6 +50,24 @@ class PgIncidentStore final : public IncidentStore {
   absl::StatusOr<Silence> GetSilence(absl::string_view id) override;
   absl::Status DeleteSilence(absl::string_view id, absl::Time now) override;
   absl::StatusOr<SilencePage> ListSilences(const SilenceQuery& query) override;
+  absl::StatusOr<InhibitionRule> CreateInhibitionRule(const InhibitionRule& rule) override;
+  absl::StatusOr<InhibitionRule> GetInhibitionRule(absl::string_view id) override;
+  absl::StatusOr<InhibitionRule> UpdateInhibitionRule(const InhibitionRule& rule) override;
+  absl::Status DeleteInhibitionRule(absl::string_view id) override;
+  absl::StatusOr<InhibitionRulePage> ListInhibitionRules(const InhibitionRuleQuery& query) override;
+  absl::StatusOr<ConfigRecord> CreateConfig(const ConfigRecord& record) override;
+  absl::StatusOr<ConfigRecord> GetConfig(absl::string_view kind, absl::string_view id) override;
+  absl::StatusOr<ConfigRecord> UpdateConfig(const ConfigRecord& record,
+                                            absl::Time expected_update_time) override;
+  absl::Status DeleteConfig(absl::string_view kind, absl::string_view id) override;
+  absl::StatusOr<ConfigPage> ListConfigs(const ConfigQuery& query) override;
+  absl::StatusOr<std::vector<EscalationCandidate>> ListEscalationCandidates(int limit) override;
+  absl::StatusOr<bool> Escalate(absl::string_view tenant, absl::string_view id,
+                                const EscalationPlanner& plan) override;
+  absl::StatusOr<bool> WasDelivered(absl::string_view tenant,
+                                    absl::string_view idempotency_key) override;
+  absl::Status RecordDelivery(const DeliveryRecord& record) override;
+  absl::Status AppendTimeline(const TimelineEntry& entry) override;
 
  private:
   common::PgPool& pool_;

@@ -1,0 +1,525 @@
+// The paging RPCs through a real in-process gRPC server with the in-memory
+// store behind it: escalation policies, schedules with GetOnCall, channels
+// with TestNotificationChannel, their validation, update masks, paging and
+// references.
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "agentwatch/incident/v1/incident.grpc.pb.h"
+#include "common/auth.h"
+#include "common/clock.h"
+#include "common/executor.h"
+#include "common/http_server.h"
+#include "common/rpc.h"
+#include "common/testing/status_matchers.h"
+#include "incident/api/incident_metrics.h"
+#include "incident/api/incident_service.h"
+#include "incident/api/notifier.h"
+#include "incident/api/proto_mapping.h"
+#include "incident/store/memory_incident_store.h"
+#include "test_util.h"
+
+namespace agentwatch::incident {
+namespace {
+
+using ::agentwatch::testing::IsOk;
+using ::testing::HasSubstr;
+
+const absl::Time kStart = absl::FromUnixSeconds(1'700'000'000);
+
+class PagingApiTest : public ::testing::Test {
+ protected:
+  PagingApiTest()
+      : clock_(kStart),
+        executor_(std::make_unique<common::BlockingExecutor>(4, 100)),
+        rpc_(authorizer_, *executor_),
+        metrics_(registry_, "agentwatch_incident"),
+        store_(ids_),
+        notifier_(store_, clock_),
+        service_(store_, rpc_, clock_, metrics_, *ParseGroupBy("group_by", "alertname"),
+                 &notifier_) {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    stub_ = v1::IncidentService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  }
+
+  ~PagingApiTest() override {
+    server_->Shutdown();
+    executor_.reset();
+  }
+
+  static v1::NotificationChannel Webhook(const std::string& name, const std::string& url,
+                                         const std::string& person = "") {
+    v1::NotificationChannel c;
+    c.set_name(name);
+    c.set_tenant("acme");
+    c.set_person(person);
+    c.mutable_webhook()->set_url(url);
+    return c;
+  }
+
+  grpc::Status CreateChannel(const v1::NotificationChannel& channel, v1::NotificationChannel* out,
+                             const std::string& request_id = "") {
+    grpc::ClientContext context;
+    v1::CreateNotificationChannelRequest request;
+    *request.mutable_channel() = channel;
+    request.set_request_id(request_id);
+    return stub_->CreateNotificationChannel(&context, request, out);
+  }
+
+  static v1::Schedule Weekly() {
+    v1::Schedule s;
+    s.set_name("primary");
+    s.set_tenant("acme");
+    s.set_time_zone("Europe/Berlin");
+    v1::Rotation* r = s.add_rotations();
+    r->set_name("weekly");
+    r->add_participants("alice");
+    r->add_participants("bob");
+    TimeToProto(kStart, r->mutable_start_time());
+    r->mutable_shift_length()->set_seconds(7 * 24 * 3600);
+    return s;
+  }
+
+  grpc::Status CreateSchedule(const v1::Schedule& schedule, v1::Schedule* out) {
+    grpc::ClientContext context;
+    v1::CreateScheduleRequest request;
+    *request.mutable_schedule() = schedule;
+    return stub_->CreateSchedule(&context, request, out);
+  }
+
+  grpc::Status CreatePolicy(const v1::EscalationPolicy& policy, v1::EscalationPolicy* out) {
+    grpc::ClientContext context;
+    v1::CreateEscalationPolicyRequest request;
+    *request.mutable_policy() = policy;
+    return stub_->CreateEscalationPolicy(&context, request, out);
+  }
+
+  common::FakeClock clock_;
+  common::Authorizer authorizer_;
+  std::unique_ptr<common::BlockingExecutor> executor_;
+  common::RpcRunner rpc_;
+  prometheus::Registry registry_;
+  IncidentMetrics metrics_;
+  testing::SequentialIds ids_;
+  MemoryIncidentStore store_;
+  Notifier notifier_;
+  IncidentServiceImpl service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::IncidentService::Stub> stub_;
+};
+
+TEST_F(PagingApiTest, ChannelCrudWithDefaultsMaskAndValidation) {
+  v1::NotificationChannel created;
+  ASSERT_TRUE(
+      CreateChannel(Webhook("ops", "https://hooks.example.com/a", "alice"), &created, "req-1")
+          .ok());
+  EXPECT_FALSE(created.id().empty());
+  EXPECT_EQ(created.webhook().timeout().seconds(), 5);  // default shown
+  EXPECT_EQ(created.create_time().seconds(), absl::ToUnixSeconds(kStart));
+  v1::NotificationChannel retried;
+  ASSERT_TRUE(
+      CreateChannel(Webhook("ops", "https://hooks.example.com/a", "alice"), &retried, "req-1")
+          .ok());
+  EXPECT_EQ(retried.id(), created.id());
+  v1::NotificationChannel dup;
+  grpc::Status status = CreateChannel(Webhook("ops", "https://hooks.example.com/b"), &dup);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  status = CreateChannel(Webhook("bad", "ftp://x"), &dup);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("channel.webhook.url"));
+  v1::NotificationChannel none;
+  none.set_name("none");
+  none.set_tenant("acme");
+  status = CreateChannel(none, &dup);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("channel.config"));
+  v1::NotificationChannel email;
+  email.set_name("mail");
+  email.set_tenant("acme");
+  email.mutable_email()->set_smtp_host("127.0.0.1");
+  email.mutable_email()->set_from_address("aw@example.com");
+  email.mutable_email()->add_to_addresses("oncall@example.com");
+  v1::NotificationChannel mail;
+  ASSERT_TRUE(CreateChannel(email, &mail).ok());
+  EXPECT_EQ(mail.email().smtp_port(), 587);
+
+  // Update only the person through a mask.
+  clock_.Advance(absl::Minutes(1));
+  v1::UpdateNotificationChannelRequest update;
+  update.mutable_channel()->set_id(created.id());
+  update.mutable_channel()->set_person("bob");
+  update.mutable_channel()->set_name("ignored");
+  update.mutable_update_mask()->add_paths("person");
+  v1::NotificationChannel updated;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->UpdateNotificationChannel(&context, update, &updated).ok());
+  }
+  EXPECT_EQ(updated.person(), "bob");
+  EXPECT_EQ(updated.name(), "ops");
+  EXPECT_EQ(updated.webhook().url(), "https://hooks.example.com/a");
+  EXPECT_GT(updated.update_time().seconds(), created.update_time().seconds());
+  update.mutable_update_mask()->set_paths(0, "tenant");
+  {
+    grpc::ClientContext context;
+    status = stub_->UpdateNotificationChannel(&context, update, &updated);
+  }
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("read-only"));
+  update.mutable_update_mask()->set_paths(0, "no_such_field");
+  {
+    grpc::ClientContext context;
+    status = stub_->UpdateNotificationChannel(&context, update, &updated);
+  }
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  // List by person, paged.
+  v1::ListNotificationChannelsRequest list;
+  list.set_tenant("acme");
+  list.set_page_size(1);
+  v1::ListNotificationChannelsResponse page;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->ListNotificationChannels(&context, list, &page).ok());
+  }
+  ASSERT_EQ(page.channels_size(), 1);
+  EXPECT_EQ(page.channels(0).name(), "mail");
+  ASSERT_FALSE(page.next_page_token().empty());
+  list.set_page_token(page.next_page_token());
+  v1::ListNotificationChannelsResponse page2;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->ListNotificationChannels(&context, list, &page2).ok());
+  }
+  ASSERT_EQ(page2.channels_size(), 1);
+  EXPECT_EQ(page2.channels(0).name(), "ops");
+  EXPECT_TRUE(page2.next_page_token().empty());
+  list.set_tenant("globex");
+  {
+    grpc::ClientContext context;
+    status = stub_->ListNotificationChannels(&context, list, &page2);
+  }
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("page_token"));
+
+  v1::GetNotificationChannelRequest get;
+  get.set_id("nope");
+  {
+    grpc::ClientContext context;
+    status = stub_->GetNotificationChannel(&context, get, &updated);
+  }
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(PagingApiTest, TestNotificationChannelReportsTheOutcome) {
+  common::HttpServer receiver("127.0.0.1:0");
+  std::mutex mu;
+  std::vector<std::string> bodies;
+  receiver.Handle("/hook", [&](const common::HttpRequest& request) {
+    std::lock_guard<std::mutex> lock(mu);
+    bodies.push_back(request.body);
+    return common::HttpResponse{};
+  });
+  ASSERT_THAT(receiver.Start(), IsOk());
+  v1::NotificationChannel channel;
+  ASSERT_TRUE(
+      CreateChannel(Webhook("ops", absl::StrCat("http://127.0.0.1:", receiver.port(), "/hook")),
+                    &channel)
+          .ok());
+  v1::TestNotificationChannelRequest request;
+  request.set_id(channel.id());
+  v1::TestNotificationChannelResponse response;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->TestNotificationChannel(&context, request, &response).ok());
+  }
+  EXPECT_TRUE(response.delivered());
+  EXPECT_THAT(response.detail(), HasSubstr("HTTP 200"));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(bodies.size(), 1u);
+    EXPECT_THAT(bodies[0], HasSubstr("\"event\":\"test\""));
+  }
+  receiver.Stop();
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->TestNotificationChannel(&context, request, &response).ok());
+  }
+  EXPECT_FALSE(response.delivered());
+  EXPECT_FALSE(response.detail().empty());
+  request.set_id("nope");
+  grpc::ClientContext context;
+  EXPECT_EQ(stub_->TestNotificationChannel(&context, request, &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(PagingApiTest, SchedulesAndOnCall) {
+  v1::Schedule schedule = Weekly();
+  v1::ScheduleOverride* o = schedule.add_overrides();
+  o->set_person("carol");
+  TimeToProto(kStart + absl::Hours(1), o->mutable_range()->mutable_start());
+  TimeToProto(kStart + absl::Hours(2), o->mutable_range()->mutable_end());
+  v1::Schedule created;
+  ASSERT_TRUE(CreateSchedule(schedule, &created).ok());
+  EXPECT_FALSE(created.overrides(0).id().empty());
+
+  v1::GetOnCallRequest request;
+  request.set_schedule_id(created.id());
+  v1::GetOnCallResponse response;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->GetOnCall(&context, request, &response).ok());
+  }
+  ASSERT_EQ(response.shifts_size(), 1);
+  EXPECT_EQ(response.shifts(0).person(), "alice");  // now = kStart
+  TimeToProto(kStart + absl::Minutes(90), request.mutable_time());
+  response.Clear();
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->GetOnCall(&context, request, &response).ok());
+  }
+  EXPECT_EQ(response.shifts(0).person(), "carol");
+  EXPECT_TRUE(response.shifts(0).is_override());
+  TimeToProto(kStart, request.mutable_range()->mutable_start());
+  TimeToProto(kStart + absl::Hours(24 * 14), request.mutable_range()->mutable_end());
+  response.Clear();
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->GetOnCall(&context, request, &response).ok());
+  }
+  std::vector<std::string> people;
+  for (const v1::OnCallShift& shift : response.shifts()) people.push_back(shift.person());
+  EXPECT_THAT(people, ::testing::ElementsAre("alice", "carol", "alice", "bob"));
+  TimeToProto(kStart + absl::Hours(24 * 40), request.mutable_range()->mutable_end());
+  grpc::Status status;
+  {
+    grpc::ClientContext context;
+    status = stub_->GetOnCall(&context, request, &response);
+  }
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::Schedule bad = Weekly();
+  bad.set_name("bad");
+  bad.mutable_rotations(0)->clear_start_time();
+  v1::Schedule ignored;
+  status = CreateSchedule(bad, &ignored);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("schedule.rotations[0].start_time"));
+  bad = Weekly();
+  bad.set_time_zone("Nowhere/Nope");
+  status = CreateSchedule(bad, &ignored);
+  EXPECT_THAT(status.error_message(), HasSubstr("schedule.time_zone"));
+}
+
+TEST_F(PagingApiTest, PoliciesCheckReferencesAndBlockDeletes) {
+  v1::Schedule schedule;
+  ASSERT_TRUE(CreateSchedule(Weekly(), &schedule).ok());
+  v1::NotificationChannel channel;
+  ASSERT_TRUE(CreateChannel(Webhook("ops", "https://hooks.example.com/a"), &channel).ok());
+  v1::EscalationPolicy policy;
+  policy.set_name("api");
+  policy.set_tenant("acme");
+  policy.add_tiers()->add_targets()->set_schedule_id(schedule.id());
+  v1::EscalationTier* tier = policy.add_tiers();
+  tier->mutable_delay()->set_seconds(900);
+  tier->add_targets()->set_channel_id(channel.id());
+  tier->add_targets()->set_person("lead");
+  v1::EscalationPolicy created;
+  ASSERT_TRUE(CreatePolicy(policy, &created).ok());
+
+  v1::EscalationPolicy unknown = policy;
+  unknown.set_name("other");
+  unknown.mutable_tiers(1)->mutable_targets(0)->set_channel_id("nope");
+  v1::EscalationPolicy ignored;
+  grpc::Status status = CreatePolicy(unknown, &ignored);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("policy.tiers[1].targets[0].channel_id"));
+  unknown = policy;
+  unknown.set_name("other");
+  unknown.clear_tiers();
+  status = CreatePolicy(unknown, &ignored);
+  EXPECT_THAT(status.error_message(), HasSubstr("policy.tiers"));
+  unknown = policy;
+  unknown.set_name("other");
+  unknown.mutable_tiers(0)->mutable_delay()->set_nanos(-5);
+  status = CreatePolicy(unknown, &ignored);
+  EXPECT_THAT(status.error_message(), HasSubstr("policy.tiers[0].delay"));
+
+  v1::DeleteScheduleRequest delete_schedule;
+  delete_schedule.set_id(schedule.id());
+  google::protobuf::Empty empty;
+  {
+    grpc::ClientContext context;
+    status = stub_->DeleteSchedule(&context, delete_schedule, &empty);
+  }
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  v1::DeleteNotificationChannelRequest delete_channel;
+  delete_channel.set_id(channel.id());
+  {
+    grpc::ClientContext context;
+    status = stub_->DeleteNotificationChannel(&context, delete_channel, &empty);
+  }
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+
+  // Replacing the tiers (empty mask) drops the references.
+  v1::UpdateEscalationPolicyRequest update;
+  *update.mutable_policy() = created;
+  update.mutable_policy()->clear_tiers();
+  update.mutable_policy()->add_tiers()->add_targets()->set_person("alice");
+  update.mutable_policy()->set_repeat_count(2);
+  v1::EscalationPolicy updated;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->UpdateEscalationPolicy(&context, update, &updated).ok());
+  }
+  EXPECT_EQ(updated.repeat_count(), 2);
+  EXPECT_EQ(updated.tiers_size(), 1);
+  {
+    grpc::ClientContext context;
+    EXPECT_TRUE(stub_->DeleteSchedule(&context, delete_schedule, &empty).ok());
+  }
+  v1::GetEscalationPolicyRequest get;
+  get.set_id(created.id());
+  v1::EscalationPolicy got;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->GetEscalationPolicy(&context, get, &got).ok());
+  }
+  EXPECT_EQ(got.repeat_count(), 2);
+  v1::ListEscalationPoliciesRequest list;
+  v1::ListEscalationPoliciesResponse listed;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->ListEscalationPolicies(&context, list, &listed).ok());
+  }
+  EXPECT_EQ(listed.policies_size(), 1);
+  v1::DeleteEscalationPolicyRequest delete_policy;
+  delete_policy.set_id(created.id());
+  {
+    grpc::ClientContext context;
+    EXPECT_TRUE(stub_->DeleteEscalationPolicy(&context, delete_policy, &empty).ok());
+  }
+  {
+    grpc::ClientContext context;
+    EXPECT_EQ(stub_->GetEscalationPolicy(&context, get, &got).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+}
+
+TEST_F(PagingApiTest, InhibitionRulesCrudAndMuting) {
+  v1::InhibitionRule rule;
+  rule.set_name("down mutes latency");
+  rule.set_tenant("acme");
+  common::v1::LabelMatcher* source = rule.add_source_matchers();
+  source->set_name("alertname");
+  source->set_op(common::v1::MATCH_OP_EQUAL);
+  source->set_value("ServiceDown");
+  common::v1::LabelMatcher* target = rule.add_target_matchers();
+  target->set_name("alertname");
+  target->set_op(common::v1::MATCH_OP_EQUAL);
+  target->set_value("LatencyHigh");
+  rule.add_equal("service");
+  v1::CreateInhibitionRuleRequest create;
+  *create.mutable_rule() = rule;
+  create.set_request_id("rule-1");
+  v1::InhibitionRule created;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->CreateInhibitionRule(&context, create, &created).ok());
+  }
+  EXPECT_FALSE(created.id().empty());
+  v1::InhibitionRule retried;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->CreateInhibitionRule(&context, create, &retried).ok());
+  }
+  EXPECT_EQ(retried.id(), created.id());
+  create.mutable_rule()->clear_target_matchers();
+  create.set_request_id("rule-2");
+  grpc::Status status;
+  {
+    grpc::ClientContext context;
+    status = stub_->CreateInhibitionRule(&context, create, &retried);
+  }
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("rule.target_matchers"));
+
+  auto report = [&](const std::string& fingerprint, const std::string& name,
+                    const std::string& service) {
+    v1::ReportAlertsRequest request;
+    v1::Alert* alert = request.add_alerts();
+    alert->set_tenant("acme");
+    alert->set_fingerprint(fingerprint);
+    alert->set_name(name);
+    alert->set_status(v1::ALERT_STATUS_FIRING);
+    (*alert->mutable_labels())["service"] = service;
+    v1::ReportAlertsResponse response;
+    grpc::ClientContext context;
+    EXPECT_TRUE(stub_->ReportAlerts(&context, request, &response).ok());
+    return response;
+  };
+  EXPECT_EQ(report("down", "ServiceDown", "api").inhibited(), 0);
+  const v1::ReportAlertsResponse muted = report("lat", "LatencyHigh", "api");
+  EXPECT_EQ(muted.inhibited(), 1);
+  EXPECT_EQ(muted.incident_ids(0), "");
+  EXPECT_EQ(report("lat-web", "LatencyHigh", "web").inhibited(), 0);
+
+  // Narrow the rule with a mask: only the equal labels change.
+  v1::UpdateInhibitionRuleRequest update;
+  update.mutable_rule()->set_id(created.id());
+  update.mutable_rule()->add_equal("region");
+  update.mutable_update_mask()->add_paths("equal");
+  v1::InhibitionRule updated;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->UpdateInhibitionRule(&context, update, &updated).ok());
+  }
+  ASSERT_EQ(updated.equal_size(), 1);
+  EXPECT_EQ(updated.equal(0), "region");
+  EXPECT_EQ(updated.source_matchers_size(), 1);
+  update.mutable_update_mask()->set_paths(0, "create_time");
+  {
+    grpc::ClientContext context;
+    status = stub_->UpdateInhibitionRule(&context, update, &updated);
+  }
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::ListInhibitionRulesRequest list;
+  list.set_tenant("acme");
+  v1::ListInhibitionRulesResponse listed;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->ListInhibitionRules(&context, list, &listed).ok());
+  }
+  EXPECT_EQ(listed.rules_size(), 1);
+  v1::DeleteInhibitionRuleRequest remove;
+  remove.set_id(created.id());
+  google::protobuf::Empty empty;
+  {
+    grpc::ClientContext context;
+    EXPECT_TRUE(stub_->DeleteInhibitionRule(&context, remove, &empty).ok());
+  }
+  v1::GetInhibitionRuleRequest get;
+  get.set_id(created.id());
+  {
+    grpc::ClientContext context;
+    EXPECT_EQ(stub_->GetInhibitionRule(&context, get, &updated).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+}
+
+}  // namespace
+}  // namespace agentwatch::incident
