@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/channel.h"
+#include "common/metrics.h"
 
 namespace agentwatch::cli {
 
@@ -76,8 +77,9 @@ int Fail(const std::string& service, const std::string& address, const grpc::Sta
     std::cerr << "agentwatch: cannot reach " << service << " at " << address << ": "
               << status.error_message() << " (is it running? scripts/up starts the stack)\n";
   } else {
-    std::cerr << "agentwatch: " << service << " answered " << status.error_code() << ": "
-              << status.error_message() << "\n";
+    std::cerr << "agentwatch: " << service << " answered "
+              << common::GrpcCodeName(status.error_code()) << ": " << status.error_message()
+              << "\n";
   }
   return 1;
 }

@@ -28,4 +28,7 @@ int SilencesCommand(const Args& args);
 int BudgetsCommand(const Args& args);
 int RecommendationsCommand(const Args& args);
 
+// demo.cc: a simulated agent platform with injected faults.
+int DemoCommand(const Args& args);
+
 }  // namespace agentwatch::cli

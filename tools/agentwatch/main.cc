@@ -30,6 +30,7 @@ commands:
   recommendations              capacity recommendations (replicas, HPA targets, schedules)
   send                         send test workflow-run events to monitor
   anomaly --csv FILE           offline anomaly scores of a timestamp,value file (NAB format)
+  demo                         simulate an agent platform, inject faults, narrate the detections
 
 Every command takes --help, --output table|json, the service addresses
 (--monitor_addr, --incident_addr, --cost_addr, --capacity_addr) and --token,
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
   if (command == "send") return SendCommand(rest);
   if (command == "forecast") return ForecastCommand(rest);
   if (command == "anomaly") return AnomalyCsvCommand(rest);
+  if (command == "demo") return DemoCommand(rest);
   if (command == "alerts") return AlertsCommand(rest);
   if (command == "silences") return SilencesCommand(rest);
   if (command == "budgets") return BudgetsCommand(rest);

@@ -206,7 +206,7 @@ class Recommendation(_message.Message):
     def __init__(self, resource: _Optional[str] = ..., kind: _Optional[_Union[RecommendationKind, str]] = ..., current: _Optional[float] = ..., recommended: _Optional[float] = ..., reason: _Optional[str] = ..., confidence: _Optional[float] = ..., valid_until: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., utilization: _Optional[float] = ..., unit: _Optional[str] = ..., forecast_peak: _Optional[float] = ..., peak_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., breach_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., schedule: _Optional[_Iterable[_Union[ScheduledScalingStep, _Mapping]]] = ..., resource_name: _Optional[str] = ...) -> None: ...
 
 class Resource(_message.Message):
-    __slots__ = ["alert_horizon", "alert_severity", "create_time", "current", "id", "kind", "labels", "matchers", "max", "metric", "min", "name", "per_unit_capacity", "target_utilization", "tenant", "update_time"]
+    __slots__ = ["alert_horizon", "alert_severity", "create_time", "current", "headroom", "id", "kind", "labels", "matchers", "max", "metric", "min", "name", "per_unit_capacity", "request_unit", "stateful", "target_utilization", "tenant", "update_time"]
     class LabelsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -218,6 +218,7 @@ class Resource(_message.Message):
     ALERT_SEVERITY_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     CURRENT_FIELD_NUMBER: _ClassVar[int]
+    HEADROOM_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
@@ -227,6 +228,8 @@ class Resource(_message.Message):
     MIN_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     PER_UNIT_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_UNIT_FIELD_NUMBER: _ClassVar[int]
+    STATEFUL_FIELD_NUMBER: _ClassVar[int]
     TARGET_UTILIZATION_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -234,6 +237,7 @@ class Resource(_message.Message):
     alert_severity: _common_pb2.Severity
     create_time: _timestamp_pb2.Timestamp
     current: float
+    headroom: float
     id: str
     kind: ResourceKind
     labels: _containers.ScalarMap[str, str]
@@ -243,10 +247,12 @@ class Resource(_message.Message):
     min: float
     name: str
     per_unit_capacity: float
+    request_unit: str
+    stateful: bool
     target_utilization: float
     tenant: str
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., tenant: _Optional[str] = ..., kind: _Optional[_Union[ResourceKind, str]] = ..., metric: _Optional[str] = ..., matchers: _Optional[_Iterable[_Union[_common_pb2.LabelMatcher, _Mapping]]] = ..., per_unit_capacity: _Optional[float] = ..., target_utilization: _Optional[float] = ..., current: _Optional[float] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., labels: _Optional[_Mapping[str, str]] = ..., alert_horizon: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., alert_severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., tenant: _Optional[str] = ..., kind: _Optional[_Union[ResourceKind, str]] = ..., metric: _Optional[str] = ..., matchers: _Optional[_Iterable[_Union[_common_pb2.LabelMatcher, _Mapping]]] = ..., per_unit_capacity: _Optional[float] = ..., target_utilization: _Optional[float] = ..., current: _Optional[float] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., labels: _Optional[_Mapping[str, str]] = ..., alert_horizon: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., alert_severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., stateful: bool = ..., request_unit: _Optional[str] = ..., headroom: _Optional[float] = ...) -> None: ...
 
 class ScheduledScalingStep(_message.Message):
     __slots__ = ["value", "window"]

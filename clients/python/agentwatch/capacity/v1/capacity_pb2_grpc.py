@@ -17,8 +17,10 @@ class CapacityServiceStub(object):
     The same port also serves KEDA's externalscaler.ExternalScaler; a
     ScaledObject's scalerMetadata selects a resource with "resourceId" (and
     optionally "lookahead", a Go-style duration such as "15m", default
-    "10m"): the metric value is the forecast peak over the lookahead, the
-    target the resource's per_unit_capacity x target_utilization.
+    "10m", and "activationThreshold", default 0): the metric value is the
+    forecast peak over the lookahead (never below the latest demand), the
+    target the resource's per_unit_capacity x target_utilization; IsActive is
+    true while the metric exceeds activationThreshold.
 
     Errors common to every RPC: INVALID_ARGUMENT names the offending field;
     NOT_FOUND for an unknown id; RESOURCE_EXHAUSTED for limits; UNAVAILABLE
@@ -85,8 +87,10 @@ class CapacityServiceServicer(object):
     The same port also serves KEDA's externalscaler.ExternalScaler; a
     ScaledObject's scalerMetadata selects a resource with "resourceId" (and
     optionally "lookahead", a Go-style duration such as "15m", default
-    "10m"): the metric value is the forecast peak over the lookahead, the
-    target the resource's per_unit_capacity x target_utilization.
+    "10m", and "activationThreshold", default 0): the metric value is the
+    forecast peak over the lookahead (never below the latest demand), the
+    target the resource's per_unit_capacity x target_utilization; IsActive is
+    true while the metric exceeds activationThreshold.
 
     Errors common to every RPC: INVALID_ARGUMENT names the offending field;
     NOT_FOUND for an unknown id; RESOURCE_EXHAUSTED for limits; UNAVAILABLE
@@ -226,8 +230,10 @@ class CapacityService(object):
     The same port also serves KEDA's externalscaler.ExternalScaler; a
     ScaledObject's scalerMetadata selects a resource with "resourceId" (and
     optionally "lookahead", a Go-style duration such as "15m", default
-    "10m"): the metric value is the forecast peak over the lookahead, the
-    target the resource's per_unit_capacity x target_utilization.
+    "10m", and "activationThreshold", default 0): the metric value is the
+    forecast peak over the lookahead (never below the latest demand), the
+    target the resource's per_unit_capacity x target_utilization; IsActive is
+    true while the metric exceeds activationThreshold.
 
     Errors common to every RPC: INVALID_ARGUMENT names the offending field;
     NOT_FOUND for an unknown id; RESOURCE_EXHAUSTED for limits; UNAVAILABLE

@@ -131,7 +131,7 @@ class CheckBudgetResponse(_message.Message):
     def __init__(self, allowed: bool = ..., remaining_nano_usd: _Optional[int] = ..., budget_id: _Optional[str] = ..., reason: _Optional[str] = ..., enforcement: _Optional[_Union[Enforcement, str]] = ..., percent_used: _Optional[float] = ..., period_end: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., soft_limit_exceeded: bool = ..., matched_budget_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CostPerformanceRow(_message.Message):
-    __slots__ = ["calls", "cost_nano_usd", "cost_per_successful_run_nano_usd", "group", "p95_latency", "success_rate", "successful_runs", "suggested_cost_per_successful_run_nano_usd", "suggested_model", "suggestion_reason", "workflow_runs"]
+    __slots__ = ["call_success_rate", "calls", "cost_nano_usd", "cost_per_call_nano_usd", "cost_per_successful_run_nano_usd", "group", "llm_cost_nano_usd", "monitored_calls", "p95_latency", "performance_available", "provider", "success_rate", "successful_runs", "suggested_call_success_rate", "suggested_cost_per_call_nano_usd", "suggested_cost_per_successful_run_nano_usd", "suggested_model", "suggested_p95_latency", "suggested_provider", "suggested_saving_nano_usd", "suggestion_reason", "workflow_runs"]
     class GroupEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -140,28 +140,50 @@ class CostPerformanceRow(_message.Message):
         value: str
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     CALLS_FIELD_NUMBER: _ClassVar[int]
+    CALL_SUCCESS_RATE_FIELD_NUMBER: _ClassVar[int]
     COST_NANO_USD_FIELD_NUMBER: _ClassVar[int]
+    COST_PER_CALL_NANO_USD_FIELD_NUMBER: _ClassVar[int]
     COST_PER_SUCCESSFUL_RUN_NANO_USD_FIELD_NUMBER: _ClassVar[int]
     GROUP_FIELD_NUMBER: _ClassVar[int]
+    LLM_COST_NANO_USD_FIELD_NUMBER: _ClassVar[int]
+    MONITORED_CALLS_FIELD_NUMBER: _ClassVar[int]
     P95_LATENCY_FIELD_NUMBER: _ClassVar[int]
+    PERFORMANCE_AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
     SUCCESSFUL_RUNS_FIELD_NUMBER: _ClassVar[int]
     SUCCESS_RATE_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTED_CALL_SUCCESS_RATE_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTED_COST_PER_CALL_NANO_USD_FIELD_NUMBER: _ClassVar[int]
     SUGGESTED_COST_PER_SUCCESSFUL_RUN_NANO_USD_FIELD_NUMBER: _ClassVar[int]
     SUGGESTED_MODEL_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTED_P95_LATENCY_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTED_PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTED_SAVING_NANO_USD_FIELD_NUMBER: _ClassVar[int]
     SUGGESTION_REASON_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_RUNS_FIELD_NUMBER: _ClassVar[int]
+    call_success_rate: float
     calls: int
     cost_nano_usd: int
+    cost_per_call_nano_usd: int
     cost_per_successful_run_nano_usd: int
     group: _containers.ScalarMap[str, str]
+    llm_cost_nano_usd: int
+    monitored_calls: int
     p95_latency: _duration_pb2.Duration
+    performance_available: bool
+    provider: str
     success_rate: float
     successful_runs: int
+    suggested_call_success_rate: float
+    suggested_cost_per_call_nano_usd: int
     suggested_cost_per_successful_run_nano_usd: int
     suggested_model: str
+    suggested_p95_latency: _duration_pb2.Duration
+    suggested_provider: str
+    suggested_saving_nano_usd: int
     suggestion_reason: str
     workflow_runs: int
-    def __init__(self, group: _Optional[_Mapping[str, str]] = ..., cost_nano_usd: _Optional[int] = ..., calls: _Optional[int] = ..., workflow_runs: _Optional[int] = ..., successful_runs: _Optional[int] = ..., success_rate: _Optional[float] = ..., cost_per_successful_run_nano_usd: _Optional[int] = ..., p95_latency: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., suggested_model: _Optional[str] = ..., suggested_cost_per_successful_run_nano_usd: _Optional[int] = ..., suggestion_reason: _Optional[str] = ...) -> None: ...
+    def __init__(self, group: _Optional[_Mapping[str, str]] = ..., cost_nano_usd: _Optional[int] = ..., calls: _Optional[int] = ..., workflow_runs: _Optional[int] = ..., successful_runs: _Optional[int] = ..., success_rate: _Optional[float] = ..., cost_per_successful_run_nano_usd: _Optional[int] = ..., p95_latency: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., suggested_model: _Optional[str] = ..., suggested_cost_per_successful_run_nano_usd: _Optional[int] = ..., suggestion_reason: _Optional[str] = ..., provider: _Optional[str] = ..., cost_per_call_nano_usd: _Optional[int] = ..., llm_cost_nano_usd: _Optional[int] = ..., performance_available: bool = ..., monitored_calls: _Optional[int] = ..., call_success_rate: _Optional[float] = ..., suggested_provider: _Optional[str] = ..., suggested_cost_per_call_nano_usd: _Optional[int] = ..., suggested_saving_nano_usd: _Optional[int] = ..., suggested_call_success_rate: _Optional[float] = ..., suggested_p95_latency: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class CostRow(_message.Message):
     __slots__ = ["bucket_start", "cache_creation_tokens", "cached_input_tokens", "calls", "client_cost_nano_usd", "cost_nano_usd", "cost_per_1k_runs_nano_usd", "cost_per_successful_run_nano_usd", "group", "infra_cost_nano_usd", "input_tokens", "llm_cost_nano_usd", "output_tokens", "successful_runs", "unpriced_calls", "workflow_runs"]
@@ -247,26 +269,36 @@ class GetBudgetStatusRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
 class GetCostPerformanceRequest(_message.Message):
-    __slots__ = ["filter", "group_by", "page_size", "page_token", "range"]
+    __slots__ = ["filter", "group_by", "latency_tolerance", "min_calls", "page_size", "page_token", "range", "success_rate_tolerance"]
     FILTER_FIELD_NUMBER: _ClassVar[int]
     GROUP_BY_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_TOLERANCE_FIELD_NUMBER: _ClassVar[int]
+    MIN_CALLS_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     RANGE_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_RATE_TOLERANCE_FIELD_NUMBER: _ClassVar[int]
     filter: _common_pb2.Scope
     group_by: _containers.RepeatedScalarFieldContainer[Dimension]
+    latency_tolerance: float
+    min_calls: int
     page_size: int
     page_token: str
     range: _common_pb2.TimeRange
-    def __init__(self, range: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., group_by: _Optional[_Iterable[_Union[Dimension, str]]] = ..., filter: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    success_rate_tolerance: float
+    def __init__(self, range: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., group_by: _Optional[_Iterable[_Union[Dimension, str]]] = ..., filter: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., success_rate_tolerance: _Optional[float] = ..., latency_tolerance: _Optional[float] = ..., min_calls: _Optional[int] = ...) -> None: ...
 
 class GetCostPerformanceResponse(_message.Message):
-    __slots__ = ["next_page_token", "rows"]
+    __slots__ = ["next_page_token", "performance_available", "performance_unavailable_reason", "rows"]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PERFORMANCE_AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    PERFORMANCE_UNAVAILABLE_REASON_FIELD_NUMBER: _ClassVar[int]
     ROWS_FIELD_NUMBER: _ClassVar[int]
     next_page_token: str
+    performance_available: bool
+    performance_unavailable_reason: str
     rows: _containers.RepeatedCompositeFieldContainer[CostPerformanceRow]
-    def __init__(self, rows: _Optional[_Iterable[_Union[CostPerformanceRow, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+    def __init__(self, rows: _Optional[_Iterable[_Union[CostPerformanceRow, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., performance_available: bool = ..., performance_unavailable_reason: _Optional[str] = ...) -> None: ...
 
 class GetCostReportRequest(_message.Message):
     __slots__ = ["bucket", "filter", "format", "group_by", "page_size", "page_token", "range", "tag_key", "time_zone", "top_n"]

@@ -158,9 +158,12 @@ class CostServiceServicer(object):
 
     def GetCostPerformance(self, request, context):
         """Cost versus performance per workflow, agent or model: cost per
-        successful run beside success rate and p95 latency (from monitor), with
-        a cheaper model suggested where one performs as well. Errors:
-        INVALID_ARGUMENT; UNAVAILABLE (also when monitor is unreachable).
+        successful run and per call beside the LLM-call success rate and p95
+        latency (from monitor's QuerySeries), with a cheaper model suggested
+        where one performs as well (see GetCostPerformanceRequest). When monitor
+        cannot be asked, the rows carry what cost knows and
+        `performance_available` is false (no performance figure is made up).
+        Errors: INVALID_ARGUMENT; UNAVAILABLE (Postgres).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
