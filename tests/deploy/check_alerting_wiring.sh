@@ -16,8 +16,8 @@ declare -A http=([monitor]="$2" [incident]="$3" [capacity]="$4" [cost]="$5")
 incident_grpc="$6"
 mkdir -p "$work/prometheus" "$work/alertmanager"
 
-prom_port="$(pick_free_port 59090)"
-am_port="$(pick_free_port 59093)"
+prom_port="$(pick_free_port 29090)"
+am_port="$(pick_free_port 29093)"
 pids=()
 # shellcheck disable=SC2317  # invoked by the trap
 stop() {

@@ -1,7 +1,9 @@
 # shellcheck shell=bash
 # A throwaway agentwatch stack for the deployment checks: its own Postgres and Redis (data in a
 # directory the caller gives, on free loopback ports) and the four services from $BIN_DIR on
-# free ports. Source it after scripts/lib.sh.
+# free ports. Source it after scripts/lib.sh. The ports sit below the kernel's ephemeral range
+# (32768-60999 here), so an outgoing connection's local port cannot take one between the
+# free-port probe and the service's bind.
 #
 #   tw_up DIR          start everything; sets TW_PG_PORT, TW_DSN, TW_ADMIN_DSN, TW_REDIS,
 #                      TW_GRPC[svc], TW_HTTP[svc]; returns non-zero (logs on stderr) on failure
@@ -18,13 +20,13 @@ tw_up_datastores() {
   local port
   mkdir -p "$TW_DIR"
   chmod 755 "$TW_DIR"
-  TW_PG_PORT="$(pick_free_port 57432)" || return 1
+  TW_PG_PORT="$(pick_free_port 27432)" || return 1
   start_pg "$TW_DIR/pg" "$TW_PG_PORT" >/dev/null || return 1
   pg_ensure_db "$TW_PG_PORT" agentwatch || return 1
   # shellcheck disable=SC2034
   TW_ADMIN_DSN="host=127.0.0.1 port=$TW_PG_PORT user=postgres dbname=postgres"
   TW_DSN="host=127.0.0.1 port=$TW_PG_PORT user=postgres dbname=agentwatch"
-  port="$(pick_free_port 57379)" || return 1
+  port="$(pick_free_port 27379)" || return 1
   start_redis "$TW_DIR/redis" "$port" || return 1
   TW_REDIS="127.0.0.1:$port"
 }
@@ -33,7 +35,7 @@ tw_up() {
   local bin_dir port svc peers peer
   bin_dir="$(aw_bin_dir)"
   tw_up_datastores "$1" || return 1
-  port=57051
+  port=27051
   for svc in "${AW_SERVICES[@]}"; do
     TW_GRPC[$svc]="$(pick_free_port "$port")" || return 1
     TW_HTTP[$svc]="$(pick_free_port $((TW_GRPC[$svc] + 1)))" || return 1
