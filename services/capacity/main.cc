@@ -11,7 +11,6 @@
 #include "capacity/api/keda_scaler.h"
 #include "capacity/api/metrics.h"
 #include "capacity/history/monitor_history_source.h"
-#include "capacity/jobs/alert_delivery.h"
 #include "capacity/jobs/recompute_job.h"
 #include "capacity/jobs/run_retention.h"
 #include "capacity/store/migrations.h"
@@ -23,10 +22,12 @@
 #include "common/config.h"
 #include "common/outbox.h"
 #include "common/runtime.h"
+#include "peers/alert_delivery.h"
 
 int main(int argc, char** argv) {
   namespace common = agentwatch::common;
   namespace capacity = agentwatch::capacity;
+  namespace peers = agentwatch::peers;
   common::BlockTerminationSignals();
 
   common::ServiceConfig config;
@@ -100,8 +101,9 @@ int main(int argc, char** argv) {
   outbox_options.schema = capacity::kOutboxSchema;
   common::OutboxDispatcher dispatcher(rt.pg(), outbox_options, rt.registry(), rt.metric_prefix());
   auto incident = agentwatch::incident::v1::IncidentService::NewStub(rt.PeerChannel(incident_addr));
-  dispatcher.AddHandler(capacity::kIncidentDestination,
-                        capacity::MakeReportAlertsHandler(*incident, peer_deadline));
+  dispatcher.AddHandler(
+      capacity::kIncidentDestination,
+      peers::MakeReportAlertsHandler(*incident, peer_deadline, "forecast-breach alert"));
   rt.AddWorker([&dispatcher] { dispatcher.Start(); }, [&dispatcher] { dispatcher.Stop(); });
 
   char host[256] = {};

@@ -14,15 +14,16 @@
 #include "cost/api/default_catalog_importer.h"
 #include "cost/api/monitor_performance.h"
 #include "cost/catalog/default_catalog.h"
-#include "cost/jobs/alert_delivery.h"
 #include "cost/jobs/reconcile_loop.h"
 #include "cost/store/budget_counters.h"
 #include "cost/store/migrations.h"
 #include "cost/store/pg_cost_store.h"
+#include "peers/alert_delivery.h"
 
 int main(int argc, char** argv) {
   namespace common = agentwatch::common;
   namespace cost = agentwatch::cost;
+  namespace peers = agentwatch::peers;
   common::BlockTerminationSignals();
   common::ServiceConfig config;
   std::string default_catalog;
@@ -89,7 +90,7 @@ int main(int argc, char** argv) {
   common::OutboxDispatcher dispatcher(rt.pg(), outbox_options, rt.registry(), rt.metric_prefix());
   auto incident = agentwatch::incident::v1::IncidentService::NewStub(rt.PeerChannel(incident_addr));
   dispatcher.AddHandler(cost::kIncidentDestination,
-                        cost::MakeReportAlertsHandler(*incident, peer_deadline));
+                        peers::MakeReportAlertsHandler(*incident, peer_deadline, "budget alert"));
   cost::RedisBudgetCounters counters(rt.redis());
   cost::CostServiceOptions service_options;
   service_options.on_alerts = [&dispatcher] { dispatcher.Notify(); };

@@ -1,15 +1,17 @@
-#include "cost/jobs/alert_delivery.h"
+#include "peers/alert_delivery.h"
 
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status.h"
 
-namespace agentwatch::cost {
+namespace agentwatch::peers {
 namespace {
 
 absl::Status Send(incident::v1::IncidentService::StubInterface& stub, absl::Duration deadline,
@@ -25,15 +27,16 @@ absl::Status Send(incident::v1::IncidentService::StubInterface& stub, absl::Dura
 }  // namespace
 
 common::OutboxHandler MakeReportAlertsHandler(incident::v1::IncidentService::StubInterface& stub,
-                                              absl::Duration deadline) {
-  return [&stub, deadline](const std::vector<common::OutboxEntry>& entries) -> absl::Status {
+                                              absl::Duration deadline, std::string what) {
+  return [&stub, deadline,
+          what = std::move(what)](const std::vector<common::OutboxEntry>& entries) -> absl::Status {
     std::vector<incident::v1::Alert> alerts;
     alerts.reserve(entries.size());
     for (const common::OutboxEntry& entry : entries) {
       incident::v1::Alert alert;
       if (!alert.ParseFromString(entry.payload)) {
         common::LogError(
-            "dropping a budget alert whose payload does not parse",
+            absl::StrCat("dropping a ", what, " whose payload does not parse"),
             {{"id", absl::StrCat(entry.id)}, {"idempotency_key", entry.idempotency_key}});
         continue;
       }
@@ -48,7 +51,7 @@ common::OutboxHandler MakeReportAlertsHandler(incident::v1::IncidentService::Stu
     for (const incident::v1::Alert* alert : all) {
       const absl::Status single = all.size() == 1 ? status : Send(stub, deadline, {alert});
       if (absl::IsInvalidArgument(single)) {
-        common::LogError("incident rejected a budget alert; dropped",
+        common::LogError(absl::StrCat("incident rejected a ", what, "; dropped"),
                          {{"fingerprint", alert->fingerprint()}, {"error", single.ToString()}});
         continue;
       }
@@ -58,4 +61,4 @@ common::OutboxHandler MakeReportAlertsHandler(incident::v1::IncidentService::Stu
   };
 }
 
-}  // namespace agentwatch::cost
+}  // namespace agentwatch::peers
