@@ -56,7 +56,7 @@ struct Model {
   const char* name;
 };
 constexpr Model kModels[] = {
-    {"openai", "gpt-4o-mini"}, {"anthropic", "claude-3-5-haiku-20241022"}, {"openai", "gpt-4o"}};
+    {"openai", "gpt-4o-mini"}, {"anthropic", "claude-haiku-4-5"}, {"openai", "gpt-4o"}};
 
 class Demo {
  public:
