@@ -144,10 +144,12 @@ class CliOpsTest(unittest.TestCase):
         status = self.json("budgets", "status", created["id"])
         self.assertEqual(int(status["limit_nano_usd"]), 300_000_000_000)
         self.assertIn("spent", self.cli("budgets", "status", created["id"]).stdout)
-        bad = self.cli("budgets", "set", "x", "--tenant", TENANT, "--limit_usd", "12.x",
-                       check=False)
-        self.assertEqual(bad.returncode, 2)
-        self.assertIn("--limit_usd", bad.stderr)
+        for amount in ("12.x", "1.-5", "-3", " 7", "99999999999", ".5"):
+            bad = self.cli("budgets", "set", "x", "--tenant", TENANT, "--limit_usd", amount,
+                           check=False)
+            self.assertEqual(bad.returncode, 2, amount)
+            self.assertIn("--limit_usd", bad.stderr)
+        self.assertEqual(len(self.json("budgets", "list", "--tenant", TENANT)["budgets"]), 1)
 
     def test_4_recommendations(self):
         # Two days of hourly history for the resource's series (capacity forecasts from it).

@@ -5,6 +5,7 @@
 #include <google/protobuf/util/time_util.h>
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -566,8 +567,16 @@ int BudgetsCommand(const Args& args) {
     }
     // USD -> nano-USD exactly: whole and fractional parts as integers.
     std::pair<std::string, std::string> parts = absl::StrSplit(limit_usd, absl::MaxSplits('.', 1));
+    // Digits only (SimpleAtoi alone would take signs and spaces), and at most
+    // 9,000,000,000 USD so that the nano-USD amount fits in an int64.
+    auto digits = [](const std::string& text) {
+      return std::all_of(text.begin(), text.end(),
+                         [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); });
+    };
     int64_t whole = 0, frac = 0;
-    if (parts.second.size() > 9 || !absl::SimpleAtoi(parts.first, &whole) || whole < 0 ||
+    if (parts.first.empty() || parts.second.size() > 9 || !digits(parts.first) ||
+        !digits(parts.second) || parts.first.size() > 10 ||
+        !absl::SimpleAtoi(parts.first, &whole) || whole > 9'000'000'000 ||
         (!parts.second.empty() && !absl::SimpleAtoi(parts.second, &frac))) {
       std::cerr << "agentwatch budgets set: --limit_usd: '" << limit_usd
                 << "' is not an amount like 250 or 99.50\n";
