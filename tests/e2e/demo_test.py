@@ -1,8 +1,8 @@
 """`agentwatch demo` against the four real services: every injected fault detected.
 
 The demo back-fills three days of simulated agent traffic, then injects an
-error burst, a latency regression, a cost runaway and a traffic ramp, and
-exits with the number of faults it did not see detected. The transcript is
+error burst (whose incident pages on-call and escalates), a latency
+regression, a cost runaway and a traffic ramp, and exits with the number of faults it did not see detected. The transcript is
 printed (it is what a new user sees after scripts/up).
 """
 
@@ -41,6 +41,11 @@ class DemoTest(unittest.TestCase):
         self.assertIn("WorkflowErrorRateHigh", result.stdout)
         self.assertIn("BudgetThresholdCrossed", result.stdout)
         self.assertIn("CheckBudget denies", result.stdout)
+        # The error-burst incident pages alice, escalates to bob, who acknowledges.
+        self.assertRegex(result.stdout, r"paged alice \(on call, tier 0\) by webhook")
+        self.assertRegex(result.stdout, r"paged bob \(team lead, tier 1\) by webhook")
+        self.assertRegex(result.stdout, r"bob acknowledged \S+: escalation stops")
+        self.assertRegex(result.stdout, r"[1-9]\d* pages received")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,10 @@
 // are back-filled with a daily cycle (compressed: they are sent in seconds),
 // then live traffic runs while four faults are injected in turn:
 //   1. an error burst in `checkout`       -> the built-in WorkflowErrorRateHigh
-//                                            alert opens an incident
+//                                            alert opens an incident, which
+//                                            pages the on-call engineer and,
+//                                            unacknowledged, escalates to the
+//                                            team lead
 //   2. a latency regression of gpt-4o     -> model latency turns critical and
 //                                            an alert rule opens an incident
 //   3. a cost runaway in team `research`  -> the budget's 80 % / 100 % alerts
@@ -14,19 +17,28 @@
 //   4. a traffic ramp in `support`        -> forecast and a replica
 //                                            recommendation from capacity
 // Each step prints the time from injecting the fault to agentwatch's answer.
+// Pages arrive at webhook channels served by the demo itself (an HTTP
+// receiver on --page_listen), through a demo escalation policy whose tiers are
+// compressed to seconds; the channels are disabled when the demo ends.
 // The exit code is the number of faults not detected (0: all detected).
 #include <google/protobuf/util/time_util.h>
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
 #include <chrono>
 #include <cmath>
 #include <functional>
 #include <iostream>
+#include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -38,6 +50,7 @@
 #include "agentwatch/incident/v1/incident.grpc.pb.h"
 #include "agentwatch/monitor/v1/monitor.grpc.pb.h"
 #include "agentwatch/render.h"
+#include "common/http_server.h"
 
 namespace agentwatch::cli {
 namespace {
@@ -58,12 +71,91 @@ struct Model {
 constexpr Model kModels[] = {
     {"openai", "gpt-4o-mini"}, {"anthropic", "claude-haiku-4-5"}, {"openai", "gpt-4o"}};
 
+// A page received by the demo's webhook receiver.
+struct Page {
+  std::string person;  // whom the channel pages
+  std::string incident_id;
+  int tier = 0;
+  absl::Time received;
+};
+
+// Collects the pages incident's webhook channels deliver to the demo.
+class PageReceiver {
+ public:
+  explicit PageReceiver(std::string listen) : server_(std::move(listen)) {}
+  ~PageReceiver() { server_.Stop(); }
+
+  // Serves /page/<person> for each person; returns the bound port.
+  absl::StatusOr<int> Start(const std::vector<std::string>& people) {
+    for (const std::string& person : people) {
+      server_.Handle("/page/" + person, [this, person](const common::HttpRequest& request) {
+        common::HttpResponse response;
+        if (request.method != "POST") {
+          response.status = 405;
+          return response;
+        }
+        google::protobuf::Struct body;
+        if (!google::protobuf::util::JsonStringToMessage(request.body, &body).ok()) {
+          response.status = 400;
+          response.body = "body is not JSON";
+          return response;
+        }
+        Page page{person, "", 0, absl::Now()};
+        const auto& fields = body.fields();
+        if (auto it = fields.find("incident"); it != fields.end()) {
+          const auto& incident = it->second.struct_value().fields();
+          if (auto id = incident.find("id"); id != incident.end()) {
+            page.incident_id = id->second.string_value();
+          }
+        }
+        if (auto it = fields.find("tier"); it != fields.end()) {
+          page.tier = static_cast<int>(it->second.number_value());
+        }
+        std::lock_guard<std::mutex> lock(mu_);
+        // The Idempotency-Key makes a redelivery recognisable: count it once.
+        if (keys_.insert(request.headers.count("idempotency-key")
+                             ? request.headers.at("idempotency-key")
+                             : request.body)
+                .second) {
+          pages_.push_back(std::move(page));
+        }
+        return response;
+      });
+    }
+    if (absl::Status status = server_.Start(); !status.ok()) return status;
+    return server_.port();
+  }
+
+  // The first page of `incident_id` to `person`, if one arrived.
+  std::optional<Page> Find(const std::string& incident_id, const std::string& person) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const Page& page : pages_) {
+      if (page.incident_id == incident_id && page.person == person) return page;
+    }
+    return std::nullopt;
+  }
+
+  size_t count() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return pages_.size();
+  }
+
+ private:
+  common::HttpServer server_;
+  std::mutex mu_;
+  std::set<std::string> keys_;
+  std::vector<Page> pages_;
+};
+
 class Demo {
  public:
-  Demo(const Command& cmd, std::string tenant, absl::Duration wait)
+  Demo(const Command& cmd, std::string tenant, absl::Duration wait, std::string page_listen,
+       absl::Duration escalate_after)
       : cmd_(cmd),
         tenant_(std::move(tenant)),
         wait_(wait),
+        page_listen_(std::move(page_listen)),
+        escalate_after_(escalate_after),
         monitor_(monitor_v1::MonitorService::NewStub(cmd.Channel(cmd.monitor_addr))),
         incident_(incident_v1::IncidentService::NewStub(cmd.Channel(cmd.incident_addr))),
         cost_(cost_v1::CostService::NewStub(cmd.Channel(cmd.cost_addr))),
@@ -83,6 +175,7 @@ class Demo {
     missed += CostRunaway() ? 0 : 1;
     missed += TrafficRamp() ? 0 : 1;
     Summary();
+    StopPaging();
     return missed;
   }
 
@@ -221,6 +314,7 @@ class Demo {
       for (const auto& alert : detail.alerts()) {
         if (alert.name() == alert_name) {
           seen_incidents_.insert(incident.id());
+          last_incident_ = incident.id();
           return absl::StrCat(
               alert_name, " opened incident ", incident.id(), " \"", incident.title(), "\" (",
               ShortEnum(common_v1::Severity_Name(incident.severity()), "SEVERITY_"), ")");
@@ -307,7 +401,121 @@ class Demo {
     } else {
       Say("capacity resources unavailable (" + status.error_message() + ")");
     }
+    return SetupPaging();
+  }
+
+  // Two webhook channels served by the demo (alice on call, bob her team
+  // lead) and an escalation policy paging alice at once and bob when nobody
+  // acknowledged within --escalate_after.
+  bool SetupPaging() {
+    if (page_listen_.empty()) {
+      Say("paging not shown (--page_listen is empty)");
+      return true;
+    }
+    receiver_ = std::make_unique<PageReceiver>(page_listen_);
+    absl::StatusOr<int> port = receiver_->Start({"alice", "bob"});
+    if (!port.ok()) {
+      std::cerr << "agentwatch demo: cannot listen for pages on " << page_listen_ << ": "
+                << port.status().message() << "\n";
+      return false;
+    }
+    const std::string host = page_listen_.substr(0, page_listen_.rfind(':'));
+    incident_v1::EscalationPolicy policy;
+    policy.set_name("demo on-call");
+    policy.set_tenant(tenant_);
+    policy.set_description("alice on call, then bob (team lead); compressed for the demo");
+    for (const char* person : {"alice", "bob"}) {
+      incident_v1::CreateNotificationChannelRequest request;
+      incident_v1::NotificationChannel* channel = request.mutable_channel();
+      channel->set_name(absl::StrCat("demo pager ", person));
+      channel->set_tenant(tenant_);
+      channel->set_person(person);
+      channel->mutable_webhook()->set_url(absl::StrCat("http://", host, ":", *port, "/page/", person));
+      request.set_request_id(absl::StrCat(tenant_, "-channel-", person));
+      grpc::ClientContext context;
+      incident_v1::NotificationChannel created;
+      const grpc::Status status =
+          incident_->CreateNotificationChannel(Fresh(&context), request, &created);
+      if (!status.ok()) {
+        Fail("incident", cmd_.incident_addr, status);
+        return false;
+      }
+      channel_ids_.push_back(created.id());
+      incident_v1::EscalationTier* tier = policy.add_tiers();
+      if (policy.tiers_size() > 1) {
+        *tier->mutable_delay() =
+            TimeUtil::MillisecondsToDuration(absl::ToInt64Milliseconds(escalate_after_));
+      }
+      tier->add_targets()->set_channel_id(created.id());
+    }
+    incident_v1::CreateEscalationPolicyRequest request;
+    *request.mutable_policy() = policy;
+    request.set_request_id(absl::StrCat(tenant_, "-escalation"));
+    grpc::ClientContext context;
+    incident_v1::EscalationPolicy created;
+    const grpc::Status status = incident_->CreateEscalationPolicy(Fresh(&context), request, &created);
+    if (!status.ok()) {
+      Fail("incident", cmd_.incident_addr, status);
+      return false;
+    }
+    Say(absl::StrCat("escalation policy \"demo on-call\": page alice (on call) at once, bob (team "
+                     "lead) after ",
+                     absl::FormatDuration(escalate_after_),
+                     " without acknowledgement; pages arrive at this demo on port ", *port));
     return true;
+  }
+
+  // Waits for the escalation chain of `incident_id`: alice paged, then (not
+  // acknowledged) bob, who then acknowledges. Records each step.
+  bool FollowEscalation(const std::string& incident_id, absl::Time injected) {
+    if (receiver_ == nullptr || incident_id.empty()) return true;
+    auto paged = [&](const std::string& person, const std::string& role) {
+      return WaitFor([&]() -> std::string {
+        std::optional<Page> page = receiver_->Find(incident_id, person);
+        if (!page) return "";
+        return absl::StrCat(incident_id, " paged ", person, " (", role, ", tier ", page->tier,
+                            ") by webhook");
+      });
+    };
+    const std::string first = paged("alice", "on call");
+    Record("incident paged on call", injected, first);
+    if (first.empty()) return false;
+    Say("nobody acknowledges...");
+    const std::string second = paged("bob", "team lead");
+    Record("unacknowledged page escalated", injected, second);
+    if (second.empty()) return false;
+    incident_v1::AcknowledgeIncidentRequest ack;
+    ack.set_id(incident_id);
+    ack.set_actor("bob");
+    ack.set_request_id(absl::StrCat(incident_id, "-demo-ack"));
+    ack.set_note("looking into the checkout error burst");
+    grpc::ClientContext context;
+    incident_v1::Incident acked;
+    const grpc::Status status = incident_->AcknowledgeIncident(Fresh(&context), ack, &acked);
+    if (!status.ok()) {
+      Fail("incident", cmd_.incident_addr, status);
+      return false;
+    }
+    Say(absl::StrCat("bob acknowledged ", incident_id, ": escalation stops"));
+    return true;
+  }
+
+  // Disables the demo's pager channels: the receiver goes away with the demo.
+  void StopPaging() {
+    if (receiver_ == nullptr) return;
+    for (const std::string& id : channel_ids_) {
+      incident_v1::UpdateNotificationChannelRequest request;
+      request.mutable_channel()->set_id(id);
+      request.mutable_channel()->set_disabled(true);
+      request.mutable_update_mask()->add_paths("disabled");
+      grpc::ClientContext context;
+      incident_v1::NotificationChannel updated;
+      const grpc::Status status =
+          incident_->UpdateNotificationChannel(Fresh(&context), request, &updated);
+      if (!status.ok()) Fail("incident", cmd_.incident_addr, status);
+    }
+    Say(absl::StrCat(receiver_->count(), " pages received; the demo's pager channels are now "
+                     "disabled"));
   }
 
   bool Backfill() {
@@ -353,7 +561,8 @@ class Demo {
     if (!Live("checkout", 60, 40, kModels[0], 0.5, 700)) return false;
     const std::string found = WaitFor([&] { return NewIncidentWith("WorkflowErrorRateHigh"); });
     Record("error burst in checkout", injected, found);
-    return !found.empty();
+    if (found.empty()) return false;
+    return FollowEscalation(last_incident_, injected);
   }
 
   std::string ModelLatencyStatus() {
@@ -506,6 +715,11 @@ class Demo {
   const Command& cmd_;
   const std::string tenant_;
   const absl::Duration wait_;
+  const std::string page_listen_;
+  const absl::Duration escalate_after_;
+  std::unique_ptr<PageReceiver> receiver_;
+  std::vector<std::string> channel_ids_;
+  std::string last_incident_;
   std::unique_ptr<monitor_v1::MonitorService::Stub> monitor_;
   std::unique_ptr<incident_v1::IncidentService::Stub> incident_;
   std::unique_ptr<cost_v1::CostService::Stub> cost_;
@@ -527,11 +741,22 @@ int DemoCommand(const Args& args) {
   std::string tenant;
   absl::Duration wait = absl::Seconds(60);
   cmd.flags.AddString("tenant", &tenant, "tenant to simulate (default: demo-<time>)");
+  std::string page_listen = "127.0.0.1:0";
+  absl::Duration escalate_after = absl::Seconds(10);
   cmd.flags.AddDuration("wait", &wait, "how long to wait for each detection");
+  cmd.flags.AddString("page_listen", &page_listen,
+                      "host:port where the demo receives the pages of its webhook channels "
+                      "(the incident service must reach it); empty skips paging");
+  cmd.flags.AddDuration("escalate_after", &escalate_after,
+                        "delay of the demo policy's second tier (team lead)");
   int code = 0;
   if (!cmd.Parse(args, 0, &code)) return code;
   if (tenant.empty()) tenant = absl::StrCat("demo-", absl::ToUnixSeconds(absl::Now()));
-  Demo demo(cmd, tenant, wait);
+  if (escalate_after <= absl::ZeroDuration()) {
+    std::cerr << "agentwatch demo: --escalate_after must be positive\n";
+    return 2;
+  }
+  Demo demo(cmd, tenant, wait, page_listen, escalate_after);
   return demo.Run();
 }
 
