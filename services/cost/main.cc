@@ -5,6 +5,7 @@
 #include <sstream>
 #include <string>
 
+#include "absl/synchronization/mutex.h"
 #include "agentwatch/incident/v1/incident.grpc.pb.h"
 #include "common/config.h"
 #include "common/outbox.h"
@@ -25,6 +26,9 @@ int main(int argc, char** argv) {
   namespace cost = agentwatch::cost;
   namespace peers = agentwatch::peers;
   common::BlockTerminationSignals();
+  // Abseil's mutex deadlock detection (on in this Abseil build) costs a
+  // graph update on every lock of the ingest path; tests keep it on.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   common::ServiceConfig config;
   std::string default_catalog;
   bool import_default_catalog = true;
@@ -32,7 +36,10 @@ int main(int argc, char** argv) {
   std::string monitor_addr = "127.0.0.1:50051";
   absl::Duration peer_deadline = absl::Seconds(5);
   absl::Duration budget_cache_ttl = absl::Seconds(1);
+  absl::Duration budget_cache_max_age = absl::Minutes(5);
   absl::Duration reconcile_interval = absl::Minutes(1);
+  int64_t record_transactions = 2;
+  int64_t record_group_records = 20000;
   common::FlagSet flags("agentwatch-cost");
   common::RegisterServiceFlags(flags, &config, 50054, 9104);
   flags.AddString("default_catalog", &default_catalog,
@@ -47,11 +54,22 @@ int main(int argc, char** argv) {
                   "GetCostPerformance); empty: answer with cost figures only");
   flags.AddDuration("peer_deadline", &peer_deadline, "deadline of each call to a peer");
   flags.AddDuration("budget_cache_ttl", &budget_cache_ttl,
-                    "how long CheckBudget reuses a tenant's budget list (budgets changed "
-                    "through another replica are seen within this time)");
+                    "how long CheckBudget reuses a tenant's budget list while Redis is "
+                    "unreachable (budgets changed through another replica are seen within "
+                    "this time)");
+  flags.AddDuration("budget_cache_max_age", &budget_cache_max_age,
+                    "the longest CheckBudget reuses a tenant's budget list whose version in "
+                    "Redis is unchanged (bounds staleness after a change made while Redis "
+                    "was unreachable)");
   flags.AddDuration("reconcile_interval", &reconcile_interval,
                     "how often the hot budget counters are reconciled with the ledger; 0 "
                     "disables the periodic run (the Reconcile RPC still works)");
+  flags.AddInt("record_transactions", &record_transactions,
+               "most RecordUsage transactions at once; batches arriving meanwhile share the "
+               "next one (group commit)",
+               1, 64);
+  flags.AddInt("record_group_records", &record_group_records,
+               "most records in one group-commit transaction", 1, 1'000'000);
   common::ParseFlagsOrExit(flags, argc, argv);
   if (reconcile_interval < absl::ZeroDuration()) {
     std::cerr << argv[0] << ": --reconcile_interval: must not be negative\n";
@@ -83,7 +101,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   common::ServiceRuntime& rt = **runtime;
-  cost::PgCostStore store(rt.pg());
+  cost::PgCostStoreOptions store_options;
+  store_options.max_concurrent_groups = static_cast<int>(record_transactions);
+  store_options.max_group_records = record_group_records;
+  cost::PgCostStore store(rt.pg(), store_options);
   cost::CostMetrics metrics(rt.registry());
   common::OutboxDispatcherOptions outbox_options;
   outbox_options.schema = cost::kOutboxSchema;
@@ -96,6 +117,7 @@ int main(int argc, char** argv) {
   service_options.on_alerts = [&dispatcher] { dispatcher.Notify(); };
   service_options.counters = &counters;
   service_options.budget_cache_ttl = budget_cache_ttl;
+  service_options.budget_cache_max_age = budget_cache_max_age;
   std::unique_ptr<cost::MonitorPerformanceSource> performance;
   if (!monitor_addr.empty()) {
     performance = std::make_unique<cost::MonitorPerformanceSource>(rt.PeerChannel(monitor_addr),

@@ -19,6 +19,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/civil_time.h"
 #include "agentwatch/incident/v1/incident.pb.h"
 #include "common/auth.h"
@@ -813,31 +814,204 @@ TEST_F(PgCostStoreTest, BudgetThresholdsFireOnceWithTheirOutboxMessage) {
   EXPECT_EQ(alert.starts_at().seconds(), absl::ToUnixSeconds(now));
 }
 
-TEST_F(PgCostStoreTest, ConcurrentBatchesCrossAThresholdExactlyOnce) {
-  ASSERT_THAT(store_->CreateBudget(MonthlyBudget("acme", 1'000)), IsOk());
-  const absl::Time now = Utc(2026, 3, 15);
-  // 8 threads x 25 batches of 10 nano-USD: 2,000 in all; 80 % and 100 % each
-  // fire in exactly one batch, whichever crosses them.
+// 8 threads x 25 batches of 10 nano-USD through `store`: 2,000 in all.
+// Returns the alerts the batches reported.
+int RecordConcurrently(PgCostStore& store) {
   std::atomic<int> alerts{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 25; ++i) {
-        auto outcome =
-            store_->RecordUsage({Priced(absl::StrCat(t, "-", i), 10, Utc(2026, 3, 2))}, now);
+        auto outcome = store.RecordUsage({Priced(absl::StrCat(t, "-", i), 10, Utc(2026, 3, 2))},
+                                         Utc(2026, 3, 15));
         EXPECT_THAT(outcome, IsOk());
         if (outcome.ok()) alerts += static_cast<int>(outcome->alerts.size());
       }
     });
   }
   for (std::thread& t : threads) t.join();
-  EXPECT_EQ(alerts.load(), 2);
+  return alerts.load();
+}
+
+TEST_F(PgCostStoreTest, ConcurrentBatchesCrossAThresholdExactlyOnce) {
+  ASSERT_THAT(store_->CreateBudget(MonthlyBudget("acme", 1'000)), IsOk());
+  // Every batch in a transaction of its own, up to 8 at once: 80 % and 100 %
+  // each fire in exactly one batch, whichever crosses them.
+  PgCostStoreOptions options;
+  options.max_concurrent_groups = 8;
+  options.max_group_records = 1;
+  PgCostStore store(pool_, options);
+  EXPECT_EQ(RecordConcurrently(store), 2);
   EXPECT_EQ(Count("SELECT count(*) FROM cost.outbox"), 2);
   // The 80 % alert fired at exactly 800: no batch missed another's spend.
   EXPECT_EQ(Count("SELECT spent_nano_usd FROM cost.budget_threshold_events WHERE threshold = 80"),
             800);
   EXPECT_EQ(Count("SELECT spent_nano_usd FROM cost.budget_threshold_events WHERE threshold = 100"),
             1'000);
+}
+
+TEST_F(PgCostStoreTest, GroupCommittedBatchesCrossAThresholdExactlyOnce) {
+  ASSERT_THAT(store_->CreateBudget(MonthlyBudget("acme", 1'000)), IsOk());
+  // The default group commit: a threshold fires once, in the group whose
+  // spend crosses it (at most 8 batches of 10, so within 70 above it), and
+  // the kept spend misses nothing.
+  EXPECT_EQ(RecordConcurrently(*store_), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.outbox"), 2);
+  const int64_t at_80 =
+      Count("SELECT spent_nano_usd FROM cost.budget_threshold_events WHERE threshold = 80");
+  EXPECT_GE(at_80, 800);
+  EXPECT_LE(at_80, 870);
+  const int64_t at_100 =
+      Count("SELECT spent_nano_usd FROM cost.budget_threshold_events WHERE threshold = 100");
+  EXPECT_GE(at_100, 1'000);
+  EXPECT_LE(at_100, 1'070);
+  EXPECT_EQ(Count("SELECT spent_nano_usd FROM cost.budget_period_spend"), 2'000);
+  EXPECT_EQ(TotalCost("acme"), 2'000);
+}
+
+// --- Group commit ---------------------------------------------------------------
+
+// Runs `batches` through `store` (one transaction at a time) so that the first
+// goes alone and the others queue behind it in order and share the next
+// transaction; returns each batch's result and the group sizes seen.
+struct GroupRun {
+  std::vector<absl::StatusOr<RecordOutcome>> results;
+  std::vector<size_t> group_sizes;
+};
+
+GroupRun RunQueued(common::PgPool& pool, const std::vector<std::vector<UsageRecord>>& batches,
+                   absl::Time now) {
+  absl::Mutex mu;
+  bool open = false;
+  GroupRun run;
+  PgCostStoreOptions options;
+  options.max_concurrent_groups = 1;
+  options.before_group = [&](size_t size) {
+    absl::MutexLock lock(&mu);
+    run.group_sizes.push_back(size);
+    mu.Await(absl::Condition(&open));
+  };
+  PgCostStore store(pool, options);
+  run.results.assign(batches.size(), absl::UnknownError("not run"));
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < batches.size(); ++i) {
+    threads.emplace_back([&, i] { run.results[i] = store.RecordUsage(batches[i], now); });
+    if (i == 0) {
+      // The first leads a group of its own and holds it open.
+      absl::MutexLock lock(&mu);
+      mu.Await(absl::Condition(
+          +[](GroupRun* r) { return !r->group_sizes.empty(); }, &run));
+      continue;
+    }
+    // Each next one queues before the one after it is sent.
+    while (store.QueuedBatches() < i) absl::SleepFor(absl::Milliseconds(1));
+  }
+  {
+    absl::MutexLock lock(&mu);
+    open = true;
+  }
+  for (std::thread& t : threads) t.join();
+  return run;
+}
+
+TEST_F(PgCostStoreTest, GroupCommitSharesATransactionAndCountsEachKeyOnce) {
+  ASSERT_THAT(store_->CreateBudget(MonthlyBudget("acme", 1'000)), IsOk());
+  auto batch = [](const std::string& prefix, int n, int64_t cost) {
+    std::vector<UsageRecord> out;
+    for (int i = 0; i < n; ++i)
+      out.push_back(Priced(absl::StrCat(prefix, i), cost, Utc(2026, 3, 2)));
+    return out;
+  };
+  std::vector<UsageRecord> b1 = batch("g1-", 10, 10);
+  std::vector<UsageRecord> b3 = batch("g3-", 10, 10);
+  for (const UsageRecord& r : batch("shared-", 5, 10)) {
+    b1.push_back(r);
+    b3.push_back(r);
+  }
+  UsageRecord huge = Priced("huge", std::numeric_limits<int64_t>::max(), Utc(2026, 3, 2));
+  std::vector<UsageRecord> overflow = {huge, Priced("huge-2", 1, Utc(2026, 3, 2))};
+  // b0 alone; then b1, the overflowing batch and b3 share one transaction.
+  GroupRun run = RunQueued(pool_, {batch("g0-", 10, 10), b1, overflow, b3}, Utc(2026, 3, 15));
+  EXPECT_THAT(run.group_sizes, ElementsAre(1, 3));
+  ASSERT_THAT(run.results[0], IsOk());
+  EXPECT_EQ(run.results[0]->accepted, 10);
+  ASSERT_THAT(run.results[1], IsOk());
+  EXPECT_EQ(run.results[1]->accepted, 15);
+  EXPECT_EQ(run.results[1]->total_cost_nano_usd, 150);
+  // The overflowing batch fails alone, writing nothing.
+  EXPECT_THAT(run.results[2], StatusIs(absl::StatusCode::kOutOfRange));
+  ASSERT_THAT(run.results[3], IsOk());
+  // The keys b1 sent too count for b1 only.
+  EXPECT_EQ(run.results[3]->accepted, 10);
+  EXPECT_EQ(run.results[3]->duplicates, 5);
+  EXPECT_EQ(run.results[3]->total_cost_nano_usd, 100);
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.usage"), 35);
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.usage WHERE record_id LIKE 'huge%'"), 0);
+  EXPECT_EQ(TotalCost("acme"), 350);
+  // The group's budget evaluation saw all of it: kept spend 350, and the
+  // group's increment (100 + 150 + 100 in this period) travels with its
+  // first batch only.
+  EXPECT_EQ(Count("SELECT spent_nano_usd FROM cost.budget_period_spend"), 350);
+  ASSERT_THAT(run.results[1]->increments, SizeIs(1));
+  EXPECT_EQ(run.results[1]->increments[0].nano_usd, 250);
+  EXPECT_THAT(run.results[3]->increments, IsEmpty());
+}
+
+TEST_F(PgCostStoreTest, GroupCommitRetriesAloneWhenTheSharedTransactionFails) {
+  auto batch = [](const std::string& prefix, int n) {
+    std::vector<UsageRecord> out;
+    for (int i = 0; i < n; ++i) out.push_back(Priced(absl::StrCat(prefix, i), 7, Utc(2026, 3, 2)));
+    return out;
+  };
+  // Postgres refuses this batch's text (not UTF-8): the shared transaction
+  // fails, and each batch is retried on its own.
+  std::vector<UsageRecord> bad = batch("bad-", 3);
+  bad[1].scope.team = "\xff\xfe";
+  // A replay of b0 in the same group goes through the ON CONFLICT path.
+  const std::vector<UsageRecord> b0 = batch("c0-", 4);
+  GroupRun run =
+      RunQueued(pool_, {b0, batch("c1-", 6), bad, batch("c3-", 8), b0}, Utc(2026, 3, 15));
+  EXPECT_THAT(run.group_sizes, ElementsAre(1, 4, 1, 1, 1, 1));
+  for (int i : {0, 1, 3}) ASSERT_THAT(run.results[i], IsOk()) << i;
+  EXPECT_EQ(run.results[1]->accepted, 6);
+  EXPECT_EQ(run.results[3]->accepted, 8);
+  EXPECT_FALSE(run.results[2].ok());
+  ASSERT_THAT(run.results[4], IsOk());
+  EXPECT_EQ(run.results[4]->accepted, 0);
+  EXPECT_EQ(run.results[4]->duplicates, 4);
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.usage"), 18);
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.usage WHERE record_id LIKE 'bad-%'"), 0);
+}
+
+TEST_F(PgCostStoreTest, ConcurrentGroupCommitsKeepEveryRecordOnce) {
+  // 8 threads send overlapping batches at once through the default options
+  // (two group transactions at a time), half of each batch also sent by
+  // another thread: every key is stored and counted once, and the ledger
+  // holds them all when the calls return.
+  std::atomic<int64_t> accepted{0};
+  std::atomic<int64_t> duplicates{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        std::vector<UsageRecord> records;
+        // Half of each batch is the first half of the next thread's.
+        for (int k = 0; k < 50; ++k) {
+          const int owner = k < 25 ? t : (t + 1) % 8;
+          records.push_back(Priced(absl::StrCat(owner, "-", i, "-", k % 25), 1, Utc(2026, 3, 2)));
+        }
+        auto outcome = store_->RecordUsage(records, Utc(2026, 3, 15));
+        ASSERT_THAT(outcome, IsOk());
+        accepted += outcome->accepted;
+        duplicates += outcome->duplicates;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.usage"), 8 * 20 * 25);
+  EXPECT_EQ(accepted.load(), 8 * 20 * 25);
+  EXPECT_EQ(duplicates.load(), 8 * 20 * 25);
+  EXPECT_EQ(TotalCost("acme"), 8 * 20 * 25);
 }
 
 }  // namespace
@@ -869,7 +1043,10 @@ class HotCountersTest : public PgCostStoreTest {
     options.counters = &counters_;
     service_ = std::make_unique<CostServiceImpl>(*store_, rpc_, clock_, metrics_, options);
   }
-  void TearDown() override { FlushTenantKeys(); }
+  void TearDown() override {
+    FlushTenantKeys();
+    EXPECT_THAT(redis_.Command({"DEL", BudgetsVersionRedisKey(tenant_)}), IsOk());
+  }
 
   // Deletes this test's keys only (its tenant's hash tag), never others'.
   int FlushTenantKeys() {

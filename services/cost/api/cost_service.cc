@@ -10,7 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/log.h"
+#include "common/status.h"
 #include "common/status_macros.h"
+#include "common/trace.h"
 #include "cost/api/convert.h"
 #include "cost/api/litellm_json.h"
 #include "cost/core/paging.h"
@@ -145,6 +147,19 @@ grpc::ServerUnaryReactor* CostServiceImpl::GetCostPerformance(
 grpc::ServerUnaryReactor* CostServiceImpl::CheckBudget(grpc::CallbackServerContext* context,
                                                        const v1::CheckBudgetRequest* request,
                                                        v1::CheckBudgetResponse* response) {
+  // The hot path runs inline on gRPC's callback thread: it does no Postgres
+  // I/O (cached budgets, one Redis round trip), so it never queues behind
+  // RecordUsage batches on the executor. Everything else goes there.
+  if (options_.counters != nullptr && rpc_.authorizer().Check(*context, Role::kViewer).ok()) {
+    common::ScopedTrace trace(common::TraceFromServerContext(*context));
+    const absl::StatusOr<bool> answered = CheckBudgetFromCache(*request, response);
+    if (!answered.ok() || *answered) {
+      grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+      reactor->Finish(common::ToGrpcStatus(answered.status()));
+      return reactor;
+    }
+    response->Clear();
+  }
   return rpc_.Unary(context, Role::kViewer,
                     [this, request, response] { return DoCheckBudget(*request, response); });
 }
@@ -482,26 +497,52 @@ absl::Status CostServiceImpl::DoGetCostPerformance(const v1::GetCostPerformanceR
 absl::StatusOr<std::shared_ptr<const std::vector<Budget>>> CostServiceImpl::TenantBudgets(
     const std::string& tenant) {
   const absl::Time now = clock_.Now();
+  // The version token is read BEFORE the budgets: a change committed after
+  // this read replaces the token after it, so the entry stored below is
+  // seen stale by the next check.
+  std::optional<std::string> version;
+  if (options_.counters != nullptr) {
+    absl::StatusOr<std::string> token = options_.counters->BudgetsVersion(tenant);
+    if (token.ok()) {
+      version = *std::move(token);
+    } else {
+      metrics_.counter_errors.Increment();
+    }
+  }
   {
     absl::MutexLock lock(&cache_mu_);
     auto it = budget_cache_.find(tenant);
-    if (it != budget_cache_.end() && now - it->second.fetched < options_.budget_cache_ttl) {
-      return it->second.budgets;
+    if (it != budget_cache_.end()) {
+      const absl::Duration age = now - it->second.fetched;
+      const bool fresh = version.has_value()
+                             ? it->second.version == version && age < options_.budget_cache_max_age
+                             : age < options_.budget_cache_ttl;
+      if (fresh) return it->second.budgets;
     }
   }
   ASSIGN_OR_RETURN(std::vector<Budget> budgets,
                    store_.ListBudgets(tenant, std::nullopt, kMaxBudgetsPerTenant));
   auto shared = std::make_shared<const std::vector<Budget>>(std::move(budgets));
-  if (options_.budget_cache_ttl > absl::ZeroDuration()) {
+  if (version.has_value() || options_.budget_cache_ttl > absl::ZeroDuration()) {
     absl::MutexLock lock(&cache_mu_);
-    budget_cache_[tenant] = {shared, now};
+    budget_cache_[tenant] = {shared, now, std::move(version)};
   }
   return shared;
 }
 
-void CostServiceImpl::ForgetTenantBudgets(const std::string& tenant) {
-  absl::MutexLock lock(&cache_mu_);
-  budget_cache_.erase(tenant);
+void CostServiceImpl::BudgetsChanged(const std::string& tenant) {
+  {
+    absl::MutexLock lock(&cache_mu_);
+    budget_cache_.erase(tenant);
+  }
+  if (options_.counters == nullptr) return;
+  if (absl::Status s = options_.counters->BumpBudgetsVersion(tenant); !s.ok()) {
+    metrics_.counter_errors.Increment();
+    common::LogWarning(
+        "budgets version not bumped; other replicas see the change within "
+        "budget_cache_max_age",
+        {{"tenant", tenant}, {"error", s.ToString()}});
+  }
 }
 
 absl::StatusOr<std::vector<int64_t>> CostServiceImpl::CurrentSpends(
@@ -568,11 +609,72 @@ absl::Status CostServiceImpl::DoCheckBudget(const v1::CheckBudgetRequest& reques
     windows.push_back(BudgetWindowAt(budget, now));
   }
   ASSIGN_OR_RETURN(std::vector<int64_t> spent, CurrentSpends(applicable, windows, now));
+  FillCheckBudget(applicable, windows, spent, request.estimated_cost_nano_usd(), response);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> CostServiceImpl::CheckBudgetFromCache(const v1::CheckBudgetRequest& request,
+                                                           v1::CheckBudgetResponse* response) {
+  const Scope scope = ScopeFromProto(request.scope());
+  RETURN_IF_ERROR(ValidateScope(scope, "scope", true));
+  if (request.estimated_cost_nano_usd() < 0) {
+    return InvalidField("estimated_cost_nano_usd", "must be >= 0");
+  }
+  const absl::Time now = clock_.Now();
+  std::shared_ptr<const std::vector<Budget>> budgets;
+  std::string version;
+  {
+    absl::MutexLock lock(&cache_mu_);
+    if (now < fast_path_paused_until_) return false;
+    auto it = budget_cache_.find(scope.tenant);
+    if (it == budget_cache_.end() || !it->second.version.has_value() ||
+        now - it->second.fetched >= options_.budget_cache_max_age) {
+      return false;
+    }
+    budgets = it->second.budgets;
+    version = *it->second.version;
+  }
+  std::vector<const Budget*> applicable;
+  std::vector<BudgetWindow> windows;
+  std::vector<CounterKey> keys;
+  for (const Budget& budget : *budgets) {
+    if (!ScopeCovers(budget.scope, scope)) continue;
+    if (budget.period == BudgetPeriod::kRolling) return false;  // a ledger sum
+    applicable.push_back(&budget);
+    windows.push_back(BudgetWindowAt(budget, now));
+    keys.push_back({scope.tenant, budget.id, windows.back().spend_period.start,
+                    windows.back().spend_period.end});
+  }
+  absl::StatusOr<VersionedCounters> hot = options_.counters->GetWithVersion(scope.tenant, keys);
+  if (!hot.ok()) {
+    // Redis is down or slow: the executor path (Postgres) answers for a
+    // while, so that the callback threads do not wait on Redis.
+    metrics_.counter_errors.Increment();
+    absl::MutexLock lock(&cache_mu_);
+    fast_path_paused_until_ = now + kFastPathPause;
+    return false;
+  }
+  if (hot->version != version) return false;  // budgets changed: re-read them
+  std::vector<int64_t> spent;
+  spent.reserve(keys.size());
+  for (const std::optional<int64_t>& value : hot->values) {
+    if (!value.has_value()) return false;  // a counter to seed from the ledger
+    spent.push_back(*value);
+  }
+  metrics_.spend_from_counter.Increment(static_cast<double>(spent.size()));
+  FillCheckBudget(applicable, windows, spent, request.estimated_cost_nano_usd(), response);
+  return true;
+}
+
+void CostServiceImpl::FillCheckBudget(const std::vector<const Budget*>& applicable,
+                                      const std::vector<BudgetWindow>& windows,
+                                      const std::vector<int64_t>& spent, int64_t estimate,
+                                      v1::CheckBudgetResponse* response) {
   std::vector<BudgetSpend> spends;
   for (size_t i = 0; i < applicable.size(); ++i) {
     spends.push_back({applicable[i], windows[i].spend_period, spent[i]});
   }
-  const BudgetDecision decision = DecideBudgets(spends, request.estimated_cost_nano_usd());
+  const BudgetDecision decision = DecideBudgets(spends, estimate);
   response->set_allowed(decision.allowed);
   response->set_remaining_nano_usd(decision.remaining_nano_usd);
   response->set_budget_id(decision.budget_id);
@@ -587,7 +689,6 @@ absl::Status CostServiceImpl::DoCheckBudget(const v1::CheckBudgetRequest& reques
   }
   response->set_soft_limit_exceeded(decision.soft_limit_exceeded);
   for (const std::string& id : decision.matched_budget_ids) response->add_matched_budget_ids(id);
-  return absl::OkStatus();
 }
 
 absl::Status CostServiceImpl::DoReconcile(const v1::ReconcileRequest& request,
@@ -667,7 +768,7 @@ absl::Status CostServiceImpl::DoCreateBudget(const v1::CreateBudgetRequest& requ
   if (!request.has_budget()) return InvalidField("budget", "required");
   ASSIGN_OR_RETURN(Budget budget, BudgetFromProto(request.budget(), request.request_id()));
   ASSIGN_OR_RETURN(Budget stored, store_.CreateBudget(budget));
-  ForgetTenantBudgets(stored.scope.tenant);
+  BudgetsChanged(stored.scope.tenant);
   BudgetToProto(stored, response);
   return absl::OkStatus();
 }
@@ -713,7 +814,7 @@ absl::Status CostServiceImpl::DoUpdateBudget(const v1::UpdateBudgetRequest& requ
     return BudgetFromProto(merged, current.request_id);
   };
   ASSIGN_OR_RETURN(Budget stored, store_.UpdateBudget(patch.id(), apply, clock_.Now()));
-  ForgetTenantBudgets(tenant);
+  BudgetsChanged(tenant);
   if (!SameScope(before.scope, stored.scope)) ReseedCounter(stored);
   BudgetToProto(stored, response);
   return absl::OkStatus();
@@ -814,7 +915,7 @@ absl::Status CostServiceImpl::DoGetBudget(const v1::GetBudgetRequest& request,
 absl::Status CostServiceImpl::DoDeleteBudget(const v1::DeleteBudgetRequest& request) {
   if (request.id().empty()) return InvalidField("id", "required");
   RETURN_IF_ERROR(store_.DeleteBudget(request.id()));
-  if (auto tenant = TenantOfBudgetId(request.id(), "id"); tenant.ok()) ForgetTenantBudgets(*tenant);
+  if (auto tenant = TenantOfBudgetId(request.id(), "id"); tenant.ok()) BudgetsChanged(*tenant);
   return absl::OkStatus();
 }
 

@@ -10,11 +10,17 @@
 // projection of core/budget_alert.h), Reconcile (hot counters against the
 // ledger): every RPC of cost.proto.
 //
-// CheckBudget's hot path: the tenant's budgets from an in-process cache
-// (CostServiceOptions::budget_cache_ttl) and the spends of the applicable
-// daily, weekly and monthly budgets from the hot counters in one Redis round
-// trip; Postgres only for ROLLING budgets, missing counters (re-seeded from
-// the ledger) or when Redis is down.
+// CheckBudget's hot path runs inline on gRPC's callback thread (never queued
+// behind RecordUsage on the executor) and does no Postgres I/O: the tenant's
+// budgets come from an in-process cache, and one Redis round trip reads the
+// tenant's budgets version token (see store/budget_counters.h) together with
+// the spends of the applicable daily, weekly and monthly budgets. The cache
+// entry is used only while its token equals Redis' (any replica that changes
+// a budget replaces the token), so a change through any replica is seen by
+// the next check. Otherwise the executor answers: budgets re-read from
+// Postgres when the token changed, missing counters re-seeded from the
+// ledger, ROLLING budgets summed from the ledger; with Redis down, budgets
+// cached for budget_cache_ttl and every spend from the ledger.
 //
 // UpdateBudget: an empty update_mask replaces every writable field with the
 // request's (validated like CreateBudget); otherwise only the listed paths
@@ -24,8 +30,9 @@
 // alert_on_projected_overrun, alert_severity (a period changed away from
 // ROLLING without rolling_window in the mask drops the window). Any other
 // path is INVALID_ARGUMENT naming it; the tenant cannot change. The change
-// applies to CheckBudget at once on this replica (its budget cache is
-// dropped; other replicas within budget_cache_ttl): a new period layout has
+// applies to CheckBudget at once on every replica (the budgets version token
+// is replaced; with Redis unreachable, other replicas within
+// budget_cache_max_age): a new period layout has
 // a new hot counter, seeded from the ledger, and a changed scope rewrites the
 // current one from the ledger. Alerts fired in the current period stay fired
 // (see CostStore::UpdateBudget).
@@ -39,6 +46,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,6 +56,7 @@
 #include "agentwatch/cost/v1/cost.grpc.pb.h"
 #include "common/clock.h"
 #include "common/rpc.h"
+#include "cost/api/arena_allocator.h"
 #include "cost/api/cost_metrics.h"
 #include "cost/api/monitor_performance.h"
 #include "cost/store/budget_counters.h"
@@ -63,10 +72,15 @@ struct CostServiceOptions {
   // Hot budget counters for CheckBudget (see store/budget_counters.h); null:
   // every CheckBudget reads the ledger.
   BudgetCounters* counters = nullptr;
-  // How long CheckBudget reuses a tenant's budget list read from Postgres.
-  // Budgets created or deleted through this replica are seen at once; through
+  // How long CheckBudget reuses a tenant's budget list read from Postgres
+  // while the budgets version token cannot be read (no counters, Redis
+  // down). Budgets changed through this replica are seen at once; through
   // another replica within this time.
   absl::Duration budget_cache_ttl = absl::Seconds(1);
+  // The longest CheckBudget reuses a tenant's budget list whose version token
+  // still matches: the bound on staleness when a replica changed a budget
+  // while Redis was unreachable (its token replacement was lost).
+  absl::Duration budget_cache_max_age = absl::Minutes(5);
   // LLM-call performance for GetCostPerformance (monitor); null: answers
   // carry cost figures only, marked performance unavailable.
   PerformanceSource* performance = nullptr;
@@ -77,7 +91,9 @@ class CostServiceImpl final : public v1::CostService::CallbackService {
   // All dependencies must outlive the service.
   CostServiceImpl(CostStore& store, common::RpcRunner& rpc, common::Clock& clock,
                   CostMetrics& metrics, CostServiceOptions options = {})
-      : store_(store), rpc_(rpc), clock_(clock), metrics_(metrics), options_(std::move(options)) {}
+      : store_(store), rpc_(rpc), clock_(clock), metrics_(metrics), options_(std::move(options)) {
+    SetMessageAllocatorFor_RecordUsage(&record_usage_allocator_);
+  }
 
   grpc::ServerUnaryReactor* RecordUsage(grpc::CallbackServerContext* context,
                                         const v1::RecordUsageRequest* request,
@@ -158,7 +174,20 @@ class CostServiceImpl final : public v1::CostService::CallbackService {
   // The budgets of `tenant`, from the cache when fresh.
   absl::StatusOr<std::shared_ptr<const std::vector<Budget>>> TenantBudgets(
       const std::string& tenant);
-  void ForgetTenantBudgets(const std::string& tenant);
+  // After a budget of `tenant` changed: drops the cached list and replaces
+  // the tenant's budgets version token (best effort, logged).
+  void BudgetsChanged(const std::string& tenant);
+  // CheckBudget from the cached budgets and the hot counters only (see the
+  // class comment): true when it answered, false when the executor path must
+  // (no current cache entry, a ROLLING budget, a missing counter, Redis
+  // down); validation errors as DoCheckBudget.
+  absl::StatusOr<bool> CheckBudgetFromCache(const v1::CheckBudgetRequest& request,
+                                            v1::CheckBudgetResponse* response);
+  // Fills CheckBudget's answer from the applicable budgets and their spends.
+  static void FillCheckBudget(const std::vector<const Budget*>& applicable,
+                              const std::vector<BudgetWindow>& windows,
+                              const std::vector<int64_t>& spent, int64_t estimate,
+                              v1::CheckBudgetResponse* response);
   // Rewrites the hot counter of `budget`'s current period from the ledger
   // (after its scope changed); best effort, Reconcile repairs a failure.
   void ReseedCounter(const Budget& budget);
@@ -168,18 +197,25 @@ class CostServiceImpl final : public v1::CostService::CallbackService {
                                                      const std::vector<BudgetWindow>& windows,
                                                      absl::Time now);
 
+  // RecordUsage's request and response on one arena per call.
+  ArenaMessageAllocator<v1::RecordUsageRequest, v1::RecordUsageResponse> record_usage_allocator_{
+      64 << 10, 1 << 20};
   CostStore& store_;
   common::RpcRunner& rpc_;
   common::Clock& clock_;
   CostMetrics& metrics_;
   const CostServiceOptions options_;
   std::atomic<bool> reconciling_{false};
+  // After a Redis error the inline CheckBudget path stands aside this long.
+  static constexpr absl::Duration kFastPathPause = absl::Seconds(1);
   struct CachedBudgets {
     std::shared_ptr<const std::vector<Budget>> budgets;
     absl::Time fetched;
+    std::optional<std::string> version;  // the token read before `budgets`
   };
   absl::Mutex cache_mu_;
   std::map<std::string, CachedBudgets> budget_cache_ ABSL_GUARDED_BY(cache_mu_);
+  absl::Time fast_path_paused_until_ ABSL_GUARDED_BY(cache_mu_) = absl::InfinitePast();
 };
 
 }  // namespace agentwatch::cost

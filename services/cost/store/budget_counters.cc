@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/random/random.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
@@ -33,7 +34,24 @@ absl::StatusOr<int64_t> ParseCounter(const common::RedisReply& reply) {
   return absl::InternalError("a budget counter in Redis is not an integer");
 }
 
+// A new random budgets version token.
+std::string NewVersionToken() {
+  absl::BitGen gen;
+  return absl::StrCat(absl::Uniform<uint64_t>(gen), "-", absl::Uniform<uint64_t>(gen));
+}
+
+absl::StatusOr<std::optional<int64_t>> CounterValue(const common::RedisReply& reply) {
+  if (reply.type == common::RedisReply::Type::kNil) return std::nullopt;
+  auto value = ParseCounter(reply);
+  if (!value.ok()) return value.status();
+  return std::optional<int64_t>(*value);
+}
+
 }  // namespace
+
+std::string BudgetsVersionRedisKey(absl::string_view tenant) {
+  return absl::StrCat("{", tenant, "}:cost:budgets:version");
+}
 
 std::string CounterRedisKey(absl::string_view tenant, absl::string_view budget_id,
                             absl::Time period_start) {
@@ -99,6 +117,42 @@ absl::StatusOr<bool> RedisBudgetCounters::CompareAndSet(const CounterKey& key,
   return reply->type == common::RedisReply::Type::kInteger && reply->integer == 1;
 }
 
+absl::StatusOr<std::string> RedisBudgetCounters::BudgetsVersion(absl::string_view tenant) {
+  const std::string key = BudgetsVersionRedisKey(tenant);
+  auto replies = redis_.Pipeline({{"SET", key, NewVersionToken(), "NX"}, {"GET", key}});
+  if (!replies.ok()) return replies.status();
+  if ((*replies)[1].type != common::RedisReply::Type::kString) {
+    return absl::InternalError("the budgets version token in Redis is not a string");
+  }
+  return (*replies)[1].str;
+}
+
+absl::Status RedisBudgetCounters::BumpBudgetsVersion(absl::string_view tenant) {
+  return redis_.Command({"SET", BudgetsVersionRedisKey(tenant), NewVersionToken()}).status();
+}
+
+absl::StatusOr<VersionedCounters> RedisBudgetCounters::GetWithVersion(
+    absl::string_view tenant, const std::vector<CounterKey>& keys) {
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(keys.size() + 1);
+  commands.push_back({"GET", BudgetsVersionRedisKey(tenant)});
+  for (const CounterKey& k : keys) {
+    commands.push_back({"GET", CounterRedisKey(k.tenant, k.budget_id, k.period_start)});
+  }
+  auto replies = redis_.Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  VersionedCounters out;
+  const common::RedisReply& version = (*replies)[0];
+  if (version.type == common::RedisReply::Type::kString) out.version = version.str;
+  out.values.reserve(keys.size());
+  for (size_t i = 1; i < replies->size(); ++i) {
+    auto value = CounterValue((*replies)[i]);
+    if (!value.ok()) return value.status();
+    out.values.push_back(*value);
+  }
+  return out;
+}
+
 absl::Status MemoryBudgetCounters::CheckAvailable() const {
   if (!available_) return absl::UnavailableError("counters are down");
   return absl::OkStatus();
@@ -149,6 +203,33 @@ absl::StatusOr<bool> MemoryBudgetCounters::CompareAndSet(const CounterKey& key,
   return true;
 }
 
+absl::StatusOr<std::string> MemoryBudgetCounters::BudgetsVersion(absl::string_view tenant) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckAvailable(); !s.ok()) return s;
+  return versions_.emplace(std::string(tenant), NewVersionToken()).first->second;
+}
+
+absl::Status MemoryBudgetCounters::BumpBudgetsVersion(absl::string_view tenant) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckAvailable(); !s.ok()) return s;
+  versions_[std::string(tenant)] = NewVersionToken();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<VersionedCounters> MemoryBudgetCounters::GetWithVersion(
+    absl::string_view tenant, const std::vector<CounterKey>& keys) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckAvailable(); !s.ok()) return s;
+  VersionedCounters out;
+  auto version = versions_.find(std::string(tenant));
+  if (version != versions_.end()) out.version = version->second;
+  for (const CounterKey& k : keys) {
+    auto it = values_.find(CounterRedisKey(k.tenant, k.budget_id, k.period_start));
+    out.values.push_back(it == values_.end() ? std::nullopt : std::optional<int64_t>(it->second));
+  }
+  return out;
+}
+
 void MemoryBudgetCounters::SetAvailable(bool available) {
   absl::MutexLock lock(&mu_);
   available_ = available;
@@ -162,6 +243,7 @@ void MemoryBudgetCounters::Put(const std::string& redis_key, int64_t value) {
 void MemoryBudgetCounters::Clear() {
   absl::MutexLock lock(&mu_);
   values_.clear();
+  versions_.clear();
 }
 
 std::map<std::string, int64_t> MemoryBudgetCounters::Values() const {

@@ -23,6 +23,14 @@
 //   costs a re-seed from the ledger.
 // - ROLLING budgets have no counter (their window moves every instant):
 //   CheckBudget reads their spend from Postgres.
+//
+// Beside the counters, each tenant has a budgets version token
+// ("{<tenant>}:cost:budgets:version"): a random value replaced whenever one
+// of the tenant's budgets is created, changed or deleted (through any
+// replica), so that a replica's cached budget list is known current by
+// comparing tokens in the same round trip that reads the counters. A missing
+// token (first use, Redis flushed) is created at random on its next read, so
+// it never equals a token cached before the loss.
 #pragma once
 
 #include <cstdint>
@@ -55,6 +63,15 @@ struct CounterKey {
 std::string CounterRedisKey(absl::string_view tenant, absl::string_view budget_id,
                             absl::Time period_start);
 
+// The Redis key of a tenant's budgets version token.
+std::string BudgetsVersionRedisKey(absl::string_view tenant);
+
+// A tenant's budgets version token and counter values, read together.
+struct VersionedCounters {
+  std::optional<std::string> version;  // nullopt: no token (yet)
+  std::vector<std::optional<int64_t>> values;
+};
+
 // Counters expire this long after their period ends.
 inline constexpr absl::Duration kCounterGrace = absl::Hours(24);
 
@@ -80,6 +97,21 @@ class BudgetCounters {
   // (nullopt: if it is still missing); returns whether it did.
   virtual absl::StatusOr<bool> CompareAndSet(const CounterKey& key, std::optional<int64_t> expected,
                                              int64_t value, absl::Time now) = 0;
+
+  // `tenant`'s budgets version token, created at random when missing.
+  // UNAVAILABLE when the counters cannot be reached.
+  virtual absl::StatusOr<std::string> BudgetsVersion(absl::string_view tenant) = 0;
+
+  // Replaces `tenant`'s budgets version token with a new random one (call
+  // after a budget of the tenant changed and committed). UNAVAILABLE when
+  // the counters cannot be reached.
+  virtual absl::Status BumpBudgetsVersion(absl::string_view tenant) = 0;
+
+  // `tenant`'s budgets version token (as is: nullopt when missing) and the
+  // values of `keys` (all of `tenant`), in one round trip. UNAVAILABLE when
+  // the counters cannot be reached.
+  virtual absl::StatusOr<VersionedCounters> GetWithVersion(absl::string_view tenant,
+                                                           const std::vector<CounterKey>& keys) = 0;
 };
 
 // BudgetCounters in Redis. Thread-safe (the client is).
@@ -95,6 +127,10 @@ class RedisBudgetCounters final : public BudgetCounters {
                                        absl::Time now) override;
   absl::StatusOr<bool> CompareAndSet(const CounterKey& key, std::optional<int64_t> expected,
                                      int64_t value, absl::Time now) override;
+  absl::StatusOr<std::string> BudgetsVersion(absl::string_view tenant) override;
+  absl::Status BumpBudgetsVersion(absl::string_view tenant) override;
+  absl::StatusOr<VersionedCounters> GetWithVersion(absl::string_view tenant,
+                                                   const std::vector<CounterKey>& keys) override;
 
  private:
   common::RedisClient& redis_;
@@ -111,8 +147,13 @@ class MemoryBudgetCounters final : public BudgetCounters {
                                        absl::Time now) override;
   absl::StatusOr<bool> CompareAndSet(const CounterKey& key, std::optional<int64_t> expected,
                                      int64_t value, absl::Time now) override;
+  absl::StatusOr<std::string> BudgetsVersion(absl::string_view tenant) override;
+  absl::Status BumpBudgetsVersion(absl::string_view tenant) override;
+  absl::StatusOr<VersionedCounters> GetWithVersion(absl::string_view tenant,
+                                                   const std::vector<CounterKey>& keys) override;
 
   void SetAvailable(bool available);
+  // Drops every counter and version token (a flushed Redis).
   void Clear();
   // Test hook: writes a counter directly (drift injection).
   void Put(const std::string& redis_key, int64_t value);
@@ -125,6 +166,7 @@ class MemoryBudgetCounters final : public BudgetCounters {
   mutable absl::Mutex mu_;
   bool available_ ABSL_GUARDED_BY(mu_) = true;
   std::map<std::string, int64_t> values_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> versions_ ABSL_GUARDED_BY(mu_);  // by tenant
 };
 
 }  // namespace agentwatch::cost

@@ -71,7 +71,10 @@ struct RecordOutcome {
   int64_t total_cost_nano_usd = 0;
   // "provider/model" of newly recorded LLM records without a price, sorted.
   std::vector<std::string> unknown_models;
-  // Budget alerts this batch fired (enqueued in the same transaction).
+  // Budget alerts this batch fired (enqueued in the same transaction). When
+  // the store group-commits several batches in one transaction (PgCostStore),
+  // the group's alerts and increments are all in the outcome of one of them
+  // and the others carry none, so that the caller acts on each once.
   std::vector<BudgetAlert> alerts;
   // Cost the newly recorded records added to each touched daily, weekly or
   // monthly budget's current period (for the hot counters), by budget id.
@@ -156,7 +159,9 @@ class CostStore {
 
   // --- Ledger ----------------------------------------------------------------
 
-  // Records validated records in one transaction: each priced with
+  // Records validated records in one transaction (which PgCostStore may
+  // share with concurrent batches; the batch is still all in or all out,
+  // and acknowledged only once committed): each priced with
   // PriceUsage at its time from the catalog as of this transaction, inserted
   // once per (tenant, record_id) (a replay or repeat is a duplicate and keeps
   // its first cost), and unpriced LLM records added to the unknown models.

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <map>
-#include <pqxx/subtransaction>
+#include <pqxx/tablewriter>
 #include <set>
 #include <tuple>
 
@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "common/log.h"
 #include "common/outbox.h"
 #include "common/status_macros.h"
@@ -152,10 +153,33 @@ LIMIT $8
   "  $20::bigint[], $21::text[], $22::bigint[], $23::boolean[], $24::boolean[], $25::text[], "    \
   "  $26::timestamptz[])"
 
-// Inserts ledger rows that are all new (a key already there fails the whole
-// statement): the common case, without ON CONFLICT's per-row speculative
-// insertion (about a third cheaper in Postgres).
-constexpr PgStatement kInsertFreshUsage = {"cost_insert_fresh_usage", AW_USAGE_INSERT};
+// The ledger columns, in the order of a COPY line (see AppendCopyRow).
+constexpr const char* kUsageColumns[] = {"tenant_id",
+                                         "record_id",
+                                         "usage_time",
+                                         "kind",
+                                         "team",
+                                         "workflow",
+                                         "agent",
+                                         "model",
+                                         "provider",
+                                         "service",
+                                         "tags",
+                                         "run_id",
+                                         "run_succeeded",
+                                         "input_tokens",
+                                         "output_tokens",
+                                         "cached_input_tokens",
+                                         "cache_creation_tokens",
+                                         "requests",
+                                         "infra_resource",
+                                         "infra_quantity_milli",
+                                         "infra_sku",
+                                         "cost_nano_usd",
+                                         "priced",
+                                         "client_priced",
+                                         "price_tenant_id",
+                                         "price_effective_time"};
 
 // Inserts ledger rows once per (tenant, record_id); returns the new ones.
 constexpr PgStatement kInsertUsage = {"cost_insert_usage", AW_USAGE_INSERT R"sql(
@@ -165,7 +189,7 @@ RETURNING tenant_id, record_id
 
 #undef AW_USAGE_INSERT
 
-// The savepoint around the all-new attempt.
+// The savepoint around the all-new COPY attempt.
 constexpr char kSavepoint[] = "SAVEPOINT cost_fresh_usage";
 constexpr char kReleaseSavepoint[] = "RELEASE SAVEPOINT cost_fresh_usage";
 constexpr char kRollbackToSavepoint[] = "ROLLBACK TO SAVEPOINT cost_fresh_usage";
@@ -798,7 +822,8 @@ absl::Status EvaluateBudgets(pqxx::work& txn, const std::vector<const PricedUsag
 
 }  // namespace
 
-PgCostStore::PgCostStore(common::PgPool& pool) : pool_(pool) {
+PgCostStore::PgCostStore(common::PgPool& pool, PgCostStoreOptions options)
+    : pool_(pool), options_(std::move(options)) {
   pool_.AddStatements({kLoadBatchPrices,
                        kCurrentTenantPrices,
                        kUpsertPrices,
@@ -808,7 +833,6 @@ PgCostStore::PgCostStore(common::PgPool& pool) : pool_(pool) {
                        kListPriceHistory,
                        kListPricesCurrent,
                        kInsertUsage,
-                       kInsertFreshUsage,
                        kUpsertUnknownModels,
                        kReport,
                        kSpend,
@@ -923,174 +947,413 @@ absl::StatusOr<std::vector<PriceVersion>> PgCostStore::ListPrices(const PriceLis
       });
 }
 
-absl::StatusOr<RecordOutcome> PgCostStore::RecordUsage(const std::vector<UsageRecord>& records,
-                                                       absl::Time now) {
-  // Repeats inside the batch are duplicates of their first occurrence; rows
-  // are written in key order so concurrent batches lock in the same order.
-  std::vector<size_t> order;
-  {
-    std::set<std::pair<absl::string_view, absl::string_view>> seen;
-    for (size_t i = 0; i < records.size(); ++i) {
-      if (seen.emplace(records[i].scope.tenant, records[i].record_id).second) order.push_back(i);
+namespace {
+
+// Appends `value` to a COPY text-format field: backslash, newline, carriage
+// return and tab escaped (the only bytes the format gives a meaning to).
+void AppendCopyText(std::string* out, absl::string_view value) {
+  for (char c : value) {
+    switch (c) {
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        out->push_back(c);
     }
   }
-  std::sort(order.begin(), order.end(), [&records](size_t a, size_t b) {
+}
+
+void AppendCopyInt(std::string* out, int64_t value) {
+  char buffer[absl::numbers_internal::kFastToBufferSize];
+  out->append(buffer, absl::numbers_internal::FastIntToBuffer(value, buffer) - buffer);
+}
+
+// Appends one ledger row in kUsageColumns order, tab-separated, without the
+// line end.
+void AppendCopyRow(std::string* out, const PricedUsage& p) {
+  const UsageRecord& r = p.record;
+  auto text = [out](absl::string_view v) {
+    AppendCopyText(out, v);
+    out->push_back('\t');
+  };
+  auto integer = [out](int64_t v) {
+    AppendCopyInt(out, v);
+    out->push_back('\t');
+  };
+  auto boolean = [out](bool v) { out->append(v ? "t\t" : "f\t"); };
+  text(r.scope.tenant);
+  text(r.record_id);
+  text(PgTimestamp(r.time));
+  text(UsageKindName(r.kind));
+  text(r.scope.team);
+  text(r.scope.workflow);
+  text(r.scope.agent);
+  text(r.scope.model);
+  text(r.scope.provider);
+  text(r.scope.service);
+  text(TagsJson(r.scope.tags));
+  text(r.run_id);
+  if (r.run_succeeded.has_value()) {
+    boolean(*r.run_succeeded);
+  } else {
+    out->append("\\N\t");
+  }
+  integer(r.tokens.input);
+  integer(r.tokens.output);
+  integer(r.tokens.cached_input);
+  integer(r.tokens.cache_creation);
+  integer(r.requests);
+  text(r.kind == UsageKind::kInfra ? InfraResourceName(r.infra_resource) : "");
+  integer(r.infra_quantity_milli);
+  text(r.infra_sku);
+  integer(p.cost_nano_usd);
+  boolean(p.priced);
+  boolean(p.client_priced);
+  if (p.price_tenant.has_value()) {
+    text(*p.price_tenant);
+    AppendCopyText(out, PgTimestamp(*p.price_effective_time));
+  } else {
+    out->append("\\N\t\\N");
+  }
+}
+
+// COPYs `rows` into the ledger; throws what Postgres reports (a key already
+// there: pqxx::unique_violation).
+void CopyUsage(pqxx::work& txn, const std::vector<const PricedUsage*>& rows) {
+  std::string data;
+  data.reserve(rows.size() * 320);
+  for (size_t k = 0; k < rows.size(); ++k) {
+    if (k > 0) data.push_back('\n');
+    AppendCopyRow(&data, *rows[k]);
+  }
+  // stream_to (its successor) offers no way to write pre-escaped lines in
+  // libpqxx 6.4; tablewriter's write_raw_line sends them as they are.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  pqxx::tablewriter writer(txn, "cost.usage", std::begin(kUsageColumns), std::end(kUsageColumns));
+  writer.write_raw_line(data);
+  writer.complete();
+#pragma GCC diagnostic pop
+}
+
+// Inserts `rows` once per (tenant, record_id) with ON CONFLICT (a replay is
+// among them); returns the keys newly inserted.
+std::set<std::pair<std::string, std::string>> InsertUsageOnce(
+    pqxx::work& txn, const std::vector<const PricedUsage*>& rows) {
+  PgArray tenant, record_id, time, kind, team, workflow, agent, model, provider, service, tags,
+      run_id, run_succeeded, input, output, cached, creation, requests, resource, quantity, sku,
+      cost, is_priced, client_priced, price_tenant, price_time;
+  for (const PricedUsage* p : rows) {
+    const UsageRecord& r = p->record;
+    tenant.AddText(r.scope.tenant);
+    record_id.AddText(r.record_id);
+    time.AddTime(r.time);
+    kind.AddText(UsageKindName(r.kind));
+    team.AddText(r.scope.team);
+    workflow.AddText(r.scope.workflow);
+    agent.AddText(r.scope.agent);
+    model.AddText(r.scope.model);
+    provider.AddText(r.scope.provider);
+    service.AddText(r.scope.service);
+    tags.AddText(TagsJson(r.scope.tags));
+    run_id.AddText(r.run_id);
+    if (r.run_succeeded.has_value()) {
+      run_succeeded.AddBool(*r.run_succeeded);
+    } else {
+      run_succeeded.AddNull();
+    }
+    input.AddInt(r.tokens.input);
+    output.AddInt(r.tokens.output);
+    cached.AddInt(r.tokens.cached_input);
+    creation.AddInt(r.tokens.cache_creation);
+    requests.AddInt(r.requests);
+    resource.AddText(r.kind == UsageKind::kInfra ? InfraResourceName(r.infra_resource) : "");
+    quantity.AddInt(r.infra_quantity_milli);
+    sku.AddText(r.infra_sku);
+    cost.AddInt(p->cost_nano_usd);
+    is_priced.AddBool(p->priced);
+    client_priced.AddBool(p->client_priced);
+    if (p->price_tenant.has_value()) {
+      price_tenant.AddText(*p->price_tenant);
+      price_time.AddTime(*p->price_effective_time);
+    } else {
+      price_tenant.AddNull();
+      price_time.AddNull();
+    }
+  }
+  const pqxx::result inserted = txn.exec_prepared(
+      kInsertUsage.name, tenant.Text(), record_id.Text(), time.Text(), kind.Text(), team.Text(),
+      workflow.Text(), agent.Text(), model.Text(), provider.Text(), service.Text(), tags.Text(),
+      run_id.Text(), run_succeeded.Text(), input.Text(), output.Text(), cached.Text(),
+      creation.Text(), requests.Text(), resource.Text(), quantity.Text(), sku.Text(), cost.Text(),
+      is_priced.Text(), client_priced.Text(), price_tenant.Text(), price_time.Text());
+  std::set<std::pair<std::string, std::string>> fresh;
+  for (const pqxx::row& row : inserted) fresh.emplace(row[0].c_str(), row[1].c_str());
+  return fresh;
+}
+
+}  // namespace
+
+// A batch waiting for (or inside) a group transaction.
+struct PgCostStore::PendingBatch {
+  const std::vector<UsageRecord>* records = nullptr;
+  absl::Time now;
+  // Positions of the first occurrence of each key, in key order.
+  std::vector<size_t> order;
+  absl::StatusOr<RecordOutcome> result = absl::UnknownError("batch not recorded");
+  bool done = false;
+};
+
+absl::StatusOr<RecordOutcome> PgCostStore::RecordUsage(const std::vector<UsageRecord>& records,
+                                                       absl::Time now) {
+  PendingBatch batch;
+  batch.records = &records;
+  batch.now = now;
+  // Repeats inside the batch are duplicates of their first occurrence; rows
+  // are written in key order so concurrent transactions lock in one order.
+  batch.order.resize(records.size());
+  for (size_t i = 0; i < records.size(); ++i) batch.order[i] = i;
+  std::stable_sort(batch.order.begin(), batch.order.end(), [&records](size_t a, size_t b) {
     return std::tie(records[a].scope.tenant, records[a].record_id) <
            std::tie(records[b].scope.tenant, records[b].record_id);
   });
-  return pool_.Transact<RecordOutcome>([&](pqxx::work& txn) -> absl::StatusOr<RecordOutcome> {
-    // Load the catalog versions the batch may need.
-    std::set<std::tuple<std::string, std::string, std::string>> keys;
-    absl::Time latest = absl::InfinitePast();
-    for (size_t i : order) {
-      for (PriceKey& key : PriceKeysFor(records[i])) {
-        keys.emplace(records[i].scope.tenant, std::move(key.first), std::move(key.second));
-        latest = std::max(latest, records[i].time);
-      }
-    }
-    PriceBook book;
-    if (!keys.empty()) {
-      PgArray k_tenant, k_provider, k_model;
-      for (const auto& [tenant, provider, model] : keys) {
-        k_tenant.AddText(tenant);
-        k_provider.AddText(provider);
-        k_model.AddText(model);
-      }
-      ASSIGN_OR_RETURN(
-          std::vector<PriceVersion> versions,
-          RowsToPrices(txn.exec_prepared(kLoadBatchPrices.name, k_tenant.Text(), k_provider.Text(),
-                                         k_model.Text(), PgTimestamp(latest))));
-      for (PriceVersion& v : versions) book.Add(std::move(v));
-    }
+  batch.order.erase(std::unique(batch.order.begin(), batch.order.end(),
+                                [&records](size_t a, size_t b) {
+                                  return records[a].scope.tenant == records[b].scope.tenant &&
+                                         records[a].record_id == records[b].record_id;
+                                }),
+                    batch.order.end());
 
-    // Price and write.
-    std::vector<PricedUsage> priced;
-    priced.reserve(order.size());
-    PgArray tenant, record_id, time, kind, team, workflow, agent, model, provider, service, tags,
-        run_id, run_succeeded, input, output, cached, creation, requests, resource, quantity, sku,
-        cost, is_priced, client_priced, price_tenant, price_time;
-    for (size_t i : order) {
-      const UsageRecord& r = records[i];
-      ASSIGN_OR_RETURN(PricedUsage p, PriceUsage(r, book, absl::StrCat("records[", i, "]")));
-      tenant.AddText(r.scope.tenant);
-      record_id.AddText(r.record_id);
-      time.AddTime(r.time);
-      kind.AddText(UsageKindName(r.kind));
-      team.AddText(r.scope.team);
-      workflow.AddText(r.scope.workflow);
-      agent.AddText(r.scope.agent);
-      model.AddText(r.scope.model);
-      provider.AddText(r.scope.provider);
-      service.AddText(r.scope.service);
-      tags.AddText(TagsJson(r.scope.tags));
-      run_id.AddText(r.run_id);
-      if (r.run_succeeded.has_value()) {
-        run_succeeded.AddBool(*r.run_succeeded);
-      } else {
-        run_succeeded.AddNull();
+  // Group commit: the first waiting caller that finds a free slot leads a
+  // transaction for every batch queued so far (up to the record cap); the
+  // others wait for their leader's commit.
+  mu_.Lock();
+  queue_.push_back(&batch);
+  while (!batch.done) {
+    if (running_ < std::max(1, options_.max_concurrent_groups) && !queue_.empty()) {
+      std::vector<PendingBatch*> group;
+      int64_t group_records = 0;
+      while (!queue_.empty()) {
+        const int64_t n = static_cast<int64_t>(queue_.front()->order.size());
+        if (!group.empty() && group_records + n > options_.max_group_records) break;
+        group_records += n;
+        group.push_back(queue_.front());
+        queue_.pop_front();
       }
-      input.AddInt(r.tokens.input);
-      output.AddInt(r.tokens.output);
-      cached.AddInt(r.tokens.cached_input);
-      creation.AddInt(r.tokens.cache_creation);
-      requests.AddInt(r.requests);
-      resource.AddText(r.kind == UsageKind::kInfra ? InfraResourceName(r.infra_resource) : "");
-      quantity.AddInt(r.infra_quantity_milli);
-      sku.AddText(r.infra_sku);
-      cost.AddInt(p.cost_nano_usd);
-      is_priced.AddBool(p.priced);
-      client_priced.AddBool(p.client_priced);
-      if (p.price_tenant.has_value()) {
-        price_tenant.AddText(*p.price_tenant);
-        price_time.AddTime(*p.price_effective_time);
-      } else {
-        price_tenant.AddNull();
-        price_time.AddNull();
-      }
-      priced.push_back(std::move(p));
-    }
-    // First as all new, inside a savepoint; a key already in the ledger (a
-    // replay) undoes that and inserts once per key, learning which are new.
-    auto insert = [&](pqxx::work& t, const PgStatement& statement) {
-      return t.exec_prepared(statement.name, tenant.Text(), record_id.Text(), time.Text(),
-                             kind.Text(), team.Text(), workflow.Text(), agent.Text(), model.Text(),
-                             provider.Text(), service.Text(), tags.Text(), run_id.Text(),
-                             run_succeeded.Text(), input.Text(), output.Text(), cached.Text(),
-                             creation.Text(), requests.Text(), resource.Text(), quantity.Text(),
-                             sku.Text(), cost.Text(), is_priced.Text(), client_priced.Text(),
-                             price_tenant.Text(), price_time.Text());
-    };
-    bool all_fresh = true;
-    txn.exec(kSavepoint);
-    try {
-      insert(txn, kInsertFreshUsage);
-    } catch (const pqxx::unique_violation&) {
-      all_fresh = false;
-    }
-    txn.exec(all_fresh ? kReleaseSavepoint : kRollbackToSavepoint);
-    std::set<std::pair<absl::string_view, absl::string_view>> fresh;
-    pqxx::result inserted;
-    if (all_fresh) {
-      for (size_t i : order) fresh.emplace(records[i].scope.tenant, records[i].record_id);
+      ++running_;
+      mu_.Unlock();
+      RunGroup(group);
+      mu_.Lock();
+      --running_;
+      for (PendingBatch* b : group) b->done = true;
+      cv_.SignalAll();
     } else {
-      inserted = insert(txn, kInsertUsage);
-      for (const pqxx::row& row : inserted) {
-        fresh.emplace(row[0].c_str(), row[1].c_str());
-      }
+      cv_.Wait(&mu_);
     }
+  }
+  mu_.Unlock();
+  return std::move(batch.result);
+}
 
-    RecordOutcome outcome;
-    outcome.accepted = static_cast<int64_t>(fresh.size());
-    outcome.duplicates = static_cast<int64_t>(records.size()) - outcome.accepted;
-    NanoSum total;
-    struct Unknown {
-      absl::Time first_seen = absl::InfiniteFuture();
-      absl::Time last_seen = absl::InfinitePast();
-      int64_t calls = 0, input_tokens = 0, output_tokens = 0;
-    };
-    std::map<std::tuple<std::string, std::string, std::string>, Unknown> unknown;
-    std::set<std::string> unknown_names;
-    for (const PricedUsage& p : priced) {
-      const UsageRecord& r = p.record;
-      if (fresh.count({r.scope.tenant, r.record_id}) == 0) continue;
-      total.Add(p.cost_nano_usd);
-      if (p.priced) continue;
-      ++outcome.unpriced;
-      if (r.kind != UsageKind::kLlm) continue;
-      const std::string canonical = CanonicalModel(r.scope.provider, r.scope.model);
-      Unknown& u = unknown[{r.scope.tenant, r.scope.provider, canonical}];
-      u.first_seen = std::min(u.first_seen, r.time);
-      u.last_seen = std::max(u.last_seen, r.time);
-      u.calls += r.requests;
-      u.input_tokens += r.tokens.input;
-      u.output_tokens += r.tokens.output;
-      unknown_names.insert(absl::StrCat(r.scope.provider, "/", canonical));
-    }
-    ASSIGN_OR_RETURN(outcome.total_cost_nano_usd, total.Value());
-    outcome.unknown_models.assign(unknown_names.begin(), unknown_names.end());
-    if (!unknown.empty()) {
-      PgArray u_tenant, u_provider, u_model, u_first, u_last, u_calls, u_input, u_output;
-      for (const auto& [key, u] : unknown) {
-        u_tenant.AddText(std::get<0>(key));
-        u_provider.AddText(std::get<1>(key));
-        u_model.AddText(std::get<2>(key));
-        u_first.AddTime(u.first_seen);
-        u_last.AddTime(u.last_seen);
-        u_calls.AddInt(u.calls);
-        u_input.AddInt(u.input_tokens);
-        u_output.AddInt(u.output_tokens);
+size_t PgCostStore::QueuedBatches() const {
+  absl::MutexLock lock(&mu_);
+  return queue_.size();
+}
+
+void PgCostStore::RunGroup(const std::vector<PendingBatch*>& group) {
+  if (options_.before_group) options_.before_group(group.size());
+  absl::Time now = absl::InfinitePast();
+  for (const PendingBatch* b : group) now = std::max(now, b->now);
+  const absl::Status status = pool_.WithTransaction(
+      [&](pqxx::work& txn) -> absl::Status { return WriteGroup(txn, group, now); });
+  if (status.ok()) return;
+  if (group.size() == 1) {
+    group[0]->result = status;
+    return;
+  }
+  // The shared transaction failed (and rolled back): each batch again on its
+  // own, so that a batch that cannot be written fails alone.
+  for (PendingBatch* b : group) RunGroup({b});
+}
+
+absl::Status PgCostStore::WriteGroup(pqxx::work& txn, const std::vector<PendingBatch*>& group,
+                                     absl::Time now) {
+  // The catalog versions the group may need.
+  std::set<std::tuple<std::string, std::string, std::string>> keys;
+  absl::Time latest = absl::InfinitePast();
+  for (const PendingBatch* b : group) {
+    for (size_t i : b->order) {
+      const UsageRecord& r = (*b->records)[i];
+      for (PriceKey& key : PriceKeysFor(r)) {
+        keys.emplace(r.scope.tenant, std::move(key.first), std::move(key.second));
+        latest = std::max(latest, r.time);
       }
-      txn.exec_prepared(kUpsertUnknownModels.name, u_tenant.Text(), u_provider.Text(),
-                        u_model.Text(), u_first.Text(), u_last.Text(), u_calls.Text(),
-                        u_input.Text(), u_output.Text());
     }
-    std::vector<const PricedUsage*> fresh_priced;
-    for (const PricedUsage& p : priced) {
-      if (fresh.count({p.record.scope.tenant, p.record.record_id}) > 0) fresh_priced.push_back(&p);
+  }
+  PriceBook book;
+  if (!keys.empty()) {
+    PgArray k_tenant, k_provider, k_model;
+    for (const auto& [tenant, provider, model] : keys) {
+      k_tenant.AddText(tenant);
+      k_provider.AddText(provider);
+      k_model.AddText(model);
     }
-    RETURN_IF_ERROR(EvaluateBudgets(txn, fresh_priced, now, &outcome));
-    return outcome;
+    ASSIGN_OR_RETURN(
+        std::vector<PriceVersion> versions,
+        RowsToPrices(txn.exec_prepared(kLoadBatchPrices.name, k_tenant.Text(), k_provider.Text(),
+                                       k_model.Text(), PgTimestamp(latest))));
+    for (PriceVersion& v : versions) book.Add(std::move(v));
+  }
+
+  // Price each batch; a batch with a record that cannot be priced or whose
+  // total overflows fails alone, before anything is written.
+  std::vector<std::vector<PricedUsage>> priced(group.size());
+  std::vector<size_t> written;  // indexes into group of the batches written
+  for (size_t g = 0; g < group.size(); ++g) {
+    const std::vector<UsageRecord>& records = *group[g]->records;
+    priced[g].reserve(group[g]->order.size());
+    absl::Status status;
+    for (size_t i : group[g]->order) {
+      // The field is only named for an error (no string built per record).
+      absl::StatusOr<PricedUsage> p = PriceUsage(records[i], book, "");
+      if (!p.ok()) p = PriceUsage(records[i], book, absl::StrCat("records[", i, "]"));
+      if (!p.ok()) {
+        status = p.status();
+        break;
+      }
+      priced[g].push_back(*std::move(p));
+    }
+    if (status.ok()) {
+      // The batch total must fit too (what is new of it is at most that).
+      NanoSum total;
+      for (const PricedUsage& p : priced[g]) total.Add(p.cost_nano_usd);
+      status = total.Value().status();
+    }
+    if (!status.ok()) {
+      group[g]->result = status;
+      priced[g].clear();
+      continue;
+    }
+    written.push_back(g);
+  }
+  if (written.empty()) return absl::OkStatus();
+
+  // The rows to write: each key once, from the first batch of the group that
+  // holds it (a later batch counts it as a duplicate), in key order.
+  struct Row {
+    const PricedUsage* usage;
+    size_t batch;  // index into group
+  };
+  std::vector<Row> rows;
+  for (size_t g : written) {
+    for (const PricedUsage& p : priced[g]) rows.push_back({&p, g});
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    return std::tie(a.usage->record.scope.tenant, a.usage->record.record_id) <
+           std::tie(b.usage->record.scope.tenant, b.usage->record.record_id);
   });
+  std::vector<const PricedUsage*> unique;
+  std::vector<size_t> unique_batch;
+  unique.reserve(rows.size());
+  for (size_t k = 0; k < rows.size(); ++k) {
+    const UsageRecord& r = rows[k].usage->record;
+    if (k > 0 && rows[k - 1].usage->record.scope.tenant == r.scope.tenant &&
+        rows[k - 1].usage->record.record_id == r.record_id) {
+      continue;
+    }
+    unique.push_back(rows[k].usage);
+    unique_batch.push_back(rows[k].batch);
+  }
+
+  // First as all new with one COPY inside a savepoint; a key already in the
+  // ledger (a replay) undoes that and inserts once per key, learning which
+  // are new.
+  std::vector<bool> fresh(unique.size(), true);
+  bool all_fresh = true;
+  txn.exec(kSavepoint);
+  try {
+    CopyUsage(txn, unique);
+  } catch (const pqxx::unique_violation&) {
+    all_fresh = false;
+  }
+  txn.exec(all_fresh ? kReleaseSavepoint : kRollbackToSavepoint);
+  if (!all_fresh) {
+    const std::set<std::pair<std::string, std::string>> inserted = InsertUsageOnce(txn, unique);
+    for (size_t k = 0; k < unique.size(); ++k) {
+      const UsageRecord& r = unique[k]->record;
+      fresh[k] = inserted.count({r.scope.tenant, r.record_id}) > 0;
+    }
+  }
+
+  // Each batch's outcome; unknown models and budgets over the whole group.
+  std::vector<RecordOutcome> outcomes(group.size());
+  std::vector<NanoSum> totals(group.size());
+  std::vector<std::set<std::string>> unknown_names(group.size());
+  struct Unknown {
+    absl::Time first_seen = absl::InfiniteFuture();
+    absl::Time last_seen = absl::InfinitePast();
+    int64_t calls = 0, input_tokens = 0, output_tokens = 0;
+  };
+  std::map<std::tuple<std::string, std::string, std::string>, Unknown> unknown;
+  std::vector<const PricedUsage*> fresh_priced;
+  fresh_priced.reserve(unique.size());
+  for (size_t k = 0; k < unique.size(); ++k) {
+    if (!fresh[k]) continue;
+    const PricedUsage& p = *unique[k];
+    const size_t g = unique_batch[k];
+    fresh_priced.push_back(&p);
+    ++outcomes[g].accepted;
+    totals[g].Add(p.cost_nano_usd);
+    if (p.priced) continue;
+    ++outcomes[g].unpriced;
+    const UsageRecord& r = p.record;
+    if (r.kind != UsageKind::kLlm) continue;
+    const std::string canonical = CanonicalModel(r.scope.provider, r.scope.model);
+    Unknown& u = unknown[{r.scope.tenant, r.scope.provider, canonical}];
+    u.first_seen = std::min(u.first_seen, r.time);
+    u.last_seen = std::max(u.last_seen, r.time);
+    u.calls += r.requests;
+    u.input_tokens += r.tokens.input;
+    u.output_tokens += r.tokens.output;
+    unknown_names[g].insert(absl::StrCat(r.scope.provider, "/", canonical));
+  }
+  for (size_t g : written) {
+    RecordOutcome& o = outcomes[g];
+    o.duplicates = static_cast<int64_t>(group[g]->records->size()) - o.accepted;
+    ASSIGN_OR_RETURN(o.total_cost_nano_usd, totals[g].Value());
+    o.unknown_models.assign(unknown_names[g].begin(), unknown_names[g].end());
+  }
+  if (!unknown.empty()) {
+    PgArray u_tenant, u_provider, u_model, u_first, u_last, u_calls, u_input, u_output;
+    for (const auto& [key, u] : unknown) {
+      u_tenant.AddText(std::get<0>(key));
+      u_provider.AddText(std::get<1>(key));
+      u_model.AddText(std::get<2>(key));
+      u_first.AddTime(u.first_seen);
+      u_last.AddTime(u.last_seen);
+      u_calls.AddInt(u.calls);
+      u_input.AddInt(u.input_tokens);
+      u_output.AddInt(u.output_tokens);
+    }
+    txn.exec_prepared(kUpsertUnknownModels.name, u_tenant.Text(), u_provider.Text(), u_model.Text(),
+                      u_first.Text(), u_last.Text(), u_calls.Text(), u_input.Text(),
+                      u_output.Text());
+  }
+  // Budgets once for the group: the alerts it fired and the counter
+  // increments go with the outcome of its first written batch, so that the
+  // caller acts on them once.
+  RETURN_IF_ERROR(EvaluateBudgets(txn, fresh_priced, now, &outcomes[written.front()]));
+  for (size_t g : written) group[g]->result = std::move(outcomes[g]);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ReportResult> PgCostStore::QueryReport(const ReportQuery& query) {

@@ -2,28 +2,58 @@
 // transaction; bulk writes are multi-row statements over unnest()ed arrays.
 // Thread-safe (the pool is).
 //
-// RecordUsage's cost per batch is a constant number of statements: the
-// ledger rows go in as one insert (tried as all new inside a savepoint, then
-// once per key with ON CONFLICT when a replay is among them); budget
+// RecordUsage group-commits: batches that arrive while the store's
+// transactions are busy (PgCostStoreOptions::max_concurrent_groups) queue and
+// share the next transaction, each answered only after that commit. A group
+// costs a constant number of statements: the prices the group needs are read
+// once; the ledger rows of all its batches go in with one COPY (tried as all
+// new inside a savepoint, then once per key with ON CONFLICT when a replay is
+// among them, which also makes a key sent by two batches of the group count
+// once, for the first); the unknown models are upserted once; and budget
 // evaluation shares the tenants' budget-definition locks, reads their
 // budgets, locks the touched ones in one statement and reads / writes the
-// kept spend of each daily, weekly or monthly budget's period
-// (cost.budget_period_spend, created from the ledger on a period's first
-// batch, dropped when the budget changes); ROLLING budgets sum the ledger.
+// kept spend of each daily, weekly or monthly budget's period once for the
+// whole group (cost.budget_period_spend, created from the ledger on a
+// period's first batch, dropped when the budget changes); ROLLING budgets
+// sum the ledger. A batch that cannot be priced (a cost overflow) fails
+// alone before anything is written; when the shared transaction fails, each
+// of its batches is retried in a transaction of its own, so one bad batch
+// never fails its neighbours. The budget alerts and counter increments of a
+// group are returned in the outcome of its first written batch (so that the
+// caller acts on them once); the other batches' outcomes carry none.
 // CreateBudget, UpdateBudget and DeleteBudget take the tenant's definition
 // lock exclusively, so a batch evaluates every budget as it stands until the
 // batch commits.
 #pragma once
 
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/pg.h"
 #include "cost/store/cost_store.h"
 
 namespace agentwatch::cost {
 
+// Tuning of PgCostStore's group commit.
+struct PgCostStoreOptions {
+  // Most RecordUsage transactions running at once (>= 1); batches arriving
+  // while all run wait and share the next one.
+  int max_concurrent_groups = 2;
+  // Most records in one group transaction (a larger batch still goes alone).
+  int64_t max_group_records = 20000;
+  // Test hook: called by a group's leader just before its transaction, with
+  // the number of batches in the group. May be empty.
+  std::function<void(size_t)> before_group;
+};
+
 class PgCostStore final : public CostStore {
  public:
   // Registers the store's prepared statements with `pool`.
-  explicit PgCostStore(common::PgPool& pool);
+  explicit PgCostStore(common::PgPool& pool, PgCostStoreOptions options = {});
 
   absl::StatusOr<ImportCounts> ImportPrices(absl::string_view tenant, absl::Time effective_time,
                                             absl::string_view source,
@@ -53,8 +83,22 @@ class PgCostStore final : public CostStore {
   absl::StatusOr<std::vector<UnknownModelSummary>> ListUnknownModels(
       const UnknownModelQuery& query) override;
 
+  // Batches queued for the next group transaction (for tests).
+  size_t QueuedBatches() const;
+
  private:
+  struct PendingBatch;
+  // Writes `group` in one transaction and sets each batch's result; on a
+  // failure of that transaction, each batch again alone.
+  void RunGroup(const std::vector<PendingBatch*>& group);
+  absl::Status WriteGroup(pqxx::work& txn, const std::vector<PendingBatch*>& group, absl::Time now);
+
   common::PgPool& pool_;
+  const PgCostStoreOptions options_;
+  mutable absl::Mutex mu_;
+  absl::CondVar cv_;
+  std::deque<PendingBatch*> queue_ ABSL_GUARDED_BY(mu_);
+  int running_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace agentwatch::cost
