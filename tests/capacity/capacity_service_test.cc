@@ -181,11 +181,12 @@ TEST_F(CapacityServiceTest, ForecastsACounterWithItsDailySeason) {
   EXPECT_EQ(response.backtest_mase(), 0);
   EXPECT_EQ(response.backtest_smape(), 0);
   EXPECT_EQ(response.history_points(), 24 * 7);
-  ASSERT_EQ(response.candidates_size(), 4);
+  ASSERT_EQ(response.candidates_size(), 5);
   EXPECT_EQ(response.candidates(0).model(), "seasonal_naive");
   EXPECT_EQ(response.candidates(1).model(), "naive");
   EXPECT_EQ(response.candidates(2).model(), "fourier_regression");
   EXPECT_EQ(response.candidates(3).model(), "damped_trend");
+  EXPECT_EQ(response.candidates(4).model(), "seasonal_ar");
   for (int i = 1; i < 4; ++i) EXPECT_GT(response.candidates(i).mase(), 0) << i;
   ASSERT_EQ(response.points_size(), 24);
   for (int h = 0; h < 24; ++h) {

@@ -15,6 +15,7 @@
 #include "capacity/core/forecast.h"
 #include "capacity/core/fourier_regression.h"
 #include "capacity/core/models.h"
+#include "capacity/core/seasonal_ar.h"
 #include "capacity/core/series.h"
 #include "common/testing/status_matchers.h"
 
@@ -332,7 +333,7 @@ TEST(ForecastSeriesTest, SeasonalNaiveRecoversAKnownDailySeasonalityExactly) {
   EXPECT_EQ(result->imputed_points, 0);
   EXPECT_DOUBLE_EQ(result->backtest_mase, 0);
   EXPECT_DOUBLE_EQ(result->backtest_smape, 0);
-  ASSERT_EQ(result->candidates.size(), 4u);
+  ASSERT_EQ(result->candidates.size(), 5u);
   EXPECT_EQ(result->candidates[0].model, kSeasonalNaiveModel);
   EXPECT_EQ(result->candidates[0].mase, 0);
   EXPECT_EQ(result->candidates[1].model, kNaiveModel);
@@ -342,6 +343,9 @@ TEST(ForecastSeriesTest, SeasonalNaiveRecoversAKnownDailySeasonalityExactly) {
   EXPECT_EQ(result->candidates[2].model, kFourierRegressionModel);
   EXPECT_GT(result->candidates[2].mase, 0);  // infinite: the scale is 0
   EXPECT_EQ(result->candidates[3].model, kDampedTrendModel);
+  // Seasonal AR adds nothing to an exact repetition (the differences are 0).
+  EXPECT_EQ(result->candidates[4].model, kSeasonalArModel);
+  EXPECT_EQ(result->candidates[4].mase, 0);
 
   ASSERT_EQ(result->points.size(), 48u);
   for (int64_t h = 1; h <= 48; ++h) {
@@ -383,7 +387,7 @@ TEST(ForecastSeriesTest, ChoosesTheLowestBacktestMase) {
   for (int i = 0; i < 96; ++i) history.values.push_back(2.0 * i);
   auto result = ForecastSeries(history, Spec(6));
   ASSERT_THAT(result, IsOk());
-  ASSERT_EQ(result->candidates.size(), 4u);
+  ASSERT_EQ(result->candidates.size(), 5u);
   EXPECT_EQ(result->model, kFourierRegressionModel);
   for (const ModelScore& score : result->candidates) {
     EXPECT_LE(result->backtest_mase, score.mase) << score.model;
@@ -688,8 +692,9 @@ TEST(ForecastSeriesTest, SelectsTheRegressionForTrendDailyAndWeeklySeasonality) 
   auto result = ForecastSeries(history, Spec(24));
   ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->model, kFourierRegressionModel);
-  ASSERT_EQ(result->candidates.size(), 5u);
+  ASSERT_EQ(result->candidates.size(), 6u);
   EXPECT_EQ(result->candidates[4].model, kSeasonalProfileModel);
+  EXPECT_EQ(result->candidates[5].model, kSeasonalArModel);
   // Well below seasonal naive, which carries a day of trend, two days of noise
   // and a day of the weekly cycle into every error.
   EXPECT_LT(result->backtest_mase, 0.8 * result->candidates[0].mase);
@@ -706,7 +711,7 @@ TEST(ForecastSeriesTest, TrendModelsBeatTheNaiveOnesOnADriftingSeries) {
   }
   auto result = ForecastSeries(history, Spec(12));
   ASSERT_THAT(result, IsOk());
-  ASSERT_EQ(result->candidates.size(), 5u);
+  ASSERT_EQ(result->candidates.size(), 6u);
   EXPECT_TRUE(result->model == kDampedTrendModel || result->model == kFourierRegressionModel)
       << result->model;
   EXPECT_LT(result->candidates[3].mase, 0.5 * result->candidates[1].mase);  // damped vs naive
@@ -722,7 +727,7 @@ TEST(ForecastSeriesTest, DailyDataUsesTheWeeklySeason) {
   auto result = ForecastSeries(history, Spec(7));
   ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->season_period, 7);
-  ASSERT_EQ(result->candidates.size(), 5u);
+  ASSERT_EQ(result->candidates.size(), 6u);
   EXPECT_EQ(result->candidates[4].model, kSeasonalProfileModel);
   EXPECT_EQ(result->candidates[0].model, kSeasonalNaiveModel);
   EXPECT_NE(result->model, kNaiveModel);

@@ -132,6 +132,32 @@ class ForecastCsvTest(unittest.TestCase):
             self.assertEqual(done.returncode, 2, (args, done.stderr))
             self.assertIn(message, done.stderr)
 
+    def test_help_documents_the_horizon_in_steps_of_the_input(self):
+        done = run("--csv", "any.csv", "--help")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("steps of the input's own frequency", done.stdout)
+        self.assertIn("--horizon 288 for 5-minute data", done.stdout)
+        self.assertIn("seasonal_ar", done.stdout)
+
+    def test_quoted_daily_dates_with_missing_days_and_nan(self):
+        # As Prophet's example files: a quoted header and quoted dates, whole
+        # days missing, a NaN value; one step is one day.
+        day0 = datetime.date(2023, 1, 2)
+        lines = ['"ds","y"']
+        for d in range(120):
+            if d in (30, 31, 77):
+                continue
+            value = "NaN" if d == 50 else "%.3f" % (8 + (0.5 if d % 7 == 0 else 0) + 0.01 * (d % 3))
+            lines.append('"%s",%s' % (day0 + datetime.timedelta(days=d), value))
+        done = run("--csv", self.write("daily.csv", lines), "--horizon", "1")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        rows = self.parse(done.stdout)
+        self.assertEqual([r[0] for r in rows], [str(day0 + datetime.timedelta(days=120))])
+        self.assertIn("step 24h", done.stderr)
+        self.assertIn("4 imputed", done.stderr)
+        # Day 120 is a Monday-phase day (120 % 7 == 1): close to 8.
+        self.assertAlmostEqual(float(rows[0][1]), 8 + 0.01 * (120 % 3), delta=0.2)
+
 
 if __name__ == "__main__":
     unittest.main()

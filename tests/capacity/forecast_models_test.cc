@@ -204,16 +204,23 @@ TEST(NaiveModelsTest, BacktestForecastsMatchForecastsFromEachPrefix) {
 // ---------------------------------------------------------------------------
 
 TEST(BacktestPlanTest, LongHorizonsTakeFewerOriginsCloseTogether) {
-  // Two weeks of 5-minute steps, a day ahead: 6000 / 288 -> 20 origins, at
-  // most 288 / 6 = 48 steps apart, ending one day before the end.
+  // Two weeks of 5-minute steps, a day ahead: 6000 / 288 -> 20 origins,
+  // spread over the allowed half of the history (2016 steps: 2016 / 19 = 106
+  // apart, under the cap of 288 / 2), ending one day before the end.
   auto plan = PlanBacktest(4032, 288, 576, BacktestOptions{});
   ASSERT_THAT(plan, IsOk());
   EXPECT_EQ(plan->horizon, 288);
   ASSERT_EQ(plan->origins.size(), 20u);
   EXPECT_EQ(plan->origins.back(), 4032 - 288);
   for (size_t i = 1; i < plan->origins.size(); ++i) {
-    EXPECT_EQ(plan->origins[i] - plan->origins[i - 1], 48);
+    EXPECT_EQ(plan->origins[i] - plan->origins[i - 1], 106);
   }
+  // Ten weeks: the origins are at most half a horizon apart.
+  auto long_history = PlanBacktest(20160, 288, 576, BacktestOptions{});
+  ASSERT_THAT(long_history, IsOk());
+  ASSERT_EQ(long_history->origins.size(), 20u);
+  EXPECT_EQ(long_history->origins.back(), 20160 - 288);
+  EXPECT_EQ(long_history->origins[1] - long_history->origins[0], 144);
   // Daily data one step ahead: the last 48 days, one after the other.
   auto daily = PlanBacktest(1000, 1, 14, BacktestOptions{});
   ASSERT_THAT(daily, IsOk());
@@ -269,12 +276,12 @@ TEST(ForecastSeriesTest, TheProfileIsACandidateFromEightDaysOfSubDailyData) {
   EXPECT_FALSE(SeasonalProfileApplicable(SeasonPeriodsFor(absl::Hours(1)), 24 * 8));
   auto short_result = ForecastSeries(week, spec);
   ASSERT_THAT(short_result, IsOk());
-  EXPECT_EQ(short_result->candidates.size(), 4u);
+  EXPECT_EQ(short_result->candidates.size(), 5u);  // seasonal AR is, the profile not yet
 
   const RegularSeries month{kStart, absl::Hours(1), Hourly(24 * 28, 100, 10, 2.0, 3)};
   auto result = ForecastSeries(month, spec);
   ASSERT_THAT(result, IsOk());
-  ASSERT_EQ(result->candidates.size(), 5u);
+  ASSERT_EQ(result->candidates.size(), 6u);
   EXPECT_EQ(result->candidates[4].model, kSeasonalProfileModel);
   // Far better than seasonal naive, which misses every Saturday and Monday.
   EXPECT_LT(result->candidates[4].mase, 0.8 * result->candidates[0].mase);

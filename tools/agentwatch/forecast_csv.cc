@@ -27,9 +27,29 @@ constexpr int64_t kMaxSteps = 2'000'000;
 constexpr int64_t kMaxHorizonSteps = 100'000;
 
 constexpr char kUsage[] =
-    "usage: agentwatch forecast --csv FILE --horizon N|DURATION [--model NAME] [--out FILE]\n"
-    "  reads timestamp,value rows (RFC 3339, 'YYYY-MM-DD HH:MM:SS', 'YYYY-MM-DD' or Unix\n"
-    "  seconds) and writes timestamp,forecast,lower_80,upper_80,lower_95,upper_95\n";
+    R"(usage: agentwatch forecast --csv FILE --horizon N|DURATION [--model NAME] [--out FILE]
+Offline forecast of a timestamp,value file, with the models, backtest selection and
+80 % / 95 % intervals of capacity's GetForecast.
+  --csv FILE        input; '-' reads stdin. One timestamp,value row per line, an optional
+                    header, fields optionally double-quoted. Timestamps: RFC 3339
+                    (2024-05-01T10:00:00Z, offsets allowed), 'YYYY-MM-DD HH:MM:SS',
+                    'YYYY-MM-DD' (UTC when no offset) or Unix seconds, strictly increasing.
+                    Empty, NaN, NA or null values are gaps.
+  --horizon N       how far ahead, in steps of the input's own frequency: the step is the
+                    median spacing of consecutive timestamps, so one day ahead is
+                    --horizon 288 for 5-minute data, 24 for hourly data, 1 for daily data.
+  --horizon DURATION
+                    or a duration (90m, 24h, 7d), rounded up to whole steps.
+  --model NAME      force a model: seasonal_naive, naive, fourier_regression, damped_trend,
+                    seasonal_profile or seasonal_ar; default: chosen by rolling-origin backtest
+                    (possibly the mean of the best two or three, reported as 'ensemble').
+  --out FILE        write the forecast there instead of stdout.
+Writes timestamp,forecast,lower_80,upper_80,lower_95,upper_95: one row per step after the
+last input row, timestamps in the input's style. Rows off the step grid (more than a
+quarter step away) are dropped and, like missing steps, treated as gaps. A summary (model,
+backtest MASE, step, points) goes to stderr. Exit codes: 0 success, 2 bad arguments or
+input (the message names the line), 1 the output could not be written.
+)";
 
 enum class TimeStyle { kRfc3339, kDateTime, kDate, kUnix };
 
@@ -106,7 +126,7 @@ absl::StatusOr<Input> ReadInput(std::istream& in, absl::string_view name) {
     }
     Row row;
     row.line = number;
-    TimeStyle style;
+    TimeStyle style = TimeStyle::kRfc3339;
     const bool time_ok = ParseTimestamp(time_field, &row.time, &style);
     if (first && !time_ok) {  // a header
       first = false;
@@ -201,15 +221,19 @@ int Usage(absl::string_view error) {
 
 }  // namespace
 
+const char* ForecastCsvUsage() { return kUsage; }
+
 int ForecastCsvCommand(const std::vector<std::string>& args) {
   std::string csv, horizon, model, out_path;
   bool have_csv = false, have_horizon = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string flag = args[i];
-    if (flag == "--help" || flag == "-h") {
+  for (const std::string& arg : args) {
+    if (arg == "--help" || arg == "-h") {
       std::cout << kUsage;
       return 0;
     }
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string flag = args[i];
     std::string value;
     bool inline_value = false;
     if (const size_t eq = flag.find('='); absl::StartsWith(flag, "--") && eq != std::string::npos) {

@@ -16,10 +16,13 @@ namespace agentwatch::cli {
 //                   "YYYY-MM-DD HH:MM:SS", "YYYY-MM-DD" (UTC when no offset)
 //                   or Unix seconds; strictly increasing. Empty, NaN or NA
 //                   values are gaps.
-//   --horizon N     steps to forecast, or a duration (24h, 90m, 7d) rounded
-//                   up to whole steps.
+//   --horizon N     steps to forecast, in steps of the input's frequency (its
+//                   median spacing: 288 is a day of 5-minute data), or a
+//                   duration (24h, 90m, 7d) rounded up to whole steps.
 //   --model NAME    force a model (seasonal_naive, naive, fourier_regression,
-//                   damped_trend); automatic by backtest otherwise.
+//                   damped_trend, seasonal_profile, seasonal_ar); automatic by
+//                   backtest otherwise.
+//   --help, -h      print ForecastCsvUsage() and return 0.
 //   --out FILE      write there instead of stdout.
 // The step is the median spacing of consecutive timestamps; points off that
 // grid (more than a quarter step away) are dropped as irregular and their
@@ -28,5 +31,9 @@ namespace agentwatch::cli {
 // step, points) goes to stderr. Returns 0 on success, 2 for bad arguments or
 // input (the message names the line), 1 when the output cannot be written.
 int ForecastCsvCommand(const std::vector<std::string>& args);
+
+// The usage text `agentwatch forecast --csv ... --help` prints (it documents
+// what --horizon N means), for the forecast command's own --help.
+const char* ForecastCsvUsage();
 
 }  // namespace agentwatch::cli

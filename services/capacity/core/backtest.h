@@ -31,8 +31,12 @@ inline constexpr int64_t kMinOrigins = 16;
 
 // Origins are at most ceil(horizon / kOriginsPerHorizon) steps apart, so that
 // the backtest scores the most recent behaviour of the series (after a
-// regime change, the windows of a year ago say little about tomorrow).
-inline constexpr int64_t kOriginsPerHorizon = 6;
+// regime change, the windows of a year ago say little about tomorrow), while
+// the windows of a long horizon still reach back over several horizons: the
+// intervals are calibrated on them, and windows that mostly overlap are
+// nearly one draw (with origins a sixth of a day apart, a day-ahead backtest
+// of 20 origins held little more than three independent days).
+inline constexpr int64_t kOriginsPerHorizon = 2;
 
 // The origins of a backtest. An origin T trains on points [0, T) and is scored
 // on points [T, T + horizon).

@@ -9,6 +9,7 @@
 #include "capacity/core/accuracy.h"
 #include "capacity/core/damped_trend.h"
 #include "capacity/core/fourier_regression.h"
+#include "capacity/core/seasonal_ar.h"
 #include "capacity/core/seasonal_profile.h"
 #include "common/status_macros.h"
 
@@ -16,8 +17,19 @@ namespace agentwatch::capacity {
 namespace {
 
 constexpr const char* kPlannedModels[] = {"holt_winters"};
-constexpr const char* kOfferedModels[] = {kSeasonalNaiveModel, kNaiveModel, kFourierRegressionModel,
-                                          kDampedTrendModel, kSeasonalProfileModel};
+constexpr const char* kOfferedModels[] = {kSeasonalNaiveModel,     kNaiveModel,
+                                          kFourierRegressionModel, kDampedTrendModel,
+                                          kSeasonalProfileModel,   kSeasonalArModel};
+// The local scale's window is at least kMinLocalScaleWindow steps, and the
+// local scale at least kLocalScaleFloor times the whole history's (so that a
+// flat stretch does not make it vanish).
+constexpr int64_t kMinLocalScaleWindow = 28;
+constexpr double kLocalScaleFloor = 0.05;
+// The phase profile: at most this many buckets per cycle, a bucket's factor
+// needs this many pairs, and is at least kPhaseFloor.
+constexpr int64_t kPhaseBuckets = 24;
+constexpr int64_t kMinPhasePairs = 10;
+constexpr double kPhaseFloor = 0.1;
 // Combinations tried: the mean of the best two, and of the best three.
 constexpr size_t kEnsembleSizes[] = {2, 3};
 
@@ -41,6 +53,9 @@ absl::StatusOr<std::vector<std::unique_ptr<ForecastModel>>> Candidates(absl::str
     models.push_back(std::make_unique<DampedTrendModel>());
     if (SeasonalProfileApplicable(periods, points)) {
       models.push_back(std::make_unique<SeasonalProfileModel>(periods.daily, periods.weekly));
+    }
+    if (season >= 2 && points > SeasonalArModel(season).MinHistory()) {
+      models.push_back(std::make_unique<SeasonalArModel>(season));
     }
   } else if (requested == kSeasonalProfileModel) {
     if (!SeasonalProfileApplicable(periods, points)) {
@@ -77,6 +92,19 @@ absl::StatusOr<std::vector<std::unique_ptr<ForecastModel>>> Candidates(absl::str
     } else {
       models.push_back(fourier());
     }
+  } else if (requested == kSeasonalArModel) {
+    if (season < 2 || points <= SeasonalArModel(season).MinHistory()) {
+      if (periods.daily < 2 && periods.weekly < 2) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "model: ", requested,
+            " needs a step that divides one day (or one week) into at least two steps"));
+      }
+      const int64_t cycle = periods.daily >= 2 ? periods.daily : periods.weekly;
+      return absl::FailedPreconditionError(absl::StrCat(
+          "model: ", requested, " needs at least two ", periods.daily >= 2 ? "days" : "weeks",
+          " of history (", std::max(2 * cycle, cycle + 4), " points at this step), got ", points));
+    }
+    models.push_back(std::make_unique<SeasonalArModel>(season));
   } else if (requested == kDampedTrendModel) {
     models.push_back(std::make_unique<DampedTrendModel>());
   } else {
@@ -162,6 +190,211 @@ Calibration Calibrate(const BacktestScore& score, int64_t steps, int64_t min_err
   return out;
 }
 
+// Prefix sums of |values[t] - values[t - period]| over observed pairs, for
+// LocalErrorScale at many ends in O(1) each.
+class LocalScales {
+ public:
+  LocalScales(const FilledSeries& filled, int64_t period, int64_t window, double floor)
+      : period_(period), window_(window), floor_(floor) {
+    const size_t n = filled.values.size();
+    sum_.assign(n + 1, 0);
+    count_.assign(n + 1, 0);
+    for (size_t t = 0; t < n; ++t) {
+      sum_[t + 1] = sum_[t];
+      count_[t + 1] = count_[t];
+      if (static_cast<int64_t>(t) < period_) continue;
+      const size_t before = t - static_cast<size_t>(period_);
+      if (!filled.observed[t] || !filled.observed[before]) continue;
+      sum_[t + 1] += std::fabs(filled.values[t] - filled.values[before]);
+      ++count_[t + 1];
+    }
+  }
+
+  // LocalErrorScale(filled, end, period, window, floor); end in [0, n].
+  double At(int64_t end) const {
+    const size_t to = static_cast<size_t>(end);
+    const size_t from = static_cast<size_t>(std::max<int64_t>(0, end - window_));
+    const int64_t count = count_[to] - count_[from];
+    if (count == 0) return floor_;
+    return std::max(floor_, (sum_[to] - sum_[from]) / static_cast<double>(count));
+  }
+
+ private:
+  int64_t period_;
+  int64_t window_;
+  double floor_;
+  std::vector<double> sum_;
+  std::vector<int64_t> count_;
+};
+
+// How the spread of the errors varies with the phase of the cycle (hour of
+// day for sub-daily steps, day of week for daily ones): the mean absolute
+// seasonal difference of the history per phase bucket, relative to the mean
+// over all buckets. A bucket with fewer than kMinPhasePairs pairs, or a
+// history without a cycle, gets 1; every factor is at least kPhaseFloor.
+class PhaseProfile {
+ public:
+  PhaseProfile(const FilledSeries& filled, const SeasonPeriods& periods, int64_t lag) {
+    period_ = periods.daily >= 2 ? periods.daily : periods.weekly;
+    if (period_ < 2 || lag < 1) return;
+    buckets_ = std::min<int64_t>(period_, kPhaseBuckets);
+    std::vector<double> sum(static_cast<size_t>(buckets_), 0);
+    std::vector<int64_t> count(static_cast<size_t>(buckets_), 0);
+    double total = 0;
+    int64_t pairs = 0;
+    for (size_t t = static_cast<size_t>(lag); t < filled.values.size(); ++t) {
+      const size_t before = t - static_cast<size_t>(lag);
+      if (!filled.observed[t] || !filled.observed[before]) continue;
+      const double d = std::fabs(filled.values[t] - filled.values[before]);
+      const size_t b = Bucket(static_cast<int64_t>(t));
+      sum[b] += d;
+      ++count[b];
+      total += d;
+      ++pairs;
+    }
+    if (pairs == 0 || total <= 0) return;
+    const double mean = total / static_cast<double>(pairs);
+    factor_.assign(static_cast<size_t>(buckets_), 1.0);
+    for (size_t b = 0; b < factor_.size(); ++b) {
+      if (count[b] < kMinPhasePairs) continue;
+      factor_[b] = std::max(kPhaseFloor, sum[b] / static_cast<double>(count[b]) / mean);
+    }
+  }
+
+  // The factor of history index t (t may lie beyond the history).
+  double At(int64_t t) const {
+    if (factor_.empty()) return 1;
+    return factor_[Bucket(t)];
+  }
+
+ private:
+  size_t Bucket(int64_t t) const { return static_cast<size_t>((t % period_) * buckets_ / period_); }
+
+  int64_t period_ = 1;
+  int64_t buckets_ = 1;
+  std::vector<double> factor_;
+};
+
+// The backtest errors of every candidate, flattened point by point (steps in
+// order, origins within a step), with the half of the origins each point
+// belongs to: the parity of its origin's position in the plan.
+struct FlatErrors {
+  std::vector<std::vector<double>> by_model;
+  std::vector<uint8_t> fold;
+};
+
+FlatErrors Flatten(const std::vector<BacktestScore>& scores, const std::vector<int64_t>& origins,
+                   const std::vector<std::vector<int64_t>>& origins_by_step) {
+  FlatErrors flat;
+  for (size_t k = 0; k < origins_by_step.size(); ++k) {
+    for (const int64_t origin : origins_by_step[k]) {
+      const auto at = std::lower_bound(origins.begin(), origins.end(), origin);
+      flat.fold.push_back(static_cast<uint8_t>((at - origins.begin()) % 2));
+    }
+  }
+  flat.by_model.resize(scores.size());
+  for (size_t i = 0; i < scores.size(); ++i) {
+    flat.by_model[i].reserve(flat.fold.size());
+    for (const std::vector<double>& errors : scores[i].errors_by_step) {
+      flat.by_model[i].insert(flat.by_model[i].end(), errors.begin(), errors.end());
+    }
+  }
+  return flat;
+}
+
+// Mean absolute error of the mean forecast of `members` over the backtest
+// points of `fold`; NaN when the fold holds no point.
+double FoldMae(const FlatErrors& flat, absl::Span<const size_t> members, uint8_t fold) {
+  double sum = 0;
+  int64_t count = 0;
+  const double weight = 1.0 / static_cast<double>(members.size());
+  for (size_t p = 0; p < flat.fold.size(); ++p) {
+    if (flat.fold[p] != fold) continue;
+    double error = 0;
+    for (const size_t i : members) error += flat.by_model[i][p];
+    sum += std::fabs(weight * error);
+    ++count;
+  }
+  return count == 0 ? std::nan("") : sum / static_cast<double>(count);
+}
+
+// The choice ForecastSeries makes (the best candidate, or the mean of the
+// best two or three when strictly better), made on the points of `fold` only;
+// empty when the fold scores no candidate.
+std::vector<size_t> ChooseOnFold(const FlatErrors& flat, uint8_t fold,
+                                 absl::Span<const size_t> ensemble_sizes) {
+  std::vector<double> mae(flat.by_model.size());
+  std::vector<size_t> ranked;
+  for (size_t i = 0; i < flat.by_model.size(); ++i) {
+    const size_t single[] = {i};
+    mae[i] = FoldMae(flat, single, fold);
+    if (std::isfinite(mae[i])) ranked.push_back(i);
+  }
+  if (ranked.empty()) return {};
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [&](size_t a, size_t b) { return mae[a] < mae[b]; });
+  std::vector<size_t> chosen{ranked.front()};
+  double best = mae[ranked.front()];
+  for (const size_t size : ensemble_sizes) {
+    if (ranked.size() < size) break;
+    const absl::Span<const size_t> members(ranked.data(), size);
+    const double combined = FoldMae(flat, members, fold);
+    if (combined < best) {
+      best = combined;
+      chosen.assign(members.begin(), members.end());
+    }
+  }
+  return chosen;
+}
+
+// Backtest errors of the selection itself, for calibrating the intervals of an
+// automatically chosen model: the choice made on one half of the origins
+// (alternate origins) is scored on the other half, and the other way round.
+// The errors of the model chosen on all origins are optimistic (it was chosen
+// because they are small); these are not. Empty errors when a half scores
+// nothing.
+BacktestScore CrossFittedErrors(const std::vector<BacktestScore>& scores,
+                                const std::vector<int64_t>& origins,
+                                const std::vector<std::vector<int64_t>>& origins_by_step,
+                                absl::Span<const size_t> ensemble_sizes) {
+  const FlatErrors flat = Flatten(scores, origins, origins_by_step);
+  std::vector<size_t> members_of[2];
+  for (uint8_t fold = 0; fold < 2; ++fold) {
+    members_of[fold] = ChooseOnFold(flat, static_cast<uint8_t>(1 - fold), ensemble_sizes);
+    if (members_of[fold].empty()) return BacktestScore{};
+  }
+  const BacktestScore& first = scores.front();
+  BacktestScore out;
+  out.errors_by_step.resize(first.errors_by_step.size());
+  size_t p = 0;
+  for (size_t k = 0; k < first.errors_by_step.size(); ++k) {
+    std::vector<double>& errors = out.errors_by_step[k];
+    errors.reserve(first.errors_by_step[k].size());
+    for (size_t j = 0; j < first.errors_by_step[k].size(); ++j, ++p) {
+      const std::vector<size_t>& members = members_of[flat.fold[p]];
+      double error = 0;
+      for (const size_t i : members) error += flat.by_model[i][p];
+      errors.push_back(error / static_cast<double>(members.size()));
+    }
+  }
+  return out;
+}
+
+// The origin of each backtest error: origins_by_step[k][j] is the origin of
+// errors_by_step[k][j] of a Backtest on `plan` (origins in order, those whose
+// step k + 1 is imputed skipped, as Backtest skips them).
+std::vector<std::vector<int64_t>> OriginsByStep(const BacktestPlan& plan,
+                                                const FilledSeries& filled) {
+  std::vector<std::vector<int64_t>> out(static_cast<size_t>(plan.horizon));
+  for (size_t k = 0; k < out.size(); ++k) {
+    out[k].reserve(plan.origins.size());
+    for (const int64_t origin : plan.origins) {
+      if (filled.observed[static_cast<size_t>(origin) + k]) out[k].push_back(origin);
+    }
+  }
+  return out;
+}
+
 // Prefers any number to NaN, then the lower value.
 bool Better(double candidate, double best) {
   if (std::isnan(candidate)) return false;
@@ -204,6 +437,11 @@ bool FourierApplicable(const SeasonPeriods& periods, int64_t points) {
 bool SeasonalProfileApplicable(const SeasonPeriods& periods, int64_t points) {
   if (periods.daily < 2 && periods.weekly < 2) return false;
   return points > SeasonalProfileModel(periods.daily, periods.weekly).MinHistory();
+}
+
+double LocalErrorScale(const FilledSeries& filled, int64_t end, int64_t period, int64_t window,
+                       double floor) {
+  return LocalScales(filled, period, window, floor).At(end);
 }
 
 absl::Status CheckModelName(absl::string_view name) {
@@ -275,7 +513,8 @@ absl::StatusOr<ForecastResult> ForecastSeries(const RegularSeries& history,
     }
   }
   std::vector<size_t> chosen{best};
-  BacktestScore chosen_score = scores[best];
+  const BacktestScore* chosen_score = &scores[best];
+  BacktestScore best_combination;
   if (spec.model.empty()) {
     std::vector<size_t> ranked;
     for (size_t i = 0; i < models.size(); ++i) {
@@ -289,9 +528,10 @@ absl::StatusOr<ForecastResult> ForecastSeries(const RegularSeries& history,
       std::vector<const BacktestScore*> member_scores;
       for (const size_t i : members) member_scores.push_back(&scores[i]);
       ASSIGN_OR_RETURN(BacktestScore combined, CombineBacktests(member_scores, scale));
-      if (combined.mase < chosen_score.mase) {
+      if (combined.mase < chosen_score->mase) {
         chosen = members;
-        chosen_score = std::move(combined);
+        best_combination = std::move(combined);
+        chosen_score = &best_combination;
       }
     }
   }
@@ -301,8 +541,8 @@ absl::StatusOr<ForecastResult> ForecastSeries(const RegularSeries& history,
     result.model = kEnsembleModel;
     for (const size_t i : chosen) result.ensemble_members.emplace_back(models[i]->name());
   }
-  result.backtest_mase = chosen_score.mase;
-  result.backtest_smape = chosen_score.smape;
+  result.backtest_mase = chosen_score->mase;
+  result.backtest_smape = chosen_score->smape;
 
   ModelForecast forecast;
   forecast.mean.assign(static_cast<size_t>(spec.horizon), 0);
@@ -315,8 +555,61 @@ absl::StatusOr<ForecastResult> ForecastSeries(const RegularSeries& history,
     }
   }
 
+  // An automatic choice is calibrated on cross-fitted errors of the selection.
+  const std::vector<std::vector<int64_t>> origins_by_step = OriginsByStep(plan, filled);
+  const BacktestScore* calibrated = chosen_score;
+  BacktestScore cross_fitted;
+  if (spec.model.empty() && spec.cross_fit && plan.origins.size() >= 2 && models.size() >= 2) {
+    cross_fitted = CrossFittedErrors(scores, plan.origins, origins_by_step, kEnsembleSizes);
+    if (!cross_fitted.errors_by_step.empty()) calibrated = &cross_fitted;
+  }
+  // Scale-adaptive calibration: errors in units of the local scale at their
+  // origin and of the phase factor of their target step; intervals in units
+  // of the local scale at the end of the history and of their step's phase.
+  bool aligned = origins_by_step.size() == calibrated->errors_by_step.size();
+  for (size_t k = 0; aligned && k < origins_by_step.size(); ++k) {
+    aligned = origins_by_step[k].size() == calibrated->errors_by_step[k].size();
+  }
+  const bool adaptive = scale > 0 && std::isfinite(scale) && aligned;
+  const int64_t period = result.season_period;
+  const LocalScales local(
+      filled, period,
+      std::max<int64_t>(kMinLocalScaleWindow,
+                        std::max<int64_t>(1, spec.local_scale_seasons) * period),
+      kLocalScaleFloor * scale);
+  const PhaseProfile phase(filled, periods, spec.phase_profile ? period : 0);
+  const bool normalize = adaptive && (spec.local_scale_seasons > 0 || spec.phase_profile);
+  const double local_end = normalize && spec.local_scale_seasons > 0 ? local.At(n) : 1.0;
+  const auto phase_at = [&](int64_t t) { return normalize ? phase.At(t) : 1.0; };
+  BacktestScore normalized;
+  if (normalize) {
+    // The cross-fitted errors are ours to rescale in place.
+    BacktestScore* target = &cross_fitted;
+    if (calibrated != &cross_fitted) {
+      normalized.errors_by_step = calibrated->errors_by_step;
+      target = &normalized;
+    }
+    for (size_t k = 0; k < target->errors_by_step.size(); ++k) {
+      std::vector<double>& errors = target->errors_by_step[k];
+      for (size_t j = 0; j < errors.size(); ++j) {
+        const int64_t origin = origins_by_step[k][j];
+        if (spec.local_scale_seasons > 0) errors[j] /= local.At(origin);
+        errors[j] /= phase.At(origin + static_cast<int64_t>(k));
+      }
+    }
+    calibrated = target;
+  }
   const Calibration calibration =
-      Calibrate(chosen_score, std::min(spec.horizon, plan.horizon), spec.min_errors_for_empirical);
+      Calibrate(*calibrated, std::min(spec.horizon, plan.horizon), spec.min_errors_for_empirical);
+  // Finite-sample correction: the windows of overlapping origins are not
+  // independent; the backtest holds about `independent` non-overlapping
+  // windows, and the quantiles estimated from them are widened as a
+  // prediction interval from that many draws is.
+  const double independent = std::min<double>(
+      static_cast<double>(plan.origins.size()),
+      static_cast<double>(plan.origins.back() - plan.origins.front() + plan.horizon) /
+          static_cast<double>(plan.horizon));
+  const double widen = spec.finite_sample_correction ? std::sqrt(1 + 1 / independent) : 1.0;
   const absl::Time last = filled.start + (n - 1) * filled.step;
   result.points.reserve(static_cast<size_t>(spec.horizon));
   for (int64_t h = 1; h <= spec.horizon; ++h) {
@@ -325,7 +618,8 @@ absl::StatusOr<ForecastResult> ForecastSeries(const RegularSeries& history,
     point.time = last + h * filled.step;
     point.value = forecast.mean[k];
     if (k < calibration.scale.size() && calibration.scale[k] >= 0) {
-      const double scale = calibration.scale[k];
+      const double scale =
+          calibration.scale[k] * local_end * phase_at(n + static_cast<int64_t>(k)) * widen;
       point.lower_80 = point.value + calibration.quantiles[0] * scale;
       point.upper_80 = point.value + calibration.quantiles[1] * scale;
       point.lower_95 = point.value + calibration.quantiles[2] * scale;

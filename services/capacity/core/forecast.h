@@ -11,7 +11,8 @@
 // days or three weeks (two to fit, one more to backtest in; the terms of a
 // season the history does not cover three times are left out); the seasonal
 // profile when it holds more than a week and a day (sub-daily steps) or two
-// weeks (daily data); naive and damped trend always are. Without a named
+// weeks (daily data); seasonal AR when the history holds the primary season
+// and four more points; naive and damped trend always are. Without a named
 // model, the mean of the best two or three candidates is chosen when it
 // backtests better than each of them.
 #pragma once
@@ -53,6 +54,29 @@ struct ForecastSpec {
   // the fewest errors whose order statistics reach the 2.5 % and 97.5 %
   // levels (see Quantile).
   int64_t min_errors_for_empirical = 39;
+  // Interval calibration (step 5 of ForecastSeries); the defaults are what
+  // the service and `agentwatch forecast` use, the switches exist so that
+  // tests can compare the methods.
+  // Scale-adaptive intervals: each backtest error is divided by the local
+  // error scale before its origin (LocalErrorScale over this many primary
+  // seasons, at least 28 steps) and the intervals are multiplied by the local
+  // scale at the end of the history, so that a level or volatility shift
+  // inside the backtest span does not distort them. 0 disables it.
+  int64_t local_scale_seasons = 4;
+  // An automatic choice is calibrated on cross-fitted errors of the
+  // selection (chosen on alternate origins, scored on the others) instead of
+  // the winner's own errors, which are optimistic: it won because they are
+  // small.
+  bool cross_fit = true;
+  // Errors are divided by the phase factor of their target step (the spread
+  // by hour of day, or by day of week for daily steps, from the whole
+  // history) and the intervals multiplied by their step's factor.
+  bool phase_profile = true;
+  // Widen the calibrated intervals by sqrt(1 + 1 / w), w being the number of
+  // non-overlapping backtest windows (the quantiles come from that many
+  // nearly independent draws, as a prediction interval from an estimated
+  // scale does).
+  bool finite_sample_correction = true;
 };
 
 // One forecast step.
@@ -135,12 +159,18 @@ bool FourierApplicable(const SeasonPeriods& periods, int64_t points);
 // carry day-of-week offsets).
 bool SeasonalProfileApplicable(const SeasonPeriods& periods, int64_t points);
 
+// The local error scale of `filled` before index `end`: the mean absolute
+// difference |values[t] - values[t - period]| over the observed pairs with t
+// in [end - window, end), floored at `floor`; `floor` when there is no pair.
+// `period` >= 1, `window` >= 1.
+double LocalErrorScale(const FilledSeries& filled, int64_t end, int64_t period, int64_t window,
+                       double floor);
+
 // OK for a model this core implements ("seasonal_naive", "naive",
-// "fourier_regression", "damped_trend", "seasonal_profile") or for the empty
-// name (automatic
-// choice); UNIMPLEMENTED ("model: ...") for "holt_winters", which the API
-// names but this core does not offer; INVALID_ARGUMENT ("model: ...")
-// otherwise.
+// "fourier_regression", "damped_trend", "seasonal_profile", "seasonal_ar") or
+// for the empty name (automatic choice); UNIMPLEMENTED ("model: ...") for
+// "holt_winters", which the API names but this core does not offer;
+// INVALID_ARGUMENT ("model: ...") otherwise.
 absl::Status CheckModelName(absl::string_view name);
 
 // Forecasts `history` (gaps as NaN) as `spec` says:
@@ -148,7 +178,8 @@ absl::Status CheckModelName(absl::string_view name);
 //    daily data);
 // 2. the candidates are, in this order, seasonal naive and naive, the
 //    Fourier regression (when applicable), damped trend and the seasonal
-//    profile (when applicable), or the model the spec names;
+//    profile (when applicable) and seasonal AR (when applicable), or the
+//    model the spec names;
 // 3. each candidate is backtested on the same rolling origins (PlanBacktest:
 //    the most recent part of the history); MASE is scaled by the in-sample
 //    seasonal naive MAE of the whole history with the primary season (period
@@ -158,15 +189,28 @@ absl::Status CheckModelName(absl::string_view name);
 //    and of the best three candidates (finite MASE) are backtested too, from
 //    the same forecasts, and the lowest MASE of the three wins (a
 //    combination must be strictly better): model kEnsembleModel;
-// 5. the winner forecasts from the whole history. Intervals come from the
-//    winner's backtest errors: a step's error scale is the root mean square
-//    of the errors of the steps within h / 10 of it (widened up to
-//    max(2, h / 4) until the pool holds min_errors_for_empirical errors),
-//    and its interval is the point plus the 10/90 % and 2.5/97.5 % quantiles
-//    of all errors divided by their step's scale, times its scale; a step
-//    whose pool stays too small (or beyond the backtest horizon) gets the
-//    point +- z * the model's standard deviation (z = 1.2816 / 1.96; for an
-//    ensemble, the mean of the members' deviations).
+// 5. the winner forecasts from the whole history. Intervals come from
+//    backtest errors: those of the selection itself, cross-fitted (the
+//    choice of step 4 made on every other origin and scored on the origins
+//    in between, and the other way round) when the model was not named,
+//    else the model's own. Each error is divided by the local error scale
+//    before its origin (LocalErrorScale: mean absolute primary-season
+//    difference over the last local_scale_seasons seasons, floored at 5 % of
+//    the whole history's) and by the phase factor of its target step (the
+//    mean absolute seasonal difference of the whole history in that step's
+//    hour of day, or day of week for daily steps, relative to all of them;
+//    24 buckets at most, 1 where a bucket holds fewer than 10 pairs, at least
+//    0.1). A step's error scale is then the root mean square of the
+//    normalized errors of the steps within h / 10 of it (widened up to
+//    max(2, h / 4) until the pool holds min_errors_for_empirical errors), and
+//    its interval is the point plus the 10/90 % and 2.5/97.5 % quantiles of
+//    all normalized errors divided by their step's scale, times its scale,
+//    the local scale at the end of the history, its phase factor and
+//    sqrt(1 + 1 / w), w being the backtest's non-overlapping windows
+//    ((last origin - first origin + horizon) / horizon, at most the origins).
+//    A step whose pool stays too small (or beyond the backtest horizon) gets
+//    the point +- z * the model's standard deviation (z = 1.2816 / 1.96; for
+//    an ensemble, the mean of the members' deviations).
 // INVALID_ARGUMENT ("step: ...", "horizon: ...", "model: ...") for a bad
 // spec; UNIMPLEMENTED for a model not offered yet; FAILED_PRECONDITION
 // ("history: ..." or "model: ...") when the history is too short for the
