@@ -22,7 +22,7 @@ declare -gA AW_GRPC_PORT=([monitor]=50051 [incident]=50052 [capacity]=50053 [cos
 # shellcheck disable=SC2034
 declare -gA AW_HTTP_PORT=([monitor]=9101 [incident]=9102 [capacity]=9103 [cost]=9104)
 # The peers each service calls (each gets a --<peer>_addr flag).
-declare -gA AW_PEERS=([monitor]="incident cost" [incident]="" [capacity]="monitor incident" [cost]="incident monitor")
+declare -gA AW_PEERS=([monitor]="incident cost" [incident]="capacity" [capacity]="monitor incident" [cost]="incident monitor")
 AW_PG_PORT=55432
 # shellcheck disable=SC2034
 AW_REDIS_PORT=56379

@@ -1,6 +1,7 @@
 // agentwatch-incident: wiring only (flags -> runtime -> store -> service).
 #include <algorithm>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,11 +13,13 @@
 #include "incident/api/incident_metrics.h"
 #include "incident/api/incident_service.h"
 #include "incident/api/notifier.h"
+#include "incident/api/response_engine.h"
 #include "incident/api/webhooks.h"
 #include "incident/core/grouping.h"
 #include "incident/core/ids.h"
 #include "incident/store/migrations.h"
 #include "incident/store/pg_incident_store.h"
+#include "incident/store/pg_response_store.h"
 
 int main(int argc, char** argv) {
   namespace common = agentwatch::common;
@@ -45,7 +48,18 @@ int main(int argc, char** argv) {
                     "same group arriving together page once");
   flags.AddDuration("escalation_interval", &escalation_interval,
                     "how often the escalation engine looks for pages that are due");
+  std::string capacity_addr = "127.0.0.1:50053";
+  absl::Duration response_interval = absl::Milliseconds(500);
+  flags.AddString("capacity_addr", &capacity_addr,
+                  "capacity service gRPC address (response rules' capacity recommendation "
+                  "actions; the service starts and those actions fail while it is down)");
+  flags.AddDuration("response_interval", &response_interval,
+                    "how often the response engine evaluates response rules and runs actions");
   common::ParseFlagsOrExit(flags, argc, argv);
+  if (response_interval <= absl::ZeroDuration()) {
+    std::cerr << "--response_interval must be positive\n";
+    return 2;
+  }
   if (group_wait < absl::ZeroDuration() || escalation_interval <= absl::ZeroDuration()) {
     std::cerr << "--group_wait must not be negative and --escalation_interval must be positive\n";
     return 2;
@@ -92,6 +106,16 @@ int main(int argc, char** argv) {
   rt.AddWorker([&] { auto_resolver.Start(); }, [&] { auto_resolver.Stop(); });
   rt.AddWorker([&] { dispatcher.Start(); }, [&] { dispatcher.Stop(); });
   rt.AddWorker([&] { escalation.Start(); }, [&] { escalation.Stop(); });
+  // Response rules: claimed exactly once across replicas, webhooks at least
+  // once with an idempotency key.
+  incident::PgResponseStore response_store(rt.pg());
+  std::unique_ptr<incident::CapacityAdvisor> capacity =
+      incident::MakeGrpcCapacityAdvisor(rt.PeerChannel(capacity_addr));
+  incident::ResponseEngineOptions response_options;
+  response_options.interval = response_interval;
+  incident::ResponseEngine responder(store, response_store, rt.clock(), &notifier, capacity.get(),
+                                     incident::CurlPost, response_options);
+  rt.AddWorker([&] { responder.Start(); }, [&] { responder.Stop(); });
   rt.AddGrpcService(&service);
   return rt.Run();
 }

@@ -21,10 +21,14 @@
 #include "monitor/core/rules.h"
 #include "monitor/jobs/alert_sweeper.h"
 #include "monitor/jobs/outbox_delivery.h"
+#include "monitor/jobs/rollup_partition_worker.h"
+#include "monitor/jobs/slo_sweeper.h"
 #include "monitor/otlp/otlp_service.h"
 #include "monitor/store/health_cache.h"
 #include "monitor/store/migrations.h"
 #include "monitor/store/pg_monitor_store.h"
+#include "monitor/store/pg_slo_store.h"
+#include "monitor/store/slo_engine.h"
 
 namespace {
 
@@ -47,6 +51,7 @@ int main(int argc, char** argv) {
   int64_t max_batch_events = 10000;
   int64_t max_series_per_tenant = 100000;
   absl::Duration retention = absl::Hours(24 * 90);
+  absl::Duration rollup_retention = absl::Hours(24 * 90);
   std::string error_rate_threshold = "0.05";
   absl::Duration error_rate_window = absl::Minutes(5);
   int64_t error_rate_min_runs = 10;
@@ -63,6 +68,9 @@ int main(int argc, char** argv) {
   flags.AddInt("max_series_per_tenant", &max_series_per_tenant, "active series per tenant", 1,
                1000000000);
   flags.AddDuration("retention", &retention, "oldest event time accepted");
+  flags.AddDuration("rollup_retention", &rollup_retention,
+                    "how long 1-minute rollups are kept (whole UTC days are dropped once they "
+                    "are older; at least 72h)");
   flags.AddString("error_rate_threshold", &error_rate_threshold,
                   "workflow error rate that fires WorkflowErrorRateHigh, in (0, 1]");
   flags.AddDuration("error_rate_window", &error_rate_window,
@@ -89,6 +97,9 @@ int main(int argc, char** argv) {
     Die("--" + std::string(valid.message()));
   }
   if (retention < absl::Hours(1)) Die("--retention: must be at least 1h");
+  if (rollup_retention < monitor::RollupPartitions::kMinRetention) {
+    Die("--rollup_retention: must be at least 72h");
+  }
   if (peer_deadline <= absl::ZeroDuration()) Die("--peer_deadline: must be positive");
   if (alert_sweep_interval < absl::Seconds(1)) Die("--alert_sweep_interval: must be at least 1s");
   auto runtime = common::ServiceRuntime::Create(
@@ -119,6 +130,11 @@ int main(int argc, char** argv) {
   options.limits.retention = retention;
   monitor::MonitorServiceImpl service(store, health_cache, rt.rpc(), stream_executor, rt.clock(),
                                       metrics, options, notify);
+  // SLOs: evaluated after every batch and swept like the alerts.
+  monitor::PgSloStore slo_store(rt.pg());
+  monitor::SloEngine slo_engine(store, slo_store);
+  service.EnableSlos(slo_store, slo_engine);
+  monitor::SloSweeper slo_sweeper(slo_engine, rt.clock(), metrics, notify, alert_sweep_interval);
 
   // OTLP/gRPC intake (OpenTelemetry GenAI spans and metrics) on the same port.
   monitor::otlp::OtlpMetrics otlp_metrics(rt.registry());
@@ -136,6 +152,11 @@ int main(int argc, char** argv) {
 
   rt.AddWorker([&dispatcher] { dispatcher.Start(); }, [&dispatcher] { dispatcher.Stop(); });
   rt.AddWorker([&sweeper] { sweeper.Start(); }, [&sweeper] { sweeper.Stop(); });
+  monitor::RollupPartitionWorker partition_worker(store.partitions(), rt.clock(),
+                                                  rollup_retention);
+  rt.AddWorker([&partition_worker] { partition_worker.Start(); },
+               [&partition_worker] { partition_worker.Stop(); });
+  rt.AddWorker([&slo_sweeper] { slo_sweeper.Start(); }, [&slo_sweeper] { slo_sweeper.Stop(); });
   rt.AddGrpcService(&service);
   rt.AddGrpcService(&otlp_traces);
   rt.AddGrpcService(&otlp_metrics_service);

@@ -275,8 +275,9 @@ TEST_F(CapacityServiceTest, DefaultsAreFiveMinuteStepsOverTwentyEightDaysOneDayA
   EXPECT_EQ(query->start, end - absl::Hours(24 * 28));
   EXPECT_EQ(query->tenant, "");
   EXPECT_EQ(response.points_size(), 288);
-  // A counter: the 25 days before the first event are zeros, not gaps.
-  EXPECT_EQ(response.history_points(), 288 * 28);
+  // A counter: the 25 days before its first event are not zero demand (the
+  // series did not exist yet): only the 3 observed days are fitted.
+  EXPECT_EQ(response.history_points(), 288 * 3);
   EXPECT_EQ(response.model(), "seasonal_naive");
 }
 

@@ -77,6 +77,19 @@ TEST(AlignAndSumTest, SumsSeriesOnTheGridAndFillsMissingStepsByPolicy) {
   EXPECT_TRUE(std::isnan(gauges->values[3]));
 }
 
+TEST(AlignAndSumTest, CountersAreGapsBeforeTheirFirstObservation) {
+  const absl::Duration step = absl::Minutes(5);
+  auto counters = AlignAndSum({{{kStart + 2 * step, 4}, {kStart + 4 * step, 6}}}, kStart,
+                              kStart + 5 * step, step, MissingStep::kZero);
+  ASSERT_THAT(counters, IsOk());
+  ASSERT_EQ(counters->values.size(), 5u);
+  EXPECT_TRUE(std::isnan(counters->values[0]));
+  EXPECT_TRUE(std::isnan(counters->values[1]));
+  EXPECT_EQ(counters->values[2], 4);
+  EXPECT_EQ(counters->values[3], 0);
+  EXPECT_EQ(counters->values[4], 6);
+}
+
 TEST(AlignAndSumTest, PartialLastStepCountsAndNonFiniteValuesAreGaps) {
   const absl::Duration step = absl::Minutes(5);
   auto series = AlignAndSum({{{kStart, kNaN}, {kStart + step, 2}}}, kStart,

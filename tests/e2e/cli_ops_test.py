@@ -2,7 +2,10 @@
 
 Rules are applied from a JSON file and listed; failing runs sent with
 `agentwatch send` make the rule fire (`agentwatch alerts`) and open an
-incident, which is acknowledged, annotated and resolved through the CLI; silences are added, listed and deleted; a budget is set,
+incident, which is acknowledged, annotated and resolved through the CLI; a P1
+incident is refused closing until its postmortem, written and published with
+`agentwatch incidents postmortem`, is published, and the postmortem exports as
+Markdown; silences are added, listed and deleted; a budget is set,
 updated, listed and its status shown; a capacity resource gets
 recommendations. Every command's --output json is parsed; exit codes are
 checked, including bad usage (2) and a service that is down (1).
@@ -21,6 +24,7 @@ from google.protobuf import duration_pb2, timestamp_pb2
 
 from agentwatch.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from agentwatch.common.v1 import common_pb2
+from agentwatch.incident.v1 import incident_pb2, incident_pb2_grpc
 from agentwatch.monitor.v1 import monitor_pb2, monitor_pb2_grpc
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -186,6 +190,75 @@ class CliOpsTest(unittest.TestCase):
         table = self.cli("recommendations", "--tenant", TENANT, "--resource", resource.id).stdout
         self.assertIn("checkout-workers", table)
         self.assertIn("scale_replicas", table)
+
+    def test_6_postmortem_gates_closing_a_p1_incident(self):
+        incident = incident_pb2_grpc.IncidentServiceStub(self.stack.channel("incident"))
+        reported = incident.ReportAlerts(incident_pb2.ReportAlertsRequest(alerts=[
+            incident_pb2.Alert(fingerprint=f"{TENANT}-pm", name="PaymentsDown", tenant=TENANT,
+                               severity=common_pb2.SEVERITY_P1,
+                               status=incident_pb2.ALERT_STATUS_FIRING, source="e2e",
+                               annotations={"summary": "Payments API down"})]), timeout=10)
+        incident_id = reported.incident_ids[0]
+        self.assertTrue(incident_id)
+        self.json("incidents", "resolve", incident_id, "--actor", "alice")
+
+        refused = self.cli("incidents", "close", incident_id, check=False)
+        self.assertEqual(refused.returncode, 1, refused.stderr)
+        self.assertIn("incident answered FAILED_PRECONDITION", refused.stderr)
+        self.assertIn("need a published postmortem", refused.stderr)
+        self.assertIn("it has none", refused.stderr)
+
+        none = self.cli("incidents", "postmortem", incident_id, check=False)
+        self.assertEqual(none.returncode, 1)
+        self.assertIn("has no postmortem yet", none.stderr)
+
+        created = self.cli("incidents", "postmortem", incident_id,
+                           "--summary", "Payments API returned 503 for 9 minutes",
+                           "--impact", "12% of checkouts failed",
+                           "--action", "Add a readiness probe@bob;Alert on 503 ratio",
+                           "--author", "alice")
+        self.assertIn("created postmortem", created.stderr)
+        self.assertIn("(DRAFT)", created.stdout)
+        self.assertIn("[OPEN] Add a readiness probe (bob)", created.stdout)
+
+        draft = self.cli("incidents", "close", incident_id, check=False)
+        self.assertEqual(draft.returncode, 1)
+        self.assertIn("is not PUBLISHED", draft.stderr)
+
+        # Publishing needs a root cause: the service names the field.
+        early = self.cli("incidents", "postmortem", incident_id, "--publish", check=False)
+        self.assertEqual(early.returncode, 1)
+        self.assertIn("postmortem.root_cause: required to publish", early.stderr)
+
+        published = self.json("incidents", "postmortem", incident_id,
+                              "--root_cause", "connection pool exhausted after a deploy",
+                              "--action", "Load-test pool size@carol", "--publish")
+        self.assertEqual(published["status"], "POSTMORTEM_STATUS_PUBLISHED")
+        self.assertEqual([a["description"] for a in published["action_items"]],
+                         ["Add a readiness probe", "Alert on 503 ratio",
+                          "Load-test pool size"])
+        self.assertIn("postmortem", [e["kind"] for e in published["timeline"]])
+
+        closed = self.json("incidents", "close", incident_id, "--actor", "alice")
+        self.assertEqual(closed["status"], "INCIDENT_STATUS_CLOSED")
+        self.assertEqual(closed["postmortem_id"], published["id"])
+
+        markdown = self.cli("incidents", "postmortem", incident_id, "--export", "md").stdout
+        self.assertIn("# Postmortem: Payments API down", markdown)
+        self.assertIn("## Root cause\n\nconnection pool exhausted after a deploy", markdown)
+        self.assertIn("| OPEN | Load-test pool size | carol |", markdown)
+        self.assertIn("| closed |", markdown)
+        bad = self.cli("incidents", "postmortem", incident_id, "--export", "pdf", check=False)
+        self.assertEqual(bad.returncode, 2)
+
+        # A P2 incident closes without a postmortem.
+        p2 = incident.ReportAlerts(incident_pb2.ReportAlertsRequest(alerts=[
+            incident_pb2.Alert(fingerprint=f"{TENANT}-p2", name="DiskAlmostFull", tenant=TENANT,
+                               severity=common_pb2.SEVERITY_P2,
+                               status=incident_pb2.ALERT_STATUS_FIRING, source="e2e")]),
+            timeout=10).incident_ids[0]
+        self.json("incidents", "resolve", p2)
+        self.assertEqual(self.json("incidents", "close", p2)["status"], "INCIDENT_STATUS_CLOSED")
 
     def test_5_errors(self):
         self.assertEqual(self.cli("budgets", "frobnicate", check=False).returncode, 2)

@@ -206,6 +206,16 @@ receivers:
         detail = self.detail(incident_id)
         self.assertEqual(detail.alerts[0].status, incident_pb2.ALERT_STATUS_RESOLVED)
 
+        # GetStats over the last hour: this one incident, acknowledged within a minute.
+        request = incident_pb2.GetStatsRequest(tenant=PD_ROUTING_KEY)
+        request.range.start.FromSeconds(int(time.time()) - 3600)
+        stats = self.incident.GetStats(request, timeout=5)
+        self.assertEqual(stats.overall.incident_count, 1)
+        self.assertTrue(detail.incident.HasField("acknowledge_time"))
+        self.assertLess(stats.overall.mtta.ToTimedelta(), datetime.timedelta(seconds=60))
+        self.assertEqual(stats.fatigue.alerts_received, 1)
+        self.assertEqual(sum(b.incident_count for b in stats.frequency), 1)
+
         status, body = post_json(url, {"event_action": "trigger", "payload": {}})
         self.assertEqual(status, 400)
         self.assertEqual(body["status"], "invalid event")

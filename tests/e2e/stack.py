@@ -20,7 +20,7 @@ import grpc
 
 SERVICES = ("monitor", "incident", "cost", "capacity")
 # Which peers each service calls: it gets a --<peer>_addr flag for each.
-PEERS = {"monitor": ("incident", "cost"), "incident": (), "cost": ("incident", "monitor"), "capacity": ("monitor", "incident")}
+PEERS = {"monitor": ("incident", "cost"), "incident": ("capacity",), "cost": ("incident", "monitor"), "capacity": ("monitor", "incident")}
 
 
 def require_env(name):

@@ -556,12 +556,55 @@ TEST_F(IncidentApiTest, ListRefusesBadRequests) {
   EXPECT_EQ(List(negative, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
-TEST_F(IncidentApiTest, OtherRpcsAreUnimplemented) {
-  grpc::ClientContext context;
+TEST_F(IncidentApiTest, GetStatsReportsTheRangesFigures) {
+  const std::string id = Open("acme", "fp1", "A");  // started a minute before kStart
+  v1::Incident incident;
+  clock_.Advance(absl::Minutes(2));
+  ASSERT_TRUE(Ack(id, &incident).ok());
+  clock_.Advance(absl::Minutes(3));
+  ASSERT_TRUE(Resolve(id, &incident).ok());
   v1::GetStatsRequest request;
+  request.set_tenant("acme");
+  TimeToProto(kStart - absl::Hours(1), request.mutable_range()->mutable_start());
   v1::IncidentStats stats;
-  EXPECT_EQ(stub_->GetStats(&context, request, &stats).error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
+  {
+    grpc::ClientContext context;
+    const grpc::Status status = stub_->GetStats(&context, request, &stats);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  EXPECT_EQ(stats.overall().incident_count(), 1);
+  EXPECT_EQ(stats.overall().mttd().seconds(), 60);
+  EXPECT_EQ(stats.overall().mtta().seconds(), 120);
+  EXPECT_EQ(stats.overall().mttr().seconds(), 300);
+  ASSERT_EQ(stats.by_severity_size(), 1);
+  EXPECT_EQ(stats.by_severity(0).severity(), common::v1::SEVERITY_P2);
+  EXPECT_EQ(stats.by_service_size(), 0);  // no "service" label
+  ASSERT_GE(stats.frequency_size(), 1);
+  int64_t total = 0;
+  for (const v1::FrequencyBucket& bucket : stats.frequency()) total += bucket.incident_count();
+  EXPECT_EQ(total, 1);
+  EXPECT_EQ(stats.fatigue().alerts_received(), 1);
+  EXPECT_DOUBLE_EQ(stats.fatigue().alerts_per_incident(), 1.0);
+  EXPECT_DOUBLE_EQ(stats.fatigue().auto_resolved_share(), 0.0);
+
+  const auto refused = [this](const v1::GetStatsRequest& bad, const std::string& field) {
+    grpc::ClientContext context;
+    v1::IncidentStats out;
+    const grpc::Status status = stub_->GetStats(&context, bad, &out);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << field;
+    EXPECT_THAT(status.error_message(), HasSubstr(field));
+  };
+  v1::GetStatsRequest bad;
+  refused(bad, "range.start");
+  bad = request;
+  TimeToProto(kStart - absl::Hours(2), bad.mutable_range()->mutable_end());
+  refused(bad, "range.end");
+  bad = request;
+  TimeToProto(clock_.Now() - absl::Hours(24 * 401), bad.mutable_range()->mutable_start());
+  refused(bad, "range");
+  bad = request;
+  bad.set_time_zone("Nowhere/Atlantis");
+  refused(bad, "time_zone");
 }
 
 v1::Silence MakeSilence(const std::string& tenant, const std::string& alertname) {
@@ -637,6 +680,97 @@ TEST_F(IncidentApiTest, SilenceCreateGetDeleteAndState) {
     EXPECT_EQ(stub_->DeleteSilence(&context, request, &empty).error_code(),
               grpc::StatusCode::NOT_FOUND);
   }
+}
+
+grpc::Status UpdateSilence(v1::IncidentService::Stub& stub, const v1::Silence& silence,
+                           const std::vector<std::string>& paths, v1::Silence* out) {
+  grpc::ClientContext context;
+  v1::UpdateSilenceRequest request;
+  *request.mutable_silence() = silence;
+  for (const std::string& path : paths) request.mutable_update_mask()->add_paths(path);
+  return stub.UpdateSilence(&context, request, out);
+}
+
+TEST_F(IncidentApiTest, UpdateSilenceAppliesTheFieldMask) {
+  v1::Silence created;
+  ASSERT_TRUE(CreateSilence(*stub_, MakeSilence("acme", "HighLatency"), &created).ok());
+  clock_.Advance(absl::Minutes(2));
+  v1::Silence patch;
+  patch.set_id(created.id());
+  patch.set_comment("longer maintenance");
+  patch.set_author("mallory");  // not in the mask
+  TimeToProto(kStart + absl::Hours(3), patch.mutable_ends_at());
+  v1::Silence updated;
+  const grpc::Status status = UpdateSilence(*stub_, patch, {"comment", "ends_at"}, &updated);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(updated.comment(), "longer maintenance");
+  EXPECT_EQ(updated.author(), "alice");
+  EXPECT_EQ(updated.ends_at().seconds(), absl::ToUnixSeconds(kStart + absl::Hours(3)));
+  EXPECT_EQ(updated.update_time().seconds(), absl::ToUnixSeconds(clock_.Now()));
+  EXPECT_EQ(updated.create_time().seconds(), created.create_time().seconds());
+  EXPECT_EQ(updated.state(), v1::SILENCE_STATE_ACTIVE);
+  v1::Silence got;
+  {
+    grpc::ClientContext context;
+    v1::GetSilenceRequest request;
+    request.set_id(created.id());
+    ASSERT_TRUE(stub_->GetSilence(&context, request, &got).ok());
+  }
+  EXPECT_EQ(got.comment(), "longer maintenance");
+
+  // An empty mask replaces every writable field: the full silence is needed.
+  v1::Silence full = MakeSilence("acme", "ServiceDown");
+  full.set_id(created.id());
+  TimeToProto(kStart + absl::Hours(4), full.mutable_ends_at());
+  ASSERT_TRUE(UpdateSilence(*stub_, full, {}, &updated).ok());
+  ASSERT_EQ(updated.matchers_size(), 1);
+  EXPECT_EQ(updated.matchers(0).value(), "ServiceDown");
+  EXPECT_EQ(updated.comment(), "planned maintenance");
+  v1::Silence partial;
+  partial.set_id(created.id());
+  partial.set_comment("only this");
+  const grpc::Status refused = UpdateSilence(*stub_, partial, {}, &updated);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(refused.error_message(), HasSubstr("silence.matchers"));
+}
+
+TEST_F(IncidentApiTest, UpdateSilenceRefusesBadRequests) {
+  v1::Silence created;
+  ASSERT_TRUE(CreateSilence(*stub_, MakeSilence("acme", "HighLatency"), &created).ok());
+  const auto code_and_field = [this](const v1::Silence& silence,
+                                     const std::vector<std::string>& paths,
+                                     grpc::StatusCode code, const std::string& text) {
+    v1::Silence out;
+    const grpc::Status status = UpdateSilence(*stub_, silence, paths, &out);
+    EXPECT_EQ(status.error_code(), code) << text << ": " << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr(text));
+  };
+  v1::Silence patch;
+  code_and_field(patch, {"comment"}, grpc::StatusCode::INVALID_ARGUMENT, "silence.id");
+  patch.set_id(created.id());
+  code_and_field(patch, {"create_time"}, grpc::StatusCode::INVALID_ARGUMENT, "update_mask");
+  code_and_field(patch, {"no_such_field"}, grpc::StatusCode::INVALID_ARGUMENT, "update_mask");
+  code_and_field(patch, {"comment"}, grpc::StatusCode::INVALID_ARGUMENT, "silence.comment");
+  v1::Silence bad_regex = patch;
+  common::v1::LabelMatcher* m = bad_regex.add_matchers();
+  m->set_name("service");
+  m->set_op(common::v1::MATCH_OP_REGEX);
+  m->set_value("(unclosed");
+  code_and_field(bad_regex, {"matchers"}, grpc::StatusCode::INVALID_ARGUMENT,
+                 "silence.matchers[0].value");
+  v1::Silence past = patch;
+  clock_.Advance(absl::Minutes(30));
+  TimeToProto(kStart + absl::Minutes(10), past.mutable_ends_at());
+  code_and_field(past, {"ends_at"}, grpc::StatusCode::INVALID_ARGUMENT, "silence.ends_at");
+  v1::Silence missing = patch;
+  missing.set_id("missing");
+  missing.set_comment("x");
+  code_and_field(missing, {"comment"}, grpc::StatusCode::NOT_FOUND, "missing");
+  // Once the silence has ended it stays a record.
+  clock_.Advance(absl::Hours(1));
+  v1::Silence revive = patch;
+  TimeToProto(clock_.Now() + absl::Hours(1), revive.mutable_ends_at());
+  code_and_field(revive, {"ends_at"}, grpc::StatusCode::FAILED_PRECONDITION, "expired");
 }
 
 TEST_F(IncidentApiTest, CreateSilenceIsIdempotentByRequestId) {

@@ -163,5 +163,58 @@ TEST_P(IncidentStoreContractTest, PendingSilenceDoesNotMute) {
   EXPECT_EQ(summary->incidents_opened, 1);
 }
 
+TEST_P(IncidentStoreContractTest, UpdateSilenceReplacesTheRowAndKeepsItsIdentity) {
+  const Silence original = MakeSilence("sil-1", "acme", kT0);
+  ASSERT_THAT(store().CreateSilence(original), IsOk());
+  const absl::Time at = kT0 + absl::Minutes(3);
+  auto updated = store().UpdateSilence("sil-1", [&](const Silence& current) {
+    Silence next = current;
+    next.tenant = "globex";              // identity fields are kept by the store
+    next.create_time = at;
+    next.matchers = {{"service", MatchOp::kNotEqual, "batch"}};
+    next.ends_at.reset();
+    next.recurrence = WeeklyWindow{{DayOfWeek::kSaturday}, 23 * 60, 30, "America/New_York"};
+    next.comment = "weekly";
+    next.update_time = at;
+    return absl::StatusOr<Silence>(next);
+  });
+  ASSERT_THAT(updated, IsOk());
+  auto got = store().GetSilence("sil-1");
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(*got, *updated);
+  EXPECT_EQ(got->tenant, "acme");
+  EXPECT_EQ(got->create_time, kT0);
+  EXPECT_EQ(got->update_time, at);
+  EXPECT_EQ(got->comment, "weekly");
+  EXPECT_FALSE(got->ends_at.has_value());
+  ASSERT_TRUE(got->recurrence.has_value());
+  EXPECT_EQ(got->recurrence->time_zone, "America/New_York");
+  ASSERT_EQ(got->matchers.size(), 1u);
+  EXPECT_EQ(got->matchers[0].name, "service");
+  EXPECT_EQ(got->matchers[0].op, MatchOp::kNotEqual);
+  EXPECT_EQ(got->matchers[0].value, "batch");
+}
+
+TEST_P(IncidentStoreContractTest, UpdateSilenceErrorWritesNothing) {
+  const Silence original = MakeSilence("sil-1", "acme", kT0);
+  ASSERT_THAT(store().CreateSilence(original), IsOk());
+  EXPECT_THAT(store().UpdateSilence("sil-1",
+                                    [](const Silence&) -> absl::StatusOr<Silence> {
+                                      return absl::FailedPreconditionError("expired");
+                                    }),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  auto got = store().GetSilence("sil-1");
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(*got, original);
+  bool called = false;
+  EXPECT_THAT(store().UpdateSilence("nope",
+                                    [&](const Silence& current) -> absl::StatusOr<Silence> {
+                                      called = true;
+                                      return current;
+                                    }),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_FALSE(called);
+}
+
 }  // namespace
 }  // namespace agentwatch::incident::testing

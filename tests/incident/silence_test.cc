@@ -238,3 +238,135 @@ TEST(ValidateSilenceTest, RefusesBadInputNamingTheField) {
 
 }  // namespace
 }  // namespace agentwatch::incident
+
+namespace agentwatch::incident {
+namespace {
+
+using ::agentwatch::testing::IsOk;
+using ::agentwatch::testing::StatusIs;
+using ::testing::HasSubstr;
+
+Silence UpdateBase() {
+  Silence s;
+  s.id = "s1";
+  s.tenant = "acme";
+  s.matchers = {{"alertname", MatchOp::kEqual, "HighLatency"}};
+  s.starts_at = absl::FromUnixSeconds(1'800'000'000);
+  s.ends_at = s.starts_at + absl::Hours(2);
+  s.author = "alice";
+  s.comment = "deploy";
+  s.create_time = s.starts_at;
+  s.update_time = s.starts_at;
+  return s;
+}
+
+TEST(ApplySilenceUpdateTest, ReplacesOnlyTheMaskedFields) {
+  const Silence current = UpdateBase();
+  const absl::Time now = current.starts_at + absl::Minutes(10);
+  Silence patch;
+  patch.comment = "extended deploy";
+  patch.author = "mallory";  // not in the mask: ignored
+  patch.ends_at = current.starts_at + absl::Hours(5);
+  SilenceUpdateMask mask;
+  mask.comment = true;
+  mask.ends_at = true;
+  auto next = ApplySilenceUpdate(current, patch, mask, now, "silence");
+  ASSERT_THAT(next, IsOk());
+  EXPECT_EQ(next->comment, "extended deploy");
+  EXPECT_EQ(next->author, "alice");
+  EXPECT_EQ(next->ends_at, current.starts_at + absl::Hours(5));
+  ASSERT_EQ(next->matchers.size(), 1u);
+  EXPECT_EQ(next->matchers[0].value, "HighLatency");
+  EXPECT_EQ(next->starts_at, current.starts_at);
+  EXPECT_EQ(next->create_time, current.create_time);
+  EXPECT_EQ(next->update_time, now);
+}
+
+TEST(ApplySilenceUpdateTest, FullMaskReplacesEveryWritableField) {
+  const Silence current = UpdateBase();
+  const absl::Time now = current.starts_at + absl::Minutes(10);
+  Silence patch;
+  patch.matchers = {{"service", MatchOp::kRegex, "api|web"}};
+  patch.starts_at = now;
+  patch.author = "bob";
+  patch.comment = "weekly window";
+  patch.recurrence = WeeklyWindow{{DayOfWeek::kSunday}, 22 * 60, 60, "Europe/Berlin"};
+  auto next = ApplySilenceUpdate(current, patch, SilenceUpdateMask::All(), now, "silence");
+  ASSERT_THAT(next, IsOk());
+  ASSERT_EQ(next->matchers.size(), 1u);
+  EXPECT_EQ(next->matchers[0].name, "service");
+  EXPECT_EQ(next->matchers[0].op, MatchOp::kRegex);
+  EXPECT_FALSE(next->ends_at.has_value());
+  ASSERT_TRUE(next->recurrence.has_value());
+  EXPECT_EQ(next->recurrence->time_zone, "Europe/Berlin");
+  EXPECT_EQ(next->recurrence->start_minute, 22 * 60);
+  EXPECT_EQ(next->author, "bob");
+}
+
+TEST(ApplySilenceUpdateTest, AnExpiredSilenceCannotBeEdited) {
+  const Silence current = UpdateBase();
+  Silence patch;
+  patch.ends_at = current.starts_at + absl::Hours(10);
+  SilenceUpdateMask mask;
+  mask.ends_at = true;
+  // Ended by time.
+  EXPECT_THAT(ApplySilenceUpdate(current, patch, mask, *current.ends_at, "silence"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("expired")));
+  // Deleted.
+  Silence deleted = current;
+  deleted.expire_time = current.starts_at + absl::Minutes(1);
+  EXPECT_THAT(ApplySilenceUpdate(deleted, patch, mask, current.starts_at + absl::Minutes(2),
+                                 "silence"),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+TEST(ApplySilenceUpdateTest, EndsAtCannotMoveIntoThePast) {
+  const Silence current = UpdateBase();
+  const absl::Time now = current.starts_at + absl::Minutes(30);
+  Silence patch;
+  patch.ends_at = now - absl::Minutes(1);
+  SilenceUpdateMask mask;
+  mask.ends_at = true;
+  EXPECT_THAT(ApplySilenceUpdate(current, patch, mask, now, "silence"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("silence.ends_at")));
+  patch.ends_at = now;
+  EXPECT_THAT(ApplySilenceUpdate(current, patch, mask, now, "silence"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("silence.ends_at")));
+  patch.ends_at = now + absl::Minutes(1);
+  EXPECT_THAT(ApplySilenceUpdate(current, patch, mask, now, "silence"), IsOk());
+}
+
+TEST(ApplySilenceUpdateTest, ValidatesLikeCreateNamingTheField) {
+  const Silence current = UpdateBase();
+  const absl::Time now = current.starts_at + absl::Minutes(1);
+  SilenceUpdateMask mask;
+  mask.matchers = true;
+  Silence patch;
+  EXPECT_THAT(ApplySilenceUpdate(current, patch, mask, now, "silence"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("silence.matchers")));
+  patch.matchers = {{"service", MatchOp::kRegex, "(unclosed"}};
+  EXPECT_THAT(
+      ApplySilenceUpdate(current, patch, mask, now, "silence"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("silence.matchers[0].value")));
+  SilenceUpdateMask ends;
+  ends.ends_at = true;
+  EXPECT_THAT(ApplySilenceUpdate(current, Silence{}, ends, now, "silence"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("silence.ends_at")));
+  SilenceUpdateMask starts;
+  starts.starts_at = true;
+  Silence late;
+  late.starts_at = *current.ends_at + absl::Minutes(1);
+  EXPECT_THAT(ApplySilenceUpdate(current, late, starts, now, "silence"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("silence.ends_at")));
+  SilenceUpdateMask author;
+  author.author = true;
+  EXPECT_THAT(ApplySilenceUpdate(current, Silence{}, author, now, "silence"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("silence.author")));
+  Silence other_tenant;
+  other_tenant.tenant = "globex";
+  EXPECT_THAT(ApplySilenceUpdate(current, other_tenant, SilenceUpdateMask{}, now, "silence"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("silence.tenant")));
+}
+
+}  // namespace
+}  // namespace agentwatch::incident

@@ -205,6 +205,35 @@ TEST_P(IncidentStoreContractTest, RefireJoinsAndResolvedMarksTheAlert) {
   EXPECT_EQ(detail->timeline.back().details.at("refire"), "true");
 }
 
+// Intake updates existing alert rows in place (the row read back, changed,
+// written again): a resolve keeps the labels and annotations the alert fired
+// with, escapes included, and a refire replaces them with its own.
+TEST_P(IncidentStoreContractTest, UpdatedAlertRowsKeepOrReplaceTheirValues) {
+  AlertReport a = Firing("acme", "fp1", "A", kT0);
+  a.labels = {{"service", "a\"b\\c\nd"}, {"emoji", "\xF0\x9F\x94\xA5"}};
+  a.annotations = {{"summary", "s\t\"q\""}, {"ctl", std::string("\x01\x1f", 2)}};
+  ASSERT_THAT(Report({a}, kT0), IsOk());
+  ASSERT_THAT(Report({Resolved(a, kT0 + absl::Minutes(1))}, kT0 + absl::Minutes(1)), IsOk());
+  auto detail = store().GetIncident("inc-000001");
+  ASSERT_THAT(detail, IsOk());
+  ASSERT_THAT(detail->alerts, SizeIs(1));
+  EXPECT_EQ(detail->alerts[0].status, AlertStatus::kResolved);
+  EXPECT_EQ(detail->alerts[0].labels, PrepareAlert(a, grouping_, kT0).labels);
+  EXPECT_EQ(detail->alerts[0].annotations, a.annotations);
+
+  AlertReport again = a;
+  again.starts_at = kT0 + absl::Minutes(5);
+  again.annotations = {{"summary", "\u00e9t\u00e9"}};
+  ASSERT_THAT(Report({again}, kT0 + absl::Minutes(5)), IsOk());
+  detail = store().GetIncident("inc-000001");
+  ASSERT_THAT(detail, IsOk());
+  ASSERT_THAT(detail->alerts, SizeIs(1));
+  EXPECT_EQ(detail->alerts[0].status, AlertStatus::kFiring);
+  EXPECT_EQ(detail->alerts[0].annotations, again.annotations);
+  EXPECT_EQ(detail->alerts[0].starts_at, kT0 + absl::Minutes(5));
+  EXPECT_EQ(detail->incident.firing_alert_count, 1);
+}
+
 TEST_P(IncidentStoreContractTest, NewIncidentAfterResolutionAndSupersededFiring) {
   ASSERT_THAT(Report({Firing("acme", "fp1", "A", kT0)}, kT0), IsOk());
   ASSERT_THAT(Step("inc-000001", IncidentStatus::kResolved, kT0 + absl::Minutes(1)), IsOk());

@@ -91,6 +91,11 @@ class DownStore final : public IncidentStore {
   absl::Status DeleteSilence(absl::string_view, absl::Time) override {
     return absl::UnavailableError("database down");
   }
+  absl::StatusOr<Silence> UpdateSilence(
+      absl::string_view,
+      const std::function<absl::StatusOr<Silence>(const Silence&)>&) override {
+    return absl::UnavailableError("database down");
+  }
   absl::StatusOr<SilencePage> ListSilences(const SilenceQuery&) override {
     return absl::UnavailableError("database down");
   }

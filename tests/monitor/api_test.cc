@@ -978,7 +978,9 @@ TEST(AlertRulesTest, CrudIsValidatedIdempotentAndPaged) {
   bad.clear_threshold();
   EXPECT_EQ(create(bad, "", &other).error_message(), "rule.threshold: required");
   bad.mutable_anomaly()->set_metric("llm_calls_total");
-  EXPECT_EQ(create(bad, "", &other).error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  bad.mutable_anomaly()->set_score_threshold(1.5);
+  EXPECT_EQ(create(bad, "", &other).error_message(),
+            "rule.anomaly.score_threshold: must be in (0, 1]");
 
   // Paged by name.
   std::vector<std::string> names;

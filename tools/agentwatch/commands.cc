@@ -286,7 +286,11 @@ int ForecastCommand(const Args& args) {
   cmd.flags.AddString("tenant", &tenant, "tenant whose series to forecast");
   cmd.flags.AddString("match", &match, "label matchers, e.g. workflow=triage,env=prod");
   int code = 0;
-  if (!cmd.Parse(args, 1, &code)) return code;
+  if (!cmd.Parse(args, 1, &code)) {
+    // --help: the offline mode is part of the same command.
+    if (code == 0) std::cout << "\n" << ForecastCsvUsage();
+    return code;
+  }
   if (cmd.positional.empty()) {
     std::cerr << "agentwatch forecast: give the metric, e.g. workflow_runs_total\n";
     return 2;

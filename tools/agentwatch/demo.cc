@@ -661,9 +661,12 @@ class Demo {
         values.push_back(p.value());
         peak = std::max(peak, p.value());
       }
-      Say(absl::StrFormat("forecast (%s, backtest MASE %.2f): %s peak %.2f runs/s",
-                          forecast.model(), forecast.backtest_mase(), Sparkline(values), peak));
-      found = absl::StrFormat("forecast peak %.2f runs/s", peak);
+      // A counter's forecast is the number of runs per step (5 minutes).
+      Say(absl::StrFormat("forecast (%s, backtest MASE %.2f): %s peak %.0f runs per 5 min "
+                          "(%.2f/s)",
+                          forecast.model(), forecast.backtest_mase(), Sparkline(values), peak,
+                          peak / 300));
+      found = absl::StrFormat("forecast peak %.2f runs/s", peak / 300);
     } else {
       Say("forecast failed: " + status.error_message());
     }

@@ -18,7 +18,9 @@ commands:
   incidents ack ID             acknowledge (--actor, --note)
   incidents resolve ID         resolve (--actor, --note)
   incidents note ID TEXT       add a note to the timeline
-  incidents postmortem ID      print the postmortem as Markdown (create it with --summary ...)
+  incidents close ID           close a resolved incident (P0/P1: needs a published postmortem)
+  incidents postmortem ID      show, write (--summary --impact --root_cause --action --publish)
+                               or export (--export md) the incident's postmortem
   alerts                       alerts firing in monitor now (--pending for those not yet firing)
   rules list                   alert rules
   rules apply -f FILE          create or update alert rules from a JSON file ({"rules": [...]})
@@ -72,6 +74,7 @@ int main(int argc, char** argv) {
       if (verb == "resolve") return IncidentsResolveCommand(sub);
       if (verb == "note") return IncidentsNoteCommand(sub);
       if (verb == "postmortem") return IncidentsPostmortemCommand(sub);
+      if (verb == "close") return IncidentsCloseCommand(sub);
     }
     if (command == "cost" && verb == "report") return CostReportCommand(sub);
     if (command == "rules" && verb == "list") return RulesListCommand(sub);

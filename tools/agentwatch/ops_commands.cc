@@ -13,11 +13,13 @@
 #include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "agentwatch/capacity/v1/capacity.grpc.pb.h"
 #include "agentwatch/command.h"
@@ -193,16 +195,89 @@ int IncidentsNoteCommand(const Args& args) {
   return 0;
 }
 
+int IncidentsCloseCommand(const Args& args) {
+  return IncidentStep<incident_v1::CloseIncidentRequest>(
+      "incidents close", "closed", args,
+      [](incident_v1::IncidentService::Stub& stub, grpc::ClientContext* context,
+         const incident_v1::CloseIncidentRequest& request,
+         incident_v1::Incident* out) { return stub.CloseIncident(context, request, out); });
+}
+
+namespace {
+
+// "description@owner;description" as action items (owner optional). False
+// (after printing the problem) for an empty description.
+bool ParseActionItems(const std::string& text,
+                      google::protobuf::RepeatedPtrField<incident_v1::ActionItem>* out) {
+  for (absl::string_view part : absl::StrSplit(text, ';', absl::SkipWhitespace())) {
+    part = absl::StripAsciiWhitespace(part);
+    const size_t at = part.rfind('@');
+    incident_v1::ActionItem* item = out->Add();
+    item->set_description(std::string(
+        absl::StripAsciiWhitespace(at == absl::string_view::npos ? part : part.substr(0, at))));
+    if (at != absl::string_view::npos) {
+      item->set_owner(std::string(absl::StripAsciiWhitespace(part.substr(at + 1))));
+    }
+    if (item->description().empty()) {
+      std::cerr << "agentwatch incidents postmortem: --action: '" << part
+                << "' has no description (use \"what to do@owner;another@owner\")\n";
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string PostmortemStatusText(incident_v1::PostmortemStatus s) {
+  return ShortEnum(incident_v1::PostmortemStatus_Name(s), "POSTMORTEM_STATUS_");
+}
+
+void PrintPostmortem(const incident_v1::Postmortem& pm) {
+  std::cout << "postmortem " << pm.id() << " of incident " << pm.incident_id() << " ("
+            << PostmortemStatusText(pm.status()) << ")\n";
+  const auto field = [](const char* name, const std::string& value) {
+    std::cout << name << (value.empty() ? "-" : value) << "\n";
+  };
+  field("title:       ", pm.title());
+  field("author:      ", pm.author());
+  field("updated:     ", Utc(pm.update_time()));
+  field("summary:     ", pm.summary());
+  field("impact:      ", pm.impact());
+  field("root cause:  ", pm.root_cause());
+  field("resolution:  ", pm.resolution());
+  field("lessons:     ", pm.lessons());
+  std::cout << "action items:" << (pm.action_items().empty() ? " -" : "") << "\n";
+  for (const auto& item : pm.action_items()) {
+    std::cout << "  ["
+              << ShortEnum(incident_v1::ActionItemStatus_Name(item.status()), "ACTION_ITEM_STATUS_")
+              << "] " << item.description();
+    if (!item.owner().empty()) std::cout << " (" << item.owner() << ")";
+    std::cout << "\n";
+  }
+}
+
+}  // namespace
+
 int IncidentsPostmortemCommand(const Args& args) {
   Command cmd("incidents postmortem");
-  std::string summary, impact, root_cause, resolution, author, tenant, title;
-  cmd.flags.AddString("summary", &summary, "create the postmortem with this summary");
-  cmd.flags.AddString("impact", &impact, "impact (with --summary)");
-  cmd.flags.AddString("root_cause", &root_cause, "root cause (with --summary)");
-  cmd.flags.AddString("resolution", &resolution, "resolution (with --summary)");
-  cmd.flags.AddString("title", &title, "title (with --summary; default: the incident's)");
-  cmd.flags.AddString("author", &author, "author (default: $USER)");
-  cmd.flags.AddString("tenant", &tenant, "tenant of the incident (to find its postmortem)");
+  std::string summary, impact, root_cause, resolution, lessons, author, title, actions, status_text,
+      export_format;
+  bool publish = false;
+  cmd.flags.AddString(
+      "summary", &summary,
+      "summary; creates the postmortem when the incident has none, else updates it");
+  cmd.flags.AddString("impact", &impact, "impact: who was affected, how, for how long");
+  cmd.flags.AddString("root_cause", &root_cause, "root cause");
+  cmd.flags.AddString("resolution", &resolution, "how it was resolved");
+  cmd.flags.AddString("lessons", &lessons, "lessons learned");
+  cmd.flags.AddString("title", &title, "title (default: the incident's)");
+  cmd.flags.AddString("action", &actions,
+                      "action items to add, \"what to do@owner;another@owner\" (owner optional)");
+  cmd.flags.AddString("status", &status_text, "set the status: draft, in_review or published");
+  cmd.flags.AddBool("publish", &publish,
+                    "publish it (needs summary, impact and root cause); P0/P1 incidents close "
+                    "only with a published postmortem");
+  cmd.flags.AddString("author", &author, "author when creating (default: $USER)");
+  cmd.flags.AddString("export", &export_format, "print the postmortem as a document: md");
   int code = 0;
   if (!cmd.Parse(args, 1, &code)) return code;
   if (author.empty()) author = DefaultActor();
@@ -210,59 +285,108 @@ int IncidentsPostmortemCommand(const Args& args) {
     std::cerr << "agentwatch incidents postmortem: give the incident ID\n";
     return 2;
   }
+  if (!export_format.empty() && export_format != "md") {
+    std::cerr << "agentwatch incidents postmortem: --export: only md (Markdown) is supported\n";
+    return 2;
+  }
+  incident_v1::PostmortemStatus status = incident_v1::POSTMORTEM_STATUS_UNSPECIFIED;
+  if (publish) status = incident_v1::POSTMORTEM_STATUS_PUBLISHED;
+  if (!status_text.empty()) {
+    const std::string upper = absl::AsciiStrToUpper(status_text);
+    if (!incident_v1::PostmortemStatus_Parse("POSTMORTEM_STATUS_" + upper, &status) ||
+        status == incident_v1::POSTMORTEM_STATUS_UNSPECIFIED ||
+        (publish && status != incident_v1::POSTMORTEM_STATUS_PUBLISHED)) {
+      std::cerr << "agentwatch incidents postmortem: --status: '" << status_text
+                << "' is not draft, in_review or published (or contradicts --publish)\n";
+      return 2;
+    }
+  }
+  // The change the flags ask for, and the fields it touches.
+  incident_v1::Postmortem change;
+  std::vector<std::string> paths;
+  const auto set = [&](const std::string& value, const char* path,
+                       void (incident_v1::Postmortem::*setter)(const std::string&)) {
+    if (value.empty()) return;
+    (change.*setter)(value);
+    paths.push_back(path);
+  };
+  set(title, "title", &incident_v1::Postmortem::set_title);
+  set(summary, "summary", &incident_v1::Postmortem::set_summary);
+  set(impact, "impact", &incident_v1::Postmortem::set_impact);
+  set(root_cause, "root_cause", &incident_v1::Postmortem::set_root_cause);
+  set(resolution, "resolution", &incident_v1::Postmortem::set_resolution);
+  set(lessons, "lessons", &incident_v1::Postmortem::set_lessons);
+  if (!ParseActionItems(actions, change.mutable_action_items())) return 2;
+  if (status != incident_v1::POSTMORTEM_STATUS_UNSPECIFIED) {
+    change.set_status(status);
+    paths.push_back("status");
+  }
+
   const std::string incident_id = cmd.positional[0];
   auto stub = incident_v1::IncidentService::NewStub(cmd.Channel(cmd.incident_addr));
-  std::string postmortem_id;
-  if (!summary.empty()) {
-    incident_v1::CreatePostmortemRequest request;
-    incident_v1::Postmortem* pm = request.mutable_postmortem();
-    pm->set_incident_id(incident_id);
-    pm->set_title(title);
-    pm->set_summary(summary);
-    pm->set_impact(impact);
-    pm->set_root_cause(root_cause);
-    pm->set_resolution(resolution);
-    pm->set_author(author);
-    request.set_request_id(absl::StrCat("cli-postmortem-", incident_id));
+  incident_v1::Postmortem pm;
+  {
+    incident_v1::GetPostmortemRequest request;
+    request.set_incident_id(incident_id);
     grpc::ClientContext context;
     cmd.Prepare(&context);
-    incident_v1::Postmortem created;
-    const grpc::Status status = stub->CreatePostmortem(&context, request, &created);
-    if (!status.ok()) return Fail("incident", cmd.incident_addr, status);
-    postmortem_id = created.id();
-  } else {
-    // Find the incident's postmortem.
-    incident_v1::ListPostmortemsRequest request;
-    request.set_tenant(tenant);
-    request.set_page_size(200);
-    for (int page = 0; page < 100 && postmortem_id.empty(); ++page) {
-      grpc::ClientContext context;
-      cmd.Prepare(&context);
-      incident_v1::ListPostmortemsResponse response;
-      const grpc::Status status = stub->ListPostmortems(&context, request, &response);
-      if (!status.ok()) return Fail("incident", cmd.incident_addr, status);
-      for (const auto& pm : response.postmortems()) {
-        if (pm.incident_id() == incident_id) postmortem_id = pm.id();
-      }
-      if (response.next_page_token().empty()) break;
-      request.set_page_token(response.next_page_token());
-    }
-    if (postmortem_id.empty()) {
+    const grpc::Status got = stub->GetPostmortem(&context, request, &pm);
+    const bool none = got.error_code() == grpc::StatusCode::NOT_FOUND &&
+                      absl::StrContains(got.error_message(), "has no postmortem");
+    if (!got.ok() && !none) return Fail("incident", cmd.incident_addr, got);
+    if (none && paths.empty() && change.action_items().empty()) {
       std::cerr << "agentwatch incidents postmortem: incident " << incident_id
                 << " has no postmortem yet; write one with --summary \"...\" --impact \"...\" "
                    "--root_cause \"...\"\n";
       return 1;
     }
+    if (none) {
+      incident_v1::CreatePostmortemRequest create;
+      *create.mutable_postmortem() = change;
+      create.mutable_postmortem()->set_incident_id(incident_id);
+      create.mutable_postmortem()->set_author(author);
+      create.set_request_id(
+          absl::StrCat("cli-postmortem-", incident_id, "-", absl::ToUnixMicros(absl::Now())));
+      grpc::ClientContext create_context;
+      cmd.Prepare(&create_context);
+      const grpc::Status created = stub->CreatePostmortem(&create_context, create, &pm);
+      if (!created.ok()) return Fail("incident", cmd.incident_addr, created);
+      std::cerr << "created postmortem " << pm.id() << " (" << PostmortemStatusText(pm.status())
+                << ")\n";
+    } else if (!paths.empty() || !change.action_items().empty()) {
+      incident_v1::UpdatePostmortemRequest update;
+      *update.mutable_postmortem() = change;
+      update.mutable_postmortem()->set_id(pm.id());
+      if (!change.action_items().empty()) {
+        // New items are added after the existing ones (kept with their ids).
+        google::protobuf::RepeatedPtrField<incident_v1::ActionItem> items = pm.action_items();
+        items.MergeFrom(change.action_items());
+        *update.mutable_postmortem()->mutable_action_items() = items;
+        paths.push_back("action_items");
+      }
+      for (const std::string& path : paths) update.mutable_update_mask()->add_paths(path);
+      grpc::ClientContext update_context;
+      cmd.Prepare(&update_context);
+      const grpc::Status updated = stub->UpdatePostmortem(&update_context, update, &pm);
+      if (!updated.ok()) return Fail("incident", cmd.incident_addr, updated);
+      std::cerr << "updated postmortem " << pm.id() << " (" << PostmortemStatusText(pm.status())
+                << ")\n";
+    }
   }
-  incident_v1::ExportPostmortemRequest request;
-  request.set_id(postmortem_id);
-  grpc::ClientContext context;
-  cmd.Prepare(&context);
-  incident_v1::ExportPostmortemResponse exported;
-  const grpc::Status status = stub->ExportPostmortem(&context, request, &exported);
-  if (!status.ok()) return Fail("incident", cmd.incident_addr, status);
-  if (MaybeJson(cmd, exported)) return 0;
-  std::cout << exported.markdown();
+  if (export_format == "md") {
+    incident_v1::ExportPostmortemRequest request;
+    request.set_id(pm.id());
+    grpc::ClientContext context;
+    cmd.Prepare(&context);
+    incident_v1::ExportPostmortemResponse exported;
+    const grpc::Status status = stub->ExportPostmortem(&context, request, &exported);
+    if (!status.ok()) return Fail("incident", cmd.incident_addr, status);
+    if (MaybeJson(cmd, exported)) return 0;
+    std::cout << exported.markdown();
+    return 0;
+  }
+  if (MaybeJson(cmd, pm)) return 0;
+  PrintPostmortem(pm);
   return 0;
 }
 

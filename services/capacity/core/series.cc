@@ -38,8 +38,12 @@ absl::StatusOr<RegularSeries> AlignAndSum(const std::vector<std::vector<TimedVal
     }
   }
   if (missing == MissingStep::kZero) {
+    // Steps before the first observation stay gaps: the series did not exist
+    // yet, and counting them as zero demand would invent a regime change.
+    bool observed = false;
     for (double& value : out.values) {
-      if (std::isnan(value)) value = 0;
+      observed = observed || !std::isnan(value);
+      if (observed && std::isnan(value)) value = 0;
     }
   }
   return out;

@@ -28,7 +28,8 @@ struct TimedValue {
 
 // What a step without any point means when sparse series are aligned.
 enum class MissingStep {
-  // Nothing happened in that step: the value is 0 (event counters).
+  // Nothing happened in that step: the value is 0 (event counters). Steps
+  // before the first observed one stay NaN (the series did not exist yet).
   kZero,
   // Nothing was measured in that step: a gap (NaN) to fill (gauges).
   kGap,
@@ -37,8 +38,8 @@ enum class MissingStep {
 // Aligns `series` onto the grid of steps [start, end) and sums them: a step's
 // value is the sum of the finite points of every series that fall in it (a
 // point belongs to the step containing its time; points outside the range are
-// ignored). A step with no finite point is 0 under MissingStep::kZero and NaN
-// under MissingStep::kGap. The grid has ceil((end - start) / step) steps.
+// ignored). A step with no finite point is 0 under MissingStep::kZero (NaN
+// before the first step with one) and NaN under MissingStep::kGap. The grid has ceil((end - start) / step) steps.
 // INVALID_ARGUMENT ("step: ...") when step is not positive, ("range: ...")
 // when end is before start.
 absl::StatusOr<RegularSeries> AlignAndSum(const std::vector<std::vector<TimedValue>>& series,

@@ -6,7 +6,9 @@
 // silences (CreateSilence, GetSilence, ListSilences, DeleteSilence), and
 // paging: escalation policies, on-call schedules (with GetOnCall) and
 // notification channels (with TestNotificationChannel), in
-// paging_service.cc, and inhibition rules (inhibition_service.cc). Every
+// paging_service.cc, inhibition rules (inhibition_service.cc),
+// postmortems (postmortem_service.cc) and response rules
+// (response_service.cc). Every
 // other RPC of IncidentService answers UNIMPLEMENTED (the generated base
 // class does).
 #pragma once
@@ -78,6 +80,15 @@ class IncidentServiceImpl final : public v1::IncidentService::CallbackService {
   grpc::ServerUnaryReactor* ListSilences(grpc::CallbackServerContext* context,
                                          const v1::ListSilencesRequest* request,
                                          v1::ListSilencesResponse* response) override;
+  // Incident statistics over a range (api/stats_service.cc); UNIMPLEMENTED
+  // when the store has no StatsStore.
+  grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* context,
+                                     const v1::GetStatsRequest* request,
+                                     v1::IncidentStats* response) override;
+  // Field-masked edit of a silence (api/silence_update_service.cc).
+  grpc::ServerUnaryReactor* UpdateSilence(grpc::CallbackServerContext* context,
+                                          const v1::UpdateSilenceRequest* request,
+                                          v1::Silence* response) override;
   grpc::ServerUnaryReactor* DeleteSilence(grpc::CallbackServerContext* context,
                                           const v1::DeleteSilenceRequest* request,
                                           google::protobuf::Empty* response) override;
@@ -147,6 +158,39 @@ class IncidentServiceImpl final : public v1::IncidentService::CallbackService {
   grpc::ServerUnaryReactor* ListInhibitionRules(grpc::CallbackServerContext* context,
                                                 const v1::ListInhibitionRulesRequest* request,
                                                 v1::ListInhibitionRulesResponse* response) override;
+  // Response rules (response_service.cc); the ResponseEngine runs them.
+  grpc::ServerUnaryReactor* CreateResponseRule(grpc::CallbackServerContext* context,
+                                               const v1::CreateResponseRuleRequest* request,
+                                               v1::ResponseRule* response) override;
+  grpc::ServerUnaryReactor* GetResponseRule(grpc::CallbackServerContext* context,
+                                            const v1::GetResponseRuleRequest* request,
+                                            v1::ResponseRule* response) override;
+  grpc::ServerUnaryReactor* UpdateResponseRule(grpc::CallbackServerContext* context,
+                                               const v1::UpdateResponseRuleRequest* request,
+                                               v1::ResponseRule* response) override;
+  grpc::ServerUnaryReactor* DeleteResponseRule(grpc::CallbackServerContext* context,
+                                               const v1::DeleteResponseRuleRequest* request,
+                                               google::protobuf::Empty* response) override;
+  grpc::ServerUnaryReactor* ListResponseRules(grpc::CallbackServerContext* context,
+                                              const v1::ListResponseRulesRequest* request,
+                                              v1::ListResponseRulesResponse* response) override;
+  // Postmortems (postmortem_service.cc); UNIMPLEMENTED when the store keeps
+  // none (IncidentStore::postmortems()).
+  grpc::ServerUnaryReactor* CreatePostmortem(grpc::CallbackServerContext* context,
+                                             const v1::CreatePostmortemRequest* request,
+                                             v1::Postmortem* response) override;
+  grpc::ServerUnaryReactor* UpdatePostmortem(grpc::CallbackServerContext* context,
+                                             const v1::UpdatePostmortemRequest* request,
+                                             v1::Postmortem* response) override;
+  grpc::ServerUnaryReactor* GetPostmortem(grpc::CallbackServerContext* context,
+                                          const v1::GetPostmortemRequest* request,
+                                          v1::Postmortem* response) override;
+  grpc::ServerUnaryReactor* ListPostmortems(grpc::CallbackServerContext* context,
+                                            const v1::ListPostmortemsRequest* request,
+                                            v1::ListPostmortemsResponse* response) override;
+  grpc::ServerUnaryReactor* ExportPostmortem(grpc::CallbackServerContext* context,
+                                             const v1::ExportPostmortemRequest* request,
+                                             v1::ExportPostmortemResponse* response) override;
 
  private:
   // The fields every lifecycle request carries.

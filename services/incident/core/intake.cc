@@ -38,13 +38,14 @@ bool IsNewFiring(const AlertState& row, const IncomingAlert& alert) {
 
 class Planner {
  public:
-  Planner(const IntakeState& state, absl::Time now, IdGenerator& ids, absl::Duration reopen_window)
+  // Takes `state` over: planning changes its copies of incidents and rows.
+  Planner(IntakeState state, absl::Time now, IdGenerator& ids, absl::Duration reopen_window)
       : reopen_window_(reopen_window),
-        incidents_(state.incidents),
-        alerts_(state.alerts),
-        reports_(state.known_reports),
-        silences_(state.silences),
-        rules_(state.inhibition_rules),
+        incidents_(std::move(state.incidents)),
+        alerts_(std::move(state.alerts)),
+        reports_(std::move(state.known_reports)),
+        silences_(std::move(state.silences)),
+        rules_(std::move(state.inhibition_rules)),
         now_(TruncateToMicros(now)),
         ids_(ids) {
     for (const auto& [id, incident] : incidents_) {
@@ -58,6 +59,7 @@ class Planner {
     }
   }
 
+  // Plans `alerts`; the planner is spent afterwards (the plan takes its state).
   IntakePlan Run(const std::vector<IncomingAlert>& alerts) {
     IntakePlan plan;
     plan.summary.incident_ids.reserve(alerts.size());
@@ -104,13 +106,14 @@ class Planner {
       plan.summary.incident_ids.push_back(std::move(incident_id));
     }
     plan.summary.incidents_opened = static_cast<int64_t>(created_.size());
-    for (const std::string& id : created_) plan.created.push_back(incidents_.at(id));
+    plan.created.reserve(created_.size());
+    for (const std::string& id : created_) plan.created.push_back(std::move(incidents_.at(id)));
+    const std::set<std::string> created(created_.begin(), created_.end());
     for (const std::string& id : changed_) {
-      if (std::find(created_.begin(), created_.end(), id) == created_.end()) {
-        plan.updated.push_back(incidents_.at(id));
-      }
+      if (created.count(id) == 0) plan.updated.push_back(std::move(incidents_.at(id)));
     }
-    for (const AlertKey& key : touched_order_) plan.alerts.push_back(alerts_.at(key));
+    plan.alerts.reserve(touched_order_.size());
+    for (const AlertKey& key : touched_order_) plan.alerts.push_back(std::move(alerts_.at(key)));
     plan.timeline = std::move(timeline_);
     return plan;
   }
@@ -368,8 +371,8 @@ class Planner {
   std::map<std::string, Incident> incidents_;
   std::map<AlertKey, AlertState> alerts_;
   std::map<ReportKey, std::string> reports_;
-  const std::vector<Silence>& silences_;
-  const std::vector<InhibitionRule>& rules_;
+  const std::vector<Silence> silences_;
+  const std::vector<InhibitionRule> rules_;
   // (tenant, fingerprint) -> labels of the firing alerts that may inhibit.
   std::map<std::pair<std::string, std::string>, Labels> sources_;
   absl::Time now_;
@@ -405,9 +408,9 @@ ReportKey KeyOf(const IncomingAlert& alert) {
   return key;
 }
 
-IntakePlan PlanIntake(const IntakeState& state, const std::vector<IncomingAlert>& alerts,
-                      absl::Time now, IdGenerator& ids, absl::Duration reopen_window) {
-  return Planner(state, now, ids, reopen_window).Run(alerts);
+IntakePlan PlanIntake(IntakeState state, const std::vector<IncomingAlert>& alerts, absl::Time now,
+                      IdGenerator& ids, absl::Duration reopen_window) {
+  return Planner(std::move(state), now, ids, reopen_window).Run(alerts);
 }
 
 }  // namespace agentwatch::incident

@@ -121,10 +121,11 @@ struct IntakePlan {
 };
 
 // Plans `alerts` (prepared, in request order) received at `now` against
-// `state`; `now` is truncated to microseconds. New incident ids come from
-// `ids`. A zero `reopen_window` never re-opens. Pure apart from `ids`.
-IntakePlan PlanIntake(const IntakeState& state, const std::vector<IncomingAlert>& alerts,
-                      absl::Time now, IdGenerator& ids,
-                      absl::Duration reopen_window = absl::ZeroDuration());
+// `state` (taken by value: callers that no longer need it move it in, which
+// saves copying every loaded row); `now` is truncated to microseconds. New
+// incident ids come from `ids`. A zero `reopen_window` never re-opens. Pure
+// apart from `ids`.
+IntakePlan PlanIntake(IntakeState state, const std::vector<IncomingAlert>& alerts, absl::Time now,
+                      IdGenerator& ids, absl::Duration reopen_window = absl::ZeroDuration());
 
 }  // namespace agentwatch::incident

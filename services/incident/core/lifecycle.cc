@@ -103,9 +103,13 @@ absl::StatusOr<IncidentChange> Transition(const Incident& incident, IncidentStat
       if (from != S::kResolved) return Refuse(incident, "close", {S::kResolved});
       if ((incident.severity == Severity::kP0 || incident.severity == Severity::kP1) &&
           !incident.postmortem_published) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("incident ", incident.id, " is ", SeverityName(incident.severity),
-                         "; P0 and P1 incidents need a published postmortem before closing"));
+        return absl::FailedPreconditionError(absl::StrCat(
+            "incident ", incident.id, " is ", SeverityName(incident.severity),
+            "; P0 and P1 incidents need a published postmortem before closing (",
+            incident.postmortem_id.empty()
+                ? "it has none: create one with CreatePostmortem and publish it"
+                : absl::StrCat("postmortem ", incident.postmortem_id, " is not PUBLISHED yet"),
+            ")"));
       }
       next.close_time = now;
       kind = timeline_kind::kClosed;

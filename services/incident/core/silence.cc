@@ -208,4 +208,30 @@ bool IsSilenced(const Silence& silence, const Labels& labels, absl::Time at) {
   return true;
 }
 
+absl::StatusOr<Silence> ApplySilenceUpdate(const Silence& current, const Silence& patch,
+                                           const SilenceUpdateMask& mask, absl::Time now,
+                                           absl::string_view field) {
+  if (StateAt(current, now) == SilenceState::kExpired) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("silence ", current.id, " has expired and cannot be edited"));
+  }
+  if (!patch.tenant.empty() && patch.tenant != current.tenant) {
+    return InvalidField(absl::StrCat(field, ".tenant"), "cannot be changed");
+  }
+  Silence next = current;
+  if (mask.matchers) next.matchers = patch.matchers;
+  if (mask.starts_at) next.starts_at = patch.starts_at;
+  if (mask.ends_at) next.ends_at = patch.ends_at;
+  if (mask.author) next.author = patch.author;
+  if (mask.comment) next.comment = patch.comment;
+  if (mask.recurrence) next.recurrence = patch.recurrence;
+  RETURN_IF_ERROR(ValidateSilence(next, field));
+  if (next.ends_at.has_value() && *next.ends_at <= now) {
+    return InvalidField(absl::StrCat(field, ".ends_at"),
+                        "must be in the future (use DeleteSilence to end a silence now)");
+  }
+  next.update_time = now;
+  return next;
+}
+
 }  // namespace agentwatch::incident

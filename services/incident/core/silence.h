@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "incident/core/query.h"
@@ -69,6 +70,35 @@ inline constexpr size_t kMaxSilenceCommentBytes = size_t{16} * 1024;
 // INVALID_ARGUMENT "<field>: reason" with fields named under `field`
 // ("silence.matchers[0].value", "silence.recurrence.time_zone", ...).
 absl::Status ValidateSilence(const Silence& silence, absl::string_view field);
+
+// The writable fields of a silence an update replaces (the paths of
+// UpdateSilence's field mask: matchers, starts_at, ends_at, author, comment,
+// recurrence).
+struct SilenceUpdateMask {
+  bool matchers = false;
+  bool starts_at = false;
+  bool ends_at = false;
+  bool author = false;
+  bool comment = false;
+  bool recurrence = false;
+
+  // Every writable field (an empty field mask).
+  static SilenceUpdateMask All() { return {true, true, true, true, true, true}; }
+};
+
+// Applies an update: `current` with the fields selected by `mask` taken from
+// `patch`, update_time = `now`. The rule for time: only a silence that is not
+// expired at `now` may be edited (FAILED_PRECONDITION otherwise: an expired
+// silence stays a record; create a new one instead), and the result must
+// still be in force after `now`: its ends_at, when set, must be after `now`
+// (INVALID_ARGUMENT "<field>.ends_at"; ending a silence now is
+// DeleteSilence). starts_at may move freely as long as ends_at stays after
+// it. `patch.tenant`, when set, must equal the current tenant
+// (INVALID_ARGUMENT "<field>.tenant"). The result is checked with
+// ValidateSilence, the same rules as a create.
+absl::StatusOr<Silence> ApplySilenceUpdate(const Silence& current, const Silence& patch,
+                                           const SilenceUpdateMask& mask, absl::Time now,
+                                           absl::string_view field);
 
 // The silence's state at `at`: expired once deleted or at/after ends_at,
 // pending before starts_at, active otherwise.

@@ -165,10 +165,22 @@ struct InhibitionRulePage {
   std::optional<PageCursor> next;
 };
 
+class PostmortemStore;
+class StatsStore;
+
 // Thread-safe.
 class IncidentStore {
  public:
   virtual ~IncidentStore() = default;
+
+  // The postmortems kept next to these incidents (store/postmortem_store.h),
+  // or nullptr when this store keeps none (the postmortem RPCs then answer
+  // UNIMPLEMENTED).
+  virtual PostmortemStore* postmortems() { return nullptr; }
+
+  // The aggregate queries of GetStats over this store
+  // (store/stats_store.h), or null when it has none.
+  virtual StatsStore* stats() { return nullptr; }
 
   // Applies a batch of prepared alerts received at `now` atomically with the
   // intake rules, serialized per group so that concurrent batches (also from
@@ -218,6 +230,14 @@ class IncidentStore {
 
   // The silence `id`. NOT_FOUND; UNAVAILABLE.
   virtual absl::StatusOr<Silence> GetSilence(absl::string_view id) = 0;
+
+  // Replaces silence `id` by update(current) atomically (the current row is
+  // locked while `update` runs) and returns the stored result; `update`'s
+  // error is returned unchanged and nothing is written. NOT_FOUND;
+  // UNAVAILABLE.
+  virtual absl::StatusOr<Silence> UpdateSilence(
+      absl::string_view id,
+      const std::function<absl::StatusOr<Silence>(const Silence&)>& update) = 0;
 
   // Expires silence `id` at `now` (keeps an earlier expiry). NOT_FOUND;
   // UNAVAILABLE.

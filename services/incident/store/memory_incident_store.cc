@@ -101,6 +101,7 @@ absl::StatusOr<IntakeSummary> MemoryIncidentStore::ReportAlerts(
   for (const Incident& incident : plan.updated) incidents_[incident.id] = incident;
   for (const AlertState& row : plan.alerts) alerts_[{row.incident_id, row.fingerprint}] = row;
   for (const ReportRecord& report : plan.reports) reports_[report.key] = report.incident_id;
+  report_log_.insert(report_log_.end(), plan.reports.begin(), plan.reports.end());
   for (const TimelineEntry& entry : plan.timeline) timelines_[entry.incident_id].push_back(entry);
   return plan.summary;
 }
@@ -225,6 +226,20 @@ absl::StatusOr<Silence> MemoryIncidentStore::GetSilence(absl::string_view id) {
   absl::MutexLock lock(&mu_);
   auto it = silences_.find(std::string(id));
   if (it == silences_.end()) return SilenceNotFound(id);
+  return it->second;
+}
+
+absl::StatusOr<Silence> MemoryIncidentStore::UpdateSilence(
+    absl::string_view id, const std::function<absl::StatusOr<Silence>(const Silence&)>& update) {
+  absl::MutexLock lock(&mu_);
+  auto it = silences_.find(std::string(id));
+  if (it == silences_.end()) return SilenceNotFound(id);
+  ASSIGN_OR_RETURN(Silence next, update(it->second));
+  next.id = it->second.id;
+  next.tenant = it->second.tenant;
+  next.create_time = it->second.create_time;
+  next.expire_time = it->second.expire_time;
+  it->second = std::move(next);
   return it->second;
 }
 

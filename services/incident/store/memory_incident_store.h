@@ -13,10 +13,14 @@
 #include "absl/synchronization/mutex.h"
 #include "incident/core/ids.h"
 #include "incident/store/incident_store.h"
+#include "incident/store/postmortem_store.h"
+#include "incident/store/stats_store.h"
 
 namespace agentwatch::incident {
 
-class MemoryIncidentStore final : public IncidentStore {
+class MemoryIncidentStore final : public IncidentStore,
+                                  public PostmortemStore,
+                                  public StatsStore {
  public:
   // `ids` makes the ids of new incidents; it must outlive the store. A refire
   // within `reopen_window` of an automatic resolution re-opens the incident
@@ -38,6 +42,9 @@ class MemoryIncidentStore final : public IncidentStore {
                                                           int limit) override;
   absl::StatusOr<Silence> CreateSilence(const Silence& silence) override;
   absl::StatusOr<Silence> GetSilence(absl::string_view id) override;
+  absl::StatusOr<Silence> UpdateSilence(
+      absl::string_view id,
+      const std::function<absl::StatusOr<Silence>(const Silence&)>& update) override;
   absl::Status DeleteSilence(absl::string_view id, absl::Time now) override;
   absl::StatusOr<SilencePage> ListSilences(const SilenceQuery& query) override;
   absl::StatusOr<InhibitionRule> CreateInhibitionRule(const InhibitionRule& rule) override;
@@ -58,6 +65,19 @@ class MemoryIncidentStore final : public IncidentStore {
                                     absl::string_view idempotency_key) override;
   absl::Status RecordDelivery(const DeliveryRecord& record) override;
   absl::Status AppendTimeline(const TimelineEntry& entry) override;
+
+  // StatsStore (memory_stats_store.cc).
+  StatsStore* stats() override { return this; }
+  absl::StatusOr<StatsAggregates> AggregateStats(const StatsQuery& query) override;
+
+  // PostmortemStore (memory_postmortem_store.cc).
+  PostmortemStore* postmortems() override { return this; }
+  absl::StatusOr<Postmortem> CreatePostmortem(const Postmortem& postmortem) override;
+  absl::StatusOr<Postmortem> GetPostmortem(absl::string_view id) override;
+  absl::StatusOr<Postmortem> GetPostmortemOfIncident(absl::string_view incident_id) override;
+  absl::StatusOr<Postmortem> UpdatePostmortem(absl::string_view id,
+                                              const PostmortemMutator& mutate) override;
+  absl::StatusOr<PostmortemPage> ListPostmortems(const PostmortemQuery& query) override;
 
   // The pages enqueued so far (the in-memory outbox), oldest first; each
   // idempotency key once. Takes them: a second call returns only newer ones.
@@ -91,8 +111,13 @@ class MemoryIncidentStore final : public IncidentStore {
   std::set<std::string> page_keys_ ABSL_GUARDED_BY(mu_);
   // (tenant, idempotency key) of recorded deliveries.
   std::set<std::pair<std::string, std::string>> deliveries_ ABSL_GUARDED_BY(mu_);
+  // Every accepted alert report and every recorded delivery, for the stats.
+  std::vector<ReportRecord> report_log_ ABSL_GUARDED_BY(mu_);
+  std::vector<DeliveryRecord> delivery_log_ ABSL_GUARDED_BY(mu_);
   // id -> silence (ids are unique across tenants).
   std::map<std::string, Silence> silences_ ABSL_GUARDED_BY(mu_);
+  // id -> postmortem (ids are unique across tenants).
+  std::map<std::string, Postmortem> postmortems_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace agentwatch::incident

@@ -160,6 +160,7 @@ absl::Status MemoryIncidentStore::RecordDelivery(const DeliveryRecord& record) {
   if (!deliveries_.insert({record.tenant, record.idempotency_key}).second) {
     return absl::OkStatus();
   }
+  delivery_log_.push_back(record);
   if (incidents_.count(record.entry.incident_id) > 0) {
     timelines_[record.entry.incident_id].push_back(record.entry);
   }

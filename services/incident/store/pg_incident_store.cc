@@ -127,12 +127,28 @@ constexpr char kUpsertAlerts[] =
     "ends_at = EXCLUDED.ends_at, source = EXCLUDED.source, "
     "generator_url = EXCLUDED.generator_url, update_time = EXCLUDED.update_time";
 
+// The alert rows a batch changes that exist already (loaded under the
+// batch's locks): a plain UPDATE, which stays HOT (migration 008 leaves room
+// on the pages) instead of a speculative insertion per row.
+constexpr char kUpdateAlerts[] =
+    "UPDATE incident.alerts AS a SET name = x.name, severity = x.severity, status = x.status, "
+    "labels = x.labels, annotations = x.annotations, starts_at = x.starts_at, "
+    "ends_at = x.ends_at, source = x.source, generator_url = x.generator_url, "
+    "update_time = x.update_time FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id text, "
+    "incident_id text COLLATE \"C\", fingerprint text, name text, severity smallint, "
+    "status smallint, labels jsonb, annotations jsonb, starts_at timestamptz, "
+    "ends_at timestamptz, source text, generator_url text, joined_at timestamptz, "
+    "update_time timestamptz) WHERE a.tenant_id = x.tenant_id AND "
+    "a.incident_id = x.incident_id AND a.fingerprint = x.fingerprint";
+
+// A report recorded concurrently by another transaction (possible only when
+// one fingerprint changed group) fails the primary key: the batch replans.
 constexpr char kInsertReports[] =
     "INSERT INTO incident.alert_reports (tenant_id, fingerprint, status, starts_at, ends_at, "
     "incident_id, received_at) SELECT x.tenant_id, x.fingerprint, x.status, x.starts_at, "
     "x.ends_at, x.incident_id, x.received_at FROM jsonb_to_recordset($1::jsonb) AS "
     "x(tenant_id text, fingerprint text, status smallint, starts_at timestamptz, "
-    "ends_at timestamptz, incident_id text, received_at timestamptz) ON CONFLICT DO NOTHING";
+    "ends_at timestamptz, incident_id text, received_at timestamptz)";
 
 // Entries get their entry_id in `seq` order.
 constexpr char kInsertTimeline[] =
@@ -281,6 +297,18 @@ constexpr char kSelectSilence[] = "SELECT " AW_SILENCE_COLUMNS
                                   " FROM incident.silences WHERE id = $1 "
                                   "ORDER BY tenant_id LIMIT 1";
 
+// $1 id: the silence row, locked for an update.
+constexpr char kSelectSilenceForUpdate[] = "SELECT " AW_SILENCE_COLUMNS
+                                           " FROM incident.silences WHERE id = $1 "
+                                           "ORDER BY tenant_id LIMIT 1 FOR UPDATE";
+
+// $1 tenant, $2 id, $3..$13 the writable columns and update_time.
+constexpr char kUpdateSilence[] =
+    "UPDATE incident.silences SET matchers = $3::jsonb, starts_at = $4::timestamptz, "
+    "ends_at = NULLIF($5, '')::timestamptz, author = $6, comment = $7, has_recurrence = $8, "
+    "recurrence_days = $9, recurrence_start = $10, recurrence_end = $11, recurrence_zone = $12, "
+    "update_time = $13::timestamptz WHERE tenant_id = $1 AND id = $2";
+
 // $1 id, $2 now: expires the silence unless it expired earlier.
 constexpr char kExpireSilence[] =
     "UPDATE incident.silences SET expire_time = LEAST(COALESCE(expire_time, $2::timestamptz), "
@@ -356,15 +384,111 @@ std::string IncidentJson(const Incident& i) {
       "}");
 }
 
-std::string AlertJson(const AlertState& a) {
-  return absl::StrCat("{\"tenant_id\":", Json(a.tenant), ",\"incident_id\":", Json(a.incident_id),
-                      ",\"fingerprint\":", Json(a.fingerprint), ",\"name\":", Json(a.name),
-                      ",\"severity\":", Wire(a.severity), ",\"status\":", Wire(a.status),
-                      ",\"labels\":", Json(a.labels), ",\"annotations\":", Json(a.annotations),
-                      ",\"starts_at\":", Json(a.starts_at), ",\"ends_at\":", Json(a.ends_at),
-                      ",\"source\":", Json(a.source), ",\"generator_url\":", Json(a.generator_url),
-                      ",\"joined_at\":", Json(a.joined_at),
-                      ",\"update_time\":", Json(a.update_time), "}");
+// Appends `text` as a JSON string to `out`.
+void AppendJson(std::string* out, absl::string_view text) {
+  out->push_back('"');
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          absl::StrAppend(out, "\\u00", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
+        } else {
+          out->push_back(c);
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+void AppendJson(std::string* out, const Labels& labels) {
+  out->push_back('{');
+  bool first = true;
+  for (const auto& [name, value] : labels) {
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJson(out, name);
+    out->push_back(':');
+    AppendJson(out, value);
+  }
+  out->push_back('}');
+}
+
+void AppendJson(std::string* out, absl::Time t) { AppendJson(out, common::PgTimestamp(t)); }
+
+// The JSON array of alert rows for kUpsertAlerts / kUpdateAlerts.
+std::string AlertRowsJson(const std::vector<const AlertState*>& rows) {
+  std::string out = "[";
+  out.reserve(rows.size() * 768 + 2);
+  for (const AlertState* a : rows) {
+    if (out.size() > 1) out.push_back(',');
+    out.append("{\"tenant_id\":");
+    AppendJson(&out, a->tenant);
+    out.append(",\"incident_id\":");
+    AppendJson(&out, a->incident_id);
+    out.append(",\"fingerprint\":");
+    AppendJson(&out, a->fingerprint);
+    out.append(",\"name\":");
+    AppendJson(&out, a->name);
+    absl::StrAppend(&out, ",\"severity\":", static_cast<int>(a->severity),
+                    ",\"status\":", static_cast<int>(a->status), ",\"labels\":");
+    AppendJson(&out, a->labels);
+    out.append(",\"annotations\":");
+    AppendJson(&out, a->annotations);
+    out.append(",\"starts_at\":");
+    AppendJson(&out, a->starts_at);
+    out.append(",\"ends_at\":");
+    if (a->ends_at) {
+      AppendJson(&out, *a->ends_at);
+    } else {
+      out.append("null");
+    }
+    out.append(",\"source\":");
+    AppendJson(&out, a->source);
+    out.append(",\"generator_url\":");
+    AppendJson(&out, a->generator_url);
+    out.append(",\"joined_at\":");
+    AppendJson(&out, a->joined_at);
+    out.append(",\"update_time\":");
+    AppendJson(&out, a->update_time);
+    out.push_back('}');
+  }
+  out.push_back(']');
+  return out;
+}
+
+// The JSON array of reports for kInsertReports.
+std::string ReportsJson(const std::vector<ReportRecord>& reports) {
+  std::string out = "[";
+  out.reserve(reports.size() * 256 + 2);
+  for (const ReportRecord& report : reports) {
+    const ReportKey& key = report.key;
+    if (out.size() > 1) out.push_back(',');
+    out.append("{\"tenant_id\":");
+    AppendJson(&out, key.tenant);
+    out.append(",\"fingerprint\":");
+    AppendJson(&out, key.fingerprint);
+    absl::StrAppend(&out, ",\"status\":", static_cast<int>(key.status), ",\"starts_at\":");
+    AppendJson(&out, key.starts_at);
+    out.append(",\"ends_at\":");
+    if (key.ends_at) {
+      AppendJson(&out, *key.ends_at);
+    } else {
+      AppendJson(&out, kNoEndsAt);
+    }
+    out.append(",\"incident_id\":");
+    AppendJson(&out, report.incident_id);
+    out.append(",\"received_at\":");
+    AppendJson(&out, report.received_at);
+    out.push_back('}');
+  }
+  out.push_back(']');
+  return out;
 }
 
 std::string ReportKeyJson(const ReportKey& key, int index) {
@@ -374,27 +498,30 @@ std::string ReportKeyJson(const ReportKey& key, int index) {
                       ",\"ends_at\":", key.ends_at ? Json(*key.ends_at) : Json(kNoEndsAt), "}");
 }
 
-std::string ReportJson(const ReportRecord& report) {
-  const ReportKey& key = report.key;
-  return absl::StrCat("{\"tenant_id\":", Json(key.tenant),
-                      ",\"fingerprint\":", Json(key.fingerprint), ",\"status\":", Wire(key.status),
-                      ",\"starts_at\":", Json(key.starts_at),
-                      ",\"ends_at\":", key.ends_at ? Json(*key.ends_at) : Json(kNoEndsAt),
-                      ",\"incident_id\":", Json(report.incident_id),
-                      ",\"received_at\":", Json(report.received_at), "}");
-}
-
 std::string TimelineJson(const std::vector<TimelineEntry>& entries) {
-  std::vector<std::string> objects;
-  objects.reserve(entries.size());
+  std::string out = "[";
+  out.reserve(entries.size() * 384 + 2);
   for (size_t i = 0; i < entries.size(); ++i) {
     const TimelineEntry& e = entries[i];
-    objects.push_back(absl::StrCat(
-        "{\"seq\":", i, ",\"tenant_id\":", Json(e.tenant), ",\"incident_id\":", Json(e.incident_id),
-        ",\"entry_time\":", Json(e.time), ",\"actor\":", Json(e.actor), ",\"kind\":", Json(e.kind),
-        ",\"entry_text\":", Json(e.text), ",\"details\":", Json(e.details), "}"));
+    if (i > 0) out.push_back(',');
+    absl::StrAppend(&out, "{\"seq\":", i, ",\"tenant_id\":");
+    AppendJson(&out, e.tenant);
+    out.append(",\"incident_id\":");
+    AppendJson(&out, e.incident_id);
+    out.append(",\"entry_time\":");
+    AppendJson(&out, e.time);
+    out.append(",\"actor\":");
+    AppendJson(&out, e.actor);
+    out.append(",\"kind\":");
+    AppendJson(&out, e.kind);
+    out.append(",\"entry_text\":");
+    AppendJson(&out, e.text);
+    out.append(",\"details\":");
+    AppendJson(&out, e.details);
+    out.push_back('}');
   }
-  return JsonArray(objects);
+  out.push_back(']');
+  return out;
 }
 
 std::string TenantIdJson(absl::string_view tenant, absl::string_view field,
@@ -413,22 +540,152 @@ std::string SmallintArray(const std::vector<Enum>& values) {
 
 // --- Rows ------------------------------------------------------------------
 
-absl::StatusOr<Labels> ParseJsonMap(const pqxx::field& field) {
-  google::protobuf::Struct object;
-  const auto status = google::protobuf::util::JsonStringToMessage(field.c_str(), &object);
-  if (!status.ok()) {
-    return absl::InternalError(
-        absl::StrCat("column ", field.name(), " holds bad JSON: ", status.ToString()));
+// Reads a JSON string starting at text[*at] == '"' into `out` (escapes
+// decoded, \u escapes as UTF-8) and moves *at past it; false when malformed.
+bool ReadJsonString(absl::string_view text, size_t* at, std::string* out) {
+  size_t i = *at + 1;
+  out->clear();
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == '"') {
+      *at = i + 1;
+      return true;
+    }
+    if (c != '\\') {
+      const size_t end = text.find_first_of("\"\\", i);
+      if (end == absl::string_view::npos) return false;
+      out->append(text.data() + i, end - i);
+      i = end;
+      continue;
+    }
+    if (i + 1 >= text.size()) return false;
+    const char e = text[i + 1];
+    i += 2;
+    switch (e) {
+      case '"':
+        out->push_back('"');
+        break;
+      case '\\':
+        out->push_back('\\');
+        break;
+      case '/':
+        out->push_back('/');
+        break;
+      case 'b':
+        out->push_back('\b');
+        break;
+      case 'f':
+        out->push_back('\f');
+        break;
+      case 'n':
+        out->push_back('\n');
+        break;
+      case 'r':
+        out->push_back('\r');
+        break;
+      case 't':
+        out->push_back('\t');
+        break;
+      case 'u': {
+        auto hex4 = [&text](size_t from, uint32_t* value) {
+          if (from + 4 > text.size()) return false;
+          *value = 0;
+          for (size_t k = from; k < from + 4; ++k) {
+            const char h = text[k];
+            *value <<= 4;
+            if (h >= '0' && h <= '9') {
+              *value |= static_cast<uint32_t>(h - '0');
+            } else if (h >= 'a' && h <= 'f') {
+              *value |= static_cast<uint32_t>(h - 'a' + 10);
+            } else if (h >= 'A' && h <= 'F') {
+              *value |= static_cast<uint32_t>(h - 'A' + 10);
+            } else {
+              return false;
+            }
+          }
+          return true;
+        };
+        uint32_t code;
+        if (!hex4(i, &code)) return false;
+        i += 4;
+        if (code >= 0xD800 && code <= 0xDBFF && i + 6 <= text.size() && text[i] == '\\' &&
+            text[i + 1] == 'u') {
+          uint32_t low;
+          if (hex4(i + 2, &low) && low >= 0xDC00 && low <= 0xDFFF) {
+            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+            i += 6;
+          }
+        }
+        if (code < 0x80) {
+          out->push_back(static_cast<char>(code));
+        } else if (code < 0x800) {
+          out->push_back(static_cast<char>(0xC0 | (code >> 6)));
+          out->push_back(static_cast<char>(0x80 | (code & 0x3F)));
+        } else if (code < 0x10000) {
+          out->push_back(static_cast<char>(0xE0 | (code >> 12)));
+          out->push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
+          out->push_back(static_cast<char>(0x80 | (code & 0x3F)));
+        } else {
+          out->push_back(static_cast<char>(0xF0 | (code >> 18)));
+          out->push_back(static_cast<char>(0x80 | ((code >> 12) & 0x3F)));
+          out->push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
+          out->push_back(static_cast<char>(0x80 | (code & 0x3F)));
+        }
+        break;
+      }
+      default:
+        return false;
+    }
   }
+  return false;
+}
+
+// A jsonb column holding an object of strings (labels, annotations,
+// details), as Postgres prints it: {"a": "b", "c": "d"}. Parsed by hand:
+// intake reads thousands of these per batch.
+absl::StatusOr<Labels> ParseJsonMap(const pqxx::field& field) {
+  const absl::string_view text(field.c_str(), field.size());
+  auto bad = [&field](absl::string_view why) {
+    return absl::InternalError(absl::StrCat("column ", field.name(), " holds bad JSON: ", why));
+  };
+  auto skip_space = [&text](size_t* at) {
+    while (*at < text.size() &&
+           (text[*at] == ' ' || text[*at] == '\n' || text[*at] == '\t' || text[*at] == '\r')) {
+      ++*at;
+    }
+  };
   Labels out;
-  for (const auto& [name, value] : object.fields()) {
-    if (value.kind_case() != google::protobuf::Value::kStringValue) {
+  size_t at = 0;
+  skip_space(&at);
+  if (at >= text.size() || text[at] != '{') return bad("not an object");
+  ++at;
+  skip_space(&at);
+  if (at < text.size() && text[at] == '}') return out;
+  std::string name;
+  std::string value;
+  while (true) {
+    skip_space(&at);
+    if (at >= text.size() || text[at] != '"' || !ReadJsonString(text, &at, &name)) {
+      return bad("expected a member name");
+    }
+    skip_space(&at);
+    if (at >= text.size() || text[at] != ':') return bad("expected ':'");
+    ++at;
+    skip_space(&at);
+    if (at >= text.size() || text[at] != '"') {
       return absl::InternalError(
           absl::StrCat("column ", field.name(), " holds a non-string value for ", name));
     }
-    out.emplace(name, value.string_value());
+    if (!ReadJsonString(text, &at, &value)) return bad("unterminated string");
+    out.insert_or_assign(name, value);
+    skip_space(&at);
+    if (at < text.size() && text[at] == ',') {
+      ++at;
+      continue;
+    }
+    if (at < text.size() && text[at] == '}') return out;
+    return bad("expected ',' or '}'");
   }
-  return out;
 }
 
 absl::Time TimeOf(const pqxx::field& field) { return absl::FromUnixMicros(field.as<int64_t>()); }
@@ -603,7 +860,59 @@ absl::Status Aborted(const pqxx::unique_violation& e) {
   return absl::AbortedError(absl::StrCat("concurrent write of the same row; retry: ", e.what()));
 }
 
+// The statements of intake, prepared on every connection: batches of a few
+// alerts (webhook notifications) would otherwise spend most of their time
+// planning them.
+constexpr common::PgStatement kIntakeLockGroups{"incident_intake_lock_groups", kLockGroups};
+constexpr common::PgStatement kIntakeSelectKnownReports{"incident_intake_known_reports",
+                                                        kSelectKnownReports};
+constexpr common::PgStatement kIntakeLockOpenGroupIncidents{
+    "incident_intake_lock_open_group_incidents", kLockOpenGroupIncidents};
+constexpr common::PgStatement kIntakeSelectLatestIncidents{"incident_intake_latest_incidents",
+                                                           kSelectLatestIncidents};
+constexpr common::PgStatement kIntakeLockIncidents{"incident_intake_lock_incidents",
+                                                   kLockIncidents};
+constexpr common::PgStatement kIntakeSelectAlertsIn{"incident_intake_alerts_in", kSelectAlertsIn};
+constexpr common::PgStatement kIntakeSelectActiveSilences{"incident_intake_active_silences",
+                                                          kSelectActiveSilences};
+constexpr common::PgStatement kIntakeSelectTenantRules{"incident_intake_tenant_rules",
+                                                       kSelectTenantRules};
+constexpr common::PgStatement kIntakeSelectFiringAlerts{"incident_intake_firing_alerts",
+                                                        kSelectFiringAlerts};
+constexpr common::PgStatement kIntakeUpsertIncidents{"incident_intake_upsert_incidents",
+                                                     kUpsertIncidents};
+constexpr common::PgStatement kIntakeUpdateAlerts{"incident_intake_update_alerts", kUpdateAlerts};
+constexpr common::PgStatement kIntakeUpsertAlerts{"incident_intake_upsert_alerts", kUpsertAlerts};
+constexpr common::PgStatement kIntakeInsertReports{"incident_intake_insert_reports",
+                                                   kInsertReports};
+constexpr common::PgStatement kIntakeInsertTimeline{"incident_intake_insert_timeline",
+                                                    kInsertTimeline};
+
+const std::vector<common::PgStatement>& IntakeStatements() {
+  static const std::vector<common::PgStatement> statements = {kIntakeLockGroups,
+                                                              kIntakeSelectKnownReports,
+                                                              kIntakeLockOpenGroupIncidents,
+                                                              kIntakeSelectLatestIncidents,
+                                                              kIntakeLockIncidents,
+                                                              kIntakeSelectAlertsIn,
+                                                              kIntakeSelectActiveSilences,
+                                                              kIntakeSelectTenantRules,
+                                                              kIntakeSelectFiringAlerts,
+                                                              kIntakeUpsertIncidents,
+                                                              kIntakeUpdateAlerts,
+                                                              kIntakeUpsertAlerts,
+                                                              kIntakeInsertReports,
+                                                              kIntakeInsertTimeline};
+  return statements;
+}
+
 }  // namespace
+
+PgIncidentStore::PgIncidentStore(common::PgPool& pool, IdGenerator& ids,
+                                 absl::Duration reopen_window)
+    : pool_(pool), ids_(ids), reopen_window_(reopen_window) {
+  pool_.AddStatements(IntakeStatements());
+}
 
 absl::StatusOr<IntakeSummary> PgIncidentStore::ReportAlerts(
     const std::vector<IncomingAlert>& alerts, absl::Time now) {
@@ -647,23 +956,24 @@ absl::StatusOr<IntakeSummary> PgIncidentStore::ReportAlerts(
 
   return Retrying<IntakeSummary>([&]() {
     return pool_.Transact<IntakeSummary>([&](pqxx::work& txn) -> absl::StatusOr<IntakeSummary> {
-      txn.exec_params(kLockGroups, kGroupLockSpace, lock_json);
+      txn.exec_prepared(kIntakeLockGroups.name, kGroupLockSpace, lock_json);
       IntakeState state;
-      for (const pqxx::row& row : txn.exec_params(kSelectKnownReports, keys_json)) {
+      for (const pqxx::row& row : txn.exec_prepared(kIntakeSelectKnownReports.name, keys_json)) {
         state.known_reports.emplace(keys.at(row[0].as<size_t>()), row[1].as<std::string>());
       }
-      RETURN_IF_ERROR(
-          ParseIncidents(txn.exec_params(kLockOpenGroupIncidents, groups_json), &state.incidents));
+      RETURN_IF_ERROR(ParseIncidents(
+          txn.exec_prepared(kIntakeLockOpenGroupIncidents.name, groups_json), &state.incidents));
       std::vector<std::string> more;
-      for (const pqxx::row& row : txn.exec_params(kSelectLatestIncidents, fingerprints_json)) {
+      for (const pqxx::row& row :
+           txn.exec_prepared(kIntakeSelectLatestIncidents.name, fingerprints_json)) {
         const std::string id = row[1].as<std::string>();
         if (state.incidents.count(id) == 0) {
           more.push_back(TenantIdJson(row[0].as<std::string>(), "id", id));
         }
       }
       if (!more.empty()) {
-        RETURN_IF_ERROR(
-            ParseIncidents(txn.exec_params(kLockIncidents, JsonArray(more)), &state.incidents));
+        RETURN_IF_ERROR(ParseIncidents(
+            txn.exec_prepared(kIntakeLockIncidents.name, JsonArray(more)), &state.incidents));
       }
       if (!state.incidents.empty()) {
         std::vector<std::string> held;
@@ -671,54 +981,61 @@ absl::StatusOr<IntakeSummary> PgIncidentStore::ReportAlerts(
           held.push_back(TenantIdJson(incident.tenant, "id", id));
         }
         for (const pqxx::row& row :
-             txn.exec_params(kSelectAlertsIn, fingerprints_json, JsonArray(held))) {
+             txn.exec_prepared(kIntakeSelectAlertsIn.name, fingerprints_json, JsonArray(held))) {
           ASSIGN_OR_RETURN(AlertState alert, ParseAlert(row));
           std::pair<std::string, std::string> key{alert.incident_id, alert.fingerprint};
           state.alerts.emplace(std::move(key), std::move(alert));
         }
       }
 
-      for (const pqxx::row& row : txn.exec_params(kSelectActiveSilences, tenants_json, now_text)) {
+      for (const pqxx::row& row :
+           txn.exec_prepared(kIntakeSelectActiveSilences.name, tenants_json, now_text)) {
         ASSIGN_OR_RETURN(Silence silence, ParseSilence(row));
         state.silences.push_back(std::move(silence));
       }
 
-      for (const pqxx::row& row : txn.exec_params(kSelectTenantRules, tenants_json)) {
+      for (const pqxx::row& row : txn.exec_prepared(kIntakeSelectTenantRules.name, tenants_json)) {
         ASSIGN_OR_RETURN(InhibitionRule rule, ParseInhibitionRule(row));
         state.inhibition_rules.push_back(std::move(rule));
       }
       if (!state.inhibition_rules.empty()) {
-        for (const pqxx::row& row : txn.exec_params(kSelectFiringAlerts, tenants_json)) {
+        for (const pqxx::row& row :
+             txn.exec_prepared(kIntakeSelectFiringAlerts.name, tenants_json)) {
           ASSIGN_OR_RETURN(AlertState alert, ParseAlert(row));
           state.firing_alerts.push_back(std::move(alert));
         }
       }
 
-      const IntakePlan plan = PlanIntake(state, alerts, now, ids_, reopen_window_);
+      // Rows that exist are updated, new ones inserted.
+      std::set<std::pair<std::string, std::string>> loaded;
+      for (const auto& [key, row] : state.alerts) loaded.insert(key);
+      IntakePlan plan = PlanIntake(std::move(state), alerts, now, ids_, reopen_window_);
 
       std::vector<std::string> incidents;
       for (const Incident& incident : plan.created) incidents.push_back(IncidentJson(incident));
       for (const Incident& incident : plan.updated) incidents.push_back(IncidentJson(incident));
-      std::vector<std::string> rows;
-      for (const AlertState& alert : plan.alerts) rows.push_back(AlertJson(alert));
-      std::vector<std::string> reports;
-      for (const ReportRecord& report : plan.reports) reports.push_back(ReportJson(report));
+      std::vector<const AlertState*> updated_rows;
+      std::vector<const AlertState*> new_rows;
+      for (const AlertState& alert : plan.alerts) {
+        (loaded.count({alert.incident_id, alert.fingerprint}) > 0 ? updated_rows : new_rows)
+            .push_back(&alert);
+      }
       try {
-        if (!incidents.empty()) txn.exec_params(kUpsertIncidents, JsonArray(incidents));
-        if (!rows.empty()) txn.exec_params(kUpsertAlerts, JsonArray(rows));
-        if (!reports.empty()) {
-          const pqxx::result inserted = txn.exec_params(kInsertReports, JsonArray(reports));
-          if (inserted.affected_rows() != reports.size()) {
-            // Another transaction recorded one of these reports meanwhile
-            // (possible only when one fingerprint changed group): replan.
-            return absl::AbortedError("an alert report of the batch was recorded concurrently");
-          }
-        }
-        if (!plan.timeline.empty()) txn.exec_params(kInsertTimeline, TimelineJson(plan.timeline));
+        if (!incidents.empty())
+          txn.exec_prepared(kIntakeUpsertIncidents.name, JsonArray(incidents));
+        if (!updated_rows.empty())
+          txn.exec_prepared(kIntakeUpdateAlerts.name, AlertRowsJson(updated_rows));
+        if (!new_rows.empty()) txn.exec_prepared(kIntakeUpsertAlerts.name, AlertRowsJson(new_rows));
+        if (!plan.reports.empty())
+          txn.exec_prepared(kIntakeInsertReports.name, ReportsJson(plan.reports));
+        if (!plan.timeline.empty())
+          txn.exec_prepared(kIntakeInsertTimeline.name, TimelineJson(plan.timeline));
       } catch (const pqxx::unique_violation& e) {
+        // Another transaction recorded one of these reports meanwhile
+        // (possible only when one fingerprint changed group): replan.
         return Aborted(e);
       }
-      return plan.summary;
+      return std::move(plan.summary);
     });
   });
 }
@@ -738,7 +1055,8 @@ absl::StatusOr<std::string> PgIncidentStore::MutateIncident(absl::string_view id
       txn.exec_params(kLockGroups, kGroupLockSpace, JsonArray({Json(group_key)}));
       const pqxx::result locked = txn.exec_params(kLockIncident, tenant, incident_id);
       if (locked.empty()) return IncidentNotFound(incident_id);
-      ASSIGN_OR_RETURN(const Incident current, ParseIncident(locked[0]));
+      ASSIGN_OR_RETURN(Incident current, ParseIncident(locked[0]));
+      current.postmortem_published = PgPostmortemPublished(txn, tenant, incident_id);
 
       if (!request.request_id.empty()) {
         const pqxx::result stored = txn.exec_params(kSelectRequest, tenant, request.request_id);
@@ -898,6 +1216,27 @@ absl::StatusOr<Silence> PgIncidentStore::GetSilence(absl::string_view id) {
     const pqxx::result found = txn.exec_params(kSelectSilence, silence_id);
     if (found.empty()) return SilenceNotFound(silence_id);
     return ParseSilence(found[0]);
+  });
+}
+
+absl::StatusOr<Silence> PgIncidentStore::UpdateSilence(
+    absl::string_view id, const std::function<absl::StatusOr<Silence>(const Silence&)>& update) {
+  const std::string silence_id(id);
+  return pool_.Transact<Silence>([&](pqxx::work& txn) -> absl::StatusOr<Silence> {
+    const pqxx::result found = txn.exec_params(kSelectSilenceForUpdate, silence_id);
+    if (found.empty()) return SilenceNotFound(silence_id);
+    ASSIGN_OR_RETURN(const Silence current, ParseSilence(found[0]));
+    ASSIGN_OR_RETURN(const Silence next, update(current));
+    const WeeklyWindow none;
+    const WeeklyWindow& w = next.recurrence ? *next.recurrence : none;
+    const std::string ends_at = next.ends_at ? common::PgTimestamp(*next.ends_at) : "";
+    txn.exec_params(kUpdateSilence, current.tenant, current.id, MatchersJson(next.matchers),
+                    common::PgTimestamp(next.starts_at), ends_at, next.author, next.comment,
+                    next.recurrence.has_value(), DaysMask(w.days), w.start_minute, w.end_minute,
+                    w.time_zone, common::PgTimestamp(next.update_time));
+    const pqxx::result stored = txn.exec_params(kSelectSilenceByKey, current.tenant, current.id);
+    if (stored.empty()) return SilenceNotFound(silence_id);
+    return ParseSilence(stored[0]);
   });
 }
 

@@ -19,10 +19,14 @@
 #include "common/pg.h"
 #include "incident/core/ids.h"
 #include "incident/store/incident_store.h"
+#include "incident/store/postmortem_store.h"
+#include "incident/store/stats_store.h"
 
 namespace agentwatch::incident {
 
-class PgIncidentStore final : public IncidentStore {
+class PgIncidentStore final : public IncidentStore,
+                              public PostmortemStore,
+                              public StatsStore {
  public:
   // The first key of the two-key advisory locks on groups ("in" + "cd").
   static constexpr int kGroupLockSpace = 0x696e6364;
@@ -31,9 +35,9 @@ class PgIncidentStore final : public IncidentStore {
   // ids of new incidents. Both must outlive the store. A refire within
   // `reopen_window` of an automatic resolution re-opens the incident
   // (core/intake.h); zero never does.
+  // Prepares the intake statements on the pool's connections.
   PgIncidentStore(common::PgPool& pool, IdGenerator& ids,
-                  absl::Duration reopen_window = absl::ZeroDuration())
-      : pool_(pool), ids_(ids), reopen_window_(reopen_window) {}
+                  absl::Duration reopen_window = absl::ZeroDuration());
 
   absl::StatusOr<IntakeSummary> ReportAlerts(const std::vector<IncomingAlert>& alerts,
                                              absl::Time now) override;
@@ -48,6 +52,9 @@ class PgIncidentStore final : public IncidentStore {
                                                           int limit) override;
   absl::StatusOr<Silence> CreateSilence(const Silence& silence) override;
   absl::StatusOr<Silence> GetSilence(absl::string_view id) override;
+  absl::StatusOr<Silence> UpdateSilence(
+      absl::string_view id,
+      const std::function<absl::StatusOr<Silence>(const Silence&)>& update) override;
   absl::Status DeleteSilence(absl::string_view id, absl::Time now) override;
   absl::StatusOr<SilencePage> ListSilences(const SilenceQuery& query) override;
   absl::StatusOr<InhibitionRule> CreateInhibitionRule(const InhibitionRule& rule) override;
@@ -69,10 +76,29 @@ class PgIncidentStore final : public IncidentStore {
   absl::Status RecordDelivery(const DeliveryRecord& record) override;
   absl::Status AppendTimeline(const TimelineEntry& entry) override;
 
+  // PostmortemStore (pg_postmortem_store.cc).
+  PostmortemStore* postmortems() override { return this; }
+  absl::StatusOr<Postmortem> CreatePostmortem(const Postmortem& postmortem) override;
+  absl::StatusOr<Postmortem> GetPostmortem(absl::string_view id) override;
+  absl::StatusOr<Postmortem> GetPostmortemOfIncident(absl::string_view incident_id) override;
+  absl::StatusOr<Postmortem> UpdatePostmortem(absl::string_view id,
+                                              const PostmortemMutator& mutate) override;
+  absl::StatusOr<PostmortemPage> ListPostmortems(const PostmortemQuery& query) override;
+
+  // StatsStore (pg_stats_store.cc).
+  StatsStore* stats() override { return this; }
+  absl::StatusOr<StatsAggregates> AggregateStats(const StatsQuery& query) override;
+
  private:
   common::PgPool& pool_;
   IdGenerator& ids_;
   const absl::Duration reopen_window_;
 };
+
+// Whether incident (`tenant`, `incident_id`) has a PUBLISHED postmortem, read
+// in `txn` (MutateIncident derives Incident::postmortem_published with it
+// while it holds the incident's lock).
+bool PgPostmortemPublished(pqxx::work& txn, absl::string_view tenant,
+                           absl::string_view incident_id);
 
 }  // namespace agentwatch::incident

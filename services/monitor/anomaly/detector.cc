@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
 namespace agentwatch::monitor::anomaly {
@@ -27,6 +29,13 @@ constexpr double kMaxZ = 1e6;
 // Finite points before z's enter the calibration histogram: the z's of the
 // first points come from scales estimated on a handful of samples.
 constexpr int64_t kMinPointsForHistogram = 50;
+// The share of the score that keeps growing with z past saturation, and its
+// z scale.
+constexpr double kOrderShare = 0.01;
+constexpr double kOrderScaleZ = 20;
+// Samples at which a weekly slot's offset gets half of the weight it would
+// have from its visits alone.
+constexpr double kWeeklyShrinkSamples = 4;
 
 // The per-step smoothing `alpha` applied over `steps` typical intervals.
 double Smoothing(double alpha, double steps) {
@@ -43,6 +52,75 @@ int64_t FloorDiv(int64_t a, int64_t b) {
 int64_t FloorMod(int64_t a, int64_t b) { return a - FloorDiv(a, b) * b; }
 
 bool InRange01(double v) { return v > 0 && v <= 1; }
+
+constexpr char kMagic[] = "AWAD";
+constexpr size_t kMagicBytes = 4;
+
+// Little-endian writer of the serialized state.
+class Writer {
+ public:
+  explicit Writer(std::string* out) : out_(out) {}
+  void U8(uint8_t v) { out_->push_back(static_cast<char>(v)); }
+  void U64(uint64_t v) {
+    for (int i = 0; i < 8; ++i) out_->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  }
+  void U32(uint32_t v) {
+    for (int i = 0; i < 4; ++i) out_->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  }
+  void I64(int64_t v) { U64(static_cast<uint64_t>(v)); }
+  void F64(double v) {
+    uint64_t bits;
+    std::memcpy(&bits, &v, sizeof(bits));
+    U64(bits);
+  }
+  void F32(float v) {
+    uint32_t bits;
+    std::memcpy(&bits, &v, sizeof(bits));
+    U32(bits);
+  }
+
+ private:
+  std::string* out_;
+};
+
+// Little-endian reader; the caller checks the total length first.
+class Reader {
+ public:
+  explicit Reader(absl::string_view in) : in_(in) {}
+  uint8_t U8() { return static_cast<uint8_t>(in_[pos_++]); }
+  uint64_t U64() {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(U8()) << (8 * i);
+    return v;
+  }
+  uint32_t U32() {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(U8()) << (8 * i);
+    return v;
+  }
+  int64_t I64() { return static_cast<int64_t>(U64()); }
+  double F64() {
+    const uint64_t bits = U64();
+    double v;
+    std::memcpy(&v, &bits, sizeof(v));
+    finite_ = finite_ && std::isfinite(v);
+    return v;
+  }
+  float F32() {
+    const uint32_t bits = U32();
+    float v;
+    std::memcpy(&v, &bits, sizeof(v));
+    finite_ = finite_ && std::isfinite(v);
+    return v;
+  }
+  bool finite() const { return finite_; }
+  size_t position() const { return pos_; }
+
+ private:
+  absl::string_view in_;
+  size_t pos_ = 0;
+  bool finite_ = true;
+};
 
 }  // namespace
 
@@ -67,6 +145,12 @@ absl::Status DetectorOptions::Validate() const {
   if (!(surprise_zero > 0)) return InvalidField("surprise_zero", "must be > 0");
   if (!(surprise_full > surprise_zero) || !std::isfinite(surprise_full)) {
     return InvalidField("surprise_full", "must be finite and > surprise_zero");
+  }
+  if (!(suppression_points >= 0) || !std::isfinite(suppression_points)) {
+    return InvalidField("suppression_points", "must be finite and >= 0");
+  }
+  if (!(suppression_share >= 0 && suppression_share <= 1)) {
+    return InvalidField("suppression_share", "must be in [0, 1]");
   }
   return absl::OkStatus();
 }
@@ -100,7 +184,21 @@ double StreamingDetector::Calibrate(double z) const {
   const double tail = std::clamp(
       (surprise - options_.surprise_zero) / (options_.surprise_full - options_.surprise_zero), 0.0,
       1.0);
-  return std::clamp(logistic * tail, 0.0, 1.0);
+  // Saturated scores keep ordering by z (a 1 % share), so a threshold near 1
+  // still separates a 6-sigma point from a 60-sigma one.
+  const double order = 1 - kOrderShare * std::exp(-z / kOrderScaleZ);
+  return std::clamp(logistic * tail * order, 0.0, 1.0);
+}
+
+double StreamingDetector::Suppress(double score) {
+  if (options_.suppression_points <= 0) return score;
+  ++held_age_;
+  if (score > held_score_ || static_cast<double>(held_age_) > options_.suppression_points) {
+    held_score_ = score;
+    held_age_ = 0;
+    return score;
+  }
+  return score * options_.suppression_share;
 }
 
 PointScore StreamingDetector::Update(absl::Time time, double value) {
@@ -126,8 +224,15 @@ PointScore StreamingDetector::Update(absl::Time time, double value) {
   // becomes trusted); the weekly slots take over from the daily ones.
   const double daily_weight =
       std::min(1.0, blend(daily, daily_next, &Slot::visits) / options_.min_slot_visits);
-  const double weekly_weight =
-      std::min(1.0, blend(weekly, weekly_next, &Slot::visits) / options_.min_slot_visits);
+  // The weekly slots are also shrunk toward the daily ones by the samples
+  // they hold (a week of hourly data gives a weekly slot one sample, of
+  // 5-minute data twelve), so a sparse series does not trade its daily
+  // profile for a noisy weekly one.
+  const double weekly_visits = blend(weekly, weekly_next, &Slot::visits);
+  const double weekly_samples =
+      weekly_visits * std::max(1.0, kSlotSeconds / std::max(typical_interval_s_, 1e-9));
+  const double weekly_weight = std::min(1.0, weekly_visits / options_.min_slot_visits) *
+                               weekly_samples / (weekly_samples + kWeeklyShrinkSamples);
   const double offset =
       weekly_weight * blend(weekly, weekly_next, &Slot::offset) +
       (1 - weekly_weight) * daily_weight * blend(daily, daily_next, &Slot::offset);
@@ -182,7 +287,11 @@ PointScore StreamingDetector::Update(absl::Time time, double value) {
   double residual_diff = 0;
   if (has_previous_residual_) {
     residual_diff = residual - previous_residual_;
-    z_spike = residual_diff / (kMadToSigma * diff_scale_ + epsilon);
+    const double diff_sigma = kMadToSigma * diff_scale_ + epsilon;
+    // A jump counts only as far as it leads away from the baseline: the
+    // point after a spike jumps back to normal and is not itself anomalous.
+    const double away = std::abs(residual) / diff_sigma;
+    z_spike = std::clamp(residual_diff / diff_sigma, -away, away);
   }
   double z = 0;
   if (learned_ >= kMinPointsForZ) {
@@ -192,7 +301,7 @@ PointScore StreamingDetector::Update(absl::Time time, double value) {
   }
   out.expected = expected;
   out.z = z;
-  out.score = out.learning ? 0 : Calibrate(z);
+  out.score = out.learning ? 0 : Suppress(Calibrate(z));
 
   // Learn. Residuals are clipped (Huber) so outliers barely move the model;
   // the bound widens while the residual mean stays away from 0 (a level
@@ -250,6 +359,85 @@ PointScore StreamingDetector::Update(absl::Time time, double value) {
 
   if (learned_ > kMinPointsForHistogram) AddToHistogram(z, 1);
   return out;
+}
+
+std::string StreamingDetector::Serialize() const {
+  std::string out;
+  out.reserve(kSerializedBytes);
+  out.append(kMagic, kMagicBytes);
+  Writer w(&out);
+  w.U8(kSerializationVersion);
+  w.I64(points_);
+  w.I64(learned_);
+  w.I64(absl::ToUnixMicros(last_time_));
+  w.F64(typical_interval_s_);
+  w.U8(has_previous_residual_ ? 1 : 0);
+  w.F64(previous_residual_);
+  w.F64(level_);
+  w.F64(slow_level_);
+  w.F64(scale_);
+  w.F64(diff_scale_);
+  w.F64(shift_mean_);
+  w.F64(histogram_total_);
+  w.F64(held_score_);
+  w.I64(held_age_);
+  for (float count : histogram_) w.F32(count);
+  auto write_slot = [&w](const Slot& slot) {
+    w.F32(slot.offset);
+    w.F32(slot.dev);
+    w.F32(slot.visits);
+  };
+  for (const Slot& slot : daily_) write_slot(slot);
+  for (const Slot& slot : weekly_) write_slot(slot);
+  return out;
+}
+
+absl::StatusOr<StreamingDetector> StreamingDetector::Deserialize(const DetectorOptions& options,
+                                                                 absl::string_view bytes) {
+  RETURN_IF_ERROR(options.Validate());
+  if (bytes.size() < kMagicBytes + 1 || bytes.substr(0, kMagicBytes) != kMagic) {
+    return absl::DataLossError("detector state: not a serialized detector (bad magic)");
+  }
+  const uint8_t version = static_cast<uint8_t>(bytes[kMagicBytes]);
+  if (version != kSerializationVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "detector state: version ", version, ", this build reads version ", kSerializationVersion));
+  }
+  if (bytes.size() != kSerializedBytes) {
+    return absl::DataLossError(absl::StrCat("detector state: ", bytes.size(), " bytes, version ",
+                                            kSerializationVersion, " has ", kSerializedBytes));
+  }
+  StreamingDetector d(options);
+  Reader r(bytes.substr(kMagicBytes + 1));
+  d.points_ = r.I64();
+  d.learned_ = r.I64();
+  d.last_time_ = absl::FromUnixMicros(r.I64());
+  d.typical_interval_s_ = r.F64();
+  const uint8_t has_previous = r.U8();
+  d.has_previous_residual_ = has_previous == 1;
+  d.previous_residual_ = r.F64();
+  d.level_ = r.F64();
+  d.slow_level_ = r.F64();
+  d.scale_ = r.F64();
+  d.diff_scale_ = r.F64();
+  d.shift_mean_ = r.F64();
+  d.histogram_total_ = r.F64();
+  d.held_score_ = r.F64();
+  d.held_age_ = r.I64();
+  for (float& count : d.histogram_) count = r.F32();
+  auto read_slot = [&r](Slot& slot) {
+    slot.offset = r.F32();
+    slot.dev = r.F32();
+    slot.visits = r.F32();
+  };
+  for (Slot& slot : d.daily_) read_slot(slot);
+  for (Slot& slot : d.weekly_) read_slot(slot);
+  if (!r.finite() || d.points_ < 0 || d.learned_ < 0 || d.learned_ > d.points_ ||
+      has_previous > 1 || d.typical_interval_s_ < 0 || d.scale_ < 0 || d.diff_scale_ < 0 ||
+      d.histogram_total_ < 0 || d.held_score_ < 0 || d.held_age_ < 0) {
+    return absl::DataLossError("detector state: corrupt fields");
+  }
+  return d;
 }
 
 }  // namespace agentwatch::monitor::anomaly

@@ -24,7 +24,11 @@
 // surprise: a logistic of z multiplied by a tail factor from an online,
 // exponentially decayed histogram of past z's (with a Gaussian prior), so a
 // z that is routine for this series does not score high. Points within the
-// probationary period score 0 while the model learns.
+// probationary period score 0 while the model learns. Finally, repeat
+// suppression lowers the scores that follow a reported score without
+// exceeding it for a few points, so one anomaly raises one alert (the
+// Numenta Anomaly Benchmark rewards the earliest detection in a window and
+// charges every false positive).
 //
 // Gaps and missing values: a non-finite value is reported as missing, scores
 // 0 and leaves the model untouched; the next point skips the spike signal. A
@@ -36,9 +40,11 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace agentwatch::monitor::anomaly {
@@ -77,8 +83,16 @@ struct DetectorOptions {
   double histogram_horizon = 3000;
   // The tail factor rises from 0 at this surprise (-log10 of the tail
   // probability) to 1 at `surprise_full`; 0 < surprise_zero < surprise_full.
-  double surprise_zero = 1.5;
-  double surprise_full = 2.5;
+  double surprise_zero = 0.75;
+  double surprise_full = 2.0;
+  // Repeat suppression: for `suppression_points` points after a reported
+  // score, a score that does not exceed it is multiplied by
+  // `suppression_share`, so a lasting anomaly alerts at its start (and again
+  // only if it grows, or once the hold expires) instead of at every point;
+  // points within the probationary period are not held. suppression_points
+  // >= 0 (0 disables), suppression_share in [0, 1].
+  double suppression_points = 20;
+  double suppression_share = 0.3;
 
   // INVALID_ARGUMENT naming the first field out of range.
   absl::Status Validate() const;
@@ -119,8 +133,25 @@ class StreamingDetector {
   // Points fed so far, missing ones included.
   int64_t points() const { return points_; }
 
+  // The learned state (not the options) as compact versioned bytes: a
+  // 4-byte magic "AWAD", a version byte (kSerializationVersion), then every
+  // field little-endian; exactly kSerializedBytes long, whatever the series
+  // length. Restoring the bytes with Deserialize and the same options gives a
+  // detector that scores every later point exactly as this one would.
+  static constexpr uint8_t kSerializationVersion = 2;
+  static constexpr size_t kSerializedBytes = 2606;
+  std::string Serialize() const;
+
+  // A detector with `options` and the state of `bytes` (from Serialize).
+  // INVALID_ARGUMENT when `options` is invalid; DATA_LOSS when the bytes are
+  // not a detector state (wrong magic or length, non-finite fields, negative
+  // counters); FAILED_PRECONDITION for another serialization version (the
+  // caller starts a fresh detector).
+  static absl::StatusOr<StreamingDetector> Deserialize(const DetectorOptions& options,
+                                                       absl::string_view bytes);
+
   // The size of a detector's whole state in bytes: constant, independent of
-  // the series length (no heap allocation): 2,728 bytes on x86-64 (168 + 24
+  // the series length (no heap allocation): 2,760 bytes on x86-64 (168 + 24
   // slots of three floats, 48 histogram bins, a few scalars).
   static constexpr size_t StateBytes() { return sizeof(StreamingDetector); }
 
@@ -136,6 +167,8 @@ class StreamingDetector {
   double TailProbability(double z) const;
   void AddToHistogram(double z, double weight);
   double Calibrate(double z) const;
+  // `score` after repeat suppression; updates the held score.
+  double Suppress(double score);
 
   DetectorOptions options_;
   int64_t points_ = 0;   // all points fed, missing included
@@ -150,6 +183,8 @@ class StreamingDetector {
   double diff_scale_ = 0;  // mean absolute first difference of the residual
   double shift_mean_ = 0;  // short-term EWMA of the clipped residual z
   double histogram_total_ = 0;
+  double held_score_ = 0;  // the last score reported unsuppressed
+  int64_t held_age_ = 0;   // points scored since that score
   std::array<float, kHistogramBins> histogram_{};
   std::array<Slot, kDailySlots> daily_{};
   std::array<Slot, kWeeklySlots> weekly_{};

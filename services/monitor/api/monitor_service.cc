@@ -347,6 +347,7 @@ absl::Status MonitorServiceImpl::IngestBatch(const v1::IngestRequest& request,
                                                         {"sequence", absl::StrCat(batch.sequence)},
                                                         {"error", evaluated.status().ToString()}});
   }
+  outbox_enqueued += EvaluateSlosAfterBatch(aggregate, now);
   if (outbox_enqueued > 0 && on_outbox_) on_outbox_();
   return absl::OkStatus();
 }

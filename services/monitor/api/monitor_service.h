@@ -1,9 +1,10 @@
 // The gRPC edge of the monitor: agentwatch.monitor.v1.MonitorService.
 // Implemented: Ingest, StreamIngest, GetHealth, the health-threshold RPCs
 // (Set / Get / List / DeleteHealthThresholds), QuerySeries, the alert-rule
-// RPCs (Create / Get / Update / Delete / ListAlertRules, threshold
-// conditions; anomaly conditions answer UNIMPLEMENTED), ListActiveAlerts and
-// ListSeries.
+// RPCs (Create / Get / Update / Delete / ListAlertRules, threshold and
+// anomaly conditions; core/anomaly_rules.h), ListActiveAlerts,
+// ListSeries and, once EnableSlos was called, the SLO RPCs (Create / Get /
+// Update / List / DeleteSlo, GetSloStatus, GetSloReport; slo_service.cc).
 // Every other RPC
 // answers UNIMPLEMENTED (the generated base class's behaviour).
 #pragma once
@@ -22,6 +23,8 @@
 #include "monitor/core/validation.h"
 #include "monitor/store/health_cache.h"
 #include "monitor/store/monitor_store.h"
+#include "monitor/store/slo_engine.h"
+#include "monitor/store/slo_store.h"
 
 namespace agentwatch::monitor {
 
@@ -93,8 +96,8 @@ class MonitorServiceImpl final : public v1::MonitorService::CallbackService {
                                          const v1::GetAlertRuleRequest* request,
                                          v1::AlertRule* response) override;
   // Operator role. update_mask paths: name, description, threshold, anomaly
-  // (UNIMPLEMENTED when set), for_duration, severity, labels, annotations,
-  // hysteresis, disabled.
+  // (the condition; setting one replaces the other), for_duration, severity,
+  // labels, annotations, hysteresis, disabled.
   grpc::ServerUnaryReactor* UpdateAlertRule(grpc::CallbackServerContext* context,
                                             const v1::UpdateAlertRuleRequest* request,
                                             v1::AlertRule* response) override;
@@ -122,6 +125,43 @@ class MonitorServiceImpl final : public v1::MonitorService::CallbackService {
   absl::Status IngestInProcess(const v1::IngestRequest& request, v1::IngestResponse* response) {
     return IngestBatch(request, response);
   }
+
+  // Enables the SLO RPCs (slo_service.cc) and SLO evaluation after every
+  // ingested batch; without it they answer UNIMPLEMENTED. Call before
+  // serving; both must outlive the service.
+  void EnableSlos(SloStore& slos, SloEngine& engine);
+
+  // Operator role. Validates (INVALID_ARGUMENT naming "slo.*"), creates the
+  // SLO and evaluates its burn-rate alerts over the data already stored.
+  grpc::ServerUnaryReactor* CreateSlo(grpc::CallbackServerContext* context,
+                                      const v1::CreateSloRequest* request,
+                                      v1::Slo* response) override;
+  // Viewer role.
+  grpc::ServerUnaryReactor* GetSlo(grpc::CallbackServerContext* context,
+                                   const v1::GetSloRequest* request, v1::Slo* response) override;
+  // Operator role. update_mask paths: name, description, scope, subject,
+  // sli_kind, latency_threshold, objective, window, burn_rate_windows,
+  // labels (another path: INVALID_ARGUMENT naming "update_mask").
+  grpc::ServerUnaryReactor* UpdateSlo(grpc::CallbackServerContext* context,
+                                      const v1::UpdateSloRequest* request,
+                                      v1::Slo* response) override;
+  // Viewer role. Ordered by (name, id), paged.
+  grpc::ServerUnaryReactor* ListSlos(grpc::CallbackServerContext* context,
+                                     const v1::ListSlosRequest* request,
+                                     v1::ListSlosResponse* response) override;
+  // Operator role. Resolves the SLO's firing burn-rate alerts.
+  grpc::ServerUnaryReactor* DeleteSlo(grpc::CallbackServerContext* context,
+                                      const v1::DeleteSloRequest* request,
+                                      google::protobuf::Empty* response) override;
+  // Viewer role. SLI, error budget and burn rates at now, firing alerts.
+  grpc::ServerUnaryReactor* GetSloStatus(grpc::CallbackServerContext* context,
+                                         const v1::GetSloStatusRequest* request,
+                                         v1::SloStatus* response) override;
+  // Viewer role. Figures per calendar period (INVALID_ARGUMENT naming
+  // "range.start", "range.end", "period", "range" or "time_zone").
+  grpc::ServerUnaryReactor* GetSloReport(grpc::CallbackServerContext* context,
+                                         const v1::GetSloReportRequest* request,
+                                         v1::GetSloReportResponse* response) override;
 
   // Viewer role.
   grpc::ServerUnaryReactor* QuerySeries(grpc::CallbackServerContext* context,
@@ -151,6 +191,13 @@ class MonitorServiceImpl final : public v1::MonitorService::CallbackService {
   void AfterAlertWrite(const RuleOutcome& alerts, int64_t outbox_enqueued);
   absl::Status RunQuery(const v1::QuerySeriesRequest& request, v1::QuerySeriesResponse* response);
 
+  // SLOs (slo_service.cc): UNIMPLEMENTED unless EnableSlos was called.
+  absl::Status SlosEnabled() const;
+  // Evaluates the SLOs a committed batch fed; returns the outbox messages
+  // enqueued (failures are logged and counted, not returned).
+  int64_t EvaluateSlosAfterBatch(const BatchAggregate& aggregate, absl::Time now);
+  void EvaluateSloNow(const Slo& slo);
+
   MonitorStore& store_;
   HealthCache& health_cache_;
   common::RpcRunner& rpc_;
@@ -159,6 +206,8 @@ class MonitorServiceImpl final : public v1::MonitorService::CallbackService {
   MonitorMetrics& metrics_;
   MonitorServiceOptions options_;
   std::function<void()> on_outbox_;
+  SloStore* slo_store_ = nullptr;
+  SloEngine* slo_engine_ = nullptr;
 };
 
 }  // namespace agentwatch::monitor

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "monitor/core/anomaly_rules.h"
 #include "monitor/store/proto_time.h"
 
 namespace agentwatch::monitor {
@@ -197,31 +198,47 @@ void EffectiveThresholdsToProto(const HealthScope& scope,
 }
 
 absl::StatusOr<AlertRule> AlertRuleFromProto(const v1::AlertRule& proto) {
-  if (proto.has_anomaly()) {
-    return absl::UnimplementedError(
-        "rule.anomaly: anomaly conditions are not implemented yet; use a threshold condition");
+  if (!proto.has_threshold() && !proto.has_anomaly()) {
+    return common::InvalidField("rule.threshold", "required");
   }
-  if (!proto.has_threshold()) return common::InvalidField("rule.threshold", "required");
   AlertRule rule;
   rule.id = proto.id();
   rule.name = proto.name();
   rule.tenant = proto.tenant();
   rule.description = proto.description();
-  const v1::ThresholdCondition& in = proto.threshold();
   ThresholdCondition& c = rule.condition;
-  c.metric = in.metric();
-  c.matchers = MatchersFromProto(in.matchers());
-  c.aggregation = static_cast<Aggregation>(in.aggregation());
-  if (in.has_window()) {
-    ASSIGN_OR_RETURN(c.window, FromProtoDuration(in.window(), "rule.threshold.window"));
+  if (proto.has_anomaly()) {
+    const v1::AnomalyCondition& in = proto.anomaly();
+    c.metric = in.metric();
+    c.matchers = MatchersFromProto(in.matchers());
+    c.aggregation = static_cast<Aggregation>(in.aggregation());
+    c.group_by.assign(in.group_by().begin(), in.group_by().end());
+    std::optional<absl::Duration> min_history;
+    if (in.has_min_history()) {
+      ASSIGN_OR_RETURN(min_history,
+                       FromProtoDuration(in.min_history(), "rule.anomaly.min_history"));
+    }
+    MakeAnomalyRule(in.score_threshold(), min_history, &rule);
   } else {
-    c.window = absl::ZeroDuration();
+    const v1::ThresholdCondition& in = proto.threshold();
+    c.metric = in.metric();
+    c.matchers = MatchersFromProto(in.matchers());
+    c.aggregation = static_cast<Aggregation>(in.aggregation());
+    if (in.has_window()) {
+      ASSIGN_OR_RETURN(c.window, FromProtoDuration(in.window(), "rule.threshold.window"));
+    } else {
+      c.window = absl::ZeroDuration();
+    }
+    c.group_by.assign(in.group_by().begin(), in.group_by().end());
+    c.comparison = static_cast<Comparison>(in.comparison());
+    c.threshold = in.threshold();
+    c.denominator_metric = in.denominator_metric();
+    c.denominator_matchers = MatchersFromProto(in.denominator_matchers());
+    if (in.has_baseline_window()) {
+      ASSIGN_OR_RETURN(c.baseline_window,
+                       FromProtoDuration(in.baseline_window(), "rule.threshold.baseline_window"));
+    }
   }
-  c.group_by.assign(in.group_by().begin(), in.group_by().end());
-  c.comparison = static_cast<Comparison>(in.comparison());
-  c.threshold = in.threshold();
-  c.denominator_metric = in.denominator_metric();
-  c.denominator_matchers = MatchersFromProto(in.denominator_matchers());
   if (proto.has_for_duration()) {
     ASSIGN_OR_RETURN(rule.for_duration,
                      FromProtoDuration(proto.for_duration(), "rule.for_duration"));
@@ -246,17 +263,30 @@ void AlertRuleToProto(const AlertRule& rule, v1::AlertRule* proto) {
   proto->set_name(rule.name);
   proto->set_tenant(rule.tenant);
   proto->set_description(rule.description);
-  v1::ThresholdCondition* out = proto->mutable_threshold();
   const ThresholdCondition& c = rule.condition;
-  out->set_metric(c.metric);
-  MatchersToProto(c.matchers, out->mutable_matchers());
-  out->set_aggregation(static_cast<v1::Aggregation>(c.aggregation));
-  ToProtoDuration(c.window, out->mutable_window());
-  for (const std::string& label : c.group_by) out->add_group_by(label);
-  out->set_comparison(static_cast<v1::Comparison>(c.comparison));
-  out->set_threshold(c.threshold);
-  out->set_denominator_metric(c.denominator_metric);
-  MatchersToProto(c.denominator_matchers, out->mutable_denominator_matchers());
+  if (rule.anomaly.enabled) {
+    v1::AnomalyCondition* anomaly = proto->mutable_anomaly();
+    anomaly->set_metric(c.metric);
+    MatchersToProto(c.matchers, anomaly->mutable_matchers());
+    anomaly->set_aggregation(static_cast<v1::Aggregation>(c.aggregation));
+    for (const std::string& label : c.group_by) anomaly->add_group_by(label);
+    anomaly->set_score_threshold(c.threshold);
+    ToProtoDuration(rule.anomaly.min_history, anomaly->mutable_min_history());
+  } else {
+    v1::ThresholdCondition* out = proto->mutable_threshold();
+    out->set_metric(c.metric);
+    MatchersToProto(c.matchers, out->mutable_matchers());
+    out->set_aggregation(static_cast<v1::Aggregation>(c.aggregation));
+    ToProtoDuration(c.window, out->mutable_window());
+    for (const std::string& label : c.group_by) out->add_group_by(label);
+    out->set_comparison(static_cast<v1::Comparison>(c.comparison));
+    out->set_threshold(c.threshold);
+    out->set_denominator_metric(c.denominator_metric);
+    MatchersToProto(c.denominator_matchers, out->mutable_denominator_matchers());
+    if (c.baseline_window > absl::ZeroDuration()) {
+      ToProtoDuration(c.baseline_window, out->mutable_baseline_window());
+    }
+  }
   ToProtoDuration(rule.for_duration, proto->mutable_for_duration());
   proto->set_severity(static_cast<agentwatch::common::v1::Severity>(rule.severity));
   proto->mutable_labels()->insert(rule.labels.begin(), rule.labels.end());

@@ -41,8 +41,8 @@ void EffectiveThresholdsToProto(const HealthScope& scope,
 
 // An AlertRule message as the core's rule (not yet normalized or
 // validated). INVALID_ARGUMENT naming the field for a malformed Duration or
-// a missing condition ("rule.threshold: required"); UNIMPLEMENTED for an
-// anomaly condition.
+// a missing condition ("rule.threshold: required"). An anomaly condition
+// makes an anomaly rule (MakeAnomalyRule).
 absl::StatusOr<AlertRule> AlertRuleFromProto(const v1::AlertRule& proto);
 
 // Fills `proto` from `rule`.

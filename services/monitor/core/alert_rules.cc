@@ -2,12 +2,15 @@
 
 #include <cmath>
 #include <set>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
+#include "monitor/core/anomaly_rules.h"
 #include "monitor/core/hash.h"
 #include "monitor/core/names.h"
+#include "monitor/core/quality.h"
 
 namespace agentwatch::monitor {
 namespace {
@@ -111,6 +114,11 @@ void NormalizeAlertRule(AlertRule* rule) {
 }
 
 absl::Status ValidateAlertRule(const AlertRule& rule) {
+  if (rule.anomaly.enabled) return ValidateAnomalyRule(rule);
+  return ValidateThresholdAlertRule(rule);
+}
+
+absl::Status ValidateThresholdAlertRule(const AlertRule& rule) {
   RETURN_IF_ERROR(CheckText("rule.name", rule.name, kMaxRuleNameBytes, true));
   RETURN_IF_ERROR(CheckText("rule.tenant", rule.tenant, kMaxLabelValueBytes, true));
   RETURN_IF_ERROR(CheckText("rule.description", rule.description, kMaxDescriptionBytes, false));
@@ -176,6 +184,8 @@ absl::Status ValidateAlertRule(const AlertRule& rule) {
                                 "only allowed with denominator_metric");
   }
   RETURN_IF_ERROR(CheckMatchers("rule.threshold.denominator_matchers", c.denominator_matchers));
+  RETURN_IF_ERROR(ValidateBaselineWindow(c.baseline_window, !c.denominator_metric.empty(),
+                                         "rule.threshold.baseline_window"));
   RETURN_IF_ERROR(CheckDuration("rule.for_duration", rule.for_duration));
   const int severity = static_cast<int>(rule.severity);
   if (severity < 1 || severity > 4) {
@@ -328,9 +338,38 @@ absl::Status Apply(const AlertRule& rule, AlertState& state, AlertAction action,
 
 }  // namespace
 
+absl::StatusOr<std::map<std::vector<std::string>, std::map<absl::Time, GroupStats>>>
+AlertRuleContext::MinuteGroups(const std::string& tenant, const std::string& metric,
+                               const std::vector<LabelMatcher>& matchers,
+                               const std::vector<std::string>& group_by, const BucketRange& range,
+                               bool with_sketch) {
+  std::map<std::vector<std::string>, std::map<absl::Time, GroupStats>> out;
+  for (absl::Time minute = range.from; minute < range.to; minute += absl::Minutes(1)) {
+    ASSIGN_OR_RETURN(auto groups, WindowGroups(tenant, metric, matchers, group_by,
+                                               {minute, minute + absl::Minutes(1)}, with_sketch));
+    for (auto& [group, stats] : groups) out[group][minute] = std::move(stats);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<AnomalySeriesState>> AlertRuleContext::LoadAnomalyStates(
+    const std::string&, const std::string&) {
+  return absl::UnimplementedError("anomaly rules: this store keeps no detector state");
+}
+
+absl::Status AlertRuleContext::SaveAnomalyState(const AnomalySeriesState&) {
+  return absl::UnimplementedError("anomaly rules: this store keeps no detector state");
+}
+
+absl::Status AlertRuleContext::DeleteAnomalyState(const std::string&, const std::string&,
+                                                  const std::string&) {
+  return absl::UnimplementedError("anomaly rules: this store keeps no detector state");
+}
+
 absl::Status EvaluateAlertRule(const AlertRule& rule, AlertRuleContext& context, absl::Time now,
                                RuleOutcome* outcome) {
   if (rule.disabled) return ResolveAlertRule(rule, context, now, outcome);
+  if (rule.anomaly.enabled) return EvaluateAnomalyRule(rule, context, now, outcome);
   RETURN_IF_ERROR(context.LockRule(rule.tenant, rule.id));
   const ThresholdCondition& c = rule.condition;
   const BucketRange range = WindowBuckets(now, c.window);
@@ -359,6 +398,21 @@ absl::Status EvaluateAlertRule(const AlertRule& rule, AlertRuleContext& context,
               ? std::optional<double>(0)
               : WindowValue(c.aggregation, above->second.stats, std::nullopt, c.window);
       values[group] = top.value_or(0) / *below;
+    }
+  }
+
+  if (c.baseline_window > absl::ZeroDuration()) {
+    // Regression rule: each group's value relative to its baseline.
+    ASSIGN_OR_RETURN(const auto baseline,
+                     context.WindowGroups(rule.tenant, c.metric, c.matchers, c.group_by,
+                                          BaselineBuckets(now, c.window, c.baseline_window),
+                                          IsQuantileAggregation(c.aggregation)));
+    for (auto& [group, value] : values) {
+      const auto it = baseline.find(group);
+      value = RelativeChange(value, it == baseline.end()
+                                        ? std::nullopt
+                                        : WindowValue(c.aggregation, it->second.stats,
+                                                      it->second.sketch, c.baseline_window));
     }
   }
 
@@ -404,6 +458,7 @@ absl::Status EvaluateAlertRule(const AlertRule& rule, AlertRuleContext& context,
 absl::Status ResolveAlertRule(const AlertRule& rule, AlertRuleContext& context, absl::Time now,
                               RuleOutcome* outcome) {
   RETURN_IF_ERROR(context.LockRule(rule.tenant, rule.id));
+  if (rule.anomaly.enabled) RETURN_IF_ERROR(DropAnomalyStates(rule, context));
   ASSIGN_OR_RETURN(std::vector<AlertState> stored, context.LockRuleAlerts(rule.tenant, rule.id));
   for (AlertState& state : stored) {
     AlertAction action = AlertAction::kNone;

@@ -61,6 +61,10 @@ struct ThresholdCondition {
   // with `aggregation` over the window per group.
   std::string denominator_metric;
   std::vector<LabelMatcher> denominator_matchers;
+  // Regression rules (quality.h): when positive, the value is the relative
+  // change against the same aggregate over this window just before
+  // `window`.
+  absl::Duration baseline_window = absl::ZeroDuration();
 };
 
 // How a firing alert resolves.
@@ -70,6 +74,35 @@ struct Hysteresis {
   std::optional<double> resolve_threshold;
   // Stay firing this long after the condition stops holding.
   absl::Duration keep_firing_for = absl::ZeroDuration();
+};
+
+// Anomaly rules (anomaly_rules.h): with `enabled`, the rule's condition
+// selects and aggregates the series fed to the streaming anomaly detector,
+// one point per complete minute per group (metric, matchers, aggregation,
+// group_by), and fires when the score is >= condition.threshold (comparison
+// kGreaterOrEqual, window 1 minute; denominators are not allowed).
+struct AnomalySettings {
+  bool enabled = false;
+  // No alert before the group's detector has learned this much history.
+  absl::Duration min_history = absl::Hours(24);
+};
+
+// The persisted detector of one group of an anomaly rule, keyed by
+// (tenant, rule_id, fingerprint); the fingerprint is the group's alert
+// fingerprint (AlertRuleFingerprint).
+struct AnomalySeriesState {
+  std::string tenant;
+  std::string rule_id;
+  std::string fingerprint;
+  std::vector<std::string> group;  // the group_by values
+  // Hash of what the detector is fed (metric, matchers, aggregation,
+  // group_by): a rule update that changes it starts the detector afresh.
+  std::string condition_hash;
+  absl::Time first_minute;  // the first minute bucket fed
+  absl::Time last_minute;   // the last minute bucket fed (each is fed once)
+  absl::Time last_data;     // the last minute bucket that had data
+  double last_score = 0;    // the score of the last evaluation that fed minutes
+  std::string detector;     // anomaly::StreamingDetector::Serialize()
 };
 
 // An alert rule.
@@ -84,6 +117,7 @@ struct AlertRule {
   Labels labels;
   Labels annotations;
   Hysteresis hysteresis;
+  AnomalySettings anomaly;
   bool disabled = false;
   absl::Time create_time = absl::UnixEpoch();
   absl::Time update_time = absl::UnixEpoch();
@@ -106,8 +140,13 @@ void NormalizeAlertRule(AlertRule* rule);
 // labels and 32 annotations with valid names (annotation values at most
 // 4096 bytes); hysteresis.resolve_threshold finite and not past the firing
 // threshold (at or below it for > / >=, at or above it for < / <=).
-// Regular expressions are checked by the store.
+// Regular expressions are checked by the store. Anomaly rules
+// (anomaly.enabled) are checked by ValidateAnomalyRule (anomaly_rules.h).
 absl::Status ValidateAlertRule(const AlertRule& rule);
+
+// The checks of ValidateAlertRule for the rule's threshold condition,
+// whatever its kind (anomaly rules reuse them).
+absl::Status ValidateThresholdAlertRule(const AlertRule& rule);
 
 // True when `value` satisfies `comparison` against `threshold`.
 bool Compares(double value, Comparison comparison, double threshold);
@@ -183,6 +222,27 @@ class AlertRuleContext {
   // Enqueues a notice for the incident service (deduplicated by its
   // IdempotencyKey).
   virtual absl::Status EmitAlert(const AlertNotice& notice) = 0;
+
+  // Anomaly rules. The merged rollups of each minute bucket of `range`, per
+  // group (as WindowGroups, which this default calls once per minute;
+  // stores override it with one query). Minutes without data are absent.
+  virtual absl::StatusOr<std::map<std::vector<std::string>, std::map<absl::Time, GroupStats>>>
+  MinuteGroups(const std::string& tenant, const std::string& metric,
+               const std::vector<LabelMatcher>& matchers, const std::vector<std::string>& group_by,
+               const BucketRange& range, bool with_sketch);
+
+  // The detector states of an anomaly rule (read after LockRule, which
+  // serializes their updates). UNIMPLEMENTED by default: contexts without
+  // anomaly state cannot evaluate anomaly rules.
+  virtual absl::StatusOr<std::vector<AnomalySeriesState>> LoadAnomalyStates(
+      const std::string& tenant, const std::string& rule_id);
+
+  // Stores (inserts or replaces) a detector state. UNIMPLEMENTED by default.
+  virtual absl::Status SaveAnomalyState(const AnomalySeriesState& state);
+
+  // Removes one detector state. UNIMPLEMENTED by default.
+  virtual absl::Status DeleteAnomalyState(const std::string& tenant, const std::string& rule_id,
+                                          const std::string& fingerprint);
 };
 
 // Evaluates every group of `rule` at `now`: locks the rule, computes the

@@ -124,6 +124,26 @@ class InMemoryMonitorStore::Context final : public RuleContext, public AlertRule
     return out;
   }
 
+  absl::StatusOr<std::vector<AnomalySeriesState>> LoadAnomalyStates(
+      const std::string& tenant, const std::string& rule_id) override {
+    std::vector<AnomalySeriesState> out;
+    for (const auto& [id, state] : store_.anomaly_states_) {
+      if (std::get<0>(id) == tenant && std::get<1>(id) == rule_id) out.push_back(state);
+    }
+    return out;
+  }
+
+  absl::Status SaveAnomalyState(const AnomalySeriesState& state) override {
+    store_.anomaly_states_[{state.tenant, state.rule_id, state.fingerprint}] = state;
+    return absl::OkStatus();
+  }
+
+  absl::Status DeleteAnomalyState(const std::string& tenant, const std::string& rule_id,
+                                  const std::string& fingerprint) override {
+    store_.anomaly_states_.erase({tenant, rule_id, fingerprint});
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<std::vector<AlertState>> LockRuleAlerts(const std::string& tenant,
                                                          const std::string& rule_id) override {
     std::vector<AlertState> out;

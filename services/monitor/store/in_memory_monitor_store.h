@@ -98,6 +98,9 @@ class InMemoryMonitorStore final : public MonitorStore {
   std::map<RollupId, RollupStats> rollups_ ABSL_GUARDED_BY(mu_);
   std::map<RollupId, QuantileSketch> sketches_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<std::string, std::string>, AlertState> alert_states_ ABSL_GUARDED_BY(mu_);
+  // Anomaly-rule detector states by (tenant, rule id, fingerprint).
+  std::map<std::tuple<std::string, std::string, std::string>, AnomalySeriesState> anomaly_states_
+      ABSL_GUARDED_BY(mu_);
   std::set<std::string> outbox_keys_ ABSL_GUARDED_BY(mu_);
   std::vector<AlertNotice> alerts_ ABSL_GUARDED_BY(mu_);
   std::vector<LlmUsageRecord> usage_ ABSL_GUARDED_BY(mu_);

@@ -10,7 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/outbox.h"
+#include "common/trace.h"
 #include "common/status_macros.h"
+#include "monitor/core/anomaly_rules.h"
+#include "monitor/store/anomaly_state_store.h"
 #include "monitor/store/outbox_payloads.h"
 #include "monitor/store/pg_text.h"
 
@@ -323,7 +326,8 @@ AlertState ReadAlertState(const pqxx::row& row) {
   "ARRAY(SELECT key FROM jsonb_each_text(annotations) ORDER BY key), "                           \
   "ARRAY(SELECT value FROM jsonb_each_text(annotations) ORDER BY key), resolve_threshold, "      \
   "keep_firing_for_us, disabled, (extract(epoch FROM create_time) * 1000000)::bigint, "          \
-  "(extract(epoch FROM update_time) * 1000000)::bigint "
+  "(extract(epoch FROM update_time) * 1000000)::bigint, anomaly, min_history_us, "               \
+  "baseline_window_us "
 
 #define AW_RULE_ALERT_COLUMNS                                                         \
   "tenant_id, fingerprint, rule, name, "                                              \
@@ -365,11 +369,12 @@ INSERT INTO monitor.alert_rules (tenant_id, id, name, description, metric, match
     matcher_ops, matcher_values, aggregation, window_us, group_by, comparison, threshold,
     denominator_metric, den_matcher_names, den_matcher_ops, den_matcher_values, for_us, severity,
     labels, annotations, resolve_threshold, keep_firing_for_us, disabled, request_id, create_time,
-    update_time)
+    update_time, anomaly, min_history_us, baseline_window_us)
 VALUES ($1, 'r' || replace(gen_random_uuid()::text, '-', ''), $2, $3, $4, $5::text[],
         $6::integer[], $7::text[], $8, $9, $10::text[], $11, $12::float8, $13, $14::text[],
         $15::integer[], $16::text[], $17, $18, $19::jsonb, $20::jsonb,
-        nullif($21::text, '')::float8, $22, $23::boolean, $24, $25::timestamptz, $25::timestamptz)
+        nullif($21::text, '')::float8, $22, $23::boolean, $24, $25::timestamptz, $25::timestamptz,
+        $26::boolean, $27, $28)
 RETURNING id)sql";
 
 constexpr char kUpdateRuleSql[] = R"sql(
@@ -380,7 +385,8 @@ UPDATE monitor.alert_rules SET name = $3, description = $4, metric = $5,
     den_matcher_ops = $16::integer[], den_matcher_values = $17::text[], for_us = $18,
     severity = $19, labels = $20::jsonb, annotations = $21::jsonb,
     resolve_threshold = nullif($22::text, '')::float8, keep_firing_for_us = $23,
-    disabled = $24::boolean, update_time = $25::timestamptz
+    disabled = $24::boolean, update_time = $25::timestamptz, anomaly = $26::boolean,
+    min_history_us = $27, baseline_window_us = $28
 WHERE tenant_id = $1 AND id = $2)sql";
 
 constexpr char kDeleteRuleSql[] =
@@ -451,6 +457,22 @@ constexpr char kWindowGroupsSql[] = AW_WINDOW_SELECTED
     "  ON r.tenant_id = $1::text AND r.metric = $2::text AND r.series_key = sel.series_key "
     "WHERE r.bucket >= $7::timestamptz AND r.bucket < $8::timestamptz "
     "GROUP BY 1";
+
+// Anomaly rules: kWindowGroupsSql / kWindowSketchesSql per minute bucket.
+constexpr char kMinuteGroupsSql[] = AW_WINDOW_SELECTED
+    "SELECT sel.grp, (extract(epoch FROM r.bucket) * 1000000)::bigint, sum(r.count)::bigint, "
+    "  sum(r.sum), min(r.min), max(r.max) "
+    "FROM selected sel JOIN monitor.rollups_1m r "
+    "  ON r.tenant_id = $1::text AND r.metric = $2::text AND r.series_key = sel.series_key "
+    "WHERE r.bucket >= $7::timestamptz AND r.bucket < $8::timestamptz "
+    "GROUP BY 1, 2";
+
+constexpr char kMinuteSketchesSql[] = AW_WINDOW_SELECTED
+    "SELECT sel.grp, (extract(epoch FROM r.bucket) * 1000000)::bigint, r.count, r.sum, r.min, "
+    "  r.max, r.sketch "
+    "FROM selected sel JOIN monitor.rollups_1m r "
+    "  ON r.tenant_id = $1::text AND r.metric = $2::text AND r.series_key = sel.series_key "
+    "WHERE r.bucket >= $7::timestamptz AND r.bucket < $8::timestamptz";
 
 constexpr char kWindowSketchesSql[] = AW_WINDOW_SELECTED
     "SELECT sel.grp, r.count, r.sum, r.min, r.max, r.sketch "
@@ -524,6 +546,9 @@ AlertRule ReadRule(const pqxx::row& row) {
   rule.disabled = row[25].as<bool>();
   rule.create_time = absl::FromUnixMicros(row[26].as<int64_t>());
   rule.update_time = absl::FromUnixMicros(row[27].as<int64_t>());
+  rule.anomaly.enabled = row[28].as<bool>();
+  rule.anomaly.min_history = absl::Microseconds(row[29].as<int64_t>());
+  c.baseline_window = absl::Microseconds(row[30].as<int64_t>());
   return rule;
 }
 
@@ -598,7 +623,9 @@ pqxx::result WriteRule(pqxx::work& txn, const AlertRule& rule, const std::string
         static_cast<int>(c.comparison), threshold, c.denominator_metric, d.names, d.ops, d.values,
         for_us, static_cast<int>(rule.severity), JsonObject(rule.labels),
         JsonObject(rule.annotations), OptionalDouble(rule.hysteresis.resolve_threshold), keep_us,
-        rule.disabled, request_id, PgTimestamp(now));
+        rule.disabled, request_id, PgTimestamp(now), rule.anomaly.enabled,
+        absl::ToInt64Microseconds(rule.anomaly.min_history),
+        absl::ToInt64Microseconds(c.baseline_window));
   }
   return txn.exec_params(
       kUpdateRuleSql, rule.tenant, rule.id, rule.name, rule.description, c.metric, m.names, m.ops,
@@ -606,7 +633,9 @@ pqxx::result WriteRule(pqxx::work& txn, const AlertRule& rule, const std::string
       static_cast<int>(c.comparison), threshold, c.denominator_metric, d.names, d.ops, d.values,
       for_us, static_cast<int>(rule.severity), JsonObject(rule.labels),
       JsonObject(rule.annotations), OptionalDouble(rule.hysteresis.resolve_threshold), keep_us,
-      rule.disabled, PgTimestamp(now));
+      rule.disabled, PgTimestamp(now), rule.anomaly.enabled,
+      absl::ToInt64Microseconds(rule.anomaly.min_history),
+      absl::ToInt64Microseconds(c.baseline_window));
 }
 
 absl::Status NameTaken(pqxx::work& txn, const AlertRule& rule) {
@@ -739,6 +768,49 @@ class PgRuleContext final : public RuleContext, public AlertRuleContext {
     return out;
   }
 
+  absl::StatusOr<std::map<std::vector<std::string>, std::map<absl::Time, GroupStats>>> MinuteGroups(
+      const std::string& tenant, const std::string& metric,
+      const std::vector<LabelMatcher>& matchers, const std::vector<std::string>& group_by,
+      const BucketRange& range, bool with_sketch) override {
+    const MatcherArrays m = ToArrays(matchers);
+    const pqxx::result rows = txn_.exec_params(
+        with_sketch ? kMinuteSketchesSql : kMinuteGroupsSql, tenant, metric, m.names, m.ops,
+        m.values, PgTextArray(group_by), PgTimestamp(range.from), PgTimestamp(range.to));
+    std::map<std::vector<std::string>, std::map<absl::Time, GroupStats>> out;
+    for (const auto& row : rows) {
+      GroupStats& group =
+          out[ParseTextArray(row[0])][absl::FromUnixMicros(row[1].as<int64_t>())];
+      RollupStats stats;
+      stats.count = row[2].as<int64_t>();
+      stats.sum = row[3].as<double>();
+      stats.min = row[4].as<double>();
+      stats.max = row[5].as<double>();
+      group.stats.Merge(stats);
+      if (with_sketch && !row[6].is_null()) {
+        ASSIGN_OR_RETURN(const QuantileSketch sketch, ReadSketch(row[6], metric));
+        if (!group.sketch.has_value()) group.sketch.emplace();
+        RETURN_IF_ERROR(group.sketch->Merge(sketch));
+      }
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::vector<AnomalySeriesState>> LoadAnomalyStates(
+      const std::string& tenant, const std::string& rule_id) override {
+    return PgLoadAnomalyStates(txn_, tenant, rule_id);
+  }
+
+  absl::Status SaveAnomalyState(const AnomalySeriesState& state) override {
+    PgSaveAnomalyState(txn_, state);
+    return absl::OkStatus();
+  }
+
+  absl::Status DeleteAnomalyState(const std::string& tenant, const std::string& rule_id,
+                                  const std::string& fingerprint) override {
+    PgDeleteAnomalyState(txn_, tenant, rule_id, fingerprint);
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<std::vector<AlertState>> LockRuleAlerts(const std::string& tenant,
                                                          const std::string& rule_id) override {
     std::vector<AlertState> out;
@@ -769,19 +841,21 @@ class PgRuleContext final : public RuleContext, public AlertRuleContext {
 };
 
 // Adds the batch's new series and checks every touched tenant's limit.
-absl::Status WriteSeries(pqxx::work& txn, const BatchAggregate& aggregate,
+// Adds `series` (those of a batch not known to be stored; sorted) and
+// checks the series limit of each tenant that got new ones.
+absl::Status WriteSeries(pqxx::work& txn, const std::vector<const SeriesRecord*>& series,
                          const StoreLimits& limits) {
-  if (aggregate.series.empty()) return absl::OkStatus();
+  if (series.empty()) return absl::OkStatus();
   std::vector<std::string> tenants, metrics, keys, labels;
-  tenants.reserve(aggregate.series.size());
-  metrics.reserve(aggregate.series.size());
-  keys.reserve(aggregate.series.size());
-  labels.reserve(aggregate.series.size());
-  for (const SeriesRecord& series : aggregate.series) {
-    tenants.push_back(series.tenant);
-    metrics.push_back(series.metric);
-    keys.push_back(series.series_key);
-    labels.push_back(JsonObject(series.labels));
+  tenants.reserve(series.size());
+  metrics.reserve(series.size());
+  keys.reserve(series.size());
+  labels.reserve(series.size());
+  for (const SeriesRecord* record : series) {
+    tenants.push_back(record->tenant);
+    metrics.push_back(record->metric);
+    keys.push_back(record->series_key);
+    labels.push_back(JsonObject(record->labels));
   }
   const pqxx::result inserted =
       txn.exec_params(kInsertSeriesSql, PgTextArray(tenants), PgTextArray(metrics),
@@ -886,44 +960,91 @@ absl::Status WriteRollups(pqxx::work& txn, const BatchAggregate& aggregate) {
   return absl::OkStatus();
 }
 
+// The outbox messages of a batch's LLM calls in one statement: the rows
+// common::EnqueueOutbox writes (same table, same conflict rule), in key
+// order, so that two batches repeating the same records never wait for each
+// other in opposite orders.
+constexpr char kEnqueueUsageSql[] = R"sql(
+INSERT INTO monitor.outbox (tenant_id, destination, idempotency_key, payload, traceparent)
+SELECT t, $1::text, k, decode(p, 'hex'), $2::text
+FROM unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(t, k, p, i)
+ORDER BY i
+ON CONFLICT (destination, idempotency_key) DO NOTHING)sql";
+
 int64_t EnqueueUsage(pqxx::work& txn, const BatchAggregate& aggregate) {
-  // In key order, so that two batches repeating the same records never wait
-  // for each other in opposite orders.
+  if (aggregate.usage.empty()) return 0;
   std::vector<std::pair<std::string, const LlmUsageRecord*>> keyed;
   keyed.reserve(aggregate.usage.size());
   for (const LlmUsageRecord& record : aggregate.usage) {
     keyed.emplace_back(UsageIdempotencyKey(record), &record);
   }
   std::sort(keyed.begin(), keyed.end());
-  for (const auto& [key, record] : keyed) {
-    common::EnqueueOutbox(txn, kOutboxSchema,
-                          {record->tenant, kCostDestination, key, SerializeUsage(*record)});
+  std::vector<std::string> tenants, keys, payloads;
+  tenants.reserve(keyed.size());
+  keys.reserve(keyed.size());
+  payloads.reserve(keyed.size());
+  for (auto& [key, record] : keyed) {
+    tenants.push_back(record->tenant);
+    keys.push_back(std::move(key));
+    payloads.push_back(absl::BytesToHexString(SerializeUsage(*record)));
   }
+  const common::TraceContext& trace = common::CurrentTrace();
+  txn.exec_params(kEnqueueUsageSql, kCostDestination,
+                  trace.valid() ? trace.ToTraceparent() : std::string(), PgTextArray(tenants),
+                  PgTextArray(keys), PgTextArray(payloads));
   return static_cast<int64_t>(keyed.size());
 }
 
 }  // namespace
 
+std::string PgMonitorStore::KnownSeriesKey(const SeriesRecord& series) {
+  return absl::StrCat(series.tenant.size(), ":", series.tenant, series.metric.size(), ":",
+                      series.metric, series.series_key);
+}
+
 PgMonitorStore::PgMonitorStore(common::PgPool& pool, StoreLimits limits,
                                std::vector<const RuleEvaluator*> evaluators)
-    : pool_(pool), limits_(limits), evaluators_(std::move(evaluators)) {}
+    : pool_(pool), limits_(limits), evaluators_(std::move(evaluators)), partitions_(pool) {}
 
 absl::StatusOr<CommitResult> PgMonitorStore::CommitBatch(const std::string& producer_id,
                                                          uint64_t sequence,
                                                          const BatchAggregate& aggregate,
                                                          absl::Time now) {
+  // The rollups' days must have their partitions before the transaction
+  // writes into them (a replay re-checks at most a cached day).
+  std::vector<int64_t> days;
+  for (const RollupDelta& delta : aggregate.rollups) {
+    const int64_t day = UtcDay(delta.bucket);
+    if (days.empty() || days.back() != day) days.push_back(day);
+  }
+  std::sort(days.begin(), days.end());
+  days.erase(std::unique(days.begin(), days.end()), days.end());
+  RETURN_IF_ERROR(partitions_.EnsureDays(days, now));
+  // Series stored before (by any replica: rows are never removed) need no
+  // upsert; the others are remembered once their batch committed.
+  std::vector<const SeriesRecord*> unknown;
+  {
+    std::lock_guard<std::mutex> lock(series_mu_);
+    for (const SeriesRecord& series : aggregate.series) {
+      if (known_series_.count(KnownSeriesKey(series)) == 0) unknown.push_back(&series);
+    }
+  }
   absl::StatusOr<CommitResult> result;
   for (int attempt = 0; attempt < kCommitAttempts; ++attempt) {
-    result = CommitOnce(producer_id, sequence, aggregate, now);
+    result = CommitOnce(producer_id, sequence, aggregate, unknown, now);
     if (!absl::IsAborted(result.status())) break;
+  }
+  if (result.ok() && !result->duplicate && !unknown.empty()) {
+    std::lock_guard<std::mutex> lock(series_mu_);
+    if (known_series_.size() + unknown.size() > kMaxKnownSeries) known_series_.clear();
+    for (const SeriesRecord* series : unknown) known_series_.insert(KnownSeriesKey(*series));
   }
   return result;
 }
 
-absl::StatusOr<CommitResult> PgMonitorStore::CommitOnce(const std::string& producer_id,
-                                                        uint64_t sequence,
-                                                        const BatchAggregate& aggregate,
-                                                        absl::Time now) {
+absl::StatusOr<CommitResult> PgMonitorStore::CommitOnce(
+    const std::string& producer_id, uint64_t sequence, const BatchAggregate& aggregate,
+    const std::vector<const SeriesRecord*>& new_series, absl::Time now) {
   return pool_.Transact<CommitResult>([&](pqxx::work& txn) -> absl::StatusOr<CommitResult> {
     CommitResult result;
     const pqxx::result claimed = txn.exec_params(
@@ -932,7 +1053,7 @@ absl::StatusOr<CommitResult> PgMonitorStore::CommitOnce(const std::string& produ
       result.duplicate = true;
       return result;
     }
-    RETURN_IF_ERROR(WriteSeries(txn, aggregate, limits_));
+    RETURN_IF_ERROR(WriteSeries(txn, new_series, limits_));
     RETURN_IF_ERROR(WriteRollups(txn, aggregate));
     result.outbox_enqueued += EnqueueUsage(txn, aggregate);
     PgRuleContext context(txn);
@@ -1200,7 +1321,9 @@ absl::StatusOr<RuleWriteResult> PgMonitorStore::CreateAlertRule(const AlertRule&
       return absl::ResourceExhaustedError(absl::StrCat(
           "rule: tenant \"", rule.tenant, "\" has ", kMaxAlertRulesPerTenant, " rules, the most"));
     }
-    RETURN_IF_ERROR(CheckRegexes(txn, rule.condition.matchers, "rule.threshold.matchers"));
+    RETURN_IF_ERROR(CheckRegexes(
+        txn, rule.condition.matchers,
+        rule.anomaly.enabled ? "rule.anomaly.matchers" : "rule.threshold.matchers"));
     RETURN_IF_ERROR(CheckRegexes(txn, rule.condition.denominator_matchers,
                                  "rule.threshold.denominator_matchers"));
     AlertRule stored = rule;
@@ -1235,7 +1358,9 @@ absl::StatusOr<RuleWriteResult> PgMonitorStore::UpdateAlertRule(const AlertRule&
       return common::InvalidField("rule.tenant", "cannot change");
     }
     RETURN_IF_ERROR(NameTaken(txn, rule));
-    RETURN_IF_ERROR(CheckRegexes(txn, rule.condition.matchers, "rule.threshold.matchers"));
+    RETURN_IF_ERROR(CheckRegexes(
+        txn, rule.condition.matchers,
+        rule.anomaly.enabled ? "rule.anomaly.matchers" : "rule.threshold.matchers"));
     RETURN_IF_ERROR(CheckRegexes(txn, rule.condition.denominator_matchers,
                                  "rule.threshold.denominator_matchers"));
     WriteRule(txn, rule, "", now, false);
@@ -1245,6 +1370,10 @@ absl::StatusOr<RuleWriteResult> PgMonitorStore::UpdateAlertRule(const AlertRule&
     result.rule.update_time = absl::FromUnixMicros(absl::ToUnixMicros(now));
     PgRuleContext context(txn);
     RETURN_IF_ERROR(EvaluateAlertRule(result.rule, context, now, &result.alerts));
+    // A rule that stops being an anomaly rule leaves no detector behind.
+    if (previous.anomaly.enabled && !result.rule.anomaly.enabled) {
+      RETURN_IF_ERROR(DropAnomalyStates(previous, context));
+    }
     result.outbox_enqueued = context.emitted();
     return result;
   });

@@ -3,11 +3,15 @@
 // outbox, rule evaluation.
 #pragma once
 
+#include <mutex>
+#include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "common/pg.h"
 #include "monitor/core/rules.h"
 #include "monitor/store/monitor_store.h"
+#include "monitor/store/rollup_partitions.h"
 
 namespace agentwatch::monitor {
 
@@ -17,6 +21,10 @@ class PgMonitorStore final : public MonitorStore {
   // evaluator, outlive the store.
   PgMonitorStore(common::PgPool& pool, StoreLimits limits,
                  std::vector<const RuleEvaluator*> evaluators);
+
+  // The daily partitions of the rollups: CommitBatch creates a missing day
+  // before writing into it; the maintenance worker uses this for the rest.
+  RollupPartitions& partitions() { return partitions_; }
 
   absl::StatusOr<CommitResult> CommitBatch(const std::string& producer_id, uint64_t sequence,
                                            const BatchAggregate& aggregate,
@@ -56,12 +64,23 @@ class PgMonitorStore final : public MonitorStore {
  private:
   absl::StatusOr<SweepResult> SweepAlertRules(absl::Time now, int limit);
 
+  // One attempt of CommitBatch; `new_series` are the batch's series not
+  // known to be stored.
   absl::StatusOr<CommitResult> CommitOnce(const std::string& producer_id, uint64_t sequence,
-                                          const BatchAggregate& aggregate, absl::Time now);
+                                          const BatchAggregate& aggregate,
+                                          const std::vector<const SeriesRecord*>& new_series,
+                                          absl::Time now);
+  static std::string KnownSeriesKey(const SeriesRecord& series);
+
+  // Series this process saw committed, bounded (cleared when full).
+  static constexpr size_t kMaxKnownSeries = 1'000'000;
 
   common::PgPool& pool_;
   StoreLimits limits_;
   std::vector<const RuleEvaluator*> evaluators_;
+  RollupPartitions partitions_;
+  std::mutex series_mu_;
+  std::unordered_set<std::string> known_series_;
 };
 
 }  // namespace agentwatch::monitor

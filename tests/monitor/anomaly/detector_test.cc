@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -70,6 +71,24 @@ TEST(DetectorOptionsTest, RejectsOutOfRangeFieldsNamingThem) {
   options.gap_intervals = 1;
   EXPECT_THAT(options.Validate(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("gap_intervals")));
+  options = DetectorOptions();
+  options.suppression_points = -1;
+  EXPECT_THAT(options.Validate(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("suppression_points")));
+  options.suppression_points = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_THAT(options.Validate(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("suppression_points")));
+  options = DetectorOptions();
+  options.suppression_share = 1.5;
+  EXPECT_THAT(options.Validate(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("suppression_share")));
+  options.suppression_share = -0.1;
+  EXPECT_THAT(options.Validate(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("suppression_share")));
+  options = DetectorOptions();
+  options.suppression_points = 0;  // disabled
+  options.suppression_share = 0;
+  EXPECT_TRUE(options.Validate().ok());
 }
 
 TEST(DetectorTest, SpikeScoresHighAndNormalPointsLow) {
@@ -315,6 +334,212 @@ TEST(DetectorTest, DeterministicAndSnapshotsContinueIdentically) {
       ASSERT_EQ(snapshot.Update(time, values[i]).score, pa.score) << i;
     }
   }
+}
+
+TEST(DetectorTest, SpikeOnALearnedSeasonalPatternScoresHighTheNextPointDoesNot) {
+  StreamingDetector detector = MakeDetector();
+  Noise noise(24);
+  constexpr int kPerDay = 288;
+  // Wednesday of the second week, 06:00: the daily peak (sin = 1).
+  constexpr int kSpike = 9 * kPerDay + 6 * 12;
+  std::vector<double> scores;
+  for (int i = 0; i < 10 * kPerDay; ++i) {
+    const double value = Seasonal(i, noise) + (i == kSpike ? 25 : 0);  // ~16 sigma on the peak
+    scores.push_back(detector.Update(kStart + absl::Minutes(5 * i), value).score);
+  }
+  EXPECT_GT(scores[kSpike], 0.9);
+  EXPECT_LT(scores[kSpike + 1], 0.3);  // back to normal is not an anomaly
+  EXPECT_LT(MaxScore(scores, 8 * kPerDay, kSpike), 0.3);
+  EXPECT_LT(MaxScore(scores, kSpike + 1, scores.size()), 0.3);
+}
+
+TEST(DetectorTest, SaturatedScoresStillOrderByZ) {
+  StreamingDetector a = MakeDetector(100);
+  Noise noise(81);
+  for (int i = 0; i < 1000; ++i) a.Update(kStart + absl::Minutes(i), 10 + noise(1));
+  StreamingDetector b = a;
+  const double moderate = a.Update(kStart + absl::Minutes(1000), 20).score;
+  const double extreme = b.Update(kStart + absl::Minutes(1000), 200).score;
+  EXPECT_GT(moderate, 0.95);
+  EXPECT_GT(extreme, moderate);
+  EXPECT_LE(extreme, 1);
+}
+
+// Scores of `values` (one a minute) with repeat suppression on (the
+// defaults) or off.
+std::vector<double> ScoresOf(const std::vector<double>& values, bool suppress) {
+  DetectorOptions options;
+  options.probationary_points = 300;
+  if (!suppress) options.suppression_points = 0;
+  absl::StatusOr<StreamingDetector> detector = StreamingDetector::Create(options);
+  EXPECT_TRUE(detector.ok()) << detector.status();
+  std::vector<double> scores;
+  for (size_t i = 0; i < values.size(); ++i) {
+    scores.push_back(
+        detector->Update(kStart + absl::Minutes(static_cast<int64_t>(i)), values[i]).score);
+  }
+  return scores;
+}
+
+TEST(DetectorTest, RepeatSuppressionLowersTheScoresThatFollowAnAlert) {
+  Noise noise(71);
+  std::vector<double> values;
+  constexpr int kShift = 1500;
+  // A level shift of 25 sigma: the model needs many points to accept it.
+  for (int i = 0; i < 2000; ++i) values.push_back(40 + noise(1) + (i >= kShift ? 25 : 0));
+  const std::vector<double> held = ScoresOf(values, /*suppress=*/true);
+  const std::vector<double> raw = ScoresOf(values, /*suppress=*/false);
+  const DetectorOptions defaults;
+  ASSERT_GT(defaults.suppression_points, 0);
+  int raw_alerts = 0;
+  int held_alerts = 0;
+  for (int i = kShift; i < kShift + 20; ++i) {
+    raw_alerts += raw[i] >= 0.5 ? 1 : 0;
+    held_alerts += held[i] >= 0.5 ? 1 : 0;
+  }
+  EXPECT_GT(held[kShift], 0.9);
+  EXPECT_EQ(held[kShift], raw[kShift]);
+  EXPECT_GE(raw_alerts, 3);  // without suppression the shift alerts again and again
+  EXPECT_LT(held_alerts, raw_alerts);
+  // Every score is the unsuppressed one or its suppressed share.
+  for (size_t i = 0; i < raw.size(); ++i) {
+    const bool same = held[i] == raw[i];
+    const bool scaled = std::abs(held[i] - defaults.suppression_share * raw[i]) < 1e-12;
+    ASSERT_TRUE(same || scaled) << i << ": " << held[i] << " vs " << raw[i];
+  }
+}
+
+TEST(DetectorTest, SmallerSpikeDuringTheHoldIsSuppressedAndTheHoldExpires) {
+  Noise noise(72);
+  std::vector<double> values;
+  constexpr int kFirst = 1500;
+  constexpr int kSecond = kFirst + 5;   // within the hold, smaller
+  constexpr int kThird = kFirst + 200;  // long after, the same size
+  for (int i = 0; i < 2000; ++i) {
+    double value = 100 + noise(2);
+    if (i == kFirst) value += 40;                  // 20 sigma
+    if (i == kSecond || i == kThird) value += 24;  // 12 sigma
+    values.push_back(value);
+  }
+  const std::vector<double> held = ScoresOf(values, /*suppress=*/true);
+  const std::vector<double> raw = ScoresOf(values, /*suppress=*/false);
+  EXPECT_GT(held[kFirst], 0.9);
+  EXPECT_GT(raw[kSecond], 0.9);  // on its own the second spike alerts
+  EXPECT_LT(held[kSecond], 0.35);
+  EXPECT_GT(held[kThird], 0.9);  // the hold has expired
+  EXPECT_EQ(held[kThird], raw[kThird]);
+}
+
+TEST(DetectorTest, LargerScoreDuringTheHoldIsReported) {
+  Noise noise(73);
+  std::vector<double> values;
+  constexpr int kFirst = 1500;
+  constexpr int kSecond = kFirst + 3;
+  for (int i = 0; i < 1600; ++i) {
+    double value = 100 + noise(2);
+    if (i == kFirst) value += 14;   // 7 sigma
+    if (i == kSecond) value += 60;  // 30 sigma
+    values.push_back(value);
+  }
+  const std::vector<double> held = ScoresOf(values, /*suppress=*/true);
+  const std::vector<double> raw = ScoresOf(values, /*suppress=*/false);
+  EXPECT_GT(held[kSecond], held[kFirst]);
+  EXPECT_EQ(held[kSecond], raw[kSecond]);
+}
+
+TEST(DetectorSerializationTest, RoundTripKeepsTheHold) {
+  StreamingDetector original = MakeDetector();
+  Noise noise(94);
+  std::vector<double> values;
+  constexpr int kSpike = 1500;
+  for (int i = 0; i < 1600; ++i) {
+    values.push_back(100 + noise(2) + (i == kSpike ? 40 : 0) + (i == kSpike + 4 ? 24 : 0));
+  }
+  for (int i = 0; i <= kSpike; ++i) original.Update(kStart + absl::Minutes(i), values[i]);
+  DetectorOptions options;
+  options.probationary_points = 300;
+  absl::StatusOr<StreamingDetector> restored =
+      StreamingDetector::Deserialize(options, original.Serialize());
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  for (int i = kSpike + 1; i < 1600; ++i) {
+    const absl::Time time = kStart + absl::Minutes(i);
+    ASSERT_EQ(original.Update(time, values[i]).score, restored->Update(time, values[i]).score) << i;
+  }
+}
+
+TEST(DetectorSerializationTest, RoundTripContinuesIdentically) {
+  StreamingDetector original = MakeDetector();
+  Noise noise(91);
+  std::vector<double> values;
+  for (int i = 0; i < 4000; ++i) values.push_back(Seasonal(i, noise) + (i == 3500 ? 40 : 0));
+  std::string bytes;
+  for (int i = 0; i < 2000; ++i) original.Update(kStart + absl::Minutes(5 * i), values[i]);
+  bytes = original.Serialize();
+  DetectorOptions options;
+  options.probationary_points = 300;
+  absl::StatusOr<StreamingDetector> restored = StreamingDetector::Deserialize(options, bytes);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(restored->Serialize(), bytes);
+  EXPECT_EQ(restored->points(), 2000);
+  for (int i = 2000; i < 4000; ++i) {
+    const absl::Time time = kStart + absl::Minutes(5 * i);
+    const PointScore a = original.Update(time, values[i]);
+    const PointScore b = restored->Update(time, values[i]);
+    ASSERT_EQ(a.score, b.score) << i;
+    ASSERT_EQ(a.expected, b.expected) << i;
+  }
+  EXPECT_EQ(original.Serialize(), restored->Serialize());
+}
+
+TEST(DetectorSerializationTest, SizeIsConstantAndBounded) {
+  static_assert(StreamingDetector::kSerializedBytes <= 4096, "a few KB per series");
+  StreamingDetector detector = MakeDetector();
+  EXPECT_EQ(detector.Serialize().size(), StreamingDetector::kSerializedBytes);
+  Noise noise(92);
+  for (int i = 0; i < 100000; ++i) {
+    const double value = i % 977 == 0 ? std::numeric_limits<double>::quiet_NaN() : noise(1);
+    detector.Update(kStart + absl::Seconds(30 * i), value);
+    if (i == 10 || i == 99999) {
+      EXPECT_EQ(detector.Serialize().size(), StreamingDetector::kSerializedBytes) << i;
+    }
+  }
+}
+
+TEST(DetectorSerializationTest, RejectsBytesThatAreNotAState) {
+  StreamingDetector detector = MakeDetector();
+  Noise noise(93);
+  for (int i = 0; i < 100; ++i) detector.Update(kStart + absl::Minutes(i), noise(1));
+  const std::string good = detector.Serialize();
+  const DetectorOptions options;
+  EXPECT_TRUE(StreamingDetector::Deserialize(options, good).ok());
+  EXPECT_THAT(StreamingDetector::Deserialize(options, "").status(),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("bad magic")));
+  std::string bad = good;
+  bad[0] = 'X';
+  EXPECT_THAT(StreamingDetector::Deserialize(options, bad).status(),
+              StatusIs(absl::StatusCode::kDataLoss));
+  bad = good;
+  bad[4] = 3;  // a future version
+  EXPECT_THAT(StreamingDetector::Deserialize(options, bad).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("version 3")));
+  bad[4] = 1;  // the version before repeat suppression
+  EXPECT_THAT(StreamingDetector::Deserialize(options, bad).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("version 1")));
+  EXPECT_THAT(StreamingDetector::Deserialize(options, good.substr(0, good.size() - 1)).status(),
+              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(StreamingDetector::Deserialize(options, good + "x").status(),
+              StatusIs(absl::StatusCode::kDataLoss));
+  bad = good;
+  // The level (a double after the header, counters, time, interval, flag and
+  // previous residual) set to NaN.
+  const size_t level_offset = 5 + 8 * 3 + 8 + 1 + 8;
+  for (size_t i = 0; i < 8; ++i) bad[level_offset + i] = static_cast<char>(0xff);
+  EXPECT_THAT(StreamingDetector::Deserialize(options, bad).status(),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("corrupt")));
+  DetectorOptions invalid;
+  invalid.level_alpha = 0;
+  EXPECT_THAT(StreamingDetector::Deserialize(invalid, good).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("level_alpha")));
 }
 
 }  // namespace

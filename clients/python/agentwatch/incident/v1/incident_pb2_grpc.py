@@ -444,7 +444,11 @@ class IncidentServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def UpdatePostmortem(self, request, context):
-        """Updates a postmortem. Errors: INVALID_ARGUMENT; NOT_FOUND; UNAVAILABLE.
+        """Updates a postmortem. Publishing needs summary, impact and root_cause;
+        the postmortem of a CLOSED incident stays PUBLISHED. Errors:
+        INVALID_ARGUMENT (names the field; read-only mask paths); NOT_FOUND;
+        FAILED_PRECONDITION (unpublishing a closed incident's postmortem);
+        UNAVAILABLE.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -719,8 +719,9 @@ class SloStatus(_message.Message):
     def __init__(self, slo_id: _Optional[str] = ..., sli: _Optional[float] = ..., objective: _Optional[float] = ..., good_events: _Optional[int] = ..., total_events: _Optional[int] = ..., error_budget_remaining: _Optional[float] = ..., burn_rates: _Optional[_Iterable[_Union[BurnRate, _Mapping]]] = ..., firing_alerts: _Optional[_Iterable[_Union[ActiveAlert, _Mapping]]] = ..., as_of: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ThresholdCondition(_message.Message):
-    __slots__ = ["aggregation", "comparison", "denominator_matchers", "denominator_metric", "group_by", "matchers", "metric", "threshold", "window"]
+    __slots__ = ["aggregation", "baseline_window", "comparison", "denominator_matchers", "denominator_metric", "group_by", "matchers", "metric", "threshold", "window"]
     AGGREGATION_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_WINDOW_FIELD_NUMBER: _ClassVar[int]
     COMPARISON_FIELD_NUMBER: _ClassVar[int]
     DENOMINATOR_MATCHERS_FIELD_NUMBER: _ClassVar[int]
     DENOMINATOR_METRIC_FIELD_NUMBER: _ClassVar[int]
@@ -730,6 +731,7 @@ class ThresholdCondition(_message.Message):
     THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     WINDOW_FIELD_NUMBER: _ClassVar[int]
     aggregation: Aggregation
+    baseline_window: _duration_pb2.Duration
     comparison: Comparison
     denominator_matchers: _containers.RepeatedCompositeFieldContainer[_common_pb2.LabelMatcher]
     denominator_metric: str
@@ -738,7 +740,7 @@ class ThresholdCondition(_message.Message):
     metric: str
     threshold: float
     window: _duration_pb2.Duration
-    def __init__(self, metric: _Optional[str] = ..., matchers: _Optional[_Iterable[_Union[_common_pb2.LabelMatcher, _Mapping]]] = ..., aggregation: _Optional[_Union[Aggregation, str]] = ..., window: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., group_by: _Optional[_Iterable[str]] = ..., comparison: _Optional[_Union[Comparison, str]] = ..., threshold: _Optional[float] = ..., denominator_metric: _Optional[str] = ..., denominator_matchers: _Optional[_Iterable[_Union[_common_pb2.LabelMatcher, _Mapping]]] = ...) -> None: ...
+    def __init__(self, metric: _Optional[str] = ..., matchers: _Optional[_Iterable[_Union[_common_pb2.LabelMatcher, _Mapping]]] = ..., aggregation: _Optional[_Union[Aggregation, str]] = ..., window: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., group_by: _Optional[_Iterable[str]] = ..., comparison: _Optional[_Union[Comparison, str]] = ..., threshold: _Optional[float] = ..., denominator_metric: _Optional[str] = ..., denominator_matchers: _Optional[_Iterable[_Union[_common_pb2.LabelMatcher, _Mapping]]] = ..., baseline_window: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class UpdateAlertRuleRequest(_message.Message):
     __slots__ = ["rule", "update_mask"]

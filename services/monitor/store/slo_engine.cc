@@ -1,0 +1,124 @@
+#include "monitor/store/slo_engine.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "common/status_macros.h"
+#include "monitor/core/names.h"
+#include "monitor/core/rollup.h"
+
+namespace agentwatch::monitor {
+namespace {
+
+// Steps per QuerySteps call (each step has at most one row per status).
+constexpr int64_t kStepsPerRead = 50000;
+
+void Add(SweepResult& total, const SweepResult& part) {
+  total.alerts.fired += part.alerts.fired;
+  total.alerts.resolved += part.alerts.resolved;
+  total.outbox_enqueued += part.outbox_enqueued;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<SliBucket>> SloEngine::ReadBuckets(const Slo& slo, absl::Time from,
+                                                              absl::Time to, absl::Duration step) {
+  const SliSource source = SliSourceOf(slo);
+  const double threshold = absl::ToDoubleSeconds(slo.latency_threshold);
+  std::map<absl::Time, SliCounts> counts;
+  for (absl::Time chunk = from; chunk < to; chunk += step * kStepsPerRead) {
+    SeriesQuery query;
+    query.metric = source.metric;
+    query.matchers = source.matchers;
+    query.tenant = slo.tenant();
+    query.start = chunk;
+    query.bucket_from = chunk;
+    query.end = std::min(to, chunk + step * kStepsPerRead);
+    query.step = step;
+    if (source.latency) {
+      query.aggregation = Aggregation::kP99;  // so that rows carry the merged sketch
+    } else {
+      query.aggregation = Aggregation::kSum;
+      query.group_by = {kLabelStatus};
+    }
+    ASSIGN_OR_RETURN(const std::vector<StepRow> rows, data_.QuerySteps(query));
+    for (const StepRow& row : rows) {
+      SliCounts& bucket = counts[row.step_start];
+      if (source.latency) {
+        if (row.sketch.has_value()) {
+          bucket.total += row.sketch->count();
+          bucket.good += CountAtOrBelow(*row.sketch, threshold);
+        }
+      } else {
+        bucket += AvailabilityCounts(row.group_values.empty() ? "" : row.group_values[0],
+                                     row.stats.count);
+      }
+    }
+  }
+  std::vector<SliBucket> out;
+  out.reserve(counts.size());
+  for (const auto& [start, bucket] : counts) out.push_back({start, step, bucket});
+  return out;
+}
+
+absl::StatusOr<std::vector<SliBucket>> SloEngine::ReadRecent(const Slo& slo, absl::Time now,
+                                                             absl::Duration longest) {
+  const SliReadPlan plan = PlanSliRead(now, longest);
+  ASSIGN_OR_RETURN(std::vector<SliBucket> buckets,
+                   ReadBuckets(slo, plan.coarse_from, plan.fine_from, absl::Hours(1)));
+  ASSIGN_OR_RETURN(std::vector<SliBucket> fine,
+                   ReadBuckets(slo, plan.fine_from, plan.to, absl::Minutes(1)));
+  buckets.insert(buckets.end(), fine.begin(), fine.end());
+  return buckets;
+}
+
+absl::StatusOr<SloStatusFigures> SloEngine::Status(const Slo& slo, absl::Time now) {
+  ASSIGN_OR_RETURN(const std::vector<SliBucket> buckets,
+                   ReadRecent(slo, now, LongestSloWindow(slo)));
+  return ComputeSloStatus(slo, buckets, now);
+}
+
+absl::StatusOr<std::vector<PeriodFigures>> SloEngine::Report(
+    const Slo& slo, const std::vector<BucketRange>& periods) {
+  if (periods.empty()) return std::vector<PeriodFigures>();
+  const absl::Time from = AlignDown(periods.front().from, absl::Hours(1));
+  const absl::Time to =
+      AlignDown(periods.back().to + absl::Hours(1) - absl::Nanoseconds(1), absl::Hours(1));
+  ASSIGN_OR_RETURN(const std::vector<SliBucket> buckets,
+                   ReadBuckets(slo, from, to, absl::Hours(1)));
+  return ComputeSloReport(slo, periods, buckets);
+}
+
+absl::StatusOr<SweepResult> SloEngine::Evaluate(const Slo& slo, absl::Time now) {
+  absl::Duration longest = absl::ZeroDuration();
+  for (const BurnRateWindow& w : slo.burn_rate_windows) longest = std::max(longest, w.long_window);
+  ASSIGN_OR_RETURN(const std::vector<SliBucket> buckets, ReadRecent(slo, now, longest));
+  return slos_.EvaluateSlo(slo, buckets, now);
+}
+
+absl::StatusOr<SweepResult> SloEngine::OnBatch(const BatchAggregate& aggregate, absl::Time now) {
+  std::set<std::pair<std::string, std::string>> fed;
+  for (const RollupDelta& delta : aggregate.rollups) fed.insert({delta.tenant, delta.metric});
+  SweepResult total;
+  if (fed.empty()) return total;
+  ASSIGN_OR_RETURN(const std::vector<Slo> slos, slos_.SlosOfMetrics({fed.begin(), fed.end()}));
+  for (const Slo& slo : slos) {
+    ASSIGN_OR_RETURN(const SweepResult result, Evaluate(slo, now));
+    Add(total, result);
+  }
+  return total;
+}
+
+absl::StatusOr<SweepResult> SloEngine::Sweep(absl::Time now, int limit) {
+  ASSIGN_OR_RETURN(const std::vector<Slo> slos, slos_.SlosWithFiringAlerts(limit));
+  SweepResult total;
+  for (const Slo& slo : slos) {
+    ASSIGN_OR_RETURN(const SweepResult result, Evaluate(slo, now));
+    Add(total, result);
+  }
+  return total;
+}
+
+}  // namespace agentwatch::monitor

@@ -1,0 +1,56 @@
+// SLO evaluation over the stored data: reads an SLO's good / total events
+// from the MonitorStore's rollups (QuerySteps: minute steps for the last
+// hours, hourly steps before, see PlanSliRead), computes its status and
+// reports, and evaluates its burn-rate alerts through the SloStore, as data
+// arrives (OnBatch, after a batch commits) and periodically (Sweep, so that
+// alerts resolve once the burn stops even without new data).
+#pragma once
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "monitor/core/slo.h"
+#include "monitor/store/monitor_store.h"
+#include "monitor/store/slo_store.h"
+
+namespace agentwatch::monitor {
+
+class SloEngine {
+ public:
+  // Both stores must outlive the engine. Thread-safe.
+  SloEngine(MonitorStore& data, SloStore& slos) : data_(data), slos_(slos) {}
+
+  // The SLI counts of `slo` in spans of `step` (a whole number of minutes)
+  // from `from` to `to` (both multiples of the step). Errors: UNAVAILABLE;
+  // INTERNAL.
+  absl::StatusOr<std::vector<SliBucket>> ReadBuckets(const Slo& slo, absl::Time from, absl::Time to,
+                                                     absl::Duration step);
+
+  // The spans PlanSliRead(now, longest) describes.
+  absl::StatusOr<std::vector<SliBucket>> ReadRecent(const Slo& slo, absl::Time now,
+                                                    absl::Duration longest);
+
+  // The SLO's status at `now`.
+  absl::StatusOr<SloStatusFigures> Status(const Slo& slo, absl::Time now);
+
+  // The SLO's figures per period (ReportPeriods), from hourly spans.
+  absl::StatusOr<std::vector<PeriodFigures>> Report(const Slo& slo,
+                                                    const std::vector<BucketRange>& periods);
+
+  // Reads the SLO's data and evaluates its burn-rate alerts at `now`.
+  absl::StatusOr<SweepResult> Evaluate(const Slo& slo, absl::Time now);
+
+  // Evaluates every SLO whose SLI metric the committed batch fed. Stops at
+  // the first error, keeping what earlier SLOs committed.
+  absl::StatusOr<SweepResult> OnBatch(const BatchAggregate& aggregate, absl::Time now);
+
+  // Evaluates up to `limit` SLOs with firing burn-rate alerts.
+  absl::StatusOr<SweepResult> Sweep(absl::Time now, int limit);
+
+ private:
+  MonitorStore& data_;
+  SloStore& slos_;
+};
+
+}  // namespace agentwatch::monitor
