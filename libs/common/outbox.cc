@@ -6,10 +6,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include "absl/random/random.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/pg.h"
 #include "common/status.h"
 #include "common/trace.h"
 
@@ -31,6 +34,34 @@ void EnqueueOutbox(pqxx::work& txn, const std::string& schema, const OutboxMessa
                                "ON CONFLICT (destination, idempotency_key) DO NOTHING"),
                   message.tenant, message.destination, message.idempotency_key, payload,
                   trace.valid() ? trace.ToTraceparent() : std::string());
+}
+
+void EnqueueOutboxBatch(pqxx::work& txn, const std::string& schema,
+                        std::vector<OutboxMessage> messages) {
+  if (messages.empty()) return;
+  std::sort(messages.begin(), messages.end(), [](const OutboxMessage& a, const OutboxMessage& b) {
+    return std::tie(a.destination, a.idempotency_key) < std::tie(b.destination, b.idempotency_key);
+  });
+  std::vector<std::string> tenants, destinations, keys, payloads;
+  tenants.reserve(messages.size());
+  destinations.reserve(messages.size());
+  keys.reserve(messages.size());
+  payloads.reserve(messages.size());
+  for (OutboxMessage& message : messages) {
+    tenants.push_back(std::move(message.tenant));
+    destinations.push_back(std::move(message.destination));
+    keys.push_back(std::move(message.idempotency_key));
+    payloads.push_back(absl::BytesToHexString(message.payload));
+  }
+  const TraceContext& trace = CurrentTrace();
+  txn.exec_params(
+      absl::StrCat("INSERT INTO ", schema,
+                   ".outbox (tenant_id, destination, idempotency_key, payload, traceparent) "
+                   "SELECT t, d, k, decode(p, 'hex'), $1::text FROM unnest($2::text[], "
+                   "$3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(t, d, k, p, i) "
+                   "ORDER BY i ON CONFLICT (destination, idempotency_key) DO NOTHING"),
+      trace.valid() ? trace.ToTraceparent() : std::string(), PgTextArray(tenants),
+      PgTextArray(destinations), PgTextArray(keys), PgTextArray(payloads));
 }
 
 OutboxDispatcher::OutboxDispatcher(PgPool& pool, OutboxDispatcherOptions options,

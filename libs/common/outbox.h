@@ -59,6 +59,13 @@ absl::Duration OutboxBackoff(int attempts, absl::Duration base, absl::Duration m
 // is stored with it so the trace continues when it is delivered.
 void EnqueueOutbox(pqxx::work& txn, const std::string& schema, const OutboxMessage& message);
 
+// Adds every message to <schema>.outbox inside `txn` in one statement, with
+// the same rows, trace and conflict rule as EnqueueOutbox. Rows are written in
+// (destination, idempotency_key) order, so two transactions enqueueing the
+// same keys never wait for each other in opposite orders.
+void EnqueueOutboxBatch(pqxx::work& txn, const std::string& schema,
+                        std::vector<OutboxMessage> messages);
+
 struct OutboxDispatcherOptions {
   std::string schema;
   int batch_size = 500;

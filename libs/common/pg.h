@@ -115,4 +115,8 @@ namespace agentwatch::common {
 // RFC 3339 with microseconds in UTC, for binding to a `$n::timestamptz`.
 std::string PgTimestamp(absl::Time t);
 
+// A text[] literal for binding to a `$n::text[]`: {"a","b \"c\""}, every
+// element quoted and escaped (so empty strings and commas survive).
+std::string PgTextArray(const std::vector<std::string>& values);
+
 }  // namespace agentwatch::common

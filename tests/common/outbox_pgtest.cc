@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "agentwatch/incident/v1/incident.grpc.pb.h"
@@ -107,6 +108,60 @@ OutboxDispatcherOptions FastOptions() {
   options.backoff_base = absl::Milliseconds(5);
   options.backoff_max = absl::Milliseconds(50);
   return options;
+}
+
+TEST(OutboxTest, BatchEnqueueWritesWhatSingleEnqueueWritesAndSkipsRepeatedKeys) {
+  TestDatabase db;
+  PgPool pool({db.dsn(), 2});
+  ASSERT_THAT(ApplyMigrations(pool, kSchema, {}), IsOk());
+  // Keys and tenants with quotes, backslashes, commas and braces; a payload
+  // with NUL and non-UTF-8 bytes.
+  const std::string binary("a\0\xff\"{},\\b", 9);
+  const std::string odd_key = "k \"1\", {x}\\";
+  ASSERT_THAT(pool.WithTransaction([&](pqxx::work& txn) {
+    EnqueueOutbox(txn, kSchema, OutboxMessage{"tenant-a", kDestination, "k-existing", "old"});
+    return absl::OkStatus();
+  }),
+              IsOk());
+  const TraceContext trace = TraceContext::NewRoot();
+  {
+    ScopedTrace scoped(trace);
+    ASSERT_THAT(pool.WithTransaction([&](pqxx::work& txn) {
+      EnqueueOutboxBatch(txn, kSchema,
+                         {OutboxMessage{"tenant \"b\",", kDestination, odd_key, binary},
+                          OutboxMessage{"tenant-a", kDestination, "k-existing", "new"},
+                          OutboxMessage{"tenant-a", "other.Destination", odd_key, ""},
+                          OutboxMessage{"tenant-a", kDestination, "k-2", "two"},
+                          OutboxMessage{"tenant-a", kDestination, "k-2", "repeat"}});
+      EnqueueOutboxBatch(txn, kSchema, {});
+      return absl::OkStatus();
+    }),
+                IsOk());
+  }
+  auto rows = pool.Transact<std::vector<std::vector<std::string>>>(
+      [&](pqxx::work& txn) -> absl::StatusOr<std::vector<std::vector<std::string>>> {
+        std::vector<std::vector<std::string>> out;
+        for (const auto& row : txn.exec(absl::StrCat(
+                 "SELECT tenant_id, destination, idempotency_key, encode(payload, 'hex'), "
+                 "traceparent FROM ",
+                 kSchema, ".outbox ORDER BY destination COLLATE \"C\", idempotency_key COLLATE \"C\""))) {
+          out.push_back({row[0].as<std::string>(), row[1].as<std::string>(),
+                         row[2].as<std::string>(), row[3].as<std::string>(),
+                         row[4].as<std::string>()});
+        }
+        return out;
+      });
+  ASSERT_THAT(rows, IsOk());
+  const std::string tp = trace.ToTraceparent();
+  EXPECT_THAT(*rows,
+              ::testing::ElementsAre(
+                  ::testing::ElementsAre("tenant \"b\",", kDestination, odd_key,
+                                         absl::BytesToHexString(binary), tp),
+                  ::testing::ElementsAre("tenant-a", kDestination, "k-2",
+                                         absl::BytesToHexString("two"), tp),
+                  ::testing::ElementsAre("tenant-a", kDestination, "k-existing",
+                                         absl::BytesToHexString("old"), ""),
+                  ::testing::ElementsAre("tenant-a", "other.Destination", odd_key, "", tp)));
 }
 
 TEST(OutboxTest, DeliversOnceAfterAStoppedPeerComesBack) {

@@ -101,21 +101,6 @@ constexpr common::PgStatement kList{"capacity_resource_list",
 
 #undef AW_RESOURCE_COLUMNS
 
-// A Postgres text[] literal with every element quoted.
-std::string TextArray(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    out.push_back('"');
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') out.push_back('\\');
-      out.push_back(c);
-    }
-    out.push_back('"');
-  }
-  out.push_back('}');
-  return out;
-}
 
 std::vector<std::string> ParseTextArray(const pqxx::field& field) {
   std::vector<std::string> out;
@@ -147,8 +132,8 @@ ResourceArrays ToArrays(const Resource& r) {
     keys.push_back(key);
     label_values.push_back(value);
   }
-  return {TextArray(names), TextArray(ops), TextArray(values), TextArray(keys),
-          TextArray(label_values)};
+  return {common::PgTextArray(names), common::PgTextArray(ops), common::PgTextArray(values),
+          common::PgTextArray(keys), common::PgTextArray(label_values)};
 }
 
 absl::StatusOr<MatchOp> ParseMatchOp(const std::string& symbol) {

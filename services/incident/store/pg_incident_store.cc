@@ -1374,20 +1374,6 @@ constexpr char kInsertDelivery[] =
 #undef AW_CONFIG_COLUMNS
 #undef AW_MICROS
 
-// A text[] literal with every element quoted.
-std::string TextArray(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ",";
-    out += "\"";
-    for (const char c : values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += "\"";
-  }
-  return out + "}";
-}
 
 absl::StatusOr<ConfigRecord> ParseConfig(const pqxx::row& row) {
   ConfigRecord r;
@@ -1431,7 +1417,7 @@ absl::StatusOr<ConfigRecord> PgIncidentStore::CreateConfig(const ConfigRecord& r
   return pool_.Transact<ConfigRecord>([&](pqxx::work& txn) -> absl::StatusOr<ConfigRecord> {
     try {
       txn.exec_params(kInsertConfig, record.tenant, record.kind, record.id, record.name,
-                      record.person, record.priority, TextArray(record.refs),
+                      record.person, record.priority, common::PgTextArray(record.refs),
                       pqxx::binarystring(record.body), common::PgTimestamp(record.create_time),
                       common::PgTimestamp(record.update_time));
     } catch (const pqxx::unique_violation&) {
@@ -1461,7 +1447,7 @@ absl::StatusOr<ConfigRecord> PgIncidentStore::UpdateConfig(const ConfigRecord& r
     try {
       updated = txn.exec_params(
           kUpdateConfig, record.kind, record.id, common::PgTimestamp(expected_update_time),
-          record.name, record.person, record.priority, TextArray(record.refs),
+          record.name, record.person, record.priority, common::PgTextArray(record.refs),
           pqxx::binarystring(record.body), common::PgTimestamp(record.update_time));
     } catch (const pqxx::unique_violation&) {
       return NameTaken(record);

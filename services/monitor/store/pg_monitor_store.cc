@@ -960,39 +960,17 @@ absl::Status WriteRollups(pqxx::work& txn, const BatchAggregate& aggregate) {
   return absl::OkStatus();
 }
 
-// The outbox messages of a batch's LLM calls in one statement: the rows
-// common::EnqueueOutbox writes (same table, same conflict rule), in key
-// order, so that two batches repeating the same records never wait for each
-// other in opposite orders.
-constexpr char kEnqueueUsageSql[] = R"sql(
-INSERT INTO monitor.outbox (tenant_id, destination, idempotency_key, payload, traceparent)
-SELECT t, $1::text, k, decode(p, 'hex'), $2::text
-FROM unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(t, k, p, i)
-ORDER BY i
-ON CONFLICT (destination, idempotency_key) DO NOTHING)sql";
-
+// The outbox messages of a batch's LLM calls, in one statement.
 int64_t EnqueueUsage(pqxx::work& txn, const BatchAggregate& aggregate) {
-  if (aggregate.usage.empty()) return 0;
-  std::vector<std::pair<std::string, const LlmUsageRecord*>> keyed;
-  keyed.reserve(aggregate.usage.size());
+  std::vector<common::OutboxMessage> messages;
+  messages.reserve(aggregate.usage.size());
   for (const LlmUsageRecord& record : aggregate.usage) {
-    keyed.emplace_back(UsageIdempotencyKey(record), &record);
+    messages.push_back(common::OutboxMessage{record.tenant, kCostDestination,
+                                             UsageIdempotencyKey(record), SerializeUsage(record)});
   }
-  std::sort(keyed.begin(), keyed.end());
-  std::vector<std::string> tenants, keys, payloads;
-  tenants.reserve(keyed.size());
-  keys.reserve(keyed.size());
-  payloads.reserve(keyed.size());
-  for (auto& [key, record] : keyed) {
-    tenants.push_back(record->tenant);
-    keys.push_back(std::move(key));
-    payloads.push_back(absl::BytesToHexString(SerializeUsage(*record)));
-  }
-  const common::TraceContext& trace = common::CurrentTrace();
-  txn.exec_params(kEnqueueUsageSql, kCostDestination,
-                  trace.valid() ? trace.ToTraceparent() : std::string(), PgTextArray(tenants),
-                  PgTextArray(keys), PgTextArray(payloads));
-  return static_cast<int64_t>(keyed.size());
+  const int64_t count = static_cast<int64_t>(messages.size());
+  common::EnqueueOutboxBatch(txn, "monitor", std::move(messages));
+  return count;
 }
 
 }  // namespace

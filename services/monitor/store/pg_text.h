@@ -11,10 +11,12 @@
 #include "absl/time/time.h"
 #include "monitor/core/types.h"
 
+#include "common/pg.h"
+
 namespace agentwatch::monitor {
 
 // A text[] literal: {"a","b \"c\""}; every element quoted and escaped.
-std::string PgTextArray(const std::vector<std::string>& values);
+using common::PgTextArray;
 
 // A bigint[] literal: {1,2,3}.
 std::string PgInt64Array(const std::vector<int64_t>& values);
