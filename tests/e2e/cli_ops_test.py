@@ -7,8 +7,10 @@ incident is refused closing until its postmortem, written and published with
 `agentwatch incidents postmortem`, is published, and the postmortem exports as
 Markdown; silences are added, listed and deleted; a budget is set,
 updated, listed and its status shown; a capacity resource gets
-recommendations. Every command's --output json is parsed; exit codes are
-checked, including bad usage (2) and a service that is down (1).
+recommendations; an SLO is applied from a file, its status, list row and
+daily report are checked and it is deleted. Every command's --output json is
+parsed; exit codes are checked, including bad usage (2) and a service that is
+down (1).
 """
 
 import datetime
@@ -259,6 +261,63 @@ class CliOpsTest(unittest.TestCase):
             timeout=10).incident_ids[0]
         self.json("incidents", "resolve", p2)
         self.assertEqual(self.json("incidents", "close", p2)["status"], "INCIDENT_STATUS_CLOSED")
+
+    def test_7_slos(self):
+        workflow = "slo-flow"
+        slos = {"slos": [{
+            "name": "SloFlowAvailability",
+            "scope": {"tenant": TENANT, "workflow": workflow},
+            "subject": "SLO_SUBJECT_WORKFLOW_RUNS", "sliKind": "SLI_KIND_AVAILABILITY",
+            "objective": 0.99, "window": "2592000s"}]}
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump(slos, f)
+            path = f.name
+        self.assertIn("1 created, 0 updated", self.cli("slos", "apply", "-f", path).stdout)
+        self.assertIn("0 created, 1 updated", self.cli("slos", "apply", "-f", path).stdout)
+        sent = self.json("send", "--tenant", TENANT, "--workflow", workflow, "--succeeded", "90",
+                         "--failed", "10")
+        self.assertEqual(int(sent["accepted"]), 100)
+
+        status = self.json("slos", "status", "SloFlowAvailability", "--tenant", TENANT)
+        self.assertEqual(int(status["good_events"]), 90)
+        self.assertEqual(int(status["total_events"]), 100)
+        self.assertAlmostEqual(status["sli"], 0.9)
+        # 10 % bad against a 1 % budget: ten budgets spent, -9 remaining.
+        self.assertAlmostEqual(status["error_budget_remaining"], -9.0, places=6)
+        text = self.cli("slos", "status", "SloFlowAvailability", "--tenant", TENANT).stdout
+        self.assertIn("90 good of 100", text)
+        self.assertIn("-900.00% remaining", text)
+
+        listed = self.json("slos", "list", "--tenant", TENANT)
+        self.assertEqual([s["name"] for s in listed["slos"]["slos"]], ["SloFlowAvailability"])
+        self.assertEqual(int(listed["statuses"][0]["total_events"]), 100)
+        table = self.cli("slos", "list", "--tenant", TENANT).stdout
+        self.assertIn("workflow=slo-flow", table)
+        self.assertIn("99% ", table)
+
+        report = self.json("slos", "report", "SloFlowAvailability", "--tenant", TENANT,
+                           "--since", "2d", "--period", "day")
+        self.assertEqual(sum(int(p["total_events"]) for p in report["periods"]), 100)
+        self.assertEqual(sum(int(p["good_events"]) for p in report["periods"]), 90)
+        self.assertFalse(any(p["met"] for p in report["periods"] if int(p["total_events"])))
+
+        bad = self.cli("slos", "report", "SloFlowAvailability", "--tenant", TENANT, "--period",
+                       "fortnight", check=False)
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("--period", bad.stderr)
+        missing = self.cli("slos", "status", "NoSuchSlo", "--tenant", TENANT, check=False)
+        self.assertEqual(missing.returncode, 1)
+        self.assertIn("no SLO with id or name 'NoSuchSlo'", missing.stderr)
+        slos["slos"][0]["objective"] = 1.5
+        with open(path, "w") as f:
+            json.dump(slos, f)
+        invalid = self.cli("slos", "apply", "-f", path, check=False)
+        self.assertEqual(invalid.returncode, 1)
+        self.assertIn("objective", invalid.stderr)
+
+        self.assertIn("deleted SloFlowAvailability",
+                      self.cli("slos", "delete", "SloFlowAvailability", "--tenant", TENANT).stdout)
+        self.assertEqual(self.json("slos", "list", "--tenant", TENANT)["slos"].get("slos", []), [])
 
     def test_5_errors(self):
         self.assertEqual(self.cli("budgets", "frobnicate", check=False).returncode, 2)

@@ -289,6 +289,51 @@ TEST_F(PgSloTest, ReportsAndLatencyFromHourlySpans) {
   EXPECT_EQ(total, 40);
 }
 
+// Report periods ending inside an hour (the usual "until now") and periods
+// of a zone with a half-hour offset count every event of their minutes, with
+// no pro-rata share of an hourly span.
+TEST_F(PgSloTest, ReportsCountWholeMinutesAtPeriodBoundaries) {
+  absl::StatusOr<Slo> slo = slos_->CreateSlo(ValidSlo("report-edges"), "", clock_.Now());
+  ASSERT_THAT(slo, IsOk());
+  absl::TimeZone kolkata;
+  ASSERT_TRUE(absl::LoadTimeZone("Asia/Kolkata", &kolkata));
+  const auto report = [&](absl::Time from, absl::Time to) {
+    absl::StatusOr<std::vector<BucketRange>> periods =
+        ReportPeriods(from, to, ReportPeriod::kDay, kolkata);
+    EXPECT_THAT(periods, IsOk());
+    absl::StatusOr<std::vector<PeriodFigures>> figures = engine_->Report(*slo, *periods);
+    EXPECT_THAT(figures, IsOk());
+    std::vector<std::pair<int64_t, int64_t>> out;  // (good, total) per period
+    for (const PeriodFigures& period : *figures) {
+      out.push_back({period.counts.good, period.counts.total});
+    }
+    return out;
+  };
+  using ::testing::ElementsAre;
+  using ::testing::Pair;
+  Runs(30, 10);  // 22:14 UTC, 03:44 in Kolkata
+  clock_.Advance(absl::Minutes(20));
+  Runs(5, 5);  // 22:34
+  // Until 20 s into the current minute, from 5 min before the first runs:
+  // one Kolkata day holding all 50 runs.
+  EXPECT_THAT(report(kStart - absl::Minutes(5) + absl::Seconds(7),
+                     clock_.Now() + absl::Seconds(20)),
+              ElementsAre(Pair(35, 50)));
+  // From the minute after the first runs: only the second ones.
+  EXPECT_THAT(report(kStart + absl::Minutes(1), clock_.Now() + absl::Seconds(20)),
+              ElementsAre(Pair(5, 10)));
+  // Kolkata's midnight is 18:30 UTC: runs at 18:20 and 18:40 fall on the two
+  // days either side of it.
+  const absl::Time midnight = absl::FromCivil(absl::CivilDay(2023, 11, 16), kolkata);
+  ASSERT_EQ(absl::FormatTime("%H:%M", midnight, absl::UTCTimeZone()), "18:30");
+  clock_.Set(midnight - absl::Minutes(10));
+  Runs(1, 1);
+  clock_.Set(midnight + absl::Minutes(10));
+  Runs(2, 0);
+  EXPECT_THAT(report(midnight - absl::Minutes(30), midnight + absl::Minutes(20)),
+              ElementsAre(Pair(1, 2), Pair(2, 2)));
+}
+
 TEST_F(PgSloTest, RegressionRuleKeepsItsBaselineAndFiresOnADrop) {
   AlertRule rule;
   rule.name = "FaithfulnessDrop";

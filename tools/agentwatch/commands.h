@@ -26,6 +26,7 @@ int AlertsCommand(const Args& args);
 int RulesListCommand(const Args& args);
 int RulesApplyCommand(const Args& args);
 int SilencesCommand(const Args& args);
+int SlosCommand(const Args& args);
 int BudgetsCommand(const Args& args);
 int RecommendationsCommand(const Args& args);
 

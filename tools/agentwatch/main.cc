@@ -24,6 +24,11 @@ commands:
   alerts                       alerts firing in monitor now (--pending for those not yet firing)
   rules list                   alert rules
   rules apply -f FILE          create or update alert rules from a JSON file ({"rules": [...]})
+  slos [list]                  SLOs with their SLI, error budget left and burn-rate alerts firing
+  slos status ID|NAME          one SLO: SLI, budget, burn rate per window, alerts firing
+  slos report ID|NAME          SLI and budget used per day, week or month (--period, --since 90d)
+  slos apply -f FILE           create or update SLOs from a JSON file ({"slos": [...]})
+  slos delete ID|NAME          delete an SLO
   silences [list|add|delete]   silences (add: --match name=value --duration 2h --comment ...)
   cost report                  spend grouped by dimensions over a period (--by agent --since 7d)
   budgets [list|set|status]    budgets (set NAME --limit_usd 500 --team x --enforcement hard)
@@ -58,6 +63,7 @@ int main(int argc, char** argv) {
   if (command == "demo") return DemoCommand(rest);
   if (command == "alerts") return AlertsCommand(rest);
   if (command == "silences") return SilencesCommand(rest);
+  if (command == "slos") return SlosCommand(rest);
   if (command == "budgets") return BudgetsCommand(rest);
   if (command == "recommendations") return RecommendationsCommand(rest);
   if (command == "incidents" || command == "cost" || command == "rules") {

@@ -81,13 +81,42 @@ absl::StatusOr<SloStatusFigures> SloEngine::Status(const Slo& slo, absl::Time no
 }
 
 absl::StatusOr<std::vector<PeriodFigures>> SloEngine::Report(
-    const Slo& slo, const std::vector<BucketRange>& periods) {
-  if (periods.empty()) return std::vector<PeriodFigures>();
+    const Slo& slo, const std::vector<BucketRange>& requested) {
+  if (requested.empty()) return std::vector<PeriodFigures>();
+  // Whole minutes (the rollup resolution): the minute holding the range's
+  // end counts in full, as every event in it happened before the end.
+  std::vector<BucketRange> periods = requested;
+  periods.front().from = AlignDown(periods.front().from, absl::Minutes(1));
+  periods.back().to =
+      AlignDown(periods.back().to + absl::Minutes(1) - absl::Nanoseconds(1), absl::Minutes(1));
+  // Hours holding a period boundary inside them (the range's ends, or
+  // midnights of a zone with a fractional-hour offset) are read by the
+  // minute, every other hour as one span, so no period takes a pro-rata share.
+  std::set<absl::Time> fine_hours;
+  for (const BucketRange& period : periods) {
+    for (const absl::Time boundary : {period.from, period.to}) {
+      const absl::Time hour = AlignDown(boundary, absl::Hours(1));
+      if (hour != boundary) fine_hours.insert(hour);
+    }
+  }
   const absl::Time from = AlignDown(periods.front().from, absl::Hours(1));
   const absl::Time to =
       AlignDown(periods.back().to + absl::Hours(1) - absl::Nanoseconds(1), absl::Hours(1));
-  ASSIGN_OR_RETURN(const std::vector<SliBucket> buckets,
-                   ReadBuckets(slo, from, to, absl::Hours(1)));
+  ASSIGN_OR_RETURN(std::vector<SliBucket> hourly, ReadBuckets(slo, from, to, absl::Hours(1)));
+  std::vector<SliBucket> buckets;
+  buckets.reserve(hourly.size());
+  for (SliBucket& bucket : hourly) {
+    if (fine_hours.count(bucket.start) == 0) buckets.push_back(std::move(bucket));
+  }
+  // Runs of adjacent fine hours in one read each.
+  for (auto it = fine_hours.begin(); it != fine_hours.end();) {
+    const absl::Time run_from = *it;
+    absl::Time run_to = run_from + absl::Hours(1);
+    for (++it; it != fine_hours.end() && *it == run_to; ++it) run_to += absl::Hours(1);
+    ASSIGN_OR_RETURN(const std::vector<SliBucket> minutes,
+                     ReadBuckets(slo, run_from, run_to, absl::Minutes(1)));
+    buckets.insert(buckets.end(), minutes.begin(), minutes.end());
+  }
   return ComputeSloReport(slo, periods, buckets);
 }
 

@@ -34,7 +34,9 @@ class SloEngine {
   // The SLO's status at `now`.
   absl::StatusOr<SloStatusFigures> Status(const Slo& slo, absl::Time now);
 
-  // The SLO's figures per period (ReportPeriods), from hourly spans.
+  // The SLO's figures per period (ReportPeriods), widened to whole minutes
+  // (the first period's start rounded down, the last one's end up): hourly
+  // spans, and minute buckets in the hours a period boundary falls inside.
   absl::StatusOr<std::vector<PeriodFigures>> Report(const Slo& slo,
                                                     const std::vector<BucketRange>& periods);
 
