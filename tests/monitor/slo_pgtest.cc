@@ -292,6 +292,37 @@ TEST_F(PgSloTest, ReportsAndLatencyFromHourlySpans) {
 // Report periods ending inside an hour (the usual "until now") and periods
 // of a zone with a half-hour offset count every event of their minutes, with
 // no pro-rata share of an hourly span.
+// An SLO created over data that already burns its budget has no batch to
+// evaluate it: the sweep takes every SLO in turn, not only firing ones.
+TEST_F(PgSloTest, SweepFiresAnSloCreatedOverBurningData) {
+  for (int i = 0; i < 2; ++i) {
+    Slo other = ValidSlo(absl::StrCat("quiet-", i));
+    other.scope.workflow = "billing";  // no events: never burns
+    ASSERT_THAT(slos_->CreateSlo(other, "", clock_.Now()), IsOk());
+  }
+  Runs(50, 50);
+  Slo burning = ValidSlo("triage-burning");
+  absl::StatusOr<Slo> slo = slos_->CreateSlo(burning, "", clock_.Now());
+  ASSERT_THAT(slo, IsOk());
+  clock_.Advance(absl::Seconds(30));
+  // Three SLOs, one per sweep: the burning one ("t..." sorts after
+  // "quiet-...") is reached by the third sweep, and then stays in the sweep
+  // as a firing SLO.
+  int64_t fired = 0;
+  for (int sweep = 0; sweep < 3; ++sweep) {
+    absl::StatusOr<SweepResult> result = engine_->Sweep(clock_.Now(), 1);
+    ASSERT_THAT(result, IsOk());
+    fired += result->alerts.fired;
+    EXPECT_EQ(result->alerts.fired, sweep == 2 ? 3 : 0) << "sweep " << sweep;
+  }
+  EXPECT_EQ(fired, 3);
+  EXPECT_THAT(Notices(), SizeIs(3));
+  absl::StatusOr<SweepResult> again = engine_->Sweep(clock_.Now(), 1);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->alerts.fired, 0);
+  EXPECT_THAT(Notices(), SizeIs(3));
+}
+
 TEST_F(PgSloTest, ReportsCountWholeMinutesAtPeriodBoundaries) {
   absl::StatusOr<Slo> slo = slos_->CreateSlo(ValidSlo("report-edges"), "", clock_.Now());
   ASSERT_THAT(slo, IsOk());

@@ -141,7 +141,22 @@ absl::StatusOr<SweepResult> SloEngine::OnBatch(const BatchAggregate& aggregate, 
 }
 
 absl::StatusOr<SweepResult> SloEngine::Sweep(absl::Time now, int limit) {
-  ASSIGN_OR_RETURN(const std::vector<Slo> slos, slos_.SlosWithFiringAlerts(limit));
+  ASSIGN_OR_RETURN(std::vector<Slo> slos, slos_.SlosWithFiringAlerts(limit));
+  std::optional<std::pair<std::string, std::string>> after;
+  {
+    absl::MutexLock lock(&cursor_mu_);
+    after = cursor_;
+  }
+  ASSIGN_OR_RETURN(SloPage page, slos_.ListSlos("", after, limit));
+  {
+    absl::MutexLock lock(&cursor_mu_);
+    cursor_ = page.next;  // none after the last page: start over next time
+  }
+  std::set<std::string> firing;
+  for (const Slo& slo : slos) firing.insert(slo.id);
+  for (Slo& slo : page.slos) {
+    if (firing.count(slo.id) == 0) slos.push_back(std::move(slo));
+  }
   SweepResult total;
   for (const Slo& slo : slos) {
     ASSIGN_OR_RETURN(const SweepResult result, Evaluate(slo, now));

@@ -3,12 +3,18 @@
 // hours, hourly steps before, see PlanSliRead), computes its status and
 // reports, and evaluates its burn-rate alerts through the SloStore, as data
 // arrives (OnBatch, after a batch commits) and periodically (Sweep, so that
-// alerts resolve once the burn stops even without new data).
+// alerts resolve once the burn stops, and fire when the windows slide into a
+// burn or an SLO is created over burning data, even without new data).
 #pragma once
 
+#include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "monitor/core/slo.h"
 #include "monitor/store/monitor_store.h"
@@ -47,12 +53,18 @@ class SloEngine {
   // the first error, keeping what earlier SLOs committed.
   absl::StatusOr<SweepResult> OnBatch(const BatchAggregate& aggregate, absl::Time now);
 
-  // Evaluates up to `limit` SLOs with firing burn-rate alerts.
+  // Evaluates up to `limit` SLOs with firing burn-rate alerts, and the next
+  // `limit` of all SLOs in (name, id) order after those the previous sweep
+  // took (starting over after the last), so every SLO is evaluated within
+  // ceil(SLOs / limit) sweeps.
   absl::StatusOr<SweepResult> Sweep(absl::Time now, int limit);
 
  private:
   MonitorStore& data_;
   SloStore& slos_;
+  absl::Mutex cursor_mu_;
+  // (name, id) of the last SLO the round-robin sweep took; none: the start.
+  std::optional<std::pair<std::string, std::string>> cursor_ ABSL_GUARDED_BY(cursor_mu_);
 };
 
 }  // namespace agentwatch::monitor
