@@ -9,6 +9,7 @@
 #include "agentwatch/incident/v1/incident.grpc.pb.h"
 #include "common/config.h"
 #include "common/outbox.h"
+#include "common/redis.h"
 #include "common/runtime.h"
 #include "cost/api/cost_metrics.h"
 #include "cost/api/cost_service.h"
@@ -113,9 +114,23 @@ int main(int argc, char** argv) {
   dispatcher.AddHandler(cost::kIncidentDestination,
                         peers::MakeReportAlertsHandler(*incident, peer_deadline, "budget alert"));
   cost::RedisBudgetCounters counters(rt.redis());
+  // CheckBudget's inline path reads the counters over a Redis connection of
+  // its own (never queued behind RecordUsage's raises on the shared one).
+  common::RedisOptions check_redis_options;
+  int check_redis_port = 0;
+  if (absl::Status s = common::ParseHostPort("redis", config.redis, &check_redis_options.host,
+                                             &check_redis_port);
+      !s.ok()) {
+    std::cerr << argv[0] << ": " << s.message() << "\n";
+    return 2;
+  }
+  check_redis_options.port = check_redis_port;
+  common::RedisClient check_redis(check_redis_options);
+  cost::RedisBudgetCounters check_counters(check_redis);
   cost::CostServiceOptions service_options;
   service_options.on_alerts = [&dispatcher] { dispatcher.Notify(); };
   service_options.counters = &counters;
+  service_options.check_counters = &check_counters;
   service_options.budget_cache_ttl = budget_cache_ttl;
   service_options.budget_cache_max_age = budget_cache_max_age;
   std::unique_ptr<cost::MonitorPerformanceSource> performance;

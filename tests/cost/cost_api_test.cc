@@ -1001,17 +1001,21 @@ class CostApiCountersTest : public CostApiTest {
   Server counted_;
 };
 
-TEST_F(CostApiCountersTest, CheckBudgetSeedsThenReadsTheCounterAndIncrementsIt) {
+TEST_F(CostApiCountersTest, BatchesRaiseTheCounterAndAFlushedOneIsSeededFromTheLedger) {
   const v1::Budget budget = CreateCounted();
   ASSERT_THAT(RecordCounted({Llm("a1", "gpt-4o-mini", 4000, 0, Utc(2026, 3, 5))}), IsOk());
-  // No counter yet: the ledger answers and seeds it.
-  EXPECT_EQ(Check(0).remaining_nano_usd(), 400'000);
-  EXPECT_EQ(Reads("ledger"), 1);
+  // The committed batch created the counter with the period's whole spend.
   const std::string key = CounterRedisKey("acme", budget.id(), Utc(2026, 3, 1));
   EXPECT_EQ(counters_.Values().at(key), 600'000);
-  // Now the counter answers, and committed batches increment it (replays do not).
   EXPECT_EQ(Check(0).remaining_nano_usd(), 400'000);
   EXPECT_EQ(Reads("counter"), 1);
+  EXPECT_EQ(Reads("ledger"), 0);
+  // Lost (Redis flushed): the ledger answers and seeds it.
+  counters_.Clear();
+  EXPECT_EQ(Check(0).remaining_nano_usd(), 400'000);
+  EXPECT_EQ(Reads("ledger"), 1);
+  EXPECT_EQ(counters_.Values().at(key), 600'000);
+  // Committed batches raise it (replays do not).
   ASSERT_THAT(RecordCounted({Llm("a2", "gpt-4o-mini", 2000, 0, Utc(2026, 3, 6)),
                              Llm("b1", "gpt-4o-mini", 2000, 0, Utc(2026, 3, 6), "b")}),
               IsOk());

@@ -1108,22 +1108,41 @@ TEST_F(HotCountersTest, FlushedCountersAreReseededAndDriftIsRepaired) {
   ASSERT_THAT(budget, IsOk());
   const std::string key = CounterRedisKey(tenant_, budget->id, Utc(2026, 3, 1));
   ASSERT_THAT(Record("r1", 300), IsOk());
+  // The committed batch created the counter; the check reads it.
   EXPECT_EQ(Check(0).remaining_nano_usd(), 700);
   EXPECT_THAT(Hot(key), IsOkAndHolds(300));
-  // Increments after commit; a replay adds nothing.
+  // Raised after each commit; a replay adds nothing.
   ASSERT_THAT(Record("r2", 200), IsOk());
   ASSERT_THAT(Record("r2", 200), IsOk());
   EXPECT_THAT(Hot(key), IsOkAndHolds(500));
   EXPECT_EQ(Check(0).remaining_nano_usd(), 500);
-  EXPECT_EQ(metrics_.spend_from_counter.Value(), 1);
+  EXPECT_EQ(metrics_.spend_from_counter.Value(), 2);
+  EXPECT_EQ(metrics_.spend_from_ledger.Value(), 0);
 
   // Redis loses the counters: CheckBudget is still right and re-seeds them.
   EXPECT_EQ(FlushTenantKeys(), 1);
-  ASSERT_THAT(Record("r3", 100), IsOk());  // not counted in a missing counter
-  EXPECT_THAT(Hot(key), IsOkAndHolds(-1));
+  EXPECT_EQ(Check(0).remaining_nano_usd(), 500);
+  EXPECT_THAT(Hot(key), IsOkAndHolds(500));
+  // Lost again: the next batch re-creates the counter with the period's whole
+  // spend (the kept ledger sum), not just what the batch added.
+  EXPECT_EQ(FlushTenantKeys(), 1);
+  ASSERT_THAT(Record("r3", 100), IsOk());
+  EXPECT_THAT(Hot(key), IsOkAndHolds(600));
   v1::CheckBudgetResponse r = Check(401);
   EXPECT_FALSE(r.allowed());
   EXPECT_EQ(r.remaining_nano_usd(), 400);
+  EXPECT_THAT(Hot(key), IsOkAndHolds(600));
+  // A raise computed before a later one and arriving after it (out of
+  // order, or sent twice) never lowers the counter.
+  ASSERT_THAT(counters_.RaiseTo({{tenant_, budget->id, Utc(2026, 3, 1), 100, Utc(2026, 4, 1),
+                                  500}},
+                                clock_.Now()),
+              IsOk());
+  EXPECT_THAT(Hot(key), IsOkAndHolds(600));
+  ASSERT_THAT(counters_.RaiseTo({{tenant_, budget->id, Utc(2026, 3, 1), 0, Utc(2026, 4, 1),
+                                  600}},
+                                clock_.Now()),
+              IsOk());
   EXPECT_THAT(Hot(key), IsOkAndHolds(600));
 
   // Drift injected: Reconcile reports and repairs it.
@@ -1148,6 +1167,30 @@ TEST_F(HotCountersTest, FlushedCountersAreReseededAndDriftIsRepaired) {
   EXPECT_EQ(report.missing(), 1);
   EXPECT_EQ(report.repaired(), 1);
   EXPECT_THAT(Hot(key), IsOkAndHolds(600));
+  auto ttl = redis_.Command({"TTL", key});
+  ASSERT_THAT(ttl, IsOk());
+  EXPECT_GT(ttl->integer, 0);
+}
+
+TEST_F(HotCountersTest, RaisesCompareSpendsExactlyAboveTwoToThe53) {
+  // Lua numbers are doubles: 2^53 + 1 and 2^53 are one double. The raise
+  // compares the decimal texts, so it keeps the exact larger value.
+  const absl::Time start = Utc(2026, 3, 1);
+  const std::string key = CounterRedisKey(tenant_, "b-big", start);
+  auto raise = [&](int64_t spent) {
+    return counters_.RaiseTo({{tenant_, "b-big", start, 0, Utc(2026, 4, 1), spent}},
+                             clock_.Now());
+  };
+  ASSERT_THAT(raise(99), IsOk());
+  EXPECT_THAT(Hot(key), IsOkAndHolds(99));
+  ASSERT_THAT(raise(100), IsOk());  // longer text, larger
+  EXPECT_THAT(Hot(key), IsOkAndHolds(100));
+  ASSERT_THAT(raise(9'007'199'254'740'993), IsOk());
+  ASSERT_THAT(raise(9'007'199'254'740'992), IsOk());
+  EXPECT_THAT(Hot(key), IsOkAndHolds(9'007'199'254'740'993));
+  ASSERT_THAT(raise(std::numeric_limits<int64_t>::max()), IsOk());
+  ASSERT_THAT(raise(9'223'372'036'854'775'806), IsOk());
+  EXPECT_THAT(Hot(key), IsOkAndHolds(std::numeric_limits<int64_t>::max()));
   auto ttl = redis_.Command({"TTL", key});
   ASSERT_THAT(ttl, IsOk());
   EXPECT_GT(ttl->integer, 0);
@@ -1327,6 +1370,231 @@ TEST_F(PgCostStoreTest, UpdateBudgetKeepsIdentityAndFiredThresholds) {
   ASSERT_THAT(fetched, IsOk());
   EXPECT_EQ(fetched->name, "renamed");
   EXPECT_EQ(fetched->limit_nano_usd, 2'000);
+}
+
+}  // namespace
+}  // namespace agentwatch::cost
+
+namespace agentwatch::cost {
+namespace {
+
+// The narrow ledger (migrations/004_narrow_ledger.sql): what a record was is
+// read back whole through cost.usage, dimension combinations are stored once
+// per tenant and shared by replicas, and replays through another replica
+// count nothing.
+TEST_F(PgCostStoreTest, NarrowLedgerRoundTripsEveryField) {
+  ASSERT_THAT(store_->UpsertPrice(Price("", "openai", "m", 1'000'000, 2'000'000, Utc(2026, 1, 1))),
+              IsOk());
+  ASSERT_THAT(store_->UpsertPrice(Price("acme", "openai", "m", 500'000, 0, Utc(2026, 2, 1))),
+              IsOk());
+  UsageRecord llm = Llm("acme", "llm\t1", "m", 1000, 100, Utc(2026, 3, 1, 10) +
+                                                                absl::Microseconds(123456));
+  llm.scope.team = "t\\eam\n";
+  llm.scope.workflow = "wörk \"flow\"";
+  llm.scope.agent = "a,b{c}";
+  llm.scope.service = "svc";
+  llm.scope.tags = {{"env", "prod"}, {"q\"k\\", "v\tw\nx"}, {"", "empty key"}};
+  llm.run_id = "run-1";
+  llm.tokens.cached_input = 10;
+  llm.tokens.cache_creation = 5;
+  llm.requests = 3;
+  UsageRecord same_dims = llm;  // another record of the same combination
+  same_dims.record_id = "llm-2";
+  same_dims.time = Utc(2025, 12, 31, 23, 59) + absl::Seconds(59);  // unpriced: before the catalog
+  UsageRecord global = Llm("beta", "g1", "m", 1000, 1000, Utc(2026, 3, 1));
+  UsageRecord infra;
+  infra.record_id = "infra-1";
+  infra.time = Utc(2026, 3, 2);
+  infra.scope.tenant = "acme";
+  infra.scope.service = "svc";
+  infra.kind = UsageKind::kInfra;
+  infra.infra_resource = InfraResource::kMemoryGibHours;
+  infra.infra_quantity_milli = 2500;
+  infra.infra_sku = "r5.large";
+  infra.client_cost_nano_usd = 777;
+  UsageRecord outcome;
+  outcome.record_id = "outcome-1";
+  outcome.time = Utc(2026, 3, 2, 1);
+  outcome.scope.tenant = "acme";
+  outcome.scope.workflow = "wörk \"flow\"";
+  outcome.run_id = "run-1";
+  outcome.run_succeeded = true;
+  auto recorded =
+      store_->RecordUsage({llm, same_dims, global, infra, outcome}, Utc(2026, 3, 15));
+  ASSERT_THAT(recorded, IsOk());
+  EXPECT_EQ(recorded->accepted, 5);
+
+  std::vector<std::string> rows;
+  ASSERT_THAT(pool_.WithTransaction([&](pqxx::work& txn) {
+    txn.exec("SET LOCAL TIME ZONE 'UTC'");
+    for (const pqxx::row& row : txn.exec(
+             "SELECT concat_ws('|', tenant_id, record_id, usage_time, kind, team, workflow, "
+             "agent, model, provider, service, tags::text, run_id, "
+             "COALESCE(run_succeeded::text, 'null'), input_tokens, output_tokens, "
+             "cached_input_tokens, cache_creation_tokens, requests, infra_resource, "
+             "infra_quantity_milli, infra_sku, cost_nano_usd, priced, client_priced, "
+             "COALESCE(price_tenant_id, 'null'), COALESCE(price_effective_time::text, 'null')) "
+             "FROM cost.usage ORDER BY tenant_id, record_id")) {
+      rows.push_back(row[0].as<std::string>());
+    }
+    return absl::OkStatus();
+  }),
+              IsOk());
+  // Priced with the tenant's own version in effect (from February).
+  auto expected_llm = PriceUsage(llm, [&] {
+    PriceBook book;
+    PriceVersion v = Price("acme", "openai", "m", 500'000, 0, Utc(2026, 2, 1));
+    book.Add(v);
+    return book;
+  }(), "");
+  ASSERT_THAT(expected_llm, IsOk());
+  const std::string tags = R"({"": "empty key", "env": "prod", "q\"k\\": "v\tw\nx"})";
+  EXPECT_THAT(
+      rows,
+      ElementsAre(
+          "acme|infra-1|2026-03-02 00:00:00+00|infra||||||svc|{}||null|0|0|0|0|0|memory_gib_hours|"
+          "2500|"
+          "r5.large|777|t|t|null|null",
+          absl::StrCat("acme|llm\t1|2026-03-01 10:00:00.123456+00|llm|t\\eam\n|wörk \"flow\"|"
+                       "a,b{c}|m|openai|svc|",
+                       tags, "|run-1|null|1000|100|10|5|3||0||", expected_llm->cost_nano_usd,
+                       "|t|f|acme|2026-02-01 00:00:00+00"),
+          absl::StrCat("acme|llm-2|2025-12-31 23:59:59+00|llm|t\\eam\n|wörk \"flow\"|a,b{c}|m|"
+                       "openai|svc|",
+                       tags, "|run-1|null|1000|100|10|5|3||0||0|f|f|null|null"),
+          "acme|outcome-1|2026-03-02 01:00:00+00|outcome||wörk \"flow\"|||||{}|run-1|true|0|0|0|"
+          "0|0||0||0|t|f|null|null",
+          "beta|g1|2026-03-01 00:00:00+00|llm||||m|openai||{}||null|1000|1000|0|0|1||0||3000|t|f|"
+          "|2026-01-01 00:00:00+00"));
+  // Four combinations: acme's LLM (twice), infra and outcome; beta's LLM.
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.usage_dims"), 4);
+  EXPECT_EQ(Count("SELECT count(DISTINCT dims_id) FROM cost.ledger"), 4);
+
+  // Another replica (a store with an empty cache) reuses the combinations,
+  // and its replay of the same records counts nothing.
+  PgCostStore other(pool_);
+  UsageRecord third = llm;
+  third.record_id = "llm-3";
+  auto replay = other.RecordUsage({llm, same_dims, global, infra, outcome, third},
+                                  Utc(2026, 3, 15));
+  ASSERT_THAT(replay, IsOk());
+  EXPECT_EQ(replay->accepted, 1);
+  EXPECT_EQ(replay->duplicates, 5);
+  EXPECT_EQ(replay->total_cost_nano_usd, expected_llm->cost_nano_usd);
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.usage_dims"), 4);
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.ledger"), 6);
+  EXPECT_EQ(TotalCost("acme"), 2 * expected_llm->cost_nano_usd + 777);
+}
+
+TEST_F(PgCostStoreTest, ReplicasRecordingTheSameRecordsConcurrentlyCountEachOnce) {
+  // Two replicas (each its own store and cache), each sending every batch;
+  // new combinations are created by both at once.
+  PgCostStore replica(pool_);
+  std::vector<std::vector<UsageRecord>> batches(8);
+  for (int b = 0; b < 8; ++b) {
+    for (int i = 0; i < 200; ++i) {
+      UsageRecord r = Priced(absl::StrCat("r-", b, "-", i), 1 + i % 7, Utc(2026, 3, 2));
+      r.scope.team = absl::StrCat("team-", i % 13);
+      r.scope.tags = {{"k", absl::StrCat(i % 3)}};
+      batches[b].push_back(std::move(r));
+    }
+  }
+  std::atomic<int64_t> accepted{0}, duplicates{0};
+  std::vector<std::thread> threads;
+  for (PgCostStore* store : {store_.get(), &replica}) {
+    for (int b = 0; b < 8; ++b) {
+      threads.emplace_back([&, store, b] {
+        auto outcome = store->RecordUsage(batches[b], Utc(2026, 3, 15));
+        ASSERT_THAT(outcome, IsOk());
+        accepted += outcome->accepted;
+        duplicates += outcome->duplicates;
+      });
+    }
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(accepted.load(), 1600);
+  EXPECT_EQ(duplicates.load(), 1600);
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.ledger"), 1600);
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.usage_dims"), 13 * 3);
+  int64_t expected = 0;
+  for (int b = 0; b < 8; ++b) {
+    for (int i = 0; i < 200; ++i) expected += 1 + i % 7;
+  }
+  EXPECT_EQ(TotalCost("acme"), expected);
+}
+
+TEST(NarrowLedgerMigrationTest, MovesTheOldRowsUnchanged) {
+  ::agentwatch::testing::TestDatabase db;
+  common::PgPool pool(PoolOptions(db.dsn()));
+  std::vector<common::Migration> before;
+  for (const common::Migration& m : Migrations()) {
+    if (m.version < 4) before.push_back(m);
+  }
+  ASSERT_THAT(common::ApplyMigrations(pool, "cost", before), IsOk());
+  const std::string columns =
+      "tenant_id, record_id, usage_time, kind, team, workflow, agent, model, provider, service, "
+      "tags, run_id, run_succeeded, input_tokens, output_tokens, cached_input_tokens, "
+      "cache_creation_tokens, requests, infra_resource, infra_quantity_milli, infra_sku, "
+      "cost_nano_usd, priced, client_priced, price_tenant_id, price_effective_time, recorded_at";
+  ASSERT_THAT(pool.WithTransaction([&](pqxx::work& txn) {
+    txn.exec("INSERT INTO cost.usage (" + columns + R"sql() VALUES
+      ('acme', 'a', '2026-03-01T10:00:00.5Z', 'llm', 't', 'w', 'ag', 'm', 'p', '',
+       '{"env": "prod", "x": "1"}', 'run', NULL, 10, 20, 3, 4, 1, '', 0, '', 55, true, false,
+       '', '2026-01-01Z', '2026-03-01Z'),
+      ('acme', 'b', '2026-03-01T11:00:00Z', 'llm', 't', 'w', 'ag', 'm', 'p', '',
+       '{"x": "1", "env": "prod"}', 'run', NULL, 1, 2, 0, 0, 1, '', 0, '', 7, true, false,
+       'acme', '2026-02-01Z', '2026-03-01Z'),
+      ('acme', 'c', '2026-03-02Z', 'infra', '', '', '', '', '', 'svc', '{}', '', NULL, 0, 0, 0,
+       0, 0, 'vcpu_seconds', 1500, 'sku', 9, false, true, NULL, NULL, '2026-03-02Z'),
+      ('beta', 'a', '2026-03-02Z', 'outcome', '', 'w', '', '', '', '', '{}', 'run', true, 0, 0,
+       0, 0, 0, '', 0, '', 0, false, false, NULL, NULL, '2026-03-02Z'))sql");
+    return absl::OkStatus();
+  }),
+              IsOk());
+  auto dump = [&] {
+    std::vector<std::string> out;
+    EXPECT_THAT(pool.WithTransaction([&](pqxx::work& txn) {
+      for (const pqxx::row& row :
+           txn.exec("SELECT concat_ws('|', " + columns +
+                    ") FROM cost.usage ORDER BY tenant_id, record_id")) {
+        out.push_back(row[0].as<std::string>());
+      }
+      return absl::OkStatus();
+    }),
+                IsOk());
+    return out;
+  };
+  const std::vector<std::string> old_rows = dump();
+  ASSERT_THAT(old_rows, SizeIs(4));
+  ASSERT_THAT(common::ApplyMigrations(pool, "cost", Migrations()), IsOk());
+  EXPECT_EQ(dump(), old_rows);
+  // The two LLM rows share one combination (tags are compared as JSON).
+  int64_t combinations = 0;
+  ASSERT_THAT(pool.WithTransaction([&](pqxx::work& txn) {
+    combinations = txn.exec("SELECT count(*) FROM cost.usage_dims")[0][0].as<int64_t>();
+    return absl::OkStatus();
+  }),
+              IsOk());
+  EXPECT_EQ(combinations, 3);
+  // And the store keeps writing after the move.
+  PgCostStore store(pool);
+  UsageRecord next = Llm("acme", "d", "m", 1, 1, Utc(2026, 3, 3));
+  next.scope.team = "t";
+  next.scope.workflow = "w";
+  next.scope.agent = "ag";
+  next.scope.provider = "p";
+  next.run_id = "run";
+  next.scope.tags = {{"env", "prod"}, {"x", "1"}};
+  next.client_cost_nano_usd = 5;
+  auto outcome = store.RecordUsage({next}, Utc(2026, 3, 15));
+  ASSERT_THAT(outcome, IsOk());
+  EXPECT_EQ(outcome->accepted, 1);
+  ASSERT_THAT(pool.WithTransaction([&](pqxx::work& txn) {
+    combinations = txn.exec("SELECT count(*) FROM cost.usage_dims")[0][0].as<int64_t>();
+    return absl::OkStatus();
+  }),
+              IsOk());
+  EXPECT_EQ(combinations, 3);
 }
 
 }  // namespace

@@ -1,7 +1,11 @@
 #include "cost/api/cost_service.h"
 
+#include <google/protobuf/arena.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/proto_buffer_reader.h>
+#include <grpcpp/support/proto_buffer_writer.h>
 
 #include <algorithm>
 #include <limits>
@@ -124,10 +128,29 @@ bool SameScope(const Scope& a, const Scope& b) {
 // --- Transport: every handler runs its Do* on the executor via RpcRunner. ---
 
 grpc::ServerUnaryReactor* CostServiceImpl::RecordUsage(grpc::CallbackServerContext* context,
-                                                       const v1::RecordUsageRequest* request,
-                                                       v1::RecordUsageResponse* response) {
-  return rpc_.Unary(context, Role::kOperator,
-                    [this, request, response] { return DoRecordUsage(*request, response); });
+                                                       const grpc::ByteBuffer* request,
+                                                       grpc::ByteBuffer* response) {
+  return rpc_.Unary(context, Role::kOperator, [this, request, response]() -> absl::Status {
+    // The request's thousands of strings on one arena, released in one go.
+    google::protobuf::ArenaOptions arena_options;
+    arena_options.start_block_size = 64 << 10;
+    arena_options.max_block_size = 1 << 20;
+    google::protobuf::Arena arena(arena_options);
+    auto* parsed = google::protobuf::Arena::CreateMessage<v1::RecordUsageRequest>(&arena);
+    grpc::ByteBuffer bytes(*request);  // shares the slices
+    if (!grpc::SerializationTraits<v1::RecordUsageRequest>::Deserialize(&bytes, parsed).ok()) {
+      return absl::InvalidArgumentError("request: not a valid RecordUsageRequest");
+    }
+    auto* answer = google::protobuf::Arena::CreateMessage<v1::RecordUsageResponse>(&arena);
+    RETURN_IF_ERROR(DoRecordUsage(*parsed, answer));
+    bool own_buffer = false;
+    if (!grpc::SerializationTraits<v1::RecordUsageResponse>::Serialize(*answer, response,
+                                                                       &own_buffer)
+             .ok()) {
+      return absl::InternalError("RecordUsageResponse not serialized");
+    }
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* CostServiceImpl::GetCostReport(grpc::CallbackServerContext* context,
@@ -277,10 +300,10 @@ absl::Status CostServiceImpl::DoRecordUsage(const v1::RecordUsageRequest& reques
   if (!outcome.alerts.empty() && options_.on_alerts) options_.on_alerts();
   if (options_.counters != nullptr && !outcome.increments.empty()) {
     // After the commit, best effort: a counter that misses this batch is
-    // repaired by Reconcile (see store/budget_counters.h).
-    if (absl::Status s = options_.counters->IncrementExisting(outcome.increments); !s.ok()) {
+    // raised by the next one (see store/budget_counters.h).
+    if (absl::Status s = options_.counters->RaiseTo(outcome.increments, clock_.Now()); !s.ok()) {
       metrics_.counter_errors.Increment();
-      common::LogWarning("budget counters not incremented; reconcile repairs them",
+      common::LogWarning("budget counters not raised; the next batch or reconcile repairs them",
                          {{"error", s.ToString()}});
     }
   }
@@ -645,7 +668,9 @@ absl::StatusOr<bool> CostServiceImpl::CheckBudgetFromCache(const v1::CheckBudget
     keys.push_back({scope.tenant, budget.id, windows.back().spend_period.start,
                     windows.back().spend_period.end});
   }
-  absl::StatusOr<VersionedCounters> hot = options_.counters->GetWithVersion(scope.tenant, keys);
+  BudgetCounters* counters =
+      options_.check_counters != nullptr ? options_.check_counters : options_.counters;
+  absl::StatusOr<VersionedCounters> hot = counters->GetWithVersion(scope.tenant, keys);
   if (!hot.ok()) {
     // Redis is down or slow: the executor path (Postgres) answers for a
     // while, so that the callback threads do not wait on Redis.

@@ -56,7 +56,6 @@
 #include "agentwatch/cost/v1/cost.grpc.pb.h"
 #include "common/clock.h"
 #include "common/rpc.h"
-#include "cost/api/arena_allocator.h"
 #include "cost/api/cost_metrics.h"
 #include "cost/api/monitor_performance.h"
 #include "cost/store/budget_counters.h"
@@ -72,6 +71,11 @@ struct CostServiceOptions {
   // Hot budget counters for CheckBudget (see store/budget_counters.h); null:
   // every CheckBudget reads the ledger.
   BudgetCounters* counters = nullptr;
+  // The same counters over a connection of their own, used only by
+  // CheckBudget's inline path, so that a check never waits behind the
+  // raises of a committed RecordUsage group or a reconciliation on the
+  // shared connection; null: `counters`.
+  BudgetCounters* check_counters = nullptr;
   // How long CheckBudget reuses a tenant's budget list read from Postgres
   // while the budgets version token cannot be read (no counters, Redis
   // down). Budgets changed through this replica are seen at once; through
@@ -86,18 +90,22 @@ struct CostServiceOptions {
   PerformanceSource* performance = nullptr;
 };
 
-class CostServiceImpl final : public v1::CostService::CallbackService {
+// RecordUsage is served as a raw (ByteBuffer) method: gRPC's callback threads
+// (two on a 2-core machine) only hand the request bytes to the executor,
+// which parses them (onto one arena per call), so parsing thousands of
+// records never holds the threads that answer CheckBudget inline.
+class CostServiceImpl final
+    : public v1::CostService::WithRawCallbackMethod_RecordUsage<v1::CostService::CallbackService> {
  public:
   // All dependencies must outlive the service.
   CostServiceImpl(CostStore& store, common::RpcRunner& rpc, common::Clock& clock,
                   CostMetrics& metrics, CostServiceOptions options = {})
-      : store_(store), rpc_(rpc), clock_(clock), metrics_(metrics), options_(std::move(options)) {
-    SetMessageAllocatorFor_RecordUsage(&record_usage_allocator_);
-  }
+      : store_(store), rpc_(rpc), clock_(clock), metrics_(metrics), options_(std::move(options)) {}
 
+  // Wire format of RecordUsageRequest / RecordUsageResponse.
   grpc::ServerUnaryReactor* RecordUsage(grpc::CallbackServerContext* context,
-                                        const v1::RecordUsageRequest* request,
-                                        v1::RecordUsageResponse* response) override;
+                                        const grpc::ByteBuffer* request,
+                                        grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* GetCostReport(grpc::CallbackServerContext* context,
                                           const v1::GetCostReportRequest* request,
                                           v1::GetCostReportResponse* response) override;
@@ -197,9 +205,6 @@ class CostServiceImpl final : public v1::CostService::CallbackService {
                                                      const std::vector<BudgetWindow>& windows,
                                                      absl::Time now);
 
-  // RecordUsage's request and response on one arena per call.
-  ArenaMessageAllocator<v1::RecordUsageRequest, v1::RecordUsageResponse> record_usage_allocator_{
-      64 << 10, 1 << 20};
   CostStore& store_;
   common::RpcRunner& rpc_;
   common::Clock& clock_;

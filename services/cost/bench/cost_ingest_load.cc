@@ -9,6 +9,13 @@
 //    "check_budget_p99_ms":...,"check_budget_max_ms":...}
 // Exits 1 when an RPC fails or a record is not newly accepted.
 //
+// With --check_only the process sends no usage: it waits for a first line
+// on stdin, then calls CheckBudget at --check_rate until stdin closes, and
+// prints the same JSON line (records 0). bench/cost_ingest runs it beside a
+// loader started with --check_budget=false, so that the checks, like an
+// agent platform's, do not share a process (and its gRPC threads) with the
+// usage senders.
+//
 // Records are LLM calls of `--tenants` tenants over teams, workflows, agents
 // and four catalog models, with varied token counts (some cached), run ids
 // and a tag; each stream prepares a few template batches once and only
@@ -48,6 +55,7 @@ struct Options {
   int64_t templates = 8;
   int64_t seed = 1;
   bool check_budget = true;
+  bool check_only = false;
   int64_t check_rate = 1000;
   std::string run = "r";  // distinguishes the record ids of separate runs
 };
@@ -119,9 +127,16 @@ int main(int argc, char** argv) {
   flags.AddInt("seed", &o.seed, "random seed", 0, INT64_MAX);
   flags.AddBool("check_budget", &o.check_budget, "measure CheckBudget latency under the load");
   flags.AddInt("check_rate", &o.check_rate, "CheckBudget calls per second", 1, 1'000'000);
+  flags.AddBool("check_only", &o.check_only,
+                "send no usage: CheckBudget from the first stdin line until stdin closes");
   flags.AddString("run", &o.run, "prefix of the record ids (unique per run)");
   agentwatch::common::ParseFlagsOrExit(flags, argc, argv);
 
+  if (o.check_only) {
+    o.check_budget = true;
+    o.streams = 0;
+    o.records = 0;
+  }
   const absl::Time now = absl::Now();
   const int64_t total_batches = (o.records + o.batch - 1) / o.batch;
   std::vector<std::vector<v1::RecordUsageRequest>> templates(o.streams);
@@ -144,6 +159,10 @@ int main(int argc, char** argv) {
   std::vector<double> latencies_ms;
   std::string check_error;
   std::thread checker;
+  if (o.check_only) {
+    std::string line;
+    std::getline(std::cin, line);  // the bench's "start"
+  }
   if (o.check_budget) {
     checker = std::thread([&] {
       auto stub = v1::CostService::NewStub(make_channel(-1));
@@ -204,6 +223,11 @@ int main(int argc, char** argv) {
     });
   }
   for (std::thread& t : streams) t.join();
+  if (o.check_only) {
+    std::string line;
+    while (std::getline(std::cin, line)) {
+    }
+  }
   const absl::Duration elapsed = absl::Now() - started;
   done = true;
   if (checker.joinable()) checker.join();
@@ -222,7 +246,7 @@ int main(int argc, char** argv) {
     std::cerr << "cost_ingest_load: " << check_error << "\n";
     return 1;
   }
-  if (accepted != o.records || duplicates != 0) {
+  if (!o.check_only && (accepted != o.records || duplicates != 0)) {
     std::cerr << "cost_ingest_load: " << accepted << " of " << o.records << " records accepted, "
               << duplicates << " duplicates\n";
     return 1;

@@ -9,11 +9,13 @@
 namespace agentwatch::cost {
 namespace {
 
-// INCRBY only when the key exists, so an increment never creates a counter
-// that the ledger did not seed.
-constexpr char kIncrementIfExists[] =
-    "if redis.call('EXISTS', KEYS[1]) == 1 then "
-    "return redis.call('INCRBY', KEYS[1], ARGV[1]) end return false";
+// SET to ARGV[1] when the counter is missing or lower (decimal strings of
+// non-negative integers compared exactly: by length, then bytewise; Lua
+// numbers are doubles and would round above 2^53).
+constexpr char kRaiseTo[] =
+    "local v = redis.call('GET', KEYS[1]) "
+    "if (not v) or #v < #ARGV[1] or (#v == #ARGV[1] and v < ARGV[1]) then "
+    "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) return 1 end return 0";
 
 // SET when the value is still ARGV[1] ("" = still missing).
 constexpr char kCompareAndSet[] =
@@ -82,14 +84,15 @@ absl::StatusOr<std::vector<std::optional<int64_t>>> RedisBudgetCounters::Get(
   return out;
 }
 
-absl::Status RedisBudgetCounters::IncrementExisting(
-    const std::vector<BudgetIncrement>& increments) {
+absl::Status RedisBudgetCounters::RaiseTo(const std::vector<BudgetIncrement>& increments,
+                                          absl::Time now) {
   std::vector<std::vector<std::string>> commands;
+  commands.reserve(increments.size());
   for (const BudgetIncrement& inc : increments) {
-    if (inc.nano_usd == 0) continue;
-    commands.push_back({"EVAL", kIncrementIfExists, "1",
+    if (inc.spent_nano_usd < 0) continue;
+    commands.push_back({"EVAL", kRaiseTo, "1",
                         CounterRedisKey(inc.tenant, inc.budget_id, inc.period_start),
-                        absl::StrCat(inc.nano_usd)});
+                        absl::StrCat(inc.spent_nano_usd), ExpirySeconds(inc.period_end, now)});
   }
   if (commands.empty()) return absl::OkStatus();
   return redis_.Pipeline(commands).status();
@@ -170,13 +173,16 @@ absl::StatusOr<std::vector<std::optional<int64_t>>> MemoryBudgetCounters::Get(
   return out;
 }
 
-absl::Status MemoryBudgetCounters::IncrementExisting(
-    const std::vector<BudgetIncrement>& increments) {
+absl::Status MemoryBudgetCounters::RaiseTo(const std::vector<BudgetIncrement>& increments,
+                                           absl::Time) {
   absl::MutexLock lock(&mu_);
   if (absl::Status s = CheckAvailable(); !s.ok()) return s;
   for (const BudgetIncrement& inc : increments) {
-    auto it = values_.find(CounterRedisKey(inc.tenant, inc.budget_id, inc.period_start));
-    if (it != values_.end()) it->second += inc.nano_usd;
+    if (inc.spent_nano_usd < 0) continue;
+    int64_t& value =
+        values_.emplace(CounterRedisKey(inc.tenant, inc.budget_id, inc.period_start), 0)
+            .first->second;
+    value = std::max(value, inc.spent_nano_usd);
   }
   return absl::OkStatus();
 }

@@ -3,24 +3,26 @@
 // trip without Postgres. Postgres (the ledger) is the truth; a counter is a
 // cache of one ledger sum and may always be rebuilt from it.
 //
-// Why spend is never double-counted or lost for good:
-// - A counter is only ever CREATED from the ledger: SeedIfAbsent (SET NX)
-//   writes the ledger sum read in one Postgres snapshot, and CompareAndSet
-//   (Reconcile) overwrites with it only if no increment landed since the
-//   counter was read. Increments never create a counter (IncrementExisting
-//   runs INCRBY only when the key exists), so an increment that races a
-//   missing counter is dropped and the next seed reads it from the ledger.
-// - Increments carry only the cost of records NEWLY inserted by a committed
-//   batch (a replayed record id inserts nothing, so it adds nothing), and are
-//   sent once, after the commit; a failed call is not retried (RedisClient
-//   never retries), so no batch is added twice by the service.
-// - The one remaining window is a seed that reads the ledger between a
-//   batch's commit and that batch's increment (microseconds): the increment
-//   then adds an amount the seed already holds. Likewise an increment lost to
-//   a Redis error leaves a counter short. Reconcile compares every counter
-//   with the ledger and rewrites drifted ones, and runs periodically, so such
-//   drift lives at most one reconcile interval; a flushed or lost Redis only
-//   costs a re-seed from the ledger.
+// Why spend is never double-counted or lost for good: a counter only ever
+// holds a ledger sum, and within a period a budget's spend only grows (costs
+// are >= 0 and ledger rows are never removed), so the larger of two ledger
+// sums is the later one.
+// - After each committed batch, RaiseTo sets every touched budget's counter
+//   to the period's whole spend as that batch's transaction computed it
+//   (cost.budget_period_spend, kept in the transaction that writes the
+//   ledger, under the budget's lock): the counter becomes max(counter,
+//   spend), created when missing. Raises commute and repeat harmlessly, so
+//   raises arriving out of order, twice, or after a seed leave the latest
+//   spend; a raise lost to a Redis error is made good by the next batch's.
+// - SeedIfAbsent (SET NX) writes a ledger sum read in one Postgres snapshot;
+//   CompareAndSet (Reconcile, a scope change) overwrites with one only if the
+//   counter did not change since it was read.
+// - The one way a counter can be too high: a budget's scope changed (the
+//   counter is rewritten from the ledger under the new scope) and a raise
+//   computed under the old scope lands after that rewrite; Reconcile compares
+//   every counter with the ledger and rewrites drifted ones, periodically, so
+//   such drift lives at most one reconcile interval; a flushed or lost Redis
+//   only costs re-creating counters (by the next batch or a seed).
 // - ROLLING budgets have no counter (their window moves every instant):
 //   CheckBudget reads their spend from Postgres.
 //
@@ -84,9 +86,12 @@ class BudgetCounters {
   virtual absl::StatusOr<std::vector<std::optional<int64_t>>> Get(
       const std::vector<CounterKey>& keys) = 0;
 
-  // Adds each increment to its counter when the counter exists, in one round
-  // trip. UNAVAILABLE when the counters cannot be reached.
-  virtual absl::Status IncrementExisting(const std::vector<BudgetIncrement>& increments) = 0;
+  // Raises each increment's counter to its spent_nano_usd (creating it when
+  // missing, expiring kCounterGrace after period_end), in one round trip;
+  // a counter already higher stays. UNAVAILABLE when the counters cannot be
+  // reached.
+  virtual absl::Status RaiseTo(const std::vector<BudgetIncrement>& increments,
+                               absl::Time now) = 0;
 
   // Creates the counter with `value` unless it exists (SET NX); returns the
   // counter's value afterwards.
@@ -122,7 +127,7 @@ class RedisBudgetCounters final : public BudgetCounters {
 
   absl::StatusOr<std::vector<std::optional<int64_t>>> Get(
       const std::vector<CounterKey>& keys) override;
-  absl::Status IncrementExisting(const std::vector<BudgetIncrement>& increments) override;
+  absl::Status RaiseTo(const std::vector<BudgetIncrement>& increments, absl::Time now) override;
   absl::StatusOr<int64_t> SeedIfAbsent(const CounterKey& key, int64_t value,
                                        absl::Time now) override;
   absl::StatusOr<bool> CompareAndSet(const CounterKey& key, std::optional<int64_t> expected,
@@ -142,7 +147,7 @@ class MemoryBudgetCounters final : public BudgetCounters {
  public:
   absl::StatusOr<std::vector<std::optional<int64_t>>> Get(
       const std::vector<CounterKey>& keys) override;
-  absl::Status IncrementExisting(const std::vector<BudgetIncrement>& increments) override;
+  absl::Status RaiseTo(const std::vector<BudgetIncrement>& increments, absl::Time now) override;
   absl::StatusOr<int64_t> SeedIfAbsent(const CounterKey& key, int64_t value,
                                        absl::Time now) override;
   absl::StatusOr<bool> CompareAndSet(const CounterKey& key, std::optional<int64_t> expected,

@@ -49,12 +49,17 @@ struct PriceListQuery {
   int32_t limit = 100;
 };
 
-// Cost added to one budget's period by a batch.
+// Cost added to one budget's period by a batch, and the period's whole spend
+// once the batch committed (a ledger sum: batches touching a budget evaluate
+// it one after the other, so a later batch's spend includes every earlier
+// one's).
 struct BudgetIncrement {
   std::string tenant;
   std::string budget_id;
   absl::Time period_start;
   int64_t nano_usd = 0;
+  absl::Time period_end;
+  int64_t spent_nano_usd = 0;
 };
 
 // The outbox schema and destination of budget alerts (payload: a serialized

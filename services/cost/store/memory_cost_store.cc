@@ -201,8 +201,8 @@ absl::StatusOr<RecordOutcome> MemoryCostStore::RecordUsage(const std::vector<Usa
     ASSIGN_OR_RETURN(const int64_t spent_value, spent.Value());
     if (budget.period != BudgetPeriod::kRolling) {
       ASSIGN_OR_RETURN(const int64_t added_value, added.Value());
-      outcome.increments.push_back(
-          {budget.scope.tenant, budget.id, window.spend_period.start, added_value});
+      outcome.increments.push_back({budget.scope.tenant, budget.id, window.spend_period.start,
+                                    added_value, window.spend_period.end, spent_value});
     }
     for (BudgetAlert& alert : DueBudgetAlerts(budget, window, spent_value, now)) {
       if (!fired_

@@ -17,6 +17,7 @@
 #include "common/status_macros.h"
 #include "cost/core/money.h"
 #include "cost/store/alert_payload.h"
+#include "cost/store/ledger_encoding.h"
 
 namespace agentwatch::cost {
 namespace {
@@ -139,55 +140,73 @@ ORDER BY provider, model
 LIMIT $8
 )sql"};
 
-// The columns and rows of a ledger insert ($1..$26, parallel arrays).
-#define AW_USAGE_INSERT                                                                           \
-  "INSERT INTO cost.usage ("                                                                      \
-  "  tenant_id, record_id, usage_time, kind, team, workflow, agent, model, provider, service, "   \
-  "  tags, run_id, run_succeeded, input_tokens, output_tokens, cached_input_tokens, "             \
-  "  cache_creation_tokens, requests, infra_resource, infra_quantity_milli, infra_sku, "          \
-  "  cost_nano_usd, priced, client_priced, price_tenant_id, price_effective_time) "               \
-  "SELECT * FROM unnest("                                                                         \
-  "  $1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], " \
-  "  $8::text[], $9::text[], $10::text[], $11::jsonb[], $12::text[], $13::boolean[], "            \
-  "  $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[], $19::text[], "    \
-  "  $20::bigint[], $21::text[], $22::bigint[], $23::boolean[], $24::boolean[], $25::text[], "    \
-  "  $26::timestamptz[])"
-
 // The ledger columns, in the order of a COPY line (see AppendCopyRow).
-constexpr const char* kUsageColumns[] = {"tenant_id",
-                                         "record_id",
-                                         "usage_time",
-                                         "kind",
-                                         "team",
-                                         "workflow",
-                                         "agent",
-                                         "model",
-                                         "provider",
-                                         "service",
-                                         "tags",
-                                         "run_id",
-                                         "run_succeeded",
-                                         "input_tokens",
-                                         "output_tokens",
-                                         "cached_input_tokens",
-                                         "cache_creation_tokens",
-                                         "requests",
-                                         "infra_resource",
-                                         "infra_quantity_milli",
-                                         "infra_sku",
-                                         "cost_nano_usd",
-                                         "priced",
-                                         "client_priced",
-                                         "price_tenant_id",
-                                         "price_effective_time"};
+constexpr const char* kLedgerColumns[] = {"tenant_id",
+                                          "record_id",
+                                          "usage_time",
+                                          "dims_id",
+                                          "run_id",
+                                          "run_succeeded",
+                                          "input_tokens",
+                                          "output_tokens",
+                                          "cached_input_tokens",
+                                          "cache_creation_tokens",
+                                          "requests",
+                                          "infra_quantity_milli",
+                                          "cost_nano_usd",
+                                          "priced",
+                                          "client_priced",
+                                          "tenant_price",
+                                          "price_effective_time"};
 
-// Inserts ledger rows once per (tenant, record_id); returns the new ones.
-constexpr PgStatement kInsertUsage = {"cost_insert_usage", AW_USAGE_INSERT R"sql(
+// Inserts ledger rows ($1..$17, parallel arrays in kLedgerColumns order)
+// once per (tenant, record_id); returns the new ones.
+constexpr PgStatement kInsertUsage = {"cost_insert_usage", R"sql(
+INSERT INTO cost.ledger (
+  tenant_id, record_id, usage_time, dims_id, run_id, run_succeeded, input_tokens, output_tokens,
+  cached_input_tokens, cache_creation_tokens, requests, infra_quantity_milli, cost_nano_usd,
+  priced, client_priced, tenant_price, price_effective_time)
+SELECT * FROM unnest(
+  $1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::text[], $6::boolean[],
+  $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
+  $13::bigint[], $14::boolean[], $15::boolean[], $16::boolean[], $17::timestamptz[])
 ON CONFLICT (tenant_id, record_id) DO NOTHING
 RETURNING tenant_id, record_id
 )sql"};
 
-#undef AW_USAGE_INSERT
+// The dimension combinations $1..$11 (parallel arrays: tenant, kind, team,
+// workflow, agent, model, provider, service, tags, infra resource, infra
+// sku), keyed as in migrations/004_narrow_ledger.sql.
+#define AW_DIMS_INPUT                                                                           \
+  "unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], " \
+  "       $8::text[], $9::jsonb[], $10::text[], $11::text[]) WITH ORDINALITY "                   \
+  "  AS x(x_tenant, x_kind, x_team, x_workflow, x_agent, x_model, x_provider, x_service, "       \
+  "       x_tags, x_resource, x_sku, x_ord)"
+#define AW_DIMS_HASH                                                                         \
+  "sha256(convert_to(cost.usage_dims_key(x_kind, x_team, x_workflow, x_agent, x_model, "     \
+  "                                      x_provider, x_service, x_tags, x_resource, x_sku), " \
+  "                  'UTF8'))"
+
+// The ids of the dimension combinations $1..$11 that exist: (ordinality, id).
+constexpr PgStatement kLookupDims = {"cost_lookup_dims", R"sql(
+SELECT x.x_ord, d.dims_id
+FROM )sql" AW_DIMS_INPUT R"sql(
+JOIN cost.usage_dims d ON d.tenant_id = x.x_tenant AND d.dims_hash = )sql" AW_DIMS_HASH};
+
+// Creates the dimension combinations $1..$11 that do not exist yet (in key
+// order, so that concurrent creators cannot deadlock).
+constexpr PgStatement kCreateDims = {"cost_create_dims", R"sql(
+INSERT INTO cost.usage_dims (tenant_id, dims_hash, kind, team, workflow, agent, model, provider,
+                             service, tags, infra_resource, infra_sku)
+SELECT x_tenant, )sql" AW_DIMS_HASH R"sql(, x_kind, x_team, x_workflow, x_agent, x_model,
+       x_provider, x_service, x_tags, x_resource, x_sku
+FROM )sql" AW_DIMS_INPUT R"sql(
+ORDER BY 1, 2
+ON CONFLICT (tenant_id, dims_hash) DO NOTHING
+)sql"};
+
+#undef AW_DIMS_INPUT
+#undef AW_DIMS_HASH
 
 // The savepoint around the all-new COPY attempt.
 constexpr char kSavepoint[] = "SAVEPOINT cost_fresh_usage";
@@ -717,7 +736,11 @@ absl::Status EvaluateBudgets(pqxx::work& txn, const std::vector<const PricedUsag
                              absl::Time now, RecordOutcome* outcome) {
   if (fresh.empty()) return absl::OkStatus();
   std::map<std::string, std::vector<const UsageRecord*>> by_tenant;
-  for (const PricedUsage* p : fresh) by_tenant[p->record.scope.tenant].push_back(&p->record);
+  std::map<std::string, std::vector<const PricedUsage*>> priced_by_tenant;
+  for (const PricedUsage* p : fresh) {
+    by_tenant[p->record.scope.tenant].push_back(&p->record);
+    priced_by_tenant[p->record.scope.tenant].push_back(p);
+  }
   PgArray tenants;
   for (const auto& [tenant, records] : by_tenant) tenants.AddText(tenant);
   txn.exec_prepared(kShareTenantBudgets.name, tenants.Text());
@@ -745,7 +768,7 @@ absl::Status EvaluateBudgets(pqxx::work& txn, const std::vector<const PricedUsag
   for (Touched& t : touched) {
     if (t.budget.period == BudgetPeriod::kRolling) continue;
     NanoSum added;
-    for (const PricedUsage* p : fresh) {
+    for (const PricedUsage* p : priced_by_tenant[t.budget.scope.tenant]) {
       const UsageRecord& r = p->record;
       if (r.time >= t.window.spend_period.start && r.time < t.window.spend_period.end &&
           ScopeCovers(t.budget.scope, r.scope)) {
@@ -753,8 +776,6 @@ absl::Status EvaluateBudgets(pqxx::work& txn, const std::vector<const PricedUsag
       }
     }
     ASSIGN_OR_RETURN(t.added, added.Value());
-    outcome->increments.push_back(
-        {t.budget.scope.tenant, t.budget.id, t.window.spend_period.start, t.added});
     k_tenant.AddText(t.budget.scope.tenant);
     k_budget.AddText(t.budget.id);
     k_start.AddTime(t.window.spend_period.start);
@@ -786,6 +807,10 @@ absl::Status EvaluateBudgets(pqxx::work& txn, const std::vector<const PricedUsag
                             s.model, s.provider, s.service, TagsJson(s.tags));
       ASSIGN_OR_RETURN(spent, ParseSum(spend[0][0]));
       if (b.period != BudgetPeriod::kRolling) new_periods[s.tenant].push_back(b.id);
+    }
+    if (b.period != BudgetPeriod::kRolling) {
+      outcome->increments.push_back({s.tenant, b.id, t.window.spend_period.start, t.added,
+                                     t.window.spend_period.end, spent});
     }
     if (b.period != BudgetPeriod::kRolling && (it == kept.end() || t.added != 0)) {
       p_tenant.AddText(s.tenant);
@@ -833,6 +858,8 @@ PgCostStore::PgCostStore(common::PgPool& pool, PgCostStoreOptions options)
                        kListPriceHistory,
                        kListPricesCurrent,
                        kInsertUsage,
+                       kLookupDims,
+                       kCreateDims,
                        kUpsertUnknownModels,
                        kReport,
                        kSpend,
@@ -977,9 +1004,9 @@ void AppendCopyInt(std::string* out, int64_t value) {
   out->append(buffer, absl::numbers_internal::FastIntToBuffer(value, buffer) - buffer);
 }
 
-// Appends one ledger row in kUsageColumns order, tab-separated, without the
+// Appends one ledger row in kLedgerColumns order, tab-separated, without the
 // line end.
-void AppendCopyRow(std::string* out, const PricedUsage& p) {
+void AppendCopyRow(std::string* out, const PricedUsage& p, int64_t dims_id) {
   const UsageRecord& r = p.record;
   auto text = [out](absl::string_view v) {
     AppendCopyText(out, v);
@@ -992,15 +1019,9 @@ void AppendCopyRow(std::string* out, const PricedUsage& p) {
   auto boolean = [out](bool v) { out->append(v ? "t\t" : "f\t"); };
   text(r.scope.tenant);
   text(r.record_id);
-  text(PgTimestamp(r.time));
-  text(UsageKindName(r.kind));
-  text(r.scope.team);
-  text(r.scope.workflow);
-  text(r.scope.agent);
-  text(r.scope.model);
-  text(r.scope.provider);
-  text(r.scope.service);
-  text(TagsJson(r.scope.tags));
+  AppendPgTimestamp(out, r.time);
+  out->push_back('\t');
+  integer(dims_id);
   text(r.run_id);
   if (r.run_succeeded.has_value()) {
     boolean(*r.run_succeeded);
@@ -1012,34 +1033,39 @@ void AppendCopyRow(std::string* out, const PricedUsage& p) {
   integer(r.tokens.cached_input);
   integer(r.tokens.cache_creation);
   integer(r.requests);
-  text(r.kind == UsageKind::kInfra ? InfraResourceName(r.infra_resource) : "");
   integer(r.infra_quantity_milli);
-  text(r.infra_sku);
   integer(p.cost_nano_usd);
   boolean(p.priced);
   boolean(p.client_priced);
   if (p.price_tenant.has_value()) {
-    text(*p.price_tenant);
-    AppendCopyText(out, PgTimestamp(*p.price_effective_time));
+    boolean(!p.price_tenant->empty());
+    AppendPgTimestamp(out, *p.price_effective_time);
   } else {
     out->append("\\N\t\\N");
   }
 }
 
+// A ledger row to write: the priced record and its dimension combination.
+struct LedgerRow {
+  const PricedUsage* usage;
+  int64_t dims_id;
+};
+
 // COPYs `rows` into the ledger; throws what Postgres reports (a key already
 // there: pqxx::unique_violation).
-void CopyUsage(pqxx::work& txn, const std::vector<const PricedUsage*>& rows) {
+void CopyUsage(pqxx::work& txn, const std::vector<LedgerRow>& rows) {
   std::string data;
-  data.reserve(rows.size() * 320);
+  data.reserve(rows.size() * 160);
   for (size_t k = 0; k < rows.size(); ++k) {
     if (k > 0) data.push_back('\n');
-    AppendCopyRow(&data, *rows[k]);
+    AppendCopyRow(&data, *rows[k].usage, rows[k].dims_id);
   }
   // stream_to (its successor) offers no way to write pre-escaped lines in
   // libpqxx 6.4; tablewriter's write_raw_line sends them as they are.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-  pqxx::tablewriter writer(txn, "cost.usage", std::begin(kUsageColumns), std::end(kUsageColumns));
+  pqxx::tablewriter writer(txn, "cost.ledger", std::begin(kLedgerColumns),
+                           std::end(kLedgerColumns));
   writer.write_raw_line(data);
   writer.complete();
 #pragma GCC diagnostic pop
@@ -1047,24 +1073,17 @@ void CopyUsage(pqxx::work& txn, const std::vector<const PricedUsage*>& rows) {
 
 // Inserts `rows` once per (tenant, record_id) with ON CONFLICT (a replay is
 // among them); returns the keys newly inserted.
-std::set<std::pair<std::string, std::string>> InsertUsageOnce(
-    pqxx::work& txn, const std::vector<const PricedUsage*>& rows) {
-  PgArray tenant, record_id, time, kind, team, workflow, agent, model, provider, service, tags,
-      run_id, run_succeeded, input, output, cached, creation, requests, resource, quantity, sku,
-      cost, is_priced, client_priced, price_tenant, price_time;
-  for (const PricedUsage* p : rows) {
+std::set<std::pair<std::string, std::string>> InsertUsageOnce(pqxx::work& txn,
+                                                              const std::vector<LedgerRow>& rows) {
+  PgArray tenant, record_id, time, dims, run_id, run_succeeded, input, output, cached, creation,
+      requests, quantity, cost, is_priced, client_priced, tenant_price, price_time;
+  for (const LedgerRow& row : rows) {
+    const PricedUsage* p = row.usage;
     const UsageRecord& r = p->record;
     tenant.AddText(r.scope.tenant);
     record_id.AddText(r.record_id);
     time.AddTime(r.time);
-    kind.AddText(UsageKindName(r.kind));
-    team.AddText(r.scope.team);
-    workflow.AddText(r.scope.workflow);
-    agent.AddText(r.scope.agent);
-    model.AddText(r.scope.model);
-    provider.AddText(r.scope.provider);
-    service.AddText(r.scope.service);
-    tags.AddText(TagsJson(r.scope.tags));
+    dims.AddInt(row.dims_id);
     run_id.AddText(r.run_id);
     if (r.run_succeeded.has_value()) {
       run_succeeded.AddBool(*r.run_succeeded);
@@ -1076,29 +1095,31 @@ std::set<std::pair<std::string, std::string>> InsertUsageOnce(
     cached.AddInt(r.tokens.cached_input);
     creation.AddInt(r.tokens.cache_creation);
     requests.AddInt(r.requests);
-    resource.AddText(r.kind == UsageKind::kInfra ? InfraResourceName(r.infra_resource) : "");
     quantity.AddInt(r.infra_quantity_milli);
-    sku.AddText(r.infra_sku);
     cost.AddInt(p->cost_nano_usd);
     is_priced.AddBool(p->priced);
     client_priced.AddBool(p->client_priced);
     if (p->price_tenant.has_value()) {
-      price_tenant.AddText(*p->price_tenant);
+      tenant_price.AddBool(!p->price_tenant->empty());
       price_time.AddTime(*p->price_effective_time);
     } else {
-      price_tenant.AddNull();
+      tenant_price.AddNull();
       price_time.AddNull();
     }
   }
   const pqxx::result inserted = txn.exec_prepared(
-      kInsertUsage.name, tenant.Text(), record_id.Text(), time.Text(), kind.Text(), team.Text(),
-      workflow.Text(), agent.Text(), model.Text(), provider.Text(), service.Text(), tags.Text(),
-      run_id.Text(), run_succeeded.Text(), input.Text(), output.Text(), cached.Text(),
-      creation.Text(), requests.Text(), resource.Text(), quantity.Text(), sku.Text(), cost.Text(),
-      is_priced.Text(), client_priced.Text(), price_tenant.Text(), price_time.Text());
+      kInsertUsage.name, tenant.Text(), record_id.Text(), time.Text(), dims.Text(), run_id.Text(),
+      run_succeeded.Text(), input.Text(), output.Text(), cached.Text(), creation.Text(),
+      requests.Text(), quantity.Text(), cost.Text(), is_priced.Text(), client_priced.Text(),
+      tenant_price.Text(), price_time.Text());
   std::set<std::pair<std::string, std::string>> fresh;
   for (const pqxx::row& row : inserted) fresh.emplace(row[0].c_str(), row[1].c_str());
   return fresh;
+}
+
+// The ledger's text for a record's infra resource ("" unless infra).
+absl::string_view InfraResourceText(const UsageRecord& r) {
+  return r.kind == UsageKind::kInfra ? InfraResourceName(r.infra_resource) : "";
 }
 
 }  // namespace
@@ -1109,6 +1130,8 @@ struct PgCostStore::PendingBatch {
   absl::Time now;
   // Positions of the first occurrence of each key, in key order.
   std::vector<size_t> order;
+  // The dimension combination id of each record of `order` (same positions).
+  std::vector<int64_t> dims;
   absl::StatusOr<RecordOutcome> result = absl::UnknownError("batch not recorded");
   bool done = false;
 };
@@ -1169,12 +1192,99 @@ size_t PgCostStore::QueuedBatches() const {
   return queue_.size();
 }
 
+absl::Status PgCostStore::ResolveDims(const std::vector<PendingBatch*>& group) {
+  // The group's combinations: from the cache, else looked up (and created
+  // when new) in one transaction of their own, committed before the ledger
+  // rows that refer to them (a combination row is never removed, so one left
+  // by a failed batch is harmless).
+  std::vector<std::vector<std::string>> record_keys(group.size());
+  for (size_t g = 0; g < group.size(); ++g) {
+    PendingBatch* b = group[g];
+    b->dims.assign(b->order.size(), 0);
+    record_keys[g].reserve(b->order.size());
+    for (size_t i : b->order) record_keys[g].push_back(DimsCacheKey((*b->records)[i]));
+  }
+  std::vector<std::string> keys;
+  std::vector<const UsageRecord*> missing_records;
+  std::map<std::string, std::vector<int64_t*>> missing;  // by key: where the id goes
+  {
+    absl::MutexLock lock(&dims_mu_);
+    for (size_t g = 0; g < group.size(); ++g) {
+      PendingBatch* b = group[g];
+      for (size_t j = 0; j < b->order.size(); ++j) {
+        const std::string& key = record_keys[g][j];
+        auto it = dims_cache_.find(key);
+        if (it != dims_cache_.end()) {
+          b->dims[j] = it->second;
+          continue;
+        }
+        auto& slots = missing[key];
+        if (slots.empty()) {
+          keys.push_back(key);
+          missing_records.push_back(&(*b->records)[b->order[j]]);
+        }
+        slots.push_back(&b->dims[j]);
+      }
+    }
+  }
+  if (missing.empty()) return absl::OkStatus();
+  std::vector<int64_t> ids(keys.size(), 0);
+  RETURN_IF_ERROR(pool_.WithTransaction([&](pqxx::work& txn) -> absl::Status {
+    PgArray tenant, kind, team, workflow, agent, model, provider, service, tags, resource, sku;
+    for (const UsageRecord* r : missing_records) {
+      tenant.AddText(r->scope.tenant);
+      kind.AddText(UsageKindName(r->kind));
+      team.AddText(r->scope.team);
+      workflow.AddText(r->scope.workflow);
+      agent.AddText(r->scope.agent);
+      model.AddText(r->scope.model);
+      provider.AddText(r->scope.provider);
+      service.AddText(r->scope.service);
+      tags.AddText(TagsJson(r->scope.tags));
+      resource.AddText(InfraResourceText(*r));
+      sku.AddText(r->infra_sku);
+    }
+    auto lookup = [&]() -> size_t {
+      size_t found = 0;
+      for (const pqxx::row& row : txn.exec_prepared(
+               kLookupDims.name, tenant.Text(), kind.Text(), team.Text(), workflow.Text(),
+               agent.Text(), model.Text(), provider.Text(), service.Text(), tags.Text(),
+               resource.Text(), sku.Text())) {
+        const int64_t ordinal = row[0].as<int64_t>();
+        if (ordinal < 1 || ordinal > static_cast<int64_t>(ids.size())) continue;
+        if (ids[ordinal - 1] == 0) ++found;
+        ids[ordinal - 1] = row[1].as<int64_t>();
+      }
+      return found;
+    };
+    if (lookup() == ids.size()) return absl::OkStatus();
+    txn.exec_prepared(kCreateDims.name, tenant.Text(), kind.Text(), team.Text(), workflow.Text(),
+                      agent.Text(), model.Text(), provider.Text(), service.Text(), tags.Text(),
+                      resource.Text(), sku.Text());
+    lookup();
+    for (int64_t id : ids) {
+      if (id == 0) return absl::InternalError("a usage dimension combination was not created");
+    }
+    return absl::OkStatus();
+  }));
+  absl::MutexLock lock(&dims_mu_);
+  if (dims_cache_.size() + keys.size() > kMaxCachedDims) dims_cache_.clear();
+  for (size_t k = 0; k < keys.size(); ++k) {
+    for (int64_t* slot : missing[keys[k]]) *slot = ids[k];
+    dims_cache_.emplace(std::move(keys[k]), ids[k]);
+  }
+  return absl::OkStatus();
+}
+
 void PgCostStore::RunGroup(const std::vector<PendingBatch*>& group) {
   if (options_.before_group) options_.before_group(group.size());
   absl::Time now = absl::InfinitePast();
   for (const PendingBatch* b : group) now = std::max(now, b->now);
-  const absl::Status status = pool_.WithTransaction(
-      [&](pqxx::work& txn) -> absl::Status { return WriteGroup(txn, group, now); });
+  absl::Status status = ResolveDims(group);
+  if (status.ok()) {
+    status = pool_.WithTransaction(
+        [&](pqxx::work& txn) -> absl::Status { return WriteGroup(txn, group, now); });
+  }
   if (status.ok()) return;
   if (group.size() == 1) {
     group[0]->result = status;
@@ -1252,16 +1362,25 @@ absl::Status PgCostStore::WriteGroup(pqxx::work& txn, const std::vector<PendingB
   struct Row {
     const PricedUsage* usage;
     size_t batch;  // index into group
+    int64_t dims_id;
+  };
+  // Each batch's rows are in key order already (PendingBatch::order), so
+  // merging the runs (stable: an earlier batch first among equal keys)
+  // replaces a sort of the whole group.
+  auto key_less = [](const Row& a, const Row& b) {
+    return std::tie(a.usage->record.scope.tenant, a.usage->record.record_id) <
+           std::tie(b.usage->record.scope.tenant, b.usage->record.record_id);
   };
   std::vector<Row> rows;
   for (size_t g : written) {
-    for (const PricedUsage& p : priced[g]) rows.push_back({&p, g});
+    const size_t run_start = rows.size();
+    for (size_t j = 0; j < priced[g].size(); ++j) {
+      rows.push_back({&priced[g][j], g, group[g]->dims[j]});
+    }
+    std::inplace_merge(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(run_start),
+                       rows.end(), key_less);
   }
-  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-    return std::tie(a.usage->record.scope.tenant, a.usage->record.record_id) <
-           std::tie(b.usage->record.scope.tenant, b.usage->record.record_id);
-  });
-  std::vector<const PricedUsage*> unique;
+  std::vector<LedgerRow> unique;
   std::vector<size_t> unique_batch;
   unique.reserve(rows.size());
   for (size_t k = 0; k < rows.size(); ++k) {
@@ -1270,7 +1389,7 @@ absl::Status PgCostStore::WriteGroup(pqxx::work& txn, const std::vector<PendingB
         rows[k - 1].usage->record.record_id == r.record_id) {
       continue;
     }
-    unique.push_back(rows[k].usage);
+    unique.push_back({rows[k].usage, rows[k].dims_id});
     unique_batch.push_back(rows[k].batch);
   }
 
@@ -1289,7 +1408,7 @@ absl::Status PgCostStore::WriteGroup(pqxx::work& txn, const std::vector<PendingB
   if (!all_fresh) {
     const std::set<std::pair<std::string, std::string>> inserted = InsertUsageOnce(txn, unique);
     for (size_t k = 0; k < unique.size(); ++k) {
-      const UsageRecord& r = unique[k]->record;
+      const UsageRecord& r = unique[k].usage->record;
       fresh[k] = inserted.count({r.scope.tenant, r.record_id}) > 0;
     }
   }
@@ -1308,7 +1427,7 @@ absl::Status PgCostStore::WriteGroup(pqxx::work& txn, const std::vector<PendingB
   fresh_priced.reserve(unique.size());
   for (size_t k = 0; k < unique.size(); ++k) {
     if (!fresh[k]) continue;
-    const PricedUsage& p = *unique[k];
+    const PricedUsage& p = *unique[k].usage;
     const size_t g = unique_batch[k];
     fresh_priced.push_back(&p);
     ++outcomes[g].accepted;

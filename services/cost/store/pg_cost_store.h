@@ -24,14 +24,26 @@
 // CreateBudget, UpdateBudget and DeleteBudget take the tenant's definition
 // lock exclusively, so a batch evaluates every budget as it stands until the
 // batch commits.
+//
+// The ledger is narrow (migrations/004_narrow_ledger.sql): a row of
+// cost.ledger carries the id of its dimension combination (cost.usage_dims:
+// kind, team, workflow, agent, model, provider, service, tags, infra resource
+// and sku), which a group resolves before its transaction: from a
+// per-process cache (combinations never change, so entries never go stale),
+// else read and, when new, created in a short transaction of their own
+// (INSERT ... ON CONFLICT DO NOTHING on the combination's SHA-256, then read
+// again, so replicas creating the same combination at once agree on its id).
+// Readers use the cost.usage view, which joins the two.
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "common/pg.h"
 #include "cost/store/cost_store.h"
@@ -92,6 +104,13 @@ class PgCostStore final : public CostStore {
   // failure of that transaction, each batch again alone.
   void RunGroup(const std::vector<PendingBatch*>& group);
   absl::Status WriteGroup(pqxx::work& txn, const std::vector<PendingBatch*>& group, absl::Time now);
+  // Sets each batch's `dims` (the dimension combination ids of its records,
+  // see migrations/004_narrow_ledger.sql): from the cache, else read or
+  // created in a transaction of their own.
+  absl::Status ResolveDims(const std::vector<PendingBatch*>& group);
+
+  // The most dimension combinations cached (the cache starts over when full).
+  static constexpr size_t kMaxCachedDims = 1 << 20;
 
   common::PgPool& pool_;
   const PgCostStoreOptions options_;
@@ -99,6 +118,9 @@ class PgCostStore final : public CostStore {
   absl::CondVar cv_;
   std::deque<PendingBatch*> queue_ ABSL_GUARDED_BY(mu_);
   int running_ ABSL_GUARDED_BY(mu_) = 0;
+  // Dimension combination ids by DimsCacheKey (never change once created).
+  absl::Mutex dims_mu_;
+  absl::flat_hash_map<std::string, int64_t> dims_cache_ ABSL_GUARDED_BY(dims_mu_);
 };
 
 }  // namespace agentwatch::cost
