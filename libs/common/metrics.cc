@@ -26,7 +26,7 @@ RpcMetrics::RpcMetrics(prometheus::Registry& registry, const std::string& prefix
 void RpcMetrics::Record(const std::string& method, const std::string& code, double seconds) {
   requests_.Add({{"method", method}, {"code", code}}).Increment();
   static const prometheus::Histogram::BucketBoundaries kBuckets = {
-      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+      0.0005, 0.001, 0.002, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
   duration_.Add({{"method", method}}, kBuckets).Observe(seconds);
 }
 

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "common/trace.h"
+#include "monitor/api/ingest_batch.h"
 #include "monitor/api/proto_mapping.h"
 #include "monitor/core/hash.h"
 #include "monitor/core/health.h"
@@ -163,7 +164,9 @@ MonitorServiceImpl::MonitorServiceImpl(MonitorStore& store, HealthCache& health_
       clock_(clock),
       metrics_(metrics),
       options_(options),
-      on_outbox_(std::move(on_outbox)) {}
+      on_outbox_(std::move(on_outbox)) {
+  SetMessageAllocatorFor_Ingest(&ingest_allocator_);
+}
 
 grpc::ServerUnaryReactor* MonitorServiceImpl::Ingest(grpc::CallbackServerContext* context,
                                                      const v1::IngestRequest* request,
@@ -289,41 +292,25 @@ absl::Status MonitorServiceImpl::IngestBatch(const v1::IngestRequest& request,
     return status;
   };
 
-  if (absl::Status header =
-          ValidateBatchHeader(request.producer_id(), event_count, options_.limits, &reason);
-      !header.ok()) {
-    return reject(std::move(header));
-  }
-  Batch batch;
-  batch.producer_id = request.producer_id();
-  batch.sequence = request.sequence();
-  batch.events.reserve(request.events_size());
-  for (int i = 0; i < request.events_size(); ++i) {
-    absl::StatusOr<Event> event = EventFromProto(request.events(i), i);
-    if (!event.ok()) {
-      reason = RejectReason::kInvalid;
-      return reject(event.status());
-    }
-    if (absl::Status valid = ValidateEvent(*event, i, options_.limits, now, &reason); !valid.ok()) {
-      return reject(std::move(valid));
-    }
-    batch.events.push_back(*std::move(event));
-  }
-
-  const BatchAggregate aggregate = AggregateBatch(batch);
+  absl::StatusOr<BatchAggregate> prepared =
+      PrepareIngestBatch(request, options_.limits, now, &reason);
+  if (!prepared.ok()) return reject(prepared.status());
+  const BatchAggregate aggregate = *std::move(prepared);
+  const std::string& producer_id = request.producer_id();
+  const uint64_t sequence = request.sequence();
   absl::StatusOr<CommitResult> result =
-      store_.CommitBatch(batch.producer_id, batch.sequence, aggregate, now);
+      store_.CommitBatch(producer_id, sequence, aggregate, now);
   if (!result.ok()) {
     reason = absl::IsResourceExhausted(result.status()) ? RejectReason::kSeriesLimit
                                                         : RejectReason::kStoreError;
     if (reason == RejectReason::kStoreError) {
-      common::LogWarning("ingest commit failed", {{"producer_id", batch.producer_id},
-                                                  {"sequence", absl::StrCat(batch.sequence)},
+      common::LogWarning("ingest commit failed", {{"producer_id", producer_id},
+                                                  {"sequence", absl::StrCat(sequence)},
                                                   {"error", result.status().ToString()}});
     }
     return reject(result.status());
   }
-  response->set_sequence(batch.sequence);
+  response->set_sequence(sequence);
   response->set_duplicate(result->duplicate);
   response->set_accepted(result->accepted);
   if (result->duplicate) {
@@ -343,8 +330,8 @@ absl::Status MonitorServiceImpl::IngestBatch(const v1::IngestRequest& request,
     outbox_enqueued += evaluated->outbox_enqueued;
   } else {
     metrics_.AlertEvaluationFailed();
-    common::LogWarning("alert rule evaluation failed", {{"producer_id", batch.producer_id},
-                                                        {"sequence", absl::StrCat(batch.sequence)},
+    common::LogWarning("alert rule evaluation failed", {{"producer_id", producer_id},
+                                                        {"sequence", absl::StrCat(sequence)},
                                                         {"error", evaluated.status().ToString()}});
   }
   outbox_enqueued += EvaluateSlosAfterBatch(aggregate, now);

@@ -123,6 +123,33 @@ void QuantileSketch::Store::Cover(int32_t lo, int32_t hi, int max_buckets) {
 }
 
 void QuantileSketch::Store::Add(int32_t index, int64_t n, int max_buckets) {
+  // Fast paths (no collapsing involved), leaving the very state Cover would:
+  // the index in range; or the range growing by whole buckets at either end,
+  // in place with the vector's amortized growth instead of a new vector per
+  // extension.
+  if (!counts.empty()) {
+    const int32_t size = static_cast<int32_t>(counts.size());
+    const int64_t span_up = static_cast<int64_t>(index) - offset + 1;
+    const int64_t span_down = static_cast<int64_t>(offset) + size - index;
+    if (index >= offset && index < offset + size) {
+      counts[static_cast<size_t>(index - offset)] += n;
+      total += n;
+      return;
+    }
+    if (index >= offset && span_up <= max_buckets) {
+      counts.resize(static_cast<size_t>(span_up), 0);
+      counts.back() += n;
+      total += n;
+      return;
+    }
+    if (index < offset && span_down <= max_buckets) {
+      counts.insert(counts.begin(), static_cast<size_t>(offset - index), 0);
+      offset = index;
+      counts.front() += n;
+      total += n;
+      return;
+    }
+  }
   if (counts.empty()) {
     Cover(index, index, max_buckets);
   } else {

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <map>
 #include <tuple>
-#include <unordered_map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -61,95 +60,194 @@ std::string RecordId(const Event& event, const std::string& producer_id, uint64_
 
 namespace {
 
-// Distinct label sets of a batch, interned by canonical text so that each is
-// hashed once however many events and metrics share it.
-struct LabelSetEntry {
-  std::string tenant;
-  Labels labels;
-  std::string series_key;
-};
+// Floor division: the start of the minute of Unix second `seconds`.
+int64_t MinuteStartSeconds(int64_t seconds) {
+  int64_t minutes = seconds / 60;
+  if (seconds % 60 < 0) --minutes;
+  return minutes * 60;
+}
 
-// What a batch adds to one (label set, metric, bucket).
-struct Cell {
-  RollupStats stats;
-  std::optional<QuantileSketch> sketch;
-};
+void AppendRaw(std::string& out, absl::string_view bytes) {
+  const uint32_t size = static_cast<uint32_t>(bytes.size());
+  out.append(reinterpret_cast<const char*>(&size), sizeof(size));
+  out.append(bytes.data(), bytes.size());
+}
 
 }  // namespace
 
-BatchAggregate AggregateBatch(const Batch& batch) {
-  BatchAggregate out;
-  out.event_count = static_cast<int64_t>(batch.events.size());
+BatchAggregator::BatchAggregator(absl::string_view producer_id, uint64_t sequence,
+                                 size_t expected_events)
+    : producer_id_(producer_id), sequence_(sequence) {
+  // Up to ~2 cells per event (fewer as label sets repeat) and an LLM call in
+  // every other event: reserving once saves the growth copies.
+  cells_.reserve(2 * expected_events);
+  cell_index_.reserve(2 * expected_events);
+  usage_.reserve(expected_events / 2);
+}
 
-  std::unordered_map<std::string, size_t> label_set_index;
-  std::vector<LabelSetEntry> label_sets;
-  // (label set, metric, bucket) -> stats. Metric names point into static
-  // storage or into `batch`, which outlives this function.
-  std::map<std::tuple<size_t, absl::string_view, int64_t>, Cell> cells;
+uint32_t BatchAggregator::LabelSetOf(absl::string_view tenant) {
+  raw_labels_.clear();
+  for (const LabelView& label : samples_.labels) {
+    AppendRaw(raw_labels_, label.name);
+    AppendRaw(raw_labels_, label.value);
+  }
+  if (const auto it = by_raw_labels_.find(raw_labels_); it != by_raw_labels_.end()) {
+    return it->second;
+  }
+  // A label set not seen in this batch in this form: canonicalize it.
+  Labels labels;
+  for (const LabelView& label : samples_.labels) {
+    labels[std::string(label.name)] = std::string(label.value);
+  }
+  std::string canonical = CanonicalLabelText(labels);
+  auto [it, inserted] =
+      by_canonical_.emplace(std::move(canonical), static_cast<uint32_t>(label_sets_.size()));
+  if (inserted) {
+    label_sets_.push_back({std::string(tenant), std::move(labels), StableHash({it->first})});
+  }
+  by_raw_labels_.emplace(raw_labels_, it->second);
+  return it->second;
+}
 
-  for (size_t i = 0; i < batch.events.size(); ++i) {
-    const Event& event = batch.events[i];
-    EventSamples samples = SamplesOfEvent(event);
-    std::string text = CanonicalLabelText(samples.labels);
-    auto [it, inserted] = label_set_index.emplace(std::move(text), label_sets.size());
-    if (inserted) {
-      label_sets.push_back({event.tenant, std::move(samples.labels), StableHash({it->first})});
-    }
-    const int64_t bucket = absl::ToUnixSeconds(MinuteBucket(*event.time));
-    for (const auto& [metric, value] : samples.values) {
-      Cell& cell = cells[{it->second, metric, bucket}];
-      cell.stats.Add(value);
-      if (HasQuantileSketch(metric)) {
-        if (!cell.sketch.has_value()) cell.sketch.emplace();
-        cell.sketch->Add(value);
+uint32_t BatchAggregator::MetricOf(absl::string_view metric) {
+  if (const auto it = metric_ids_.find(metric); it != metric_ids_.end()) return it->second;
+  const uint32_t id = static_cast<uint32_t>(metrics_.size());
+  metrics_.emplace_back(metric);
+  metric_sketched_.push_back(HasQuantileSketch(metric));
+  metric_ids_.emplace(metrics_.back(), id);
+  return id;
+}
+
+void BatchAggregator::Add(const EventView& event, size_t index) {
+  ++event_count_;
+  SampleViewsOfEvent(event, &samples_);
+  const uint32_t label_set = LabelSetOf(event.tenant);
+  const int64_t bucket = MinuteStartSeconds(absl::ToUnixSeconds(*event.time));
+  for (const auto& [metric, value] : samples_.values) {
+    const CellKey key{label_set, MetricOf(metric), bucket};
+    auto [it, inserted] = cell_index_.emplace(key, static_cast<uint32_t>(cells_.size()));
+    if (inserted) cells_.push_back(Cell{key, RollupStats{}, -1});
+    Cell& cell = cells_[it->second];
+    cell.stats.Add(value);
+    if (metric_sketched_[key.metric]) {
+      if (cell.sketch < 0) {
+        cell.sketch = static_cast<int32_t>(sketches_.size());
+        sketches_.emplace_back();
       }
-    }
-
-    if (const auto* run = std::get_if<WorkflowRun>(&event.kind)) {
-      out.workflows.push_back({event.tenant, run->workflow});
-    } else if (const auto* call = std::get_if<LlmCall>(&event.kind)) {
-      LlmUsageRecord record;
-      record.record_id = RecordId(event, batch.producer_id, batch.sequence, i);
-      record.time = *event.time;
-      record.tenant = event.tenant;
-      record.team = call->team;
-      record.workflow = call->workflow;
-      record.agent = call->agent;
-      record.provider = call->provider;
-      record.model = call->model;
-      record.run_id = call->run_id;
-      record.input_tokens = call->input_tokens;
-      record.output_tokens = call->output_tokens;
-      record.cached_input_tokens = call->cached_input_tokens;
-      record.cache_creation_tokens = call->cache_creation_tokens;
-      out.usage.push_back(std::move(record));
+      sketches_[static_cast<size_t>(cell.sketch)].Add(value);
     }
   }
 
-  std::sort(out.workflows.begin(), out.workflows.end());
-  out.workflows.erase(std::unique(out.workflows.begin(), out.workflows.end()), out.workflows.end());
-
-  std::map<std::tuple<std::string, std::string, std::string>, size_t> series_seen;
-  out.rollups.reserve(cells.size());
-  for (auto& [id, cell] : cells) {
-    const auto& [set, metric, bucket] = id;
-    const LabelSetEntry& entry = label_sets[set];
-    out.rollups.push_back({entry.tenant, std::string(metric), entry.series_key,
-                           absl::FromUnixSeconds(bucket), cell.stats, std::move(cell.sketch)});
-    series_seen.emplace(std::make_tuple(entry.tenant, std::string(metric), entry.series_key), set);
+  if (const auto* run = std::get_if<WorkflowRunView>(&event.kind)) {
+    workflow_key_.clear();
+    AppendRaw(workflow_key_, event.tenant);
+    AppendRaw(workflow_key_, run->workflow);
+    if (workflows_seen_.insert(workflow_key_).second) {
+      workflows_.push_back({std::string(event.tenant), std::string(run->workflow)});
+    }
+  } else if (const auto* call = std::get_if<LlmCallView>(&event.kind)) {
+    LlmUsageRecord& record = usage_.emplace_back();
+    record.record_id = event.event_id.empty()
+                           ? absl::StrCat(producer_id_, ":", sequence_, ":", index)
+                           : std::string(event.event_id);
+    record.time = *event.time;
+    record.tenant = std::string(event.tenant);
+    record.team = std::string(call->team);
+    record.workflow = std::string(call->workflow);
+    record.agent = std::string(call->agent);
+    record.provider = std::string(call->provider);
+    record.model = std::string(call->model);
+    record.run_id = std::string(call->run_id);
+    record.input_tokens = call->input_tokens;
+    record.output_tokens = call->output_tokens;
+    record.cached_input_tokens = call->cached_input_tokens;
+    record.cache_creation_tokens = call->cache_creation_tokens;
   }
-  auto key = [](const RollupDelta& d) {
-    return std::tie(d.tenant, d.metric, d.series_key, d.bucket);
+}
+
+BatchAggregate BatchAggregator::Finish() {
+  BatchAggregate out;
+  out.event_count = event_count_;
+
+  // Ranks instead of string comparisons: label sets by (tenant, series key),
+  // metrics by name. Distinct label sets have distinct canonical texts, so
+  // the rank order is the order of (tenant, series_key).
+  std::vector<uint32_t> set_order(label_sets_.size());
+  for (uint32_t i = 0; i < set_order.size(); ++i) set_order[i] = i;
+  std::sort(set_order.begin(), set_order.end(), [this](uint32_t a, uint32_t b) {
+    const LabelSet& x = label_sets_[a];
+    const LabelSet& y = label_sets_[b];
+    return std::tie(x.tenant, x.series_key) < std::tie(y.tenant, y.series_key);
+  });
+  // tenant_rank[set] orders tenants; set_rank[set] orders (tenant, key).
+  std::vector<uint32_t> set_rank(label_sets_.size()), tenant_rank(label_sets_.size());
+  uint32_t tenant = 0;
+  for (uint32_t r = 0; r < set_order.size(); ++r) {
+    if (r > 0 && label_sets_[set_order[r]].tenant != label_sets_[set_order[r - 1]].tenant) {
+      ++tenant;
+    }
+    set_rank[set_order[r]] = r;
+    tenant_rank[set_order[r]] = tenant;
+  }
+  std::vector<uint32_t> metric_order(metrics_.size());
+  for (uint32_t i = 0; i < metric_order.size(); ++i) metric_order[i] = i;
+  std::sort(metric_order.begin(), metric_order.end(),
+            [this](uint32_t a, uint32_t b) { return metrics_[a] < metrics_[b]; });
+  std::vector<uint32_t> metric_rank(metrics_.size());
+  for (uint32_t r = 0; r < metric_order.size(); ++r) metric_rank[metric_order[r]] = r;
+
+  // Cells in (tenant, metric, series_key, bucket) order.
+  auto rank = [&](const CellKey& key) {
+    return std::make_tuple(tenant_rank[key.label_set], metric_rank[key.metric],
+                           set_rank[key.label_set], key.bucket);
   };
-  std::sort(out.rollups.begin(), out.rollups.end(),
-            [&key](const RollupDelta& a, const RollupDelta& b) { return key(a) < key(b); });
+  std::vector<uint32_t> order(cells_.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return rank(cells_[a].key) < rank(cells_[b].key);
+  });
 
-  out.series.reserve(series_seen.size());
-  for (const auto& [id, set] : series_seen) {
-    const auto& [tenant, metric, series_key] = id;
-    out.series.push_back({tenant, metric, series_key, label_sets[set].labels});
+  out.rollups.reserve(cells_.size());
+  size_t series = 0;
+  for (size_t r = 0; r < order.size(); ++r) {
+    const CellKey& key = cells_[order[r]].key;
+    const CellKey* previous = r == 0 ? nullptr : &cells_[order[r - 1]].key;
+    if (previous == nullptr || previous->label_set != key.label_set ||
+        previous->metric != key.metric) {
+      ++series;
+    }
   }
+  out.series.reserve(series);
+  const Cell* previous = nullptr;
+  for (const uint32_t i : order) {
+    const Cell& cell = cells_[i];
+    const LabelSet& set = label_sets_[cell.key.label_set];
+    const std::string& metric = metrics_[cell.key.metric];
+    RollupDelta& delta = out.rollups.emplace_back();
+    delta.tenant = set.tenant;
+    delta.metric = metric;
+    delta.series_key = set.series_key;
+    delta.bucket = absl::FromUnixSeconds(cell.key.bucket);
+    delta.stats = cell.stats;
+    if (cell.sketch >= 0) delta.sketch = std::move(sketches_[static_cast<size_t>(cell.sketch)]);
+    // A series' cells are consecutive: one record per run of them.
+    if (previous == nullptr || previous->key.label_set != cell.key.label_set ||
+        previous->key.metric != cell.key.metric) {
+      out.series.push_back({set.tenant, metric, set.series_key, set.labels});
+    }
+    previous = &cell;
+  }
+
+  std::sort(workflows_.begin(), workflows_.end());
+  out.workflows = std::move(workflows_);
+  out.usage = std::move(usage_);
   return out;
+}
+
+BatchAggregate AggregateBatch(const Batch& batch) {
+  BatchAggregator aggregator(batch.producer_id, batch.sequence, batch.events.size());
+  for (size_t i = 0; i < batch.events.size(); ++i) aggregator.Add(ViewOf(batch.events[i]), i);
+  return aggregator.Finish();
 }
 
 }  // namespace agentwatch::monitor

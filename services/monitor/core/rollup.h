@@ -13,8 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "monitor/core/event_view.h"
 #include "monitor/core/quantile_sketch.h"
+#include "monitor/core/samples.h"
 #include "monitor/core/types.h"
 
 namespace agentwatch::monitor {
@@ -110,7 +115,86 @@ std::string RecordId(const Event& event, const std::string& producer_id, uint64_
                      size_t index);
 
 // Reduces a valid batch (see ValidateBatch) to what it writes. Pure and
-// deterministic: the same batch always gives the same aggregate.
+// deterministic: the same batch always gives the same aggregate. Equals
+// feeding every event, in order, to a BatchAggregator.
 BatchAggregate AggregateBatch(const Batch& batch);
+
+// Reduces a batch to its BatchAggregate one event at a time, so that the
+// ingest path aggregates events where they lie (as EventViews of the parsed
+// request) instead of first copying them into a Batch. The result equals
+// AggregateBatch's on the same events (the same sums, added in the same
+// order). Work per event: the event's samples as views, one hash lookup of
+// its raw label bytes in an in-batch cache of label sets (canonical labels
+// and the series key are computed once per distinct label set), one hash
+// lookup per sample for its (label set, metric, minute) cell, a sketch add
+// for the latency metrics; no allocation once the batch's label sets and
+// cells are known. Not thread-safe; one aggregator per batch.
+class BatchAggregator {
+ public:
+  // The batch's idempotency key, for the record ids of LLM calls without an
+  // event id; `expected_events` (a hint) sizes the reservations.
+  BatchAggregator(absl::string_view producer_id, uint64_t sequence, size_t expected_events = 0);
+
+  // Adds event `index` of the batch, which must be valid (see ValidateEvent).
+  // Copies whatever the aggregate keeps: `event` may go away afterwards.
+  void Add(const EventView& event, size_t index);
+
+  // The aggregate of the events added so far. Call once; the aggregator is
+  // spent afterwards.
+  BatchAggregate Finish();
+
+ private:
+  struct LabelSet {
+    std::string tenant;
+    Labels labels;
+    std::string series_key;
+  };
+  struct CellKey {
+    uint32_t label_set;
+    uint32_t metric;
+    int64_t bucket;  // Unix seconds of the minute's start
+    bool operator==(const CellKey& other) const {
+      return label_set == other.label_set && metric == other.metric && bucket == other.bucket;
+    }
+    template <typename H>
+    friend H AbslHashValue(H h, const CellKey& key) {
+      return H::combine(std::move(h), key.label_set, key.metric, key.bucket);
+    }
+  };
+  struct Cell {
+    CellKey key;
+    RollupStats stats;
+    int32_t sketch = -1;  // index in sketches_, for metrics with a sketch
+  };
+
+  // The index of the event's label set in label_sets_ (samples_ holds its
+  // labels).
+  uint32_t LabelSetOf(absl::string_view tenant);
+  uint32_t MetricOf(absl::string_view metric);
+
+  std::string producer_id_;
+  uint64_t sequence_;
+  int64_t event_count_ = 0;
+  // Scratch, reused from event to event.
+  EventSampleViews samples_;
+  std::string raw_labels_;
+  std::string workflow_key_;
+
+  // Raw label bytes (the samples' labels in their extraction order, length-
+  // prefixed) -> label set; different raw forms of one label set (another
+  // order) meet in by_canonical_.
+  absl::flat_hash_map<std::string, uint32_t> by_raw_labels_;
+  absl::flat_hash_map<std::string, uint32_t> by_canonical_;
+  std::vector<LabelSet> label_sets_;
+  absl::flat_hash_map<std::string, uint32_t> metric_ids_;
+  std::vector<std::string> metrics_;
+  std::vector<bool> metric_sketched_;
+  absl::flat_hash_map<CellKey, uint32_t> cell_index_;
+  std::vector<Cell> cells_;
+  std::vector<QuantileSketch> sketches_;
+  absl::flat_hash_set<std::string> workflows_seen_;
+  std::vector<WorkflowKey> workflows_;
+  std::vector<LlmUsageRecord> usage_;
+};
 
 }  // namespace agentwatch::monitor

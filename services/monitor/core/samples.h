@@ -6,7 +6,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/string_view.h"
+#include "monitor/core/event_view.h"
 #include "monitor/core/types.h"
 
 namespace agentwatch::monitor {
@@ -37,5 +39,21 @@ struct EventSamples {
 // - quality score: quality_score with label score = name.
 // Statuses become the labels "succeeded", "failed", "cancelled", "timed_out".
 EventSamples SamplesOfEvent(const Event& event);
+
+// The samples of an event view, as views (no allocation for up to 16 labels
+// and 8 values): the ingest path's form of SamplesOfEvent.
+struct EventSampleViews {
+  // The event's own labels (sorted by name), then "tenant", then the kind's
+  // built-in labels in a fixed order per kind; labels with an empty value
+  // are left out. Not canonical: assigning them in this order into a Labels
+  // map gives SamplesOfEvent's labels.
+  absl::InlinedVector<LabelView, 16> labels;
+  // (metric, value) pairs as in EventSamples; a custom metric's name points
+  // into the viewed event.
+  absl::InlinedVector<std::pair<absl::string_view, double>, 8> values;
+};
+
+// Fills `out` (cleared first) with the samples of `event`.
+void SampleViewsOfEvent(const EventView& event, EventSampleViews* out);
 
 }  // namespace agentwatch::monitor

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "monitor/core/event_view.h"
 #include "monitor/core/types.h"
 
 namespace agentwatch::monitor {
@@ -70,6 +71,12 @@ absl::Status ValidateBatchHeader(const std::string& producer_id, int64_t event_c
 
 // The event-level part of ValidateBatch for event `index` of a batch.
 absl::Status ValidateEvent(const Event& event, size_t index, const IngestLimits& limits,
+                           absl::Time now, RejectReason* reason = nullptr);
+
+// The same checks on a view (labels sorted by name, see event_view.h): the
+// ingest path validates events where they lie. Builds no string unless the
+// event is rejected.
+absl::Status ValidateEvent(const EventView& event, size_t index, const IngestLimits& limits,
                            absl::Time now, RejectReason* reason = nullptr);
 
 }  // namespace agentwatch::monitor

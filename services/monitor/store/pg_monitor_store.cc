@@ -5,15 +5,17 @@
 #include <set>
 #include <tuple>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/outbox.h"
-#include "common/trace.h"
 #include "common/status_macros.h"
+#include "common/trace.h"
 #include "monitor/core/anomaly_rules.h"
 #include "monitor/store/anomaly_state_store.h"
+#include "monitor/store/batch_merge.h"
 #include "monitor/store/outbox_payloads.h"
 #include "monitor/store/pg_text.h"
 
@@ -26,11 +28,21 @@ using common::PgTimestamp;
 // (ABORTED) before the error goes back to the caller.
 constexpr int kCommitAttempts = 3;
 
-constexpr char kClaimBatchSql[] = R"sql(
+// The claims of a group, in the order given; returns the pairs claimed now
+// (those committed before are duplicates).
+constexpr char kClaimBatchesSql[] = R"sql(
 INSERT INTO monitor.ingest_batches (producer_id, sequence, event_count)
-VALUES ($1, $2, $3)
+SELECT p, s, n
+FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS u(p, s, n, i)
+ORDER BY i
 ON CONFLICT (producer_id, sequence) DO NOTHING
-RETURNING 1)sql";
+RETURNING producer_id, sequence)sql";
+
+// The metrics (and denominators) enabled alert rules of the tenants watch.
+constexpr char kRuleMetricsSql[] = R"sql(
+SELECT tenant_id, metric, nullif(denominator_metric, '')
+FROM monitor.alert_rules
+WHERE tenant_id = ANY($1::text[]) AND NOT disabled)sql";
 
 constexpr char kInsertSeriesSql[] = R"sql(
 INSERT INTO monitor.series (tenant_id, metric, series_key, labels)
@@ -71,6 +83,43 @@ ON CONFLICT (tenant_id, metric, series_key, bucket) DO UPDATE SET
   min = least(r.min, excluded.min),
   max = greatest(r.max, excluded.max)
 RETURNING r.tenant_id, r.metric, r.series_key, extract(epoch FROM r.bucket)::bigint, r.sketch)sql";
+
+// The stored count and sketch of the rows of sketched deltas ($1..$4, within
+// buckets [$5, $6] so that only their daily partitions are read), with the
+// (1-based) position of the delta.
+constexpr char kReadSketchedRollupsSql[] = R"sql(
+SELECT u.i, r.count, r.sketch
+FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS u(t, m, k, b, i)
+JOIN monitor.rollups_1m r
+  ON r.tenant_id = u.t AND r.metric = u.m AND r.series_key = u.k AND r.bucket = to_timestamp(u.b)
+WHERE r.bucket >= $5::timestamptz AND r.bucket <= $6::timestamptz)sql";
+
+// Adds the deltas and sets the merged sketch of rows whose count is still
+// $9 (the one read); returns the rows written.
+constexpr char kUpdateSketchedRollupsSql[] = R"sql(
+UPDATE monitor.rollups_1m AS r SET
+  count = r.count + u.c, sum = r.sum + u.s, min = least(r.min, u.lo), max = greatest(r.max, u.hi),
+  sketch = decode(u.sk, 'hex')
+FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::float8[],
+            $7::float8[], $8::float8[], $9::bigint[], $10::text[])
+     AS u(t, m, k, b, c, s, lo, hi, old, sk)
+WHERE r.tenant_id = u.t AND r.metric = u.m AND r.series_key = u.k
+  AND r.bucket = to_timestamp(u.b) AND r.count = u.old
+  AND r.bucket >= $11::timestamptz AND r.bucket <= $12::timestamptz
+RETURNING r.tenant_id, r.metric, r.series_key, extract(epoch FROM r.bucket)::bigint)sql";
+
+// Inserts rows of sketched deltas that were missing when read, in key
+// order; returns the rows inserted (the others appeared in between).
+constexpr char kInsertSketchedRollupsSql[] = R"sql(
+INSERT INTO monitor.rollups_1m AS r (tenant_id, metric, series_key, bucket, count, sum, min, max,
+                                     sketch)
+SELECT t, m, k, to_timestamp(b), c, s, lo, hi, decode(sk, 'hex')
+FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::float8[],
+            $7::float8[], $8::float8[], $9::text[])
+     WITH ORDINALITY AS u(t, m, k, b, c, s, lo, hi, sk, i)
+ORDER BY i
+ON CONFLICT (tenant_id, metric, series_key, bucket) DO NOTHING
+RETURNING r.tenant_id, r.metric, r.series_key, extract(epoch FROM r.bucket)::bigint)sql";
 
 constexpr char kWriteSketchesSql[] = R"sql(
 UPDATE monitor.rollups_1m AS r SET sketch = decode(u.sk, 'hex')
@@ -778,8 +827,7 @@ class PgRuleContext final : public RuleContext, public AlertRuleContext {
         m.values, PgTextArray(group_by), PgTimestamp(range.from), PgTimestamp(range.to));
     std::map<std::vector<std::string>, std::map<absl::Time, GroupStats>> out;
     for (const auto& row : rows) {
-      GroupStats& group =
-          out[ParseTextArray(row[0])][absl::FromUnixMicros(row[1].as<int64_t>())];
+      GroupStats& group = out[ParseTextArray(row[0])][absl::FromUnixMicros(row[1].as<int64_t>())];
       RollupStats stats;
       stats.count = row[2].as<int64_t>();
       stats.sum = row[3].as<double>();
@@ -913,26 +961,18 @@ pqxx::result UpsertRollups(pqxx::work& txn, const char* sql,
                          PgFloat8Array(mins), PgFloat8Array(maxs));
 }
 
-// Adds the batch's rollup deltas. Rows without a sketch go in one upsert;
-// rows with one are upserted (locking them), their stored sketches merged
-// with the batch's in memory and written back, all in `txn`. Both statements
-// take their rows in key order (the aggregate's order), so concurrent batches
-// never wait for each other in opposite orders.
-absl::Status WriteRollups(pqxx::work& txn, const BatchAggregate& aggregate) {
-  std::vector<const RollupDelta*> plain, sketched;
-  for (const RollupDelta& delta : aggregate.rollups) {
-    (delta.sketch.has_value() ? sketched : plain).push_back(&delta);
-  }
-  if (!plain.empty()) UpsertRollups(txn, kUpsertRollupsSql, plain);
-  if (sketched.empty()) return absl::OkStatus();
-
+// Adds sketched `deltas` (sorted by key) by upserting them, which locks the
+// rows in that order and returns the sketches stored before, merging those
+// in memory and writing the merged sketches back.
+absl::Status UpsertSketchedRollups(pqxx::work& txn, const std::vector<const RollupDelta*>& deltas) {
+  if (deltas.empty()) return absl::OkStatus();
   using RowKey = std::tuple<std::string, std::string, std::string, int64_t>;
   std::map<RowKey, const RollupDelta*> by_key;
-  for (const RollupDelta* delta : sketched) {
+  for (const RollupDelta* delta : deltas) {
     by_key[{delta->tenant, delta->metric, delta->series_key, absl::ToUnixSeconds(delta->bucket)}] =
         delta;
   }
-  const pqxx::result stored = UpsertRollups(txn, kUpsertSketchedRollupsSql, sketched);
+  const pqxx::result stored = UpsertRollups(txn, kUpsertSketchedRollupsSql, deltas);
   std::vector<std::string> tenants, metrics, keys, sketches;
   std::vector<int64_t> buckets;
   for (const auto& row : stored) {
@@ -960,6 +1000,148 @@ absl::Status WriteRollups(pqxx::work& txn, const BatchAggregate& aggregate) {
   return absl::OkStatus();
 }
 
+// Adds the rollup deltas of a batch (or group). Rows without a sketch go in
+// one upsert, in key order (the aggregate's order), so concurrent writers
+// never wait for each other in opposite orders. Rows with a sketch are
+// written once each: their stored count and sketch are read, the sketches
+// merged in memory, and the stored rows updated only where the count is
+// still the one read (count grows with every write, so it versions the row);
+// the missing rows are inserted unless another writer inserted them first.
+// The rows another writer changed in between (another replica) go through
+// UpsertSketchedRollups, which locks them first.
+absl::Status WriteRollups(pqxx::work& txn, const BatchAggregate& aggregate) {
+  std::vector<const RollupDelta*> plain, sketched;
+  for (const RollupDelta& delta : aggregate.rollups) {
+    (delta.sketch.has_value() ? sketched : plain).push_back(&delta);
+  }
+  if (!plain.empty()) UpsertRollups(txn, kUpsertRollupsSql, plain);
+  if (sketched.empty()) return absl::OkStatus();
+
+  absl::Time first_bucket = absl::InfiniteFuture();
+  absl::Time last_bucket = absl::InfinitePast();
+  std::vector<std::string> tenants, metrics, keys;
+  std::vector<int64_t> buckets;
+  for (const RollupDelta* delta : sketched) {
+    tenants.push_back(delta->tenant);
+    metrics.push_back(delta->metric);
+    keys.push_back(delta->series_key);
+    buckets.push_back(absl::ToUnixSeconds(delta->bucket));
+    first_bucket = std::min(first_bucket, delta->bucket);
+    last_bucket = std::max(last_bucket, delta->bucket);
+  }
+  const std::string from = PgTimestamp(first_bucket);
+  const std::string to = PgTimestamp(last_bucket);
+  const pqxx::result stored =
+      txn.exec_params(kReadSketchedRollupsSql, PgTextArray(tenants), PgTextArray(metrics),
+                      PgTextArray(keys), PgInt64Array(buckets), from, to);
+
+  // Stored rows: their merged sketches, updated where unchanged since read.
+  std::vector<bool> found(sketched.size(), false);
+  std::vector<std::string> u_tenants, u_metrics, u_keys, u_sketches;
+  std::vector<int64_t> u_buckets, u_counts, u_old;
+  std::vector<double> u_sums, u_mins, u_maxs;
+  std::vector<size_t> u_index;
+  for (const auto& row : stored) {
+    const int64_t i = row[0].as<int64_t>() - 1;
+    if (i < 0 || i >= static_cast<int64_t>(sketched.size()) || found[i]) {
+      return absl::InternalError("rollup read returned a row the batch did not ask for");
+    }
+    found[i] = true;
+    const RollupDelta& delta = *sketched[i];
+    QuantileSketch merged = *delta.sketch;
+    if (!row[2].is_null()) {
+      ASSIGN_OR_RETURN(
+          const QuantileSketch previous,
+          ReadSketch(row[2], absl::StrCat(delta.metric, "/", delta.series_key, "@", buckets[i])));
+      RETURN_IF_ERROR(merged.Merge(previous));
+    }
+    u_index.push_back(i);
+    u_tenants.push_back(delta.tenant);
+    u_metrics.push_back(delta.metric);
+    u_keys.push_back(delta.series_key);
+    u_buckets.push_back(buckets[i]);
+    u_counts.push_back(delta.stats.count);
+    u_sums.push_back(delta.stats.sum);
+    u_mins.push_back(delta.stats.min);
+    u_maxs.push_back(delta.stats.max);
+    u_old.push_back(row[1].as<int64_t>());
+    u_sketches.push_back(absl::BytesToHexString(merged.Serialize()));
+  }
+  std::vector<bool> written(sketched.size(), false);
+  if (!u_index.empty()) {
+    std::map<std::tuple<std::string, std::string, std::string, int64_t>, size_t> by_key;
+    for (size_t j = 0; j < u_index.size(); ++j) {
+      by_key[{u_tenants[j], u_metrics[j], u_keys[j], u_buckets[j]}] = u_index[j];
+    }
+    const pqxx::result updated =
+        txn.exec_params(kUpdateSketchedRollupsSql, PgTextArray(u_tenants), PgTextArray(u_metrics),
+                        PgTextArray(u_keys), PgInt64Array(u_buckets), PgInt64Array(u_counts),
+                        PgFloat8Array(u_sums), PgFloat8Array(u_mins), PgFloat8Array(u_maxs),
+                        PgInt64Array(u_old), PgTextArray(u_sketches), from, to);
+    for (const auto& row : updated) {
+      const auto it = by_key.find({row[0].as<std::string>(), row[1].as<std::string>(),
+                                   row[2].as<std::string>(), row[3].as<int64_t>()});
+      if (it == by_key.end()) {
+        return absl::InternalError("rollup update returned a row the batch did not write");
+      }
+      written[it->second] = true;
+    }
+  }
+
+  // Missing rows: inserted with the batch's sketch unless already there.
+  std::vector<const RollupDelta*> missing;
+  std::vector<std::string> m_sketches;
+  for (size_t i = 0; i < sketched.size(); ++i) {
+    if (found[i]) continue;
+    missing.push_back(sketched[i]);
+    m_sketches.push_back(absl::BytesToHexString(sketched[i]->sketch->Serialize()));
+  }
+  if (!missing.empty()) {
+    std::vector<std::string> i_tenants, i_metrics, i_keys;
+    std::vector<int64_t> i_buckets, i_counts;
+    std::vector<double> i_sums, i_mins, i_maxs;
+    for (const RollupDelta* delta : missing) {
+      i_tenants.push_back(delta->tenant);
+      i_metrics.push_back(delta->metric);
+      i_keys.push_back(delta->series_key);
+      i_buckets.push_back(absl::ToUnixSeconds(delta->bucket));
+      i_counts.push_back(delta->stats.count);
+      i_sums.push_back(delta->stats.sum);
+      i_mins.push_back(delta->stats.min);
+      i_maxs.push_back(delta->stats.max);
+    }
+    const pqxx::result inserted = txn.exec_params(
+        kInsertSketchedRollupsSql, PgTextArray(i_tenants), PgTextArray(i_metrics),
+        PgTextArray(i_keys), PgInt64Array(i_buckets), PgInt64Array(i_counts), PgFloat8Array(i_sums),
+        PgFloat8Array(i_mins), PgFloat8Array(i_maxs), PgTextArray(m_sketches));
+    std::map<std::tuple<std::string, std::string, std::string, int64_t>, size_t> by_key;
+    for (size_t j = 0; j < missing.size(); ++j) {
+      by_key[{i_tenants[j], i_metrics[j], i_keys[j], i_buckets[j]}] = j;
+    }
+    std::vector<bool> inserted_now(missing.size(), false);
+    for (const auto& row : inserted) {
+      const auto it = by_key.find({row[0].as<std::string>(), row[1].as<std::string>(),
+                                   row[2].as<std::string>(), row[3].as<int64_t>()});
+      if (it == by_key.end()) {
+        return absl::InternalError("rollup insert returned a row the batch did not write");
+      }
+      inserted_now[it->second] = true;
+    }
+    size_t j = 0;
+    for (size_t i = 0; i < sketched.size(); ++i) {
+      if (found[i]) continue;
+      if (inserted_now[j++]) written[i] = true;
+    }
+  }
+
+  // Rows another writer changed or created since the read.
+  std::vector<const RollupDelta*> raced;
+  for (size_t i = 0; i < sketched.size(); ++i) {
+    if (!written[i]) raced.push_back(sketched[i]);
+  }
+  return UpsertSketchedRollups(txn, raced);
+}
+
 // The outbox messages of a batch's LLM calls, in one statement.
 int64_t EnqueueUsage(pqxx::work& txn, const BatchAggregate& aggregate) {
   std::vector<common::OutboxMessage> messages;
@@ -981,8 +1163,26 @@ std::string PgMonitorStore::KnownSeriesKey(const SeriesRecord& series) {
 }
 
 PgMonitorStore::PgMonitorStore(common::PgPool& pool, StoreLimits limits,
-                               std::vector<const RuleEvaluator*> evaluators)
-    : pool_(pool), limits_(limits), evaluators_(std::move(evaluators)), partitions_(pool) {}
+                               std::vector<const RuleEvaluator*> evaluators,
+                               PgMonitorStoreOptions options)
+    : pool_(pool),
+      limits_(limits),
+      evaluators_(std::move(evaluators)),
+      options_(std::move(options)),
+      partitions_(pool) {}
+
+// A batch waiting for (or inside) a group transaction.
+struct PgMonitorStore::PendingBatch {
+  const std::string* producer_id = nullptr;
+  uint64_t sequence = 0;
+  const BatchAggregate* aggregate = nullptr;
+  absl::Time now;
+  // Set by the group transaction: whether the claim succeeded (false: a
+  // duplicate of a committed batch).
+  bool claimed = false;
+  absl::StatusOr<CommitResult> result = absl::UnknownError("batch not committed");
+  bool done = false;
+};
 
 absl::StatusOr<CommitResult> PgMonitorStore::CommitBatch(const std::string& producer_id,
                                                          uint64_t sequence,
@@ -998,50 +1198,203 @@ absl::StatusOr<CommitResult> PgMonitorStore::CommitBatch(const std::string& prod
   std::sort(days.begin(), days.end());
   days.erase(std::unique(days.begin(), days.end()), days.end());
   RETURN_IF_ERROR(partitions_.EnsureDays(days, now));
+
+  PendingBatch batch;
+  batch.producer_id = &producer_id;
+  batch.sequence = sequence;
+  batch.aggregate = &aggregate;
+  batch.now = now;
+  // Group commit: the first waiting caller that finds a free slot leads a
+  // transaction for the batches queued so far (up to the event cap, leaving
+  // a second copy of a (producer_id, sequence) for the next group); the
+  // others wait for their leader's commit.
+  group_mu_.Lock();
+  queue_.push_back(&batch);
+  while (!batch.done) {
+    if (running_ < std::max(1, options_.max_concurrent_groups) && !queue_.empty()) {
+      std::vector<PendingBatch*> group;
+      std::set<std::pair<std::string, uint64_t>> keys;
+      int64_t group_events = 0;
+      for (auto it = queue_.begin(); it != queue_.end();) {
+        PendingBatch* next = *it;
+        const int64_t n = next->aggregate->event_count;
+        if (!group.empty() && group_events + n > options_.max_group_events) break;
+        if (!keys.insert({*next->producer_id, next->sequence}).second) {
+          ++it;
+          continue;
+        }
+        group_events += n;
+        group.push_back(next);
+        it = queue_.erase(it);
+      }
+      ++running_;
+      group_mu_.Unlock();
+      RunGroup(group);
+      group_mu_.Lock();
+      --running_;
+      for (PendingBatch* b : group) b->done = true;
+      group_cv_.SignalAll();
+    } else {
+      group_cv_.Wait(&group_mu_);
+    }
+  }
+  group_mu_.Unlock();
+  return std::move(batch.result);
+}
+
+size_t PgMonitorStore::QueuedBatches() {
+  absl::MutexLock lock(&group_mu_);
+  return queue_.size();
+}
+
+void PgMonitorStore::RunGroup(const std::vector<PendingBatch*>& group) {
+  if (options_.before_group) options_.before_group(group.size());
+  std::vector<std::string> new_series;
+  std::map<std::string, RuleMetrics> rule_metrics;
+  uint64_t generation = 0;
+  {
+    std::lock_guard<std::mutex> lock(rules_mu_);
+    generation = rules_generation_;
+  }
+  absl::Status status;
+  for (int attempt = 0; attempt < kCommitAttempts; ++attempt) {
+    new_series.clear();
+    rule_metrics.clear();
+    for (PendingBatch* b : group) {
+      b->claimed = false;
+      b->result = absl::UnknownError("batch not committed");
+    }
+    status = pool_.WithTransaction([&](pqxx::work& txn) -> absl::Status {
+      return WriteGroup(txn, group, &new_series, &rule_metrics);
+    });
+    if (!absl::IsAborted(status)) break;
+  }
+  if (!status.ok()) {
+    if (group.size() == 1) {
+      group[0]->result = status;
+      return;
+    }
+    // The shared transaction failed (and rolled back): each batch again on
+    // its own, so that a batch that cannot be written fails alone.
+    for (PendingBatch* b : group) RunGroup({b});
+    return;
+  }
+  if (!new_series.empty()) {
+    std::lock_guard<std::mutex> lock(series_mu_);
+    if (known_series_.size() + new_series.size() > kMaxKnownSeries) known_series_.clear();
+    for (std::string& key : new_series) known_series_.insert(std::move(key));
+  }
+  std::lock_guard<std::mutex> lock(rules_mu_);
+  if (generation == rules_generation_) {
+    for (auto& [tenant, metrics] : rule_metrics) rule_metrics_[tenant] = std::move(metrics);
+  }
+}
+
+absl::Status PgMonitorStore::WriteGroup(pqxx::work& txn, const std::vector<PendingBatch*>& group,
+                                        std::vector<std::string>* new_series,
+                                        std::map<std::string, RuleMetrics>* rule_metrics) {
+  // One claim for the group, in (producer_id, sequence) order so that
+  // concurrent groups wait for each other in one order.
+  std::vector<PendingBatch*> by_key = group;
+  std::sort(by_key.begin(), by_key.end(), [](const PendingBatch* a, const PendingBatch* b) {
+    return std::tie(*a->producer_id, a->sequence) < std::tie(*b->producer_id, b->sequence);
+  });
+  std::vector<std::string> producers;
+  std::vector<int64_t> sequences, counts;
+  producers.reserve(group.size());
+  sequences.reserve(group.size());
+  counts.reserve(group.size());
+  for (const PendingBatch* b : by_key) {
+    producers.push_back(*b->producer_id);
+    sequences.push_back(static_cast<int64_t>(b->sequence));
+    counts.push_back(b->aggregate->event_count);
+  }
+  const pqxx::result claimed = txn.exec_params(kClaimBatchesSql, PgTextArray(producers),
+                                               PgInt64Array(sequences), PgInt64Array(counts));
+  std::set<std::pair<std::string, int64_t>> claimed_keys;
+  for (const auto& row : claimed) {
+    claimed_keys.insert({row[0].as<std::string>(), row[1].as<int64_t>()});
+  }
+  std::vector<const BatchAggregate*> aggregates;
+  absl::Time now = absl::InfinitePast();
+  for (PendingBatch* b : group) {
+    b->claimed = claimed_keys.count({*b->producer_id, static_cast<int64_t>(b->sequence)}) > 0;
+    if (!b->claimed) {
+      CommitResult duplicate;
+      duplicate.duplicate = true;
+      b->result = duplicate;
+      continue;
+    }
+    aggregates.push_back(b->aggregate);
+    now = std::max(now, b->now);
+  }
+  if (aggregates.empty()) return absl::OkStatus();
+
+  // The merged aggregate (a lone batch's own).
+  BatchAggregate merged_storage;
+  const BatchAggregate* merged = aggregates[0];
+  if (aggregates.size() > 1) {
+    ASSIGN_OR_RETURN(merged_storage, MergeAggregates(aggregates));
+    merged = &merged_storage;
+  }
+
   // Series stored before (by any replica: rows are never removed) need no
-  // upsert; the others are remembered once their batch committed.
+  // upsert; the others are remembered once the group committed.
   std::vector<const SeriesRecord*> unknown;
   {
     std::lock_guard<std::mutex> lock(series_mu_);
-    for (const SeriesRecord& series : aggregate.series) {
-      if (known_series_.count(KnownSeriesKey(series)) == 0) unknown.push_back(&series);
+    for (const SeriesRecord& series : merged->series) {
+      std::string key = KnownSeriesKey(series);
+      if (known_series_.count(key) == 0) {
+        unknown.push_back(&series);
+        new_series->push_back(std::move(key));
+      }
     }
   }
-  absl::StatusOr<CommitResult> result;
-  for (int attempt = 0; attempt < kCommitAttempts; ++attempt) {
-    result = CommitOnce(producer_id, sequence, aggregate, unknown, now);
-    if (!absl::IsAborted(result.status())) break;
+  RETURN_IF_ERROR(WriteSeries(txn, unknown, limits_));
+  RETURN_IF_ERROR(WriteRollups(txn, *merged));
+  EnqueueUsage(txn, *merged);
+
+  // The metrics of the group's tenants that alert rules watch, for
+  // EvaluateAlertRules right after the commit.
+  std::vector<std::string> tenants;
+  for (const SeriesRecord& series : merged->series) {
+    if (tenants.empty() || tenants.back() != series.tenant) tenants.push_back(series.tenant);
   }
-  if (result.ok() && !result->duplicate && !unknown.empty()) {
-    std::lock_guard<std::mutex> lock(series_mu_);
-    if (known_series_.size() + unknown.size() > kMaxKnownSeries) known_series_.clear();
-    for (const SeriesRecord* series : unknown) known_series_.insert(KnownSeriesKey(*series));
+  tenants.erase(std::unique(tenants.begin(), tenants.end()), tenants.end());
+  const auto read_at = std::chrono::steady_clock::now();
+  for (const std::string& tenant : tenants) (*rule_metrics)[tenant].read_at = read_at;
+  for (const auto& row : txn.exec_params(kRuleMetricsSql, PgTextArray(tenants))) {
+    RuleMetrics& entry = (*rule_metrics)[row[0].as<std::string>()];
+    entry.metrics.insert(row[1].as<std::string>());
+    if (!row[2].is_null()) entry.metrics.insert(row[2].as<std::string>());
   }
-  return result;
+
+  CommitResult group_result;
+  PgRuleContext context(txn);
+  for (const RuleEvaluator* evaluator : evaluators_) {
+    RETURN_IF_ERROR(evaluator->OnBatch(*merged, context, now, &group_result.alerts));
+  }
+  bool first = true;
+  for (PendingBatch* b : group) {
+    if (!b->claimed) continue;
+    CommitResult result;
+    result.accepted = b->aggregate->event_count;
+    result.outbox_enqueued = static_cast<int64_t>(b->aggregate->usage.size());
+    if (first) {
+      result.alerts = group_result.alerts;
+      result.outbox_enqueued += context.emitted();
+      first = false;
+    }
+    b->result = result;
+  }
+  return absl::OkStatus();
 }
 
-absl::StatusOr<CommitResult> PgMonitorStore::CommitOnce(
-    const std::string& producer_id, uint64_t sequence, const BatchAggregate& aggregate,
-    const std::vector<const SeriesRecord*>& new_series, absl::Time now) {
-  return pool_.Transact<CommitResult>([&](pqxx::work& txn) -> absl::StatusOr<CommitResult> {
-    CommitResult result;
-    const pqxx::result claimed = txn.exec_params(
-        kClaimBatchSql, producer_id, static_cast<int64_t>(sequence), aggregate.event_count);
-    if (claimed.empty()) {
-      result.duplicate = true;
-      return result;
-    }
-    RETURN_IF_ERROR(WriteSeries(txn, new_series, limits_));
-    RETURN_IF_ERROR(WriteRollups(txn, aggregate));
-    result.outbox_enqueued += EnqueueUsage(txn, aggregate);
-    PgRuleContext context(txn);
-    for (const RuleEvaluator* evaluator : evaluators_) {
-      RETURN_IF_ERROR(evaluator->OnBatch(aggregate, context, now, &result.alerts));
-    }
-    result.outbox_enqueued += context.emitted();
-    result.accepted = aggregate.event_count;
-    return result;
-  });
+void PgMonitorStore::ForgetRuleMetrics(const std::string& tenant) {
+  std::lock_guard<std::mutex> lock(rules_mu_);
+  ++rules_generation_;
+  rule_metrics_.erase(tenant);
 }
 
 absl::StatusOr<SweepResult> PgMonitorStore::SweepAlerts(absl::Time now, int limit) {
@@ -1283,6 +1636,10 @@ absl::StatusOr<ThresholdPage> PgMonitorStore::ListThresholds(
 absl::StatusOr<RuleWriteResult> PgMonitorStore::CreateAlertRule(const AlertRule& rule,
                                                                 const std::string& request_id,
                                                                 absl::Time now) {
+  // Before and after the write: a group that read the rules in between does
+  // not install its reading (the generation moved).
+  ForgetRuleMetrics(rule.tenant);
+  absl::Cleanup forget = [&] { ForgetRuleMetrics(rule.tenant); };
   return pool_.Transact<RuleWriteResult>([&](pqxx::work& txn) -> absl::StatusOr<RuleWriteResult> {
     RuleWriteResult result;
     txn.exec_params(kLockTenantRulesSql, rule.tenant);
@@ -1299,9 +1656,9 @@ absl::StatusOr<RuleWriteResult> PgMonitorStore::CreateAlertRule(const AlertRule&
       return absl::ResourceExhaustedError(absl::StrCat(
           "rule: tenant \"", rule.tenant, "\" has ", kMaxAlertRulesPerTenant, " rules, the most"));
     }
-    RETURN_IF_ERROR(CheckRegexes(
-        txn, rule.condition.matchers,
-        rule.anomaly.enabled ? "rule.anomaly.matchers" : "rule.threshold.matchers"));
+    RETURN_IF_ERROR(
+        CheckRegexes(txn, rule.condition.matchers,
+                     rule.anomaly.enabled ? "rule.anomaly.matchers" : "rule.threshold.matchers"));
     RETURN_IF_ERROR(CheckRegexes(txn, rule.condition.denominator_matchers,
                                  "rule.threshold.denominator_matchers"));
     AlertRule stored = rule;
@@ -1326,6 +1683,8 @@ absl::StatusOr<AlertRule> PgMonitorStore::GetAlertRule(const std::string& id) {
 
 absl::StatusOr<RuleWriteResult> PgMonitorStore::UpdateAlertRule(const AlertRule& rule,
                                                                 absl::Time now) {
+  ForgetRuleMetrics(rule.tenant);
+  absl::Cleanup forget = [&] { ForgetRuleMetrics(rule.tenant); };
   return pool_.Transact<RuleWriteResult>([&](pqxx::work& txn) -> absl::StatusOr<RuleWriteResult> {
     const pqxx::result rows = txn.exec_params(kRuleByIdForUpdateSql, rule.id);
     if (rows.empty()) {
@@ -1336,9 +1695,9 @@ absl::StatusOr<RuleWriteResult> PgMonitorStore::UpdateAlertRule(const AlertRule&
       return common::InvalidField("rule.tenant", "cannot change");
     }
     RETURN_IF_ERROR(NameTaken(txn, rule));
-    RETURN_IF_ERROR(CheckRegexes(
-        txn, rule.condition.matchers,
-        rule.anomaly.enabled ? "rule.anomaly.matchers" : "rule.threshold.matchers"));
+    RETURN_IF_ERROR(
+        CheckRegexes(txn, rule.condition.matchers,
+                     rule.anomaly.enabled ? "rule.anomaly.matchers" : "rule.threshold.matchers"));
     RETURN_IF_ERROR(CheckRegexes(txn, rule.condition.denominator_matchers,
                                  "rule.threshold.denominator_matchers"));
     WriteRule(txn, rule, "", now, false);
@@ -1395,6 +1754,22 @@ absl::StatusOr<SweepResult> PgMonitorStore::EvaluateAlertRules(const BatchAggreg
   std::set<std::pair<std::string, std::string>> fed;
   for (const SeriesRecord& series : aggregate.series) fed.insert({series.tenant, series.metric});
   if (fed.empty()) return SweepResult{};
+  {
+    // No transaction when a fresh reading shows that no enabled rule of the
+    // batch's tenants watches a metric the batch fed.
+    const auto now_steady = std::chrono::steady_clock::now();
+    std::lock_guard<std::mutex> lock(rules_mu_);
+    bool watched = false;
+    for (const auto& [tenant, metric] : fed) {
+      const auto it = rule_metrics_.find(tenant);
+      if (it == rule_metrics_.end() || now_steady - it->second.read_at > kRuleMetricsTtl ||
+          it->second.metrics.count(metric) > 0) {
+        watched = true;
+        break;
+      }
+    }
+    if (!watched) return SweepResult{};
+  }
   std::vector<std::string> tenants, metrics;
   for (const auto& [tenant, metric] : fed) {
     tenants.push_back(tenant);

@@ -1,13 +1,48 @@
-// MonitorStore over Postgres (schema "monitor", see migrations/). Every batch
-// is one transaction: claim, series, rollups (one multi-row upsert),
-// outbox, rule evaluation.
+// MonitorStore over Postgres (schema "monitor", see migrations/).
+//
+// CommitBatch group-commits: batches that arrive while the store's batch
+// transactions are busy (PgMonitorStoreOptions::max_concurrent_groups) queue
+// and share the next transaction, each acknowledged only after that commit.
+// A group costs a constant number of statements: one claim of every
+// (producer_id, sequence) (a pair stored before answers duplicate and its
+// deltas are left out; a pair sent twice within the queue waits for the next
+// group, where it is a duplicate of the committed one), the series not known
+// to be stored inserted once with the tenants' series counters, the rollup
+// deltas of all claimed batches merged in memory per (tenant, metric,
+// series, bucket) and upserted once, the LLM-usage outbox rows in one
+// statement, and every RuleEvaluator run once on the merged aggregate (the
+// built-in evaluators read the stored rollups, which hold the whole group's
+// data, over the union of the group's workflows, at the latest `now` of the
+// group). When the shared transaction fails, each of its batches is retried
+// in a transaction of its own, so a batch whose own content fails (the
+// per-tenant series limit) fails alone and writes nothing while the others
+// commit. The alert transitions of a group are returned in the result of its
+// first claimed batch; each batch's outbox_enqueued counts its own usage
+// records (plus, for that first batch, the group's alert notices).
+//
+// The same transaction reads which metrics of the group's tenants have
+// enabled alert rules; EvaluateAlertRules (which the api layer calls right
+// after CommitBatch) answers without a transaction for a batch that feeds no
+// such metric, when that reading is fresher than kRuleMetricsTtl. Rule
+// writes through this store drop the reading of their tenant at once; a
+// rule written through another replica takes effect on this replica's next
+// group (which reads again), or after kRuleMetricsTtl for callers whose
+// tenant no group touched.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_set>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/pg.h"
 #include "monitor/core/rules.h"
 #include "monitor/store/monitor_store.h"
@@ -15,12 +50,34 @@
 
 namespace agentwatch::monitor {
 
+// Tuning of PgMonitorStore's group commit.
+struct PgMonitorStoreOptions {
+  // Most CommitBatch transactions running at once (>= 1); batches arriving
+  // while all run wait and share the next one. One by default: concurrent
+  // batches touch mostly the same rollup rows (the current minute of the
+  // same series), so a second group would only wait for the first one's
+  // row locks until its commit, instead of merging into the next group.
+  int max_concurrent_groups = 1;
+  // Most events in one group transaction (a larger batch still goes alone).
+  int64_t max_group_events = 100000;
+  // Test hook: called by a group's leader just before its transaction, with
+  // the number of batches in the group. May be empty.
+  std::function<void(size_t)> before_group;
+};
+
 class PgMonitorStore final : public MonitorStore {
  public:
+  // How long a reading of a tenant's alert-rule metrics answers
+  // EvaluateAlertRules without a transaction (see the file comment).
+  static constexpr std::chrono::milliseconds kRuleMetricsTtl{1000};
+
   // `pool` must have the monitor migrations applied and, like every
   // evaluator, outlive the store.
   PgMonitorStore(common::PgPool& pool, StoreLimits limits,
-                 std::vector<const RuleEvaluator*> evaluators);
+                 std::vector<const RuleEvaluator*> evaluators, PgMonitorStoreOptions options = {});
+
+  // Batches queued for the next group transaction (for tests).
+  size_t QueuedBatches();
 
   // The daily partitions of the rollups: CommitBatch creates a missing day
   // before writing into it; the maintenance worker uses this for the rest.
@@ -64,12 +121,23 @@ class PgMonitorStore final : public MonitorStore {
  private:
   absl::StatusOr<SweepResult> SweepAlertRules(absl::Time now, int limit);
 
-  // One attempt of CommitBatch; `new_series` are the batch's series not
-  // known to be stored.
-  absl::StatusOr<CommitResult> CommitOnce(const std::string& producer_id, uint64_t sequence,
-                                          const BatchAggregate& aggregate,
-                                          const std::vector<const SeriesRecord*>& new_series,
-                                          absl::Time now);
+  struct PendingBatch;
+  // The metrics of one tenant's enabled alert rules (metric and
+  // denominator), as read at `read_at`.
+  struct RuleMetrics {
+    std::set<std::string> metrics;
+    std::chrono::steady_clock::time_point read_at;
+  };
+
+  // Commits `group` in one transaction (retrying ABORTED) and sets each
+  // batch's result; on a failure of that transaction, each batch again alone.
+  void RunGroup(const std::vector<PendingBatch*>& group);
+  // One attempt of a group transaction.
+  absl::Status WriteGroup(pqxx::work& txn, const std::vector<PendingBatch*>& group,
+                          std::vector<std::string>* new_series,
+                          std::map<std::string, RuleMetrics>* rule_metrics);
+  // Drops the cached rule metrics of `tenant` (after a rule write).
+  void ForgetRuleMetrics(const std::string& tenant);
   static std::string KnownSeriesKey(const SeriesRecord& series);
 
   // Series this process saw committed, bounded (cleared when full).
@@ -78,9 +146,21 @@ class PgMonitorStore final : public MonitorStore {
   common::PgPool& pool_;
   StoreLimits limits_;
   std::vector<const RuleEvaluator*> evaluators_;
+  const PgMonitorStoreOptions options_;
   RollupPartitions partitions_;
   std::mutex series_mu_;
   std::unordered_set<std::string> known_series_;
+
+  absl::Mutex group_mu_;
+  absl::CondVar group_cv_;
+  std::deque<PendingBatch*> queue_ ABSL_GUARDED_BY(group_mu_);
+  int running_ ABSL_GUARDED_BY(group_mu_) = 0;
+
+  std::mutex rules_mu_;
+  std::map<std::string, RuleMetrics> rule_metrics_;
+  // Bumped by every rule write, so that a group that read the rules before
+  // the write does not install its (stale) reading.
+  uint64_t rules_generation_ = 0;
 };
 
 }  // namespace agentwatch::monitor

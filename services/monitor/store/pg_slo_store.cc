@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -86,6 +87,9 @@ constexpr char kSlosOfMetricsSql[] = "SELECT " AW_SLO_COLUMNS
                                      "  SELECT 1 FROM unnest($1::text[], $2::text[]) AS b(t, m)"
                                      "  WHERE s.tenant_id = b.t AND s.metric = b.m) "
                                      "ORDER BY tenant_id, id";
+
+constexpr char kSloMetricsSql[] =
+    "SELECT tenant_id, metric FROM monitor.slos WHERE tenant_id = ANY($1::text[])";
 
 constexpr char kSlosWithFiringSql[] = "SELECT " AW_SLO_COLUMNS
                                       "FROM monitor.slos s WHERE EXISTS ("
@@ -284,8 +288,18 @@ class PgSloContext final : public SloAlertContext {
 
 }  // namespace
 
+void PgSloStore::ForgetSloMetrics(const std::string& tenant) {
+  std::lock_guard<std::mutex> lock(metrics_mu_);
+  ++generation_;
+  slo_metrics_.erase(tenant);
+}
+
 absl::StatusOr<Slo> PgSloStore::CreateSlo(const Slo& slo, const std::string& request_id,
                                           absl::Time now) {
+  // Before and after the write: a lookup that read in between does not
+  // install its reading (the generation moved).
+  ForgetSloMetrics(slo.tenant());
+  absl::Cleanup forget = [&] { ForgetSloMetrics(slo.tenant()); };
   return pool_.Transact<Slo>([&](pqxx::work& txn) -> absl::StatusOr<Slo> {
     txn.exec_params(kLockTenantSlosSql, slo.tenant());
     if (!request_id.empty()) {
@@ -314,6 +328,8 @@ absl::StatusOr<Slo> PgSloStore::GetSlo(const std::string& id) {
 }
 
 absl::StatusOr<Slo> PgSloStore::UpdateSlo(const Slo& slo, absl::Time now) {
+  ForgetSloMetrics(slo.tenant());
+  absl::Cleanup forget = [&] { ForgetSloMetrics(slo.tenant()); };
   return pool_.Transact<Slo>([&](pqxx::work& txn) -> absl::StatusOr<Slo> {
     const pqxx::result rows = txn.exec_params(kSloByIdSql, slo.id);
     if (rows.empty()) return absl::NotFoundError(absl::StrCat("slo.id: no SLO \"", slo.id, "\""));
@@ -366,15 +382,47 @@ absl::StatusOr<SloPage> PgSloStore::ListSlos(
 
 absl::StatusOr<std::vector<Slo>> PgSloStore::SlosOfMetrics(
     const std::vector<std::pair<std::string, std::string>>& tenant_metrics) {
-  if (tenant_metrics.empty()) return std::vector<Slo>();
+  // Pairs whose tenant has a fresh reading without the metric need no read.
   std::vector<std::string> tenants, metrics;
-  for (const auto& [tenant, metric] : tenant_metrics) {
-    tenants.push_back(tenant);
-    metrics.push_back(metric);
+  std::set<std::string> stale;
+  uint64_t generation = 0;
+  {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard<std::mutex> lock(metrics_mu_);
+    generation = generation_;
+    for (const auto& [tenant, metric] : tenant_metrics) {
+      const auto it = slo_metrics_.find(tenant);
+      const bool fresh = it != slo_metrics_.end() && now - it->second.read_at <= kSloMetricsTtl;
+      if (fresh && it->second.metrics.count(metric) == 0) continue;
+      if (!fresh) stale.insert(tenant);
+      tenants.push_back(tenant);
+      metrics.push_back(metric);
+    }
   }
-  return pool_.Transact<std::vector<Slo>>([&](pqxx::work& txn) -> absl::StatusOr<std::vector<Slo>> {
-    return ReadSlos(txn.exec_params(kSlosOfMetricsSql, PgTextArray(tenants), PgTextArray(metrics)));
-  });
+  if (tenants.empty()) return std::vector<Slo>();
+  std::map<std::string, SloMetrics> read;
+  absl::StatusOr<std::vector<Slo>> slos =
+      pool_.Transact<std::vector<Slo>>([&](pqxx::work& txn) -> absl::StatusOr<std::vector<Slo>> {
+        read.clear();
+        if (!stale.empty()) {
+          const auto read_at = std::chrono::steady_clock::now();
+          for (const std::string& tenant : stale) read[tenant].read_at = read_at;
+          for (const auto& row :
+               txn.exec_params(kSloMetricsSql,
+                               PgTextArray(std::vector<std::string>(stale.begin(), stale.end())))) {
+            read[row[0].as<std::string>()].metrics.insert(row[1].as<std::string>());
+          }
+        }
+        return ReadSlos(
+            txn.exec_params(kSlosOfMetricsSql, PgTextArray(tenants), PgTextArray(metrics)));
+      });
+  if (slos.ok() && !read.empty()) {
+    std::lock_guard<std::mutex> lock(metrics_mu_);
+    if (generation == generation_) {
+      for (auto& [tenant, entry] : read) slo_metrics_[tenant] = std::move(entry);
+    }
+  }
+  return slos;
 }
 
 absl::StatusOr<std::vector<Slo>> PgSloStore::SlosWithFiringAlerts(int limit) {

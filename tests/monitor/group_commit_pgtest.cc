@@ -1,0 +1,610 @@
+// PgMonitorStore's group commit against the real Postgres: concurrent
+// batches merged into one transaction give exactly the totals of a serial
+// run; duplicates inside one group and across groups; a batch over the
+// series limit fails alone while the rest of its group commits; the built-in
+// alert fires once when the crossing batch shares a group; alert rules take
+// effect on the next batch after they are written (through this replica or
+// another one).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "agentwatch/incident/v1/incident.pb.h"
+#include "common/outbox.h"
+#include "common/pg.h"
+#include "common/testing/status_matchers.h"
+#include "common/testing/test_env.h"
+#include "monitor/core/alert_rules.h"
+#include "monitor/core/quantile_sketch.h"
+#include "monitor/core/rollup.h"
+#include "monitor/core/rules.h"
+#include "monitor/store/batch_merge.h"
+#include "monitor/store/migrations.h"
+#include "monitor/store/pg_monitor_store.h"
+#include "test_events.h"
+
+namespace agentwatch::monitor {
+namespace {
+
+using ::agentwatch::testing::IsOk;
+using ::agentwatch::testing::StatusIs;
+using ::agentwatch::testing::TestDatabase;
+using fixtures::MakeCall;
+using fixtures::MakeEvent;
+using fixtures::MakeExecution;
+using fixtures::MakeRun;
+using ::testing::ElementsAre;
+
+const absl::Time kStart = absl::FromUnixSeconds(1'700'000'040);  // a whole minute
+
+std::unique_ptr<common::PgPool> MakePool(const std::string& dsn) {
+  common::PgPoolOptions options;
+  options.dsn = dsn;
+  options.size = 6;
+  return std::make_unique<common::PgPool>(options);
+}
+
+// Waits (polling) until `done` holds; false after 20 s.
+bool WaitFor(const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// A batch of varied events (LLM calls with sketched latencies, agent
+// executions, workflow runs) over two tenants and three minutes. Values are
+// multiples of 1/8 so that sums do not depend on the order of addition.
+Batch RandomBatch(const std::string& producer, uint64_t sequence, std::mt19937_64& rng) {
+  Batch batch;
+  batch.producer_id = producer;
+  batch.sequence = sequence;
+  const char* models[] = {"gpt-4o", "gpt-4o-mini", "claude"};
+  const char* workflows[] = {"triage", "answer"};
+  for (int i = 0; i < 40; ++i) {
+    const absl::Time time = kStart + absl::Seconds(static_cast<int64_t>(rng() % 180));
+    const std::string tenant = rng() % 2 ? "acme" : "globex";
+    switch (rng() % 3) {
+      case 0: {
+        LlmCall call = MakeCall(models[rng() % 3],
+                                rng() % 5 == 0 ? RunStatus::kFailed : RunStatus::kSucceeded);
+        call.latency = absl::Milliseconds(125 * static_cast<int64_t>(1 + rng() % 40));
+        call.time_to_first_token = absl::Milliseconds(250);
+        call.input_tokens = static_cast<int64_t>(rng() % 1000);
+        batch.events.push_back(MakeEvent(call, time, tenant));
+        break;
+      }
+      case 1:
+        batch.events.push_back(
+            MakeEvent(MakeExecution("planner", RunStatus::kSucceeded, static_cast<int>(rng() % 3)),
+                      time, tenant));
+        break;
+      default:
+        batch.events.push_back(
+            MakeEvent(MakeRun(workflows[rng() % 2],
+                              rng() % 4 == 0 ? RunStatus::kFailed : RunStatus::kSucceeded,
+                              absl::Milliseconds(250 * static_cast<int64_t>(1 + rng() % 20))),
+                      time, tenant));
+    }
+  }
+  return batch;
+}
+
+// One database with a store whose group commit runs one group at a time
+// (so a test can hold the first group and queue the next), recording the
+// size of every group.
+class GroupCommitTest : public ::testing::Test {
+ protected:
+  GroupCommitTest() : rule_(ErrorRateAlertConfig{}) {}
+
+  void SetUp() override {
+    pool_ = MakePool(db_.dsn());
+    ASSERT_THAT(common::ApplyMigrations(*pool_, kOutboxSchema, Migrations()), IsOk());
+    MakeStore();
+  }
+
+  // (Re)creates store_ with limits_; the first group of the store waits in
+  // its leader until `hold_until_queued_` batches are queued behind it.
+  void MakeStore() {
+    PgMonitorStoreOptions options;
+    options.max_concurrent_groups = 1;
+    options.before_group = [this](size_t n) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        group_sizes_.push_back(n);
+      }
+      if (groups_.fetch_add(1) == 0 && hold_until_queued_ > 0) {
+        EXPECT_TRUE(WaitFor([this] { return store_->QueuedBatches() >= hold_until_queued_; }));
+      }
+    };
+    store_ = std::make_unique<PgMonitorStore>(*pool_, limits_,
+                                              std::vector<const RuleEvaluator*>{&rule_}, options);
+  }
+
+  // Commits `batches` from one thread each, queued in their order behind the
+  // first (which leads a group of its own, held until the rest queued).
+  std::vector<absl::StatusOr<CommitResult>> CommitQueued(const std::vector<Batch>& batches,
+                                                         absl::Time now) {
+    hold_until_queued_ = batches.size() - 1;
+    std::vector<absl::StatusOr<CommitResult>> results(batches.size(),
+                                                      absl::UnknownError("not run"));
+    std::vector<BatchAggregate> aggregates;
+    for (const Batch& batch : batches) aggregates.push_back(AggregateBatch(batch));
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < batches.size(); ++i) {
+      threads.emplace_back([&, i] {
+        results[i] =
+            store_->CommitBatch(batches[i].producer_id, batches[i].sequence, aggregates[i], now);
+      });
+      // The first is the held leader; each next one queues before the one after.
+      if (i == 0) {
+        EXPECT_TRUE(WaitFor([this] { return groups_.load() >= 1; }));
+      } else {
+        EXPECT_TRUE(WaitFor([this, i] { return store_->QueuedBatches() >= i; }));
+      }
+    }
+    for (std::thread& t : threads) t.join();
+    return results;
+  }
+
+  int64_t Scalar(const std::string& sql, common::PgPool* pool = nullptr) {
+    absl::StatusOr<int64_t> value =
+        (pool ? pool : pool_.get())->Transact<int64_t>([&](pqxx::work& txn) {
+          return absl::StatusOr<int64_t>(txn.exec(sql)[0][0].as<int64_t>(0));
+        });
+    EXPECT_THAT(value, IsOk()) << sql;
+    return value.value_or(-1);
+  }
+
+  // Every rollup row with its sketch, as text, in key order.
+  static std::vector<std::string> Rollups(common::PgPool& pool) {
+    absl::StatusOr<std::vector<std::string>> rows = pool.Transact<std::vector<std::string>>(
+        [](pqxx::work& txn) -> absl::StatusOr<std::vector<std::string>> {
+          std::vector<std::string> out;
+          for (const auto& row :
+               txn.exec("SELECT tenant_id, metric, series_key, extract(epoch FROM bucket)::bigint, "
+                        "count, sum, min, max, coalesce(encode(sketch, 'hex'), '-') "
+                        "FROM monitor.rollups_1m ORDER BY 1, 2, 3, 4")) {
+            std::string line;
+            for (const auto& field : row) absl::StrAppend(&line, field.c_str(), "|");
+            out.push_back(std::move(line));
+          }
+          return out;
+        });
+    EXPECT_THAT(rows, IsOk());
+    return rows.value_or(std::vector<std::string>{});
+  }
+
+  std::vector<incident::v1::Alert> Alerts() {
+    std::vector<incident::v1::Alert> out;
+    absl::StatusOr<int> read = pool_->Transact<int>([&](pqxx::work& txn) -> absl::StatusOr<int> {
+      for (const auto& row :
+           txn.exec_params("SELECT payload FROM monitor.outbox WHERE destination = $1 ORDER BY id",
+                           std::string(kIncidentDestination))) {
+        incident::v1::Alert alert;
+        EXPECT_TRUE(alert.ParseFromString(pqxx::binarystring(row[0]).str()));
+        out.push_back(alert);
+      }
+      return 0;
+    });
+    EXPECT_THAT(read, IsOk());
+    return out;
+  }
+
+  TestDatabase db_;
+  WorkflowErrorRateRule rule_;
+  StoreLimits limits_;
+  std::unique_ptr<common::PgPool> pool_;
+  std::unique_ptr<PgMonitorStore> store_;
+  std::mutex mu_;
+  std::vector<size_t> group_sizes_;
+  std::atomic<int> groups_{0};
+  size_t hold_until_queued_ = 0;
+};
+
+TEST_F(GroupCommitTest, ConcurrentBatchesGiveTheTotalsOfASerialRun) {
+  constexpr int kThreads = 8;
+  constexpr int kBatchesPerThread = 6;
+  std::mt19937_64 rng(7);
+  std::vector<std::vector<Batch>> batches(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    for (int b = 0; b < kBatchesPerThread; ++b) {
+      batches[t].push_back(RandomBatch(absl::StrCat("producer-", t), b + 1, rng));
+    }
+  }
+  const absl::Time now = kStart + absl::Minutes(3);
+
+  // Serially, one batch after the other, on a database of its own.
+  TestDatabase serial_db;
+  std::unique_ptr<common::PgPool> serial_pool = MakePool(serial_db.dsn());
+  ASSERT_THAT(common::ApplyMigrations(*serial_pool, kOutboxSchema, Migrations()), IsOk());
+  PgMonitorStore serial(*serial_pool, limits_, {&rule_});
+  int64_t serial_fired = 0;
+  for (int b = 0; b < kBatchesPerThread; ++b) {
+    for (int t = 0; t < kThreads; ++t) {
+      const Batch& batch = batches[t][b];
+      absl::StatusOr<CommitResult> result =
+          serial.CommitBatch(batch.producer_id, batch.sequence, AggregateBatch(batch), now);
+      ASSERT_THAT(result, IsOk());
+      serial_fired += result->alerts.fired;
+    }
+  }
+
+  // Concurrently: every thread sends its batches one after the other; the
+  // first group is held until all other threads queued, so groups form.
+  hold_until_queued_ = kThreads - 1;
+  std::atomic<int64_t> accepted{0}, duplicates{0}, fired{0}, outbox{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (const Batch& batch : batches[t]) {
+        absl::StatusOr<CommitResult> result =
+            store_->CommitBatch(batch.producer_id, batch.sequence, AggregateBatch(batch), now);
+        ASSERT_THAT(result, IsOk());
+        accepted += result->accepted;
+        duplicates += result->duplicate ? 1 : 0;
+        fired += result->alerts.fired;
+        outbox += result->outbox_enqueued;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+
+  EXPECT_EQ(accepted.load(), kThreads * kBatchesPerThread * 40);
+  EXPECT_EQ(duplicates.load(), 0);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    EXPECT_LT(group_sizes_.size(), static_cast<size_t>(kThreads * kBatchesPerThread));
+    EXPECT_GE(*std::max_element(group_sizes_.begin(), group_sizes_.end()),
+              static_cast<size_t>(kThreads - 1));
+  }
+  const std::vector<std::string> grouped_rows = Rollups(*pool_);
+  const std::vector<std::string> serial_rows = Rollups(*serial_pool);
+  ASSERT_FALSE(serial_rows.empty());
+  ASSERT_EQ(grouped_rows.size(), serial_rows.size());
+  for (size_t i = 0; i < serial_rows.size(); ++i) EXPECT_EQ(grouped_rows[i], serial_rows[i]);
+  for (const char* sql : {"SELECT count(*) FROM monitor.series",
+                          "SELECT sum(series_count) FROM monitor.tenant_series",
+                          "SELECT count(*) FROM monitor.ingest_batches",
+                          "SELECT sum(event_count) FROM monitor.ingest_batches",
+                          "SELECT count(*) FROM monitor.outbox "
+                          "WHERE destination = 'cost.RecordUsage'"}) {
+    EXPECT_EQ(Scalar(sql), Scalar(sql, serial_pool.get())) << sql;
+  }
+  EXPECT_EQ(outbox.load(), Scalar("SELECT count(*) FROM monitor.outbox"));
+  EXPECT_EQ(fired.load(), Scalar("SELECT count(*) FROM monitor.alert_state WHERE firing"));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_state WHERE firing"),
+            Scalar("SELECT count(*) FROM monitor.alert_state WHERE firing", serial_pool.get()));
+  EXPECT_GT(serial_fired, 0);
+}
+
+TEST_F(GroupCommitTest, DuplicatesInsideOneGroupAndAcrossGroups) {
+  auto runs = [](const std::string& producer, uint64_t sequence, int n) {
+    Batch batch;
+    batch.producer_id = producer;
+    batch.sequence = sequence;
+    for (int i = 0; i < n; ++i) {
+      batch.events.push_back(MakeEvent(MakeRun("triage", RunStatus::kSucceeded), kStart));
+    }
+    return batch;
+  };
+  // x/1 leads a group alone; then x/1 again (a duplicate of the committed
+  // one), y/1, y/1 again (same group: deferred to the next one) and x/2.
+  const std::vector<absl::StatusOr<CommitResult>> results = CommitQueued(
+      {runs("x", 1, 1), runs("x", 1, 1), runs("y", 1, 2), runs("y", 1, 2), runs("x", 2, 4)},
+      kStart + absl::Minutes(1));
+  for (const auto& result : results) ASSERT_THAT(result, IsOk());
+  EXPECT_FALSE(results[0]->duplicate);
+  EXPECT_TRUE(results[1]->duplicate);
+  EXPECT_EQ(results[1]->accepted, 0);
+  EXPECT_FALSE(results[2]->duplicate);
+  EXPECT_EQ(results[2]->accepted, 2);
+  EXPECT_TRUE(results[3]->duplicate);
+  EXPECT_FALSE(results[4]->duplicate);
+  EXPECT_EQ(results[4]->accepted, 4);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    EXPECT_THAT(group_sizes_, ElementsAre(1, 3, 1));
+  }
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.ingest_batches"), 3);
+  EXPECT_EQ(Scalar("SELECT sum(count) FROM monitor.rollups_1m "
+                   "WHERE metric = 'workflow_runs_total'"),
+            7);
+}
+
+TEST_F(GroupCommitTest, ABatchOverTheSeriesLimitFailsAloneAndTheOthersCommit) {
+  limits_.max_series_per_tenant = 8;
+  MakeStore();
+  Batch calls;  // 8 series of acme: exactly the limit
+  calls.producer_id = "p";
+  calls.sequence = 1;
+  calls.events.push_back(MakeEvent(MakeCall("gpt-4o"), kStart));
+  Batch other_tenant;  // globex is far from its limit
+  other_tenant.producer_id = "q";
+  other_tenant.sequence = 1;
+  other_tenant.events.push_back(MakeEvent(MakeRun("triage", RunStatus::kFailed), kStart, "globex"));
+  Batch over;  // 2 more series of acme
+  over.producer_id = "p";
+  over.sequence = 2;
+  over.events.push_back(MakeEvent(MakeRun("triage", RunStatus::kFailed), kStart));
+  Batch fits;  // acme's existing series only
+  fits.producer_id = "r";
+  fits.sequence = 1;
+  fits.events.push_back(MakeEvent(MakeCall("gpt-4o"), kStart));
+  Batch first;  // holds the first group
+  first.producer_id = "z";
+  first.sequence = 1;
+  first.events.push_back(MakeEvent(MakeRun("lead", RunStatus::kSucceeded), kStart, "initech"));
+
+  const std::vector<absl::StatusOr<CommitResult>> results =
+      CommitQueued({first, calls, other_tenant, over, fits}, kStart + absl::Minutes(1));
+  ASSERT_THAT(results[0], IsOk());
+  ASSERT_THAT(results[1], IsOk());
+  EXPECT_EQ(results[1]->accepted, 1);
+  ASSERT_THAT(results[2], IsOk());
+  EXPECT_EQ(results[2]->accepted, 1);
+  EXPECT_THAT(results[3], StatusIs(absl::StatusCode::kResourceExhausted,
+                                   "events: tenant \"acme\" would have 10 active series, at "
+                                   "most 8"));
+  ASSERT_THAT(results[4], IsOk());
+  EXPECT_EQ(results[4]->accepted, 1);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSERT_GE(group_sizes_.size(), 2u);
+    EXPECT_EQ(group_sizes_[1], 4u);  // the shared attempt, then each alone
+  }
+  // Nothing of the rejected batch: its claim, series, rollups, outbox rows.
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.ingest_batches WHERE producer_id = 'p' AND "
+                   "sequence = 2"),
+            0);
+  EXPECT_EQ(Scalar("SELECT series_count FROM monitor.tenant_series WHERE tenant_id = 'acme'"), 8);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.series WHERE tenant_id = 'acme'"), 8);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.rollups_1m WHERE tenant_id = 'acme' AND "
+                   "metric LIKE 'workflow%'"),
+            0);
+  EXPECT_EQ(Scalar("SELECT count FROM monitor.rollups_1m WHERE tenant_id = 'acme' AND "
+                   "metric = 'llm_calls_total'"),
+            2);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.rollups_1m WHERE tenant_id = 'globex'"), 2);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.outbox WHERE destination = 'cost.RecordUsage'"),
+            2);
+  // The producer may retry the sequence once it fits.
+  over.events = {MakeEvent(MakeCall("gpt-4o"), kStart)};
+  absl::StatusOr<CommitResult> retried =
+      store_->CommitBatch(over.producer_id, over.sequence, AggregateBatch(over), kStart);
+  ASSERT_THAT(retried, IsOk());
+  EXPECT_FALSE(retried->duplicate);
+}
+
+TEST_F(GroupCommitTest, TheAlertFiresOnceWhenTheCrossingBatchIsInAGroup) {
+  // Four batches of 3 failed runs each: none alone reaches the 10 runs the
+  // error-rate alert needs; the group of the last three (9) plus the first
+  // (3) does.
+  std::vector<Batch> batches;
+  for (int i = 0; i < 4; ++i) {
+    Batch batch;
+    batch.producer_id = absl::StrCat("p", i);
+    batch.sequence = 1;
+    for (int j = 0; j < 3; ++j) {
+      batch.events.push_back(MakeEvent(MakeRun("triage", RunStatus::kFailed), kStart));
+    }
+    batches.push_back(std::move(batch));
+  }
+  const std::vector<absl::StatusOr<CommitResult>> results =
+      CommitQueued(batches, kStart + absl::Minutes(1));
+  int fired = 0;
+  int carrying = 0;
+  for (const auto& result : results) {
+    ASSERT_THAT(result, IsOk());
+    fired += result->alerts.fired;
+    if (result->alerts.fired > 0) ++carrying;
+  }
+  EXPECT_EQ(results[0]->alerts.fired, 0);
+  EXPECT_EQ(fired, 1);
+  EXPECT_EQ(carrying, 1);
+  const std::vector<incident::v1::Alert> alerts = Alerts();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].status(), incident::v1::ALERT_STATUS_FIRING);
+  EXPECT_EQ(alerts[0].labels().at("workflow"), "triage");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_state WHERE firing"), 1);
+
+  // More failures in a later group keep it firing without a second notice.
+  Batch more = batches[0];
+  more.sequence = 2;
+  ASSERT_THAT(store_->CommitBatch(more.producer_id, more.sequence, AggregateBatch(more),
+                                  kStart + absl::Minutes(1)),
+              IsOk());
+  EXPECT_EQ(Alerts().size(), 1u);
+}
+
+AlertRule FailedRunsRule() {
+  AlertRule rule;
+  rule.name = "TriageFailing";
+  rule.tenant = "acme";
+  rule.condition.metric = "workflow_runs_total";
+  rule.condition.matchers = {{"status", MatchOp::kEqual, "failed"}};
+  rule.condition.group_by = {"workflow"};
+  rule.condition.comparison = Comparison::kGreaterOrEqual;
+  rule.condition.threshold = 3;
+  rule.condition.window = absl::Minutes(5);
+  rule.severity = Severity::kP1;
+  NormalizeAlertRule(&rule);
+  return rule;
+}
+
+TEST_F(GroupCommitTest, ANewAlertRuleTakesEffectOnTheNextBatchOnEveryReplica) {
+  std::unique_ptr<common::PgPool> other_pool = MakePool(db_.dsn());
+  PgMonitorStore other(*other_pool, limits_, {});
+  const absl::Time now = kStart + absl::Minutes(1);
+  auto commit_and_evaluate = [&](PgMonitorStore& store, const std::string& producer,
+                                 uint64_t sequence) -> int {
+    Batch batch;
+    batch.producer_id = producer;
+    batch.sequence = sequence;
+    batch.events.push_back(MakeEvent(MakeRun("triage", RunStatus::kFailed), kStart));
+    const BatchAggregate aggregate = AggregateBatch(batch);
+    EXPECT_THAT(store.CommitBatch(producer, sequence, aggregate, now), IsOk());
+    absl::StatusOr<SweepResult> evaluated = store.EvaluateAlertRules(aggregate, now);
+    EXPECT_THAT(evaluated, IsOk());
+    return evaluated.ok() ? evaluated->alerts.fired : -1;
+  };
+  // Both replicas learn that acme has no rules (2 failed runs stored).
+  EXPECT_EQ(commit_and_evaluate(*store_, "a", 1), 0);
+  EXPECT_EQ(commit_and_evaluate(other, "b", 1), 0);
+
+  // A rule written through the other replica: this one's next batch (3
+  // failed runs) fires it.
+  absl::StatusOr<RuleWriteResult> created = other.CreateAlertRule(FailedRunsRule(), "", now);
+  ASSERT_THAT(created, IsOk());
+  EXPECT_EQ(created->alerts.fired, 0);
+  EXPECT_EQ(commit_and_evaluate(*store_, "a", 2), 1);
+
+  // A rule on another metric written through this replica: its next
+  // evaluation, even without a group in between, sees it.
+  AlertRule calls = FailedRunsRule();
+  calls.name = "Calls";
+  calls.condition.metric = "llm_calls_total";
+  calls.condition.matchers.clear();
+  calls.condition.group_by.clear();
+  calls.condition.threshold = 1;
+  calls.for_duration = absl::Seconds(30);
+  NormalizeAlertRule(&calls);
+  Batch call;
+  call.producer_id = "c";
+  call.sequence = 1;
+  call.events.push_back(MakeEvent(MakeCall("gpt-4o"), kStart));
+  const BatchAggregate call_aggregate = AggregateBatch(call);
+  ASSERT_THAT(store_->CommitBatch("c", 1, call_aggregate, now), IsOk());
+  absl::StatusOr<SweepResult> evaluated = store_->EvaluateAlertRules(call_aggregate, now);
+  ASSERT_THAT(evaluated, IsOk());
+  EXPECT_EQ(evaluated->alerts.fired, 0);  // no rule on llm_calls_total yet
+  // Pending for 30 s at creation; fires when evaluated a minute later.
+  absl::StatusOr<RuleWriteResult> pending = store_->CreateAlertRule(calls, "", now);
+  ASSERT_THAT(pending, IsOk());
+  EXPECT_EQ(pending->alerts.fired, 0);
+  evaluated = store_->EvaluateAlertRules(call_aggregate, now + absl::Minutes(1));
+  ASSERT_THAT(evaluated, IsOk());
+  EXPECT_EQ(evaluated->alerts.fired, 1);
+}
+
+TEST_F(GroupCommitTest, TwoReplicasWritingTheSameSketchedRowsLoseNothing) {
+  // Two stores (replicas) with concurrent groups each, all writing the LLM
+  // latency sketches of the same few cells: a replica's read of a row can be
+  // outdated by the other's write before its update, which must then merge
+  // again instead of overwriting.
+  std::unique_ptr<common::PgPool> other_pool = MakePool(db_.dsn());
+  PgMonitorStoreOptions options;
+  options.max_concurrent_groups = 2;
+  PgMonitorStore a(*pool_, limits_, {}, options);
+  PgMonitorStore b(*other_pool, limits_, {}, options);
+  constexpr int kThreads = 6;
+  constexpr int kBatches = 15;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      PgMonitorStore& store = t % 2 ? a : b;
+      for (int i = 0; i < kBatches; ++i) {
+        Batch batch;
+        batch.producer_id = absl::StrCat("p", t);
+        batch.sequence = i + 1;
+        for (int j = 0; j < 5; ++j) {
+          LlmCall call = MakeCall(j % 2 ? "gpt-4o" : "claude");
+          call.latency = absl::Milliseconds(125 * (1 + (t * 7 + i * 3 + j) % 30));
+          batch.events.push_back(MakeEvent(call, kStart + absl::Seconds(50 * (j % 2))));
+        }
+        ASSERT_THAT(store.CommitBatch(batch.producer_id, batch.sequence, AggregateBatch(batch),
+                                      kStart + absl::Minutes(2)),
+                    IsOk());
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  absl::StatusOr<int> checked = pool_->Transact<int>([&](pqxx::work& txn) -> absl::StatusOr<int> {
+    int rows = 0;
+    for (const auto& row : txn.exec("SELECT metric, count, sketch FROM monitor.rollups_1m "
+                                    "WHERE sketch IS NOT NULL")) {
+      const pqxx::binarystring bytes(row[2]);
+      absl::StatusOr<QuantileSketch> sketch = QuantileSketch::Deserialize(
+          absl::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+      EXPECT_THAT(sketch, IsOk());
+      if (sketch.ok()) {
+        EXPECT_EQ(sketch->count(), row[1].as<int64_t>()) << row[0].c_str();
+      }
+      ++rows;
+    }
+    return rows;
+  });
+  ASSERT_THAT(checked, IsOk());
+  EXPECT_GT(*checked, 0);
+  EXPECT_EQ(Scalar("SELECT sum(count) FROM monitor.rollups_1m WHERE metric = 'llm_calls_total'"),
+            kThreads * kBatches * 5);
+  EXPECT_EQ(Scalar("SELECT max(count) FROM monitor.rollups_1m WHERE metric = "
+                   "'llm_latency_seconds'"),
+            kThreads * kBatches * 3);  // claude: j = 0, 2, 4
+}
+
+TEST(MergeAggregatesTest, AddsCellsUnitesSeriesAndKeepsUsageInOrder) {
+  Batch a;
+  a.producer_id = "p";
+  a.sequence = 1;
+  LlmCall slow = MakeCall("gpt-4o");
+  slow.latency = absl::Seconds(4);
+  a.events.push_back(MakeEvent(slow, kStart));
+  a.events.push_back(MakeEvent(MakeRun("triage", RunStatus::kFailed), kStart));
+  Batch b;
+  b.producer_id = "p";
+  b.sequence = 2;
+  LlmCall fast = MakeCall("gpt-4o");
+  fast.latency = absl::Milliseconds(500);
+  b.events.push_back(MakeEvent(fast, kStart + absl::Seconds(30)));
+  b.events.push_back(MakeEvent(MakeRun("answer", RunStatus::kSucceeded), kStart, "globex"));
+  Batch both;
+  both.producer_id = "p";
+  both.sequence = 3;
+  both.events = a.events;
+  both.events.insert(both.events.end(), b.events.begin(), b.events.end());
+
+  const BatchAggregate aa = AggregateBatch(a);
+  const BatchAggregate ab = AggregateBatch(b);
+  absl::StatusOr<BatchAggregate> merged = MergeAggregates({&aa, &ab});
+  ASSERT_THAT(merged, IsOk());
+  const BatchAggregate expected = AggregateBatch(both);
+  EXPECT_EQ(merged->event_count, 4);
+  ASSERT_EQ(merged->series.size(), expected.series.size());
+  for (size_t i = 0; i < expected.series.size(); ++i) {
+    EXPECT_EQ(merged->series[i].series_key, expected.series[i].series_key);
+  }
+  ASSERT_EQ(merged->rollups.size(), expected.rollups.size());
+  for (size_t i = 0; i < expected.rollups.size(); ++i) {
+    const RollupDelta& got = merged->rollups[i];
+    const RollupDelta& want = expected.rollups[i];
+    EXPECT_EQ(got.series_key, want.series_key);
+    EXPECT_EQ(got.bucket, want.bucket);
+    EXPECT_TRUE(got.stats == want.stats) << got.metric;
+    EXPECT_EQ(got.sketch.has_value(), want.sketch.has_value()) << got.metric;
+    if (got.sketch.has_value() && want.sketch.has_value()) {
+      EXPECT_TRUE(*got.sketch == *want.sketch) << got.metric;
+    }
+  }
+  ASSERT_EQ(merged->workflows.size(), 2u);
+  EXPECT_EQ(merged->workflows[0].tenant, "acme");
+  EXPECT_EQ(merged->workflows[1].workflow, "answer");
+  ASSERT_EQ(merged->usage.size(), 2u);
+  EXPECT_EQ(merged->usage[0].record_id, "p:1:0");
+  EXPECT_EQ(merged->usage[1].record_id, "p:2:0");
+}
+
+}  // namespace
+}  // namespace agentwatch::monitor

@@ -1,0 +1,658 @@
+// The ingest path's CPU side (api/ingest_batch.h, core/event_view.h, the
+// BatchAggregator, the sketch's in-place growth, the Ingest allocator)
+// against the reference it replaced: the map-based aggregation and the
+// copy-into-Event validation, on varied random batches and on every
+// rejection.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "common/testing/status_matchers.h"
+#include "monitor/api/ingest_allocator.h"
+#include "monitor/api/ingest_batch.h"
+#include "monitor/api/proto_mapping.h"
+#include "monitor/core/hash.h"
+#include "monitor/core/names.h"
+#include "monitor/core/quantile_sketch.h"
+#include "monitor/core/rollup.h"
+#include "monitor/core/samples.h"
+#include "monitor/core/validation.h"
+
+namespace agentwatch::monitor {
+namespace {
+
+using ::agentwatch::testing::IsOk;
+using ::agentwatch::testing::StatusIs;
+
+constexpr int64_t kNowSeconds = 1'700'000'040;
+absl::Time Now() { return absl::FromUnixSeconds(kNowSeconds); }
+
+// The aggregation as it was before the BatchAggregator: a std::map of
+// labels per event, a std::map of cells, sorted at the end.
+BatchAggregate ReferenceAggregate(const Batch& batch) {
+  BatchAggregate out;
+  out.event_count = static_cast<int64_t>(batch.events.size());
+  struct Set {
+    std::string tenant;
+    Labels labels;
+    std::string key;
+  };
+  std::map<std::string, size_t> set_index;
+  std::vector<Set> sets;
+  struct Cell {
+    RollupStats stats;
+    std::optional<QuantileSketch> sketch;
+  };
+  std::map<std::tuple<size_t, std::string, int64_t>, Cell> cells;
+  for (size_t i = 0; i < batch.events.size(); ++i) {
+    const Event& event = batch.events[i];
+    EventSamples samples = SamplesOfEvent(event);
+    auto [it, inserted] = set_index.emplace(CanonicalLabelText(samples.labels), sets.size());
+    if (inserted) sets.push_back({event.tenant, samples.labels, StableHash({it->first})});
+    const int64_t bucket = absl::ToUnixSeconds(MinuteBucket(*event.time));
+    for (const auto& [metric, value] : samples.values) {
+      Cell& cell = cells[{it->second, std::string(metric), bucket}];
+      cell.stats.Add(value);
+      if (HasQuantileSketch(metric)) {
+        if (!cell.sketch.has_value()) cell.sketch.emplace();
+        cell.sketch->Add(value);
+      }
+    }
+    if (const auto* run = std::get_if<WorkflowRun>(&event.kind)) {
+      out.workflows.push_back({event.tenant, run->workflow});
+    } else if (const auto* call = std::get_if<LlmCall>(&event.kind)) {
+      LlmUsageRecord record;
+      record.record_id = RecordId(event, batch.producer_id, batch.sequence, i);
+      record.time = *event.time;
+      record.tenant = event.tenant;
+      record.team = call->team;
+      record.workflow = call->workflow;
+      record.agent = call->agent;
+      record.provider = call->provider;
+      record.model = call->model;
+      record.run_id = call->run_id;
+      record.input_tokens = call->input_tokens;
+      record.output_tokens = call->output_tokens;
+      record.cached_input_tokens = call->cached_input_tokens;
+      record.cache_creation_tokens = call->cache_creation_tokens;
+      out.usage.push_back(std::move(record));
+    }
+  }
+  std::sort(out.workflows.begin(), out.workflows.end());
+  out.workflows.erase(std::unique(out.workflows.begin(), out.workflows.end()), out.workflows.end());
+  std::map<std::tuple<std::string, std::string, std::string>, size_t> series;
+  for (auto& [id, cell] : cells) {
+    const auto& [set, metric, bucket] = id;
+    out.rollups.push_back({sets[set].tenant, metric, sets[set].key, absl::FromUnixSeconds(bucket),
+                           cell.stats, std::move(cell.sketch)});
+    series.emplace(std::make_tuple(sets[set].tenant, metric, sets[set].key), set);
+  }
+  std::sort(out.rollups.begin(), out.rollups.end(), [](const RollupDelta& a, const RollupDelta& b) {
+    return std::tie(a.tenant, a.metric, a.series_key, a.bucket) <
+           std::tie(b.tenant, b.metric, b.series_key, b.bucket);
+  });
+  for (const auto& [id, set] : series) {
+    out.series.push_back({std::get<0>(id), std::get<1>(id), std::get<2>(id), sets[set].labels});
+  }
+  return out;
+}
+
+void ExpectSameAggregate(const BatchAggregate& got, const BatchAggregate& want) {
+  EXPECT_EQ(got.event_count, want.event_count);
+  ASSERT_EQ(got.rollups.size(), want.rollups.size());
+  for (size_t i = 0; i < want.rollups.size(); ++i) {
+    const RollupDelta& g = got.rollups[i];
+    const RollupDelta& w = want.rollups[i];
+    EXPECT_EQ(std::tie(g.tenant, g.metric, g.series_key, g.bucket),
+              std::tie(w.tenant, w.metric, w.series_key, w.bucket))
+        << i;
+    // Exact: the same values added in the same order.
+    EXPECT_TRUE(g.stats == w.stats) << i << " " << g.metric;
+    ASSERT_EQ(g.sketch.has_value(), w.sketch.has_value()) << i << " " << g.metric;
+    if (w.sketch.has_value()) {
+      EXPECT_TRUE(*g.sketch == *w.sketch) << i << " " << g.metric;
+    }
+  }
+  ASSERT_EQ(got.series.size(), want.series.size());
+  for (size_t i = 0; i < want.series.size(); ++i) {
+    EXPECT_EQ(std::tie(got.series[i].tenant, got.series[i].metric, got.series[i].series_key,
+                       got.series[i].labels),
+              std::tie(want.series[i].tenant, want.series[i].metric, want.series[i].series_key,
+                       want.series[i].labels))
+        << i;
+  }
+  EXPECT_EQ(got.workflows, want.workflows);
+  ASSERT_EQ(got.usage.size(), want.usage.size());
+  for (size_t i = 0; i < want.usage.size(); ++i) {
+    const LlmUsageRecord& g = got.usage[i];
+    const LlmUsageRecord& w = want.usage[i];
+    EXPECT_EQ(std::tie(g.record_id, g.time, g.tenant, g.team, g.workflow, g.agent, g.provider,
+                       g.model, g.run_id, g.input_tokens, g.output_tokens, g.cached_input_tokens,
+                       g.cache_creation_tokens),
+              std::tie(w.record_id, w.time, w.tenant, w.team, w.workflow, w.agent, w.provider,
+                       w.model, w.run_id, w.input_tokens, w.output_tokens, w.cached_input_tokens,
+                       w.cache_creation_tokens))
+        << i;
+  }
+}
+
+void SetDuration(google::protobuf::Duration* d, int64_t micros) {
+  d->set_seconds(micros / 1'000'000);
+  d->set_nanos(static_cast<int32_t>((micros % 1'000'000) * 1000));
+}
+
+// A valid random batch: every kind, 1-3 tenants, optional labels set in a
+// random order, times over three minutes, values spanning many sketch
+// buckets (including 0), optional event ids and fields.
+v1::IngestRequest RandomRequest(std::mt19937_64& rng, int events) {
+  auto pick = [&rng](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
+  const char* const kNames[] = {"a", "b", "env", "region", "zone"};
+  const char* const kValues[] = {"x", "y", "prod", "a-rather-long-label-value-beyond-sso", ""};
+  v1::IngestRequest request;
+  request.set_producer_id(absl::StrCat("producer-", pick(3)));
+  request.set_sequence(rng() % 1000);
+  for (int i = 0; i < events; ++i) {
+    v1::Event* e = request.add_events();
+    e->mutable_time()->set_seconds(kNowSeconds - 150 + pick(180));
+    e->mutable_time()->set_nanos(pick(1'000'000'000));
+    e->set_tenant(absl::StrCat("tenant-", pick(3)));
+    if (pick(4) == 0) e->set_event_id(absl::StrCat("id-", rng() % 100000));
+    std::vector<int> order = {0, 1, 2, 3, 4};
+    std::shuffle(order.begin(), order.end(), rng);
+    for (int n = pick(4); n > 0; --n) {
+      (*e->mutable_labels())[kNames[order[static_cast<size_t>(n)]]] = kValues[pick(5)];
+    }
+    const std::string workflow = absl::StrCat("wf-", pick(4));
+    const std::string agent = absl::StrCat("agent-", pick(3));
+    const auto status = static_cast<v1::RunStatus>(1 + pick(4));
+    switch (pick(6)) {
+      case 0: {
+        v1::WorkflowRun* run = e->mutable_workflow_run();
+        run->set_workflow(workflow);
+        run->set_run_id(absl::StrCat("run-", pick(1000)));
+        if (pick(2)) run->set_team(absl::StrCat("team-", pick(2)));
+        run->set_status(status);
+        if (pick(4))
+          SetDuration(run->mutable_duration(), static_cast<int64_t>(rng() % 300'000'000));
+        run->set_step_count(pick(10));
+        break;
+      }
+      case 1: {
+        v1::AgentExecution* execution = e->mutable_agent_execution();
+        execution->set_agent(agent);
+        if (pick(3)) execution->set_workflow(workflow);
+        execution->set_run_id(absl::StrCat("run-", pick(1000)));
+        execution->set_status(status);
+        if (pick(4))
+          SetDuration(execution->mutable_duration(), pick(3) == 0 ? 0 : pick(60'000'000));
+        execution->set_retries(pick(3));
+        break;
+      }
+      case 2: {
+        v1::LlmCall* call = e->mutable_llm_call();
+        call->set_provider(pick(2) ? "openai" : "anthropic");
+        call->set_model(absl::StrCat("model-", pick(3)));
+        call->set_workflow(workflow);
+        call->set_agent(agent);
+        if (pick(2)) call->set_team("search");
+        call->set_run_id(absl::StrCat("run-", pick(1000)));
+        if (pick(5)) SetDuration(call->mutable_latency(), pick(20'000'000));
+        if (pick(2)) SetDuration(call->mutable_time_to_first_token(), pick(2'000'000));
+        const int input = pick(5000);
+        call->set_input_tokens(input);
+        call->set_output_tokens(pick(800));
+        call->set_cached_input_tokens(pick(input / 2 + 1));
+        call->set_cache_creation_tokens(pick(input / 2 + 1));
+        call->set_status(status);
+        if (status == v1::RUN_STATUS_FAILED) call->set_error_type("timeout");
+        call->set_throttled(pick(10) == 0);
+        break;
+      }
+      case 3: {
+        v1::ResourceSample* sample = e->mutable_resource_sample();
+        sample->set_component(absl::StrCat("svc-", pick(3)));
+        if (pick(2)) sample->set_pod(absl::StrCat("pod-", pick(4)));
+        sample->set_cpu_utilization(pick(100) / 100.0);
+        if (pick(2)) sample->set_memory_utilization(pick(100) / 100.0);
+        if (pick(2)) sample->set_queue_depth(pick(50));
+        if (pick(2)) SetDuration(sample->mutable_processing_lag(), pick(600'000'000));
+        break;
+      }
+      case 4: {
+        v1::MetricSample* sample = e->mutable_metric_sample();
+        sample->set_name(absl::StrCat(pick(2) ? "custom_" : "ns:custom_", pick(4)));
+        sample->set_value((pick(3) - 1) * std::ldexp(1.0 + pick(1000) / 1000.0, pick(40) - 20));
+        break;
+      }
+      default: {
+        v1::QualityScore* score = e->mutable_quality_score();
+        score->set_name(pick(2) ? "faithfulness" : "citation_accuracy");
+        score->set_value(pick(1000) / 1000.0);
+        if (pick(2)) score->set_workflow(workflow);
+        if (pick(2)) score->set_agent(agent);
+        break;
+      }
+    }
+  }
+  return request;
+}
+
+// The reference path: every event copied into a Batch, then validated.
+absl::StatusOr<Batch> ReferenceBatch(const v1::IngestRequest& request, RejectReason* reason) {
+  RETURN_IF_ERROR(ValidateBatchHeader(request.producer_id(), request.events_size(), {}, reason));
+  Batch batch;
+  batch.producer_id = request.producer_id();
+  batch.sequence = request.sequence();
+  for (int i = 0; i < request.events_size(); ++i) {
+    absl::StatusOr<Event> event = EventFromProto(request.events(i), static_cast<size_t>(i));
+    if (!event.ok()) {
+      *reason = RejectReason::kInvalid;
+      return event.status();
+    }
+    RETURN_IF_ERROR(ValidateEvent(*event, static_cast<size_t>(i), {}, Now(), reason));
+    batch.events.push_back(*std::move(event));
+  }
+  return batch;
+}
+
+TEST(IngestPathTest, AggregatesVariedBatchesExactlyAsTheReference) {
+  std::mt19937_64 rng(20261126);
+  for (int round = 0; round < 40; ++round) {
+    const v1::IngestRequest request = RandomRequest(rng, 1 + static_cast<int>(rng() % 400));
+    RejectReason reason = RejectReason::kStoreError;
+    absl::StatusOr<Batch> batch = ReferenceBatch(request, &reason);
+    ASSERT_THAT(batch.status(), IsOk()) << round;
+    const BatchAggregate want = ReferenceAggregate(*batch);
+    ASSERT_FALSE(want.rollups.empty());
+
+    absl::StatusOr<BatchAggregate> prepared = PrepareIngestBatch(request, {}, Now(), &reason);
+    ASSERT_THAT(prepared.status(), IsOk()) << round;
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    ExpectSameAggregate(*prepared, want);
+    ExpectSameAggregate(AggregateBatch(*batch), want);
+  }
+}
+
+TEST(IngestPathTest, OneSeriesPerLabelSetWhateverTheLabelOrder) {
+  v1::IngestRequest request;
+  request.set_producer_id("p");
+  for (int i = 0; i < 4; ++i) {
+    v1::Event* e = request.add_events();
+    e->mutable_time()->set_seconds(kNowSeconds);
+    e->set_tenant("acme");
+    // The same three labels, inserted in rotating orders.
+    const std::vector<std::pair<std::string, std::string>> labels = {
+        {"zone", "z1"}, {"env", "prod"}, {"region", "eu"}};
+    for (int j = 0; j < 3; ++j) {
+      const auto& [name, value] = labels[static_cast<size_t>((i + j) % 3)];
+      (*e->mutable_labels())[name] = value;
+    }
+    e->mutable_metric_sample()->set_name("queue_wait");
+    e->mutable_metric_sample()->set_value(i);
+  }
+  absl::StatusOr<BatchAggregate> aggregate = PrepareIngestBatch(request, {}, Now());
+  ASSERT_THAT(aggregate.status(), IsOk());
+  ASSERT_EQ(aggregate->series.size(), 1u);
+  ASSERT_EQ(aggregate->rollups.size(), 1u);
+  EXPECT_EQ(aggregate->rollups[0].stats.count, 4);
+  EXPECT_EQ(aggregate->series[0].labels,
+            (Labels{{"env", "prod"}, {"region", "eu"}, {"tenant", "acme"}, {"zone", "z1"}}));
+  EXPECT_EQ(aggregate->series[0].series_key, SeriesKey(aggregate->series[0].labels));
+}
+
+TEST(IngestPathTest, LabelSetsWhoseBytesRunTogetherStayApart) {
+  // Naively concatenated, these label sets have the same bytes; each must
+  // keep its own series (length-prefixed raw keys), and a label set seen in
+  // two raw forms must keep one.
+  const std::vector<Labels> sets = {
+      {{"a", "bc"}},
+      {{"ab", "c"}},
+      {{"a", "b"}, {"c", "d"}},
+      {{"a", std::string("b\x01\0\0\0c", 6)}, {"d", "e"}},
+      {{"a", "b"}, {"c", std::string("d\x01\0\0\0e", 6)}},
+  };
+  Batch batch;
+  batch.producer_id = "p";
+  for (int round = 0; round < 2; ++round) {
+    for (const Labels& labels : sets) {
+      Event event;
+      event.time = Now();
+      event.tenant = "acme";
+      event.labels = labels;
+      event.kind = MetricSample{"m", 1};
+      batch.events.push_back(event);
+    }
+  }
+  const BatchAggregate aggregate = AggregateBatch(batch);
+  ASSERT_EQ(aggregate.series.size(), sets.size());
+  for (const RollupDelta& delta : aggregate.rollups) EXPECT_EQ(delta.stats.count, 2);
+  ExpectSameAggregate(aggregate, ReferenceAggregate(batch));
+}
+
+TEST(IngestPathTest, BucketsFloorNegativeAndBoundaryTimes) {
+  Batch batch;
+  batch.producer_id = "p";
+  for (int64_t seconds :
+       std::vector<int64_t>{-61, -60, -59, -1, 0, 59, 60, kNowSeconds - 1, kNowSeconds}) {
+    Event event;
+    event.time = absl::FromUnixSeconds(seconds) + absl::Milliseconds(seconds % 2 ? 999 : 0);
+    event.tenant = "acme";
+    event.kind = MetricSample{"m", 1};
+    batch.events.push_back(event);
+  }
+  ExpectSameAggregate(AggregateBatch(batch), ReferenceAggregate(batch));
+}
+
+// Every rejection of the reference path, with the same code, message and
+// reason through the view path.
+TEST(IngestPathTest, RejectsEveryInvalidFieldAsTheReference) {
+  using Mutation = std::function<void(v1::IngestRequest&)>;
+  auto event = [](v1::IngestRequest& r) { return r.mutable_events(1); };
+  const std::vector<std::pair<std::string, Mutation>> mutations = {
+      {"producer_id", [](v1::IngestRequest& r) { r.clear_producer_id(); }},
+      {"producer_id length",
+       [](v1::IngestRequest& r) { r.set_producer_id(std::string(129, 'p')); }},
+      {"no events", [](v1::IngestRequest& r) { r.clear_events(); }},
+      {"event_id", [&](v1::IngestRequest& r) { event(r)->set_event_id(std::string(257, 'e')); }},
+      {"event_id NUL",
+       [&](v1::IngestRequest& r) { event(r)->set_event_id(std::string("a\0", 2)); }},
+      {"time missing", [&](v1::IngestRequest& r) { event(r)->clear_time(); }},
+      {"time malformed", [&](v1::IngestRequest& r) { event(r)->mutable_time()->set_nanos(-1); }},
+      {"time future",
+       [&](v1::IngestRequest& r) { event(r)->mutable_time()->set_seconds(kNowSeconds + 7200); }},
+      {"time old",
+       [&](v1::IngestRequest& r) {
+         event(r)->mutable_time()->set_seconds(kNowSeconds - 9'000'000);
+       }},
+      {"tenant", [&](v1::IngestRequest& r) { event(r)->clear_tenant(); }},
+      {"tenant length", [&](v1::IngestRequest& r) { event(r)->set_tenant(std::string(129, 't')); }},
+      {"too many labels",
+       [&](v1::IngestRequest& r) {
+         for (int i = 0; i < 33; ++i) (*event(r)->mutable_labels())[absl::StrCat("l", i)] = "v";
+       }},
+      {"label name",
+       [&](v1::IngestRequest& r) {
+         (*event(r)->mutable_labels())["9bad"] = "v";
+         (*event(r)->mutable_labels())["zz-bad"] = "v";
+       }},
+      {"reserved label",
+       [&](v1::IngestRequest& r) { (*event(r)->mutable_labels())["agent"] = "v"; }},
+      {"reserved prefix",
+       [&](v1::IngestRequest& r) { (*event(r)->mutable_labels())["__x"] = "v"; }},
+      {"label value",
+       [&](v1::IngestRequest& r) { (*event(r)->mutable_labels())["env"] = std::string(257, 'v'); }},
+      {"label NUL",
+       [&](v1::IngestRequest& r) {
+         (*event(r)->mutable_labels())["env"] = std::string("a\0b", 3);
+       }},
+      {"kind", [&](v1::IngestRequest& r) { event(r)->clear_llm_call(); }},
+      {"provider", [&](v1::IngestRequest& r) { event(r)->mutable_llm_call()->clear_provider(); }},
+      {"model", [&](v1::IngestRequest& r) { event(r)->mutable_llm_call()->clear_model(); }},
+      {"workflow length",
+       [&](v1::IngestRequest& r) {
+         event(r)->mutable_llm_call()->set_workflow(std::string(257, 'w'));
+       }},
+      {"run id length",
+       [&](v1::IngestRequest& r) {
+         event(r)->mutable_llm_call()->set_run_id(std::string(257, 'r'));
+       }},
+      {"latency malformed",
+       [&](v1::IngestRequest& r) {
+         event(r)->mutable_llm_call()->mutable_latency()->set_nanos(2'000'000'000);
+       }},
+      {"latency negative",
+       [&](v1::IngestRequest& r) {
+         event(r)->mutable_llm_call()->mutable_latency()->set_seconds(-1);
+       }},
+      {"ttft malformed",
+       [&](v1::IngestRequest& r) {
+         auto* d = event(r)->mutable_llm_call()->mutable_time_to_first_token();
+         d->set_seconds(1);
+         d->set_nanos(-1);
+       }},
+      {"tokens",
+       [&](v1::IngestRequest& r) { event(r)->mutable_llm_call()->set_output_tokens(-1); }},
+      {"cached tokens",
+       [&](v1::IngestRequest& r) {
+         event(r)->mutable_llm_call()->set_cached_input_tokens(10'000);
+       }},
+      {"status", [&](v1::IngestRequest& r) { event(r)->mutable_llm_call()->clear_status(); }},
+      {"status unknown",
+       [&](v1::IngestRequest& r) {
+         event(r)->mutable_llm_call()->set_status(static_cast<v1::RunStatus>(9));
+       }},
+      {"error type NUL",
+       [&](v1::IngestRequest& r) {
+         event(r)->mutable_llm_call()->set_error_type(std::string("\0", 1));
+       }},
+      {"workflow run",
+       [](v1::IngestRequest& r) { r.mutable_events(0)->mutable_workflow_run()->clear_run_id(); }},
+      {"workflow duration malformed",
+       [](v1::IngestRequest& r) {
+         r.mutable_events(0)->mutable_workflow_run()->mutable_duration()->set_seconds(
+             400'000'000'000);
+       }},
+      {"step count",
+       [](v1::IngestRequest& r) {
+         r.mutable_events(0)->mutable_workflow_run()->set_step_count(-2);
+       }},
+      {"agent",
+       [](v1::IngestRequest& r) { r.mutable_events(2)->mutable_agent_execution()->clear_agent(); }},
+      {"agent duration malformed",
+       [](v1::IngestRequest& r) {
+         r.mutable_events(2)->mutable_agent_execution()->mutable_duration()->set_nanos(
+             -2'000'000'000);
+       }},
+      {"retries",
+       [](v1::IngestRequest& r) {
+         r.mutable_events(2)->mutable_agent_execution()->set_retries(-1);
+       }},
+      {"resource no target",
+       [](v1::IngestRequest& r) {
+         r.mutable_events(3)->mutable_resource_sample()->clear_component();
+       }},
+      {"resource cpu",
+       [](v1::IngestRequest& r) {
+         r.mutable_events(3)->mutable_resource_sample()->set_cpu_utilization(-0.5);
+       }},
+      {"resource nothing",
+       [](v1::IngestRequest& r) {
+         r.mutable_events(3)->mutable_resource_sample()->clear_cpu_utilization();
+       }},
+      {"lag malformed",
+       [](v1::IngestRequest& r) {
+         auto* d = r.mutable_events(3)->mutable_resource_sample()->mutable_processing_lag();
+         d->set_seconds(-1);
+         d->set_nanos(5);
+       }},
+      {"metric name",
+       [](v1::IngestRequest& r) { r.mutable_events(4)->mutable_metric_sample()->set_name("1x"); }},
+      {"metric builtin",
+       [](v1::IngestRequest& r) {
+         r.mutable_events(4)->mutable_metric_sample()->set_name("llm_calls_total");
+       }},
+      {"metric value",
+       [](v1::IngestRequest& r) {
+         r.mutable_events(4)->mutable_metric_sample()->set_value(std::nan(""));
+       }},
+      {"score name",
+       [](v1::IngestRequest& r) { r.mutable_events(5)->mutable_quality_score()->clear_name(); }},
+      {"score value",
+       [](v1::IngestRequest& r) {
+         r.mutable_events(5)->mutable_quality_score()->set_value(HUGE_VAL);
+       }},
+  };
+  v1::IngestRequest valid;
+  valid.set_producer_id("p");
+  {
+    v1::Event* e = valid.add_events();
+    auto* run = e->mutable_workflow_run();
+    run->set_workflow("triage");
+    run->set_run_id("r");
+    run->set_status(v1::RUN_STATUS_SUCCEEDED);
+    e = valid.add_events();
+    auto* call = e->mutable_llm_call();
+    call->set_provider("openai");
+    call->set_model("gpt");
+    call->set_input_tokens(100);
+    call->set_status(v1::RUN_STATUS_SUCCEEDED);
+    e = valid.add_events();
+    auto* execution = e->mutable_agent_execution();
+    execution->set_agent("planner");
+    execution->set_status(v1::RUN_STATUS_FAILED);
+    e = valid.add_events();
+    e->mutable_resource_sample()->set_component("router");
+    e->mutable_resource_sample()->set_cpu_utilization(0.5);
+    e = valid.add_events();
+    e->mutable_metric_sample()->set_name("queue_wait");
+    e = valid.add_events();
+    e->mutable_quality_score()->set_name("faithfulness");
+    for (v1::Event& each : *valid.mutable_events()) {
+      each.mutable_time()->set_seconds(kNowSeconds);
+      each.set_tenant("acme");
+    }
+  }
+  RejectReason reason = RejectReason::kStoreError;
+  ASSERT_THAT(PrepareIngestBatch(valid, {}, Now(), &reason).status(), IsOk());
+  for (const auto& [name, mutate] : mutations) {
+    v1::IngestRequest request = valid;
+    mutate(request);
+    RejectReason want_reason = RejectReason::kStoreError;
+    const absl::Status want = ReferenceBatch(request, &want_reason).status();
+    ASSERT_FALSE(want.ok()) << name;
+    RejectReason got_reason = RejectReason::kStoreError;
+    const absl::Status got = PrepareIngestBatch(request, {}, Now(), &got_reason).status();
+    EXPECT_EQ(got, want) << name << ": " << got << " vs " << want;
+    EXPECT_EQ(got_reason, want_reason) << name;
+  }
+  // A few messages spelled out, so that the comparison is not vacuous.
+  v1::IngestRequest request = valid;
+  request.mutable_events(1)->mutable_llm_call()->mutable_latency()->set_nanos(2'000'000'000);
+  EXPECT_THAT(PrepareIngestBatch(request, {}, Now()).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "events[1].llm_call.latency: not a valid duration"));
+  request = valid;
+  (*request.mutable_events(1)->mutable_labels())["zz-bad"] = "v";
+  (*request.mutable_events(1)->mutable_labels())["9bad"] = "v";
+  EXPECT_THAT(PrepareIngestBatch(request, {}, Now()).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "events[1].labels: invalid label name \"9bad\" (must match "
+                       "[a-zA-Z_][a-zA-Z0-9_]*, at most 128 bytes)"));
+  request = valid;
+  (*request.mutable_events(3)->mutable_labels())["env"] = std::string(257, 'v');
+  EXPECT_THAT(
+      PrepareIngestBatch(request, {}, Now()).status(),
+      StatusIs(absl::StatusCode::kInvalidArgument, "events[3].labels[env]: longer than 256 bytes"));
+  request = valid;
+  for (int i = 0; i < 33; ++i)
+    (*request.mutable_events(0)->mutable_labels())[absl::StrCat("l", i)] = "v";
+  reason = RejectReason::kStoreError;
+  EXPECT_THAT(
+      PrepareIngestBatch(request, {}, Now(), &reason).status(),
+      StatusIs(absl::StatusCode::kResourceExhausted, "events[0].labels: 33 labels, at most 32"));
+  EXPECT_EQ(reason, RejectReason::kTooManyLabels);
+}
+
+// Sketches built by Add (in place, amortized growth) equal those built by
+// merging one-value sketches (the resizing path), in any order, also when
+// the range collapses.
+TEST(IngestPathTest, SketchGrowthInPlaceLeavesTheSameState) {
+  std::mt19937_64 rng(7);
+  for (int max_buckets : {16, 64, QuantileSketch::kDefaultMaxBuckets}) {
+    absl::StatusOr<QuantileSketch> empty = QuantileSketch::Create(0.01, max_buckets);
+    ASSERT_THAT(empty.status(), IsOk());
+    std::vector<double> values;
+    for (int i = 0; i < 2000; ++i) {
+      const double magnitude = std::ldexp(1.0 + static_cast<double>(rng() % 1000) / 1000.0,
+                                          static_cast<int>(rng() % 60) - 30);
+      values.push_back(rng() % 5 == 0 ? -magnitude : (rng() % 17 == 0 ? 0.0 : magnitude));
+    }
+    for (int order = 0; order < 3; ++order) {
+      if (order == 1) std::sort(values.begin(), values.end());
+      if (order == 2) std::sort(values.rbegin(), values.rend());
+      QuantileSketch added = *empty;
+      QuantileSketch merged = *empty;
+      for (double v : values) {
+        ASSERT_TRUE(added.Add(v));
+        QuantileSketch one = *empty;
+        one.Add(v);
+        ASSERT_THAT(merged.Merge(one), IsOk());
+      }
+      EXPECT_TRUE(added == merged) << max_buckets << " order " << order;
+      absl::StatusOr<QuantileSketch> round_trip = QuantileSketch::Deserialize(added.Serialize());
+      ASSERT_THAT(round_trip.status(), IsOk());
+      EXPECT_TRUE(*round_trip == added);
+    }
+  }
+}
+
+TEST(IngestPathTest, SketchOfAnAggregateKeepsItsErrorBound) {
+  Batch batch;
+  batch.producer_id = "p";
+  std::vector<double> values;
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 3000; ++i) {
+    LlmCall call;
+    call.provider = "openai";
+    call.model = "gpt";
+    call.status = RunStatus::kSucceeded;
+    const int64_t micros = 1 + static_cast<int64_t>(rng() % 30'000'000);
+    call.latency = absl::Microseconds(micros);
+    values.push_back(absl::ToDoubleSeconds(*call.latency));
+    Event event;
+    event.time = Now();
+    event.tenant = "acme";
+    event.kind = call;
+    batch.events.push_back(event);
+  }
+  const BatchAggregate aggregate = AggregateBatch(batch);
+  const RollupDelta* latency = nullptr;
+  for (const RollupDelta& delta : aggregate.rollups) {
+    if (delta.metric == kLlmLatencySeconds) latency = &delta;
+  }
+  ASSERT_NE(latency, nullptr);
+  ASSERT_TRUE(latency->sketch.has_value());
+  std::sort(values.begin(), values.end());
+  for (double q : {0.01, 0.25, 0.5, 0.9, 0.95, 0.99, 0.999}) {
+    const double exact =
+        values[static_cast<size_t>(std::floor(q * static_cast<double>(values.size() - 1)))];
+    const std::optional<double> estimate = latency->sketch->Quantile(q);
+    ASSERT_TRUE(estimate.has_value());
+    EXPECT_LE(std::fabs(*estimate - exact), 0.01 * exact + 1e-12) << q;
+  }
+}
+
+TEST(IngestAllocatorTest, RequestsLiveOnPooledBlocks) {
+  IngestMessageAllocator allocator(64 << 10, 2);
+  std::vector<grpc::MessageHolder<v1::IngestRequest, v1::IngestResponse>*> held;
+  for (int i = 0; i < 3; ++i) {
+    auto* holder = allocator.AllocateMessages();
+    ASSERT_NE(holder->request()->GetArena(), nullptr);
+    EXPECT_EQ(holder->request()->GetArena(), holder->response()->GetArena());
+    // More than one block's worth: the arena continues on the heap.
+    for (int e = 0; e < 2000; ++e) {
+      holder->request()->add_events()->set_tenant(absl::StrCat("tenant-with-a-long-name-", e));
+    }
+    held.push_back(holder);
+  }
+  EXPECT_EQ(allocator.pooled(), 0u);
+  for (auto* holder : held) holder->Release();
+  EXPECT_EQ(allocator.pooled(), 2u);  // at most max_pooled are kept
+  auto* again = allocator.AllocateMessages();
+  EXPECT_EQ(allocator.pooled(), 1u);
+  EXPECT_EQ(again->request()->events_size(), 0);
+  again->Release();
+}
+
+}  // namespace
+}  // namespace agentwatch::monitor
