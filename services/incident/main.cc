@@ -12,14 +12,18 @@
 #include "incident/api/escalation_engine.h"
 #include "incident/api/incident_metrics.h"
 #include "incident/api/incident_service.h"
+#include "incident/api/incident_watcher.h"
 #include "incident/api/notifier.h"
 #include "incident/api/response_engine.h"
+#include "incident/api/sla_tracker.h"
 #include "incident/api/webhooks.h"
 #include "incident/core/grouping.h"
 #include "incident/core/ids.h"
 #include "incident/store/migrations.h"
 #include "incident/store/pg_incident_store.h"
 #include "incident/store/pg_response_store.h"
+#include "incident/store/pg_sla_store.h"
+#include "incident/store/pg_watch_source.h"
 
 int main(int argc, char** argv) {
   namespace common = agentwatch::common;
@@ -55,7 +59,26 @@ int main(int argc, char** argv) {
                   "actions; the service starts and those actions fail while it is down)");
   flags.AddDuration("response_interval", &response_interval,
                     "how often the response engine evaluates response rules and runs actions");
+  absl::Duration sla_interval = absl::Seconds(1);
+  flags.AddDuration("sla_interval", &sla_interval,
+                    "how often the SLA tracker looks for missed response and resolve targets");
+  absl::Duration watch_poll_interval = absl::Milliseconds(150);
+  absl::Duration watch_lag_window = absl::Seconds(10);
+  flags.AddDuration("watch_poll_interval", &watch_poll_interval,
+                    "how often the replica reads new timeline entries for WatchIncidents streams "
+                    "(only while a stream is open)");
+  flags.AddDuration("watch_lag_window", &watch_lag_window,
+                    "how long WatchIncidents waits for a timeline entry whose id was handed out "
+                    "before a later one became visible (a transaction committing late)");
   common::ParseFlagsOrExit(flags, argc, argv);
+  if (watch_poll_interval <= absl::ZeroDuration() || watch_lag_window <= absl::ZeroDuration()) {
+    std::cerr << "--watch_poll_interval and --watch_lag_window must be positive\n";
+    return 2;
+  }
+  if (sla_interval <= absl::ZeroDuration()) {
+    std::cerr << "--sla_interval must be positive\n";
+    return 2;
+  }
   if (response_interval <= absl::ZeroDuration()) {
     std::cerr << "--response_interval must be positive\n";
     return 2;
@@ -86,7 +109,12 @@ int main(int argc, char** argv) {
   incident::PgIncidentStore store(rt.pg(), ids, reopen_window);
   incident::IncidentMetrics metrics(rt.registry(), rt.metric_prefix());
   incident::Notifier notifier(store, rt.clock());
-  incident::IncidentServiceImpl service(store, rt.rpc(), rt.clock(), metrics, *grouping, &notifier);
+  incident::PgSlaStore sla_store(rt.pg());
+  incident::IncidentServiceImpl service(store, rt.rpc(), rt.clock(), metrics, *grouping, &notifier,
+                                        &sla_store);
+  // SLA breaches: recorded once across replicas (row lock SKIP LOCKED + key).
+  incident::SlaTracker sla_tracker(sla_store, rt.clock(), sla_interval);
+  rt.AddWorker([&] { sla_tracker.Start(); }, [&] { sla_tracker.Stop(); });
   // Pages leave through the outbox: at least once, one replica at a time.
   common::OutboxDispatcher dispatcher(rt.pg(), {"incident"}, rt.registry(), rt.metric_prefix());
   dispatcher.AddHandler(
@@ -116,6 +144,17 @@ int main(int argc, char** argv) {
   incident::ResponseEngine responder(store, response_store, rt.clock(), &notifier, capacity.get(),
                                      incident::CurlPost, response_options);
   rt.AddWorker([&] { responder.Start(); }, [&] { responder.Stop(); });
+  // WatchIncidents: one timeline poller per replica, shared by every stream;
+  // it sees every replica's changes. Streams end (UNAVAILABLE, with a
+  // cursor) when the replica stops serving.
+  incident::PgWatchSource watch_source(rt.pg(), store);
+  incident::IncidentWatcherOptions watch_options;
+  watch_options.poll_interval = watch_poll_interval;
+  watch_options.lag_window = watch_lag_window;
+  incident::IncidentWatcher watcher(watch_source, rt.clock(), watch_options,
+                                    [&rt] { return rt.ready(); });
+  service.SetWatcher(&watcher);
+  rt.AddWorker([&] { watcher.Start(); }, [&] { watcher.Stop(); });
   rt.AddGrpcService(&service);
   return rt.Run();
 }

@@ -237,6 +237,60 @@ TEST(AlertsFromAlertmanagerTest, MapsEveryField) {
   EXPECT_EQ(*report.ends_at, absl::FromUnixSeconds(1'699'999'500));
 }
 
+// The direct reader of Alertmanager bodies: escapes, unknown members of any
+// shape, nulls as absent, and strict JSON (the same answers protobuf's JSON
+// parser gave).
+TEST(AlertsFromAlertmanagerTest, ReadsEscapesAndSkipsUnknownMembers) {
+  const std::string body = absl::StrCat(
+      R"({"version":"4","extra":{"a":[1,-2.5e3,true,false,null,{"b":"\"}"}]},"alerts":[{)",
+      R"("status":"firing","fingerprint":"fp\u00e9\ud83d\ude00","unknown":[[],{}],)",
+      R"("labels":{"alertname":"Tab\tQuote\"Slash\\\/","service":"caf\u00e9 \u20ac"},)",
+      R"("annotations":null,"endsAt":null,"generatorURL":null,"startsAt":"2023-11-14T22:00:00Z"}]})");
+  absl::StatusOr<std::vector<AlertReport>> reports = AlertsFromAlertmanager(body, "t");
+  ASSERT_TRUE(reports.ok()) << reports.status();
+  ASSERT_THAT(*reports, SizeIs(1));
+  const AlertReport& report = (*reports)[0];
+  EXPECT_EQ(report.fingerprint, "fp\xc3\xa9\xf0\x9f\x98\x80");
+  EXPECT_EQ(report.name, "Tab\tQuote\"Slash\\/");
+  EXPECT_EQ(report.labels.at("service"), "caf\xc3\xa9 \xe2\x82\xac");
+  EXPECT_TRUE(report.annotations.empty());
+  EXPECT_EQ(report.generator_url, "");
+  EXPECT_EQ(report.starts_at, absl::FromUnixSeconds(1'699'999'200));
+}
+
+TEST(AlertsFromAlertmanagerTest, RefusesMalformedJson) {
+  constexpr absl::StatusCode kInvalidArgument = absl::StatusCode::kInvalidArgument;
+  const std::string good = AlertmanagerBody("firing", "fp");
+  for (const std::string& bad : {
+           good + "x",                                       // bytes after the value
+           good.substr(0, good.size() - 1),                  // unterminated
+           absl::StrReplaceAll(good, {{"\"fp\"", "\"f\xff\""}}),  // invalid UTF-8
+           absl::StrReplaceAll(good, {{"\"fp\"", "\"f\\x\""}}),   // bad escape
+           absl::StrReplaceAll(good, {{"\"fp\"", "\"\\ud800\""}}),  // lone surrogate
+           absl::StrReplaceAll(good, {{"\"fp\"", "\"a\tb\""}}),   // raw control character
+           absl::StrReplaceAll(good, {{"\"fp\"", "01"}}),         // leading zero
+           absl::StrReplaceAll(good, {{"\"fp\"", "tru"}}),        // not a literal
+           absl::StrReplaceAll(good, {{":\"fp\"", "\"fp\""}}),    // no colon
+           std::string("\"alerts\""),                            // not an object
+       }) {
+    EXPECT_THAT(AlertsFromAlertmanager(bad, "t"),
+                StatusIs(kInvalidArgument, HasSubstr("body: not a JSON object")))
+        << bad;
+  }
+  EXPECT_THAT(AlertsFromAlertmanager(R"({"alerts":null})", "t"),
+              StatusIs(kInvalidArgument, "alerts: required"));
+  EXPECT_THAT(AlertsFromAlertmanager(R"({"alerts":[1]})", "t"),
+              StatusIs(kInvalidArgument, "alerts[0]: must be an object"));
+  EXPECT_THAT(AlertsFromAlertmanager(absl::StrReplaceAll(good, {{"\"fp\"", "7"}}), "t"),
+              StatusIs(kInvalidArgument, "alerts[0].fingerprint: must be a string"));
+  EXPECT_THAT(
+      AlertsFromAlertmanager(
+          absl::StrReplaceAll(good, {{R"("annotations":{"summary":"Errors are high"})",
+                                      R"("annotations":["x"])"}}),
+          "t"),
+      StatusIs(kInvalidArgument, "alerts[0].annotations: must be an object of strings"));
+}
+
 TEST(AlertsFromAlertmanagerTest, ZeroEndsAtIsUnsetAndTenantLabelWins) {
   absl::StatusOr<std::vector<AlertReport>> reports =
       AlertsFromAlertmanager(AlertmanagerBody("resolved", "fp1", R"(,"tenant":"acme")"), "dflt");

@@ -38,13 +38,15 @@ void FillIncident(const IncidentChange& change, v1::Incident* out) {
 
 IncidentServiceImpl::IncidentServiceImpl(IncidentStore& store, common::RpcRunner& rpc,
                                          const common::Clock& clock, IncidentMetrics& metrics,
-                                         GroupingConfig grouping, Notifier* notifier)
+                                         GroupingConfig grouping, Notifier* notifier,
+                                         SlaStore* sla)
     : store_(store),
       rpc_(rpc),
       clock_(clock),
       metrics_(metrics),
       grouping_(std::move(grouping)),
-      notifier_(notifier) {}
+      notifier_(notifier),
+      sla_(sla) {}
 
 grpc::ServerUnaryReactor* IncidentServiceImpl::ReportAlerts(grpc::CallbackServerContext* context,
                                                             const v1::ReportAlertsRequest* request,
@@ -77,9 +79,12 @@ grpc::ServerUnaryReactor* IncidentServiceImpl::ListIncidents(
   return rpc_.Unary(context, Role::kViewer, [this, request, response]() -> absl::Status {
     ASSIGN_OR_RETURN(const IncidentQuery query, QueryFromProto(*request));
     ASSIGN_OR_RETURN(const IncidentPage page, store_.ListIncidents(query));
+    std::vector<v1::Incident*> listed;
     for (const Incident& incident : page.incidents) {
-      IncidentToProto(incident, response->add_incidents());
+      listed.push_back(response->add_incidents());
+      IncidentToProto(incident, listed.back());
     }
+    RETURN_IF_ERROR(AddSlaFieldsTo(listed));
     if (page.next) {
       response->set_next_page_token(EncodePageToken(*page.next, FilterDigest(*request)));
     }
@@ -94,6 +99,7 @@ grpc::ServerUnaryReactor* IncidentServiceImpl::GetIncident(grpc::CallbackServerC
     RETURN_IF_ERROR(ValidateRequired(request->id(), "id", kMaxIdBytes));
     ASSIGN_OR_RETURN(const IncidentDetail detail, store_.GetIncident(request->id()));
     IncidentToProto(detail.incident, response->mutable_incident());
+    RETURN_IF_ERROR(AddSlaFieldsTo({response->mutable_incident()}));
     for (const AlertState& alert : detail.alerts) AlertToProto(alert, response->add_alerts());
     for (const TimelineEntry& entry : detail.timeline) {
       TimelineEntryToProto(entry, response->add_timeline());
@@ -134,12 +140,13 @@ grpc::ServerUnaryReactor* IncidentServiceImpl::Step(grpc::CallbackServerContext*
       context, Role::kOperator, [this, method, request, target, response]() -> absl::Status {
         const LifecycleFields fields{request->id(), request->actor(), request->request_id(),
                                      request->note()};
-        return Apply<v1::Incident>(
+        RETURN_IF_ERROR(Apply<v1::Incident>(
             method, fields, /*note_required=*/false,
             [&](const Incident& incident, absl::Time now) {
               return Transition(incident, target, request->actor(), request->note(), now);
             },
-            FillIncident, response);
+            FillIncident, response));
+        return AddSlaFieldsTo({response});
       });
 }
 
@@ -200,13 +207,14 @@ grpc::ServerUnaryReactor* IncidentServiceImpl::AssignOwner(grpc::CallbackServerC
     RETURN_IF_ERROR(ValidateOptional(request->owner(), "owner", kMaxActorBytes));
     const LifecycleFields fields{request->id(), request->actor(), request->request_id(),
                                  request->note()};
-    return Apply<v1::Incident>(
+    RETURN_IF_ERROR(Apply<v1::Incident>(
         "AssignOwner", fields, /*note_required=*/false,
         [&](const Incident& current, absl::Time now) {
           return incident::AssignOwner(current, request->actor(), request->owner(), request->note(),
                                        now);
         },
-        FillIncident, response);
+        FillIncident, response));
+    return AddSlaFieldsTo({response});
   });
 }
 
@@ -223,12 +231,13 @@ grpc::ServerUnaryReactor* IncidentServiceImpl::SetSeverity(grpc::CallbackServerC
     }
     const LifecycleFields fields{request->id(), request->actor(), request->request_id(),
                                  request->note()};
-    return Apply<v1::Incident>(
+    RETURN_IF_ERROR(Apply<v1::Incident>(
         "SetSeverity", fields, /*note_required=*/false,
         [&](const Incident& current, absl::Time now) {
           return incident::SetSeverity(current, request->actor(), severity, request->note(), now);
         },
-        FillIncident, response);
+        FillIncident, response));
+    return AddSlaFieldsTo({response});
   });
 }
 

@@ -8,13 +8,15 @@
 // notification channels (with TestNotificationChannel), in
 // paging_service.cc, inhibition rules (inhibition_service.cc),
 // postmortems (postmortem_service.cc) and response rules
-// (response_service.cc). Every
+// (response_service.cc), response targets with SLA breaches
+// (sla_service.cc), WatchIncidents (watch_service.cc). Every
 // other RPC of IncidentService answers UNIMPLEMENTED (the generated base
 // class does).
 #pragma once
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "agentwatch/incident/v1/incident.grpc.pb.h"
@@ -26,17 +28,22 @@
 #include "incident/core/ids.h"
 #include "incident/core/lifecycle.h"
 #include "incident/store/incident_store.h"
+#include "incident/store/sla_store.h"
 
 namespace agentwatch::incident {
+
+class IncidentWatcher;
 
 class IncidentServiceImpl final : public v1::IncidentService::CallbackService {
  public:
   // Every dependency must outlive the service. `grouping` applies to every
   // tenant. `notifier` sends TestNotificationChannel's notifications; without
-  // one that call answers FAILED_PRECONDITION.
+  // one that call answers FAILED_PRECONDITION. `sla` keeps the SLA policies
+  // and breaches (api/sla_service.cc); without one GetSlaPolicy and
+  // UpdateSlaPolicy answer UNIMPLEMENTED and incidents carry no SLA fields.
   IncidentServiceImpl(IncidentStore& store, common::RpcRunner& rpc, const common::Clock& clock,
                       IncidentMetrics& metrics, GroupingConfig grouping,
-                      Notifier* notifier = nullptr);
+                      Notifier* notifier = nullptr, SlaStore* sla = nullptr);
 
   grpc::ServerUnaryReactor* ReportAlerts(grpc::CallbackServerContext* context,
                                          const v1::ReportAlertsRequest* request,
@@ -191,6 +198,21 @@ class IncidentServiceImpl final : public v1::IncidentService::CallbackService {
   grpc::ServerUnaryReactor* ExportPostmortem(grpc::CallbackServerContext* context,
                                              const v1::ExportPostmortemRequest* request,
                                              v1::ExportPostmortemResponse* response) override;
+  // Response targets (sla_service.cc); UNIMPLEMENTED without an SlaStore.
+  grpc::ServerUnaryReactor* GetSlaPolicy(grpc::CallbackServerContext* context,
+                                         const v1::GetSlaPolicyRequest* request,
+                                         v1::SlaPolicy* response) override;
+  grpc::ServerUnaryReactor* UpdateSlaPolicy(grpc::CallbackServerContext* context,
+                                            const v1::UpdateSlaPolicyRequest* request,
+                                            v1::SlaPolicy* response) override;
+  // Streams incident changes (watch_service.cc) from the watcher set by
+  // SetWatcher; UNIMPLEMENTED without one.
+  grpc::ServerWriteReactor<v1::IncidentEvent>* WatchIncidents(
+      grpc::CallbackServerContext* context, const v1::WatchIncidentsRequest* request) override;
+
+  // The replica's watch poller (must outlive the service); its incidents get
+  // the SLA fields. Call before serving.
+  void SetWatcher(IncidentWatcher* watcher);
 
  private:
   // The fields every lifecycle request carries.
@@ -212,6 +234,10 @@ class IncidentServiceImpl final : public v1::IncidentService::CallbackService {
                      const std::function<void(const IncidentChange&, Response*)>& fill,
                      Response* response);
 
+  // Adds the SLA fields and escalation_policy_id to incidents read or
+  // returned (sla_service.cc); a no-op without an SlaStore.
+  absl::Status AddSlaFieldsTo(const std::vector<v1::Incident*>& incidents);
+
   // The lifecycle steps share everything but the target state.
   template <typename Request>
   grpc::ServerUnaryReactor* Step(grpc::CallbackServerContext* context, absl::string_view method,
@@ -224,10 +250,14 @@ class IncidentServiceImpl final : public v1::IncidentService::CallbackService {
   IncidentMetrics& metrics_;
   const GroupingConfig grouping_;
   Notifier* const notifier_;
+  // Null: no SLA policies, breaches or SLA fields on incidents.
+  SlaStore* const sla_;
   // Ids of silences created without a request_id.
   RandomIdGenerator silence_ids_;
   // Ids of paging configuration created without a request_id.
   RandomIdGenerator config_ids_;
+  // Null: WatchIncidents answers UNIMPLEMENTED.
+  IncidentWatcher* watcher_ = nullptr;
 };
 
 }  // namespace agentwatch::incident

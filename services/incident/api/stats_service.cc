@@ -6,6 +6,7 @@
 #include "incident/api/incident_service.h"
 #include "incident/api/proto_mapping.h"
 #include "incident/core/stats.h"
+#include "incident/store/sla_store.h"
 #include "incident/store/stats_store.h"
 
 namespace agentwatch::incident {
@@ -51,7 +52,19 @@ grpc::ServerUnaryReactor* IncidentServiceImpl::GetStats(grpc::CallbackServerCont
                      MakeStatsQuery(request->tenant(), start, end, request->service_label(),
                                     request->time_zone(), TruncateToMicros(clock_.Now())));
     ASSIGN_OR_RETURN(const StatsAggregates aggregates, stats->AggregateStats(query));
-    const IncidentStatsReport report = FinishStats(query, aggregates);
+    IncidentStatsReport report = FinishStats(query, aggregates);
+    if (sla_ != nullptr) {
+      ASSIGN_OR_RETURN(const SlaBreachCounts breaches, sla_->CountSlaBreaches(query));
+      report.overall.sla_breaches = breaches.overall;
+      for (StatsGroup& group : report.by_severity) {
+        const auto it = breaches.by_severity.find(group.severity);
+        group.sla_breaches = it == breaches.by_severity.end() ? 0 : it->second;
+      }
+      for (StatsGroup& group : report.by_service) {
+        const auto it = breaches.by_service.find(group.service);
+        group.sla_breaches = it == breaches.by_service.end() ? 0 : it->second;
+      }
+    }
     GroupToProto(report.overall, response->mutable_overall());
     for (const StatsGroup& group : report.by_severity) {
       GroupToProto(group, response->add_by_severity());

@@ -84,9 +84,8 @@ absl::StatusOr<Labels> StringMap(const Struct& object, const std::string& key,
 }
 
 // An RFC 3339 time; nullopt when absent, empty or Go's zero time.
-absl::StatusOr<std::optional<absl::Time>> OptionalTime(const Struct& object, const std::string& key,
-                                                       absl::string_view field) {
-  ASSIGN_OR_RETURN(const std::string text, OptionalString(object, key, field));
+absl::StatusOr<std::optional<absl::Time>> ParseOptionalTime(const std::string& text,
+                                                            absl::string_view field) {
   if (text.empty()) return std::nullopt;
   absl::Time t;
   std::string error;
@@ -96,6 +95,12 @@ absl::StatusOr<std::optional<absl::Time>> OptionalTime(const Struct& object, con
   if (t == absl::FromUnixSeconds(kGoZeroUnixSeconds)) return std::nullopt;
   if (t < absl::UnixEpoch()) return common::InvalidField(field, "before 1970-01-01");
   return t;
+}
+
+absl::StatusOr<std::optional<absl::Time>> OptionalTime(const Struct& object, const std::string& key,
+                                                       absl::string_view field) {
+  ASSIGN_OR_RETURN(const std::string text, OptionalString(object, key, field));
+  return ParseOptionalTime(text, field);
 }
 
 // The longest prefix of `text` of at most `max_bytes` that does not split a
@@ -203,17 +208,396 @@ std::string PercentDecode(absl::string_view text) {
   return out;
 }
 
-// One Alertmanager alert as a report.
-absl::StatusOr<AlertReport> AlertmanagerAlert(const Value& value, absl::string_view field,
-                                              absl::string_view default_tenant) {
-  if (value.kind_case() != Value::kStructValue) {
-    return common::InvalidField(field, "must be an object");
+// --- The Alertmanager payload, read directly ---------------------------------
+//
+// A strict JSON reader over the body (RFC 8259: one value, no trailing bytes,
+// strings valid UTF-8) that keeps only what intake needs: webhook bodies are
+// parsed once per notification, and building a google.protobuf.Struct of
+// every alert cost more than the intake itself.
+
+// What a member of an alert held.
+enum class Kind { kAbsent, kString, kObject, kOther };
+
+// A member whose value is a string, an object of strings, or anything else.
+struct RawField {
+  Kind kind = Kind::kAbsent;
+  std::string text;  // kString
+  Labels map;        // kObject: its string members
+  std::string bad_member;  // kObject: the first member that is not a string
+};
+
+struct RawAlert {
+  bool is_object = false;
+  RawField status, fingerprint, labels, annotations, starts_at, ends_at, generator_url;
+};
+
+class JsonReader {
+ public:
+  explicit JsonReader(absl::string_view text) : text_(text) {}
+
+  // The error that stopped reading, "" while none.
+  const std::string& error() const { return error_; }
+  bool ok() const { return error_.empty(); }
+
+  void SkipSpace() {
+    while (at_ < text_.size() && (text_[at_] == ' ' || text_[at_] == '\n' || text_[at_] == '\t' ||
+                                  text_[at_] == '\r')) {
+      ++at_;
+    }
   }
-  const Struct& alert = value.struct_value();
+
+  // The next non-space byte, 0 at the end.
+  char Peek() {
+    SkipSpace();
+    return at_ < text_.size() ? text_[at_] : '\0';
+  }
+
+  bool AtEnd() {
+    SkipSpace();
+    return at_ == text_.size();
+  }
+
+  bool Consume(char c) {
+    if (Peek() != c) return Fail(absl::StrCat("expected '", std::string(1, c), "' at byte ", at_));
+    ++at_;
+    return true;
+  }
+
+  bool Fail(std::string why) {
+    if (error_.empty()) error_ = std::move(why);
+    return false;
+  }
+
+  // Reads an object member by member: `member(name)` must read the value.
+  template <typename Fn>
+  bool ReadObject(Fn&& member) {
+    if (!Consume('{')) return false;
+    if (Peek() == '}') {
+      ++at_;
+      return true;
+    }
+    std::string name;
+    while (true) {
+      if (Peek() != '"') return Fail(absl::StrCat("expected a member name at byte ", at_));
+      if (!ReadString(&name) || !Consume(':') || !member(name)) return false;
+      const char c = Peek();
+      ++at_;
+      if (c == ',') continue;
+      if (c == '}') return true;
+      return Fail(absl::StrCat("expected ',' or '}' at byte ", at_ - 1));
+    }
+  }
+
+  // Reads an array element by element: `element(index)` must read the value.
+  template <typename Fn>
+  bool ReadArray(Fn&& element) {
+    if (!Consume('[')) return false;
+    if (Peek() == ']') {
+      ++at_;
+      return true;
+    }
+    for (size_t i = 0;; ++i) {
+      if (!element(i)) return false;
+      const char c = Peek();
+      ++at_;
+      if (c == ',') continue;
+      if (c == ']') return true;
+      return Fail(absl::StrCat("expected ',' or ']' at byte ", at_ - 1));
+    }
+  }
+
+  // A string at the cursor (which must be at '"'), escapes decoded.
+  bool ReadString(std::string* out) {
+    out->clear();
+    if (Peek() != '"') return Fail(absl::StrCat("expected a string at byte ", at_));
+    ++at_;
+    while (at_ < text_.size()) {
+      const unsigned char c = static_cast<unsigned char>(text_[at_]);
+      if (c == '"') {
+        ++at_;
+        return true;
+      }
+      if (c < 0x20) return Fail(absl::StrCat("control character in a string at byte ", at_));
+      if (c == '\\') {
+        if (!ReadEscape(out)) return false;
+        continue;
+      }
+      if (c < 0x80) {
+        const size_t end = text_.find_first_of("\"\\", at_);
+        size_t plain = at_;
+        const size_t stop = end == absl::string_view::npos ? text_.size() : end;
+        while (plain < stop && static_cast<unsigned char>(text_[plain]) >= 0x20 &&
+               static_cast<unsigned char>(text_[plain]) < 0x80) {
+          ++plain;
+        }
+        out->append(text_.data() + at_, plain - at_);
+        at_ = plain;
+        continue;
+      }
+      const size_t n = Utf8Length(at_);
+      if (n == 0) return Fail(absl::StrCat("invalid UTF-8 in a string at byte ", at_));
+      out->append(text_.data() + at_, n);
+      at_ += n;
+    }
+    return Fail("unterminated string");
+  }
+
+  // Skips any value.
+  bool SkipValue(int depth = 0) {
+    if (depth > 64) return Fail("nested too deeply");
+    const char c = Peek();
+    if (c == '{') {
+      return ReadObject([&](const std::string&) { return SkipValue(depth + 1); });
+    }
+    if (c == '[') return ReadArray([&](size_t) { return SkipValue(depth + 1); });
+    if (c == '"') {
+      std::string ignored;
+      return ReadString(&ignored);
+    }
+    return ReadScalar();
+  }
+
+  // true, false, null or a number.
+  bool ReadScalar() {
+    for (absl::string_view word : {"true", "false", "null"}) {
+      if (absl::StartsWith(text_.substr(at_), word)) {
+        at_ += word.size();
+        return true;
+      }
+    }
+    const size_t start = at_;
+    if (at_ < text_.size() && text_[at_] == '-') ++at_;
+    auto digits = [this]() {
+      const size_t from = at_;
+      while (at_ < text_.size() && absl::ascii_isdigit(static_cast<unsigned char>(text_[at_]))) {
+        ++at_;
+      }
+      return at_ - from;
+    };
+    if (at_ < text_.size() && text_[at_] == '0') {
+      ++at_;
+    } else if (digits() == 0) {
+      at_ = start;
+      return Fail(absl::StrCat("unexpected value at byte ", start));
+    }
+    if (at_ < text_.size() && text_[at_] == '.') {
+      ++at_;
+      if (digits() == 0) return Fail(absl::StrCat("bad number at byte ", start));
+    }
+    if (at_ < text_.size() && (text_[at_] == 'e' || text_[at_] == 'E')) {
+      ++at_;
+      if (at_ < text_.size() && (text_[at_] == '+' || text_[at_] == '-')) ++at_;
+      if (digits() == 0) return Fail(absl::StrCat("bad number at byte ", start));
+    }
+    return true;
+  }
+
+  // A member value as a string (null: absent; anything else: kOther).
+  bool ReadStringField(RawField* field) {
+    const char c = Peek();
+    if (c == '"') {
+      field->kind = Kind::kString;
+      return ReadString(&field->text);
+    }
+    field->kind = IsNull() ? Kind::kAbsent : Kind::kOther;
+    return SkipValue();
+  }
+
+  // A member value as an object of strings (null: absent).
+  bool ReadMapField(RawField* field) {
+    const char c = Peek();
+    field->map.clear();
+    field->bad_member.clear();
+    if (c != '{') {
+      field->kind = IsNull() ? Kind::kAbsent : Kind::kOther;
+      return SkipValue();
+    }
+    field->kind = Kind::kObject;
+    std::string value;
+    return ReadObject([&](const std::string& name) {
+      if (Peek() == '"') {
+        if (!ReadString(&value)) return false;
+        field->map.insert_or_assign(name, value);
+        return true;
+      }
+      if (field->bad_member.empty()) field->bad_member = name;
+      return SkipValue(1);
+    });
+  }
+
+ private:
+  bool IsNull() { return absl::StartsWith(text_.substr(at_), "null"); }
+
+  // The length of the valid UTF-8 sequence at `i`, 0 when invalid.
+  size_t Utf8Length(size_t i) const {
+    const auto byte = [this](size_t k) { return static_cast<unsigned char>(text_[k]); };
+    const unsigned char c = byte(i);
+    size_t n;
+    uint32_t code;
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 2;
+      code = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 3;
+      code = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 4;
+      code = c & 0x07;
+    } else {
+      return 0;
+    }
+    if (i + n > text_.size()) return 0;
+    for (size_t k = 1; k < n; ++k) {
+      if ((byte(i + k) & 0xC0) != 0x80) return 0;
+      code = (code << 6) | (byte(i + k) & 0x3F);
+    }
+    if ((n == 3 && (code < 0x800 || (code >= 0xD800 && code <= 0xDFFF))) ||
+        (n == 4 && (code < 0x10000 || code > 0x10FFFF))) {
+      return 0;
+    }
+    return n;
+  }
+
+  static int Hex(char h) {
+    if (h >= '0' && h <= '9') return h - '0';
+    if (h >= 'a' && h <= 'f') return h - 'a' + 10;
+    if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+    return -1;
+  }
+
+  bool Hex4(size_t from, uint32_t* value) const {
+    if (from + 4 > text_.size()) return false;
+    *value = 0;
+    for (size_t k = from; k < from + 4; ++k) {
+      const int h = Hex(text_[k]);
+      if (h < 0) return false;
+      *value = (*value << 4) | static_cast<uint32_t>(h);
+    }
+    return true;
+  }
+
+  bool ReadEscape(std::string* out) {
+    if (at_ + 1 >= text_.size()) return Fail("unterminated string");
+    const char e = text_[at_ + 1];
+    at_ += 2;
+    switch (e) {
+      case '"':
+      case '\\':
+      case '/':
+        out->push_back(e);
+        return true;
+      case 'b':
+        out->push_back('\b');
+        return true;
+      case 'f':
+        out->push_back('\f');
+        return true;
+      case 'n':
+        out->push_back('\n');
+        return true;
+      case 'r':
+        out->push_back('\r');
+        return true;
+      case 't':
+        out->push_back('\t');
+        return true;
+      case 'u':
+        break;
+      default:
+        return Fail(absl::StrCat("bad escape at byte ", at_ - 2));
+    }
+    uint32_t code;
+    if (!Hex4(at_, &code)) return Fail(absl::StrCat("bad \\u escape at byte ", at_ - 2));
+    at_ += 4;
+    if (code >= 0xD800 && code <= 0xDBFF) {
+      uint32_t low;
+      if (at_ + 6 > text_.size() || text_[at_] != '\\' || text_[at_ + 1] != 'u' ||
+          !Hex4(at_ + 2, &low) || low < 0xDC00 || low > 0xDFFF) {
+        return Fail(absl::StrCat("unpaired surrogate at byte ", at_ - 6));
+      }
+      code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+      at_ += 6;
+    } else if (code >= 0xDC00 && code <= 0xDFFF) {
+      return Fail(absl::StrCat("unpaired surrogate at byte ", at_ - 6));
+    }
+    if (code < 0x80) {
+      out->push_back(static_cast<char>(code));
+    } else if (code < 0x800) {
+      out->push_back(static_cast<char>(0xC0 | (code >> 6)));
+      out->push_back(static_cast<char>(0x80 | (code & 0x3F)));
+    } else if (code < 0x10000) {
+      out->push_back(static_cast<char>(0xE0 | (code >> 12)));
+      out->push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | (code & 0x3F)));
+    } else {
+      out->push_back(static_cast<char>(0xF0 | (code >> 18)));
+      out->push_back(static_cast<char>(0x80 | ((code >> 12) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | (code & 0x3F)));
+    }
+    return true;
+  }
+
+  absl::string_view text_;
+  size_t at_ = 0;
+  std::string error_;
+};
+
+// Reads one element of `alerts` (any value; only objects are alerts).
+bool ReadRawAlert(JsonReader& reader, RawAlert* alert) {
+  if (reader.Peek() != '{') {
+    alert->is_object = false;
+    return reader.SkipValue(1);
+  }
+  alert->is_object = true;
+  return reader.ReadObject([&](const std::string& name) {
+    if (name == "status") return reader.ReadStringField(&alert->status);
+    if (name == "fingerprint") return reader.ReadStringField(&alert->fingerprint);
+    if (name == "labels") return reader.ReadMapField(&alert->labels);
+    if (name == "annotations") return reader.ReadMapField(&alert->annotations);
+    if (name == "startsAt") return reader.ReadStringField(&alert->starts_at);
+    if (name == "endsAt") return reader.ReadStringField(&alert->ends_at);
+    if (name == "generatorURL") return reader.ReadStringField(&alert->generator_url);
+    return reader.SkipValue(2);
+  });
+}
+
+absl::StatusOr<std::string> RawString(const RawField& raw, absl::string_view field) {
+  if (raw.kind == Kind::kAbsent) return std::string();
+  if (raw.kind != Kind::kString) return common::InvalidField(field, "must be a string");
+  return raw.text;
+}
+
+absl::StatusOr<std::string> RawRequiredString(const RawField& raw, absl::string_view field) {
+  ASSIGN_OR_RETURN(std::string value, RawString(raw, field));
+  if (value.empty()) return common::InvalidField(field, "required");
+  return value;
+}
+
+absl::StatusOr<Labels> RawMap(RawField& raw, absl::string_view field) {
+  if (raw.kind == Kind::kAbsent) return Labels();
+  if (raw.kind != Kind::kObject) return common::InvalidField(field, "must be an object of strings");
+  if (!raw.bad_member.empty()) {
+    return common::InvalidField(absl::StrCat(field, ".", raw.bad_member), "must be a string");
+  }
+  return std::move(raw.map);
+}
+
+// An RFC 3339 time; nullopt when absent, empty or Go's zero time.
+absl::StatusOr<std::optional<absl::Time>> RawTime(const RawField& raw, absl::string_view field) {
+  ASSIGN_OR_RETURN(const std::string text, RawString(raw, field));
+  return ParseOptionalTime(text, field);
+}
+
+// One Alertmanager alert as a report; the checks in the order they always
+// ran, so that the first problem is the one named.
+absl::StatusOr<AlertReport> AlertmanagerAlert(RawAlert& alert, absl::string_view field,
+                                              absl::string_view default_tenant) {
+  if (!alert.is_object) return common::InvalidField(field, "must be an object");
   AlertReport report;
   report.source = "alertmanager";
   ASSIGN_OR_RETURN(const std::string status,
-                   RequiredString(alert, "status", absl::StrCat(field, ".status")));
+                   RawRequiredString(alert.status, absl::StrCat(field, ".status")));
   if (status == "firing") {
     report.status = AlertStatus::kFiring;
   } else if (status == "resolved") {
@@ -223,10 +607,10 @@ absl::StatusOr<AlertReport> AlertmanagerAlert(const Value& value, absl::string_v
                                 absl::StrCat("must be firing or resolved, not \"", status, "\""));
   }
   ASSIGN_OR_RETURN(report.fingerprint,
-                   RequiredString(alert, "fingerprint", absl::StrCat(field, ".fingerprint")));
-  ASSIGN_OR_RETURN(report.labels, StringMap(alert, "labels", absl::StrCat(field, ".labels")));
+                   RawRequiredString(alert.fingerprint, absl::StrCat(field, ".fingerprint")));
+  ASSIGN_OR_RETURN(report.labels, RawMap(alert.labels, absl::StrCat(field, ".labels")));
   ASSIGN_OR_RETURN(report.annotations,
-                   StringMap(alert, "annotations", absl::StrCat(field, ".annotations")));
+                   RawMap(alert.annotations, absl::StrCat(field, ".annotations")));
   const auto name = report.labels.find(std::string(kAlertNameLabel));
   if (name == report.labels.end() || name->second.empty()) {
     return common::InvalidField(absl::StrCat(field, ".labels.alertname"), "required");
@@ -237,13 +621,12 @@ absl::StatusOr<AlertReport> AlertmanagerAlert(const Value& value, absl::string_v
                       ? tenant->second
                       : std::string(default_tenant);
   report.severity = SeverityFromLabels(report.labels);
-  ASSIGN_OR_RETURN(report.starts_at,
-                   OptionalTime(alert, "startsAt", absl::StrCat(field, ".startsAt")));
+  ASSIGN_OR_RETURN(report.starts_at, RawTime(alert.starts_at, absl::StrCat(field, ".startsAt")));
   ASSIGN_OR_RETURN(const std::optional<absl::Time> ends_at,
-                   OptionalTime(alert, "endsAt", absl::StrCat(field, ".endsAt")));
+                   RawTime(alert.ends_at, absl::StrCat(field, ".endsAt")));
   if (report.status == AlertStatus::kResolved) report.ends_at = ends_at;
   ASSIGN_OR_RETURN(report.generator_url,
-                   OptionalString(alert, "generatorURL", absl::StrCat(field, ".generatorURL")));
+                   RawString(alert.generator_url, absl::StrCat(field, ".generatorURL")));
   return report;
 }
 
@@ -341,21 +724,37 @@ Severity SeverityFromLabels(const Labels& labels) {
 
 absl::StatusOr<std::vector<AlertReport>> AlertsFromAlertmanager(absl::string_view body,
                                                                 absl::string_view default_tenant) {
-  Struct payload;
-  RETURN_IF_ERROR(ParseObject(body, &payload));
-  const Value* alerts = Find(payload, "alerts");
-  if (alerts == nullptr) return common::InvalidField("alerts", "required");
-  if (alerts->kind_case() != Value::kListValue) {
-    return common::InvalidField("alerts", "must be an array");
+  if (body.empty()) return common::InvalidField("body", "required");
+  JsonReader reader(body);
+  std::vector<RawAlert> raw;
+  // The alerts member: absent (or null), an array, or another value.
+  Kind alerts = Kind::kAbsent;
+  bool read = reader.Peek() == '{' || reader.Fail("the body is not an object");
+  read = read && reader.ReadObject([&](const std::string& name) {
+    if (name != "alerts") return reader.SkipValue(1);
+    raw.clear();
+    if (reader.Peek() == '[') {
+      alerts = Kind::kObject;
+      return reader.ReadArray([&](size_t i) {
+        raw.emplace_back();
+        return ReadRawAlert(reader, &raw[i]);
+      });
+    }
+    alerts = reader.Peek() == 'n' ? Kind::kAbsent : Kind::kOther;  // null: absent
+    return reader.SkipValue(1);
+  });
+  if (read && !reader.AtEnd()) reader.Fail("bytes after the JSON value");
+  if (!reader.ok()) {
+    return common::InvalidField("body", absl::StrCat("not a JSON object: ", reader.error()));
   }
-  const ListValue& list = alerts->list_value();
-  RETURN_IF_ERROR(ValidateBatchSize(static_cast<size_t>(list.values_size())));
+  if (alerts == Kind::kAbsent) return common::InvalidField("alerts", "required");
+  if (alerts != Kind::kObject) return common::InvalidField("alerts", "must be an array");
+  RETURN_IF_ERROR(ValidateBatchSize(raw.size()));
   std::vector<AlertReport> reports;
-  reports.reserve(static_cast<size_t>(list.values_size()));
-  for (int i = 0; i < list.values_size(); ++i) {
-    ASSIGN_OR_RETURN(
-        AlertReport report,
-        AlertmanagerAlert(list.values(i), absl::StrCat("alerts[", i, "]"), default_tenant));
+  reports.reserve(raw.size());
+  for (size_t i = 0; i < raw.size(); ++i) {
+    ASSIGN_OR_RETURN(AlertReport report,
+                     AlertmanagerAlert(raw[i], absl::StrCat("alerts[", i, "]"), default_tenant));
     reports.push_back(std::move(report));
   }
   return reports;
@@ -468,14 +867,14 @@ common::HttpResponse IncidentWebhooks::Alertmanager(const common::HttpRequest& r
   for (size_t i = 0; i < reports->size(); ++i) fields.push_back(absl::StrCat("alerts[", i, "]"));
   absl::StatusOr<IntakeSummary> summary = Intake(*reports, fields, clock_.Now());
   if (!summary.ok()) return ErrorResponse(summary.status(), kAlertmanagerPath);
-  Struct body;
-  auto& out = *body.mutable_fields();
-  out["status"] = StringValue("success");
-  out["accepted"].set_number_value(static_cast<double>(summary->accepted));
-  out["duplicates"].set_number_value(static_cast<double>(summary->duplicates));
-  ListValue* ids = out["incident_ids"].mutable_list_value();
-  for (const std::string& id : summary->incident_ids) *ids->add_values() = StringValue(id);
-  return JsonResponse(200, body);
+  std::string body = absl::StrCat("{\"status\":\"success\",\"accepted\":", summary->accepted,
+                                  ",\"duplicates\":", summary->duplicates, ",\"incident_ids\":[");
+  for (size_t i = 0; i < summary->incident_ids.size(); ++i) {
+    absl::StrAppend(&body, i == 0 ? "\"" : ",\"", common::JsonEscape(summary->incident_ids[i]),
+                    "\"");
+  }
+  body.append("]}\n");
+  return common::HttpResponse{200, kJson, std::move(body), {}};
 }
 
 absl::Status IncidentWebhooks::Acknowledge(const PagerDutyEvent& event, absl::Time now) {

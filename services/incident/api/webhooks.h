@@ -4,9 +4,10 @@
 //   POST /v2/enqueue                   PagerDuty Events API v2
 //
 // Both feed the same intake as ReportAlerts (same validation, grouping and
-// idempotency). Bodies are JSON, parsed with protobuf's JSON parser into
-// google.protobuf.Struct and checked field by field; unknown fields are
-// ignored. When authentication is on, both need an operator token in
+// idempotency). Bodies are JSON (RFC 8259, UTF-8) checked field by field;
+// unknown fields are ignored. Alertmanager bodies are read directly into
+// alerts (a strict reader that keeps only the fields below); PagerDuty events
+// through protobuf's JSON parser into google.protobuf.Struct. When authentication is on, both need an operator token in
 // `Authorization: Bearer TOKEN` (401 without a known token, 403 below
 // operator). 503 when Postgres is unreachable (nothing was written), 405 for
 // a method other than POST.

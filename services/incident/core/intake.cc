@@ -59,36 +59,38 @@ class Planner {
     }
   }
 
-  // Plans `alerts`; the planner is spent afterwards (the plan takes its state).
-  IntakePlan Run(const std::vector<IncomingAlert>& alerts) {
-    IntakePlan plan;
-    plan.summary.incident_ids.reserve(alerts.size());
+  // Plans `alerts` after every batch planned before, counting into
+  // `summary`.
+  void Plan(const std::vector<IncomingAlert>& alerts, IntakeSummary& summary) {
+    IntakePlan& plan = plan_;
+    const size_t opened_before = created_.size();
+    summary.incident_ids.reserve(summary.incident_ids.size() + alerts.size());
     for (const IncomingAlert& alert : alerts) {
       if (alert.status == AlertStatus::kFiring) {
-        ++plan.summary.received_firing;
+        ++summary.received_firing;
       } else {
-        ++plan.summary.received_resolved;
+        ++summary.received_resolved;
       }
       ReportKey key = KeyOf(alert);
       auto known = reports_.find(key);
       if (known != reports_.end()) {
-        ++plan.summary.duplicates;
-        plan.summary.incident_ids.push_back(known->second);
+        ++summary.duplicates;
+        summary.incident_ids.push_back(known->second);
         continue;
       }
-      ++plan.summary.accepted;
+      ++summary.accepted;
       if (alert.status == AlertStatus::kFiring && Silenced(alert)) {
-        ++plan.summary.silenced;
+        ++summary.silenced;
         reports_.emplace(key, "");
         plan.reports.push_back(ReportRecord{std::move(key), "", now_});
-        plan.summary.incident_ids.emplace_back();
+        summary.incident_ids.emplace_back();
         continue;
       }
       if (alert.status == AlertStatus::kFiring && Inhibited(alert)) {
-        ++plan.summary.inhibited;
+        ++summary.inhibited;
         reports_.emplace(key, "");
         plan.reports.push_back(ReportRecord{std::move(key), "", now_});
-        plan.summary.incident_ids.emplace_back();
+        summary.incident_ids.emplace_back();
         continue;
       }
       if (!rules_.empty()) {
@@ -103,9 +105,15 @@ class Planner {
           alert.status == AlertStatus::kFiring ? ApplyFiring(alert) : ApplyResolved(alert);
       reports_.emplace(key, incident_id);
       plan.reports.push_back(ReportRecord{std::move(key), incident_id, now_});
-      plan.summary.incident_ids.push_back(std::move(incident_id));
+      summary.incident_ids.push_back(std::move(incident_id));
     }
-    plan.summary.incidents_opened = static_cast<int64_t>(created_.size());
+    summary.incidents_opened += static_cast<int64_t>(created_.size() - opened_before);
+  }
+
+  // The plan of every batch planned so far; the planner is spent afterwards
+  // (the plan takes its state).
+  IntakePlan Finish() {
+    IntakePlan plan = std::move(plan_);
     plan.created.reserve(created_.size());
     for (const std::string& id : created_) plan.created.push_back(std::move(incidents_.at(id)));
     const std::set<std::string> created(created_.begin(), created_.end());
@@ -368,6 +376,7 @@ class Planner {
   }
 
   const absl::Duration reopen_window_;
+  IntakePlan plan_;  // reports so far (summary unused)
   std::map<std::string, Incident> incidents_;
   std::map<AlertKey, AlertState> alerts_;
   std::map<ReportKey, std::string> reports_;
@@ -410,7 +419,35 @@ ReportKey KeyOf(const IncomingAlert& alert) {
 
 IntakePlan PlanIntake(IntakeState state, const std::vector<IncomingAlert>& alerts, absl::Time now,
                       IdGenerator& ids, absl::Duration reopen_window) {
-  return Planner(std::move(state), now, ids, reopen_window).Run(alerts);
+  Planner planner(std::move(state), now, ids, reopen_window);
+  IntakeSummary summary;
+  planner.Plan(alerts, summary);
+  IntakePlan plan = planner.Finish();
+  plan.summary = std::move(summary);
+  return plan;
+}
+
+IntakePlan PlanIntakeGroup(IntakeState state,
+                           const std::vector<const std::vector<IncomingAlert>*>& batches,
+                           absl::Time now, IdGenerator& ids, absl::Duration reopen_window,
+                           std::vector<IntakeSummary>* summaries) {
+  Planner planner(std::move(state), now, ids, reopen_window);
+  summaries->assign(batches.size(), IntakeSummary{});
+  IntakeSummary total;
+  for (size_t b = 0; b < batches.size(); ++b) {
+    IntakeSummary& summary = (*summaries)[b];
+    planner.Plan(*batches[b], summary);
+    total.accepted += summary.accepted;
+    total.duplicates += summary.duplicates;
+    total.received_firing += summary.received_firing;
+    total.received_resolved += summary.received_resolved;
+    total.incidents_opened += summary.incidents_opened;
+    total.silenced += summary.silenced;
+    total.inhibited += summary.inhibited;
+  }
+  IntakePlan plan = planner.Finish();
+  plan.summary = std::move(total);
+  return plan;
 }
 
 }  // namespace agentwatch::incident

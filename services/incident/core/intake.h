@@ -128,4 +128,14 @@ struct IntakePlan {
 IntakePlan PlanIntake(IntakeState state, const std::vector<IncomingAlert>& alerts, absl::Time now,
                       IdGenerator& ids, absl::Duration reopen_window = absl::ZeroDuration());
 
+// Plans several batches as one (group commit): `batches` in order, exactly as
+// if each had been planned and written after the previous one, against
+// `state` loaded for all of them. (*summaries)[b] is batch b's summary (its
+// incident_ids in its request order); the plan's summary holds the totals
+// and no incident_ids.
+IntakePlan PlanIntakeGroup(IntakeState state,
+                           const std::vector<const std::vector<IncomingAlert>*>& batches,
+                           absl::Time now, IdGenerator& ids, absl::Duration reopen_window,
+                           std::vector<IntakeSummary>* summaries);
+
 }  // namespace agentwatch::incident

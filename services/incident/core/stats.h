@@ -47,7 +47,7 @@ struct StatsGroup {
   absl::Duration mttd = absl::ZeroDuration();  // create_time - start_time
   absl::Duration mtta = absl::ZeroDuration();  // acknowledge_time - create_time
   absl::Duration mttr = absl::ZeroDuration();  // resolve_time - create_time
-  int64_t sla_breaches = 0;                    // no SLA policies yet: always 0
+  int64_t sla_breaches = 0;                    // incidents with a recorded SLA breach
 };
 
 // Incidents created on one local day.

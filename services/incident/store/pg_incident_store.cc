@@ -2,6 +2,7 @@
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
+#include <pqxx/tablewriter>
 
 #include <algorithm>
 #include <map>
@@ -44,19 +45,30 @@ constexpr absl::string_view kNoEndsAt = "-infinity";
   AW_MICROS("a.joined_at") ", " AW_MICROS("a.update_time")
 // clang-format on
 
+// Intake looks rows up by key (index probes per alert) in tables that grow
+// all the time. A prepared statement's generic plan is made once per
+// connection and kept: made while a table was small (a fresh database, or
+// statistics not analyzed since), it hashes or scans the whole table on every
+// batch from then on (seen: 10-30 ms a batch on alert_reports). Intake plans
+// each execution for the tables' current sizes instead (a fraction of a
+// millisecond a transaction), keeping the parsed statements.
+constexpr char kIntakePlanning[] = "SET LOCAL plan_cache_mode = force_custom_plan";
+
 // $1 lock space, $2 JSON array of group keys. The locks are taken in hash
 // order (output expressions run after ORDER BY), so batches never deadlock.
 constexpr char kLockGroups[] =
     "SELECT pg_advisory_xact_lock($1::integer, h) FROM (SELECT DISTINCT hashtext(k) AS h "
     "FROM jsonb_array_elements_text($2::jsonb) AS k) AS s ORDER BY h";
 
-// $1 JSON [{i, tenant_id, fingerprint, status, starts_at, ends_at}].
+// $1 JSON [{i, tenant_id, fingerprint, status, starts_at, ends_at}]. One
+// primary-key probe per key (LATERAL ... LIMIT 1: never a hash of the whole
+// table).
 constexpr char kSelectKnownReports[] =
     "SELECT k.i, r.incident_id FROM jsonb_to_recordset($1::jsonb) AS k(i integer, "
     "tenant_id text, fingerprint text, status smallint, starts_at timestamptz, "
-    "ends_at timestamptz) JOIN incident.alert_reports r ON r.tenant_id = k.tenant_id AND "
-    "r.fingerprint = k.fingerprint AND r.status = k.status AND r.starts_at = k.starts_at AND "
-    "r.ends_at = k.ends_at";
+    "ends_at timestamptz) CROSS JOIN LATERAL (SELECT r.incident_id FROM incident.alert_reports r "
+    "WHERE r.tenant_id = k.tenant_id AND r.fingerprint = k.fingerprint AND r.status = k.status "
+    "AND r.starts_at = k.starts_at AND r.ends_at = k.ends_at LIMIT 1) AS r";
 
 // $1 JSON [{tenant_id, group_key}].
 constexpr char kLockOpenGroupIncidents[] =
@@ -65,12 +77,14 @@ constexpr char kLockOpenGroupIncidents[] =
     "(SELECT g.tenant_id, g.group_key FROM jsonb_to_recordset($1::jsonb) AS g(tenant_id text, "
     "group_key text)) ORDER BY i.tenant_id, i.id FOR UPDATE OF i";
 
-// $1 JSON [{tenant_id, fingerprint}].
-constexpr char kSelectLatestIncidents[] =
-    "SELECT DISTINCT ON (a.tenant_id, a.fingerprint) a.tenant_id, a.incident_id "
-    "FROM jsonb_to_recordset($1::jsonb) AS f(tenant_id text, fingerprint text) "
-    "JOIN incident.alerts a ON a.tenant_id = f.tenant_id AND a.fingerprint = f.fingerprint "
-    "ORDER BY a.tenant_id, a.fingerprint, a.joined_at DESC, a.incident_id DESC";
+// $1 JSON [{tenant_id, fingerprint}] (distinct): each fingerprint's latest
+// alert row (greatest joined_at, then incident id), whole: one index probe
+// per fingerprint (LATERAL ... LIMIT 1: never a scan of the whole table).
+constexpr char kSelectLatestAlerts[] =
+    "SELECT " AW_ALERT_COLUMNS
+    " FROM jsonb_to_recordset($1::jsonb) AS f(tenant_id text, fingerprint text) "
+    "CROSS JOIN LATERAL (SELECT * FROM incident.alerts l WHERE l.tenant_id = f.tenant_id AND "
+    "l.fingerprint = f.fingerprint ORDER BY l.joined_at DESC, l.incident_id DESC LIMIT 1) AS a";
 
 // $1 JSON [{tenant_id, id}].
 constexpr char kLockIncidents[] =
@@ -141,14 +155,26 @@ constexpr char kUpdateAlerts[] =
     "update_time timestamptz) WHERE a.tenant_id = x.tenant_id AND "
     "a.incident_id = x.incident_id AND a.fingerprint = x.fingerprint";
 
-// A report recorded concurrently by another transaction (possible only when
-// one fingerprint changed group) fails the primary key: the batch replans.
-constexpr char kInsertReports[] =
-    "INSERT INTO incident.alert_reports (tenant_id, fingerprint, status, starts_at, ends_at, "
-    "incident_id, received_at) SELECT x.tenant_id, x.fingerprint, x.status, x.starts_at, "
-    "x.ends_at, x.incident_id, x.received_at FROM jsonb_to_recordset($1::jsonb) AS "
-    "x(tenant_id text, fingerprint text, status smallint, starts_at timestamptz, "
-    "ends_at timestamptz, incident_id text, received_at timestamptz)";
+// The alert rows a batch changes whose labels and annotations stayed as
+// loaded (a resolve, a refire of the same alert): only the state columns,
+// from arrays ($1..$11), without rewriting and re-parsing two JSON objects a
+// row.
+constexpr char kUpdateAlertStates[] =
+    "UPDATE incident.alerts AS a SET name = x.name, severity = x.severity, status = x.status, "
+    "starts_at = x.starts_at, ends_at = x.ends_at, source = x.source, "
+    "generator_url = x.generator_url, update_time = x.update_time FROM unnest($1::text[], "
+    "$2::text[], $3::text[], $4::text[], $5::smallint[], $6::smallint[], $7::timestamptz[], "
+    "$8::timestamptz[], $9::text[], $10::text[], $11::timestamptz[]) AS x(tenant_id, "
+    "incident_id, fingerprint, name, severity, status, starts_at, ends_at, source, "
+    "generator_url, update_time) WHERE a.tenant_id = x.tenant_id AND "
+    "a.incident_id = x.incident_id COLLATE \"C\" AND a.fingerprint = x.fingerprint";
+
+// Intake appends its reports and timeline entries with COPY (the cheapest
+// bulk insert Postgres has); entry_id (bigserial) follows the COPY order.
+constexpr const char* kReportColumns[] = {"tenant_id", "fingerprint", "status",     "starts_at",
+                                          "ends_at",   "incident_id", "received_at"};
+constexpr const char* kTimelineColumns[] = {"tenant_id", "incident_id", "entry_time", "actor",
+                                            "kind",      "entry_text",  "details"};
 
 // Entries get their entry_id in `seq` order.
 constexpr char kInsertTimeline[] =
@@ -462,35 +488,6 @@ std::string AlertRowsJson(const std::vector<const AlertState*>& rows) {
   return out;
 }
 
-// The JSON array of reports for kInsertReports.
-std::string ReportsJson(const std::vector<ReportRecord>& reports) {
-  std::string out = "[";
-  out.reserve(reports.size() * 256 + 2);
-  for (const ReportRecord& report : reports) {
-    const ReportKey& key = report.key;
-    if (out.size() > 1) out.push_back(',');
-    out.append("{\"tenant_id\":");
-    AppendJson(&out, key.tenant);
-    out.append(",\"fingerprint\":");
-    AppendJson(&out, key.fingerprint);
-    absl::StrAppend(&out, ",\"status\":", static_cast<int>(key.status), ",\"starts_at\":");
-    AppendJson(&out, key.starts_at);
-    out.append(",\"ends_at\":");
-    if (key.ends_at) {
-      AppendJson(&out, *key.ends_at);
-    } else {
-      AppendJson(&out, kNoEndsAt);
-    }
-    out.append(",\"incident_id\":");
-    AppendJson(&out, report.incident_id);
-    out.append(",\"received_at\":");
-    AppendJson(&out, report.received_at);
-    out.push_back('}');
-  }
-  out.push_back(']');
-  return out;
-}
-
 std::string ReportKeyJson(const ReportKey& key, int index) {
   return absl::StrCat("{\"i\":", index, ",\"tenant_id\":", Json(key.tenant),
                       ",\"fingerprint\":", Json(key.fingerprint), ",\"status\":", Wire(key.status),
@@ -537,6 +534,130 @@ std::string SmallintArray(const std::vector<Enum>& values) {
   for (Enum v : values) wire.push_back(static_cast<int>(v));
   return absl::StrCat("{", absl::StrJoin(wire, ","), "}");
 }
+
+// --- COPY and array parameters ----------------------------------------------
+
+// Appends `value` escaped for COPY's text format.
+void AppendCopyText(std::string* out, absl::string_view value) {
+  size_t plain = 0;
+  for (size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (c != '\\' && c != '\n' && c != '\r' && c != '\t') continue;
+    out->append(value.data() + plain, i - plain);
+    plain = i + 1;
+    switch (c) {
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      default:
+        out->append("\\t");
+    }
+  }
+  out->append(value.data() + plain, value.size() - plain);
+}
+
+// COPYs pre-escaped `data` (rows separated by newlines) into `table`; throws
+// what Postgres reports (pqxx::unique_violation for a key already there).
+template <size_t N>
+void CopyRows(pqxx::work& txn, const char* table, const char* const (&columns)[N],
+              const std::string& data) {
+  // stream_to offers no way to write pre-escaped lines in libpqxx 6.4;
+  // tablewriter's write_raw_line sends them as they are.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  pqxx::tablewriter writer(txn, table, std::begin(columns), std::end(columns));
+  writer.write_raw_line(data);
+  writer.complete();
+#pragma GCC diagnostic pop
+}
+
+// The COPY rows of `reports` (kReportColumns).
+std::string ReportRows(const std::vector<ReportRecord>& reports) {
+  std::string out;
+  out.reserve(reports.size() * 160);
+  for (const ReportRecord& report : reports) {
+    const ReportKey& key = report.key;
+    if (!out.empty()) out.push_back('\n');
+    AppendCopyText(&out, key.tenant);
+    out.push_back('\t');
+    AppendCopyText(&out, key.fingerprint);
+    absl::StrAppend(&out, "\t", static_cast<int>(key.status), "\t",
+                    common::PgTimestamp(key.starts_at), "\t",
+                    key.ends_at ? common::PgTimestamp(*key.ends_at) : std::string(kNoEndsAt),
+                    "\t");
+    AppendCopyText(&out, report.incident_id);
+    absl::StrAppend(&out, "\t", common::PgTimestamp(report.received_at));
+  }
+  return out;
+}
+
+// The COPY rows of `entries` (kTimelineColumns), in order.
+std::string TimelineRows(const std::vector<TimelineEntry>& entries) {
+  std::string out;
+  out.reserve(entries.size() * 384);
+  std::string details;
+  for (const TimelineEntry& e : entries) {
+    if (!out.empty()) out.push_back('\n');
+    AppendCopyText(&out, e.tenant);
+    out.push_back('\t');
+    AppendCopyText(&out, e.incident_id);
+    absl::StrAppend(&out, "\t", common::PgTimestamp(e.time), "\t");
+    AppendCopyText(&out, e.actor);
+    out.push_back('\t');
+    AppendCopyText(&out, e.kind);
+    out.push_back('\t');
+    AppendCopyText(&out, e.text);
+    out.push_back('\t');
+    details.clear();
+    AppendJson(&details, e.details);
+    AppendCopyText(&out, details);
+  }
+  return out;
+}
+
+// A Postgres array literal built element by element: {"a","b",NULL}.
+class ArrayLiteral {
+ public:
+  void AddText(absl::string_view value) {
+    Next();
+    out_.push_back('"');
+    size_t plain = 0;
+    for (size_t i = 0; i < value.size(); ++i) {
+      if (value[i] != '"' && value[i] != '\\') continue;
+      out_.append(value.data() + plain, i - plain);
+      out_.push_back('\\');
+      out_.push_back(value[i]);
+      plain = i + 1;
+    }
+    out_.append(value.data() + plain, value.size() - plain);
+    out_.push_back('"');
+  }
+  void AddInt(int64_t value) {
+    Next();
+    absl::StrAppend(&out_, value);
+  }
+  void AddTime(absl::Time t) {
+    Next();
+    absl::StrAppend(&out_, "\"", common::PgTimestamp(t), "\"");
+  }
+  void AddNull() {
+    Next();
+    out_.append("NULL");
+  }
+  std::string Text() const { return out_ + "}"; }
+
+ private:
+  void Next() {
+    if (out_.size() > 1) out_.push_back(',');
+  }
+  std::string out_ = "{";
+};
 
 // --- Rows ------------------------------------------------------------------
 
@@ -868,8 +989,8 @@ constexpr common::PgStatement kIntakeSelectKnownReports{"incident_intake_known_r
                                                         kSelectKnownReports};
 constexpr common::PgStatement kIntakeLockOpenGroupIncidents{
     "incident_intake_lock_open_group_incidents", kLockOpenGroupIncidents};
-constexpr common::PgStatement kIntakeSelectLatestIncidents{"incident_intake_latest_incidents",
-                                                           kSelectLatestIncidents};
+constexpr common::PgStatement kIntakeSelectLatestAlerts{"incident_intake_latest_alerts",
+                                                        kSelectLatestAlerts};
 constexpr common::PgStatement kIntakeLockIncidents{"incident_intake_lock_incidents",
                                                    kLockIncidents};
 constexpr common::PgStatement kIntakeSelectAlertsIn{"incident_intake_alerts_in", kSelectAlertsIn};
@@ -882,17 +1003,15 @@ constexpr common::PgStatement kIntakeSelectFiringAlerts{"incident_intake_firing_
 constexpr common::PgStatement kIntakeUpsertIncidents{"incident_intake_upsert_incidents",
                                                      kUpsertIncidents};
 constexpr common::PgStatement kIntakeUpdateAlerts{"incident_intake_update_alerts", kUpdateAlerts};
+constexpr common::PgStatement kIntakeUpdateAlertStates{"incident_intake_update_alert_states",
+                                                       kUpdateAlertStates};
 constexpr common::PgStatement kIntakeUpsertAlerts{"incident_intake_upsert_alerts", kUpsertAlerts};
-constexpr common::PgStatement kIntakeInsertReports{"incident_intake_insert_reports",
-                                                   kInsertReports};
-constexpr common::PgStatement kIntakeInsertTimeline{"incident_intake_insert_timeline",
-                                                    kInsertTimeline};
 
 const std::vector<common::PgStatement>& IntakeStatements() {
   static const std::vector<common::PgStatement> statements = {kIntakeLockGroups,
                                                               kIntakeSelectKnownReports,
                                                               kIntakeLockOpenGroupIncidents,
-                                                              kIntakeSelectLatestIncidents,
+                                                              kIntakeSelectLatestAlerts,
                                                               kIntakeLockIncidents,
                                                               kIntakeSelectAlertsIn,
                                                               kIntakeSelectActiveSilences,
@@ -900,9 +1019,8 @@ const std::vector<common::PgStatement>& IntakeStatements() {
                                                               kIntakeSelectFiringAlerts,
                                                               kIntakeUpsertIncidents,
                                                               kIntakeUpdateAlerts,
-                                                              kIntakeUpsertAlerts,
-                                                              kIntakeInsertReports,
-                                                              kIntakeInsertTimeline};
+                                                              kIntakeUpdateAlertStates,
+                                                              kIntakeUpsertAlerts};
   return statements;
 }
 
@@ -914,8 +1032,90 @@ PgIncidentStore::PgIncidentStore(common::PgPool& pool, IdGenerator& ids,
   pool_.AddStatements(IntakeStatements());
 }
 
+// A ReportAlerts batch waiting for (or inside) a group transaction.
+struct PgIncidentStore::PendingIntake {
+  const std::vector<IncomingAlert>* alerts = nullptr;
+  absl::Time now;
+  absl::StatusOr<IntakeSummary> result = absl::UnknownError("batch not recorded");
+  bool done = false;
+};
+
+void PgIncidentStore::SetIntakeGroupHook(std::function<void(size_t)> hook) {
+  intake_group_hook_ = std::move(hook);
+}
+
+void PgIncidentStore::SetMaxConcurrentIntakeGroups(int groups) {
+  absl::MutexLock lock(&intake_mu_);
+  max_intake_groups_ = std::max(1, groups);
+}
+
+size_t PgIncidentStore::QueuedIntakeBatches() {
+  absl::MutexLock lock(&intake_mu_);
+  return intake_queue_.size();
+}
+
 absl::StatusOr<IntakeSummary> PgIncidentStore::ReportAlerts(
     const std::vector<IncomingAlert>& alerts, absl::Time now) {
+  PendingIntake batch;
+  batch.alerts = &alerts;
+  batch.now = now;
+  // Group commit: the first waiting caller that finds a free slot leads one
+  // transaction for every batch queued so far (up to kMaxGroupAlerts); the
+  // others wait for their leader's commit. A batch is answered only once the
+  // transaction that wrote it committed.
+  intake_mu_.Lock();
+  intake_queue_.push_back(&batch);
+  while (!batch.done) {
+    if (intake_running_ < max_intake_groups_ && !intake_queue_.empty()) {
+      std::vector<PendingIntake*> group;
+      size_t group_alerts = 0;
+      while (!intake_queue_.empty()) {
+        const size_t n = intake_queue_.front()->alerts->size();
+        if (!group.empty() && group_alerts + n > kMaxGroupAlerts) break;
+        group_alerts += n;
+        group.push_back(intake_queue_.front());
+        intake_queue_.pop_front();
+      }
+      ++intake_running_;
+      intake_mu_.Unlock();
+      RunIntakeGroup(group);
+      intake_mu_.Lock();
+      --intake_running_;
+      for (PendingIntake* b : group) b->done = true;
+      intake_cv_.SignalAll();
+    } else {
+      intake_cv_.Wait(&intake_mu_);
+    }
+  }
+  intake_mu_.Unlock();
+  return std::move(batch.result);
+}
+
+void PgIncidentStore::RunIntakeGroup(const std::vector<PendingIntake*>& group) {
+  if (intake_group_hook_) intake_group_hook_(group.size());
+  std::vector<const std::vector<IncomingAlert>*> batches;
+  batches.reserve(group.size());
+  absl::Time now = absl::InfinitePast();
+  for (const PendingIntake* b : group) {
+    batches.push_back(b->alerts);
+    now = std::max(now, b->now);
+  }
+  absl::StatusOr<std::vector<IntakeSummary>> summaries = WriteIntake(batches, now);
+  if (summaries.ok()) {
+    for (size_t i = 0; i < group.size(); ++i) group[i]->result = std::move((*summaries)[i]);
+    return;
+  }
+  if (group.size() == 1) {
+    group[0]->result = summaries.status();
+    return;
+  }
+  // The shared transaction failed (and rolled back): each batch again on its
+  // own, so that a batch that cannot be written fails alone.
+  for (PendingIntake* b : group) RunIntakeGroup({b});
+}
+
+absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
+    const std::vector<const std::vector<IncomingAlert>*>& batches, absl::Time now) {
   // Everything that does not depend on the database, built once.
   std::vector<ReportKey> keys;
   std::vector<std::string> key_objects;
@@ -923,14 +1123,15 @@ absl::StatusOr<IntakeSummary> PgIncidentStore::ReportAlerts(
   std::set<std::pair<std::string, std::string>> groups;
   std::set<std::pair<std::string, std::string>> fingerprints;
   std::set<std::string> tenants;
-  keys.reserve(alerts.size());
-  for (const IncomingAlert& alert : alerts) {
-    keys.push_back(KeyOf(alert));
-    key_objects.push_back(ReportKeyJson(keys.back(), static_cast<int>(keys.size() - 1)));
-    group_keys.insert(alert.group_key);
-    groups.emplace(alert.tenant, alert.group_key);
-    fingerprints.emplace(alert.tenant, alert.fingerprint);
-    tenants.insert(alert.tenant);
+  for (const std::vector<IncomingAlert>* batch : batches) {
+    for (const IncomingAlert& alert : *batch) {
+      keys.push_back(KeyOf(alert));
+      key_objects.push_back(ReportKeyJson(keys.back(), static_cast<int>(keys.size() - 1)));
+      group_keys.insert(alert.group_key);
+      groups.emplace(alert.tenant, alert.group_key);
+      fingerprints.emplace(alert.tenant, alert.fingerprint);
+      tenants.insert(alert.tenant);
+    }
   }
   std::vector<std::string> tenant_values;
   for (const std::string& tenant : tenants) tenant_values.push_back(Json(tenant));
@@ -954,8 +1155,10 @@ absl::StatusOr<IntakeSummary> PgIncidentStore::ReportAlerts(
   const std::string groups_json = JsonArray(group_objects);
   const std::string fingerprints_json = JsonArray(fingerprint_objects);
 
-  return Retrying<IntakeSummary>([&]() {
-    return pool_.Transact<IntakeSummary>([&](pqxx::work& txn) -> absl::StatusOr<IntakeSummary> {
+  using Summaries = std::vector<IntakeSummary>;
+  return Retrying<Summaries>([&]() {
+    return pool_.Transact<Summaries>([&](pqxx::work& txn) -> absl::StatusOr<Summaries> {
+      txn.exec(kIntakePlanning);
       txn.exec_prepared(kIntakeLockGroups.name, kGroupLockSpace, lock_json);
       IntakeState state;
       for (const pqxx::row& row : txn.exec_prepared(kIntakeSelectKnownReports.name, keys_json)) {
@@ -963,19 +1166,51 @@ absl::StatusOr<IntakeSummary> PgIncidentStore::ReportAlerts(
       }
       RETURN_IF_ERROR(ParseIncidents(
           txn.exec_prepared(kIntakeLockOpenGroupIncidents.name, groups_json), &state.incidents));
-      std::vector<std::string> more;
+      // Each fingerprint's latest row, whole. When every one of them lies in
+      // an incident locked above (the open incidents of the batch's groups,
+      // whose rows nobody else changes while we hold them) and every alert's
+      // open group incident is its fingerprint's latest (or it has no row),
+      // that is all the state needs: one probe per fingerprint. Otherwise
+      // (a fingerprint last seen in a resolved incident or another group),
+      // lock those incidents too and read every row of theirs again.
+      std::map<std::pair<std::string, std::string>, AlertState> latest;
+      std::set<std::pair<std::string, std::string>> more_ids;
       for (const pqxx::row& row :
-           txn.exec_prepared(kIntakeSelectLatestIncidents.name, fingerprints_json)) {
-        const std::string id = row[1].as<std::string>();
-        if (state.incidents.count(id) == 0) {
-          more.push_back(TenantIdJson(row[0].as<std::string>(), "id", id));
+           txn.exec_prepared(kIntakeSelectLatestAlerts.name, fingerprints_json)) {
+        ASSIGN_OR_RETURN(AlertState alert, ParseAlert(row));
+        if (state.incidents.count(alert.incident_id) == 0) {
+          more_ids.emplace(alert.tenant, alert.incident_id);
+        }
+        std::pair<std::string, std::string> key{alert.tenant, alert.fingerprint};
+        latest.emplace(std::move(key), std::move(alert));
+      }
+      bool complete = more_ids.empty();
+      if (complete) {
+        std::map<std::pair<std::string, std::string>, std::string> open_of_group;
+        for (const auto& [id, incident] : state.incidents) {
+          open_of_group.emplace(std::make_pair(incident.tenant, incident.group_key), id);
+        }
+        for (const std::vector<IncomingAlert>* batch : batches) {
+          for (const IncomingAlert& alert : *batch) {
+            const auto group = open_of_group.find({alert.tenant, alert.group_key});
+            if (group == open_of_group.end()) continue;
+            const auto row = latest.find({alert.tenant, alert.fingerprint});
+            if (row != latest.end() && row->second.incident_id != group->second) complete = false;
+          }
         }
       }
-      if (!more.empty()) {
-        RETURN_IF_ERROR(ParseIncidents(
-            txn.exec_prepared(kIntakeLockIncidents.name, JsonArray(more)), &state.incidents));
-      }
-      if (!state.incidents.empty()) {
+      if (complete) {
+        for (auto& [key, row] : latest) {
+          std::pair<std::string, std::string> alert_key{row.incident_id, row.fingerprint};
+          state.alerts.emplace(std::move(alert_key), std::move(row));
+        }
+      } else {
+        std::vector<std::string> more;
+        for (const auto& [tenant, id] : more_ids) more.push_back(TenantIdJson(tenant, "id", id));
+        if (!more.empty()) {
+          RETURN_IF_ERROR(ParseIncidents(
+              txn.exec_prepared(kIntakeLockIncidents.name, JsonArray(more)), &state.incidents));
+        }
         std::vector<std::string> held;
         for (const auto& [id, incident] : state.incidents) {
           held.push_back(TenantIdJson(incident.tenant, "id", id));
@@ -1006,36 +1241,73 @@ absl::StatusOr<IntakeSummary> PgIncidentStore::ReportAlerts(
         }
       }
 
-      // Rows that exist are updated, new ones inserted.
-      std::set<std::pair<std::string, std::string>> loaded;
-      for (const auto& [key, row] : state.alerts) loaded.insert(key);
-      IntakePlan plan = PlanIntake(std::move(state), alerts, now, ids_, reopen_window_);
+      // Rows that exist are updated (only their state columns when their
+      // labels and annotations stay as loaded), new ones inserted.
+      std::map<std::pair<std::string, std::string>, std::pair<Labels, Labels>> loaded;
+      for (const auto& [key, row] : state.alerts) {
+        loaded.emplace(key, std::make_pair(row.labels, row.annotations));
+      }
+      Summaries summaries;
+      IntakePlan plan =
+          PlanIntakeGroup(std::move(state), batches, now, ids_, reopen_window_, &summaries);
 
       std::vector<std::string> incidents;
       for (const Incident& incident : plan.created) incidents.push_back(IncidentJson(incident));
       for (const Incident& incident : plan.updated) incidents.push_back(IncidentJson(incident));
       std::vector<const AlertState*> updated_rows;
       std::vector<const AlertState*> new_rows;
+      ArrayLiteral s_tenant, s_incident, s_fingerprint, s_name, s_severity, s_status, s_starts,
+          s_ends, s_source, s_url, s_update;
+      size_t state_rows = 0;
       for (const AlertState& alert : plan.alerts) {
-        (loaded.count({alert.incident_id, alert.fingerprint}) > 0 ? updated_rows : new_rows)
-            .push_back(&alert);
+        const auto it = loaded.find({alert.incident_id, alert.fingerprint});
+        if (it == loaded.end()) {
+          new_rows.push_back(&alert);
+        } else if (it->second.first != alert.labels || it->second.second != alert.annotations) {
+          updated_rows.push_back(&alert);
+        } else {
+          ++state_rows;
+          s_tenant.AddText(alert.tenant);
+          s_incident.AddText(alert.incident_id);
+          s_fingerprint.AddText(alert.fingerprint);
+          s_name.AddText(alert.name);
+          s_severity.AddInt(static_cast<int>(alert.severity));
+          s_status.AddInt(static_cast<int>(alert.status));
+          s_starts.AddTime(alert.starts_at);
+          if (alert.ends_at) {
+            s_ends.AddTime(*alert.ends_at);
+          } else {
+            s_ends.AddNull();
+          }
+          s_source.AddText(alert.source);
+          s_url.AddText(alert.generator_url);
+          s_update.AddTime(alert.update_time);
+        }
       }
       try {
         if (!incidents.empty())
           txn.exec_prepared(kIntakeUpsertIncidents.name, JsonArray(incidents));
+        if (state_rows > 0) {
+          txn.exec_prepared(kIntakeUpdateAlertStates.name, s_tenant.Text(), s_incident.Text(),
+                            s_fingerprint.Text(), s_name.Text(), s_severity.Text(),
+                            s_status.Text(), s_starts.Text(), s_ends.Text(), s_source.Text(),
+                            s_url.Text(), s_update.Text());
+        }
         if (!updated_rows.empty())
           txn.exec_prepared(kIntakeUpdateAlerts.name, AlertRowsJson(updated_rows));
         if (!new_rows.empty()) txn.exec_prepared(kIntakeUpsertAlerts.name, AlertRowsJson(new_rows));
-        if (!plan.reports.empty())
-          txn.exec_prepared(kIntakeInsertReports.name, ReportsJson(plan.reports));
-        if (!plan.timeline.empty())
-          txn.exec_prepared(kIntakeInsertTimeline.name, TimelineJson(plan.timeline));
+        if (!plan.reports.empty()) {
+          CopyRows(txn, "incident.alert_reports", kReportColumns, ReportRows(plan.reports));
+        }
+        if (!plan.timeline.empty()) {
+          CopyRows(txn, "incident.timeline", kTimelineColumns, TimelineRows(plan.timeline));
+        }
       } catch (const pqxx::unique_violation& e) {
         // Another transaction recorded one of these reports meanwhile
         // (possible only when one fingerprint changed group): replan.
         return Aborted(e);
       }
-      return std::move(plan.summary);
+      return summaries;
     });
   });
 }

@@ -4,18 +4,35 @@
 // advisory lock per group (pg_advisory_xact_lock(kGroupLockSpace,
 // hashtext(group_key)), in hash order so that batches never deadlock), locks
 // the incidents involved (SELECT ... FOR UPDATE), loads their state, plans
-// with core PlanIntake and writes the plan with multi-row statements. The
+// with core PlanIntake and writes the plan with multi-row statements (alert
+// reports and timeline entries appended with COPY; alert rows whose labels
+// did not change updated in their state columns only). Timeline entries and
+// alert rows carry no foreign key (migration 010): every writer inserts or
+// locks their incident in the same transaction, and incidents are never
+// deleted. The
 // partial unique index on open incidents per (tenant_id, group_key) backs the
 // lock up. Lifecycle calls take the group lock, then the incident row lock,
 // in the same order. Escalation steps lock only the incident row, with SKIP
 // LOCKED (they never wait), and enqueue their pages in the outbox of the same
 // transaction (schema "incident", destination kNotifyDestination). Serialization failures and
 // deadlocks are retried a few times before ABORTED reaches the caller.
+//
+// Group commit: ReportAlerts batches that arrive while kMaxConcurrentIntakeGroups
+// intake transactions run queue up; the next free caller leads one
+// transaction for all queued batches (planned in arrival order with
+// PlanIntakeGroup, exactly as if written one after the other) while the others
+// wait; every batch is answered only after that transaction committed. When
+// the group's transaction fails, each of its batches is written again alone,
+// so a batch that cannot be written fails alone.
 #pragma once
 
+#include <deque>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/pg.h"
 #include "incident/core/ids.h"
 #include "incident/store/incident_store.h"
@@ -41,6 +58,22 @@ class PgIncidentStore final : public IncidentStore,
 
   absl::StatusOr<IntakeSummary> ReportAlerts(const std::vector<IncomingAlert>& alerts,
                                              absl::Time now) override;
+
+  // Intake transactions running at once; more batches wait and share the next.
+  static constexpr int kMaxConcurrentIntakeGroups = 2;
+  // Most alerts in one group transaction (a larger batch still goes alone).
+  static constexpr size_t kMaxGroupAlerts = 10000;
+
+  // Test hook: called by a group's leader before its transaction with the
+  // number of batches in the group. Set before the first ReportAlerts.
+  void SetIntakeGroupHook(std::function<void(size_t)> hook);
+
+  // Sets how many intake transactions may run at once (>= 1; default
+  // kMaxConcurrentIntakeGroups). Tests use 1 to make groups deterministic.
+  void SetMaxConcurrentIntakeGroups(int groups);
+
+  // ReportAlerts batches queued for the next group transaction (for tests).
+  size_t QueuedIntakeBatches();
   absl::StatusOr<std::string> MutateIncident(absl::string_view id, const RequestKey& request,
                                              const IncidentMutator& mutate,
                                              const ResponseEncoder& encode) override;
@@ -90,9 +123,24 @@ class PgIncidentStore final : public IncidentStore,
   absl::StatusOr<StatsAggregates> AggregateStats(const StatsQuery& query) override;
 
  private:
+  struct PendingIntake;
+  // Writes `group` in one transaction and sets each batch's result; when that
+  // fails, each batch again alone.
+  void RunIntakeGroup(const std::vector<PendingIntake*>& group);
+  // Plans and writes `batches` (in order) in one transaction; one summary
+  // per batch.
+  absl::StatusOr<std::vector<IntakeSummary>> WriteIntake(
+      const std::vector<const std::vector<IncomingAlert>*>& batches, absl::Time now);
+
   common::PgPool& pool_;
   IdGenerator& ids_;
   const absl::Duration reopen_window_;
+  std::function<void(size_t)> intake_group_hook_;
+  absl::Mutex intake_mu_;
+  absl::CondVar intake_cv_;
+  std::deque<PendingIntake*> intake_queue_ ABSL_GUARDED_BY(intake_mu_);
+  int intake_running_ ABSL_GUARDED_BY(intake_mu_) = 0;
+  int max_intake_groups_ ABSL_GUARDED_BY(intake_mu_) = kMaxConcurrentIntakeGroups;
 };
 
 // Whether incident (`tenant`, `incident_id`) has a PUBLISHED postmortem, read

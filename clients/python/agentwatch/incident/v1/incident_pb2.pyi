@@ -472,7 +472,7 @@ class GroupingConfig(_message.Message):
     def __init__(self, tenant: _Optional[str] = ..., group_by: _Optional[_Iterable[str]] = ..., group_wait: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., group_interval: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., resolve_quiet_period: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., reopen_window: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Incident(_message.Message):
-    __slots__ = ["acknowledge_due_time", "acknowledge_time", "alert_count", "auto_resolved", "close_time", "create_time", "escalation_policy_id", "escalation_tier", "firing_alert_count", "group_key", "id", "labels", "mitigate_time", "owner", "postmortem_id", "resolve_due_time", "resolve_time", "response_target", "severity", "sla_breached", "start_time", "status", "tenant", "title", "update_time"]
+    __slots__ = ["acknowledge_due_time", "acknowledge_time", "alert_count", "auto_resolved", "close_time", "create_time", "escalation_policy_id", "escalation_tier", "firing_alert_count", "group_key", "id", "labels", "mitigate_time", "owner", "postmortem_id", "resolve_due_time", "resolve_time", "response_target", "severity", "sla_breach_time", "sla_breached", "start_time", "status", "tenant", "title", "update_time"]
     class LabelsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -500,6 +500,7 @@ class Incident(_message.Message):
     RESPONSE_TARGET_FIELD_NUMBER: _ClassVar[int]
     SEVERITY_FIELD_NUMBER: _ClassVar[int]
     SLA_BREACHED_FIELD_NUMBER: _ClassVar[int]
+    SLA_BREACH_TIME_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
@@ -524,25 +525,30 @@ class Incident(_message.Message):
     resolve_time: _timestamp_pb2.Timestamp
     response_target: _duration_pb2.Duration
     severity: _common_pb2.Severity
+    sla_breach_time: _timestamp_pb2.Timestamp
     sla_breached: bool
     start_time: _timestamp_pb2.Timestamp
     status: IncidentStatus
     tenant: str
     title: str
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., status: _Optional[_Union[IncidentStatus, str]] = ..., severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., tenant: _Optional[str] = ..., group_key: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., alert_count: _Optional[int] = ..., firing_alert_count: _Optional[int] = ..., owner: _Optional[str] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., acknowledge_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., mitigate_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., resolve_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., close_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., response_target: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., acknowledge_due_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., resolve_due_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., sla_breached: bool = ..., escalation_policy_id: _Optional[str] = ..., escalation_tier: _Optional[int] = ..., auto_resolved: bool = ..., postmortem_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., status: _Optional[_Union[IncidentStatus, str]] = ..., severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., tenant: _Optional[str] = ..., group_key: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., alert_count: _Optional[int] = ..., firing_alert_count: _Optional[int] = ..., owner: _Optional[str] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., acknowledge_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., mitigate_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., resolve_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., close_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., response_target: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., acknowledge_due_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., resolve_due_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., sla_breached: bool = ..., escalation_policy_id: _Optional[str] = ..., escalation_tier: _Optional[int] = ..., auto_resolved: bool = ..., postmortem_id: _Optional[str] = ..., sla_breach_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class IncidentEvent(_message.Message):
-    __slots__ = ["entry", "incident", "time", "type"]
+    __slots__ = ["cursor", "entry", "entry_id", "incident", "time", "type"]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
     ENTRY_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
     INCIDENT_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
+    cursor: str
     entry: TimelineEntry
+    entry_id: int
     incident: Incident
     time: _timestamp_pb2.Timestamp
     type: IncidentEventType
-    def __init__(self, type: _Optional[_Union[IncidentEventType, str]] = ..., incident: _Optional[_Union[Incident, _Mapping]] = ..., entry: _Optional[_Union[TimelineEntry, _Mapping]] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, type: _Optional[_Union[IncidentEventType, str]] = ..., incident: _Optional[_Union[Incident, _Mapping]] = ..., entry: _Optional[_Union[TimelineEntry, _Mapping]] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cursor: _Optional[str] = ..., entry_id: _Optional[int] = ...) -> None: ...
 
 class IncidentStats(_message.Message):
     __slots__ = ["by_service", "by_severity", "fatigue", "frequency", "overall"]
@@ -1184,16 +1190,18 @@ class UpdateSlaPolicyRequest(_message.Message):
     def __init__(self, policy: _Optional[_Union[SlaPolicy, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
 
 class WatchIncidentsRequest(_message.Message):
-    __slots__ = ["matchers", "send_initial", "severities", "tenant"]
+    __slots__ = ["matchers", "resume_cursor", "send_initial", "severities", "tenant"]
     MATCHERS_FIELD_NUMBER: _ClassVar[int]
+    RESUME_CURSOR_FIELD_NUMBER: _ClassVar[int]
     SEND_INITIAL_FIELD_NUMBER: _ClassVar[int]
     SEVERITIES_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
     matchers: _containers.RepeatedCompositeFieldContainer[_common_pb2.LabelMatcher]
+    resume_cursor: str
     send_initial: bool
     severities: _containers.RepeatedScalarFieldContainer[_common_pb2.Severity]
     tenant: str
-    def __init__(self, tenant: _Optional[str] = ..., severities: _Optional[_Iterable[_Union[_common_pb2.Severity, str]]] = ..., matchers: _Optional[_Iterable[_Union[_common_pb2.LabelMatcher, _Mapping]]] = ..., send_initial: bool = ...) -> None: ...
+    def __init__(self, tenant: _Optional[str] = ..., severities: _Optional[_Iterable[_Union[_common_pb2.Severity, str]]] = ..., matchers: _Optional[_Iterable[_Union[_common_pb2.LabelMatcher, _Mapping]]] = ..., send_initial: bool = ..., resume_cursor: _Optional[str] = ...) -> None: ...
 
 class WebhookAction(_message.Message):
     __slots__ = ["headers", "hmac_secret_ref", "timeout", "url"]

@@ -418,8 +418,17 @@ class IncidentServiceServicer(object):
 
     def WatchIncidents(self, request, context):
         """Streams incident changes (creation, every lifecycle step, note, owner
-        or severity change) to bots and UIs. The stream stays open until the
-        client cancels. Errors: INVALID_ARGUMENT; UNAVAILABLE.
+        or severity change, escalation, SLA breach, alert joining: one event per
+        timeline entry) to bots and UIs, from every replica's writes. Events
+        carry the incident as read when the change was seen (at or after it) and
+        are filtered on that state. The stream stays open until the client
+        cancels; the initial metadata arrives once it is live (changes committed
+        after that are delivered). Errors: INVALID_ARGUMENT (names the field);
+        UNAUTHENTICATED / PERMISSION_DENIED (viewer role needed when
+        authentication is on); RESOURCE_EXHAUSTED "watcher fell
+        behind; resume with cursor X" when the client reads too slowly;
+        UNAVAILABLE (replica shutting down or its database down; the message
+        gives the cursor to resume with).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -661,8 +670,10 @@ class IncidentServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def UpdateSlaPolicy(self, request, context):
-        """Updates a tenant's response targets; open incidents keep the due times
-        they had. Errors: INVALID_ARGUMENT; UNAVAILABLE.
+        """Updates a tenant's response targets (mask paths "targets",
+        "business_hours"); open incidents keep the due times they had. Errors:
+        INVALID_ARGUMENT (names the field); PERMISSION_DENIED (admin only);
+        UNAVAILABLE.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
