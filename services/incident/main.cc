@@ -10,6 +10,7 @@
 #include "common/runtime.h"
 #include "incident/api/auto_resolver.h"
 #include "incident/api/escalation_engine.h"
+#include "incident/api/grouping_resolver.h"
 #include "incident/api/incident_metrics.h"
 #include "incident/api/incident_service.h"
 #include "incident/api/incident_watcher.h"
@@ -20,6 +21,7 @@
 #include "incident/core/grouping.h"
 #include "incident/core/ids.h"
 #include "incident/store/migrations.h"
+#include "incident/store/pg_grouping_config_store.h"
 #include "incident/store/pg_incident_store.h"
 #include "incident/store/pg_response_store.h"
 #include "incident/store/pg_sla_store.h"
@@ -112,6 +114,16 @@ int main(int argc, char** argv) {
   incident::PgSlaStore sla_store(rt.pg());
   incident::IncidentServiceImpl service(store, rt.rpc(), rt.clock(), metrics, *grouping, &notifier,
                                         &sla_store);
+  // Per-tenant group_by and group_wait (UpdateGroupingConfig), applied by
+  // intake and escalation through a cache of 1 s: another replica's update
+  // applies here within a second, this replica's at once.
+  incident::PgGroupingConfigStore grouping_store(rt.pg());
+  incident::GroupingResolver grouping_resolver(grouping_store, rt.clock(),
+                                               incident::TenantGrouping{*grouping, group_wait});
+  incident::GroupingTimings grouping_timings;
+  grouping_timings.resolve_quiet_period = auto_resolve_quiet;
+  grouping_timings.reopen_window = reopen_window;
+  service.SetGroupingConfigs(&grouping_store, &grouping_resolver, grouping_timings);
   // SLA breaches: recorded once across replicas (row lock SKIP LOCKED + key).
   incident::SlaTracker sla_tracker(sla_store, rt.clock(), sla_interval);
   rt.AddWorker([&] { sla_tracker.Start(); }, [&] { sla_tracker.Stop(); });
@@ -122,9 +134,11 @@ int main(int argc, char** argv) {
       [&](const std::vector<common::OutboxEntry>& entries) { return notifier.Deliver(entries); });
   incident::EscalationEngine escalation(store, rt.clock(), group_wait, escalation_interval,
                                         [&] { dispatcher.Notify(); });
+  escalation.SetGroupingResolver(&grouping_resolver);
   incident::RandomIdGenerator dedup_keys;
   incident::IncidentWebhooks webhooks(store, rt.rpc().authorizer(), rt.clock(), metrics, *grouping,
                                       dedup_keys);
+  webhooks.SetGroupingResolver(&grouping_resolver);
   webhooks.Register(rt.http());
   // Scans often enough that an incident resolves within a tenth of its quiet
   // period (at most every 30s, at least every 100ms).

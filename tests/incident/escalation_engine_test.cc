@@ -23,6 +23,7 @@
 #include "incident/api/proto_mapping.h"
 #include "incident/core/grouping.h"
 #include "incident/core/lifecycle.h"
+#include "incident/store/memory_grouping_config_store.h"
 #include "incident/store/memory_incident_store.h"
 #include "test_util.h"
 
@@ -252,6 +253,38 @@ TEST_F(EscalationEngineTest, TwoEnginesPageEachStepOnce) {
   ASSERT_THAT(b, IsOk());
   EXPECT_EQ(*a + *b, 20);
   EXPECT_EQ(store_.TakePages().size(), 20u);
+}
+
+// A tenant's group_wait from its grouping config replaces --group_wait (5 s
+// here) for its incidents' first page; a cached value changes at once when
+// this replica invalidates it.
+TEST_F(EscalationEngineTest, TenantGroupWaitFromItsGroupingConfig) {
+  MemoryGroupingConfigStore grouping_store;
+  GroupingResolver resolver(grouping_store, clock_, TenantGrouping{grouping_, absl::Seconds(5)});
+  engine_.SetGroupingResolver(&resolver);
+  GroupingConfigRecord record;
+  record.tenant = "acme";
+  record.group_wait = absl::Seconds(30);
+  GroupingConfigFields fields;
+  fields.group_wait = true;
+  ASSERT_THAT(grouping_store.PutGroupingConfig(record, fields).status(), IsOk());
+  AddChannel("c-oncall", "oncall");
+  Open("fp1", "ApiDown");
+  clock_.Advance(absl::Seconds(5));
+  EXPECT_THAT(engine_.RunOnce(), IsOkAndHolds(0));  // the flag's wait would page now
+  clock_.Advance(absl::Seconds(25) - absl::Microseconds(1));
+  EXPECT_THAT(engine_.RunOnce(), IsOkAndHolds(0));
+  clock_.Advance(absl::Microseconds(1));
+  EXPECT_THAT(engine_.RunOnce(), IsOkAndHolds(1));
+  EXPECT_THAT(Pages(), ElementsAre("c-oncall/oncall/0/triggered"));
+
+  // group_wait 0 for the tenant: a new incident pages on the next scan.
+  record.group_wait = absl::ZeroDuration();
+  ASSERT_THAT(grouping_store.PutGroupingConfig(record, fields).status(), IsOk());
+  resolver.Invalidate();
+  Open("fp2", "DiskFull");
+  EXPECT_THAT(engine_.RunOnce(), IsOkAndHolds(1));
+  EXPECT_THAT(Pages(), ElementsAre("c-oncall/oncall/0/triggered"));
 }
 
 TEST_F(EscalationEngineTest, StartsAndStopsCleanly) {

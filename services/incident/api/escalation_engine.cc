@@ -1,5 +1,6 @@
 #include "incident/api/escalation_engine.h"
 
+#include <memory>
 #include <set>
 #include <utility>
 
@@ -107,6 +108,12 @@ void EscalationEngine::Loop() {
 absl::StatusOr<EscalationEngine::TenantConfig> EscalationEngine::LoadTenant(
     const std::string& tenant) {
   TenantConfig config;
+  config.group_wait = group_wait_;
+  if (grouping_resolver_ != nullptr) {
+    ASSIGN_OR_RETURN(const std::shared_ptr<const TenantGrouping> grouping,
+                     grouping_resolver_->For(tenant));
+    config.group_wait = grouping->group_wait;
+  }
   ASSIGN_OR_RETURN(const std::vector<ConfigRecord> policies,
                    ListAll(store_, config_kind::kEscalationPolicy, tenant));
   for (const ConfigRecord& record : policies) {
@@ -152,7 +159,7 @@ EscalationWrite EscalationEngine::Plan(const TenantConfig& config, const Inciden
   // first tier may be due at once: at most two steps per scan.
   for (int round = 0; round < 2; ++round) {
     const std::optional<EscalationStep> step =
-        NextEscalation(write.incident, write.state, policy, group_wait_);
+        NextEscalation(write.incident, write.state, policy, config.group_wait);
     if (!step.has_value() || step->due > now) break;
     if (step->action == EscalationAction::kAcknowledgeTimeout) {
       AcknowledgeTimeoutChange change = AcknowledgeTimedOut(write.incident, write.state, now);

@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "incident/api/grouping_resolver.h"
 #include "incident/core/paging.h"
 #include "incident/store/incident_store.h"
 
@@ -35,6 +36,11 @@ class EscalationEngine {
   EscalationEngine(const EscalationEngine&) = delete;
   EscalationEngine& operator=(const EscalationEngine&) = delete;
 
+  // Delays each tenant's first pages by `resolver`'s group_wait (its
+  // grouping config) instead of the constructor's, which then applies to no
+  // one. `resolver` must outlive the engine; call before Start.
+  void SetGroupingResolver(GroupingResolver* resolver) { grouping_resolver_ = resolver; }
+
   // Starts the scanning thread; Stop() ends it and waits. Start once.
   void Start();
   void Stop();
@@ -49,6 +55,7 @@ class EscalationEngine {
     std::vector<EscalationPolicy> policies;
     std::map<std::string, Schedule> schedules;
     std::vector<NotificationChannel> channels;
+    absl::Duration group_wait;
   };
 
   absl::StatusOr<TenantConfig> LoadTenant(const std::string& tenant);
@@ -66,6 +73,7 @@ class EscalationEngine {
   const absl::Duration group_wait_;
   const absl::Duration interval_;
   const std::function<void()> on_paged_;
+  GroupingResolver* grouping_resolver_ = nullptr;
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

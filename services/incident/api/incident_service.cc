@@ -56,11 +56,13 @@ grpc::ServerUnaryReactor* IncidentServiceImpl::ReportAlerts(grpc::CallbackServer
     const absl::Time now = clock_.Now();
     std::vector<IncomingAlert> alerts;
     alerts.reserve(static_cast<size_t>(request->alerts_size()));
+    BatchGrouping groupings(grouping_resolver_, grouping_);
     for (int i = 0; i < request->alerts_size(); ++i) {
       const std::string field = absl::StrCat("alerts[", i, "]");
       ASSIGN_OR_RETURN(AlertReport report, AlertFromProto(request->alerts(i), field));
       RETURN_IF_ERROR(ValidateAlertReport(report, field));
-      alerts.push_back(PrepareAlert(report, grouping_, now));
+      ASSIGN_OR_RETURN(const GroupingConfig* grouping, groupings.For(report.tenant));
+      alerts.push_back(PrepareAlert(report, *grouping, now));
     }
     ASSIGN_OR_RETURN(IntakeSummary summary, store_.ReportAlerts(alerts, now));
     metrics_.RecordIntake(summary);

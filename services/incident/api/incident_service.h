@@ -9,7 +9,8 @@
 // paging_service.cc, inhibition rules (inhibition_service.cc),
 // postmortems (postmortem_service.cc) and response rules
 // (response_service.cc), response targets with SLA breaches
-// (sla_service.cc), WatchIncidents (watch_service.cc). Every
+// (sla_service.cc), WatchIncidents (watch_service.cc), per-tenant grouping
+// config (grouping_config_service.cc). Every
 // other RPC of IncidentService answers UNIMPLEMENTED (the generated base
 // class does).
 #pragma once
@@ -22,11 +23,13 @@
 #include "agentwatch/incident/v1/incident.grpc.pb.h"
 #include "common/clock.h"
 #include "common/rpc.h"
+#include "incident/api/grouping_resolver.h"
 #include "incident/api/incident_metrics.h"
 #include "incident/api/notifier.h"
 #include "incident/core/grouping.h"
 #include "incident/core/ids.h"
 #include "incident/core/lifecycle.h"
+#include "incident/store/grouping_config_store.h"
 #include "incident/store/incident_store.h"
 #include "incident/store/sla_store.h"
 
@@ -37,8 +40,9 @@ class IncidentWatcher;
 class IncidentServiceImpl final : public v1::IncidentService::CallbackService {
  public:
   // Every dependency must outlive the service. `grouping` applies to every
-  // tenant. `notifier` sends TestNotificationChannel's notifications; without
-  // one that call answers FAILED_PRECONDITION. `sla` keeps the SLA policies
+  // tenant unless SetGroupingConfigs gives per-tenant grouping. `notifier`
+  // sends TestNotificationChannel's notifications; without one that call
+  // answers FAILED_PRECONDITION. `sla` keeps the SLA policies
   // and breaches (api/sla_service.cc); without one GetSlaPolicy and
   // UpdateSlaPolicy answer UNIMPLEMENTED and incidents carry no SLA fields.
   IncidentServiceImpl(IncidentStore& store, common::RpcRunner& rpc, const common::Clock& clock,
@@ -205,10 +209,26 @@ class IncidentServiceImpl final : public v1::IncidentService::CallbackService {
   grpc::ServerUnaryReactor* UpdateSlaPolicy(grpc::CallbackServerContext* context,
                                             const v1::UpdateSlaPolicyRequest* request,
                                             v1::SlaPolicy* response) override;
+  // Per-tenant grouping config (grouping_config_service.cc); UNIMPLEMENTED
+  // until SetGroupingConfigs.
+  grpc::ServerUnaryReactor* GetGroupingConfig(grpc::CallbackServerContext* context,
+                                              const v1::GetGroupingConfigRequest* request,
+                                              v1::GroupingConfig* response) override;
+  grpc::ServerUnaryReactor* UpdateGroupingConfig(grpc::CallbackServerContext* context,
+                                                 const v1::UpdateGroupingConfigRequest* request,
+                                                 v1::GroupingConfig* response) override;
   // Streams incident changes (watch_service.cc) from the watcher set by
   // SetWatcher; UNIMPLEMENTED without one.
   grpc::ServerWriteReactor<v1::IncidentEvent>* WatchIncidents(
       grpc::CallbackServerContext* context, const v1::WatchIncidentsRequest* request) override;
+
+  // Per-tenant grouping: `store` keeps the configs, `resolver` (over the same
+  // store) gives ReportAlerts each tenant's group_by instead of the
+  // constructor's `grouping`, and `timings` are the service's lifecycle
+  // timings GetGroupingConfig reports. Both must outlive the service; call
+  // before serving.
+  void SetGroupingConfigs(GroupingConfigStore* store, GroupingResolver* resolver,
+                          const GroupingTimings& timings);
 
   // The replica's watch poller (must outlive the service); its incidents get
   // the SLA fields. Call before serving.
@@ -256,6 +276,10 @@ class IncidentServiceImpl final : public v1::IncidentService::CallbackService {
   RandomIdGenerator silence_ids_;
   // Ids of paging configuration created without a request_id.
   RandomIdGenerator config_ids_;
+  // Null: one grouping for every tenant, grouping config RPCs UNIMPLEMENTED.
+  GroupingConfigStore* grouping_store_ = nullptr;
+  GroupingResolver* grouping_resolver_ = nullptr;
+  GroupingTimings grouping_timings_;
   // Null: WatchIncidents answers UNIMPLEMENTED.
   IncidentWatcher* watcher_ = nullptr;
 };

@@ -842,9 +842,11 @@ absl::StatusOr<IntakeSummary> IncidentWebhooks::Intake(const std::vector<AlertRe
                                                        absl::Time now) {
   std::vector<IncomingAlert> alerts;
   alerts.reserve(reports.size());
+  BatchGrouping groupings(grouping_resolver_, grouping_);
   for (size_t i = 0; i < reports.size(); ++i) {
     RETURN_IF_ERROR(ValidateAlertReport(reports[i], fields[i]));
-    alerts.push_back(PrepareAlert(reports[i], grouping_, now));
+    ASSIGN_OR_RETURN(const GroupingConfig* grouping, groupings.For(reports[i].tenant));
+    alerts.push_back(PrepareAlert(reports[i], *grouping, now));
   }
   ASSIGN_OR_RETURN(IntakeSummary summary, store_.ReportAlerts(alerts, now));
   metrics_.RecordIntake(summary);

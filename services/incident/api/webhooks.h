@@ -58,6 +58,7 @@
 #include "common/auth.h"
 #include "common/clock.h"
 #include "common/http_server.h"
+#include "incident/api/grouping_resolver.h"
 #include "incident/api/incident_metrics.h"
 #include "incident/core/grouping.h"
 #include "incident/core/ids.h"
@@ -108,6 +109,11 @@ class IncidentWebhooks {
                    const common::Clock& clock, IncidentMetrics& metrics, GroupingConfig grouping,
                    IdGenerator& dedup_keys);
 
+  // Groups each tenant's alerts by `resolver`'s grouping instead of the
+  // constructor's (which then applies to no one). `resolver` must outlive
+  // this; call before Register.
+  void SetGroupingResolver(GroupingResolver* resolver) { grouping_resolver_ = resolver; }
+
   // Routes both paths on `http` (before it starts).
   void Register(common::HttpServer& http);
 
@@ -127,6 +133,7 @@ class IncidentWebhooks {
   IncidentMetrics& metrics_;
   const GroupingConfig grouping_;
   IdGenerator& dedup_keys_;
+  GroupingResolver* grouping_resolver_ = nullptr;
 };
 
 }  // namespace agentwatch::incident

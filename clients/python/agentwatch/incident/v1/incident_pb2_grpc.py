@@ -646,16 +646,23 @@ class IncidentServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def GetGroupingConfig(self, request, context):
-        """Returns a tenant's grouping and lifecycle timing config (defaults when
-        never set). Errors: UNAVAILABLE.
+        """Returns a tenant's effective grouping and lifecycle timing config: per
+        field the tenant's own value, else the global default's (tenant ""),
+        else the service flag's. Needs the viewer role. Errors: INVALID_ARGUMENT;
+        UNAVAILABLE.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UpdateGroupingConfig(self, request, context):
-        """Updates a tenant's grouping config; applies to alerts accepted after
-        the change. Errors: INVALID_ARGUMENT; UNAVAILABLE.
+        """Updates a tenant's grouping config (admin role). group_by applies to
+        alerts accepted after the change, group_wait to first pages not yet
+        sent; on the replica that took the update at once, on the others within
+        about a second (a cache). group_interval, resolve_quiet_period and
+        reopen_window are not configurable per tenant yet: a value other than
+        the service's is refused. Errors: INVALID_ARGUMENT naming the field;
+        UNAVAILABLE.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
