@@ -8,7 +8,8 @@ incident is refused closing until its postmortem, written and published with
 Markdown; silences are added, listed and deleted; a budget is set,
 updated, listed and its status shown; a capacity resource gets
 recommendations; an SLO is applied from a file, its status, list row and
-daily report are checked and it is deleted. Every command's --output json is
+daily report are checked and it is deleted; `incidents watch` follows a P1
+incident's creation and acknowledgement. Every command's --output json is
 parsed; exit codes are checked, including bad usage (2) and a service that is
 down (1).
 """
@@ -20,6 +21,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 from google.protobuf import duration_pb2, timestamp_pb2
@@ -297,7 +299,7 @@ class CliOpsTest(unittest.TestCase):
 
         report = self.json("slos", "report", "SloFlowAvailability", "--tenant", TENANT,
                            "--since", "2d", "--period", "day")
-        self.assertEqual(sum(int(p["total_events"]) for p in report["periods"]), 100)
+        self.assertEqual(sum(int(p["total_events"]) for p in report["periods"]), 100, report)
         self.assertEqual(sum(int(p["good_events"]) for p in report["periods"]), 90)
         self.assertFalse(any(p["met"] for p in report["periods"] if int(p["total_events"])))
 
@@ -318,6 +320,40 @@ class CliOpsTest(unittest.TestCase):
         self.assertIn("deleted SloFlowAvailability",
                       self.cli("slos", "delete", "SloFlowAvailability", "--tenant", TENANT).stdout)
         self.assertEqual(self.json("slos", "list", "--tenant", TENANT)["slos"].get("slos", []), [])
+
+    def test_8_watch(self):
+        stack = self.stack
+        tenant = f"{TENANT}-watch"
+        command = [os.path.join(stack.bin_dir, "agentwatch"), "incidents", "watch",
+                   "--tenant", tenant, "--severity", "P1", "--for", "20s", "--output", "json",
+                   f"--incident_addr={stack.address('incident')}"]
+        watcher = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)
+        time.sleep(2)  # the stream is live once the poller has it (tens of milliseconds)
+        incident = incident_pb2_grpc.IncidentServiceStub(stack.channel("incident"))
+
+        def report(name, severity):
+            return incident.ReportAlerts(incident_pb2.ReportAlertsRequest(alerts=[
+                incident_pb2.Alert(fingerprint=f"{tenant}-{name}", name=name, tenant=tenant,
+                                   severity=severity, status=incident_pb2.ALERT_STATUS_FIRING,
+                                   source="e2e")]), timeout=10).incident_ids[0]
+
+        watched = report("QueueBacklog", common_pb2.SEVERITY_P1)
+        report("DiskAlmostFull", common_pb2.SEVERITY_P3)  # filtered out by --severity
+        self.json("incidents", "ack", watched)
+        stdout, stderr = watcher.communicate(timeout=60)
+        self.assertEqual(watcher.returncode, 0, stderr)
+        events = [json.loads(line) for line in stdout.splitlines()]
+        self.assertTrue(events, stderr)
+        self.assertEqual({e["incident"]["id"] for e in events}, {watched})
+        self.assertEqual(events[0]["type"], "INCIDENT_EVENT_TYPE_CREATED")
+        kinds = [e["entry"]["kind"] for e in events]
+        self.assertIn("acknowledged", kinds)
+        self.assertEqual(len({e["entry_id"] for e in events}), len(events))
+
+        bad = self.cli("incidents", "watch", "--severity", "P9", check=False)
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("--severity", bad.stderr)
 
     def test_5_errors(self):
         self.assertEqual(self.cli("budgets", "frobnicate", check=False).returncode, 2)

@@ -22,6 +22,7 @@ int IncidentsResolveCommand(const Args& args);
 int IncidentsNoteCommand(const Args& args);
 int IncidentsPostmortemCommand(const Args& args);
 int IncidentsCloseCommand(const Args& args);
+int IncidentsWatchCommand(const Args& args);
 int AlertsCommand(const Args& args);
 int RulesListCommand(const Args& args);
 int RulesApplyCommand(const Args& args);

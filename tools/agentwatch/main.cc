@@ -18,6 +18,7 @@ commands:
   incidents ack ID             acknowledge (--actor, --note)
   incidents resolve ID         resolve (--actor, --note)
   incidents note ID TEXT       add a note to the timeline
+  incidents watch              follow incident changes live (--severity P0,P1 --initial --for 1h)
   incidents close ID           close a resolved incident (P0/P1: needs a published postmortem)
   incidents postmortem ID      show, write (--summary --impact --root_cause --action --publish)
                                or export (--export md) the incident's postmortem
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
       if (verb == "note") return IncidentsNoteCommand(sub);
       if (verb == "postmortem") return IncidentsPostmortemCommand(sub);
       if (verb == "close") return IncidentsCloseCommand(sub);
+      if (verb == "watch") return IncidentsWatchCommand(sub);
     }
     if (command == "cost" && verb == "report") return CostReportCommand(sub);
     if (command == "rules" && verb == "list") return RulesListCommand(sub);
