@@ -2,7 +2,9 @@
 // anomaly detector (monitor/anomaly/detector.h) one point per complete
 // minute per group, and fires on the detector's score. Evaluated exactly
 // like threshold rules (after a batch commits, on create/update and by the
-// sweep of rules with active alerts), under the rule's lock: the detector
+// sweep of rules with active alerts; the sweep also takes anomaly rules whose
+// detectors miss the last complete minute, so silent series are scored),
+// under the rule's lock: the detector
 // states live behind AlertRuleContext (Postgres in production), each minute
 // is fed once (the state records the last minute fed), so any number of
 // replicas evaluating the same rule compute the same scores and fire once.

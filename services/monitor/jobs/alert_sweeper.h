@@ -1,7 +1,9 @@
 // Periodic re-evaluation of firing alerts. Alerts are evaluated as data
 // arrives; this catches the ones no new data reaches (traffic stopped), so
-// that they resolve once their window no longer holds enough runs. Safe on N
-// replicas: the store skips alerts another replica is evaluating.
+// that they resolve once their window no longer holds enough runs, and feeds
+// anomaly rules the minutes their series stayed silent (a stop in traffic is
+// scored like any other minute). Safe on N replicas: the store skips alerts
+// another replica is evaluating.
 #pragma once
 
 #include <condition_variable>

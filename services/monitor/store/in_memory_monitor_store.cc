@@ -239,10 +239,18 @@ absl::StatusOr<SweepResult> InMemoryMonitorStore::SweepAlerts(absl::Time now, in
   for (const RuleEvaluator* evaluator : evaluators_) {
     RETURN_IF_ERROR(evaluator->OnSweep(context, now, limit, &result.alerts));
   }
-  // Rules with active alerts; a deleted rule has none (deletion resolves).
+  // Rules with active alerts (a deleted rule has none: deletion resolves),
+  // and anomaly rules with a detector not yet fed the last complete minute
+  // (a series that went silent is still scored).
   std::set<std::string> active;
   for (const auto& [id, state] : alert_states_) {
     if (state.rule == kAlertRuleEvaluator && IsActive(state)) active.insert(state.rule_id);
+  }
+  const absl::Time last_complete = MinuteBucket(now) - absl::Minutes(1);
+  for (const auto& [key, state] : anomaly_states_) {
+    const auto rule = rules_.find(state.rule_id);
+    if (rule == rules_.end() || rule->second.disabled || !rule->second.anomaly.enabled) continue;
+    if (state.last_minute < last_complete) active.insert(state.rule_id);
   }
   int swept = 0;
   for (const std::string& rule_id : active) {

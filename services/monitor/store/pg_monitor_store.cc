@@ -455,9 +455,20 @@ constexpr char kRulesForBatchSql[] = "SELECT " AW_RULE_COLUMNS
                                      "    AND (r.metric = b.m OR r.denominator_metric = b.m)) "
                                      "ORDER BY r.tenant_id, r.id";
 
+// The rules the sweep re-evaluates: those with an active alert, and anomaly
+// rules with a detector not yet fed the last complete minute ($2), so that a
+// series that went silent is still scored (its missing minutes are fed).
 constexpr char kActiveRulesSql[] = R"sql(
-SELECT DISTINCT tenant_id, rule_id, name FROM monitor.alert_state
-WHERE rule = 'alert_rule' AND (firing OR pending)
+SELECT DISTINCT ON (tenant_id, rule_id) tenant_id, rule_id, name FROM (
+  SELECT tenant_id, rule_id, name FROM monitor.alert_state
+  WHERE rule = 'alert_rule' AND (firing OR pending)
+  UNION ALL
+  SELECT r.tenant_id, r.id, r.name FROM monitor.alert_rules AS r
+  WHERE r.anomaly AND NOT r.disabled
+    AND EXISTS (SELECT 1 FROM monitor.anomaly_state AS s
+                WHERE s.tenant_id = r.tenant_id AND s.rule_id = r.id
+                  AND s.last_minute < $2::timestamptz)
+) AS due
 ORDER BY 1, 2
 LIMIT $1)sql";
 
@@ -1421,7 +1432,8 @@ absl::StatusOr<SweepResult> PgMonitorStore::SweepAlertRules(absl::Time now, int 
     SweepResult result;
     PgRuleContext context(txn);
     // Sorted by (tenant, rule id): rule locks are always taken in that order.
-    for (const auto& active : txn.exec_params(kActiveRulesSql, limit)) {
+    const std::string last_complete = PgTimestamp(MinuteBucket(now) - absl::Minutes(1));
+    for (const auto& active : txn.exec_params(kActiveRulesSql, limit, last_complete)) {
       const std::string tenant = active[0].as<std::string>();
       const std::string rule_id = active[1].as<std::string>();
       const pqxx::result rows = txn.exec_params(kRuleByKeySql, tenant, rule_id);

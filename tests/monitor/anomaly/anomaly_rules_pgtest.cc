@@ -208,5 +208,36 @@ TEST_F(AnomalyRulesPgTest, StatesPersistAndTwoReplicasFireOnce) {
   EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.anomaly_state"), 0);
 }
 
+TEST_F(AnomalyRulesPgTest, SweepScoresASeriesThatWentSilent) {
+  AlertRule rule = QueueRule();
+  rule.condition.aggregation = Aggregation::kSum;
+  CommitSteady("history", 1, 0, 360);
+  absl::StatusOr<RuleWriteResult> created = store_->CreateAlertRule(rule, "", Now(360));
+  ASSERT_THAT(created, IsOk());
+  EXPECT_EQ(created->alerts.fired, 0);
+  const std::string last_fed = "SELECT extract(epoch FROM max(last_minute))::bigint "
+                               "FROM monitor.anomaly_state";
+  EXPECT_EQ(Scalar(last_fed), absl::ToUnixSeconds(kStart + absl::Minutes(359)));
+
+  // The series stops: no batch reaches the rule any more. A sweep in the
+  // same minute has nothing to feed; the sweeps of the next minutes feed
+  // the silent minutes (zeros for a SUM rule) and fire once.
+  absl::StatusOr<SweepResult> same_minute = store_->SweepAlerts(Now(360) + absl::Seconds(20), 500);
+  ASSERT_THAT(same_minute, IsOk());
+  EXPECT_EQ(same_minute->alerts.fired, 0);
+  EXPECT_EQ(Scalar(last_fed), absl::ToUnixSeconds(kStart + absl::Minutes(359)));
+  int fired = 0;
+  for (int minute = 361; minute <= 364; ++minute) {
+    absl::StatusOr<SweepResult> swept = store_->SweepAlerts(Now(minute), 500);
+    ASSERT_THAT(swept, IsOk());
+    fired += swept->alerts.fired;
+    EXPECT_EQ(Scalar(last_fed), absl::ToUnixSeconds(kStart + absl::Minutes(minute - 1)));
+  }
+  EXPECT_EQ(fired, 1);
+  const std::vector<incident::v1::Alert> alerts = Alerts("QueueDepthAnomaly");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].status(), incident::v1::ALERT_STATUS_FIRING);
+}
+
 }  // namespace
 }  // namespace agentwatch::monitor
