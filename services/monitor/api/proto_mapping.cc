@@ -1,20 +1,12 @@
 #include "monitor/api/proto_mapping.h"
 
-#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "monitor/api/ingest_batch.h"
 #include "monitor/core/anomaly_rules.h"
 #include "monitor/store/proto_time.h"
 
 namespace agentwatch::monitor {
 namespace {
-
-// Maps an optional Duration field.
-absl::Status OptionalDuration(bool present, const google::protobuf::Duration& proto,
-                              const std::string& field, std::optional<absl::Duration>* out) {
-  if (!present) return absl::OkStatus();
-  ASSIGN_OR_RETURN(*out, FromProtoDuration(proto, field));
-  return absl::OkStatus();
-}
 
 void ToProtoDuration(absl::Duration d, google::protobuf::Duration* out) {
   const int64_t nanos = absl::ToInt64Nanoseconds(d);
@@ -45,91 +37,9 @@ void MatchersToProto(
 }  // namespace
 
 absl::StatusOr<Event> EventFromProto(const v1::Event& proto, size_t index) {
-  const std::string prefix = absl::StrCat("events[", index, "]");
-  Event event;
-  event.event_id = proto.event_id();
-  if (proto.has_time()) {
-    ASSIGN_OR_RETURN(event.time, FromProtoTimestamp(proto.time(), absl::StrCat(prefix, ".time")));
-  }
-  event.tenant = proto.tenant();
-  event.labels.insert(proto.labels().begin(), proto.labels().end());
-  switch (proto.kind_case()) {
-    case v1::Event::kWorkflowRun: {
-      const v1::WorkflowRun& in = proto.workflow_run();
-      WorkflowRun run;
-      run.workflow = in.workflow();
-      run.run_id = in.run_id();
-      run.team = in.team();
-      run.status = static_cast<RunStatus>(in.status());
-      RETURN_IF_ERROR(OptionalDuration(in.has_duration(), in.duration(),
-                                       prefix + ".workflow_run.duration", &run.duration));
-      run.step_count = in.step_count();
-      event.kind = std::move(run);
-      break;
-    }
-    case v1::Event::kAgentExecution: {
-      const v1::AgentExecution& in = proto.agent_execution();
-      AgentExecution execution;
-      execution.agent = in.agent();
-      execution.workflow = in.workflow();
-      execution.run_id = in.run_id();
-      execution.status = static_cast<RunStatus>(in.status());
-      RETURN_IF_ERROR(OptionalDuration(in.has_duration(), in.duration(),
-                                       prefix + ".agent_execution.duration", &execution.duration));
-      execution.retries = in.retries();
-      event.kind = std::move(execution);
-      break;
-    }
-    case v1::Event::kLlmCall: {
-      const v1::LlmCall& in = proto.llm_call();
-      LlmCall call;
-      call.provider = in.provider();
-      call.model = in.model();
-      call.workflow = in.workflow();
-      call.run_id = in.run_id();
-      call.agent = in.agent();
-      call.team = in.team();
-      RETURN_IF_ERROR(OptionalDuration(in.has_latency(), in.latency(), prefix + ".llm_call.latency",
-                                       &call.latency));
-      RETURN_IF_ERROR(OptionalDuration(in.has_time_to_first_token(), in.time_to_first_token(),
-                                       prefix + ".llm_call.time_to_first_token",
-                                       &call.time_to_first_token));
-      call.input_tokens = in.input_tokens();
-      call.output_tokens = in.output_tokens();
-      call.cached_input_tokens = in.cached_input_tokens();
-      call.cache_creation_tokens = in.cache_creation_tokens();
-      call.status = static_cast<RunStatus>(in.status());
-      call.error_type = in.error_type();
-      call.throttled = in.throttled();
-      event.kind = std::move(call);
-      break;
-    }
-    case v1::Event::kResourceSample: {
-      const v1::ResourceSample& in = proto.resource_sample();
-      ResourceSample sample;
-      sample.component = in.component();
-      sample.pod = in.pod();
-      if (in.has_cpu_utilization()) sample.cpu_utilization = in.cpu_utilization();
-      if (in.has_memory_utilization()) sample.memory_utilization = in.memory_utilization();
-      if (in.has_queue_depth()) sample.queue_depth = in.queue_depth();
-      RETURN_IF_ERROR(OptionalDuration(in.has_processing_lag(), in.processing_lag(),
-                                       prefix + ".resource_sample.processing_lag",
-                                       &sample.processing_lag));
-      event.kind = std::move(sample);
-      break;
-    }
-    case v1::Event::kMetricSample:
-      event.kind = MetricSample{proto.metric_sample().name(), proto.metric_sample().value()};
-      break;
-    case v1::Event::kQualityScore: {
-      const v1::QualityScore& in = proto.quality_score();
-      event.kind = QualityScore{in.name(), in.value(), in.workflow(), in.agent(), in.run_id()};
-      break;
-    }
-    case v1::Event::KIND_NOT_SET:
-      break;
-  }
-  return event;
+  EventView view;
+  RETURN_IF_ERROR(EventViewFromProto(proto, index, &view));
+  return ToEvent(view);
 }
 
 HealthScope ScopeFromProto(const agentwatch::common::v1::Scope& proto) {

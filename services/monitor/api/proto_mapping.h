@@ -18,8 +18,9 @@
 
 namespace agentwatch::monitor {
 
-// Event `index` of a batch. INVALID_ARGUMENT naming the field
-// ("events[3].llm_call.latency") for a malformed Timestamp or Duration.
+// Event `index` of a batch: EventViewFromProto's view (ingest_batch.h),
+// copied. INVALID_ARGUMENT naming the field ("events[3].llm_call.latency")
+// for a malformed Timestamp or Duration.
 absl::StatusOr<Event> EventFromProto(const v1::Event& proto, size_t index);
 
 // A Scope as a HealthScope and back.

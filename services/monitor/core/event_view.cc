@@ -44,7 +44,63 @@ struct KindViewer {
   }
 };
 
+struct KindCopier {
+  EventKind operator()(const std::monostate&) const { return std::monostate{}; }
+  EventKind operator()(const WorkflowRunView& in) const {
+    return WorkflowRun{std::string(in.workflow), std::string(in.run_id), std::string(in.team),
+                       in.status, in.duration, in.step_count};
+  }
+  EventKind operator()(const AgentExecutionView& in) const {
+    return AgentExecution{std::string(in.agent),  std::string(in.workflow),
+                          std::string(in.run_id), in.status,
+                          in.duration,            in.retries};
+  }
+  EventKind operator()(const LlmCallView& in) const {
+    LlmCall out;
+    out.provider = std::string(in.provider);
+    out.model = std::string(in.model);
+    out.workflow = std::string(in.workflow);
+    out.run_id = std::string(in.run_id);
+    out.agent = std::string(in.agent);
+    out.team = std::string(in.team);
+    out.latency = in.latency;
+    out.time_to_first_token = in.time_to_first_token;
+    out.input_tokens = in.input_tokens;
+    out.output_tokens = in.output_tokens;
+    out.cached_input_tokens = in.cached_input_tokens;
+    out.cache_creation_tokens = in.cache_creation_tokens;
+    out.status = in.status;
+    out.error_type = std::string(in.error_type);
+    out.throttled = in.throttled;
+    return out;
+  }
+  EventKind operator()(const ResourceSampleView& in) const {
+    return ResourceSample{std::string(in.component), std::string(in.pod),
+                          in.cpu_utilization,        in.memory_utilization,
+                          in.queue_depth,            in.processing_lag};
+  }
+  EventKind operator()(const MetricSampleView& in) const {
+    return MetricSample{std::string(in.name), in.value};
+  }
+  EventKind operator()(const QualityScoreView& in) const {
+    return QualityScore{std::string(in.name), in.value, std::string(in.workflow),
+                        std::string(in.agent), std::string(in.run_id)};
+  }
+};
+
 }  // namespace
+
+Event ToEvent(const EventView& view) {
+  Event event;
+  event.event_id = std::string(view.event_id);
+  event.time = view.time;
+  event.tenant = std::string(view.tenant);
+  for (const LabelView& label : view.labels) {
+    event.labels.emplace(std::string(label.name), std::string(label.value));
+  }
+  event.kind = std::visit(KindCopier{}, view.kind);
+  return event;
+}
 
 EventView ViewOf(const Event& event) {
   EventView view;

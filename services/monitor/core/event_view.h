@@ -103,6 +103,9 @@ struct EventView {
 // A view of `event`, valid while `event` lives and is not modified.
 EventView ViewOf(const Event& event);
 
+// An owning copy of `view` (the inverse of ViewOf).
+Event ToEvent(const EventView& view);
+
 // Sorts `labels` by name (for producers whose labels arrive unordered).
 void SortLabels(LabelViews& labels);
 
