@@ -13,9 +13,9 @@
 #include "common/channel.h"
 #include "common/config.h"
 #include "common/executor.h"
+#include "common/heap.h"
 #include "common/outbox.h"
 #include "common/runtime.h"
-#include "monitor/api/ingest_allocator.h"
 #include "monitor/api/monitor_metrics.h"
 #include "monitor/api/monitor_service.h"
 #include "monitor/core/alerting.h"
@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   common::BlockTerminationSignals();
   // Ingest churns through megabytes per batch: keep freed memory mapped
   // instead of trimming and faulting it back in for every batch.
-  agentwatch::monitor::KeepIngestMemoryMapped();
+  agentwatch::common::KeepHeapMapped();
   common::ServiceConfig config;
   std::string incident_addr = "127.0.0.1:50052";
   std::string cost_addr = "127.0.0.1:50054";

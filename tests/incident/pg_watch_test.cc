@@ -30,8 +30,10 @@ namespace agentwatch::incident {
 namespace {
 
 using ::agentwatch::testing::IsOk;
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
+using ::testing::Pair;
 
 const absl::Time kT0 = absl::FromUnixMicros(1'700'000'000'123'456);
 
@@ -142,7 +144,9 @@ TEST_F(PgWatchTest, ChangesThroughOneReplicaReachTheOthersWatchers) {
     EXPECT_EQ(events[i].incident().id(), id);
     EXPECT_EQ(events[i].incident().tenant(), "acme");
     EXPECT_EQ(events[i].incident().labels().at("service"), "api");
-    if (i > 0) EXPECT_GT(events[i].entry_id(), events[i - 1].entry_id());
+    if (i > 0) {
+      EXPECT_GT(events[i].entry_id(), events[i - 1].entry_id());
+    }
   }
   // Read with the poll, after the changes: the latest state.
   EXPECT_EQ(events[3].incident().status(), v1::INCIDENT_STATUS_RESOLVED);
@@ -157,6 +161,50 @@ TEST_F(PgWatchTest, ChangesThroughOneReplicaReachTheOthersWatchers) {
   EXPECT_THAT(Kinds(Drain(*resumed)), ElementsAre("alert_firing", "acknowledged", "resolved"));
   a_->watcher.Stop();
   b_->watcher.Stop();
+}
+
+// The watch source reads incidents and entries with the store's row reader:
+// the same values, including what JSON escapes in labels and details
+// (quotes, backslashes, control characters, non-ASCII text).
+TEST_F(PgWatchTest, ReadsIncidentsAndEntriesAsTheStoreDoes) {
+  AlertReport report = testing::Firing("acme", "f\"1", "Disk \"full\" on C:\\", clock_.Now());
+  report.severity = Severity::kP1;
+  report.labels["service"] = "api \"edge\"\n\tv2";
+  report.labels["team"] = "\xC3\xA9quipe \xF0\x9F\x9A\x80";
+  report.labels["raw"] = std::string("a\x01z\\");
+  report.annotations["summary"] = "Disk \"full\"";
+  std::vector<IncomingAlert> alerts = {PrepareAlert(report, grouping_, clock_.Now())};
+  auto summary = a_->store.ReportAlerts(alerts, clock_.Now());
+  ASSERT_THAT(summary, IsOk());
+  const std::string id = summary->incident_ids[0];
+  auto detail = a_->store.GetIncident(id);
+  ASSERT_THAT(detail, IsOk());
+
+  auto incidents = b_->source.Incidents({{"acme", id}});
+  ASSERT_THAT(incidents, IsOk());
+  ASSERT_EQ(incidents->size(), 1u);
+  EXPECT_EQ((*incidents)[0], detail->incident);
+  for (const auto& [name, value] : report.labels) {
+    EXPECT_THAT((*incidents)[0].labels, Contains(Pair(name, value)));
+  }
+  EXPECT_EQ((*incidents)[0].title, "Disk \"full\"");
+
+  auto last = b_->source.LastEntryId();
+  ASSERT_THAT(last, IsOk());
+  auto entries = b_->source.EntriesAfter(0, *last, 100);
+  ASSERT_THAT(entries, IsOk());
+  ASSERT_EQ(entries->size(), detail->timeline.size());
+  for (size_t i = 0; i < entries->size(); ++i) {
+    const TimelineEntry& read = (*entries)[i].entry;
+    EXPECT_EQ(read.incident_id, id);
+    EXPECT_EQ(read.kind, detail->timeline[i].kind);
+    EXPECT_EQ(read.text, detail->timeline[i].text);
+    EXPECT_EQ(read.time, detail->timeline[i].time);
+    EXPECT_EQ(read.details, detail->timeline[i].details);
+  }
+  ASSERT_EQ(entries->back().entry.kind, "alert_firing");
+  EXPECT_THAT(entries->back().entry.details, Contains(Pair("alertname", "Disk \"full\" on C:\\")));
+  EXPECT_THAT(entries->back().entry.details, Contains(Pair("fingerprint", "f\"1")));
 }
 
 TEST_F(PgWatchTest, AnOlderIdCommittingLateIsDeliveredOnce) {

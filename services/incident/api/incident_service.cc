@@ -62,7 +62,7 @@ grpc::ServerUnaryReactor* IncidentServiceImpl::ReportAlerts(grpc::CallbackServer
       ASSIGN_OR_RETURN(AlertReport report, AlertFromProto(request->alerts(i), field));
       RETURN_IF_ERROR(ValidateAlertReport(report, field));
       ASSIGN_OR_RETURN(const GroupingConfig* grouping, groupings.For(report.tenant));
-      alerts.push_back(PrepareAlert(report, *grouping, now));
+      alerts.push_back(PrepareAlert(std::move(report), *grouping, now));
     }
     ASSIGN_OR_RETURN(IntakeSummary summary, store_.ReportAlerts(alerts, now));
     metrics_.RecordIntake(summary);

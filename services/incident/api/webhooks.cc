@@ -837,7 +837,7 @@ void IncidentWebhooks::Register(common::HttpServer& http) {
               [this](const common::HttpRequest& request) { return PagerDuty(request); });
 }
 
-absl::StatusOr<IntakeSummary> IncidentWebhooks::Intake(const std::vector<AlertReport>& reports,
+absl::StatusOr<IntakeSummary> IncidentWebhooks::Intake(std::vector<AlertReport> reports,
                                                        const std::vector<std::string>& fields,
                                                        absl::Time now) {
   std::vector<IncomingAlert> alerts;
@@ -846,7 +846,7 @@ absl::StatusOr<IntakeSummary> IncidentWebhooks::Intake(const std::vector<AlertRe
   for (size_t i = 0; i < reports.size(); ++i) {
     RETURN_IF_ERROR(ValidateAlertReport(reports[i], fields[i]));
     ASSIGN_OR_RETURN(const GroupingConfig* grouping, groupings.For(reports[i].tenant));
-    alerts.push_back(PrepareAlert(reports[i], *grouping, now));
+    alerts.push_back(PrepareAlert(std::move(reports[i]), *grouping, now));
   }
   ASSIGN_OR_RETURN(IntakeSummary summary, store_.ReportAlerts(alerts, now));
   metrics_.RecordIntake(summary);
@@ -867,7 +867,7 @@ common::HttpResponse IncidentWebhooks::Alertmanager(const common::HttpRequest& r
   if (!reports.ok()) return ErrorResponse(reports.status(), kAlertmanagerPath);
   std::vector<std::string> fields;
   for (size_t i = 0; i < reports->size(); ++i) fields.push_back(absl::StrCat("alerts[", i, "]"));
-  absl::StatusOr<IntakeSummary> summary = Intake(*reports, fields, clock_.Now());
+  absl::StatusOr<IntakeSummary> summary = Intake(*std::move(reports), fields, clock_.Now());
   if (!summary.ok()) return ErrorResponse(summary.status(), kAlertmanagerPath);
   std::string body = absl::StrCat("{\"status\":\"success\",\"accepted\":", summary->accepted,
                                   ",\"duplicates\":", summary->duplicates, ",\"incident_ids\":[");

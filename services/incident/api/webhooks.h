@@ -121,8 +121,9 @@ class IncidentWebhooks {
   common::HttpResponse PagerDuty(const common::HttpRequest& request);
 
  private:
-  // The intake of `reports` received at `now`: validates, prepares and stores.
-  absl::StatusOr<IntakeSummary> Intake(const std::vector<AlertReport>& reports,
+  // The intake of `reports` received at `now`: validates, prepares (taking
+  // the reports over) and stores.
+  absl::StatusOr<IntakeSummary> Intake(std::vector<AlertReport> reports,
                                        const std::vector<std::string>& fields, absl::Time now);
   // Acknowledges the open incident holding the event's alert, if any.
   absl::Status Acknowledge(const PagerDutyEvent& event, absl::Time now);

@@ -1,6 +1,7 @@
 #include "incident/core/grouping.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -108,18 +109,18 @@ std::string GroupKey(absl::string_view tenant, const Labels& labels, const Group
   return key;
 }
 
-IncomingAlert PrepareAlert(const AlertReport& report, const GroupingConfig& config,
-                           absl::Time now) {
+IncomingAlert PrepareAlert(AlertReport&& report, const GroupingConfig& config, absl::Time now) {
   IncomingAlert alert;
-  alert.tenant = report.tenant;
-  alert.fingerprint = report.fingerprint;
-  alert.name = report.name;
+  alert.tenant = std::move(report.tenant);
+  alert.fingerprint = std::move(report.fingerprint);
+  alert.labels = std::move(report.labels);
+  alert.labels[std::string(kAlertNameLabel)] = report.name;
+  alert.name = std::move(report.name);
   alert.severity = report.severity == Severity::kUnspecified ? Severity::kP2 : report.severity;
-  alert.labels = EffectiveLabels(report);
-  alert.annotations = report.annotations;
+  alert.annotations = std::move(report.annotations);
   alert.status = report.status;
-  alert.source = report.source;
-  alert.generator_url = report.generator_url;
+  alert.source = std::move(report.source);
+  alert.generator_url = std::move(report.generator_url);
   alert.starts_at_given = report.starts_at.has_value();
   if (report.status == AlertStatus::kResolved) {
     // Defaults never make an alert end before it started.
@@ -136,6 +137,11 @@ IncomingAlert PrepareAlert(const AlertReport& report, const GroupingConfig& conf
   alert.group_labels = GroupLabels(alert.labels, config);
   alert.group_key = GroupKey(alert.tenant, alert.labels, config);
   return alert;
+}
+
+IncomingAlert PrepareAlert(const AlertReport& report, const GroupingConfig& config,
+                           absl::Time now) {
+  return PrepareAlert(AlertReport(report), config, now);
 }
 
 }  // namespace agentwatch::incident

@@ -64,4 +64,8 @@ struct IncomingAlert {
 // group under `config`.
 IncomingAlert PrepareAlert(const AlertReport& report, const GroupingConfig& config, absl::Time now);
 
+// As above, taking the report's strings and maps over instead of copying them
+// (intake prepares every alert of a batch once).
+IncomingAlert PrepareAlert(AlertReport&& report, const GroupingConfig& config, absl::Time now);
+
 }  // namespace agentwatch::incident

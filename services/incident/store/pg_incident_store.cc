@@ -16,6 +16,7 @@
 #include "common/outbox.h"
 #include "common/status_macros.h"
 #include "incident/core/auto_resolve.h"
+#include "incident/store/pg_incident_rows.h"
 
 namespace agentwatch::incident {
 namespace {
@@ -28,21 +29,12 @@ constexpr int kMaxAttempts = 4;
 constexpr absl::string_view kNoEndsAt = "-infinity";
 
 // clang-format off
-#define AW_MICROS(col) "(extract(epoch from " col ") * 1000000)::bigint"
-
-#define AW_INCIDENT_COLUMNS                                                               \
-  "i.tenant_id, i.id, i.group_key, i.title, i.status, i.severity, i.severity_pinned, "   \
-  "i.labels::text, i.alert_count, i.firing_alert_count, i.owner, "                        \
-  AW_MICROS("i.start_time") ", " AW_MICROS("i.create_time") ", "                          \
-  AW_MICROS("i.update_time") ", " AW_MICROS("i.acknowledge_time") ", "                    \
-  AW_MICROS("i.mitigate_time") ", " AW_MICROS("i.resolve_time") ", "                      \
-  AW_MICROS("i.close_time") ", i.escalation_tier, i.auto_resolved, i.postmortem_id"
-
 #define AW_ALERT_COLUMNS                                                                  \
   "a.tenant_id, a.incident_id, a.fingerprint, a.name, a.severity, a.status, "             \
   "a.labels::text, a.annotations::text, "                                                 \
-  AW_MICROS("a.starts_at") ", " AW_MICROS("a.ends_at") ", a.source, a.generator_url, "    \
-  AW_MICROS("a.joined_at") ", " AW_MICROS("a.update_time")
+  AW_INCIDENT_PG_MICROS("a.starts_at") ", " AW_INCIDENT_PG_MICROS("a.ends_at")            \
+  ", a.source, a.generator_url, " AW_INCIDENT_PG_MICROS("a.joined_at") ", "               \
+  AW_INCIDENT_PG_MICROS("a.update_time")
 // clang-format on
 
 // Intake looks rows up by key (index probes per alert) in tables that grow
@@ -51,8 +43,19 @@ constexpr absl::string_view kNoEndsAt = "-infinity";
 // statistics not analyzed since), it hashes or scans the whole table on every
 // batch from then on (seen: 10-30 ms a batch on alert_reports). Intake plans
 // each execution for the tables' current sizes instead (a fraction of a
-// millisecond a transaction), keeping the parsed statements.
-constexpr char kIntakePlanning[] = "SET LOCAL plan_cache_mode = force_custom_plan";
+// millisecond a transaction), keeping the parsed statements. Custom plans
+// alone still hashed the whole of incident.alerts for the batch's UPDATEs
+// (unnest(...) joined on the primary key): with statistics older than the
+// table's HOT churn, a sequential scan of every row version looked cheaper
+// than a thousand index probes, and it grew with the table (auto_explain in
+// bench/incident_intake: 40-50 ms a statement at 40-110k row versions,
+// against ~20 ms through alerts_pkey). Intake's statements join a batch's
+// keys (or its tenants' firing alerts) to tables by key, so intake plans
+// without hash and merge joins: index nested loops, at a cost that follows
+// the batch, not the table.
+constexpr char kIntakePlanning[] =
+    "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL enable_hashjoin = off; "
+    "SET LOCAL enable_mergejoin = off";
 
 // $1 lock space, $2 JSON array of group keys. The locks are taken in hash
 // order (output expressions run after ORDER BY), so batches never deadlock.
@@ -214,12 +217,12 @@ constexpr char kSelectIncidentAlerts[] =
     "ORDER BY a.joined_at, a.fingerprint COLLATE \"C\"";
 
 constexpr char kSelectTimeline[] =
-    "SELECT " AW_MICROS("entry_time") ", actor, kind, entry_text, details::text "
+    "SELECT " AW_INCIDENT_PG_MICROS("entry_time") ", actor, kind, entry_text, details::text "
     "FROM incident.timeline WHERE tenant_id = $1 AND incident_id = $2 ORDER BY entry_id";
 
 // $1 the latest last alert end that is due, $2 limit. Skips rows others hold.
 constexpr char kLockAutoResolveDue[] =
-    "SELECT " AW_INCIDENT_COLUMNS ", " AW_MICROS("e.last_end")
+    "SELECT " AW_INCIDENT_COLUMNS ", " AW_INCIDENT_PG_MICROS("e.last_end")
     " FROM incident.incidents i CROSS JOIN LATERAL ("
     "SELECT max(a.ends_at) AS last_end FROM incident.alerts a "
     "WHERE a.tenant_id = i.tenant_id AND a.incident_id = i.id) e "
@@ -301,10 +304,11 @@ constexpr char kListRules[] =
 #undef AW_ALERT_COLUMNS
 // clang-format off
 #define AW_SILENCE_COLUMNS                                                                \
-  "tenant_id, id, matchers::text, " AW_MICROS("starts_at") ", " AW_MICROS("ends_at") ", " \
+  "tenant_id, id, matchers::text, " AW_INCIDENT_PG_MICROS("starts_at") ", "               \
+  AW_INCIDENT_PG_MICROS("ends_at") ", "                                                   \
   "author, comment, has_recurrence, recurrence_days, recurrence_start, recurrence_end, "  \
-  "recurrence_zone, " AW_MICROS("expire_time") ", " AW_MICROS("create_time") ", "         \
-  AW_MICROS("update_time")
+  "recurrence_zone, " AW_INCIDENT_PG_MICROS("expire_time") ", "                           \
+  AW_INCIDENT_PG_MICROS("create_time") ", " AW_INCIDENT_PG_MICROS("update_time")
 // clang-format on
 
 // $1..$14 the columns; a retried create (same tenant and id) changes nothing.
@@ -359,8 +363,6 @@ constexpr char kListSilences[] =
     "(create_time, id) < ($4::timestamptz, $5) ORDER BY create_time DESC, id DESC LIMIT $6";
 
 #undef AW_SILENCE_COLUMNS
-#undef AW_INCIDENT_COLUMNS
-#undef AW_MICROS
 
 // --- JSON parameters -------------------------------------------------------
 
@@ -488,11 +490,24 @@ std::string AlertRowsJson(const std::vector<const AlertState*>& rows) {
   return out;
 }
 
-std::string ReportKeyJson(const ReportKey& key, int index) {
-  return absl::StrCat("{\"i\":", index, ",\"tenant_id\":", Json(key.tenant),
-                      ",\"fingerprint\":", Json(key.fingerprint), ",\"status\":", Wire(key.status),
-                      ",\"starts_at\":", Json(key.starts_at),
-                      ",\"ends_at\":", key.ends_at ? Json(*key.ends_at) : Json(kNoEndsAt), "}");
+// Appends the kSelectKnownReports object of `key`, the batch's key `index`,
+// to the JSON array `out` (one string for the whole group: no temporaries
+// per alert).
+void AppendReportKeyJson(std::string* out, const ReportKey& key, size_t index) {
+  if (out->size() > 1) out->push_back(',');
+  absl::StrAppend(out, "{\"i\":", index, ",\"tenant_id\":");
+  AppendJson(out, key.tenant);
+  out->append(",\"fingerprint\":");
+  AppendJson(out, key.fingerprint);
+  absl::StrAppend(out, ",\"status\":", Wire(key.status), ",\"starts_at\":");
+  AppendJson(out, key.starts_at);
+  out->append(",\"ends_at\":");
+  if (key.ends_at) {
+    AppendJson(out, *key.ends_at);
+  } else {
+    AppendJson(out, kNoEndsAt);
+  }
+  out->push_back('}');
 }
 
 std::string TimelineJson(const std::vector<TimelineEntry>& entries) {
@@ -524,6 +539,17 @@ std::string TimelineJson(const std::vector<TimelineEntry>& entries) {
 std::string TenantIdJson(absl::string_view tenant, absl::string_view field,
                          absl::string_view value) {
   return absl::StrCat("{\"tenant_id\":", Json(tenant), ",\"", field, "\":", Json(value), "}");
+}
+
+// Appends {"tenant_id": tenant, field: value} to the JSON array `out`.
+void AppendTenantIdJson(std::string* out, absl::string_view tenant, absl::string_view field,
+                        absl::string_view value) {
+  if (out->size() > 1) out->push_back(',');
+  out->append("{\"tenant_id\":");
+  AppendJson(out, tenant);
+  absl::StrAppend(out, ",\"", field, "\":");
+  AppendJson(out, value);
+  out->push_back('}');
 }
 
 // A smallint[] literal: {1,2,3}.
@@ -661,186 +687,10 @@ class ArrayLiteral {
 
 // --- Rows ------------------------------------------------------------------
 
-// Reads a JSON string starting at text[*at] == '"' into `out` (escapes
-// decoded, \u escapes as UTF-8) and moves *at past it; false when malformed.
-bool ReadJsonString(absl::string_view text, size_t* at, std::string* out) {
-  size_t i = *at + 1;
-  out->clear();
-  while (i < text.size()) {
-    const char c = text[i];
-    if (c == '"') {
-      *at = i + 1;
-      return true;
-    }
-    if (c != '\\') {
-      const size_t end = text.find_first_of("\"\\", i);
-      if (end == absl::string_view::npos) return false;
-      out->append(text.data() + i, end - i);
-      i = end;
-      continue;
-    }
-    if (i + 1 >= text.size()) return false;
-    const char e = text[i + 1];
-    i += 2;
-    switch (e) {
-      case '"':
-        out->push_back('"');
-        break;
-      case '\\':
-        out->push_back('\\');
-        break;
-      case '/':
-        out->push_back('/');
-        break;
-      case 'b':
-        out->push_back('\b');
-        break;
-      case 'f':
-        out->push_back('\f');
-        break;
-      case 'n':
-        out->push_back('\n');
-        break;
-      case 'r':
-        out->push_back('\r');
-        break;
-      case 't':
-        out->push_back('\t');
-        break;
-      case 'u': {
-        auto hex4 = [&text](size_t from, uint32_t* value) {
-          if (from + 4 > text.size()) return false;
-          *value = 0;
-          for (size_t k = from; k < from + 4; ++k) {
-            const char h = text[k];
-            *value <<= 4;
-            if (h >= '0' && h <= '9') {
-              *value |= static_cast<uint32_t>(h - '0');
-            } else if (h >= 'a' && h <= 'f') {
-              *value |= static_cast<uint32_t>(h - 'a' + 10);
-            } else if (h >= 'A' && h <= 'F') {
-              *value |= static_cast<uint32_t>(h - 'A' + 10);
-            } else {
-              return false;
-            }
-          }
-          return true;
-        };
-        uint32_t code;
-        if (!hex4(i, &code)) return false;
-        i += 4;
-        if (code >= 0xD800 && code <= 0xDBFF && i + 6 <= text.size() && text[i] == '\\' &&
-            text[i + 1] == 'u') {
-          uint32_t low;
-          if (hex4(i + 2, &low) && low >= 0xDC00 && low <= 0xDFFF) {
-            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
-            i += 6;
-          }
-        }
-        if (code < 0x80) {
-          out->push_back(static_cast<char>(code));
-        } else if (code < 0x800) {
-          out->push_back(static_cast<char>(0xC0 | (code >> 6)));
-          out->push_back(static_cast<char>(0x80 | (code & 0x3F)));
-        } else if (code < 0x10000) {
-          out->push_back(static_cast<char>(0xE0 | (code >> 12)));
-          out->push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
-          out->push_back(static_cast<char>(0x80 | (code & 0x3F)));
-        } else {
-          out->push_back(static_cast<char>(0xF0 | (code >> 18)));
-          out->push_back(static_cast<char>(0x80 | ((code >> 12) & 0x3F)));
-          out->push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
-          out->push_back(static_cast<char>(0x80 | (code & 0x3F)));
-        }
-        break;
-      }
-      default:
-        return false;
-    }
-  }
-  return false;
-}
-
-// A jsonb column holding an object of strings (labels, annotations,
-// details), as Postgres prints it: {"a": "b", "c": "d"}. Parsed by hand:
-// intake reads thousands of these per batch.
-absl::StatusOr<Labels> ParseJsonMap(const pqxx::field& field) {
-  const absl::string_view text(field.c_str(), field.size());
-  auto bad = [&field](absl::string_view why) {
-    return absl::InternalError(absl::StrCat("column ", field.name(), " holds bad JSON: ", why));
-  };
-  auto skip_space = [&text](size_t* at) {
-    while (*at < text.size() &&
-           (text[*at] == ' ' || text[*at] == '\n' || text[*at] == '\t' || text[*at] == '\r')) {
-      ++*at;
-    }
-  };
-  Labels out;
-  size_t at = 0;
-  skip_space(&at);
-  if (at >= text.size() || text[at] != '{') return bad("not an object");
-  ++at;
-  skip_space(&at);
-  if (at < text.size() && text[at] == '}') return out;
-  std::string name;
-  std::string value;
-  while (true) {
-    skip_space(&at);
-    if (at >= text.size() || text[at] != '"' || !ReadJsonString(text, &at, &name)) {
-      return bad("expected a member name");
-    }
-    skip_space(&at);
-    if (at >= text.size() || text[at] != ':') return bad("expected ':'");
-    ++at;
-    skip_space(&at);
-    if (at >= text.size() || text[at] != '"') {
-      return absl::InternalError(
-          absl::StrCat("column ", field.name(), " holds a non-string value for ", name));
-    }
-    if (!ReadJsonString(text, &at, &value)) return bad("unterminated string");
-    out.insert_or_assign(name, value);
-    skip_space(&at);
-    if (at < text.size() && text[at] == ',') {
-      ++at;
-      continue;
-    }
-    if (at < text.size() && text[at] == '}') return out;
-    return bad("expected ',' or '}'");
-  }
-}
-
-absl::Time TimeOf(const pqxx::field& field) { return absl::FromUnixMicros(field.as<int64_t>()); }
-
-std::optional<absl::Time> OptionalTimeOf(const pqxx::field& field) {
-  if (field.is_null()) return std::nullopt;
-  return TimeOf(field);
-}
-
-absl::StatusOr<Incident> ParseIncident(const pqxx::row& row) {
-  Incident i;
-  i.tenant = row[0].as<std::string>();
-  i.id = row[1].as<std::string>();
-  i.group_key = row[2].as<std::string>();
-  i.title = row[3].as<std::string>();
-  i.status = static_cast<IncidentStatus>(row[4].as<int>());
-  i.severity = static_cast<Severity>(row[5].as<int>());
-  i.severity_pinned = row[6].as<bool>();
-  ASSIGN_OR_RETURN(i.labels, ParseJsonMap(row[7]));
-  i.alert_count = row[8].as<int64_t>();
-  i.firing_alert_count = row[9].as<int64_t>();
-  i.owner = row[10].as<std::string>();
-  i.start_time = TimeOf(row[11]);
-  i.create_time = TimeOf(row[12]);
-  i.update_time = TimeOf(row[13]);
-  i.acknowledge_time = OptionalTimeOf(row[14]);
-  i.mitigate_time = OptionalTimeOf(row[15]);
-  i.resolve_time = OptionalTimeOf(row[16]);
-  i.close_time = OptionalTimeOf(row[17]);
-  i.escalation_tier = row[18].as<int32_t>();
-  i.auto_resolved = row[19].as<bool>();
-  i.postmortem_id = row[20].as<std::string>();
-  return i;
-}
+using pg_rows::OptionalTimeOf;
+using pg_rows::ParseIncident;
+using pg_rows::ParseJsonMap;
+using pg_rows::TimeOf;
 
 absl::StatusOr<AlertState> ParseAlert(const pqxx::row& row) {
   AlertState a;
@@ -1116,44 +966,53 @@ void PgIncidentStore::RunIntakeGroup(const std::vector<PendingIntake*>& group) {
 
 absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
     const std::vector<const std::vector<IncomingAlert>*>& batches, absl::Time now) {
-  // Everything that does not depend on the database, built once.
+  // Everything that does not depend on the database, built once, each JSON
+  // parameter appended in place.
+  size_t alert_count = 0;
+  for (const std::vector<IncomingAlert>* batch : batches) alert_count += batch->size();
   std::vector<ReportKey> keys;
-  std::vector<std::string> key_objects;
-  std::set<std::string> group_keys;
-  std::set<std::pair<std::string, std::string>> groups;
-  std::set<std::pair<std::string, std::string>> fingerprints;
-  std::set<std::string> tenants;
+  keys.reserve(alert_count);
+  std::string keys_json = "[";
+  keys_json.reserve(alert_count * 160 + 2);
+  std::set<absl::string_view> group_keys;
+  std::set<std::pair<absl::string_view, absl::string_view>> groups;
+  std::set<std::pair<absl::string_view, absl::string_view>> fingerprints;
+  std::set<absl::string_view> tenants;
   for (const std::vector<IncomingAlert>* batch : batches) {
     for (const IncomingAlert& alert : *batch) {
       keys.push_back(KeyOf(alert));
-      key_objects.push_back(ReportKeyJson(keys.back(), static_cast<int>(keys.size() - 1)));
+      AppendReportKeyJson(&keys_json, keys.back(), keys.size() - 1);
       group_keys.insert(alert.group_key);
       groups.emplace(alert.tenant, alert.group_key);
       fingerprints.emplace(alert.tenant, alert.fingerprint);
       tenants.insert(alert.tenant);
     }
   }
-  std::vector<std::string> tenant_values;
-  for (const std::string& tenant : tenants) tenant_values.push_back(Json(tenant));
-  const std::string tenants_json = JsonArray(tenant_values);
+  keys_json.push_back(']');
+  std::string tenants_json = "[";
+  for (const absl::string_view tenant : tenants) {
+    if (tenants_json.size() > 1) tenants_json.push_back(',');
+    AppendJson(&tenants_json, tenant);
+  }
+  tenants_json.push_back(']');
   const std::string now_text = common::PgTimestamp(TruncateToMicros(now));
-  std::vector<std::string> lock_keys;
-  lock_keys.reserve(group_keys.size());
-  for (const std::string& key : group_keys) lock_keys.push_back(Json(key));
-  std::vector<std::string> group_objects;
-  group_objects.reserve(groups.size());
+  std::string lock_json = "[";
+  for (const absl::string_view key : group_keys) {
+    if (lock_json.size() > 1) lock_json.push_back(',');
+    AppendJson(&lock_json, key);
+  }
+  lock_json.push_back(']');
+  std::string groups_json = "[";
   for (const auto& [tenant, key] : groups) {
-    group_objects.push_back(TenantIdJson(tenant, "group_key", key));
+    AppendTenantIdJson(&groups_json, tenant, "group_key", key);
   }
-  std::vector<std::string> fingerprint_objects;
-  fingerprint_objects.reserve(fingerprints.size());
+  groups_json.push_back(']');
+  std::string fingerprints_json = "[";
+  fingerprints_json.reserve(fingerprints.size() * 80 + 2);
   for (const auto& [tenant, fingerprint] : fingerprints) {
-    fingerprint_objects.push_back(TenantIdJson(tenant, "fingerprint", fingerprint));
+    AppendTenantIdJson(&fingerprints_json, tenant, "fingerprint", fingerprint);
   }
-  const std::string lock_json = JsonArray(lock_keys);
-  const std::string keys_json = JsonArray(key_objects);
-  const std::string groups_json = JsonArray(group_objects);
-  const std::string fingerprints_json = JsonArray(fingerprint_objects);
+  fingerprints_json.push_back(']');
 
   using Summaries = std::vector<IntakeSummary>;
   return Retrying<Summaries>([&]() {
@@ -1551,20 +1410,12 @@ namespace agentwatch::incident {
 namespace {
 
 // clang-format off
-#define AW_MICROS(col) "(extract(epoch from " col ") * 1000000)::bigint"
 #define AW_CONFIG_COLUMNS                                                                 \
-  "tenant_id, kind, id, name, person, priority, refs, body, " AW_MICROS("create_time")    \
-  ", " AW_MICROS("update_time")
+  "tenant_id, kind, id, name, person, priority, refs, body, "                             \
+  AW_INCIDENT_PG_MICROS("create_time") ", " AW_INCIDENT_PG_MICROS("update_time")
 #define AW_ESCALATION_COLUMNS                                                             \
-  "e.policy_id, e.epoch, e.tier, e.cycle, " AW_MICROS("e.started_at") ", "                \
-  AW_MICROS("e.last_page_at")
-#define AW_INCIDENT_COLUMNS                                                               \
-  "i.tenant_id, i.id, i.group_key, i.title, i.status, i.severity, i.severity_pinned, "   \
-  "i.labels::text, i.alert_count, i.firing_alert_count, i.owner, "                        \
-  AW_MICROS("i.start_time") ", " AW_MICROS("i.create_time") ", "                          \
-  AW_MICROS("i.update_time") ", " AW_MICROS("i.acknowledge_time") ", "                    \
-  AW_MICROS("i.mitigate_time") ", " AW_MICROS("i.resolve_time") ", "                      \
-  AW_MICROS("i.close_time") ", i.escalation_tier, i.auto_resolved, i.postmortem_id"
+  "e.policy_id, e.epoch, e.tier, e.cycle, " AW_INCIDENT_PG_MICROS("e.started_at") ", "    \
+  AW_INCIDENT_PG_MICROS("e.last_page_at")
 // clang-format on
 
 // $1..$10 the columns; a retried create (same id) changes nothing.
@@ -1641,10 +1492,8 @@ constexpr char kInsertDelivery[] =
     "INSERT INTO incident.notifications (tenant_id, idempotency_key, incident_id, channel_id, "
     "person, sent_at) VALUES ($1, $2, $3, $4, $5, $6::timestamptz) ON CONFLICT DO NOTHING";
 
-#undef AW_INCIDENT_COLUMNS
 #undef AW_ESCALATION_COLUMNS
 #undef AW_CONFIG_COLUMNS
-#undef AW_MICROS
 
 
 absl::StatusOr<ConfigRecord> ParseConfig(const pqxx::row& row) {
@@ -1784,7 +1633,7 @@ absl::StatusOr<std::vector<EscalationCandidate>> PgIncidentStore::ListEscalation
         std::vector<EscalationCandidate> out;
         for (const pqxx::row& row : txn.exec_params(kSelectEscalationCandidates, limit)) {
           ASSIGN_OR_RETURN(Incident incident, ParseIncident(row));
-          out.push_back({std::move(incident), ParseEscalation(row, 21)});
+          out.push_back({std::move(incident), ParseEscalation(row, pg_rows::kIncidentColumnCount)});
         }
         return out;
       });

@@ -1,8 +1,5 @@
 #include "incident/store/pg_response_store.h"
 
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
-
 #include <algorithm>
 #include <pqxx/pqxx>
 #include <tuple>
@@ -11,6 +8,7 @@
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "incident/core/paging.h"
+#include "incident/store/pg_incident_rows.h"
 
 namespace agentwatch::incident {
 namespace {
@@ -98,20 +96,7 @@ std::string JsonLabels(const Labels& labels) {
   return out;
 }
 
-absl::StatusOr<Labels> ParseLabels(const pqxx::field& field) {
-  google::protobuf::Struct object;
-  const auto status = google::protobuf::util::JsonStringToMessage(field.c_str(), &object);
-  if (!status.ok()) {
-    return absl::InternalError(absl::StrCat("column ", field.name(), " holds bad JSON"));
-  }
-  Labels out;
-  for (const auto& [name, value] : object.fields()) {
-    if (value.kind_case() == google::protobuf::Value::kStringValue) {
-      out.emplace(name, value.string_value());
-    }
-  }
-  return out;
-}
+using pg_rows::ParseJsonMap;
 
 void InsertEntry(pqxx::work& txn, const TimelineEntry& e) {
   txn.exec_params(kInsertTimeline, e.tenant, e.incident_id, common::PgTimestamp(e.time), e.actor,
@@ -128,7 +113,7 @@ absl::StatusOr<Execution> ParseExecution(const pqxx::row& row) {
   e.alert.fingerprint = row[5].as<std::string>();
   e.alert.name = row[6].as<std::string>();
   e.alert.severity = static_cast<Severity>(row[7].as<int>());
-  ASSIGN_OR_RETURN(e.alert.labels, ParseLabels(row[8]));
+  ASSIGN_OR_RETURN(e.alert.labels, ParseJsonMap(row[8]));
   e.state = static_cast<ExecutionState>(row[9].as<int>());
   e.next_action = row[10].as<int>();
   e.action_attempts = row[11].as<int>();
@@ -169,7 +154,7 @@ absl::StatusOr<std::vector<ResponseTrigger>> PgResponseStore::LeaseTriggers(absl
           }
           t.alert.name = alert[0][0].as<std::string>();
           t.alert.severity = static_cast<Severity>(alert[0][1].as<int>());
-          ASSIGN_OR_RETURN(t.alert.labels, ParseLabels(alert[0][2]));
+          ASSIGN_OR_RETURN(t.alert.labels, ParseJsonMap(alert[0][2]));
           out.push_back(std::move(t));
         }
         std::sort(out.begin(), out.end(), [](const ResponseTrigger& a, const ResponseTrigger& b) {

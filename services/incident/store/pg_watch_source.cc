@@ -1,32 +1,20 @@
 #include "incident/store/pg_watch_source.h"
 
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
-
 #include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
+#include "incident/store/pg_incident_rows.h"
 
 namespace agentwatch::incident {
 namespace {
 
 // clang-format off
-#define AW_WATCH_MICROS(col) "(extract(epoch from " col ") * 1000000)::bigint"
-
 #define AW_WATCH_ENTRY_COLUMNS                                                      \
-  "t.entry_id, t.tenant_id, t.incident_id, " AW_WATCH_MICROS("t.entry_time")        \
+  "t.entry_id, t.tenant_id, t.incident_id, " AW_INCIDENT_PG_MICROS("t.entry_time")  \
   ", t.actor, t.kind, t.entry_text, t.details::text"
-
-#define AW_WATCH_INCIDENT_COLUMNS                                                         \
-  "i.tenant_id, i.id, i.group_key, i.title, i.status, i.severity, i.severity_pinned, "   \
-  "i.labels::text, i.alert_count, i.firing_alert_count, i.owner, "                        \
-  AW_WATCH_MICROS("i.start_time") ", " AW_WATCH_MICROS("i.create_time") ", "              \
-  AW_WATCH_MICROS("i.update_time") ", " AW_WATCH_MICROS("i.acknowledge_time") ", "        \
-  AW_WATCH_MICROS("i.mitigate_time") ", " AW_WATCH_MICROS("i.resolve_time") ", "          \
-  AW_WATCH_MICROS("i.close_time") ", i.escalation_tier, i.auto_resolved, i.postmortem_id"
 // clang-format on
 
 // The sequence's last value: ids handed out, committed or not (NULL before
@@ -51,31 +39,13 @@ constexpr char kEntriesIn[] =
 
 // $1 tenants, $2 ids (text[]).
 constexpr char kIncidents[] =
-    "SELECT " AW_WATCH_INCIDENT_COLUMNS
+    "SELECT " AW_INCIDENT_COLUMNS
     " FROM incident.incidents i JOIN unnest($1::text[], $2::text[]) AS k(tenant_id, id) "
     "ON i.tenant_id = k.tenant_id AND i.id = k.id COLLATE \"C\"";
 
-// A jsonb object of strings (labels, details).
-absl::StatusOr<Labels> ParseStringMap(const pqxx::field& field) {
-  google::protobuf::Struct object;
-  const auto parsed = google::protobuf::util::JsonStringToMessage(field.c_str(), &object);
-  if (!parsed.ok()) {
-    return absl::InternalError(absl::StrCat("column ", field.name(), " holds bad JSON"));
-  }
-  Labels out;
-  for (const auto& [name, value] : object.fields()) {
-    out[name] = value.kind_case() == google::protobuf::Value::kStringValue ? value.string_value()
-                                                                           : std::string();
-  }
-  return out;
-}
-
-absl::Time TimeOf(const pqxx::field& field) { return absl::FromUnixMicros(field.as<int64_t>()); }
-
-std::optional<absl::Time> OptionalTimeOf(const pqxx::field& field) {
-  if (field.is_null()) return std::nullopt;
-  return TimeOf(field);
-}
+using pg_rows::ParseIncident;
+using pg_rows::ParseJsonMap;
+using pg_rows::TimeOf;
 
 absl::StatusOr<std::vector<WatchEntry>> ParseEntries(const pqxx::result& rows) {
   std::vector<WatchEntry> out;
@@ -89,36 +59,10 @@ absl::StatusOr<std::vector<WatchEntry>> ParseEntries(const pqxx::result& rows) {
     e.entry.actor = row[4].as<std::string>();
     e.entry.kind = row[5].as<std::string>();
     e.entry.text = row[6].as<std::string>();
-    ASSIGN_OR_RETURN(e.entry.details, ParseStringMap(row[7]));
+    ASSIGN_OR_RETURN(e.entry.details, ParseJsonMap(row[7]));
     out.push_back(std::move(e));
   }
   return out;
-}
-
-absl::StatusOr<Incident> ParseIncident(const pqxx::row& row) {
-  Incident i;
-  i.tenant = row[0].as<std::string>();
-  i.id = row[1].as<std::string>();
-  i.group_key = row[2].as<std::string>();
-  i.title = row[3].as<std::string>();
-  i.status = static_cast<IncidentStatus>(row[4].as<int>());
-  i.severity = static_cast<Severity>(row[5].as<int>());
-  i.severity_pinned = row[6].as<bool>();
-  ASSIGN_OR_RETURN(i.labels, ParseStringMap(row[7]));
-  i.alert_count = row[8].as<int64_t>();
-  i.firing_alert_count = row[9].as<int64_t>();
-  i.owner = row[10].as<std::string>();
-  i.start_time = TimeOf(row[11]);
-  i.create_time = TimeOf(row[12]);
-  i.update_time = TimeOf(row[13]);
-  i.acknowledge_time = OptionalTimeOf(row[14]);
-  i.mitigate_time = OptionalTimeOf(row[15]);
-  i.resolve_time = OptionalTimeOf(row[16]);
-  i.close_time = OptionalTimeOf(row[17]);
-  i.escalation_tier = row[18].as<int32_t>();
-  i.auto_resolved = row[19].as<bool>();
-  i.postmortem_id = row[20].as<std::string>();
-  return i;
 }
 
 std::string BigintArray(const std::vector<int64_t>& values) {

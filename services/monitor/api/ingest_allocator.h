@@ -21,17 +21,6 @@
 
 namespace agentwatch::monitor {
 
-// Process-wide (glibc): fixes malloc's trim threshold at 256 MiB and its mmap
-// threshold at 32 MiB. An ingest batch allocates and frees ~10 MB in ~100k
-// chunks (its aggregate, the store's statements); with glibc's default,
-// dynamic thresholds the freed top of the heap went back to the kernel after
-// every batch and was faulted in again by the next, which cost 20-30 % of the
-// monitor's CPU under load (page faults are dear in a VM). With fixed
-// thresholds the pages stay mapped: the resident size stays at the
-// high-water mark of concurrent batches. Process-wide and idempotent: called
-// at the start of the monitor's main() and the load generator's.
-void KeepIngestMemoryMapped();
-
 class IngestMessageAllocator final
     : public grpc::MessageAllocator<v1::IngestRequest, v1::IngestResponse> {
  public:

@@ -1,13 +1,9 @@
 #include "monitor/api/ingest_batch.h"
 
-#include <malloc.h>
-
-#include <mutex>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "monitor/api/ingest_allocator.h"
 #include "monitor/store/proto_time.h"
 
 namespace agentwatch::monitor {
@@ -49,14 +45,6 @@ absl::Status OptionalDuration(bool present, const google::protobuf::Duration& pr
 }
 
 }  // namespace
-
-void KeepIngestMemoryMapped() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  });
-}
 
 absl::Status EventViewFromProto(const v1::Event& proto, size_t index, EventView* out) {
   out->event_id = proto.event_id();

@@ -76,8 +76,8 @@
 #include "agentwatch/incident/v1/incident.grpc.pb.h"
 #include "agentwatch/monitor/v1/monitor.grpc.pb.h"
 #include "common/config.h"
+#include "common/heap.h"
 #include "common/runtime.h"
-#include "monitor/api/ingest_allocator.h"
 #include "monitor/api/ingest_batch.h"
 #include "monitor/api/proto_mapping.h"
 #include "monitor/core/rollup.h"
@@ -457,7 +457,7 @@ int RunCpu(const Options& o) {
   const int64_t total_batches = (o.events + o.batch - 1) / o.batch;
   // The server's allocation: each request on an arena over a reused block,
   // malloc tuned as the server tunes it.
-  agentwatch::monitor::KeepIngestMemoryMapped();
+  agentwatch::common::KeepHeapMapped();
   constexpr size_t kBlock = 4 << 20;
   std::unique_ptr<char[]> block(new char[kBlock]);
   absl::Duration parse, prepare;
