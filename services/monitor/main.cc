@@ -125,6 +125,8 @@ int main(int argc, char** argv) {
                         monitor::MakeReportAlertsHandler(*incident, peer_deadline));
   dispatcher.AddHandler(monitor::kCostDestination,
                         monitor::MakeRecordUsageHandler(*cost, peer_deadline));
+  dispatcher.AddHandler(monitor::kCostBatchDestination,
+                        monitor::MakeRecordUsageBatchHandler(*cost, peer_deadline));
   auto notify = [&dispatcher] { dispatcher.Notify(); };
 
   monitor::AlertSweeper sweeper(store, rt.clock(), metrics, notify, alert_sweep_interval);

@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -16,9 +17,11 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "agentwatch/cost/v1/cost.pb.h"
 #include "agentwatch/incident/v1/incident.pb.h"
 #include "common/outbox.h"
 #include "common/pg.h"
@@ -168,6 +171,30 @@ class GroupCommitTest : public ::testing::Test {
     return value.value_or(-1);
   }
 
+  // The usage records of the packed cost outbox rows, as
+  // "tenant/record_id" in key order; every row's tenant matches its records'.
+  std::vector<std::string> UsageRecords(common::PgPool* pool = nullptr) {
+    std::vector<std::string> out;
+    absl::StatusOr<int> read =
+        (pool ? pool : pool_.get())->Transact<int>([&](pqxx::work& txn) -> absl::StatusOr<int> {
+          for (const auto& row : txn.exec_params(
+                   "SELECT tenant_id, payload FROM monitor.outbox WHERE destination = $1",
+                   std::string(kCostBatchDestination))) {
+            cost::v1::RecordUsageRequest packed;
+            EXPECT_TRUE(packed.ParseFromString(pqxx::binarystring(row[1]).str()));
+            EXPECT_GT(packed.records_size(), 0);
+            for (const cost::v1::UsageRecord& record : packed.records()) {
+              EXPECT_EQ(record.scope().tenant(), row[0].as<std::string>());
+              out.push_back(absl::StrCat(record.scope().tenant(), "/", record.record_id()));
+            }
+          }
+          return 0;
+        });
+    EXPECT_THAT(read, IsOk());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
   // Every rollup row with its sketch, as text, in key order.
   static std::vector<std::string> Rollups(common::PgPool& pool) {
     absl::StatusOr<std::vector<std::string>> rows = pool.Transact<std::vector<std::string>>(
@@ -283,7 +310,19 @@ TEST_F(GroupCommitTest, ConcurrentBatchesGiveTheTotalsOfASerialRun) {
                           "WHERE destination = 'cost.RecordUsage'"}) {
     EXPECT_EQ(Scalar(sql), Scalar(sql, serial_pool.get())) << sql;
   }
-  EXPECT_EQ(outbox.load(), Scalar("SELECT count(*) FROM monitor.outbox"));
+  // The same usage records, each once, packed into fewer rows by the groups.
+  const std::vector<std::string> usage = UsageRecords();
+  ASSERT_FALSE(usage.empty());
+  EXPECT_EQ(usage, UsageRecords(serial_pool.get()));
+  EXPECT_EQ(std::adjacent_find(usage.begin(), usage.end()), usage.end());
+  EXPECT_LT(Scalar("SELECT count(*) FROM monitor.outbox WHERE destination = "
+                   "'cost.RecordUsageBatch'"),
+            Scalar("SELECT count(*) FROM monitor.outbox WHERE destination = "
+                   "'cost.RecordUsageBatch'",
+                   serial_pool.get()));
+  EXPECT_EQ(outbox.load(), static_cast<int64_t>(usage.size()) +
+                               Scalar("SELECT count(*) FROM monitor.outbox WHERE destination = "
+                                      "'incident.ReportAlerts'"));
   EXPECT_EQ(fired.load(), Scalar("SELECT count(*) FROM monitor.alert_state WHERE firing"));
   EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_state WHERE firing"),
             Scalar("SELECT count(*) FROM monitor.alert_state WHERE firing", serial_pool.get()));
@@ -378,8 +417,7 @@ TEST_F(GroupCommitTest, ABatchOverTheSeriesLimitFailsAloneAndTheOthersCommit) {
                    "metric = 'llm_calls_total'"),
             2);
   EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.rollups_1m WHERE tenant_id = 'globex'"), 2);
-  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.outbox WHERE destination = 'cost.RecordUsage'"),
-            2);
+  EXPECT_EQ(UsageRecords().size(), 2u);
   // The producer may retry the sequence once it fits.
   over.events = {MakeEvent(MakeCall("gpt-4o"), kStart)};
   absl::StatusOr<CommitResult> retried =
@@ -604,6 +642,96 @@ TEST(MergeAggregatesTest, AddsCellsUnitesSeriesAndKeepsUsageInOrder) {
   ASSERT_EQ(merged->usage.size(), 2u);
   EXPECT_EQ(merged->usage[0].record_id, "p:1:0");
   EXPECT_EQ(merged->usage[1].record_id, "p:2:0");
+}
+
+// Whether `got` and `want` hold the same series, cells (totals and
+// sketches), workflows and usage, in the same order.
+void ExpectSameAggregate(const BatchAggregate& got, const BatchAggregate& want) {
+  EXPECT_EQ(got.event_count, want.event_count);
+  ASSERT_EQ(got.series.size(), want.series.size());
+  for (size_t i = 0; i < want.series.size(); ++i) {
+    EXPECT_EQ(got.series[i].tenant, want.series[i].tenant);
+    EXPECT_EQ(got.series[i].metric, want.series[i].metric);
+    EXPECT_EQ(got.series[i].series_key, want.series[i].series_key);
+    EXPECT_EQ(got.series[i].labels, want.series[i].labels);
+  }
+  ASSERT_EQ(got.rollups.size(), want.rollups.size());
+  for (size_t i = 0; i < want.rollups.size(); ++i) {
+    const RollupDelta& a = got.rollups[i];
+    const RollupDelta& b = want.rollups[i];
+    EXPECT_EQ(std::tie(a.tenant, a.metric, a.series_key, a.bucket),
+              std::tie(b.tenant, b.metric, b.series_key, b.bucket));
+    EXPECT_TRUE(a.stats == b.stats) << a.metric << "/" << a.series_key;
+    ASSERT_EQ(a.sketch.has_value(), b.sketch.has_value()) << a.metric;
+    if (a.sketch.has_value()) EXPECT_TRUE(*a.sketch == *b.sketch) << a.metric;
+  }
+  ASSERT_EQ(got.workflows.size(), want.workflows.size());
+  for (size_t i = 0; i < want.workflows.size(); ++i) {
+    EXPECT_TRUE(got.workflows[i] == want.workflows[i]);
+  }
+  ASSERT_EQ(got.usage.size(), want.usage.size());
+  for (size_t i = 0; i < want.usage.size(); ++i) {
+    EXPECT_EQ(got.usage[i].record_id, want.usage[i].record_id);
+  }
+}
+
+TEST(MergeAggregatesTest, ManyBatchesMergeLikeOneBatchOfAllTheirEvents) {
+  std::mt19937_64 rng(11);
+  for (int batches : {2, 3, 7}) {
+    std::vector<BatchAggregate> parts;
+    Batch all;
+    all.producer_id = "p";
+    all.sequence = 1;
+    for (int b = 0; b < batches; ++b) {
+      Batch batch = RandomBatch("p", 1, rng);
+      // Record ids as the one batch of all events would name them.
+      for (size_t i = 0; i < batch.events.size(); ++i) {
+        batch.events[i].event_id = absl::StrCat("p:1:", all.events.size() + i);
+      }
+      all.events.insert(all.events.end(), batch.events.begin(), batch.events.end());
+      parts.push_back(AggregateBatch(batch));
+    }
+    std::vector<const BatchAggregate*> pointers;
+    for (const BatchAggregate& part : parts) pointers.push_back(&part);
+    absl::StatusOr<BatchAggregate> merged = MergeAggregates(pointers);
+    ASSERT_THAT(merged, IsOk());
+    SCOPED_TRACE(batches);
+    ExpectSameAggregate(*merged, AggregateBatch(all));
+  }
+}
+
+TEST(MergeAggregatesTest, UnsortedInputsAreMergedAsWell) {
+  std::mt19937_64 rng(5);
+  BatchAggregate a = AggregateBatch(RandomBatch("p", 1, rng));
+  BatchAggregate b = AggregateBatch(RandomBatch("p", 2, rng));
+  absl::StatusOr<BatchAggregate> sorted = MergeAggregates({&a, &b});
+  ASSERT_THAT(sorted, IsOk());
+  ASSERT_GT(a.rollups.size(), 2u);
+  ASSERT_GT(b.series.size(), 2u);
+  std::reverse(a.rollups.begin(), a.rollups.end());
+  std::reverse(b.series.begin(), b.series.end());
+  absl::StatusOr<BatchAggregate> unsorted = MergeAggregates({&a, &b});
+  ASSERT_THAT(unsorted, IsOk());
+  ExpectSameAggregate(*unsorted, *sorted);
+}
+
+TEST(MergeAggregatesTest, SketchesOfDifferentParametersAreAnInternalError) {
+  std::mt19937_64 rng(3);
+  BatchAggregate a = AggregateBatch(RandomBatch("p", 1, rng));
+  BatchAggregate b = a;
+  bool changed = false;
+  for (RollupDelta& delta : b.rollups) {
+    if (!delta.sketch.has_value()) continue;
+    absl::StatusOr<QuantileSketch> other = QuantileSketch::Create(0.05, 64);
+    ASSERT_THAT(other, IsOk());
+    ASSERT_TRUE(other->Add(1.0));
+    delta.sketch = *other;
+    changed = true;
+    break;
+  }
+  ASSERT_TRUE(changed);
+  EXPECT_THAT(MergeAggregates({&a, &b}),
+              StatusIs(absl::StatusCode::kInternal, ::testing::HasSubstr("merging the sketches")));
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "monitor/jobs/alert_sweeper.h"
 #include "monitor/jobs/outbox_delivery.h"
 #include "monitor/store/in_memory_monitor_store.h"
+#include "monitor/store/monitor_store.h"
 #include "monitor/store/outbox_payloads.h"
 #include "test_events.h"
 
@@ -71,15 +72,28 @@ class FakeCostService final : public cost::v1::CostService::CallbackService {
                                         cost::v1::RecordUsageResponse* response) override {
     std::lock_guard<std::mutex> lock(mu);
     ++calls;
+    call_sizes.push_back(request->records_size());
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    if (down) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "down"));
+      return reactor;
+    }
+    for (const auto& record : request->records()) {
+      if (record.record_id() == "bad") {
+        reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "records[0]: bad"));
+        return reactor;
+      }
+    }
     for (const auto& record : request->records()) received.push_back(record);
     response->set_accepted(request->records_size());
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
 
   std::mutex mu;
+  bool down = false;
   int calls = 0;
+  std::vector<int> call_sizes;
   std::vector<cost::v1::UsageRecord> received;
 };
 
@@ -173,6 +187,82 @@ TEST_F(OutboxDeliveryTest, UsageGoesInOneCall) {
   EXPECT_EQ(cost_.received[2].record_id(), "call-2");
   EXPECT_EQ(cost_.received[0].scope().tenant(), "acme");
   EXPECT_EQ(cost_.received[0].llm().requests(), 1);
+}
+
+// Packed usage (PackUsage) of `count` records of tenant "acme" with ids
+// "<prefix><i>", as outbox entries.
+std::vector<common::OutboxEntry> PackedUsage(size_t count, const std::string& prefix) {
+  std::vector<LlmUsageRecord> usage;
+  LlmUsageRecord record;
+  record.time = absl::FromUnixSeconds(1'700'000'000);
+  record.tenant = "acme";
+  record.provider = "openai";
+  record.model = "gpt-4o";
+  for (size_t i = 0; i < count; ++i) {
+    record.record_id = absl::StrCat(prefix, i);
+    usage.push_back(record);
+  }
+  std::vector<common::OutboxEntry> entries;
+  for (common::OutboxMessage& message : PackUsage(usage, absl::StrCat(prefix.size(), prefix))) {
+    common::OutboxEntry entry;
+    entry.id = static_cast<int64_t>(entries.size()) + 1;
+    entry.tenant = message.tenant;
+    entry.idempotency_key = message.idempotency_key;
+    entry.payload = std::move(message.payload);
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+TEST_F(OutboxDeliveryTest, PackedUsageGoesInCallsOfAtMostTheLimit) {
+  std::vector<common::OutboxEntry> entries = PackedUsage(kMaxUsagePerMessage + 1, "a-");
+  ASSERT_EQ(entries.size(), 2u);  // 5000 + 1
+  for (common::OutboxEntry& entry : PackedUsage(kUsageRecordsPerCall, "b-")) {
+    entries.push_back(std::move(entry));
+  }
+  common::OutboxHandler handler = MakeRecordUsageBatchHandler(*cost_stub_, absl::Seconds(20));
+  EXPECT_THAT(handler(entries), IsOk());
+  const int total = static_cast<int>(kMaxUsagePerMessage + 1 + kUsageRecordsPerCall);
+  ASSERT_EQ(cost_.received.size(), static_cast<size_t>(total));
+  for (int size : cost_.call_sizes) EXPECT_LE(size, static_cast<int>(kUsageRecordsPerCall));
+  EXPECT_EQ(cost_.calls, (total + static_cast<int>(kUsageRecordsPerCall) - 1) /
+                             static_cast<int>(kUsageRecordsPerCall));
+  // Every record once, in the entries' order.
+  EXPECT_EQ(cost_.received[0].record_id(), "a-0");
+  EXPECT_EQ(cost_.received[kMaxUsagePerMessage].record_id(),
+            absl::StrCat("a-", kMaxUsagePerMessage));
+  EXPECT_EQ(cost_.received[kMaxUsagePerMessage + 1].record_id(), "b-0");
+  EXPECT_EQ(cost_.received.back().record_id(), absl::StrCat("b-", kUsageRecordsPerCall - 1));
+  EXPECT_EQ(cost_.received.back().scope().tenant(), "acme");
+  EXPECT_EQ(cost_.received.back().llm().requests(), 1);
+}
+
+TEST_F(OutboxDeliveryTest, APoisonUsageRecordIsDroppedAndTheRestDelivered) {
+  std::vector<common::OutboxEntry> entries = PackedUsage(2, "a-");
+  for (common::OutboxEntry& entry : PackedUsage(1, "bad")) entries.push_back(std::move(entry));
+  // PackedUsage(1, "bad") names its record "bad0"; make it the one the peer rejects.
+  cost::v1::RecordUsageRequest packed;
+  ASSERT_TRUE(packed.ParseFromString(entries.back().payload));
+  packed.mutable_records(0)->set_record_id("bad");
+  entries.back().payload = packed.SerializeAsString();
+  common::OutboxEntry garbage;
+  garbage.payload = "\xff\xff not a protobuf";
+  entries.push_back(garbage);
+  common::OutboxHandler handler = MakeRecordUsageBatchHandler(*cost_stub_, absl::Seconds(5));
+  EXPECT_THAT(handler(entries), IsOk());
+  // One call (rejected), then one call per record.
+  EXPECT_EQ(cost_.calls, 4);
+  ASSERT_EQ(cost_.received.size(), 2u);
+  EXPECT_EQ(cost_.received[0].record_id(), "a-0");
+  EXPECT_EQ(cost_.received[1].record_id(), "a-1");
+}
+
+TEST_F(OutboxDeliveryTest, PackedUsageIsRetriedWhileThePeerIsDown) {
+  cost_.down = true;
+  common::OutboxHandler handler = MakeRecordUsageBatchHandler(*cost_stub_, absl::Seconds(5));
+  EXPECT_THAT(handler(PackedUsage(3, "a-")), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(cost_.calls, 1);
+  EXPECT_TRUE(cost_.received.empty());
 }
 
 TEST(AlertSweeperTest, ResolvesAFiringAlertOnceItsWindowEmpties) {

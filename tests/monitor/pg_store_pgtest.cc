@@ -250,14 +250,27 @@ TEST_F(PgStoreTest, LlmUsageIsEnqueuedForTheCostService) {
   with_id.event_id = "call-1";
   batch.events.push_back(with_id);
   batch.events.push_back(MakeEvent(MakeCall("gpt-4o-mini"), kStart, "globex"));
+  batch.events.push_back(with_id);  // the same call again: sent once
+  batch.events.push_back(MakeEvent(MakeCall("gpt-4o"), kStart + absl::Seconds(1)));
   ASSERT_THAT(Commit(batch), IsOk());
-  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.outbox WHERE destination = 'cost.RecordUsage' "
-                   "AND idempotency_key IN ('4:acme/call-1', '6:globex/platform-a:9:1')"),
+  // One row per tenant, keyed by the batch that carried the records.
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.outbox WHERE destination = "
+                   "'cost.RecordUsageBatch' AND idempotency_key IN "
+                   "('4:acme/10:platform-a:9#0', '6:globex/10:platform-a:9#0')"),
             2);
-  std::vector<std::string> payloads = Payloads(kCostDestination);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.outbox"), 2);
+  std::vector<std::string> payloads = Payloads(kCostBatchDestination);
   ASSERT_EQ(payloads.size(), 2u);
-  cost::v1::UsageRecord record;
-  ASSERT_TRUE(record.ParseFromString(payloads[0]));
+  cost::v1::RecordUsageRequest acme, globex;
+  ASSERT_TRUE(acme.ParseFromString(payloads[0]));
+  ASSERT_TRUE(globex.ParseFromString(payloads[1]));
+  if (acme.records(0).scope().tenant() != "acme") std::swap(acme, globex);
+  ASSERT_EQ(globex.records_size(), 1);
+  EXPECT_EQ(globex.records(0).record_id(), "platform-a:9:1");
+  EXPECT_EQ(globex.records(0).scope().tenant(), "globex");
+  ASSERT_EQ(acme.records_size(), 2);
+  EXPECT_EQ(acme.records(1).record_id(), "platform-a:9:3");
+  const cost::v1::UsageRecord& record = acme.records(0);
   EXPECT_EQ(record.record_id(), "call-1");
   EXPECT_EQ(record.time().seconds(), absl::ToUnixSeconds(kStart));
   EXPECT_EQ(record.scope().tenant(), "acme");
@@ -1091,7 +1104,9 @@ TEST_F(PgStoreTest, ListSeriesAndGauges) {
   ASSERT_THAT(gauges, IsOk());
   EXPECT_EQ(gauges->active_series, Scalar("SELECT count(*) FROM monitor.series"));
   EXPECT_GT(gauges->active_series, 0);
-  EXPECT_EQ(gauges->outbox_depth, 3);  // one usage record per call
+  // The usage of the calls, one outbox row per tenant and batch.
+  EXPECT_EQ(gauges->outbox_depth, Scalar("SELECT count(*) FROM monitor.outbox"));
+  EXPECT_EQ(gauges->outbox_depth, 2);
 }
 
 // ---------------------------------------------------------------------------

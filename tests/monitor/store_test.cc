@@ -3,6 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "agentwatch/cost/v1/cost.pb.h"
 #include "agentwatch/incident/v1/incident.pb.h"
@@ -11,6 +15,7 @@
 #include "monitor/core/rollup.h"
 #include "monitor/store/health_cache.h"
 #include "monitor/store/in_memory_monitor_store.h"
+#include "monitor/store/monitor_store.h"
 #include "monitor/store/outbox_payloads.h"
 #include "monitor/store/pg_text.h"
 #include "monitor/store/proto_time.h"
@@ -111,6 +116,55 @@ TEST(OutboxPayloadsTest, AlertAndUsage) {
   EXPECT_EQ(usage.llm().requests(), 1);
   EXPECT_FALSE(usage.has_run_succeeded());
   EXPECT_EQ(UsageIdempotencyKey(record), "4:acme/p:1:0");
+}
+
+TEST(OutboxPayloadsTest, UsageIsPackedPerTenantInBoundedMessages) {
+  EXPECT_TRUE(PackUsage({}, "1:p:1").empty());
+  std::vector<LlmUsageRecord> usage;
+  LlmUsageRecord record;
+  record.provider = "openai";
+  record.model = "gpt-4o";
+  record.input_tokens = 3;
+  const size_t total = kMaxUsagePerMessage + 10;
+  size_t globex_records = 1;  // with the repeat below
+  for (size_t i = 0; i < total; ++i) {
+    record.tenant = i % 1000 == 7 ? "globex" : "acme";
+    if (record.tenant == "globex") ++globex_records;
+    record.record_id = absl::StrCat("p:1:", i);
+    usage.push_back(record);
+  }
+  record.tenant = "acme";
+  record.record_id = "p:1:0";  // a repeat of the first record: left out
+  usage.push_back(record);
+  record.tenant = "globex";  // the same record id in another tenant: kept
+  usage.push_back(record);
+  const size_t acme_records = total - (globex_records - 1);
+  ASSERT_GT(acme_records, kMaxUsagePerMessage);
+
+  const std::vector<common::OutboxMessage> messages = PackUsage(usage, "1:p:1");
+  ASSERT_EQ(messages.size(), 3u);
+  std::map<std::string, std::vector<std::string>> records;  // by idempotency key
+  for (const common::OutboxMessage& message : messages) {
+    EXPECT_EQ(message.destination, kCostBatchDestination);
+    cost::v1::RecordUsageRequest packed;
+    ASSERT_TRUE(packed.ParseFromString(message.payload));
+    ASSERT_LE(static_cast<size_t>(packed.records_size()), kMaxUsagePerMessage);
+    for (const cost::v1::UsageRecord& usage_record : packed.records()) {
+      EXPECT_EQ(usage_record.scope().tenant(), message.tenant);
+      EXPECT_EQ(usage_record.llm().input_tokens(), 3);
+      EXPECT_EQ(usage_record.llm().requests(), 1);
+      records[message.idempotency_key].push_back(usage_record.record_id());
+    }
+  }
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records["4:acme/1:p:1#0"].size(), kMaxUsagePerMessage);
+  EXPECT_EQ(records["4:acme/1:p:1#0"].front(), "p:1:0");
+  EXPECT_EQ(records["4:acme/1:p:1#0"][1], "p:1:1");
+  EXPECT_EQ(records["4:acme/1:p:1#1"].size(), acme_records - kMaxUsagePerMessage);
+  EXPECT_EQ(records["4:acme/1:p:1#1"].back(), absl::StrCat("p:1:", total - 1));
+  EXPECT_EQ(records["6:globex/1:p:1#0"].size(), globex_records);
+  EXPECT_EQ(records["6:globex/1:p:1#0"].front(), "p:1:7");
+  EXPECT_EQ(records["6:globex/1:p:1#0"].back(), "p:1:0");
 }
 
 TEST(InMemoryHealthCacheTest, ExpiresByTheClock) {

@@ -25,7 +25,12 @@ namespace agentwatch::monitor {
 // The outbox of schema "monitor" and its destinations.
 inline constexpr char kOutboxSchema[] = "monitor";
 inline constexpr char kIncidentDestination[] = "incident.ReportAlerts";
+// One serialized agentwatch.cost.v1.UsageRecord per message (written before
+// usage was packed; still delivered).
 inline constexpr char kCostDestination[] = "cost.RecordUsage";
+// A serialized agentwatch.cost.v1.RecordUsageRequest per message: the usage
+// records of one tenant in one committed group (see PackUsage).
+inline constexpr char kCostBatchDestination[] = "cost.RecordUsageBatch";
 
 // Limits the store enforces.
 struct StoreLimits {

@@ -1,8 +1,12 @@
 #include "monitor/store/outbox_payloads.h"
 
+#include <map>
+#include <unordered_set>
+
 #include "absl/strings/str_cat.h"
 #include "agentwatch/cost/v1/cost.pb.h"
 #include "agentwatch/incident/v1/incident.pb.h"
+#include "monitor/store/monitor_store.h"
 #include "monitor/store/proto_time.h"
 
 namespace agentwatch::monitor {
@@ -23,8 +27,9 @@ std::string SerializeAlert(const AlertNotice& notice) {
   return alert.SerializeAsString();
 }
 
-std::string SerializeUsage(const LlmUsageRecord& record) {
-  cost::v1::UsageRecord usage;
+namespace {
+
+void FillUsage(const LlmUsageRecord& record, cost::v1::UsageRecord& usage) {
   usage.set_record_id(record.record_id);
   ToProtoTimestamp(record.time, usage.mutable_time());
   common::v1::Scope* scope = usage.mutable_scope();
@@ -43,7 +48,54 @@ std::string SerializeUsage(const LlmUsageRecord& record) {
   llm->set_cached_input_tokens(record.cached_input_tokens);
   llm->set_cache_creation_tokens(record.cache_creation_tokens);
   llm->set_requests(1);
+}
+
+}  // namespace
+
+std::string SerializeUsage(const LlmUsageRecord& record) {
+  cost::v1::UsageRecord usage;
+  FillUsage(record, usage);
   return usage.SerializeAsString();
+}
+
+std::vector<common::OutboxMessage> PackUsage(const std::vector<LlmUsageRecord>& usage,
+                                             absl::string_view origin) {
+  std::vector<common::OutboxMessage> messages;
+  if (usage.empty()) return messages;
+  // Per tenant: the request being filled and how many messages it sent.
+  struct Pending {
+    cost::v1::RecordUsageRequest request;
+    int sent = 0;
+  };
+  std::vector<std::string> tenants;
+  std::map<std::string, Pending, std::less<>> pending;
+  std::unordered_set<std::string> seen;
+  seen.reserve(usage.size());
+  auto flush = [&](const std::string& tenant, Pending& p) {
+    messages.push_back(
+        common::OutboxMessage{tenant, kCostBatchDestination,
+                              absl::StrCat(tenant.size(), ":", tenant, "/", origin, "#", p.sent),
+                              p.request.SerializeAsString()});
+    ++p.sent;
+    p.request.Clear();
+  };
+  for (const LlmUsageRecord& record : usage) {
+    if (!seen.insert(UsageIdempotencyKey(record)).second) continue;
+    auto it = pending.find(record.tenant);
+    if (it == pending.end()) {
+      it = pending.emplace(record.tenant, Pending{}).first;
+      tenants.push_back(record.tenant);
+    }
+    FillUsage(record, *it->second.request.add_records());
+    if (static_cast<size_t>(it->second.request.records_size()) >= kMaxUsagePerMessage) {
+      flush(it->first, it->second);
+    }
+  }
+  for (const std::string& tenant : tenants) {
+    Pending& p = pending.find(tenant)->second;
+    if (p.request.records_size() > 0) flush(tenant, p);
+  }
+  return messages;
 }
 
 std::string UsageIdempotencyKey(const LlmUsageRecord& record) {

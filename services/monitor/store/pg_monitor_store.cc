@@ -121,6 +121,25 @@ ORDER BY i
 ON CONFLICT (tenant_id, metric, series_key, bucket) DO NOTHING
 RETURNING r.tenant_id, r.metric, r.series_key, extract(epoch FROM r.bucket)::bigint)sql";
 
+// The sketched rows' reads and writes join a few thousand deltas to their
+// rows by primary key. The planner, whose estimate of a day partition lags
+// far behind its size while the day is written, tends to join them by
+// scanning the whole partition (every row and every dead version) and
+// hashing or sorting; an index probe per delta is what these joins want.
+// Turns sequential scans, hash and merge joins off for the rest of the
+// transaction, returning the settings before (restored by kRestoreJoinsSql).
+constexpr char kIndexJoinsSql[] = R"sql(
+WITH before AS MATERIALIZED (
+  SELECT current_setting('enable_seqscan') AS s, current_setting('enable_hashjoin') AS h,
+         current_setting('enable_mergejoin') AS m)
+SELECT s, h, m, set_config('enable_seqscan', 'off', true),
+       set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)
+FROM before)sql";
+
+constexpr char kRestoreJoinsSql[] = R"sql(
+SELECT set_config('enable_seqscan', $1, true), set_config('enable_hashjoin', $2, true),
+       set_config('enable_mergejoin', $3, true))sql";
+
 constexpr char kWriteSketchesSql[] = R"sql(
 UPDATE monitor.rollups_1m AS r SET sketch = decode(u.sk, 'hex')
 FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[]) AS u(t, m, k, b, sk)
@@ -1020,6 +1039,8 @@ absl::Status UpsertSketchedRollups(pqxx::work& txn, const std::vector<const Roll
 // the missing rows are inserted unless another writer inserted them first.
 // The rows another writer changed in between (another replica) go through
 // UpsertSketchedRollups, which locks them first.
+absl::Status WriteSketchedRollups(pqxx::work& txn, const std::vector<const RollupDelta*>& sketched);
+
 absl::Status WriteRollups(pqxx::work& txn, const BatchAggregate& aggregate) {
   std::vector<const RollupDelta*> plain, sketched;
   for (const RollupDelta& delta : aggregate.rollups) {
@@ -1027,7 +1048,18 @@ absl::Status WriteRollups(pqxx::work& txn, const BatchAggregate& aggregate) {
   }
   if (!plain.empty()) UpsertRollups(txn, kUpsertRollupsSql, plain);
   if (sketched.empty()) return absl::OkStatus();
+  // Index probes for the sketched rows' joins; on an error the transaction
+  // rolls back, and the settings with it.
+  const pqxx::row before = txn.exec1(kIndexJoinsSql);
+  RETURN_IF_ERROR(WriteSketchedRollups(txn, sketched));
+  txn.exec_params(kRestoreJoinsSql, before[0].as<std::string>(), before[1].as<std::string>(),
+                  before[2].as<std::string>());
+  return absl::OkStatus();
+}
 
+// WriteRollups' part for the rows with a sketch.
+absl::Status WriteSketchedRollups(pqxx::work& txn,
+                                  const std::vector<const RollupDelta*>& sketched) {
   absl::Time first_bucket = absl::InfiniteFuture();
   absl::Time last_bucket = absl::InfinitePast();
   std::vector<std::string> tenants, metrics, keys;
@@ -1153,17 +1185,12 @@ absl::Status WriteRollups(pqxx::work& txn, const BatchAggregate& aggregate) {
   return UpsertSketchedRollups(txn, raced);
 }
 
-// The outbox messages of a batch's LLM calls, in one statement.
-int64_t EnqueueUsage(pqxx::work& txn, const BatchAggregate& aggregate) {
-  std::vector<common::OutboxMessage> messages;
-  messages.reserve(aggregate.usage.size());
-  for (const LlmUsageRecord& record : aggregate.usage) {
-    messages.push_back(common::OutboxMessage{record.tenant, kCostDestination,
-                                             UsageIdempotencyKey(record), SerializeUsage(record)});
-  }
-  const int64_t count = static_cast<int64_t>(messages.size());
-  common::EnqueueOutboxBatch(txn, "monitor", std::move(messages));
-  return count;
+// The LLM usage of a group, packed into a few outbox messages (one per
+// tenant and kMaxUsagePerMessage records) in one statement; `origin` is the
+// group's first claimed (producer_id, sequence), which no other transaction
+// ever claims, so the messages' keys are the group's own.
+void EnqueueUsage(pqxx::work& txn, const BatchAggregate& aggregate, absl::string_view origin) {
+  common::EnqueueOutboxBatch(txn, kOutboxSchema, PackUsage(aggregate.usage, origin));
 }
 
 }  // namespace
@@ -1364,7 +1391,12 @@ absl::Status PgMonitorStore::WriteGroup(pqxx::work& txn, const std::vector<Pendi
   }
   RETURN_IF_ERROR(WriteSeries(txn, unknown, limits_));
   RETURN_IF_ERROR(WriteRollups(txn, *merged));
-  EnqueueUsage(txn, *merged);
+  for (const PendingBatch* b : by_key) {
+    if (!b->claimed) continue;
+    EnqueueUsage(txn, *merged,
+                 absl::StrCat(b->producer_id->size(), ":", *b->producer_id, ":", b->sequence));
+    break;
+  }
 
   // The metrics of the group's tenants that alert rules watch, for
   // EvaluateAlertRules right after the commit.

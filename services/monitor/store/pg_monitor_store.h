@@ -9,7 +9,9 @@
 // group, where it is a duplicate of the committed one), the series not known
 // to be stored inserted once with the tenants' series counters, the rollup
 // deltas of all claimed batches merged in memory per (tenant, metric,
-// series, bucket) and upserted once, the LLM-usage outbox rows in one
+// series, bucket) and upserted once, the group's LLM usage packed into one
+// outbox row per tenant (see PackUsage; the cost service counts each record
+// once by tenant and record_id, so redelivery stays exactly-once) in one
 // statement, and every RuleEvaluator run once on the merged aggregate (the
 // built-in evaluators read the stored rollups, which hold the whole group's
 // data, over the union of the group's workflows, at the latest `now` of the
