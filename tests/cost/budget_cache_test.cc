@@ -257,6 +257,39 @@ TEST_F(BudgetCacheTest, HotPathAnswersWhileTheExecutorIsBusy) {
   EXPECT_EQ(b_.CounterReads(), counter_reads + 1);
 }
 
+TEST_F(BudgetCacheTest, HotPathMovesToTheNextPeriodAtItsEnd) {
+  Create(a_, "team-a monthly", "a", 1'000'000);
+  Record(a_, "r1", "a");  // March 5
+  auto march = b_.Check("a", 0);
+  ASSERT_THAT(march, IsOk());
+  EXPECT_EQ(march->remaining_nano_usd(), 400'000);
+  EXPECT_EQ(march->period_end().seconds(), absl::ToUnixSeconds(Utc(2026, 4, 1)));
+  // The last instant of March: the same (cached) window, from the counter.
+  clock_.Set(Utc(2026, 4, 1) - absl::Nanoseconds(1));
+  const double counter_reads = b_.CounterReads();
+  auto last = b_.Check("a", 0);
+  ASSERT_THAT(last, IsOk());
+  EXPECT_EQ(last->remaining_nano_usd(), 400'000);
+  EXPECT_EQ(last->period_end().seconds(), absl::ToUnixSeconds(Utc(2026, 4, 1)));
+  EXPECT_EQ(b_.CounterReads(), counter_reads + 1);
+  // April: a new window and a new (empty) period, whatever was cached.
+  clock_.Set(Utc(2026, 4, 1));
+  auto april = b_.Check("a", 0);
+  ASSERT_THAT(april, IsOk());
+  EXPECT_EQ(april->remaining_nano_usd(), 1'000'000);
+  EXPECT_EQ(april->period_end().seconds(), absl::ToUnixSeconds(Utc(2026, 5, 1)));
+  auto again = b_.Check("a", 0);  // the seeded April counter, on the hot path
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->remaining_nano_usd(), 1'000'000);
+  EXPECT_EQ(again->period_end().seconds(), absl::ToUnixSeconds(Utc(2026, 5, 1)));
+  // A clock set back into March is not answered from April's window.
+  clock_.Set(Utc(2026, 3, 20));
+  auto back = b_.Check("a", 0);
+  ASSERT_THAT(back, IsOk());
+  EXPECT_EQ(back->remaining_nano_usd(), 400'000);
+  EXPECT_EQ(back->period_end().seconds(), absl::ToUnixSeconds(Utc(2026, 4, 1)));
+}
+
 TEST_F(BudgetCacheTest, InvalidRequestsAreRejectedOnTheHotPathToo) {
   Create(a_, "team-a monthly", "a", 1'000'000);
   ASSERT_THAT(b_.Check("a", 0), IsOk());

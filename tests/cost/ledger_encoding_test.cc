@@ -123,5 +123,23 @@ TEST(DimsCacheKeyTest, EqualOnlyForTheSameCombination) {
   EXPECT_EQ(DimsCacheKey(llm), DimsCacheKey(base));
 }
 
+TEST(DimsCacheKeyTest, AppendAddsTheSameKeyAfterWhatIsThere) {
+  UsageRecord infra = Record();
+  infra.kind = UsageKind::kInfra;
+  infra.infra_sku = "c7g";
+  for (const UsageRecord& r : {Record(), infra}) {
+    std::string buffer = "prefix|";
+    AppendDimsCacheKey(&buffer, r);
+    EXPECT_EQ(buffer, "prefix|" + DimsCacheKey(r));
+  }
+  // Two keys back to back in one buffer stay apart by their positions.
+  std::string both;
+  AppendDimsCacheKey(&both, Record());
+  const size_t first = both.size();
+  AppendDimsCacheKey(&both, infra);
+  EXPECT_EQ(both.substr(0, first), DimsCacheKey(Record()));
+  EXPECT_EQ(both.substr(first), DimsCacheKey(infra));
+}
+
 }  // namespace
 }  // namespace agentwatch::cost

@@ -1196,6 +1196,36 @@ TEST_F(HotCountersTest, RaisesCompareSpendsExactlyAboveTwoToThe53) {
   EXPECT_GT(ttl->integer, 0);
 }
 
+TEST_F(HotCountersTest, GetWithVersionReadsTheTokenAndCountersInOneCommand) {
+  const absl::Time start = Utc(2026, 3, 1);
+  const CounterKey a{tenant_, "b-a", start, Utc(2026, 4, 1)};
+  const CounterKey b{tenant_, "b-b", start, Utc(2026, 4, 1)};
+  // Nothing yet: no token, no counters (not zeros).
+  auto empty = counters_.GetWithVersion(tenant_, {a, b});
+  ASSERT_THAT(empty, IsOk());
+  EXPECT_FALSE(empty->version.has_value());
+  EXPECT_THAT(empty->values, ElementsAre(std::nullopt, std::nullopt));
+  auto token = counters_.BudgetsVersion(tenant_);
+  ASSERT_THAT(token, IsOk());
+  ASSERT_THAT(counters_.RaiseTo({{tenant_, "b-b", start, 0, Utc(2026, 4, 1), 42}}, clock_.Now()),
+              IsOk());
+  // Each value in the order of the keys, the token beside them.
+  auto read = counters_.GetWithVersion(tenant_, {a, b});
+  ASSERT_THAT(read, IsOk());
+  EXPECT_EQ(read->version, *token);
+  EXPECT_THAT(read->values, ElementsAre(std::nullopt, std::optional<int64_t>(42)));
+  auto reversed = counters_.GetWithVersion(tenant_, {b, a});
+  ASSERT_THAT(reversed, IsOk());
+  EXPECT_THAT(reversed->values, ElementsAre(std::optional<int64_t>(42), std::nullopt));
+  auto token_only = counters_.GetWithVersion(tenant_, {});
+  ASSERT_THAT(token_only, IsOk());
+  EXPECT_EQ(token_only->version, *token);
+  EXPECT_THAT(token_only->values, IsEmpty());
+  // A counter that is not an integer is an error, never read as zero.
+  ASSERT_THAT(redis_.Command({"SET", CounterRedisKey(tenant_, "b-a", start), "x"}), IsOk());
+  EXPECT_THAT(counters_.GetWithVersion(tenant_, {a, b}), StatusIs(absl::StatusCode::kInternal));
+}
+
 TEST_F(HotCountersTest, RedisDownFallsBackToTheLedger) {
   auto budget = store_->CreateBudget(MonthlyBudget(tenant_, 1'000));
   ASSERT_THAT(budget, IsOk());

@@ -215,5 +215,61 @@ TEST(PriceUsageTest, OverflowNamesTheRecord) {
               StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("records[7]")));
 }
 
+TEST(PriceRecordTest, PricesAsPriceUsageFromTheGivenKeys) {
+  PriceBook book;
+  book.Add(Price("", "openai", "gpt-4o", 2'500'000'000, 10'000'000'000));
+  book.Add(Price("acme", "openai", "gpt-4o", 1'000'000'000, 0, absl::FromUnixSeconds(1)));
+  PriceVersion sku = Price("", "infra", "compute_seconds/c7g", 0, 0);
+  sku.price.unit_price_nano_usd = 40;
+  book.Add(sku);
+  std::vector<UsageRecord> records = {Llm("a", "gpt-4o", 1000, 100),
+                                      Llm("b", "unknown-model", 1000, 100)};
+  records[1].scope.tenant = "beta";
+  UsageRecord client = Llm("c", "gpt-4o", 1000, 0);
+  client.client_cost_nano_usd = 7;
+  records.push_back(client);
+  UsageRecord infra;
+  infra.record_id = "i";
+  infra.scope.tenant = "acme";
+  infra.kind = UsageKind::kInfra;
+  infra.infra_sku = "c7g";
+  infra.infra_quantity_milli = 3'000;
+  records.push_back(infra);
+  UsageRecord outcome;
+  outcome.record_id = "o";
+  outcome.scope.tenant = "acme";
+  outcome.run_id = "run";
+  outcome.run_succeeded = true;
+  records.push_back(outcome);
+  for (const UsageRecord& r : records) {
+    SCOPED_TRACE(r.record_id);
+    auto whole = PriceUsage(r, book, "r");
+    auto pricing = PriceRecord(r, PriceKeysFor(r), book, "r");
+    ASSERT_THAT(whole, IsOk());
+    ASSERT_THAT(pricing, IsOk());
+    EXPECT_EQ(pricing->cost_nano_usd, whole->cost_nano_usd);
+    EXPECT_EQ(pricing->priced, whole->priced);
+    EXPECT_EQ(pricing->client_priced, whole->client_priced);
+    EXPECT_EQ(pricing->price_tenant, whole->price_tenant);
+    EXPECT_EQ(pricing->price_effective_time, whole->price_effective_time);
+    EXPECT_EQ(whole->record.record_id, r.record_id);
+  }
+  // The figures themselves: the tenant's override, unpriced, the client's,
+  // the sku's unit price.
+  EXPECT_EQ(PriceRecord(records[0], PriceKeysFor(records[0]), book, "r")->cost_nano_usd, 1'000'000);
+  EXPECT_EQ(PriceRecord(records[0], PriceKeysFor(records[0]), book, "r")->price_tenant, "acme");
+  EXPECT_FALSE(PriceRecord(records[1], PriceKeysFor(records[1]), book, "r")->priced);
+  EXPECT_EQ(PriceRecord(records[2], {}, book, "r")->cost_nano_usd, 7);
+  EXPECT_EQ(PriceRecord(records[3], PriceKeysFor(records[3]), book, "r")->cost_nano_usd, 120);
+  // Pricing follows the keys it is given (the caller computes them once per
+  // provider and model): none, nothing found.
+  EXPECT_FALSE(PriceRecord(records[0], {}, book, "r")->priced);
+  // An overflow names the prefix.
+  UsageRecord huge = Llm("h", "gpt-4o", std::numeric_limits<int64_t>::max() / 2, 0);
+  huge.scope.tenant = "beta";
+  EXPECT_THAT(PriceRecord(huge, PriceKeysFor(huge), book, "records[9]"),
+              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("records[9]")));
+}
+
 }  // namespace
 }  // namespace agentwatch::cost

@@ -122,8 +122,11 @@ void ScopeToProto(const Scope& scope, agentwatch::common::v1::Scope* out) {
   for (const auto& [key, value] : scope.tags) (*out->mutable_tags())[key] = value;
 }
 
-absl::StatusOr<UsageRecord> UsageRecordFromProto(const v1::UsageRecord& record, int index) {
-  const std::string prefix = absl::StrCat("records[", index, "]");
+namespace {
+
+// UsageRecordFromProto with the fields of errors named under `prefix`.
+absl::StatusOr<UsageRecord> ConvertUsageRecord(const v1::UsageRecord& record,
+                                               const std::string& prefix) {
   UsageRecord out;
   out.record_id = record.record_id();
   if (!record.has_time()) return InvalidField(absl::StrCat(prefix, ".time"), "required");
@@ -171,6 +174,17 @@ absl::StatusOr<UsageRecord> UsageRecordFromProto(const v1::UsageRecord& record, 
   }
   RETURN_IF_ERROR(ValidateUsageRecord(out, prefix));
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<UsageRecord> UsageRecordFromProto(const v1::UsageRecord& record, int index) {
+  // The field prefix is only built for an error: the record is converted
+  // again with it (the conversion is deterministic), so a valid record costs
+  // no string building for names it never needs.
+  absl::StatusOr<UsageRecord> out = ConvertUsageRecord(record, std::string());
+  if (out.ok()) return out;
+  return ConvertUsageRecord(record, absl::StrCat("records[", index, "]"));
 }
 
 absl::StatusOr<PriceVersion> PriceVersionFromProto(const v1::Price& price) {

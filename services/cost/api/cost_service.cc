@@ -645,6 +645,7 @@ absl::StatusOr<bool> CostServiceImpl::CheckBudgetFromCache(const v1::CheckBudget
   }
   const absl::Time now = clock_.Now();
   std::shared_ptr<const std::vector<Budget>> budgets;
+  std::shared_ptr<const CachedWindows> current;
   std::string version;
   {
     absl::MutexLock lock(&cache_mu_);
@@ -655,16 +656,26 @@ absl::StatusOr<bool> CostServiceImpl::CheckBudgetFromCache(const v1::CheckBudget
       return false;
     }
     budgets = it->second.budgets;
+    current = it->second.windows;
     version = *it->second.version;
+  }
+  if (current == nullptr || now < current->valid_from || now >= current->valid_until) {
+    // First check of this list, or a period ended: computed once, outside
+    // the lock, and kept with the list it belongs to.
+    current = WindowsAt(*budgets, now);
+    absl::MutexLock lock(&cache_mu_);
+    auto it = budget_cache_.find(scope.tenant);
+    if (it != budget_cache_.end() && it->second.budgets == budgets) it->second.windows = current;
   }
   std::vector<const Budget*> applicable;
   std::vector<BudgetWindow> windows;
   std::vector<CounterKey> keys;
-  for (const Budget& budget : *budgets) {
+  for (size_t i = 0; i < budgets->size(); ++i) {
+    const Budget& budget = (*budgets)[i];
     if (!ScopeCovers(budget.scope, scope)) continue;
     if (budget.period == BudgetPeriod::kRolling) return false;  // a ledger sum
     applicable.push_back(&budget);
-    windows.push_back(BudgetWindowAt(budget, now));
+    windows.push_back(current->windows[i]);
     keys.push_back({scope.tenant, budget.id, windows.back().spend_period.start,
                     windows.back().spend_period.end});
   }
@@ -689,6 +700,22 @@ absl::StatusOr<bool> CostServiceImpl::CheckBudgetFromCache(const v1::CheckBudget
   metrics_.spend_from_counter.Increment(static_cast<double>(spent.size()));
   FillCheckBudget(applicable, windows, spent, request.estimated_cost_nano_usd(), response);
   return true;
+}
+
+std::shared_ptr<const CostServiceImpl::CachedWindows> CostServiceImpl::WindowsAt(
+    const std::vector<Budget>& budgets, absl::Time now) {
+  auto out = std::make_shared<CachedWindows>();
+  out->valid_from = absl::InfinitePast();
+  out->valid_until = absl::InfiniteFuture();
+  out->windows.resize(budgets.size());
+  for (size_t i = 0; i < budgets.size(); ++i) {
+    if (budgets[i].period == BudgetPeriod::kRolling) continue;  // moves every instant
+    const BudgetWindow window = BudgetWindowAt(budgets[i], now);
+    out->valid_from = std::max(out->valid_from, window.spend_period.start);
+    out->valid_until = std::min(out->valid_until, window.spend_period.end);
+    out->windows[i] = window;
+  }
+  return out;
 }
 
 void CostServiceImpl::FillCheckBudget(const std::vector<const Budget*>& applicable,

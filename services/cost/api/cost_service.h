@@ -213,10 +213,24 @@ class CostServiceImpl final
   std::atomic<bool> reconciling_{false};
   // After a Redis error the inline CheckBudget path stands aside this long.
   static constexpr absl::Duration kFastPathPause = absl::Seconds(1);
+  // The current windows (BudgetWindowAt) of a cached budget list, computed
+  // at one instant and the same at every instant of [valid_from,
+  // valid_until): a daily, weekly or monthly period only moves at its end.
+  // CheckBudget's inline path reuses them instead of a time-zone lookup (and
+  // its process-wide lock) per budget and check.
+  struct CachedWindows {
+    absl::Time valid_from;
+    absl::Time valid_until;
+    std::vector<BudgetWindow> windows;  // by position in the list; ROLLING ones unset
+  };
+  // The windows of `budgets` at `now` (ROLLING budgets skipped).
+  static std::shared_ptr<const CachedWindows> WindowsAt(const std::vector<Budget>& budgets,
+                                                        absl::Time now);
   struct CachedBudgets {
     std::shared_ptr<const std::vector<Budget>> budgets;
     absl::Time fetched;
-    std::optional<std::string> version;  // the token read before `budgets`
+    std::optional<std::string> version;            // the token read before `budgets`
+    std::shared_ptr<const CachedWindows> windows;  // null until a check computed them
   };
   absl::Mutex cache_mu_;
   std::map<std::string, CachedBudgets> budget_cache_ ABSL_GUARDED_BY(cache_mu_);

@@ -158,10 +158,10 @@ const PriceVersion* PriceBook::Find(const PriceKey& key, absl::string_view tenan
   return SelectPriceVersion(it->second, tenant, at);
 }
 
-absl::StatusOr<PricedUsage> PriceUsage(const UsageRecord& record, const PriceBook& book,
-                                       absl::string_view prefix) {
-  PricedUsage out;
-  out.record = record;
+absl::StatusOr<UsagePricing> PriceRecord(const UsageRecord& record,
+                                         const std::vector<PriceKey>& keys, const PriceBook& book,
+                                         absl::string_view prefix) {
+  UsagePricing out;
   if (record.client_cost_nano_usd.has_value()) {
     out.cost_nano_usd = *record.client_cost_nano_usd;
     out.priced = true;
@@ -172,7 +172,7 @@ absl::StatusOr<PricedUsage> PriceUsage(const UsageRecord& record, const PriceBoo
     out.priced = true;
     return out;
   }
-  for (const PriceKey& key : PriceKeysFor(record)) {
+  for (const PriceKey& key : keys) {
     const PriceVersion* version = book.Find(key, record.scope.tenant, record.time);
     if (version == nullptr) continue;
     absl::StatusOr<int64_t> cost =
@@ -188,6 +188,15 @@ absl::StatusOr<PricedUsage> PriceUsage(const UsageRecord& record, const PriceBoo
     out.price_effective_time = version->effective_time;
     return out;
   }
+  return out;
+}
+
+absl::StatusOr<PricedUsage> PriceUsage(const UsageRecord& record, const PriceBook& book,
+                                       absl::string_view prefix) {
+  ASSIGN_OR_RETURN(UsagePricing pricing, PriceRecord(record, PriceKeysFor(record), book, prefix));
+  PricedUsage out;
+  static_cast<UsagePricing&>(out) = std::move(pricing);
+  out.record = record;
   return out;
 }
 

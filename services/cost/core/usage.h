@@ -75,9 +75,8 @@ struct UsageRecord {
 // INVALID_ARGUMENT naming `prefix`.<field>, e.g. "records[3].llm.model".
 absl::Status ValidateUsageRecord(const UsageRecord& record, absl::string_view prefix);
 
-// A record with its price applied: what the ledger stores.
-struct PricedUsage {
-  UsageRecord record;
+// The price applied to a record (what PriceRecord decides).
+struct UsagePricing {
   int64_t cost_nano_usd = 0;
   // False when no price was found (cost 0): unknown model or unpriced infra.
   bool priced = false;
@@ -86,6 +85,11 @@ struct PricedUsage {
   // The catalog version applied, when one was.
   std::optional<std::string> price_tenant;
   std::optional<absl::Time> price_effective_time;
+};
+
+// A record with its price applied: what the ledger stores.
+struct PricedUsage : UsagePricing {
+  UsageRecord record;
 };
 
 // A (provider, model) key of the catalog.
@@ -114,5 +118,13 @@ class PriceBook {
 // and count as priced. OUT_OF_RANGE naming `prefix` when the cost overflows.
 absl::StatusOr<PricedUsage> PriceUsage(const UsageRecord& record, const PriceBook& book,
                                        absl::string_view prefix);
+
+// The pricing PriceUsage gives `record`, without copying the record, from
+// `keys` == PriceKeysFor(record) (which callers pricing many records reuse
+// across records of the same provider and model). OUT_OF_RANGE naming
+// `prefix` when the cost overflows.
+absl::StatusOr<UsagePricing> PriceRecord(const UsageRecord& record,
+                                         const std::vector<PriceKey>& keys, const PriceBook& book,
+                                         absl::string_view prefix);
 
 }  // namespace agentwatch::cost

@@ -136,20 +136,26 @@ absl::Status RedisBudgetCounters::BumpBudgetsVersion(absl::string_view tenant) {
 
 absl::StatusOr<VersionedCounters> RedisBudgetCounters::GetWithVersion(
     absl::string_view tenant, const std::vector<CounterKey>& keys) {
-  std::vector<std::vector<std::string>> commands;
-  commands.reserve(keys.size() + 1);
-  commands.push_back({"GET", BudgetsVersionRedisKey(tenant)});
+  // One MGET (one command for Redis to run, all keys in the tenant's slot).
+  std::vector<std::string> command;
+  command.reserve(keys.size() + 2);
+  command.push_back("MGET");
+  command.push_back(BudgetsVersionRedisKey(tenant));
   for (const CounterKey& k : keys) {
-    commands.push_back({"GET", CounterRedisKey(k.tenant, k.budget_id, k.period_start)});
+    command.push_back(CounterRedisKey(k.tenant, k.budget_id, k.period_start));
   }
-  auto replies = redis_.Pipeline(commands);
-  if (!replies.ok()) return replies.status();
+  auto reply = redis_.Command(command);
+  if (!reply.ok()) return reply.status();
+  if (reply->type != common::RedisReply::Type::kArray ||
+      reply->elements.size() != keys.size() + 1) {
+    return absl::InternalError("MGET of the budget counters answered no list of values");
+  }
   VersionedCounters out;
-  const common::RedisReply& version = (*replies)[0];
+  const common::RedisReply& version = reply->elements[0];
   if (version.type == common::RedisReply::Type::kString) out.version = version.str;
   out.values.reserve(keys.size());
-  for (size_t i = 1; i < replies->size(); ++i) {
-    auto value = CounterValue((*replies)[i]);
+  for (size_t i = 1; i < reply->elements.size(); ++i) {
+    auto value = CounterValue(reply->elements[i]);
     if (!value.ok()) return value.status();
     out.values.push_back(*value);
   }

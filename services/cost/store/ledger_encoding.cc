@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/pg.h"
 
@@ -61,12 +62,15 @@ void AppendPgTimestamp(std::string* out, absl::Time t) {
   out->push_back('Z');
 }
 
-std::string DimsCacheKey(const UsageRecord& r) {
-  std::string key;
-  key.reserve(96 + r.scope.tenant.size() + r.scope.team.size() + r.scope.workflow.size() +
-              r.scope.agent.size() + r.scope.model.size() + r.scope.provider.size() +
-              r.scope.service.size() + r.infra_sku.size() + 16 * r.scope.tags.size());
-  auto field = [&key](absl::string_view value) { absl::StrAppend(&key, value.size(), ":", value); };
+void AppendDimsCacheKey(std::string* out, const UsageRecord& r) {
+  auto field = [out](absl::string_view value) {
+    char digits[absl::numbers_internal::kFastToBufferSize];
+    out->append(digits, absl::numbers_internal::FastIntToBuffer(static_cast<uint64_t>(value.size()),
+                                                                digits) -
+                            digits);
+    out->push_back(':');
+    out->append(value.data(), value.size());
+  };
   field(r.scope.tenant);
   field(UsageKindName(r.kind));
   field(r.scope.team);
@@ -77,11 +81,19 @@ std::string DimsCacheKey(const UsageRecord& r) {
   field(r.scope.service);
   field(r.kind == UsageKind::kInfra ? InfraResourceName(r.infra_resource) : "");
   field(r.infra_sku);
-  absl::StrAppend(&key, r.scope.tags.size(), "#");
+  absl::StrAppend(out, r.scope.tags.size(), "#");
   for (const auto& [k, v] : r.scope.tags) {
     field(k);
     field(v);
   }
+}
+
+std::string DimsCacheKey(const UsageRecord& r) {
+  std::string key;
+  key.reserve(96 + r.scope.tenant.size() + r.scope.team.size() + r.scope.workflow.size() +
+              r.scope.agent.size() + r.scope.model.size() + r.scope.provider.size() +
+              r.scope.service.size() + r.infra_sku.size() + 16 * r.scope.tags.size());
+  AppendDimsCacheKey(&key, r);
   return key;
 }
 

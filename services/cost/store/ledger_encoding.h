@@ -21,5 +21,7 @@ void AppendPgTimestamp(std::string* out, absl::Time t);
 // provider, service, tags, infra resource and sku): every field
 // length-prefixed, tags in key order.
 std::string DimsCacheKey(const UsageRecord& record);
+// Appends DimsCacheKey(record) to `out` (no allocation when `out` has room).
+void AppendDimsCacheKey(std::string* out, const UsageRecord& record);
 
 }  // namespace agentwatch::cost

@@ -6,6 +6,9 @@
 #include <set>
 #include <tuple>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/random/random.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -720,6 +723,14 @@ std::vector<PriceVersion> ToVersions(absl::string_view tenant, absl::Time effect
   return versions;
 }
 
+// A record of a batch with its pricing; the record stays where the caller
+// keeps it (no copy per record).
+struct PricedRecord : UsagePricing {
+  PricedRecord(const UsageRecord& r, UsagePricing pricing)
+      : UsagePricing(std::move(pricing)), record(r) {}
+  const UsageRecord& record;
+};
+
 // Evaluates the budgets touched by the newly recorded `fresh` records (see
 // CostStore::RecordUsage): fires their due alerts once and sums what the
 // records add to each daily, weekly or monthly budget's current period.
@@ -732,12 +743,12 @@ std::vector<PriceVersion> ToVersions(absl::string_view tenant, absl::Time effect
 // batch (and ROLLING budgets) sum the ledger. The locks are held to commit,
 // so batches touching the same budget evaluate it one after the other, each
 // seeing the spend of those before.
-absl::Status EvaluateBudgets(pqxx::work& txn, const std::vector<const PricedUsage*>& fresh,
+absl::Status EvaluateBudgets(pqxx::work& txn, const std::vector<const PricedRecord*>& fresh,
                              absl::Time now, RecordOutcome* outcome) {
   if (fresh.empty()) return absl::OkStatus();
-  std::map<std::string, std::vector<const UsageRecord*>> by_tenant;
-  std::map<std::string, std::vector<const PricedUsage*>> priced_by_tenant;
-  for (const PricedUsage* p : fresh) {
+  absl::flat_hash_map<absl::string_view, std::vector<const UsageRecord*>> by_tenant;
+  absl::flat_hash_map<absl::string_view, std::vector<const PricedRecord*>> priced_by_tenant;
+  for (const PricedRecord* p : fresh) {
     by_tenant[p->record.scope.tenant].push_back(&p->record);
     priced_by_tenant[p->record.scope.tenant].push_back(p);
   }
@@ -753,7 +764,10 @@ absl::Status EvaluateBudgets(pqxx::work& txn, const std::vector<const PricedUsag
   for (const pqxx::row& row : txn.exec_prepared(kBudgetsOfTenants.name, tenants.Text())) {
     ASSIGN_OR_RETURN(Budget budget, RowToBudget(row));
     const BudgetWindow window = BudgetWindowAt(budget, now);
-    if (!RecordsTouchBudget(budget, window, by_tenant[budget.scope.tenant])) continue;
+    auto records = by_tenant.find(budget.scope.tenant);
+    if (records == by_tenant.end() || !RecordsTouchBudget(budget, window, records->second)) {
+      continue;
+    }
     touched.push_back({std::move(budget), window});
   }
   if (touched.empty()) return absl::OkStatus();
@@ -768,7 +782,7 @@ absl::Status EvaluateBudgets(pqxx::work& txn, const std::vector<const PricedUsag
   for (Touched& t : touched) {
     if (t.budget.period == BudgetPeriod::kRolling) continue;
     NanoSum added;
-    for (const PricedUsage* p : priced_by_tenant[t.budget.scope.tenant]) {
+    for (const PricedRecord* p : priced_by_tenant.at(t.budget.scope.tenant)) {
       const UsageRecord& r = p->record;
       if (r.time >= t.window.spend_period.start && r.time < t.window.spend_period.end &&
           ScopeCovers(t.budget.scope, r.scope)) {
@@ -1006,7 +1020,7 @@ void AppendCopyInt(std::string* out, int64_t value) {
 
 // Appends one ledger row in kLedgerColumns order, tab-separated, without the
 // line end.
-void AppendCopyRow(std::string* out, const PricedUsage& p, int64_t dims_id) {
+void AppendCopyRow(std::string* out, const PricedRecord& p, int64_t dims_id) {
   const UsageRecord& r = p.record;
   auto text = [out](absl::string_view v) {
     AppendCopyText(out, v);
@@ -1047,7 +1061,7 @@ void AppendCopyRow(std::string* out, const PricedUsage& p, int64_t dims_id) {
 
 // A ledger row to write: the priced record and its dimension combination.
 struct LedgerRow {
-  const PricedUsage* usage;
+  const PricedRecord* usage;
   int64_t dims_id;
 };
 
@@ -1078,7 +1092,7 @@ std::set<std::pair<std::string, std::string>> InsertUsageOnce(pqxx::work& txn,
   PgArray tenant, record_id, time, dims, run_id, run_succeeded, input, output, cached, creation,
       requests, quantity, cost, is_priced, client_priced, tenant_price, price_time;
   for (const LedgerRow& row : rows) {
-    const PricedUsage* p = row.usage;
+    const PricedRecord* p = row.usage;
     const UsageRecord& r = p->record;
     tenant.AddText(r.scope.tenant);
     record_id.AddText(r.record_id);
@@ -1197,12 +1211,18 @@ absl::Status PgCostStore::ResolveDims(const std::vector<PendingBatch*>& group) {
   // when new) in one transaction of their own, committed before the ledger
   // rows that refer to them (a combination row is never removed, so one left
   // by a failed batch is harmless).
-  std::vector<std::vector<std::string>> record_keys(group.size());
+  // Every record's key in one buffer (no allocation per record).
+  std::string key_text;
+  std::vector<std::vector<std::pair<size_t, size_t>>> record_keys(group.size());  // offset, size
   for (size_t g = 0; g < group.size(); ++g) {
     PendingBatch* b = group[g];
     b->dims.assign(b->order.size(), 0);
     record_keys[g].reserve(b->order.size());
-    for (size_t i : b->order) record_keys[g].push_back(DimsCacheKey((*b->records)[i]));
+    for (size_t i : b->order) {
+      const size_t offset = key_text.size();
+      AppendDimsCacheKey(&key_text, (*b->records)[i]);
+      record_keys[g].emplace_back(offset, key_text.size() - offset);
+    }
   }
   std::vector<std::string> keys;
   std::vector<const UsageRecord*> missing_records;
@@ -1212,15 +1232,16 @@ absl::Status PgCostStore::ResolveDims(const std::vector<PendingBatch*>& group) {
     for (size_t g = 0; g < group.size(); ++g) {
       PendingBatch* b = group[g];
       for (size_t j = 0; j < b->order.size(); ++j) {
-        const std::string& key = record_keys[g][j];
+        const absl::string_view key(key_text.data() + record_keys[g][j].first,
+                                    record_keys[g][j].second);
         auto it = dims_cache_.find(key);
         if (it != dims_cache_.end()) {
           b->dims[j] = it->second;
           continue;
         }
-        auto& slots = missing[key];
+        auto& slots = missing[std::string(key)];
         if (slots.empty()) {
-          keys.push_back(key);
+          keys.emplace_back(key);
           missing_records.push_back(&(*b->records)[b->order[j]]);
         }
         slots.push_back(&b->dims[j]);
@@ -1297,22 +1318,39 @@ void PgCostStore::RunGroup(const std::vector<PendingBatch*>& group) {
 
 absl::Status PgCostStore::WriteGroup(pqxx::work& txn, const std::vector<PendingBatch*>& group,
                                      absl::Time now) {
-  // The catalog versions the group may need.
-  std::set<std::tuple<std::string, std::string, std::string>> keys;
+  // The catalog keys of each record (PriceKeysFor), computed once per
+  // distinct kind, provider, model and infra resource/sku of the group (most
+  // records share a few), and the catalog versions the group may need.
+  using KeysOf = std::tuple<int, absl::string_view, absl::string_view, int, absl::string_view>;
+  absl::node_hash_map<KeysOf, std::vector<PriceKey>> keys_of;
+  static const std::vector<PriceKey> kNoKeys;
+  std::vector<std::vector<const std::vector<PriceKey>*>> record_keys(group.size());
+  absl::flat_hash_set<std::tuple<absl::string_view, absl::string_view, absl::string_view>> needed;
   absl::Time latest = absl::InfinitePast();
-  for (const PendingBatch* b : group) {
+  for (size_t g = 0; g < group.size(); ++g) {
+    const PendingBatch* b = group[g];
+    record_keys[g].reserve(b->order.size());
     for (size_t i : b->order) {
       const UsageRecord& r = (*b->records)[i];
-      for (PriceKey& key : PriceKeysFor(r)) {
-        keys.emplace(r.scope.tenant, std::move(key.first), std::move(key.second));
+      const std::vector<PriceKey>* keys = &kNoKeys;
+      if (!r.client_cost_nano_usd.has_value() && r.kind != UsageKind::kOutcome) {
+        auto [it, inserted] =
+            keys_of.try_emplace(KeysOf{static_cast<int>(r.kind), r.scope.provider, r.scope.model,
+                                       static_cast<int>(r.infra_resource), r.infra_sku});
+        if (inserted) it->second = PriceKeysFor(r);
+        keys = &it->second;
+      }
+      record_keys[g].push_back(keys);
+      for (const PriceKey& key : *keys) {
+        needed.emplace(r.scope.tenant, key.first, key.second);
         latest = std::max(latest, r.time);
       }
     }
   }
   PriceBook book;
-  if (!keys.empty()) {
+  if (!needed.empty()) {
     PgArray k_tenant, k_provider, k_model;
-    for (const auto& [tenant, provider, model] : keys) {
+    for (const auto& [tenant, provider, model] : needed) {
       k_tenant.AddText(tenant);
       k_provider.AddText(provider);
       k_model.AddText(model);
@@ -1326,26 +1364,30 @@ absl::Status PgCostStore::WriteGroup(pqxx::work& txn, const std::vector<PendingB
 
   // Price each batch; a batch with a record that cannot be priced or whose
   // total overflows fails alone, before anything is written.
-  std::vector<std::vector<PricedUsage>> priced(group.size());
+  std::vector<std::vector<PricedRecord>> priced(group.size());
   std::vector<size_t> written;  // indexes into group of the batches written
   for (size_t g = 0; g < group.size(); ++g) {
     const std::vector<UsageRecord>& records = *group[g]->records;
-    priced[g].reserve(group[g]->order.size());
+    const std::vector<size_t>& order = group[g]->order;
+    priced[g].reserve(order.size());
     absl::Status status;
-    for (size_t i : group[g]->order) {
+    for (size_t j = 0; j < order.size(); ++j) {
+      const size_t i = order[j];
       // The field is only named for an error (no string built per record).
-      absl::StatusOr<PricedUsage> p = PriceUsage(records[i], book, "");
-      if (!p.ok()) p = PriceUsage(records[i], book, absl::StrCat("records[", i, "]"));
+      absl::StatusOr<UsagePricing> p = PriceRecord(records[i], *record_keys[g][j], book, "");
+      if (!p.ok()) {
+        p = PriceRecord(records[i], *record_keys[g][j], book, absl::StrCat("records[", i, "]"));
+      }
       if (!p.ok()) {
         status = p.status();
         break;
       }
-      priced[g].push_back(*std::move(p));
+      priced[g].emplace_back(records[i], *std::move(p));
     }
     if (status.ok()) {
       // The batch total must fit too (what is new of it is at most that).
       NanoSum total;
-      for (const PricedUsage& p : priced[g]) total.Add(p.cost_nano_usd);
+      for (const PricedRecord& p : priced[g]) total.Add(p.cost_nano_usd);
       status = total.Value().status();
     }
     if (!status.ok()) {
@@ -1360,7 +1402,7 @@ absl::Status PgCostStore::WriteGroup(pqxx::work& txn, const std::vector<PendingB
   // The rows to write: each key once, from the first batch of the group that
   // holds it (a later batch counts it as a duplicate), in key order.
   struct Row {
-    const PricedUsage* usage;
+    const PricedRecord* usage;
     size_t batch;  // index into group
     int64_t dims_id;
   };
@@ -1423,11 +1465,11 @@ absl::Status PgCostStore::WriteGroup(pqxx::work& txn, const std::vector<PendingB
     int64_t calls = 0, input_tokens = 0, output_tokens = 0;
   };
   std::map<std::tuple<std::string, std::string, std::string>, Unknown> unknown;
-  std::vector<const PricedUsage*> fresh_priced;
+  std::vector<const PricedRecord*> fresh_priced;
   fresh_priced.reserve(unique.size());
   for (size_t k = 0; k < unique.size(); ++k) {
     if (!fresh[k]) continue;
-    const PricedUsage& p = *unique[k].usage;
+    const PricedRecord& p = *unique[k].usage;
     const size_t g = unique_batch[k];
     fresh_priced.push_back(&p);
     ++outcomes[g].accepted;
