@@ -135,6 +135,12 @@ TEST(RollupPartitionsTest, BatchesCreateThePartitionsOfTheirDays) {
   EXPECT_EQ(Scalar<int64_t>(*pool, "SELECT sum(count) FROM monitor.rollups_1m "
                                    "WHERE metric = 'workflow_runs_total'"),
             3);
+  // Both leave half of each page for HOT updates of their rows.
+  EXPECT_EQ(Scalar<int64_t>(*pool, "SELECT count(*) FROM pg_class c "
+                                   "JOIN pg_inherits i ON i.inhrelid = c.oid "
+                                   "WHERE i.inhparent = 'monitor.rollups_1m'::regclass "
+                                   "AND 'fillfactor=50' = ANY(c.reloptions)"),
+            2);
   // A replay writes nothing more.
   absl::StatusOr<CommitResult> replay = store.CommitBatch("p", 1, AggregateBatch(batch), kNow);
   ASSERT_THAT(replay.status(), IsOk());

@@ -45,6 +45,9 @@ int64_t DayOfPartition(absl::string_view name) {
   return UtcDay(absl::FromCivil(civil, absl::UTCTimeZone()));
 }
 
+// See the header: room on every page for the updates of a minute's rows.
+constexpr int kRollupFillfactor = 50;
+
 }  // namespace
 
 int64_t UtcDay(absl::Time t) {
@@ -68,7 +71,8 @@ absl::StatusOr<bool> RollupPartitions::Create(int64_t day) {
     // The name and bounds come from an integer day, never from input.
     txn.exec(absl::StrCat("CREATE TABLE monitor.", name,
                           " PARTITION OF monitor.rollups_1m FOR VALUES FROM ('", DayLiteral(day),
-                          "') TO ('", DayLiteral(day + 1), "')"));
+                          "') TO ('", DayLiteral(day + 1), "') WITH (fillfactor = ",
+                          kRollupFillfactor, ")"));
     return true;
   });
 }

@@ -6,6 +6,12 @@
 // ahead and drop the days past the retention. Every DDL statement runs under
 // one transaction-scoped advisory lock, so any number of replicas may do both
 // at once.
+//
+// Partitions are created with fillfactor 50: a minute's rows are rewritten
+// by every ingest group of that minute (count, sum, sketch; no indexed
+// column changes), and the free half of each page lets those updates stay
+// HOT (a new version on the same page, no new index entries), the old
+// versions pruned in place.
 #pragma once
 
 #include <cstdint>
