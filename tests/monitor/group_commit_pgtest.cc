@@ -663,7 +663,9 @@ void ExpectSameAggregate(const BatchAggregate& got, const BatchAggregate& want) 
               std::tie(b.tenant, b.metric, b.series_key, b.bucket));
     EXPECT_TRUE(a.stats == b.stats) << a.metric << "/" << a.series_key;
     ASSERT_EQ(a.sketch.has_value(), b.sketch.has_value()) << a.metric;
-    if (a.sketch.has_value()) EXPECT_TRUE(*a.sketch == *b.sketch) << a.metric;
+    if (a.sketch.has_value()) {
+      EXPECT_TRUE(*a.sketch == *b.sketch) << a.metric;
+    }
   }
   ASSERT_EQ(got.workflows.size(), want.workflows.size());
   for (size_t i = 0; i < want.workflows.size(); ++i) {

@@ -861,8 +861,23 @@ absl::Status EvaluateBudgets(pqxx::work& txn, const std::vector<const PricedReco
 
 }  // namespace
 
+// A batch waiting for (or inside) a group transaction.
+struct PgCostStore::PendingBatch {
+  const std::vector<UsageRecord>* records = nullptr;
+  absl::Time now;
+  // Positions of the first occurrence of each key, in key order.
+  std::vector<size_t> order;
+  // The dimension combination id of each record of `order` (same positions).
+  std::vector<int64_t> dims;
+  absl::StatusOr<RecordOutcome> result = absl::UnknownError("batch not recorded");
+};
+
 PgCostStore::PgCostStore(common::PgPool& pool, PgCostStoreOptions options)
-    : pool_(pool), options_(std::move(options)) {
+    : pool_(pool),
+      options_(std::move(options)),
+      committer_({options_.max_concurrent_groups, options_.max_group_records},
+                 [](const PendingBatch& batch) { return static_cast<int64_t>(batch.order.size()); },
+                 [this](const std::vector<PendingBatch*>& group) { RunGroup(group); }) {
   pool_.AddStatements({kLoadBatchPrices,
                        kCurrentTenantPrices,
                        kUpsertPrices,
@@ -1138,18 +1153,6 @@ absl::string_view InfraResourceText(const UsageRecord& r) {
 
 }  // namespace
 
-// A batch waiting for (or inside) a group transaction.
-struct PgCostStore::PendingBatch {
-  const std::vector<UsageRecord>* records = nullptr;
-  absl::Time now;
-  // Positions of the first occurrence of each key, in key order.
-  std::vector<size_t> order;
-  // The dimension combination id of each record of `order` (same positions).
-  std::vector<int64_t> dims;
-  absl::StatusOr<RecordOutcome> result = absl::UnknownError("batch not recorded");
-  bool done = false;
-};
-
 absl::StatusOr<RecordOutcome> PgCostStore::RecordUsage(const std::vector<UsageRecord>& records,
                                                        absl::Time now) {
   PendingBatch batch;
@@ -1170,41 +1173,13 @@ absl::StatusOr<RecordOutcome> PgCostStore::RecordUsage(const std::vector<UsageRe
                                 }),
                     batch.order.end());
 
-  // Group commit: the first waiting caller that finds a free slot leads a
-  // transaction for every batch queued so far (up to the record cap); the
-  // others wait for their leader's commit.
-  mu_.Lock();
-  queue_.push_back(&batch);
-  while (!batch.done) {
-    if (running_ < std::max(1, options_.max_concurrent_groups) && !queue_.empty()) {
-      std::vector<PendingBatch*> group;
-      int64_t group_records = 0;
-      while (!queue_.empty()) {
-        const int64_t n = static_cast<int64_t>(queue_.front()->order.size());
-        if (!group.empty() && group_records + n > options_.max_group_records) break;
-        group_records += n;
-        group.push_back(queue_.front());
-        queue_.pop_front();
-      }
-      ++running_;
-      mu_.Unlock();
-      RunGroup(group);
-      mu_.Lock();
-      --running_;
-      for (PendingBatch* b : group) b->done = true;
-      cv_.SignalAll();
-    } else {
-      cv_.Wait(&mu_);
-    }
-  }
-  mu_.Unlock();
+  // Group commit (up to the record cap per group): answered once the
+  // transaction holding the batch committed.
+  committer_.Commit(&batch);
   return std::move(batch.result);
 }
 
-size_t PgCostStore::QueuedBatches() const {
-  absl::MutexLock lock(&mu_);
-  return queue_.size();
-}
+size_t PgCostStore::QueuedBatches() const { return committer_.Queued(); }
 
 absl::Status PgCostStore::ResolveDims(const std::vector<PendingBatch*>& group) {
   // The group's combinations: from the cache, else looked up (and created

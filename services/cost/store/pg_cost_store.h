@@ -37,7 +37,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <string>
 #include <vector>
@@ -45,6 +44,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "common/group_commit.h"
 #include "common/pg.h"
 #include "cost/store/cost_store.h"
 
@@ -114,10 +114,7 @@ class PgCostStore final : public CostStore {
 
   common::PgPool& pool_;
   const PgCostStoreOptions options_;
-  mutable absl::Mutex mu_;
-  absl::CondVar cv_;
-  std::deque<PendingBatch*> queue_ ABSL_GUARDED_BY(mu_);
-  int running_ ABSL_GUARDED_BY(mu_) = 0;
+  mutable common::GroupCommitter<PendingBatch> committer_;
   // Dimension combination ids by DimsCacheKey (never change once created).
   absl::Mutex dims_mu_;
   absl::flat_hash_map<std::string, int64_t> dims_cache_ ABSL_GUARDED_BY(dims_mu_);

@@ -876,68 +876,44 @@ const std::vector<common::PgStatement>& IntakeStatements() {
 
 }  // namespace
 
-PgIncidentStore::PgIncidentStore(common::PgPool& pool, IdGenerator& ids,
-                                 absl::Duration reopen_window)
-    : pool_(pool), ids_(ids), reopen_window_(reopen_window) {
-  pool_.AddStatements(IntakeStatements());
-}
-
 // A ReportAlerts batch waiting for (or inside) a group transaction.
 struct PgIncidentStore::PendingIntake {
   const std::vector<IncomingAlert>* alerts = nullptr;
   absl::Time now;
   absl::StatusOr<IntakeSummary> result = absl::UnknownError("batch not recorded");
-  bool done = false;
 };
+
+PgIncidentStore::PgIncidentStore(common::PgPool& pool, IdGenerator& ids,
+                                 absl::Duration reopen_window)
+    : pool_(pool),
+      ids_(ids),
+      reopen_window_(reopen_window),
+      intake_committer_(
+          {kMaxConcurrentIntakeGroups, static_cast<int64_t>(kMaxGroupAlerts)},
+          [](const PendingIntake& batch) { return static_cast<int64_t>(batch.alerts->size()); },
+          [this](const std::vector<PendingIntake*>& group) { RunIntakeGroup(group); }) {
+  pool_.AddStatements(IntakeStatements());
+}
+
 
 void PgIncidentStore::SetIntakeGroupHook(std::function<void(size_t)> hook) {
   intake_group_hook_ = std::move(hook);
 }
 
 void PgIncidentStore::SetMaxConcurrentIntakeGroups(int groups) {
-  absl::MutexLock lock(&intake_mu_);
-  max_intake_groups_ = std::max(1, groups);
+  intake_committer_.SetMaxConcurrentGroups(std::max(1, groups));
 }
 
-size_t PgIncidentStore::QueuedIntakeBatches() {
-  absl::MutexLock lock(&intake_mu_);
-  return intake_queue_.size();
-}
+size_t PgIncidentStore::QueuedIntakeBatches() { return intake_committer_.Queued(); }
 
 absl::StatusOr<IntakeSummary> PgIncidentStore::ReportAlerts(
     const std::vector<IncomingAlert>& alerts, absl::Time now) {
   PendingIntake batch;
   batch.alerts = &alerts;
   batch.now = now;
-  // Group commit: the first waiting caller that finds a free slot leads one
-  // transaction for every batch queued so far (up to kMaxGroupAlerts); the
-  // others wait for their leader's commit. A batch is answered only once the
-  // transaction that wrote it committed.
-  intake_mu_.Lock();
-  intake_queue_.push_back(&batch);
-  while (!batch.done) {
-    if (intake_running_ < max_intake_groups_ && !intake_queue_.empty()) {
-      std::vector<PendingIntake*> group;
-      size_t group_alerts = 0;
-      while (!intake_queue_.empty()) {
-        const size_t n = intake_queue_.front()->alerts->size();
-        if (!group.empty() && group_alerts + n > kMaxGroupAlerts) break;
-        group_alerts += n;
-        group.push_back(intake_queue_.front());
-        intake_queue_.pop_front();
-      }
-      ++intake_running_;
-      intake_mu_.Unlock();
-      RunIntakeGroup(group);
-      intake_mu_.Lock();
-      --intake_running_;
-      for (PendingIntake* b : group) b->done = true;
-      intake_cv_.SignalAll();
-    } else {
-      intake_cv_.Wait(&intake_mu_);
-    }
-  }
-  intake_mu_.Unlock();
+  // Group commit (up to kMaxGroupAlerts per group): answered only once the
+  // transaction that wrote the batch committed.
+  intake_committer_.Commit(&batch);
   return std::move(batch.result);
 }
 

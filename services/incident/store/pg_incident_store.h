@@ -26,13 +26,11 @@
 // so a batch that cannot be written fails alone.
 #pragma once
 
-#include <deque>
 #include <functional>
 #include <string>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "common/group_commit.h"
 #include "common/pg.h"
 #include "incident/core/ids.h"
 #include "incident/store/incident_store.h"
@@ -136,11 +134,7 @@ class PgIncidentStore final : public IncidentStore,
   IdGenerator& ids_;
   const absl::Duration reopen_window_;
   std::function<void(size_t)> intake_group_hook_;
-  absl::Mutex intake_mu_;
-  absl::CondVar intake_cv_;
-  std::deque<PendingIntake*> intake_queue_ ABSL_GUARDED_BY(intake_mu_);
-  int intake_running_ ABSL_GUARDED_BY(intake_mu_) = 0;
-  int max_intake_groups_ ABSL_GUARDED_BY(intake_mu_) = kMaxConcurrentIntakeGroups;
+  common::GroupCommitter<PendingIntake> intake_committer_;
 };
 
 // Whether incident (`tenant`, `incident_id`) has a PUBLISHED postmortem, read

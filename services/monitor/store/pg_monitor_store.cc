@@ -1200,15 +1200,6 @@ std::string PgMonitorStore::KnownSeriesKey(const SeriesRecord& series) {
                       series.metric, series.series_key);
 }
 
-PgMonitorStore::PgMonitorStore(common::PgPool& pool, StoreLimits limits,
-                               std::vector<const RuleEvaluator*> evaluators,
-                               PgMonitorStoreOptions options)
-    : pool_(pool),
-      limits_(limits),
-      evaluators_(std::move(evaluators)),
-      options_(std::move(options)),
-      partitions_(pool) {}
-
 // A batch waiting for (or inside) a group transaction.
 struct PgMonitorStore::PendingBatch {
   const std::string* producer_id = nullptr;
@@ -1219,8 +1210,25 @@ struct PgMonitorStore::PendingBatch {
   // duplicate of a committed batch).
   bool claimed = false;
   absl::StatusOr<CommitResult> result = absl::UnknownError("batch not committed");
-  bool done = false;
 };
+
+PgMonitorStore::PgMonitorStore(common::PgPool& pool, StoreLimits limits,
+                               std::vector<const RuleEvaluator*> evaluators,
+                               PgMonitorStoreOptions options)
+    : pool_(pool),
+      limits_(limits),
+      evaluators_(std::move(evaluators)),
+      options_(std::move(options)),
+      partitions_(pool),
+      committer_({options_.max_concurrent_groups, options_.max_group_events},
+                 [](const PendingBatch& batch) { return batch.aggregate->event_count; },
+                 [this](const std::vector<PendingBatch*>& group) { RunGroup(group); },
+                 // A second copy of a (producer_id, sequence) waits for the
+                 // next group, where it is a duplicate of the committed one.
+                 [](const PendingBatch& batch) {
+                   return absl::StrCat(batch.producer_id->size(), ":", *batch.producer_id, ":",
+                                       batch.sequence);
+                 }) {}
 
 absl::StatusOr<CommitResult> PgMonitorStore::CommitBatch(const std::string& producer_id,
                                                          uint64_t sequence,
@@ -1242,48 +1250,13 @@ absl::StatusOr<CommitResult> PgMonitorStore::CommitBatch(const std::string& prod
   batch.sequence = sequence;
   batch.aggregate = &aggregate;
   batch.now = now;
-  // Group commit: the first waiting caller that finds a free slot leads a
-  // transaction for the batches queued so far (up to the event cap, leaving
-  // a second copy of a (producer_id, sequence) for the next group); the
-  // others wait for their leader's commit.
-  group_mu_.Lock();
-  queue_.push_back(&batch);
-  while (!batch.done) {
-    if (running_ < std::max(1, options_.max_concurrent_groups) && !queue_.empty()) {
-      std::vector<PendingBatch*> group;
-      std::set<std::pair<std::string, uint64_t>> keys;
-      int64_t group_events = 0;
-      for (auto it = queue_.begin(); it != queue_.end();) {
-        PendingBatch* next = *it;
-        const int64_t n = next->aggregate->event_count;
-        if (!group.empty() && group_events + n > options_.max_group_events) break;
-        if (!keys.insert({*next->producer_id, next->sequence}).second) {
-          ++it;
-          continue;
-        }
-        group_events += n;
-        group.push_back(next);
-        it = queue_.erase(it);
-      }
-      ++running_;
-      group_mu_.Unlock();
-      RunGroup(group);
-      group_mu_.Lock();
-      --running_;
-      for (PendingBatch* b : group) b->done = true;
-      group_cv_.SignalAll();
-    } else {
-      group_cv_.Wait(&group_mu_);
-    }
-  }
-  group_mu_.Unlock();
+  // Group commit (up to the event cap per group): answered once the
+  // transaction holding the batch committed.
+  committer_.Commit(&batch);
   return std::move(batch.result);
 }
 
-size_t PgMonitorStore::QueuedBatches() {
-  absl::MutexLock lock(&group_mu_);
-  return queue_.size();
-}
+size_t PgMonitorStore::QueuedBatches() { return committer_.Queued(); }
 
 void PgMonitorStore::RunGroup(const std::vector<PendingBatch*>& group) {
   if (options_.before_group) options_.before_group(group.size());

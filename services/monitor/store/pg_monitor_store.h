@@ -34,7 +34,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -43,8 +42,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "common/group_commit.h"
 #include "common/pg.h"
 #include "monitor/core/rules.h"
 #include "monitor/store/monitor_store.h"
@@ -153,10 +151,7 @@ class PgMonitorStore final : public MonitorStore {
   std::mutex series_mu_;
   std::unordered_set<std::string> known_series_;
 
-  absl::Mutex group_mu_;
-  absl::CondVar group_cv_;
-  std::deque<PendingBatch*> queue_ ABSL_GUARDED_BY(group_mu_);
-  int running_ ABSL_GUARDED_BY(group_mu_) = 0;
+  common::GroupCommitter<PendingBatch> committer_;
 
   std::mutex rules_mu_;
   std::map<std::string, RuleMetrics> rule_metrics_;
