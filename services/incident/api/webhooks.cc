@@ -66,24 +66,6 @@ absl::StatusOr<std::string> RequiredString(const Struct& object, const std::stri
   return value;
 }
 
-// An optional object of strings (labels, annotations).
-absl::StatusOr<Labels> StringMap(const Struct& object, const std::string& key,
-                                 absl::string_view field) {
-  Labels out;
-  const Value* value = Find(object, key);
-  if (value == nullptr) return out;
-  if (value->kind_case() != Value::kStructValue) {
-    return common::InvalidField(field, "must be an object of strings");
-  }
-  for (const auto& [name, item] : value->struct_value().fields()) {
-    if (item.kind_case() != Value::kStringValue) {
-      return common::InvalidField(absl::StrCat(field, ".", name), "must be a string");
-    }
-    out[name] = item.string_value();
-  }
-  return out;
-}
-
 // An RFC 3339 time; nullopt when absent, empty or Go's zero time.
 absl::StatusOr<std::optional<absl::Time>> ParseOptionalTime(const std::string& text,
                                                             absl::string_view field) {

@@ -17,35 +17,6 @@ namespace {
 
 using common::InvalidField;
 
-bool LoadZone(absl::string_view name, absl::TimeZone* zone) {
-  if (name.empty()) {
-    *zone = absl::UTCTimeZone();
-    return true;
-  }
-  return name.size() <= 64 && absl::LoadTimeZone(std::string(name), zone);
-}
-
-absl::Status ValidateWindow(const WeeklyWindow& w, const std::string& field) {
-  for (size_t i = 0; i < w.days.size(); ++i) {
-    const int day = static_cast<int>(w.days[i]);
-    if (day < 1 || day > 7) {
-      return InvalidField(absl::StrCat(field, ".days[", i, "]"), absl::StrCat("unknown day ", day));
-    }
-  }
-  if (w.start_minute < 0 || w.start_minute > 1439) {
-    return InvalidField(absl::StrCat(field, ".start_minute"), "must be in 0..1439");
-  }
-  if (w.end_minute < 0 || w.end_minute > 1440) {
-    return InvalidField(absl::StrCat(field, ".end_minute"), "must be in 0..1440");
-  }
-  absl::TimeZone zone;
-  if (!LoadZone(w.time_zone, &zone)) {
-    return InvalidField(absl::StrCat(field, ".time_zone"),
-                        absl::StrCat("unknown time zone \"", w.time_zone, "\""));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status ValidateMatchers(const std::vector<LabelMatcher>& matchers, absl::string_view field) {
   for (size_t i = 0; i < matchers.size(); ++i) {
     const std::string mf = absl::StrCat(field, ".matchers[", i, "]");
@@ -108,7 +79,7 @@ bool InRestrictions(const Rotation& rotation, absl::Time at) {
 void WindowBoundaries(const WeeklyWindow& window, absl::Time from, absl::Time to,
                       std::set<absl::Time>* out) {
   absl::TimeZone zone;
-  if (!LoadZone(window.time_zone, &zone)) return;
+  if (!LoadWindowZone(window.time_zone, &zone)) return;
   const absl::CivilDay first = absl::CivilDay(absl::ToCivilSecond(from, zone)) - 1;
   const absl::CivilDay last = absl::CivilDay(absl::ToCivilSecond(to, zone)) + 1;
   for (absl::CivilDay day = first; day <= last; ++day) {
@@ -219,7 +190,7 @@ absl::Status ValidateSchedule(const Schedule& schedule, absl::string_view field)
       ValidateRequired(schedule.tenant, absl::StrCat(field, ".tenant"), kMaxTenantBytes));
   RETURN_IF_ERROR(ValidateRequired(schedule.name, absl::StrCat(field, ".name"), kMaxNameBytes));
   absl::TimeZone zone;
-  if (!LoadZone(schedule.time_zone, &zone)) {
+  if (!LoadWindowZone(schedule.time_zone, &zone)) {
     return InvalidField(absl::StrCat(field, ".time_zone"),
                         absl::StrCat("unknown time zone \"", schedule.time_zone, "\""));
   }
@@ -246,7 +217,7 @@ absl::Status ValidateSchedule(const Schedule& schedule, absl::string_view field)
     }
     for (size_t j = 0; j < r.restrictions.size(); ++j) {
       RETURN_IF_ERROR(
-          ValidateWindow(r.restrictions[j], absl::StrCat(rf, ".restrictions[", j, "]")));
+          ValidateWeeklyWindow(r.restrictions[j], absl::StrCat(rf, ".restrictions[", j, "]")));
     }
   }
   if (schedule.overrides.size() > kMaxOverrides) {

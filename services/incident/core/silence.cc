@@ -56,15 +56,36 @@ absl::Time Instant(const absl::TimeZone& zone, absl::CivilSecond civil, bool lat
   return info.pre;
 }
 
-bool LoadZone(absl::string_view name, absl::TimeZone* zone) {
+}  // namespace
+
+bool LoadWindowZone(absl::string_view name, absl::TimeZone* zone) {
   if (name.empty()) {
     *zone = absl::UTCTimeZone();
     return true;
   }
-  return absl::LoadTimeZone(std::string(name), zone);
+  return name.size() <= 64 && absl::LoadTimeZone(std::string(name), zone);
 }
 
-}  // namespace
+absl::Status ValidateWeeklyWindow(const WeeklyWindow& window, absl::string_view field) {
+  for (size_t i = 0; i < window.days.size(); ++i) {
+    const int day = static_cast<int>(window.days[i]);
+    if (day < 1 || day > 7) {
+      return InvalidField(absl::StrCat(field, ".days[", i, "]"), absl::StrCat("unknown day ", day));
+    }
+  }
+  if (window.start_minute < 0 || window.start_minute > 1439) {
+    return InvalidField(absl::StrCat(field, ".start_minute"), "must be in 0..1439");
+  }
+  if (window.end_minute < 0 || window.end_minute > 1440) {
+    return InvalidField(absl::StrCat(field, ".end_minute"), "must be in 0..1440");
+  }
+  absl::TimeZone zone;
+  if (!LoadWindowZone(window.time_zone, &zone)) {
+    return InvalidField(absl::StrCat(field, ".time_zone"),
+                        absl::StrCat("unknown time zone \"", window.time_zone, "\""));
+  }
+  return absl::OkStatus();
+}
 
 bool operator==(const Silence& a, const Silence& b) {
   auto matchers = [](const Silence& s) {
@@ -123,25 +144,8 @@ absl::Status ValidateSilence(const Silence& silence, absl::string_view field) {
   RETURN_IF_ERROR(
       ValidateRequired(silence.comment, absl::StrCat(field, ".comment"), kMaxSilenceCommentBytes));
   if (silence.recurrence.has_value()) {
-    const WeeklyWindow& w = *silence.recurrence;
-    const std::string rec = absl::StrCat(field, ".recurrence");
-    for (size_t i = 0; i < w.days.size(); ++i) {
-      const int day = static_cast<int>(w.days[i]);
-      if (day < 1 || day > 7) {
-        return InvalidField(absl::StrCat(rec, ".days[", i, "]"), absl::StrCat("unknown day ", day));
-      }
-    }
-    if (w.start_minute < 0 || w.start_minute > 1439) {
-      return InvalidField(absl::StrCat(rec, ".start_minute"), "must be in 0..1439");
-    }
-    if (w.end_minute < 0 || w.end_minute > 1440) {
-      return InvalidField(absl::StrCat(rec, ".end_minute"), "must be in 0..1440");
-    }
-    absl::TimeZone zone;
-    if (w.time_zone.size() > 64 || !LoadZone(w.time_zone, &zone)) {
-      return InvalidField(absl::StrCat(rec, ".time_zone"),
-                          absl::StrCat("unknown time zone \"", w.time_zone, "\""));
-    }
+    RETURN_IF_ERROR(
+        ValidateWeeklyWindow(*silence.recurrence, absl::StrCat(field, ".recurrence")));
   }
   return absl::OkStatus();
 }
@@ -155,7 +159,7 @@ SilenceState StateAt(const Silence& silence, absl::Time at) {
 
 bool InWeeklyWindow(const WeeklyWindow& window, absl::Time at) {
   absl::TimeZone zone;
-  if (!LoadZone(window.time_zone, &zone)) return false;
+  if (!LoadWindowZone(window.time_zone, &zone)) return false;
   const absl::CivilDay today = absl::CivilDay(absl::ToCivilSecond(at, zone));
   // A window that started yesterday may still run (it crosses midnight).
   for (const absl::CivilDay day : {today - 1, today}) {

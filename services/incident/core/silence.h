@@ -40,6 +40,15 @@ struct WeeklyWindow {
   std::string time_zone;  // IANA name; empty means UTC
 };
 
+// Loads a WeeklyWindow (or schedule) time zone: empty is UTC; false for an
+// unknown name or one over 64 bytes.
+bool LoadWindowZone(absl::string_view name, absl::TimeZone* zone);
+
+// INVALID_ARGUMENT naming `field`.days[i], .start_minute, .end_minute or
+// .time_zone: days in 1..7, start_minute in 0..1439, end_minute in 0..1440,
+// a loadable time zone (LoadWindowZone).
+absl::Status ValidateWeeklyWindow(const WeeklyWindow& window, absl::string_view field);
+
 // State of a silence at an instant (wire values of SilenceState).
 enum class SilenceState : int { kUnspecified = 0, kPending = 1, kActive = 2, kExpired = 3 };
 

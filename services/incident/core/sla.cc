@@ -14,14 +14,6 @@ using common::InvalidField;
 
 constexpr Severity kSeverities[] = {Severity::kP0, Severity::kP1, Severity::kP2, Severity::kP3};
 
-bool LoadZone(absl::string_view name, absl::TimeZone* zone) {
-  if (name.empty()) {
-    *zone = absl::UTCTimeZone();
-    return true;
-  }
-  return name.size() <= 64 && absl::LoadTimeZone(std::string(name), zone);
-}
-
 // The instant of a local time: a skipped local time is the transition; a
 // repeated one the earlier instant, or the later one when `late`.
 absl::Time Instant(const absl::TimeZone& zone, absl::CivilSecond civil, bool late) {
@@ -158,25 +150,8 @@ absl::Status ValidateSlaPolicy(const SlaPolicy& policy, absl::string_view field)
       }
     }
   }
-  const WeeklyWindow& hours = policy.business_hours;
-  const std::string hf = absl::StrCat(field, ".business_hours");
-  for (size_t i = 0; i < hours.days.size(); ++i) {
-    const int day = static_cast<int>(hours.days[i]);
-    if (day < 1 || day > 7) {
-      return InvalidField(absl::StrCat(hf, ".days[", i, "]"), absl::StrCat("unknown day ", day));
-    }
-  }
-  if (hours.start_minute < 0 || hours.start_minute > 1439) {
-    return InvalidField(absl::StrCat(hf, ".start_minute"), "must be in 0..1439");
-  }
-  if (hours.end_minute < 0 || hours.end_minute > 1440) {
-    return InvalidField(absl::StrCat(hf, ".end_minute"), "must be in 0..1440");
-  }
-  absl::TimeZone zone;
-  if (!LoadZone(hours.time_zone, &zone)) {
-    return InvalidField(absl::StrCat(hf, ".time_zone"),
-                        absl::StrCat("unknown time zone \"", hours.time_zone, "\""));
-  }
+  RETURN_IF_ERROR(
+      ValidateWeeklyWindow(policy.business_hours, absl::StrCat(field, ".business_hours")));
   return absl::OkStatus();
 }
 
@@ -212,7 +187,7 @@ SlaPolicy EffectivePolicy(absl::string_view tenant, const std::vector<SlaPolicy>
 
 absl::Time EndOfNextBusinessDay(absl::Time t, const WeeklyWindow& hours) {
   absl::TimeZone zone;
-  if (!LoadZone(hours.time_zone, &zone)) zone = absl::UTCTimeZone();
+  if (!LoadWindowZone(hours.time_zone, &zone)) zone = absl::UTCTimeZone();
   const absl::CivilDay today = absl::CivilDay(absl::ToCivilSecond(t, zone));
   // Every weekday occurs within 7 days; one more covers a window of today
   // that already started.
