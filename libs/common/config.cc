@@ -166,6 +166,10 @@ void RegisterServiceFlags(FlagSet& flags, ServiceConfig* config, int grpc_port, 
                "largest gRPC message accepted or sent", 1024, 1 << 30);
   flags.AddDuration("health_probe_interval", &config->health_probe_interval,
                     "how often dependencies are probed for health");
+  flags.AddInt("executor_nice", &config->executor_nice,
+               "nice value added to the threads that run queued RPC work (0..19); calls "
+               "answered on gRPC's own threads then go first when the CPU is saturated",
+               0, 19);
 }
 
 absl::Status ValidateServiceConfig(const ServiceConfig& config) {

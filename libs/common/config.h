@@ -76,6 +76,8 @@ struct ServiceConfig {
   std::string log_level = "info";
   int64_t max_message_bytes = 16 << 20;
   absl::Duration health_probe_interval = absl::Seconds(1);
+  // Nice value of the blocking executor's threads (ExecutorOptions::nice).
+  int64_t executor_nice = 0;
 };
 
 // Registers the shared flags with their defaults for a service whose default

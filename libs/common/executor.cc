@@ -1,9 +1,20 @@
 #include "common/executor.h"
 
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+
 namespace agentwatch::common {
 
-BlockingExecutor::BlockingExecutor(int threads, size_t max_queue) : max_queue_(max_queue) {
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Work(); });
+BlockingExecutor::BlockingExecutor(ExecutorOptions options) : options_(std::move(options)) {
+  for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this] { Work(); });
 }
 
 BlockingExecutor::~BlockingExecutor() {
@@ -18,7 +29,7 @@ BlockingExecutor::~BlockingExecutor() {
 bool BlockingExecutor::Submit(std::function<void()> task) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_ || queue_.size() >= max_queue_) return false;
+    if (stopping_ || queue_.size() >= options_.max_queue) return false;
     queue_.push_back(std::move(task));
   }
   cv_.notify_one();
@@ -26,6 +37,15 @@ bool BlockingExecutor::Submit(std::function<void()> task) {
 }
 
 void BlockingExecutor::Work() {
+  pthread_setname_np(pthread_self(), options_.name.substr(0, 15).c_str());
+  if (options_.nice != 0) {
+    // On Linux a thread id names one thread for setpriority.
+    const id_t tid = static_cast<id_t>(syscall(SYS_gettid));
+    if (setpriority(PRIO_PROCESS, tid, getpriority(PRIO_PROCESS, tid) + options_.nice) != 0) {
+      LogWarning("cannot lower the executor thread's priority",
+                 {{"nice", absl::StrCat(options_.nice)}, {"error", std::strerror(errno)}});
+    }
+  }
   while (true) {
     std::function<void()> task;
     {

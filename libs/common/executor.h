@@ -6,14 +6,29 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
 namespace agentwatch::common {
 
+struct ExecutorOptions {
+  int threads = 16;
+  size_t max_queue = 10000;
+  // Thread name (at most 15 characters), shown by top -H, perf and gdb.
+  std::string name = "aw-executor";
+  // Nice value of the executor's threads relative to the process (0..19).
+  // A positive value lets gRPC's callback threads, which answer the
+  // latency-critical calls inline, run before the queued bulk work when the
+  // CPU is saturated; the bulk work keeps all the CPU that is otherwise idle.
+  int nice = 0;
+};
+
 class BlockingExecutor {
  public:
-  BlockingExecutor(int threads, size_t max_queue);
+  explicit BlockingExecutor(ExecutorOptions options);
+  BlockingExecutor(int threads, size_t max_queue)
+      : BlockingExecutor(ExecutorOptions{threads, max_queue}) {}
   ~BlockingExecutor();  // runs what is queued, then joins
   BlockingExecutor(const BlockingExecutor&) = delete;
   BlockingExecutor& operator=(const BlockingExecutor&) = delete;
@@ -25,7 +40,7 @@ class BlockingExecutor {
  private:
   void Work();
 
-  size_t max_queue_;
+  const ExecutorOptions options_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;

@@ -93,8 +93,11 @@ ServiceRuntime::ServiceRuntime(RuntimeOptions options)
   (void)ParseHostPort("redis", options_.config.redis, &redis_options.host, &redis_port);
   redis_options.port = redis_port;
   redis_ = std::make_unique<RedisClient>(redis_options);
-  executor_ =
-      std::make_unique<BlockingExecutor>(options_.executor_threads, options_.executor_queue);
+  ExecutorOptions executor_options;
+  executor_options.threads = options_.executor_threads;
+  executor_options.max_queue = options_.executor_queue;
+  executor_options.nice = static_cast<int>(options_.config.executor_nice);
+  executor_ = std::make_unique<BlockingExecutor>(std::move(executor_options));
   rpc_ = std::make_unique<RpcRunner>(authorizer_, *executor_);
   http_ = std::make_unique<HttpServer>(options_.config.http_listen);
   auto& up = prometheus::BuildGauge()

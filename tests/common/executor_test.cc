@@ -2,9 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <mutex>
+#include <string>
 
 namespace agentwatch::common {
 namespace {
@@ -41,6 +48,27 @@ TEST(BlockingExecutorTest, RefusesWhenTheQueueIsFull) {
     release = true;
   }
   cv.notify_all();
+}
+
+TEST(BlockingExecutorTest, ThreadsCarryTheirNameAndTheAddedNice) {
+  const int process_nice = getpriority(PRIO_PROCESS, 0);
+  if (process_nice > 19 - 7) GTEST_SKIP() << "the test runs at nice " << process_nice;
+  ExecutorOptions options;
+  options.threads = 1;
+  options.name = "test-exec-name";
+  options.nice = 7;
+  BlockingExecutor executor(options);
+  std::promise<std::pair<std::string, int>> seen;
+  ASSERT_TRUE(executor.Submit([&seen] {
+    char name[16] = {};
+    pthread_getname_np(pthread_self(), name, sizeof(name));
+    seen.set_value({name, getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)))});
+  }));
+  const auto [name, nice] = seen.get_future().get();
+  EXPECT_EQ(name, "test-exec-name");
+  EXPECT_EQ(nice, process_nice + 7);
+  // The caller's thread keeps its priority.
+  EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid))), process_nice);
 }
 
 }  // namespace
