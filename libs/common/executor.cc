@@ -1,15 +1,10 @@
 #include "common/executor.h"
 
 #include <pthread.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/thread_priority.h"
 
 namespace agentwatch::common {
 
@@ -38,13 +33,9 @@ bool BlockingExecutor::Submit(std::function<void()> task) {
 
 void BlockingExecutor::Work() {
   pthread_setname_np(pthread_self(), options_.name.substr(0, 15).c_str());
-  if (options_.nice != 0) {
-    // On Linux a thread id names one thread for setpriority.
-    const id_t tid = static_cast<id_t>(syscall(SYS_gettid));
-    if (setpriority(PRIO_PROCESS, tid, getpriority(PRIO_PROCESS, tid) + options_.nice) != 0) {
-      LogWarning("cannot lower the executor thread's priority",
-                 {{"nice", absl::StrCat(options_.nice)}, {"error", std::strerror(errno)}});
-    }
+  if (const absl::Status lowered = LowerCurrentThreadPriority(options_.nice); !lowered.ok()) {
+    LogWarning("cannot lower the executor thread's priority",
+               {{"nice", absl::StrCat(options_.nice)}, {"error", lowered.ToString()}});
   }
   while (true) {
     std::function<void()> task;
