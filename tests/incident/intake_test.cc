@@ -435,5 +435,42 @@ TEST(AutoResolveTest, DueOnlyWhenEveryAlertResolvedAndQuiet) {
   EXPECT_FALSE(DecideAutoResolve(closed, end, quiet, kT0 + absl::Hours(1)));
 }
 
+// Reports that change their fingerprint's latest row skip the look-up among
+// the accepted reports; every replay of an accepted report, and anything
+// that would not change the row, is looked up.
+TEST(IntakeTest, OnlyReportsThatChangeTheLatestRowSkipTheDuplicateLookUp) {
+  World world;
+  const GroupingConfig grouping = *ParseGroupBy("group_by", "alertname");
+  auto prepare = [&](const AlertReport& report) { return PrepareAlert(report, grouping, kT0); };
+  const AlertReport first = Firing("acme", "fp1", "A", kT0);
+  EXPECT_TRUE(MayBeKnownReport(nullptr, prepare(first)));
+
+  world.Report({first}, kT0);
+  AlertState row = world.alert("inc-000001", "fp1");
+  EXPECT_TRUE(MayBeKnownReport(&row, prepare(first)));  // the replay
+  EXPECT_TRUE(MayBeKnownReport(&row, prepare(Firing("acme", "fp1", "A", kT0 - absl::Seconds(1)))));
+  AlertReport no_start = first;
+  no_start.starts_at.reset();
+  EXPECT_TRUE(MayBeKnownReport(&row, prepare(no_start)));
+  const AlertReport later = Firing("acme", "fp1", "A", kT0 + absl::Minutes(1));
+  EXPECT_FALSE(MayBeKnownReport(&row, prepare(later)));
+  const AlertReport resolve = Resolved(first, kT0 + absl::Seconds(30));
+  EXPECT_FALSE(MayBeKnownReport(&row, prepare(resolve)));
+  EXPECT_TRUE(MayBeKnownReport(
+      &row, prepare(Resolved(Firing("acme", "fp1", "A", kT0 - absl::Seconds(1)), kT0))));
+
+  world.Report({resolve}, kT0 + absl::Seconds(30));
+  row = world.alert("inc-000001", "fp1");
+  EXPECT_TRUE(MayBeKnownReport(&row, prepare(resolve)));  // the replay
+  EXPECT_TRUE(MayBeKnownReport(&row, prepare(Resolved(first, kT0 + absl::Seconds(40)))));
+  EXPECT_TRUE(MayBeKnownReport(&row, prepare(first)));
+  EXPECT_FALSE(MayBeKnownReport(&row, prepare(later)));
+
+  world.Report({later}, kT0 + absl::Minutes(1));
+  row = world.alert("inc-000001", "fp1");
+  EXPECT_TRUE(MayBeKnownReport(&row, prepare(later)));  // the replay
+  EXPECT_TRUE(MayBeKnownReport(&row, prepare(resolve)));
+}
+
 }  // namespace
 }  // namespace agentwatch::incident

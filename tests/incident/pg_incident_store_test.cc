@@ -297,6 +297,85 @@ TEST_F(PgIncidentStoreTest, ConcurrentAutoResolveResolvesEachIncidentOnce) {
   EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline WHERE kind = 'resolved'"), kIncidents);
 }
 
+// A report that changed nothing (here: silenced) but would change the
+// fingerprint's latest row is not looked up before planning
+// (MayBeKnownReport): sent again, alert_reports' key refuses it and the
+// batch is planned again with every key looked up, so it is a duplicate.
+TEST_F(PgIncidentStoreTest, ASilencedReportSentAgainIsADuplicate) {
+  ASSERT_THAT(Report({Firing("acme", "fp1", "A", kT0)}, kT0), IsOk());
+  Silence silence;
+  silence.id = "sil-1";
+  silence.tenant = "acme";
+  silence.matchers = {{"alertname", MatchOp::kEqual, "A"}};
+  silence.starts_at = kT0;
+  silence.ends_at = kT0 + absl::Hours(1);
+  silence.author = "alice";
+  silence.create_time = kT0;
+  silence.update_time = kT0;
+  ASSERT_THAT(store_.CreateSilence(silence), IsOk());
+  const AlertReport refire = Firing("acme", "fp1", "A", kT0 + absl::Minutes(1));
+  auto first = Report({refire}, kT0 + absl::Minutes(1));
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(first->silenced, 1);
+  const int64_t reports = Count("SELECT count(*) FROM incident.alert_reports");
+  const int64_t entries = Count("SELECT count(*) FROM incident.timeline");
+  EXPECT_EQ(reports, 2);
+  // The row still holds the first firing, so the resend skips the look-up.
+  EXPECT_EQ(Count("SELECT (extract(epoch from starts_at) * 1000000)::bigint FROM incident.alerts"),
+            absl::ToUnixMicros(kT0));
+
+  auto again = Report({refire, Firing("acme", "fp2", "A", kT0)}, kT0 + absl::Minutes(2));
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->duplicates, 1);
+  EXPECT_EQ(again->accepted, 1);
+  EXPECT_EQ(again->silenced, 1);  // fp2, new and silenced
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.alert_reports"), reports + 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline"), entries);
+}
+
+// Fingerprints a batch only resolves are loaded without their labels and
+// annotations; their rows keep them, and a fingerprint that fires in the
+// same batch gets its new ones.
+TEST_F(PgIncidentStoreTest, ResolvesKeepTheLabelsOfTheirRows) {
+  AlertReport a = Firing("acme", "fp1", "A", kT0);
+  a.labels = {{"service", "api"}, {"instance", "host-1"}};
+  a.annotations = {{"summary", "a \"quoted\" summary"}};
+  AlertReport b = Firing("acme", "fp2", "A", kT0);
+  b.labels = {{"service", "api"}, {"instance", "host-2"}};
+  ASSERT_THAT(Report({a, b}, kT0), IsOk());
+  const std::string kLabelsOf =
+      "SELECT labels::text || ' ' || annotations::text FROM incident.alerts WHERE fingerprint = ";
+  auto text = [&](const std::string& fingerprint) {
+    std::string out;
+    EXPECT_THAT(pool_.WithTransaction([&](pqxx::work& txn) {
+      out = txn.exec(kLabelsOf + txn.quote(fingerprint))[0][0].as<std::string>();
+      return absl::OkStatus();
+    }),
+                IsOk());
+    return out;
+  };
+  const std::string a_before = text("fp1");
+  EXPECT_THAT(a_before, HasSubstr("host-1"));
+  EXPECT_THAT(a_before, HasSubstr("quoted"));
+
+  AlertReport b_changed = Firing("acme", "fp2", "A", kT0 + absl::Minutes(1));
+  b_changed.labels = {{"service", "api"}, {"instance", "host-2"}, {"zone", "z1"}};
+  b_changed.annotations = {{"summary", "moved"}};
+  auto batch = Report({Resolved(a, kT0 + absl::Seconds(30)), b_changed}, kT0 + absl::Minutes(1));
+  ASSERT_THAT(batch, IsOk());
+  EXPECT_EQ(batch->accepted, 2);
+  EXPECT_EQ(text("fp1"), a_before);
+  EXPECT_THAT(text("fp2"), HasSubstr("\"zone\": \"z1\""));
+  EXPECT_THAT(text("fp2"), HasSubstr("moved"));
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.alerts WHERE status = 2"), 1);
+
+  // A batch of resolves only keeps them too.
+  ASSERT_THAT(Report({Resolved(b_changed, kT0 + absl::Minutes(2))}, kT0 + absl::Minutes(2)),
+              IsOk());
+  EXPECT_EQ(text("fp1"), a_before);
+  EXPECT_THAT(text("fp2"), HasSubstr("moved"));
+}
+
 // A refire within the reopen window re-opens the auto-resolved incident.
 TEST_F(PgIncidentStoreTest, RefireReopensTheAutoResolvedIncident) {
   PgIncidentStore store(pool_, ids_, absl::Minutes(30));

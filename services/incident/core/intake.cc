@@ -417,6 +417,12 @@ ReportKey KeyOf(const IncomingAlert& alert) {
   return key;
 }
 
+bool MayBeKnownReport(const AlertState* latest, const IncomingAlert& alert) {
+  if (latest == nullptr || !alert.starts_at_given) return true;
+  if (alert.status == AlertStatus::kFiring) return alert.starts_at <= latest->starts_at;
+  return latest->status != AlertStatus::kFiring || alert.starts_at < latest->starts_at;
+}
+
 IntakePlan PlanIntake(IntakeState state, const std::vector<IncomingAlert>& alerts, absl::Time now,
                       IdGenerator& ids, absl::Duration reopen_window) {
   Planner planner(std::move(state), now, ids, reopen_window);

@@ -70,6 +70,18 @@ struct ReportKey {
 // The key of a prepared alert.
 ReportKey KeyOf(const IncomingAlert& alert);
 
+// Whether a store must look `alert`'s report key up among the accepted
+// reports before planning it, given its fingerprint's latest alert row
+// (`latest`, null when the fingerprint has none). False only when the report
+// would change that row: a firing with a given starts_at later than the
+// row's, or the resolve (with a given starts_at not before the row's) of the
+// firing the row holds. Had such a report been accepted, it would normally
+// have changed the row already; it can still have been recorded without
+// changing it (silenced, inhibited, or planned against a row since replaced),
+// so a store that skips the look-up must refuse a key recorded twice (a
+// unique key) and plan again with every key looked up when that happens.
+bool MayBeKnownReport(const AlertState* latest, const IncomingAlert& alert);
+
 // An accepted report: its key and the incident it went to ("" for none).
 struct ReportRecord {
   ReportKey key;

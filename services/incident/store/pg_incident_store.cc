@@ -73,28 +73,42 @@ constexpr char kSelectKnownReports[] =
     "WHERE r.tenant_id = k.tenant_id AND r.fingerprint = k.fingerprint AND r.status = k.status "
     "AND r.starts_at = k.starts_at AND r.ends_at = k.ends_at LIMIT 1) AS r";
 
-// $1 JSON [{tenant_id, group_key}].
+// $1 JSON [{tenant_id, group_key}] (distinct, sorted: every intake locks in
+// the same order). One probe of incidents_open_group_idx per group (LATERAL
+// ... LIMIT 1, the index holds at most one): as an IN (...) join, stale
+// statistics made it read and filter every open incident of every tenant
+// for each group (seen: 6 ms a call at 1,000 open incidents).
 constexpr char kLockOpenGroupIncidents[] =
     "SELECT " AW_INCIDENT_COLUMNS
-    " FROM incident.incidents i WHERE i.status IN (1, 2, 3) AND (i.tenant_id, i.group_key) IN "
-    "(SELECT g.tenant_id, g.group_key FROM jsonb_to_recordset($1::jsonb) AS g(tenant_id text, "
-    "group_key text)) ORDER BY i.tenant_id, i.id FOR UPDATE OF i";
+    " FROM jsonb_to_recordset($1::jsonb) AS g(tenant_id text, group_key text) CROSS JOIN "
+    "LATERAL (SELECT * FROM incident.incidents l WHERE l.tenant_id = g.tenant_id AND "
+    "l.group_key = g.group_key AND l.status IN (1, 2, 3) LIMIT 1) AS i "
+    "ORDER BY i.tenant_id, i.id FOR UPDATE OF i";
 
-// $1 JSON [{tenant_id, fingerprint}] (distinct): each fingerprint's latest
-// alert row (greatest joined_at, then incident id), whole: one index probe
+// $1 JSON [{tenant_id, fingerprint, whole}] (distinct): each fingerprint's
+// latest alert row (greatest joined_at, then incident id): one index probe
 // per fingerprint (LATERAL ... LIMIT 1: never a scan of the whole table).
+// Labels and annotations come back as '{}' unless `whole`: intake never
+// changes those of a fingerprint it only resolves, and rendering two JSON
+// objects a row as text costs about as much as the probe.
 constexpr char kSelectLatestAlerts[] =
-    "SELECT " AW_ALERT_COLUMNS
-    " FROM jsonb_to_recordset($1::jsonb) AS f(tenant_id text, fingerprint text) "
+    "SELECT a.tenant_id, a.incident_id, a.fingerprint, a.name, a.severity, a.status, "
+    "CASE WHEN f.whole THEN a.labels::text ELSE '{}' END, "
+    "CASE WHEN f.whole THEN a.annotations::text ELSE '{}' END, "
+    AW_INCIDENT_PG_MICROS("a.starts_at") ", " AW_INCIDENT_PG_MICROS("a.ends_at")
+    ", a.source, a.generator_url, " AW_INCIDENT_PG_MICROS("a.joined_at") ", "
+    AW_INCIDENT_PG_MICROS("a.update_time")
+    " FROM jsonb_to_recordset($1::jsonb) AS f(tenant_id text, fingerprint text, whole boolean) "
     "CROSS JOIN LATERAL (SELECT * FROM incident.alerts l WHERE l.tenant_id = f.tenant_id AND "
     "l.fingerprint = f.fingerprint ORDER BY l.joined_at DESC, l.incident_id DESC LIMIT 1) AS a";
 
-// $1 JSON [{tenant_id, id}].
+// $1 JSON [{tenant_id, id}] (distinct, sorted): one primary-key probe each,
+// as kLockOpenGroupIncidents.
 constexpr char kLockIncidents[] =
     "SELECT " AW_INCIDENT_COLUMNS
-    " FROM incident.incidents i WHERE (i.tenant_id, i.id) IN (SELECT x.tenant_id, x.id FROM "
-    "jsonb_to_recordset($1::jsonb) AS x(tenant_id text, id text)) ORDER BY i.tenant_id, i.id "
-    "FOR UPDATE OF i";
+    " FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id text, id text) CROSS JOIN LATERAL "
+    "(SELECT * FROM incident.incidents l WHERE l.tenant_id = x.tenant_id AND l.id = x.id "
+    "LIMIT 1) AS i ORDER BY i.tenant_id, i.id FOR UPDATE OF i";
 
 // $1 JSON [{tenant_id, fingerprint}], $2 JSON [{tenant_id, id}] of incidents.
 constexpr char kSelectAlertsIn[] =
@@ -948,23 +962,27 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
   for (const std::vector<IncomingAlert>* batch : batches) alert_count += batch->size();
   std::vector<ReportKey> keys;
   keys.reserve(alert_count);
-  std::string keys_json = "[";
-  keys_json.reserve(alert_count * 160 + 2);
   std::set<absl::string_view> group_keys;
   std::set<std::pair<absl::string_view, absl::string_view>> groups;
-  std::set<std::pair<absl::string_view, absl::string_view>> fingerprints;
+  // Fingerprints with a firing report (their labels may change) and the
+  // others (only resolved: intake leaves their labels as they are).
+  std::set<std::pair<absl::string_view, absl::string_view>> fired;
+  std::set<std::pair<absl::string_view, absl::string_view>> resolved;
   std::set<absl::string_view> tenants;
   for (const std::vector<IncomingAlert>* batch : batches) {
     for (const IncomingAlert& alert : *batch) {
       keys.push_back(KeyOf(alert));
-      AppendReportKeyJson(&keys_json, keys.back(), keys.size() - 1);
       group_keys.insert(alert.group_key);
       groups.emplace(alert.tenant, alert.group_key);
-      fingerprints.emplace(alert.tenant, alert.fingerprint);
+      if (alert.status == AlertStatus::kFiring) {
+        fired.emplace(alert.tenant, alert.fingerprint);
+      } else {
+        resolved.emplace(alert.tenant, alert.fingerprint);
+      }
       tenants.insert(alert.tenant);
     }
   }
-  keys_json.push_back(']');
+  for (const auto& fingerprint : fired) resolved.erase(fingerprint);
   std::string tenants_json = "[";
   for (const absl::string_view tenant : tenants) {
     if (tenants_json.size() > 1) tenants_json.push_back(',');
@@ -983,25 +1001,34 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
     AppendTenantIdJson(&groups_json, tenant, "group_key", key);
   }
   groups_json.push_back(']');
-  std::string fingerprints_json = "[";
-  fingerprints_json.reserve(fingerprints.size() * 80 + 2);
-  for (const auto& [tenant, fingerprint] : fingerprints) {
-    AppendTenantIdJson(&fingerprints_json, tenant, "fingerprint", fingerprint);
+  std::string latest_json = "[";
+  latest_json.reserve((fired.size() + resolved.size()) * 96 + 2);
+  for (const auto* set : {&fired, &resolved}) {
+    for (const auto& [tenant, fingerprint] : *set) {
+      AppendTenantIdJson(&latest_json, tenant, "fingerprint", fingerprint);
+      latest_json.pop_back();
+      latest_json.append(set == &fired ? ",\"whole\":true}" : ",\"whole\":false}");
+    }
   }
-  fingerprints_json.push_back(']');
+  latest_json.push_back(']');
+  // Every fingerprint of the batches (kSelectAlertsIn), built when needed.
+  std::string fingerprints_json;
 
+  // Reports that change their fingerprint's latest row are not looked up
+  // among the accepted reports (MayBeKnownReport); alert_reports' primary key
+  // refuses one recorded before, and the transaction runs again with every
+  // key looked up.
+  bool look_up_every_report = false;
   using Summaries = std::vector<IntakeSummary>;
   return Retrying<Summaries>([&]() {
     return pool_.Transact<Summaries>([&](pqxx::work& txn) -> absl::StatusOr<Summaries> {
       txn.exec(kIntakePlanning);
       txn.exec_prepared(kIntakeLockGroups.name, kGroupLockSpace, lock_json);
       IntakeState state;
-      for (const pqxx::row& row : txn.exec_prepared(kIntakeSelectKnownReports.name, keys_json)) {
-        state.known_reports.emplace(keys.at(row[0].as<size_t>()), row[1].as<std::string>());
-      }
       RETURN_IF_ERROR(ParseIncidents(
           txn.exec_prepared(kIntakeLockOpenGroupIncidents.name, groups_json), &state.incidents));
-      // Each fingerprint's latest row, whole. When every one of them lies in
+      // Each fingerprint's latest row (labels and annotations only for those
+      // that fire: see kSelectLatestAlerts). When every one of them lies in
       // an incident locked above (the open incidents of the batch's groups,
       // whose rows nobody else changes while we hold them) and every alert's
       // open group incident is its fingerprint's latest (or it has no row),
@@ -1010,8 +1037,7 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
       // lock those incidents too and read every row of theirs again.
       std::map<std::pair<std::string, std::string>, AlertState> latest;
       std::set<std::pair<std::string, std::string>> more_ids;
-      for (const pqxx::row& row :
-           txn.exec_prepared(kIntakeSelectLatestAlerts.name, fingerprints_json)) {
+      for (const pqxx::row& row : txn.exec_prepared(kIntakeSelectLatestAlerts.name, latest_json)) {
         ASSIGN_OR_RETURN(AlertState alert, ParseAlert(row));
         if (state.incidents.count(alert.incident_id) == 0) {
           more_ids.emplace(alert.tenant, alert.incident_id);
@@ -1019,6 +1045,30 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
         std::pair<std::string, std::string> key{alert.tenant, alert.fingerprint};
         latest.emplace(std::move(key), std::move(alert));
       }
+
+      // The keys that may have been accepted before, looked up.
+      std::string keys_json = "[";
+      size_t key_index = 0;
+      bool skipped = false;
+      for (const std::vector<IncomingAlert>* batch : batches) {
+        for (const IncomingAlert& alert : *batch) {
+          const auto row = latest.find({alert.tenant, alert.fingerprint});
+          if (look_up_every_report ||
+              MayBeKnownReport(row == latest.end() ? nullptr : &row->second, alert)) {
+            AppendReportKeyJson(&keys_json, keys[key_index], key_index);
+          } else {
+            skipped = true;
+          }
+          ++key_index;
+        }
+      }
+      keys_json.push_back(']');
+      if (keys_json.size() > 2) {
+        for (const pqxx::row& row : txn.exec_prepared(kIntakeSelectKnownReports.name, keys_json)) {
+          state.known_reports.emplace(keys.at(row[0].as<size_t>()), row[1].as<std::string>());
+        }
+      }
+
       bool complete = more_ids.empty();
       if (complete) {
         std::map<std::pair<std::string, std::string>, std::string> open_of_group;
@@ -1049,6 +1099,15 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
         std::vector<std::string> held;
         for (const auto& [id, incident] : state.incidents) {
           held.push_back(TenantIdJson(incident.tenant, "id", id));
+        }
+        if (fingerprints_json.empty()) {
+          std::set<std::pair<absl::string_view, absl::string_view>> every(fired);
+          every.insert(resolved.begin(), resolved.end());
+          fingerprints_json = "[";
+          for (const auto& [tenant, fingerprint] : every) {
+            AppendTenantIdJson(&fingerprints_json, tenant, "fingerprint", fingerprint);
+          }
+          fingerprints_json.push_back(']');
         }
         for (const pqxx::row& row :
              txn.exec_prepared(kIntakeSelectAlertsIn.name, fingerprints_json, JsonArray(held))) {
@@ -1120,6 +1179,11 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
         }
       }
       try {
+        // The reports first: a key recorded before fails the transaction
+        // before anything else is written.
+        if (!plan.reports.empty()) {
+          CopyRows(txn, "incident.alert_reports", kReportColumns, ReportRows(plan.reports));
+        }
         if (!incidents.empty())
           txn.exec_prepared(kIntakeUpsertIncidents.name, JsonArray(incidents));
         if (state_rows > 0) {
@@ -1131,15 +1195,15 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
         if (!updated_rows.empty())
           txn.exec_prepared(kIntakeUpdateAlerts.name, AlertRowsJson(updated_rows));
         if (!new_rows.empty()) txn.exec_prepared(kIntakeUpsertAlerts.name, AlertRowsJson(new_rows));
-        if (!plan.reports.empty()) {
-          CopyRows(txn, "incident.alert_reports", kReportColumns, ReportRows(plan.reports));
-        }
         if (!plan.timeline.empty()) {
           CopyRows(txn, "incident.timeline", kTimelineColumns, TimelineRows(plan.timeline));
         }
       } catch (const pqxx::unique_violation& e) {
-        // Another transaction recorded one of these reports meanwhile
-        // (possible only when one fingerprint changed group): replan.
+        // A report whose look-up was skipped had been accepted before, or
+        // another transaction recorded one of these reports meanwhile
+        // (possible only when one fingerprint changed group): replan, with
+        // every key looked up.
+        if (skipped) look_up_every_report = true;
         return Aborted(e);
       }
       return summaries;

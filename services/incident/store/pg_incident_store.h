@@ -3,19 +3,25 @@
 // Intake runs one transaction per batch: it takes a transaction-scoped
 // advisory lock per group (pg_advisory_xact_lock(kGroupLockSpace,
 // hashtext(group_key)), in hash order so that batches never deadlock), locks
-// the incidents involved (SELECT ... FOR UPDATE), loads their state, plans
-// with core PlanIntake and writes the plan with multi-row statements (alert
-// reports and timeline entries appended with COPY; alert rows whose labels
-// did not change updated in their state columns only). Timeline entries and
-// alert rows carry no foreign key (migration 010): every writer inserts or
-// locks their incident in the same transaction, and incidents are never
-// deleted. The
-// partial unique index on open incidents per (tenant_id, group_key) backs the
-// lock up. Lifecycle calls take the group lock, then the incident row lock,
-// in the same order. Escalation steps lock only the incident row, with SKIP
-// LOCKED (they never wait), and enqueue their pages in the outbox of the same
-// transaction (schema "incident", destination kNotifyDestination). Serialization failures and
-// deadlocks are retried a few times before ABORTED reaches the caller.
+// the incidents involved (SELECT ... FOR UPDATE), loads their state (each
+// fingerprint's latest alert row; without labels and annotations for the
+// fingerprints the batch only resolves), looks up the report keys that may
+// have been accepted before (core MayBeKnownReport: not those that change
+// their fingerprint's latest row), plans with core PlanIntake and writes the
+// plan with multi-row statements (alert reports first and timeline entries
+// appended with COPY; alert rows whose labels did not change updated in
+// their state columns only). A report key recorded before that was not looked
+// up fails the COPY on alert_reports' primary key: the transaction rolls back
+// and runs again with every key looked up, so a replay stays a duplicate.
+// Timeline entries and alert rows carry no foreign key (migration 010): every
+// writer inserts or locks their incident in the same transaction, and
+// incidents are never deleted. The partial unique index on open incidents per
+// (tenant_id, group_key) backs the lock up. Lifecycle calls take the group
+// lock, then the incident row lock, in the same order. Escalation steps lock
+// only the incident row, with SKIP LOCKED (they never wait), and enqueue their
+// pages in the outbox of the same transaction (schema "incident", destination
+// kNotifyDestination). Serialization failures and deadlocks are retried a few
+// times before ABORTED reaches the caller.
 //
 // Group commit: ReportAlerts batches that arrive while kMaxConcurrentIntakeGroups
 // intake transactions run queue up; the next free caller leads one
