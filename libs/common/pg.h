@@ -112,8 +112,11 @@ absl::Time FromUnixMicros(int64_t micros);
 
 namespace agentwatch::common {
 
-// RFC 3339 with microseconds in UTC, for binding to a `$n::timestamptz`.
+// RFC 3339 with microseconds in UTC, for binding to a `$n::timestamptz`:
+// "2026-11-26T09:05:01.250000Z" (the instant truncated to the microsecond).
 std::string PgTimestamp(absl::Time t);
+// The same, appended to `out` (COPY rows, JSON and array literals).
+void AppendPgTimestamp(std::string* out, absl::Time t);
 
 // A text[] literal for binding to a `$n::text[]`: {"a","b \"c\""}, every
 // element quoted and escaped (so empty strings and commas survive).
