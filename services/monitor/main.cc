@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   int64_t error_rate_min_runs = 10;
   absl::Duration alert_sweep_interval = absl::Seconds(5);
   int64_t stream_threads = 8;
+  int64_t sketch_cache_mb = 64;
   std::string otlp_default_tenant;
 
   common::FlagSet flags("agentwatch-monitor");
@@ -86,6 +87,10 @@ int main(int argc, char** argv) {
                     "(alert rules' `for` and keep_firing_for elapse at the next batch of their "
                     "metric or sweep)");
   flags.AddInt("stream_threads", &stream_threads, "threads serving StreamIngest batches", 1, 256);
+  flags.AddInt("sketch_cache_mb", &sketch_cache_mb,
+               "memory for the quantile sketches of the rollup cells this replica last wrote, "
+               "which its next writes merge into without reading them (0: always read)",
+               0, 65536);
   flags.AddString("otlp_default_tenant", &otlp_default_tenant,
                   "tenant of OTLP telemetry that names none (no agentwatch.tenant resource "
                   "attribute, no x-agentwatch-tenant header); empty rejects it");
@@ -113,7 +118,10 @@ int main(int argc, char** argv) {
 
   monitor::MonitorMetrics metrics(rt.registry(), rt.metric_prefix());
   const monitor::WorkflowErrorRateRule error_rate_rule(alert_config);
-  monitor::PgMonitorStore store(rt.pg(), {max_series_per_tenant}, {&error_rate_rule});
+  monitor::PgMonitorStoreOptions store_options;
+  store_options.sketch_cache_bytes = static_cast<size_t>(sketch_cache_mb) << 20;
+  monitor::PgMonitorStore store(rt.pg(), {max_series_per_tenant}, {&error_rate_rule},
+                                store_options);
   monitor::RedisHealthCache health_cache(rt.redis());
 
   common::OutboxDispatcherOptions outbox_options;

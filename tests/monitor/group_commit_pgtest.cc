@@ -4,7 +4,8 @@
 // series limit fails alone while the rest of its group commits; the built-in
 // alert fires once when the crossing batch shares a group; alert rules take
 // effect on the next batch after they are written (through this replica or
-// another one).
+// another one); the sketch cache writes cells without reading them while they
+// are current and merges again those another replica wrote in between.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -12,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -34,6 +36,7 @@
 #include "monitor/store/batch_merge.h"
 #include "monitor/store/migrations.h"
 #include "monitor/store/pg_monitor_store.h"
+#include "monitor/store/sketch_cell_cache.h"
 #include "test_events.h"
 
 namespace agentwatch::monitor {
@@ -591,6 +594,167 @@ TEST_F(GroupCommitTest, TwoReplicasWritingTheSameSketchedRowsLoseNothing) {
   EXPECT_EQ(Scalar("SELECT max(count) FROM monitor.rollups_1m WHERE metric = "
                    "'llm_latency_seconds'"),
             kThreads * kBatches * 3);  // claude: j = 0, 2, 4
+}
+
+// The sketches of every sketched row, checked against `expected` (the merge
+// of every batch written): each row's sketch is exactly the expected one and
+// counts the row's count. Returns the rows checked.
+int CheckSketches(common::PgPool& pool, const BatchAggregate& expected) {
+  std::map<std::string, const RollupDelta*> cells;
+  for (const RollupDelta& delta : expected.rollups) {
+    if (delta.sketch.has_value()) {
+      cells[SketchCellCache::Key(delta.tenant, delta.metric, delta.series_key, delta.bucket)] =
+          &delta;
+    }
+  }
+  absl::StatusOr<int> checked = pool.Transact<int>([&](pqxx::work& txn) -> absl::StatusOr<int> {
+    int rows = 0;
+    for (const auto& row : txn.exec(
+             "SELECT tenant_id, metric, series_key, extract(epoch FROM bucket)::bigint, count, "
+             "sketch FROM monitor.rollups_1m WHERE sketch IS NOT NULL")) {
+      const std::string key =
+          SketchCellCache::Key(row[0].c_str(), row[1].c_str(), row[2].c_str(),
+                               absl::FromUnixSeconds(row[3].as<int64_t>()));
+      const auto it = cells.find(key);
+      EXPECT_NE(it, cells.end()) << key;
+      if (it == cells.end()) continue;
+      const pqxx::binarystring bytes(row[5]);
+      absl::StatusOr<QuantileSketch> sketch = QuantileSketch::Deserialize(
+          absl::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+      EXPECT_THAT(sketch, IsOk()) << key;
+      if (!sketch.ok()) continue;
+      EXPECT_EQ(sketch->count(), row[4].as<int64_t>()) << key;
+      EXPECT_EQ(row[4].as<int64_t>(), it->second->stats.count) << key;
+      EXPECT_TRUE(*sketch == *it->second->sketch) << key;
+      ++rows;
+    }
+    return rows;
+  });
+  EXPECT_THAT(checked, IsOk());
+  EXPECT_EQ(checked.value_or(-1), static_cast<int>(cells.size()));
+  return checked.value_or(-1);
+}
+
+// A batch of LLM calls (sketched latencies) of three models in two minutes.
+Batch LatencyBatch(const std::string& producer, uint64_t sequence) {
+  Batch batch;
+  batch.producer_id = producer;
+  batch.sequence = sequence;
+  const char* models[] = {"gpt-4o", "claude", "gpt-4o-mini"};
+  for (int j = 0; j < 12; ++j) {
+    LlmCall call = MakeCall(models[j % 3]);
+    call.latency = absl::Milliseconds(125 * (1 + (sequence * 5 + j * 3) % 40));
+    batch.events.push_back(MakeEvent(call, kStart + absl::Seconds(20 * (j % 6))));
+  }
+  return batch;
+}
+
+TEST_F(GroupCommitTest, ACachedCellAnotherReplicaWroteInBetweenIsMergedAgain) {
+  // Replica A caches the sketches it commits and writes them next time
+  // without reading them; replica B writes the same cells in between, so A's
+  // guarded update finds their counts moved and merges the stored sketches
+  // again. Every row ends with exactly the sketch of all values.
+  std::unique_ptr<common::PgPool> other_pool = MakePool(db_.dsn());
+  PgMonitorStore a(*pool_, limits_, {});
+  PgMonitorStore b(*other_pool, limits_, {});
+  std::vector<BatchAggregate> aggregates;
+  const auto commit = [&](PgMonitorStore& store, const std::string& producer, uint64_t sequence) {
+    aggregates.push_back(AggregateBatch(LatencyBatch(producer, sequence)));
+    ASSERT_THAT(store.CommitBatch(producer, sequence, aggregates.back(), kStart + absl::Minutes(2)),
+                IsOk());
+  };
+  commit(a, "a", 1);  // A: not cached yet, inserted
+  const SketchCellCache::Stats first = a.SketchCacheStats();
+  EXPECT_EQ(first.hits, 0);
+  EXPECT_GT(first.misses, 0);
+  const int64_t cells = first.misses;
+
+  commit(a, "a", 2);  // A: every cell cached and still current
+  SketchCellCache::Stats stats = a.SketchCacheStats();
+  EXPECT_EQ(stats.hits, cells);
+  EXPECT_EQ(stats.misses, cells);
+  EXPECT_EQ(stats.stale, 0);
+
+  commit(b, "b", 1);  // B: reads, merges, writes every cell
+  EXPECT_EQ(b.SketchCacheStats().hits, 0);
+  EXPECT_EQ(b.SketchCacheStats().misses, cells);
+
+  commit(a, "a", 3);  // A: cached, but every count moved: merged again
+  stats = a.SketchCacheStats();
+  EXPECT_EQ(stats.hits, 2 * cells);
+  EXPECT_EQ(stats.stale, cells);
+
+  commit(a, "a", 4);  // A: the fallback refreshed the cache
+  stats = a.SketchCacheStats();
+  EXPECT_EQ(stats.hits, 3 * cells);
+  EXPECT_EQ(stats.stale, cells);
+
+  commit(b, "b", 2);  // B: cached by its own write, moved by A since
+  EXPECT_EQ(b.SketchCacheStats().hits, cells);
+  EXPECT_EQ(b.SketchCacheStats().stale, cells);
+
+  std::vector<const BatchAggregate*> all;
+  for (const BatchAggregate& aggregate : aggregates) all.push_back(&aggregate);
+  absl::StatusOr<BatchAggregate> expected = MergeAggregates(all);
+  ASSERT_THAT(expected, IsOk());
+  EXPECT_EQ(CheckSketches(*pool_, *expected), cells);
+}
+
+TEST_F(GroupCommitTest, CellsOverADayOldAreAlwaysReadAndNeverCached) {
+  PgMonitorStore store(*pool_, limits_, {});
+  const absl::Time late = kStart + absl::Hours(25);
+  const BatchAggregate first = AggregateBatch(LatencyBatch("p", 1));
+  const BatchAggregate second = AggregateBatch(LatencyBatch("p", 2));
+  ASSERT_THAT(store.CommitBatch("p", 1, first, late), IsOk());
+  ASSERT_THAT(store.CommitBatch("p", 2, second, late), IsOk());
+  const SketchCellCache::Stats stats = store.SketchCacheStats();
+  EXPECT_EQ(stats.hits, 0);
+  EXPECT_EQ(stats.misses, 0);  // not even looked up
+
+  absl::StatusOr<BatchAggregate> expected = MergeAggregates({&first, &second});
+  ASSERT_THAT(expected, IsOk());
+  EXPECT_GT(CheckSketches(*pool_, *expected), 0);
+}
+
+// Fails every batch while `fail` is set (after the rollups were written).
+class FailingEvaluator final : public RuleEvaluator {
+ public:
+  absl::Status OnBatch(const BatchAggregate&, RuleContext&, absl::Time,
+                       RuleOutcome*) const override {
+    return fail ? absl::UnavailableError("evaluator down") : absl::OkStatus();
+  }
+  absl::Status OnSweep(RuleContext&, absl::Time, int, RuleOutcome*) const override {
+    return absl::OkStatus();
+  }
+  std::atomic<bool> fail{false};
+};
+
+TEST_F(GroupCommitTest, ARolledBackGroupLeavesTheSketchCacheAtTheCommittedCells) {
+  FailingEvaluator evaluator;
+  PgMonitorStore store(*pool_, limits_, {&evaluator});
+  const BatchAggregate first = AggregateBatch(LatencyBatch("p", 1));
+  ASSERT_THAT(store.CommitBatch("p", 1, first, kStart + absl::Minutes(2)), IsOk());
+  const int64_t cells = store.SketchCacheStats().misses;
+  ASSERT_GT(cells, 0);
+
+  // Written, then rolled back: the cache must not take its sketches.
+  evaluator.fail = true;
+  const BatchAggregate lost = AggregateBatch(LatencyBatch("p", 2));
+  EXPECT_THAT(store.CommitBatch("p", 2, lost, kStart + absl::Minutes(2)),
+              StatusIs(absl::StatusCode::kUnavailable));
+  evaluator.fail = false;
+
+  const BatchAggregate second = AggregateBatch(LatencyBatch("p", 3));
+  ASSERT_THAT(store.CommitBatch("p", 3, second, kStart + absl::Minutes(2)), IsOk());
+  const SketchCellCache::Stats stats = store.SketchCacheStats();
+  EXPECT_EQ(stats.stale, 0);  // the cached cells were still the committed ones
+  EXPECT_EQ(stats.misses, cells);
+  EXPECT_GE(stats.hits, 2 * cells);  // the failed attempt looked them up too
+
+  absl::StatusOr<BatchAggregate> expected = MergeAggregates({&first, &second});
+  ASSERT_THAT(expected, IsOk());
+  EXPECT_EQ(CheckSketches(*pool_, *expected), cells);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.ingest_batches"), 2);
 }
 
 TEST(MergeAggregatesTest, AddsCellsUnitesSeriesAndKeepsUsageInOrder) {

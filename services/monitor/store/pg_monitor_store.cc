@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/escaping.h"
@@ -27,6 +28,11 @@ using common::PgTimestamp;
 // Attempts of a batch transaction that lost a deadlock or serialization race
 // (ABORTED) before the error goes back to the caller.
 constexpr int kCommitAttempts = 3;
+
+// The oldest minute (before the group's `now`) whose sketches are cached;
+// shorter than RollupPartitions::kMinRetention, so a cached cell's day is
+// never dropped and written again (which would restart its count).
+constexpr absl::Duration kSketchCacheHorizon = absl::Hours(24);
 
 // The claims of a group, in the order given; returns the pairs claimed now
 // (those committed before are duplicates).
@@ -70,7 +76,8 @@ ON CONFLICT (tenant_id, metric, series_key, bucket) DO UPDATE SET
 
 // The rows of sketched metrics: the same upsert, which also locks the row
 // until commit, returning the sketch stored before this batch (NULL for a new
-// row); the merged sketch is written back by kWriteSketchesSql.
+// row) and the count after it; the merged sketch is written back by
+// kWriteSketchesSql.
 constexpr char kUpsertSketchedRollupsSql[] = R"sql(
 INSERT INTO monitor.rollups_1m AS r (tenant_id, metric, series_key, bucket, count, sum, min, max)
 SELECT t, m, k, to_timestamp(b), c, s, lo, hi
@@ -82,7 +89,8 @@ ON CONFLICT (tenant_id, metric, series_key, bucket) DO UPDATE SET
   sum = r.sum + excluded.sum,
   min = least(r.min, excluded.min),
   max = greatest(r.max, excluded.max)
-RETURNING r.tenant_id, r.metric, r.series_key, extract(epoch FROM r.bucket)::bigint, r.sketch)sql";
+RETURNING r.tenant_id, r.metric, r.series_key, extract(epoch FROM r.bucket)::bigint, r.sketch,
+          r.count)sql";
 
 // The stored count and sketch of the rows of sketched deltas ($1..$4, within
 // buckets [$5, $6] so that only their daily partitions are read), with the
@@ -993,37 +1001,45 @@ pqxx::result UpsertRollups(pqxx::work& txn, const char* sql,
 
 // Adds sketched `deltas` (sorted by key) by upserting them, which locks the
 // rows in that order and returns the sketches stored before, merging those
-// in memory and writing the merged sketches back.
-absl::Status UpsertSketchedRollups(pqxx::work& txn, const std::vector<const RollupDelta*>& deltas) {
+// in memory and writing the merged sketches back. Appends the cells as
+// written from `cache_from` on to `updates` (for the cache, once committed).
+absl::Status UpsertSketchedRollups(pqxx::work& txn, const std::vector<const RollupDelta*>& deltas,
+                                   absl::Time cache_from,
+                                   std::vector<SketchCellCache::Update>* updates) {
   if (deltas.empty()) return absl::OkStatus();
-  using RowKey = std::tuple<std::string, std::string, std::string, int64_t>;
-  std::map<RowKey, const RollupDelta*> by_key;
+  std::unordered_map<std::string, const RollupDelta*> by_key;
   for (const RollupDelta* delta : deltas) {
-    by_key[{delta->tenant, delta->metric, delta->series_key, absl::ToUnixSeconds(delta->bucket)}] =
+    by_key[SketchCellCache::Key(delta->tenant, delta->metric, delta->series_key, delta->bucket)] =
         delta;
   }
   const pqxx::result stored = UpsertRollups(txn, kUpsertSketchedRollupsSql, deltas);
   std::vector<std::string> tenants, metrics, keys, sketches;
   std::vector<int64_t> buckets;
   for (const auto& row : stored) {
-    RowKey key{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
-               row[3].as<int64_t>()};
+    const int64_t bucket = row[3].as<int64_t>();
+    std::string key = SketchCellCache::Key(row[0].c_str(), row[1].c_str(), row[2].c_str(),
+                                           absl::FromUnixSeconds(bucket));
     const auto it = by_key.find(key);
     if (it == by_key.end()) {
       return absl::InternalError("rollup upsert returned a row the batch did not write");
     }
-    QuantileSketch merged = *it->second->sketch;
+    const RollupDelta& delta = *it->second;
+    QuantileSketch merged = *delta.sketch;
     if (!row[4].is_null()) {
       ASSIGN_OR_RETURN(const QuantileSketch previous,
-                       ReadSketch(row[4], absl::StrCat(std::get<1>(key), "/", std::get<2>(key), "@",
-                                                       std::get<3>(key))));
+                       ReadSketch(row[4], absl::StrCat(delta.metric, "/", delta.series_key, "@",
+                                                       bucket)));
       RETURN_IF_ERROR(merged.Merge(previous));
     }
-    tenants.push_back(std::move(std::get<0>(key)));
-    metrics.push_back(std::move(std::get<1>(key)));
-    keys.push_back(std::move(std::get<2>(key)));
-    buckets.push_back(std::get<3>(key));
-    sketches.push_back(absl::BytesToHexString(merged.Serialize()));
+    std::string bytes = merged.Serialize();
+    tenants.push_back(delta.tenant);
+    metrics.push_back(delta.metric);
+    keys.push_back(delta.series_key);
+    buckets.push_back(bucket);
+    sketches.push_back(absl::BytesToHexString(bytes));
+    // The row is locked until commit: its count and this sketch go together.
+    if (delta.bucket < cache_from) continue;
+    updates->push_back({std::move(key), {row[5].as<int64_t>(), std::move(bytes)}});
   }
   txn.exec_params(kWriteSketchesSql, PgTextArray(tenants), PgTextArray(metrics), PgTextArray(keys),
                   PgInt64Array(buckets), PgTextArray(sketches));
@@ -1033,15 +1049,24 @@ absl::Status UpsertSketchedRollups(pqxx::work& txn, const std::vector<const Roll
 // Adds the rollup deltas of a batch (or group). Rows without a sketch go in
 // one upsert, in key order (the aggregate's order), so concurrent writers
 // never wait for each other in opposite orders. Rows with a sketch are
-// written once each: their stored count and sketch are read, the sketches
-// merged in memory, and the stored rows updated only where the count is
-// still the one read (count grows with every write, so it versions the row);
-// the missing rows are inserted unless another writer inserted them first.
-// The rows another writer changed in between (another replica) go through
-// UpsertSketchedRollups, which locks them first.
-absl::Status WriteSketchedRollups(pqxx::work& txn, const std::vector<const RollupDelta*>& sketched);
+// written once each (WriteSketchedRollups): the stored count and sketch of
+// each cell come from `cache` (the cell as this process last committed it)
+// or, for the cells not cached, are read; the sketches are merged in memory
+// and the stored rows updated only where the count is still the one cached
+// or read (count grows with every write, so it versions the row); the
+// missing rows are inserted unless another writer inserted them first. The
+// rows another writer changed in between (another replica) go through
+// UpsertSketchedRollups, which locks them first. The cells written are
+// appended to `updates`, for the cache once the transaction committed. Cells
+// of minutes over kSketchCacheHorizon before `now` are always read and never
+// cached: their day may be dropped (retention) and written again, which
+// restarts the row's count.
+absl::Status WriteSketchedRollups(pqxx::work& txn, const std::vector<const RollupDelta*>& sketched,
+                                  absl::Time now, SketchCellCache& cache,
+                                  std::vector<SketchCellCache::Update>* updates);
 
-absl::Status WriteRollups(pqxx::work& txn, const BatchAggregate& aggregate) {
+absl::Status WriteRollups(pqxx::work& txn, const BatchAggregate& aggregate, absl::Time now,
+                          SketchCellCache& cache, std::vector<SketchCellCache::Update>* updates) {
   std::vector<const RollupDelta*> plain, sketched;
   for (const RollupDelta& delta : aggregate.rollups) {
     (delta.sketch.has_value() ? sketched : plain).push_back(&delta);
@@ -1051,138 +1076,188 @@ absl::Status WriteRollups(pqxx::work& txn, const BatchAggregate& aggregate) {
   // Index probes for the sketched rows' joins; on an error the transaction
   // rolls back, and the settings with it.
   const pqxx::row before = txn.exec1(kIndexJoinsSql);
-  RETURN_IF_ERROR(WriteSketchedRollups(txn, sketched));
+  RETURN_IF_ERROR(WriteSketchedRollups(txn, sketched, now, cache, updates));
   txn.exec_params(kRestoreJoinsSql, before[0].as<std::string>(), before[1].as<std::string>(),
                   before[2].as<std::string>());
   return absl::OkStatus();
 }
 
 // WriteRollups' part for the rows with a sketch.
-absl::Status WriteSketchedRollups(pqxx::work& txn,
-                                  const std::vector<const RollupDelta*>& sketched) {
+absl::Status WriteSketchedRollups(pqxx::work& txn, const std::vector<const RollupDelta*>& sketched,
+                                  absl::Time now, SketchCellCache& cache,
+                                  std::vector<SketchCellCache::Update>* updates) {
+  const absl::Time cache_from = now - kSketchCacheHorizon;
+  // A cell's state: whether its stored count and sketch are known (cached or
+  // read), the count known, the merged sketch (serialized) and whether this
+  // transaction wrote it.
+  struct CellWrite {
+    std::string key;
+    bool known = false;
+    bool cached = false;
+    int64_t old_count = 0;
+    std::string merged;
+    bool written = false;
+  };
+  const size_t n = sketched.size();
+  std::vector<CellWrite> cells(n);
+  std::vector<int64_t> buckets(n);
   absl::Time first_bucket = absl::InfiniteFuture();
   absl::Time last_bucket = absl::InfinitePast();
-  std::vector<std::string> tenants, metrics, keys;
-  std::vector<int64_t> buckets;
-  for (const RollupDelta* delta : sketched) {
-    tenants.push_back(delta->tenant);
-    metrics.push_back(delta->metric);
-    keys.push_back(delta->series_key);
-    buckets.push_back(absl::ToUnixSeconds(delta->bucket));
-    first_bucket = std::min(first_bucket, delta->bucket);
-    last_bucket = std::max(last_bucket, delta->bucket);
+  std::vector<size_t> to_read;
+  for (size_t i = 0; i < n; ++i) {
+    const RollupDelta& delta = *sketched[i];
+    CellWrite& cell = cells[i];
+    buckets[i] = absl::ToUnixSeconds(delta.bucket);
+    first_bucket = std::min(first_bucket, delta.bucket);
+    last_bucket = std::max(last_bucket, delta.bucket);
+    cell.key = SketchCellCache::Key(delta.tenant, delta.metric, delta.series_key, delta.bucket);
+    if (delta.bucket < cache_from) {
+      cache.Forget(cell.key);
+      to_read.push_back(i);
+      continue;
+    }
+    if (std::optional<SketchCellCache::Cell> cached = cache.Lookup(cell.key)) {
+      absl::StatusOr<QuantileSketch> previous = QuantileSketch::Deserialize(cached->sketch);
+      QuantileSketch merged = *delta.sketch;
+      if (previous.ok() && merged.Merge(*previous).ok()) {
+        cell.known = true;
+        cell.cached = true;
+        cell.old_count = cached->count;
+        cell.merged = merged.Serialize();
+        continue;
+      }
+      // Unusable (cannot happen for what this process wrote): read instead.
+      cache.Forget(cell.key);
+    }
+    to_read.push_back(i);
   }
   const std::string from = PgTimestamp(first_bucket);
   const std::string to = PgTimestamp(last_bucket);
-  const pqxx::result stored =
-      txn.exec_params(kReadSketchedRollupsSql, PgTextArray(tenants), PgTextArray(metrics),
-                      PgTextArray(keys), PgInt64Array(buckets), from, to);
 
-  // Stored rows: their merged sketches, updated where unchanged since read.
-  std::vector<bool> found(sketched.size(), false);
-  std::vector<std::string> u_tenants, u_metrics, u_keys, u_sketches;
-  std::vector<int64_t> u_buckets, u_counts, u_old;
-  std::vector<double> u_sums, u_mins, u_maxs;
-  std::vector<size_t> u_index;
-  for (const auto& row : stored) {
-    const int64_t i = row[0].as<int64_t>() - 1;
-    if (i < 0 || i >= static_cast<int64_t>(sketched.size()) || found[i]) {
-      return absl::InternalError("rollup read returned a row the batch did not ask for");
+  // The cells not cached: their stored count and sketch.
+  if (!to_read.empty()) {
+    std::vector<std::string> tenants, metrics, keys;
+    std::vector<int64_t> read_buckets;
+    for (size_t i : to_read) {
+      tenants.push_back(sketched[i]->tenant);
+      metrics.push_back(sketched[i]->metric);
+      keys.push_back(sketched[i]->series_key);
+      read_buckets.push_back(buckets[i]);
     }
-    found[i] = true;
-    const RollupDelta& delta = *sketched[i];
-    QuantileSketch merged = *delta.sketch;
-    if (!row[2].is_null()) {
-      ASSIGN_OR_RETURN(
-          const QuantileSketch previous,
-          ReadSketch(row[2], absl::StrCat(delta.metric, "/", delta.series_key, "@", buckets[i])));
-      RETURN_IF_ERROR(merged.Merge(previous));
-    }
-    u_index.push_back(i);
-    u_tenants.push_back(delta.tenant);
-    u_metrics.push_back(delta.metric);
-    u_keys.push_back(delta.series_key);
-    u_buckets.push_back(buckets[i]);
-    u_counts.push_back(delta.stats.count);
-    u_sums.push_back(delta.stats.sum);
-    u_mins.push_back(delta.stats.min);
-    u_maxs.push_back(delta.stats.max);
-    u_old.push_back(row[1].as<int64_t>());
-    u_sketches.push_back(absl::BytesToHexString(merged.Serialize()));
-  }
-  std::vector<bool> written(sketched.size(), false);
-  if (!u_index.empty()) {
-    std::map<std::tuple<std::string, std::string, std::string, int64_t>, size_t> by_key;
-    for (size_t j = 0; j < u_index.size(); ++j) {
-      by_key[{u_tenants[j], u_metrics[j], u_keys[j], u_buckets[j]}] = u_index[j];
-    }
-    const pqxx::result updated =
-        txn.exec_params(kUpdateSketchedRollupsSql, PgTextArray(u_tenants), PgTextArray(u_metrics),
-                        PgTextArray(u_keys), PgInt64Array(u_buckets), PgInt64Array(u_counts),
-                        PgFloat8Array(u_sums), PgFloat8Array(u_mins), PgFloat8Array(u_maxs),
-                        PgInt64Array(u_old), PgTextArray(u_sketches), from, to);
-    for (const auto& row : updated) {
-      const auto it = by_key.find({row[0].as<std::string>(), row[1].as<std::string>(),
-                                   row[2].as<std::string>(), row[3].as<int64_t>()});
-      if (it == by_key.end()) {
-        return absl::InternalError("rollup update returned a row the batch did not write");
+    const pqxx::result stored =
+        txn.exec_params(kReadSketchedRollupsSql, PgTextArray(tenants), PgTextArray(metrics),
+                        PgTextArray(keys), PgInt64Array(read_buckets), from, to);
+    for (const auto& row : stored) {
+      const int64_t j = row[0].as<int64_t>() - 1;
+      if (j < 0 || j >= static_cast<int64_t>(to_read.size()) || cells[to_read[j]].known) {
+        return absl::InternalError("rollup read returned a row the batch did not ask for");
       }
-      written[it->second] = true;
+      const size_t i = to_read[j];
+      const RollupDelta& delta = *sketched[i];
+      QuantileSketch merged = *delta.sketch;
+      if (!row[2].is_null()) {
+        ASSIGN_OR_RETURN(
+            const QuantileSketch previous,
+            ReadSketch(row[2], absl::StrCat(delta.metric, "/", delta.series_key, "@", buckets[i])));
+        RETURN_IF_ERROR(merged.Merge(previous));
+      }
+      cells[i].known = true;
+      cells[i].old_count = row[1].as<int64_t>();
+      cells[i].merged = merged.Serialize();
     }
   }
+
+  // Known rows (in key order): updated where the count is still the known one.
+  std::unordered_map<std::string, size_t> by_key;
+  by_key.reserve(n);
+  for (size_t i = 0; i < n; ++i) by_key.emplace(cells[i].key, i);
+  const auto written_rows = [&](const pqxx::result& rows, const char* what) -> absl::Status {
+    for (const auto& row : rows) {
+      const absl::Time bucket = absl::FromUnixSeconds(row[3].as<int64_t>());
+      const auto it =
+          by_key.find(SketchCellCache::Key(row[0].c_str(), row[1].c_str(), row[2].c_str(), bucket));
+      if (it == by_key.end()) {
+        return absl::InternalError(
+            absl::StrCat("rollup ", what, " returned a row the batch did not write"));
+      }
+      cells[it->second].written = true;
+    }
+    return absl::OkStatus();
+  };
+  {
+    std::vector<std::string> tenants, metrics, keys, sketches;
+    std::vector<int64_t> u_buckets, counts, old;
+    std::vector<double> sums, mins, maxs;
+    for (size_t i = 0; i < n; ++i) {
+      if (!cells[i].known) continue;
+      const RollupDelta& delta = *sketched[i];
+      tenants.push_back(delta.tenant);
+      metrics.push_back(delta.metric);
+      keys.push_back(delta.series_key);
+      u_buckets.push_back(buckets[i]);
+      counts.push_back(delta.stats.count);
+      sums.push_back(delta.stats.sum);
+      mins.push_back(delta.stats.min);
+      maxs.push_back(delta.stats.max);
+      old.push_back(cells[i].old_count);
+      sketches.push_back(absl::BytesToHexString(cells[i].merged));
+    }
+    if (!tenants.empty()) {
+      RETURN_IF_ERROR(written_rows(
+          txn.exec_params(kUpdateSketchedRollupsSql, PgTextArray(tenants), PgTextArray(metrics),
+                          PgTextArray(keys), PgInt64Array(u_buckets), PgInt64Array(counts),
+                          PgFloat8Array(sums), PgFloat8Array(mins), PgFloat8Array(maxs),
+                          PgInt64Array(old), PgTextArray(sketches), from, to),
+          "update"));
+    }
+  }
+  int64_t stale = 0;
+  for (const CellWrite& cell : cells) stale += cell.cached && !cell.written;
+  if (stale > 0) cache.CountStale(stale);
 
   // Missing rows: inserted with the batch's sketch unless already there.
-  std::vector<const RollupDelta*> missing;
-  std::vector<std::string> m_sketches;
-  for (size_t i = 0; i < sketched.size(); ++i) {
-    if (found[i]) continue;
-    missing.push_back(sketched[i]);
-    m_sketches.push_back(absl::BytesToHexString(sketched[i]->sketch->Serialize()));
-  }
-  if (!missing.empty()) {
-    std::vector<std::string> i_tenants, i_metrics, i_keys;
-    std::vector<int64_t> i_buckets, i_counts;
-    std::vector<double> i_sums, i_mins, i_maxs;
-    for (const RollupDelta* delta : missing) {
-      i_tenants.push_back(delta->tenant);
-      i_metrics.push_back(delta->metric);
-      i_keys.push_back(delta->series_key);
-      i_buckets.push_back(absl::ToUnixSeconds(delta->bucket));
-      i_counts.push_back(delta->stats.count);
-      i_sums.push_back(delta->stats.sum);
-      i_mins.push_back(delta->stats.min);
-      i_maxs.push_back(delta->stats.max);
+  {
+    std::vector<std::string> tenants, metrics, keys, sketches;
+    std::vector<int64_t> i_buckets, counts;
+    std::vector<double> sums, mins, maxs;
+    for (size_t i = 0; i < n; ++i) {
+      if (cells[i].known) continue;
+      const RollupDelta& delta = *sketched[i];
+      cells[i].merged = delta.sketch->Serialize();
+      tenants.push_back(delta.tenant);
+      metrics.push_back(delta.metric);
+      keys.push_back(delta.series_key);
+      i_buckets.push_back(buckets[i]);
+      counts.push_back(delta.stats.count);
+      sums.push_back(delta.stats.sum);
+      mins.push_back(delta.stats.min);
+      maxs.push_back(delta.stats.max);
+      sketches.push_back(absl::BytesToHexString(cells[i].merged));
     }
-    const pqxx::result inserted = txn.exec_params(
-        kInsertSketchedRollupsSql, PgTextArray(i_tenants), PgTextArray(i_metrics),
-        PgTextArray(i_keys), PgInt64Array(i_buckets), PgInt64Array(i_counts), PgFloat8Array(i_sums),
-        PgFloat8Array(i_mins), PgFloat8Array(i_maxs), PgTextArray(m_sketches));
-    std::map<std::tuple<std::string, std::string, std::string, int64_t>, size_t> by_key;
-    for (size_t j = 0; j < missing.size(); ++j) {
-      by_key[{i_tenants[j], i_metrics[j], i_keys[j], i_buckets[j]}] = j;
-    }
-    std::vector<bool> inserted_now(missing.size(), false);
-    for (const auto& row : inserted) {
-      const auto it = by_key.find({row[0].as<std::string>(), row[1].as<std::string>(),
-                                   row[2].as<std::string>(), row[3].as<int64_t>()});
-      if (it == by_key.end()) {
-        return absl::InternalError("rollup insert returned a row the batch did not write");
-      }
-      inserted_now[it->second] = true;
-    }
-    size_t j = 0;
-    for (size_t i = 0; i < sketched.size(); ++i) {
-      if (found[i]) continue;
-      if (inserted_now[j++]) written[i] = true;
+    if (!tenants.empty()) {
+      RETURN_IF_ERROR(written_rows(
+          txn.exec_params(kInsertSketchedRollupsSql, PgTextArray(tenants), PgTextArray(metrics),
+                          PgTextArray(keys), PgInt64Array(i_buckets), PgInt64Array(counts),
+                          PgFloat8Array(sums), PgFloat8Array(mins), PgFloat8Array(maxs),
+                          PgTextArray(sketches)),
+          "insert"));
     }
   }
 
-  // Rows another writer changed or created since the read.
+  // Written rows go to the cache (once committed) as written; the rows
+  // another writer changed or created since the read are merged under lock.
   std::vector<const RollupDelta*> raced;
-  for (size_t i = 0; i < sketched.size(); ++i) {
-    if (!written[i]) raced.push_back(sketched[i]);
+  for (size_t i = 0; i < n; ++i) {
+    CellWrite& cell = cells[i];
+    if (!cell.written) {
+      raced.push_back(sketched[i]);
+      continue;
+    }
+    if (sketched[i]->bucket < cache_from) continue;
+    updates->push_back({std::move(cell.key),
+                        {cell.old_count + sketched[i]->stats.count, std::move(cell.merged)}});
   }
-  return UpsertSketchedRollups(txn, raced);
+  return UpsertSketchedRollups(txn, raced, cache_from, updates);
 }
 
 // The LLM usage of a group, packed into a few outbox messages (one per
@@ -1220,6 +1295,7 @@ PgMonitorStore::PgMonitorStore(common::PgPool& pool, StoreLimits limits,
       evaluators_(std::move(evaluators)),
       options_(std::move(options)),
       partitions_(pool),
+      sketch_cache_(options_.sketch_cache_bytes),
       committer_({options_.max_concurrent_groups, options_.max_group_events},
                  [](const PendingBatch& batch) { return batch.aggregate->event_count; },
                  [this](const std::vector<PendingBatch*>& group) { RunGroup(group); },
@@ -1262,6 +1338,7 @@ void PgMonitorStore::RunGroup(const std::vector<PendingBatch*>& group) {
   if (options_.before_group) options_.before_group(group.size());
   std::vector<std::string> new_series;
   std::map<std::string, RuleMetrics> rule_metrics;
+  std::vector<SketchCellCache::Update> sketch_updates;
   uint64_t generation = 0;
   {
     std::lock_guard<std::mutex> lock(rules_mu_);
@@ -1271,12 +1348,13 @@ void PgMonitorStore::RunGroup(const std::vector<PendingBatch*>& group) {
   for (int attempt = 0; attempt < kCommitAttempts; ++attempt) {
     new_series.clear();
     rule_metrics.clear();
+    sketch_updates.clear();
     for (PendingBatch* b : group) {
       b->claimed = false;
       b->result = absl::UnknownError("batch not committed");
     }
     status = pool_.WithTransaction([&](pqxx::work& txn) -> absl::Status {
-      return WriteGroup(txn, group, &new_series, &rule_metrics);
+      return WriteGroup(txn, group, &new_series, &rule_metrics, &sketch_updates);
     });
     if (!absl::IsAborted(status)) break;
   }
@@ -1290,6 +1368,8 @@ void PgMonitorStore::RunGroup(const std::vector<PendingBatch*>& group) {
     for (PendingBatch* b : group) RunGroup({b});
     return;
   }
+  // Committed: the sketches as written are what the rows now hold.
+  sketch_cache_.Remember(std::move(sketch_updates));
   if (!new_series.empty()) {
     std::lock_guard<std::mutex> lock(series_mu_);
     if (known_series_.size() + new_series.size() > kMaxKnownSeries) known_series_.clear();
@@ -1303,7 +1383,8 @@ void PgMonitorStore::RunGroup(const std::vector<PendingBatch*>& group) {
 
 absl::Status PgMonitorStore::WriteGroup(pqxx::work& txn, const std::vector<PendingBatch*>& group,
                                         std::vector<std::string>* new_series,
-                                        std::map<std::string, RuleMetrics>* rule_metrics) {
+                                        std::map<std::string, RuleMetrics>* rule_metrics,
+                                        std::vector<SketchCellCache::Update>* sketch_updates) {
   // One claim for the group, in (producer_id, sequence) order so that
   // concurrent groups wait for each other in one order.
   std::vector<PendingBatch*> by_key = group;
@@ -1363,7 +1444,7 @@ absl::Status PgMonitorStore::WriteGroup(pqxx::work& txn, const std::vector<Pendi
     }
   }
   RETURN_IF_ERROR(WriteSeries(txn, unknown, limits_));
-  RETURN_IF_ERROR(WriteRollups(txn, *merged));
+  RETURN_IF_ERROR(WriteRollups(txn, *merged, now, sketch_cache_, sketch_updates));
   for (const PendingBatch* b : by_key) {
     if (!b->claimed) continue;
     EnqueueUsage(txn, *merged,

@@ -22,6 +22,11 @@
 // first claimed batch; each batch's outbox_enqueued counts its own usage
 // records (plus, for that first batch, the group's alert notices).
 //
+// Sketched cells are written without reading them when this store
+// committed them last (SketchCellCache: the sketch and the row's count
+// cached after commit, the UPDATE guarded by that count); a cell another
+// replica wrote since is read, merged and written as before.
+//
 // The same transaction reads which metrics of the group's tenants have
 // enabled alert rules; EvaluateAlertRules (which the api layer calls right
 // after CommitBatch) answers without a transaction for a batch that feeds no
@@ -47,6 +52,7 @@
 #include "monitor/core/rules.h"
 #include "monitor/store/monitor_store.h"
 #include "monitor/store/rollup_partitions.h"
+#include "monitor/store/sketch_cell_cache.h"
 
 namespace agentwatch::monitor {
 
@@ -60,6 +66,10 @@ struct PgMonitorStoreOptions {
   int max_concurrent_groups = 1;
   // Most events in one group transaction (a larger batch still goes alone).
   int64_t max_group_events = 100000;
+  // Budget of the cache of the sketches this store last committed (see
+  // SketchCellCache; keys and serialized sketches); 0 turns it off, so that
+  // every group reads the stored sketches of its cells.
+  size_t sketch_cache_bytes = 64 << 20;
   // Test hook: called by a group's leader just before its transaction, with
   // the number of batches in the group. May be empty.
   std::function<void(size_t)> before_group;
@@ -78,6 +88,9 @@ class PgMonitorStore final : public MonitorStore {
 
   // Batches queued for the next group transaction (for tests).
   size_t QueuedBatches();
+
+  // Lookups of the sketch cache since construction (for tests).
+  SketchCellCache::Stats SketchCacheStats() const { return sketch_cache_.stats(); }
 
   // The daily partitions of the rollups: CommitBatch creates a missing day
   // before writing into it; the maintenance worker uses this for the rest.
@@ -135,7 +148,8 @@ class PgMonitorStore final : public MonitorStore {
   // One attempt of a group transaction.
   absl::Status WriteGroup(pqxx::work& txn, const std::vector<PendingBatch*>& group,
                           std::vector<std::string>* new_series,
-                          std::map<std::string, RuleMetrics>* rule_metrics);
+                          std::map<std::string, RuleMetrics>* rule_metrics,
+                          std::vector<SketchCellCache::Update>* sketch_updates);
   // Drops the cached rule metrics of `tenant` (after a rule write).
   void ForgetRuleMetrics(const std::string& tenant);
   static std::string KnownSeriesKey(const SeriesRecord& series);
@@ -150,6 +164,7 @@ class PgMonitorStore final : public MonitorStore {
   RollupPartitions partitions_;
   std::mutex series_mu_;
   std::unordered_set<std::string> known_series_;
+  SketchCellCache sketch_cache_;
 
   common::GroupCommitter<PendingBatch> committer_;
 
