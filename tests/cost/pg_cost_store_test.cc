@@ -1196,6 +1196,41 @@ TEST_F(HotCountersTest, RaisesCompareSpendsExactlyAboveTwoToThe53) {
   EXPECT_GT(ttl->integer, 0);
 }
 
+TEST_F(HotCountersTest, RaisesTheCountersOfSeveralTenantsPerTenantInOneCall) {
+  // One script call per tenant raises each of its counters independently: a
+  // missing one is created, a lower one raised, a higher one kept, and a
+  // budget listed twice ends at the larger spend.
+  const absl::Time start = Utc(2026, 3, 1);
+  const absl::Time end = Utc(2026, 4, 1);
+  const std::string other = tenant_ + "-other";
+  const std::string a = CounterRedisKey(tenant_, "b-a", start);
+  const std::string b = CounterRedisKey(tenant_, "b-b", start);
+  const std::string c = CounterRedisKey(tenant_, "b-c", start);
+  const std::string d = CounterRedisKey(other, "b-d", start);
+  ASSERT_THAT(redis_.Command({"SET", b, "500"}), IsOk());
+  ASSERT_THAT(redis_.Command({"SET", c, "10"}), IsOk());
+  ASSERT_THAT(counters_.RaiseTo({{tenant_, "b-a", start, 0, end, 7},
+                                 {other, "b-d", start, 0, end, 1'000},
+                                 {tenant_, "b-b", start, 0, end, 99},
+                                 {tenant_, "b-c", start, 0, end, 11},
+                                 {tenant_, "b-a", start, 0, end, 8},
+                                 {tenant_, "b-x", start, 0, end, -1}},
+                                clock_.Now()),
+              IsOk());
+  EXPECT_THAT(Hot(a), IsOkAndHolds(8));
+  EXPECT_THAT(Hot(b), IsOkAndHolds(500));
+  EXPECT_THAT(Hot(c), IsOkAndHolds(11));
+  EXPECT_THAT(Hot(d), IsOkAndHolds(1'000));
+  EXPECT_THAT(Hot(CounterRedisKey(tenant_, "b-x", start)), IsOkAndHolds(-1));  // not written
+  for (const std::string& key : {a, c, d}) {
+    auto ttl = redis_.Command({"TTL", key});
+    ASSERT_THAT(ttl, IsOk());
+    EXPECT_GT(ttl->integer, 0) << key;
+  }
+  EXPECT_THAT(counters_.RaiseTo({}, clock_.Now()), IsOk());
+  EXPECT_THAT(redis_.Command({"DEL", d}), IsOk());
+}
+
 TEST_F(HotCountersTest, GetWithVersionReadsTheTokenAndCountersInOneCommand) {
   const absl::Time start = Utc(2026, 3, 1);
   const CounterKey a{tenant_, "b-a", start, Utc(2026, 4, 1)};

@@ -1,6 +1,7 @@
 #include "cost/store/budget_counters.h"
 
 #include <algorithm>
+#include <map>
 
 #include "absl/random/random.h"
 #include "absl/strings/numbers.h"
@@ -9,13 +10,19 @@
 namespace agentwatch::cost {
 namespace {
 
-// SET to ARGV[1] when the counter is missing or lower (decimal strings of
-// non-negative integers compared exactly: by length, then bytewise; Lua
-// numbers are doubles and would round above 2^53).
+// For each KEYS[i]: SET to ARGV[2i-1] (expiring in ARGV[2i] seconds) when the
+// counter is missing or lower (decimal strings of non-negative integers
+// compared exactly: by length, then bytewise; Lua numbers are doubles and
+// would round above 2^53). Returns how many were set. The keys of one call
+// share a tenant (one hash tag, one cluster slot).
 constexpr char kRaiseTo[] =
-    "local v = redis.call('GET', KEYS[1]) "
-    "if (not v) or #v < #ARGV[1] or (#v == #ARGV[1] and v < ARGV[1]) then "
-    "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) return 1 end return 0";
+    "local n = 0 "
+    "for i, key in ipairs(KEYS) do "
+    "local want = ARGV[2 * i - 1] "
+    "local v = redis.call('GET', key) "
+    "if (not v) or #v < #want or (#v == #want and v < want) then "
+    "redis.call('SET', key, want, 'EX', ARGV[2 * i]) n = n + 1 end end "
+    "return n";
 
 // SET when the value is still ARGV[1] ("" = still missing).
 constexpr char kCompareAndSet[] =
@@ -86,15 +93,26 @@ absl::StatusOr<std::vector<std::optional<int64_t>>> RedisBudgetCounters::Get(
 
 absl::Status RedisBudgetCounters::RaiseTo(const std::vector<BudgetIncrement>& increments,
                                           absl::Time now) {
+  // One script call per tenant (a batch touches a few tenants and many
+  // budgets of each), all in one pipeline.
   std::vector<std::vector<std::string>> commands;
-  commands.reserve(increments.size());
+  std::map<absl::string_view, size_t> command_of_tenant;  // index into commands
   for (const BudgetIncrement& inc : increments) {
     if (inc.spent_nano_usd < 0) continue;
-    commands.push_back({"EVAL", kRaiseTo, "1",
-                        CounterRedisKey(inc.tenant, inc.budget_id, inc.period_start),
-                        absl::StrCat(inc.spent_nano_usd), ExpirySeconds(inc.period_end, now)});
+    auto [it, inserted] = command_of_tenant.try_emplace(inc.tenant, commands.size());
+    if (inserted) commands.push_back({"EVAL", kRaiseTo, ""});
+    commands[it->second].push_back(CounterRedisKey(inc.tenant, inc.budget_id, inc.period_start));
   }
   if (commands.empty()) return absl::OkStatus();
+  for (std::vector<std::string>& command : commands) {
+    command[2] = absl::StrCat(command.size() - 3);  // the number of keys
+  }
+  for (const BudgetIncrement& inc : increments) {
+    if (inc.spent_nano_usd < 0) continue;
+    std::vector<std::string>& command = commands[command_of_tenant.at(inc.tenant)];
+    command.push_back(absl::StrCat(inc.spent_nano_usd));
+    command.push_back(ExpirySeconds(inc.period_end, now));
+  }
   return redis_.Pipeline(commands).status();
 }
 

@@ -11,9 +11,11 @@
 //   to the period's whole spend as that batch's transaction computed it
 //   (cost.budget_period_spend, kept in the transaction that writes the
 //   ledger, under the budget's lock): the counter becomes max(counter,
-//   spend), created when missing. Raises commute and repeat harmlessly, so
-//   raises arriving out of order, twice, or after a seed leave the latest
-//   spend; a raise lost to a Redis error is made good by the next batch's.
+//   spend), created when missing (one script call per tenant raises all of
+//   its counters, each compared on its own). Raises commute and repeat
+//   harmlessly, so raises arriving out of order, twice, or after a seed
+//   leave the latest spend; a raise lost to a Redis error is made good by
+//   the next batch's.
 // - SeedIfAbsent (SET NX) writes a ledger sum read in one Postgres snapshot;
 //   CompareAndSet (Reconcile, a scope change) overwrites with one only if the
 //   counter did not change since it was read.

@@ -45,17 +45,24 @@ using common::PgTimestamp;
   "source, (extract(epoch from create_time) * 1000000)::bigint AS create_us"
 
 // The versions that may price a batch: for each (tenant, provider, model) key,
-// the tenant's and the global versions effective at or before $4.
+// the tenant's and the global versions effective at or before $4. Each
+// distinct key is one probe of the primary key index (the OFFSET 0 keeps the
+// lateral subquery a per-key index scan): a group needs a handful of keys,
+// and a hash join against a scan of the whole catalog (thousands of global
+// models) cost Postgres several times more per group.
 constexpr PgStatement kLoadBatchPrices = {"cost_load_batch_prices", R"sql(
 SELECT )sql" AW_PRICE_COLUMNS R"sql(
-FROM cost.prices
-WHERE effective_time <= $4::timestamptz
-  AND (tenant_id, provider, model) IN (
-    SELECT k_tenant, k_provider, k_model
-    FROM unnest($1::text[], $2::text[], $3::text[]) AS k(k_tenant, k_provider, k_model)
-    UNION
-    SELECT '', g_provider, g_model
-    FROM unnest($2::text[], $3::text[]) AS g(g_provider, g_model))
+FROM (SELECT k_tenant, k_provider, k_model
+      FROM unnest($1::text[], $2::text[], $3::text[]) AS k(k_tenant, k_provider, k_model)
+      UNION
+      SELECT '', g_provider, g_model
+      FROM unnest($2::text[], $3::text[]) AS g(g_provider, g_model)) AS k
+CROSS JOIN LATERAL (
+  SELECT *
+  FROM cost.prices p
+  WHERE p.tenant_id = k.k_tenant AND p.provider = k.k_provider AND p.model = k.k_model
+    AND p.effective_time <= $4::timestamptz
+  OFFSET 0) AS p
 )sql"};
 
 // The version of each (provider, model) of tenant $1 in effect at $2.

@@ -2,28 +2,28 @@
 // transaction; bulk writes are multi-row statements over unnest()ed arrays.
 // Thread-safe (the pool is).
 //
-// RecordUsage group-commits: batches that arrive while the store's
-// transactions are busy (PgCostStoreOptions::max_concurrent_groups) queue and
-// share the next transaction, each answered only after that commit. A group
-// costs a constant number of statements: the prices the group needs are read
-// once; the ledger rows of all its batches go in with one COPY (tried as all
-// new inside a savepoint, then once per key with ON CONFLICT when a replay is
-// among them, which also makes a key sent by two batches of the group count
-// once, for the first); the unknown models are upserted once; and budget
-// evaluation shares the tenants' budget-definition locks, reads their
-// budgets, locks the touched ones in one statement and reads / writes the
-// kept spend of each daily, weekly or monthly budget's period once for the
-// whole group (cost.budget_period_spend, created from the ledger on a
-// period's first batch, dropped when the budget changes); ROLLING budgets
-// sum the ledger. A batch that cannot be priced (a cost overflow) fails
-// alone before anything is written; when the shared transaction fails, each
-// of its batches is retried in a transaction of its own, so one bad batch
-// never fails its neighbours. The budget alerts and counter increments of a
-// group are returned in the outcome of its first written batch (so that the
-// caller acts on them once); the other batches' outcomes carry none.
-// CreateBudget, UpdateBudget and DeleteBudget take the tenant's definition
-// lock exclusively, so a batch evaluates every budget as it stands until the
-// batch commits.
+// RecordUsage group-commits: batches that arrive while the store's transactions
+// are busy (PgCostStoreOptions::max_concurrent_groups) queue and share the next
+// transaction, each answered only after that commit. A group costs a constant
+// number of statements: the prices the group needs are read once (one
+// primary-key probe per distinct tenant, provider and model, never a scan of
+// the catalog); the ledger rows of all its batches go in with one COPY (tried
+// as all new inside a savepoint, then once per key with ON CONFLICT when a
+// replay is among them, which also makes a key sent by two batches of the group
+// count once, for the first); the unknown models are upserted once; and budget
+// evaluation shares the tenants' budget-definition locks, reads their budgets,
+// locks the touched ones in one statement and reads / writes the kept spend of
+// each daily, weekly or monthly budget's period once for the whole group
+// (cost.budget_period_spend, created from the ledger on a period's first batch,
+// dropped when the budget changes); ROLLING budgets sum the ledger. A batch
+// that cannot be priced (a cost overflow) fails alone before anything is
+// written; when the shared transaction fails, each of its batches is retried in
+// a transaction of its own, so one bad batch never fails its neighbours. The
+// budget alerts and counter increments of a group are returned in the outcome
+// of its first written batch (so that the caller acts on them once); the other
+// batches' outcomes carry none. CreateBudget, UpdateBudget and DeleteBudget
+// take the tenant's definition lock exclusively, so a batch evaluates every
+// budget as it stands until the batch commits.
 //
 // The ledger is narrow (migrations/004_narrow_ledger.sql): a row of
 // cost.ledger carries the id of its dimension combination (cost.usage_dims:
