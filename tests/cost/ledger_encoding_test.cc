@@ -1,65 +1,19 @@
-// Unit tests of the ledger's encoding helpers: the fast COPY timestamp equals
-// common::PgTimestamp everywhere (random instants over ten centuries, day,
-// month, year and leap-day edges, before 1970, outside the fast range), and
-// the dimension key separates exactly the combinations that differ.
+// Unit tests of the ledger's encoding helpers: the dimension key separates
+// exactly the combinations that differ. (The COPY timestamps are
+// common::AppendPgTimestamp, tested in tests/common/pg_timestamp_test.cc.)
 #include "cost/store/ledger_encoding.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <random>
 #include <set>
+#include <string>
+#include <vector>
 
-#include "absl/time/civil_time.h"
-#include "common/pg.h"
+#include "absl/time/clock.h"
 
 namespace agentwatch::cost {
 namespace {
-
-std::string Fast(absl::Time t) {
-  std::string out = "x";  // appends, never overwrites
-  AppendPgTimestamp(&out, t);
-  return out.substr(1);
-}
-
-absl::Time Utc(int64_t y, int m, int d, int h = 0, int min = 0, int s = 0) {
-  return absl::FromCivil(absl::CivilSecond(y, m, d, h, min, s), absl::UTCTimeZone());
-}
-
-TEST(AppendPgTimestampTest, EqualsPgTimestampOnEdges) {
-  const absl::Time edges[] = {
-      absl::UnixEpoch(),
-      absl::UnixEpoch() - absl::Nanoseconds(1),
-      absl::UnixEpoch() - absl::Microseconds(1),
-      absl::UnixEpoch() - absl::Seconds(1) + absl::Nanoseconds(999),
-      Utc(2024, 2, 29, 23, 59, 59) + absl::Microseconds(999'999),
-      Utc(2024, 3, 1),
-      Utc(2025, 12, 31, 23, 59, 59) + absl::Nanoseconds(999'999'999),
-      Utc(2026, 1, 1),
-      Utc(2000, 2, 29, 12),
-      Utc(1900, 3, 1),
-      Utc(1600, 2, 29, 1, 2, 3),
-      Utc(1000, 1, 1),
-      Utc(1000, 1, 1) - absl::Microseconds(1),
-      Utc(9999, 12, 31, 23, 59, 59) + absl::Microseconds(999'999),
-      Utc(10000, 1, 1),
-      Utc(10000, 1, 1) + absl::Hours(100),
-      Utc(1, 1, 1),
-  };
-  for (absl::Time t : edges) EXPECT_EQ(Fast(t), common::PgTimestamp(t)) << t;
-}
-
-TEST(AppendPgTimestampTest, EqualsPgTimestampOnRandomInstants) {
-  std::mt19937_64 rng(7);
-  const int64_t lo = absl::ToUnixNanos(Utc(1000, 1, 1)) / 1000;
-  const int64_t hi = absl::ToUnixNanos(Utc(9999, 12, 31)) / 1000;
-  std::uniform_int_distribution<int64_t> micros(lo, hi);
-  std::uniform_int_distribution<int64_t> nanos(0, 999);
-  for (int i = 0; i < 200'000; ++i) {
-    const absl::Time t = absl::FromUnixMicros(micros(rng)) + absl::Nanoseconds(nanos(rng));
-    ASSERT_EQ(Fast(t), common::PgTimestamp(t)) << absl::FormatTime(t);
-  }
-}
 
 UsageRecord Record() {
   UsageRecord r;

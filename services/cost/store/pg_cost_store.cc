@@ -1055,7 +1055,7 @@ void AppendCopyRow(std::string* out, const PricedRecord& p, int64_t dims_id) {
   auto boolean = [out](bool v) { out->append(v ? "t\t" : "f\t"); };
   text(r.scope.tenant);
   text(r.record_id);
-  AppendPgTimestamp(out, r.time);
+  common::AppendPgTimestamp(out, r.time);
   out->push_back('\t');
   integer(dims_id);
   text(r.run_id);
@@ -1075,7 +1075,7 @@ void AppendCopyRow(std::string* out, const PricedRecord& p, int64_t dims_id) {
   boolean(p.client_priced);
   if (p.price_tenant.has_value()) {
     boolean(!p.price_tenant->empty());
-    AppendPgTimestamp(out, *p.price_effective_time);
+    common::AppendPgTimestamp(out, *p.price_effective_time);
   } else {
     out->append("\\N\t\\N");
   }
