@@ -472,5 +472,42 @@ TEST(IntakeTest, OnlyReportsThatChangeTheLatestRowSkipTheDuplicateLookUp) {
   EXPECT_TRUE(MayBeKnownReport(&row, prepare(resolve)));
 }
 
+TEST(IntakeTest, AlertWritesSayWhetherARowIsNewOrItsLabelsChanged) {
+  World world;
+  AlertReport a = Firing("acme", "fp1", "A", kT0);
+  a.labels = {{"instance", "a"}};
+  IntakePlan plan = world.Report({a}, kT0);
+  EXPECT_THAT(plan.alert_writes, ElementsAre(AlertWrite::kInsert));
+
+  plan = world.Report({Resolved(a, kT0 + absl::Minutes(1))}, kT0 + absl::Minutes(1));
+  EXPECT_THAT(plan.alert_writes, ElementsAre(AlertWrite::kState));
+
+  // A refire with the same labels and annotations changes state columns only.
+  a.starts_at = kT0 + absl::Minutes(2);
+  plan = world.Report({a}, kT0 + absl::Minutes(2));
+  EXPECT_THAT(plan.alert_writes, ElementsAre(AlertWrite::kState));
+
+  // Other labels, and in the same batch a new fingerprint that joins and
+  // fires again: still an insert.
+  a.starts_at = kT0 + absl::Minutes(3);
+  a.labels = {{"instance", "b"}};
+  AlertReport b = Firing("acme", "fp2", "A", kT0 + absl::Minutes(3));
+  AlertReport b_again = b;
+  b_again.starts_at = kT0 + absl::Minutes(4);
+  plan = world.Report({a, b, b_again}, kT0 + absl::Minutes(4));
+  ASSERT_EQ(plan.alerts.size(), 2u);
+  EXPECT_EQ(plan.alerts[0].fingerprint, "fp1");
+  EXPECT_EQ(plan.alerts[0].labels.at("instance"), "b");
+  EXPECT_EQ(plan.alerts[1].fingerprint, "fp2");
+  EXPECT_EQ(plan.alerts[1].starts_at, kT0 + absl::Minutes(4));
+  EXPECT_THAT(plan.alert_writes, ElementsAre(AlertWrite::kWhole, AlertWrite::kInsert));
+
+  // Annotations alone count too.
+  a.starts_at = kT0 + absl::Minutes(5);
+  a.annotations = {{"summary", "now with a summary"}};
+  plan = world.Report({a}, kT0 + absl::Minutes(5));
+  EXPECT_THAT(plan.alert_writes, ElementsAre(AlertWrite::kWhole));
+}
+
 }  // namespace
 }  // namespace agentwatch::incident

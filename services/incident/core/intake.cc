@@ -4,13 +4,61 @@
 #include <set>
 #include <tuple>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace agentwatch::incident {
 namespace {
 
-using AlertKey = std::pair<std::string, std::string>;        // (incident id, fingerprint)
-using FingerprintKey = std::pair<std::string, std::string>;  // (tenant, fingerprint)
+using AlertKey = std::pair<std::string, std::string>;  // (incident id, fingerprint)
+// Views of two strings that outlive the map holding them: (incident id,
+// fingerprint) or (tenant, fingerprint) of a row or an incoming alert.
+using StringPair = std::pair<absl::string_view, absl::string_view>;
+
+// Orders AlertKeys exactly as std::less<AlertKey> does, and finds them by
+// StringPair without copying strings.
+struct AlertKeyLess {
+  using is_transparent = void;
+  static StringPair View(const AlertKey& key) { return {key.first, key.second}; }
+  static const StringPair& View(const StringPair& key) { return key; }
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    return View(a) < View(b);
+  }
+};
+
+// A report key viewing the strings of an incoming alert or of a known
+// report, both of which outlive the planner.
+struct ReportView {
+  absl::string_view tenant;
+  absl::string_view fingerprint;
+  AlertStatus status = AlertStatus::kFiring;
+  absl::Time starts_at;
+  std::optional<absl::Time> ends_at;
+
+  friend bool operator==(const ReportView& a, const ReportView& b) {
+    return a.tenant == b.tenant && a.fingerprint == b.fingerprint && a.status == b.status &&
+           a.starts_at == b.starts_at && a.ends_at == b.ends_at;
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const ReportView& k) {
+    return H::combine(std::move(h), k.tenant, k.fingerprint, k.status, k.starts_at,
+                      k.ends_at.has_value(), k.ends_at.value_or(absl::UnixEpoch()));
+  }
+};
+
+ReportView ViewOf(const ReportKey& key) {
+  return {key.tenant, key.fingerprint, key.status, key.starts_at, key.ends_at};
+}
+
+// The view of KeyOf(alert).
+ReportView ViewOf(const IncomingAlert& alert) {
+  ReportView view{alert.tenant, alert.fingerprint, alert.status, alert.starts_at, std::nullopt};
+  if (alert.status == AlertStatus::kResolved) view.ends_at = alert.ends_at;
+  return view;
+}
 
 std::string Rfc3339(absl::Time t) {
   return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
@@ -42,8 +90,7 @@ class Planner {
   Planner(IntakeState state, absl::Time now, IdGenerator& ids, absl::Duration reopen_window)
       : reopen_window_(reopen_window),
         incidents_(std::move(state.incidents)),
-        alerts_(std::move(state.alerts)),
-        reports_(std::move(state.known_reports)),
+        known_reports_(std::move(state.known_reports)),
         silences_(std::move(state.silences)),
         rules_(std::move(state.inhibition_rules)),
         now_(TruncateToMicros(now)),
@@ -51,7 +98,13 @@ class Planner {
     for (const auto& [id, incident] : incidents_) {
       if (IsOpen(incident.status)) open_by_group_[incident.group_key] = id;
     }
-    for (const auto& [key, row] : alerts_) NoteLatest(row);
+    // The state's rows, moved node by node (no copies); nodes stay put, so
+    // latest_, touched_ and the string views below point into them.
+    alerts_.merge(state.alerts);
+    latest_.reserve(alerts_.size());
+    for (auto& [key, row] : alerts_) NoteLatest(row);
+    reports_.reserve(known_reports_.size());
+    for (const auto& [key, id] : known_reports_) reports_.emplace(ViewOf(key), ReportRef{&id, 0});
     if (!rules_.empty()) {
       for (const AlertState& row : state.firing_alerts) {
         sources_[{row.tenant, row.fingerprint}] = SilenceLabels(row.labels, row.name, row.severity);
@@ -59,8 +112,16 @@ class Planner {
     }
   }
 
+  // Makes room for `alerts` reports and timeline entries in total.
+  void Reserve(size_t alerts) {
+    plan_.reports.reserve(alerts);
+    timeline_.reserve(alerts);
+    reports_.reserve(known_reports_.size() + alerts);
+  }
+
   // Plans `alerts` after every batch planned before, counting into
-  // `summary`.
+  // `summary`. `alerts` must outlive the planner (its reports are found by
+  // views of their strings).
   void Plan(const std::vector<IncomingAlert>& alerts, IntakeSummary& summary) {
     IntakePlan& plan = plan_;
     const size_t opened_before = created_.size();
@@ -71,25 +132,25 @@ class Planner {
       } else {
         ++summary.received_resolved;
       }
-      ReportKey key = KeyOf(alert);
+      const ReportView key = ViewOf(alert);
       auto known = reports_.find(key);
       if (known != reports_.end()) {
         ++summary.duplicates;
-        summary.incident_ids.push_back(known->second);
+        summary.incident_ids.push_back(IncidentOf(known->second));
         continue;
       }
       ++summary.accepted;
       if (alert.status == AlertStatus::kFiring && Silenced(alert)) {
         ++summary.silenced;
-        reports_.emplace(key, "");
-        plan.reports.push_back(ReportRecord{std::move(key), "", now_});
+        reports_.emplace(key, ReportRef{nullptr, plan.reports.size()});
+        plan.reports.push_back(ReportRecord{KeyOf(alert), "", now_});
         summary.incident_ids.emplace_back();
         continue;
       }
       if (alert.status == AlertStatus::kFiring && Inhibited(alert)) {
         ++summary.inhibited;
-        reports_.emplace(key, "");
-        plan.reports.push_back(ReportRecord{std::move(key), "", now_});
+        reports_.emplace(key, ReportRef{nullptr, plan.reports.size()});
+        plan.reports.push_back(ReportRecord{KeyOf(alert), "", now_});
         summary.incident_ids.emplace_back();
         continue;
       }
@@ -103,8 +164,8 @@ class Planner {
       }
       std::string incident_id =
           alert.status == AlertStatus::kFiring ? ApplyFiring(alert) : ApplyResolved(alert);
-      reports_.emplace(key, incident_id);
-      plan.reports.push_back(ReportRecord{std::move(key), incident_id, now_});
+      reports_.emplace(key, ReportRef{nullptr, plan.reports.size()});
+      plan.reports.push_back(ReportRecord{KeyOf(alert), incident_id, now_});
       summary.incident_ids.push_back(std::move(incident_id));
     }
     summary.incidents_opened += static_cast<int64_t>(created_.size() - opened_before);
@@ -121,7 +182,13 @@ class Planner {
       if (created.count(id) == 0) plan.updated.push_back(std::move(incidents_.at(id)));
     }
     plan.alerts.reserve(touched_order_.size());
-    for (const AlertKey& key : touched_order_) plan.alerts.push_back(std::move(alerts_.at(key)));
+    plan.alert_writes.reserve(touched_order_.size());
+    for (AlertState* row : touched_order_) {
+      plan.alert_writes.push_back(joined_.contains(row)             ? AlertWrite::kInsert
+                                  : contents_changed_.contains(row) ? AlertWrite::kWhole
+                                                                    : AlertWrite::kState);
+      plan.alerts.push_back(std::move(*row));
+    }
     plan.timeline = std::move(timeline_);
     return plan;
   }
@@ -149,34 +216,38 @@ class Planner {
     return false;
   }
 
-  struct Latest {
-    absl::Time joined_at;
-    std::string incident_id;
+  // Where a report's incident id is: a known report's, or plan_.reports[index]'s.
+  struct ReportRef {
+    const std::string* known = nullptr;
+    size_t index = 0;
   };
 
-  void NoteLatest(const AlertState& row) {
-    const FingerprintKey key{row.tenant, row.fingerprint};
-    auto it = latest_.find(key);
-    if (it == latest_.end() || std::tie(row.joined_at, row.incident_id) >
-                                   std::tie(it->second.joined_at, it->second.incident_id)) {
-      latest_[key] = Latest{row.joined_at, row.incident_id};
+  const std::string& IncidentOf(const ReportRef& ref) const {
+    return ref.known != nullptr ? *ref.known : plan_.reports[ref.index].incident_id;
+  }
+
+  // `row` lives in alerts_ (its tenant, fingerprint, incident id and
+  // joined_at never change there).
+  void NoteLatest(AlertState& row) {
+    auto [it, inserted] = latest_.try_emplace(StringPair{row.tenant, row.fingerprint}, &row);
+    if (!inserted && std::tie(row.joined_at, row.incident_id) >
+                         std::tie(it->second->joined_at, it->second->incident_id)) {
+      it->second = &row;
     }
   }
 
-  AlertState* FindRow(const std::string& incident_id, const std::string& fingerprint) {
-    auto it = alerts_.find(AlertKey{incident_id, fingerprint});
+  AlertState* FindRow(absl::string_view incident_id, absl::string_view fingerprint) {
+    auto it = alerts_.find(StringPair{incident_id, fingerprint});
     return it == alerts_.end() ? nullptr : &it->second;
   }
 
   AlertState* FindLatest(const IncomingAlert& alert) {
-    auto it = latest_.find(FingerprintKey{alert.tenant, alert.fingerprint});
-    if (it == latest_.end()) return nullptr;
-    return FindRow(it->second.incident_id, alert.fingerprint);
+    auto it = latest_.find(StringPair{alert.tenant, alert.fingerprint});
+    return it == latest_.end() ? nullptr : it->second;
   }
 
-  void TouchAlert(const AlertState& row) {
-    AlertKey key{row.incident_id, row.fingerprint};
-    if (touched_.insert(key).second) touched_order_.push_back(std::move(key));
+  void TouchAlert(AlertState& row) {
+    if (touched_.insert(&row).second) touched_order_.push_back(&row);
   }
 
   Incident& TouchIncident(const std::string& id) {
@@ -226,24 +297,33 @@ class Planner {
               {"refire", refire ? "true" : "false"}});
   }
 
-  void SetFiring(AlertState& row, const IncomingAlert& alert) {
+  // Returns whether the row's labels or annotations changed.
+  bool SetFiring(AlertState& row, const IncomingAlert& alert) {
+    bool changed = false;
     row.name = alert.name;
     row.severity = alert.severity;
-    row.labels = alert.labels;
-    row.annotations = alert.annotations;
+    if (row.labels != alert.labels) {
+      row.labels = alert.labels;
+      changed = true;
+    }
+    if (row.annotations != alert.annotations) {
+      row.annotations = alert.annotations;
+      changed = true;
+    }
     row.status = AlertStatus::kFiring;
     row.starts_at = alert.starts_at;
     row.ends_at.reset();
     row.source = alert.source;
     row.generator_url = alert.generator_url;
     row.update_time = now_;
+    return changed;
   }
 
   // A new firing of a fingerprint the open incident already holds.
   std::string Refire(AlertState& row, const IncomingAlert& alert) {
     Incident& incident = TouchIncident(row.incident_id);
     if (row.status != AlertStatus::kFiring) ++incident.firing_alert_count;
-    SetFiring(row, alert);
+    if (SetFiring(row, alert)) contents_changed_.insert(&row);
     TouchAlert(row);
     AddFiringEntry(incident, alert, /*refire=*/true);
     MergeFiring(incident, alert);
@@ -263,7 +343,9 @@ class Planner {
     ++incident.firing_alert_count;
     AddFiringEntry(incident, alert, /*refire=*/false);
     MergeFiring(incident, alert);
-    auto [it, inserted] = alerts_.insert_or_assign(AlertKey{incident.id, alert.fingerprint}, row);
+    auto [it, inserted] =
+        alerts_.insert_or_assign(AlertKey{incident.id, alert.fingerprint}, std::move(row));
+    joined_.insert(&it->second);
     TouchAlert(it->second);
     NoteLatest(it->second);
     return incident.id;
@@ -378,8 +460,10 @@ class Planner {
   const absl::Duration reopen_window_;
   IntakePlan plan_;  // reports so far (summary unused)
   std::map<std::string, Incident> incidents_;
-  std::map<AlertKey, AlertState> alerts_;
-  std::map<ReportKey, std::string> reports_;
+  std::map<AlertKey, AlertState, AlertKeyLess> alerts_;
+  const std::map<ReportKey, std::string> known_reports_;
+  // Every report planned against: the known ones and the batches' so far.
+  absl::flat_hash_map<ReportView, ReportRef> reports_;
   const std::vector<Silence> silences_;
   const std::vector<InhibitionRule> rules_;
   // (tenant, fingerprint) -> labels of the firing alerts that may inhibit.
@@ -387,11 +471,14 @@ class Planner {
   absl::Time now_;
   IdGenerator& ids_;
   std::map<std::string, std::string> open_by_group_;  // group key -> incident id
-  std::map<FingerprintKey, Latest> latest_;
+  // (tenant, fingerprint) -> its latest row (greatest joined_at, incident id).
+  absl::flat_hash_map<StringPair, AlertState*> latest_;
   std::vector<std::string> created_;
   std::set<std::string> changed_;
-  std::set<AlertKey> touched_;
-  std::vector<AlertKey> touched_order_;
+  absl::flat_hash_set<const AlertState*> touched_;
+  std::vector<AlertState*> touched_order_;
+  absl::flat_hash_set<const AlertState*> joined_;            // rows new to the state
+  absl::flat_hash_set<const AlertState*> contents_changed_;  // labels or annotations set anew
   std::vector<TimelineEntry> timeline_;
 };
 
@@ -426,6 +513,7 @@ bool MayBeKnownReport(const AlertState* latest, const IncomingAlert& alert) {
 IntakePlan PlanIntake(IntakeState state, const std::vector<IncomingAlert>& alerts, absl::Time now,
                       IdGenerator& ids, absl::Duration reopen_window) {
   Planner planner(std::move(state), now, ids, reopen_window);
+  planner.Reserve(alerts.size());
   IntakeSummary summary;
   planner.Plan(alerts, summary);
   IntakePlan plan = planner.Finish();
@@ -438,6 +526,9 @@ IntakePlan PlanIntakeGroup(IntakeState state,
                            absl::Time now, IdGenerator& ids, absl::Duration reopen_window,
                            std::vector<IntakeSummary>* summaries) {
   Planner planner(std::move(state), now, ids, reopen_window);
+  size_t alert_count = 0;
+  for (const std::vector<IncomingAlert>* batch : batches) alert_count += batch->size();
+  planner.Reserve(alert_count);
   summaries->assign(batches.size(), IntakeSummary{});
   IntakeSummary total;
   for (size_t b = 0; b < batches.size(); ++b) {

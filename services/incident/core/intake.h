@@ -122,14 +122,22 @@ struct IntakeSummary {
   int64_t inhibited = 0;  // new firing reports muted by an inhibition rule
 };
 
+// How a store writes one of a plan's alert rows.
+enum class AlertWrite {
+  kInsert,  // a row the state did not hold (a fingerprint joined an incident)
+  kState,   // a row of the state whose labels and annotations stayed as loaded
+  kWhole,   // a row of the state whose labels or annotations may have changed
+};
+
 // What a batch writes.
 struct IntakePlan {
   IntakeSummary summary;
-  std::vector<Incident> created;        // new incidents, final state, in creation order
-  std::vector<Incident> updated;        // changed existing incidents, final state, by id
-  std::vector<AlertState> alerts;       // alert rows to insert or replace, final state
-  std::vector<ReportRecord> reports;    // reports to record
-  std::vector<TimelineEntry> timeline;  // entries to append, in order
+  std::vector<Incident> created;         // new incidents, final state, in creation order
+  std::vector<Incident> updated;         // changed existing incidents, final state, by id
+  std::vector<AlertState> alerts;        // alert rows to insert or replace, final state
+  std::vector<AlertWrite> alert_writes;  // per alerts[i]: how it relates to the state
+  std::vector<ReportRecord> reports;     // reports to record
+  std::vector<TimelineEntry> timeline;   // entries to append, in order
 };
 
 // Plans `alerts` (prepared, in request order) received at `now` against

@@ -9,6 +9,7 @@
 #include <set>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -461,7 +462,11 @@ void AppendJson(std::string* out, const Labels& labels) {
   out->push_back('}');
 }
 
-void AppendJson(std::string* out, absl::Time t) { AppendJson(out, common::PgTimestamp(t)); }
+void AppendJson(std::string* out, absl::Time t) {
+  out->push_back('"');
+  common::AppendPgTimestamp(out, t);
+  out->push_back('"');
+}
 
 // The JSON array of alert rows for kUpsertAlerts / kUpdateAlerts.
 std::string AlertRowsJson(const std::vector<const AlertState*>& rows) {
@@ -504,20 +509,20 @@ std::string AlertRowsJson(const std::vector<const AlertState*>& rows) {
   return out;
 }
 
-// Appends the kSelectKnownReports object of `key`, the batch's key `index`,
-// to the JSON array `out` (one string for the whole group: no temporaries
-// per alert).
-void AppendReportKeyJson(std::string* out, const ReportKey& key, size_t index) {
+// Appends the kSelectKnownReports object of KeyOf(alert), the group's key
+// `index`, to the JSON array `out` (one string for the whole group: no
+// temporaries per alert).
+void AppendReportKeyJson(std::string* out, const IncomingAlert& alert, size_t index) {
   if (out->size() > 1) out->push_back(',');
   absl::StrAppend(out, "{\"i\":", index, ",\"tenant_id\":");
-  AppendJson(out, key.tenant);
+  AppendJson(out, alert.tenant);
   out->append(",\"fingerprint\":");
-  AppendJson(out, key.fingerprint);
-  absl::StrAppend(out, ",\"status\":", Wire(key.status), ",\"starts_at\":");
-  AppendJson(out, key.starts_at);
+  AppendJson(out, alert.fingerprint);
+  absl::StrAppend(out, ",\"status\":", Wire(alert.status), ",\"starts_at\":");
+  AppendJson(out, alert.starts_at);
   out->append(",\"ends_at\":");
-  if (key.ends_at) {
-    AppendJson(out, *key.ends_at);
+  if (alert.status == AlertStatus::kResolved && alert.ends_at) {
+    AppendJson(out, *alert.ends_at);
   } else {
     AppendJson(out, kNoEndsAt);
   }
@@ -627,12 +632,18 @@ std::string ReportRows(const std::vector<ReportRecord>& reports) {
     AppendCopyText(&out, key.tenant);
     out.push_back('\t');
     AppendCopyText(&out, key.fingerprint);
-    absl::StrAppend(&out, "\t", static_cast<int>(key.status), "\t",
-                    common::PgTimestamp(key.starts_at), "\t",
-                    key.ends_at ? common::PgTimestamp(*key.ends_at) : std::string(kNoEndsAt),
-                    "\t");
+    absl::StrAppend(&out, "\t", static_cast<int>(key.status), "\t");
+    common::AppendPgTimestamp(&out, key.starts_at);
+    out.push_back('\t');
+    if (key.ends_at) {
+      common::AppendPgTimestamp(&out, *key.ends_at);
+    } else {
+      out.append(kNoEndsAt.data(), kNoEndsAt.size());
+    }
+    out.push_back('\t');
     AppendCopyText(&out, report.incident_id);
-    absl::StrAppend(&out, "\t", common::PgTimestamp(report.received_at));
+    out.push_back('\t');
+    common::AppendPgTimestamp(&out, report.received_at);
   }
   return out;
 }
@@ -647,7 +658,9 @@ std::string TimelineRows(const std::vector<TimelineEntry>& entries) {
     AppendCopyText(&out, e.tenant);
     out.push_back('\t');
     AppendCopyText(&out, e.incident_id);
-    absl::StrAppend(&out, "\t", common::PgTimestamp(e.time), "\t");
+    out.push_back('\t');
+    common::AppendPgTimestamp(&out, e.time);
+    out.push_back('\t');
     AppendCopyText(&out, e.actor);
     out.push_back('\t');
     AppendCopyText(&out, e.kind);
@@ -684,7 +697,9 @@ class ArrayLiteral {
   }
   void AddTime(absl::Time t) {
     Next();
-    absl::StrAppend(&out_, "\"", common::PgTimestamp(t), "\"");
+    out_.push_back('"');
+    common::AppendPgTimestamp(&out_, t);
+    out_.push_back('"');
   }
   void AddNull() {
     Next();
@@ -960,8 +975,9 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
   // parameter appended in place.
   size_t alert_count = 0;
   for (const std::vector<IncomingAlert>* batch : batches) alert_count += batch->size();
-  std::vector<ReportKey> keys;
-  keys.reserve(alert_count);
+  // The group's alerts in order (report key i is KeyOf(*flat[i])).
+  std::vector<const IncomingAlert*> flat;
+  flat.reserve(alert_count);
   std::set<absl::string_view> group_keys;
   std::set<std::pair<absl::string_view, absl::string_view>> groups;
   // Fingerprints with a firing report (their labels may change) and the
@@ -971,7 +987,7 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
   std::set<absl::string_view> tenants;
   for (const std::vector<IncomingAlert>* batch : batches) {
     for (const IncomingAlert& alert : *batch) {
-      keys.push_back(KeyOf(alert));
+      flat.push_back(&alert);
       group_keys.insert(alert.group_key);
       groups.emplace(alert.tenant, alert.group_key);
       if (alert.status == AlertStatus::kFiring) {
@@ -1020,11 +1036,26 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
   // key looked up.
   bool look_up_every_report = false;
   using Summaries = std::vector<IntakeSummary>;
+  using StringPair = std::pair<absl::string_view, absl::string_view>;
   return Retrying<Summaries>([&]() {
     return pool_.Transact<Summaries>([&](pqxx::work& txn) -> absl::StatusOr<Summaries> {
+      IntakeState state;
+      // Silences and inhibition rules first, before kIntakePlanning: small
+      // tables read by tenant, so their prepared statements keep a generic
+      // plan instead of being planned again in every group. No lock orders
+      // them against intake: a silence or rule written concurrently applies
+      // from some group on either way.
+      for (const pqxx::row& row :
+           txn.exec_prepared(kIntakeSelectActiveSilences.name, tenants_json, now_text)) {
+        ASSIGN_OR_RETURN(Silence silence, ParseSilence(row));
+        state.silences.push_back(std::move(silence));
+      }
+      for (const pqxx::row& row : txn.exec_prepared(kIntakeSelectTenantRules.name, tenants_json)) {
+        ASSIGN_OR_RETURN(InhibitionRule rule, ParseInhibitionRule(row));
+        state.inhibition_rules.push_back(std::move(rule));
+      }
       txn.exec(kIntakePlanning);
       txn.exec_prepared(kIntakeLockGroups.name, kGroupLockSpace, lock_json);
-      IntakeState state;
       RETURN_IF_ERROR(ParseIncidents(
           txn.exec_prepared(kIntakeLockOpenGroupIncidents.name, groups_json), &state.incidents));
       // Each fingerprint's latest row (labels and annotations only for those
@@ -1035,53 +1066,61 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
       // that is all the state needs: one probe per fingerprint. Otherwise
       // (a fingerprint last seen in a resolved incident or another group),
       // lock those incidents too and read every row of theirs again.
-      std::map<std::pair<std::string, std::string>, AlertState> latest;
+      // Keyed by views of the batches' (tenant, fingerprint) strings.
+      absl::flat_hash_map<StringPair, AlertState> latest;
+      latest.reserve(fired.size() + resolved.size());
       std::set<std::pair<std::string, std::string>> more_ids;
       for (const pqxx::row& row : txn.exec_prepared(kIntakeSelectLatestAlerts.name, latest_json)) {
         ASSIGN_OR_RETURN(AlertState alert, ParseAlert(row));
         if (state.incidents.count(alert.incident_id) == 0) {
           more_ids.emplace(alert.tenant, alert.incident_id);
         }
-        std::pair<std::string, std::string> key{alert.tenant, alert.fingerprint};
-        latest.emplace(std::move(key), std::move(alert));
+        const StringPair fingerprint{alert.tenant, alert.fingerprint};
+        auto key = fired.find(fingerprint);
+        if (key == fired.end()) {
+          key = resolved.find(fingerprint);
+          if (key == resolved.end()) {
+            return absl::InternalError(absl::StrCat("intake read a row of fingerprint ",
+                                                    alert.fingerprint, " it did not ask for"));
+          }
+        }
+        latest.emplace(*key, std::move(alert));
       }
 
       // The keys that may have been accepted before, looked up.
       std::string keys_json = "[";
-      size_t key_index = 0;
+      keys_json.reserve(flat.size() * 160 + 2);
       bool skipped = false;
-      for (const std::vector<IncomingAlert>* batch : batches) {
-        for (const IncomingAlert& alert : *batch) {
-          const auto row = latest.find({alert.tenant, alert.fingerprint});
-          if (look_up_every_report ||
-              MayBeKnownReport(row == latest.end() ? nullptr : &row->second, alert)) {
-            AppendReportKeyJson(&keys_json, keys[key_index], key_index);
-          } else {
-            skipped = true;
-          }
-          ++key_index;
+      for (size_t i = 0; i < flat.size(); ++i) {
+        const IncomingAlert& alert = *flat[i];
+        const auto row = latest.find(StringPair{alert.tenant, alert.fingerprint});
+        if (look_up_every_report ||
+            MayBeKnownReport(row == latest.end() ? nullptr : &row->second, alert)) {
+          AppendReportKeyJson(&keys_json, alert, i);
+        } else {
+          skipped = true;
         }
       }
       keys_json.push_back(']');
       if (keys_json.size() > 2) {
         for (const pqxx::row& row : txn.exec_prepared(kIntakeSelectKnownReports.name, keys_json)) {
-          state.known_reports.emplace(keys.at(row[0].as<size_t>()), row[1].as<std::string>());
+          state.known_reports.emplace(KeyOf(*flat.at(row[0].as<size_t>())),
+                                      row[1].as<std::string>());
         }
       }
 
       bool complete = more_ids.empty();
       if (complete) {
-        std::map<std::pair<std::string, std::string>, std::string> open_of_group;
+        // Views of state.incidents' strings (its nodes stay put).
+        absl::flat_hash_map<StringPair, absl::string_view> open_of_group;
         for (const auto& [id, incident] : state.incidents) {
-          open_of_group.emplace(std::make_pair(incident.tenant, incident.group_key), id);
+          open_of_group.emplace(StringPair{incident.tenant, incident.group_key}, id);
         }
-        for (const std::vector<IncomingAlert>* batch : batches) {
-          for (const IncomingAlert& alert : *batch) {
-            const auto group = open_of_group.find({alert.tenant, alert.group_key});
-            if (group == open_of_group.end()) continue;
-            const auto row = latest.find({alert.tenant, alert.fingerprint});
-            if (row != latest.end() && row->second.incident_id != group->second) complete = false;
-          }
+        for (const IncomingAlert* alert : flat) {
+          const auto group = open_of_group.find(StringPair{alert->tenant, alert->group_key});
+          if (group == open_of_group.end()) continue;
+          const auto row = latest.find(StringPair{alert->tenant, alert->fingerprint});
+          if (row != latest.end() && row->second.incident_id != group->second) complete = false;
         }
       }
       if (complete) {
@@ -1117,16 +1156,6 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
         }
       }
 
-      for (const pqxx::row& row :
-           txn.exec_prepared(kIntakeSelectActiveSilences.name, tenants_json, now_text)) {
-        ASSIGN_OR_RETURN(Silence silence, ParseSilence(row));
-        state.silences.push_back(std::move(silence));
-      }
-
-      for (const pqxx::row& row : txn.exec_prepared(kIntakeSelectTenantRules.name, tenants_json)) {
-        ASSIGN_OR_RETURN(InhibitionRule rule, ParseInhibitionRule(row));
-        state.inhibition_rules.push_back(std::move(rule));
-      }
       if (!state.inhibition_rules.empty()) {
         for (const pqxx::row& row :
              txn.exec_prepared(kIntakeSelectFiringAlerts.name, tenants_json)) {
@@ -1135,12 +1164,6 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
         }
       }
 
-      // Rows that exist are updated (only their state columns when their
-      // labels and annotations stay as loaded), new ones inserted.
-      std::map<std::pair<std::string, std::string>, std::pair<Labels, Labels>> loaded;
-      for (const auto& [key, row] : state.alerts) {
-        loaded.emplace(key, std::make_pair(row.labels, row.annotations));
-      }
       Summaries summaries;
       IntakePlan plan =
           PlanIntakeGroup(std::move(state), batches, now, ids_, reopen_window_, &summaries);
@@ -1153,11 +1176,13 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
       ArrayLiteral s_tenant, s_incident, s_fingerprint, s_name, s_severity, s_status, s_starts,
           s_ends, s_source, s_url, s_update;
       size_t state_rows = 0;
-      for (const AlertState& alert : plan.alerts) {
-        const auto it = loaded.find({alert.incident_id, alert.fingerprint});
-        if (it == loaded.end()) {
+      // Rows that exist are updated (only their state columns when their
+      // labels and annotations stay as loaded), new ones inserted.
+      for (size_t i = 0; i < plan.alerts.size(); ++i) {
+        const AlertState& alert = plan.alerts[i];
+        if (plan.alert_writes[i] == AlertWrite::kInsert) {
           new_rows.push_back(&alert);
-        } else if (it->second.first != alert.labels || it->second.second != alert.annotations) {
+        } else if (plan.alert_writes[i] == AlertWrite::kWhole) {
           updated_rows.push_back(&alert);
         } else {
           ++state_rows;
