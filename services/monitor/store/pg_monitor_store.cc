@@ -973,34 +973,49 @@ absl::Status WriteSeries(pqxx::work& txn, const std::vector<const SeriesRecord*>
   return absl::OkStatus();
 }
 
+// The column arrays of a statement writing rollup rows (kUpsertRollupsSql
+// and the sketched rows' statements, which also send `sketches`).
+struct RollupColumns {
+  std::vector<std::string> tenants, metrics, keys, sketches;
+  std::vector<int64_t> buckets, counts;
+  std::vector<double> sums, mins, maxs;
+
+  explicit RollupColumns(size_t capacity = 0) {
+    tenants.reserve(capacity);
+    metrics.reserve(capacity);
+    keys.reserve(capacity);
+    buckets.reserve(capacity);
+    counts.reserve(capacity);
+    sums.reserve(capacity);
+    mins.reserve(capacity);
+    maxs.reserve(capacity);
+  }
+  // One row: `delta`'s cell at `bucket` (unix seconds).
+  void Add(const RollupDelta& delta, int64_t bucket) {
+    tenants.push_back(delta.tenant);
+    metrics.push_back(delta.metric);
+    keys.push_back(delta.series_key);
+    buckets.push_back(bucket);
+    counts.push_back(delta.stats.count);
+    sums.push_back(delta.stats.sum);
+    mins.push_back(delta.stats.min);
+    maxs.push_back(delta.stats.max);
+  }
+  // The same with the cell's serialized sketch (sent as hex).
+  void Add(const RollupDelta& delta, int64_t bucket, const std::string& sketch) {
+    Add(delta, bucket);
+    sketches.push_back(absl::BytesToHexString(sketch));
+  }
+};
+
 // Upserts `deltas` with `sql` (kUpsertRollupsSql or kUpsertSketchedRollupsSql).
 pqxx::result UpsertRollups(pqxx::work& txn, const char* sql,
                            const std::vector<const RollupDelta*>& deltas) {
-  const size_t n = deltas.size();
-  std::vector<std::string> tenants, metrics, keys;
-  std::vector<int64_t> buckets, counts;
-  std::vector<double> sums, mins, maxs;
-  tenants.reserve(n);
-  metrics.reserve(n);
-  keys.reserve(n);
-  buckets.reserve(n);
-  counts.reserve(n);
-  sums.reserve(n);
-  mins.reserve(n);
-  maxs.reserve(n);
-  for (const RollupDelta* delta : deltas) {
-    tenants.push_back(delta->tenant);
-    metrics.push_back(delta->metric);
-    keys.push_back(delta->series_key);
-    buckets.push_back(absl::ToUnixSeconds(delta->bucket));
-    counts.push_back(delta->stats.count);
-    sums.push_back(delta->stats.sum);
-    mins.push_back(delta->stats.min);
-    maxs.push_back(delta->stats.max);
-  }
-  return txn.exec_params(sql, PgTextArray(tenants), PgTextArray(metrics), PgTextArray(keys),
-                         PgInt64Array(buckets), PgInt64Array(counts), PgFloat8Array(sums),
-                         PgFloat8Array(mins), PgFloat8Array(maxs));
+  RollupColumns c(deltas.size());
+  for (const RollupDelta* delta : deltas) c.Add(*delta, absl::ToUnixSeconds(delta->bucket));
+  return txn.exec_params(sql, PgTextArray(c.tenants), PgTextArray(c.metrics), PgTextArray(c.keys),
+                         PgInt64Array(c.buckets), PgInt64Array(c.counts), PgFloat8Array(c.sums),
+                         PgFloat8Array(c.mins), PgFloat8Array(c.maxs));
 }
 
 // Adds sketched `deltas` (sorted by key) by upserting them, which locks the
@@ -1189,29 +1204,21 @@ absl::Status WriteSketchedRollups(pqxx::work& txn, const std::vector<const Rollu
     return absl::OkStatus();
   };
   {
-    std::vector<std::string> tenants, metrics, keys, sketches;
-    std::vector<int64_t> u_buckets, counts, old;
-    std::vector<double> sums, mins, maxs;
+    RollupColumns columns;
+    std::vector<int64_t> old;
     for (size_t i = 0; i < n; ++i) {
       if (!cells[i].known) continue;
-      const RollupDelta& delta = *sketched[i];
-      tenants.push_back(delta.tenant);
-      metrics.push_back(delta.metric);
-      keys.push_back(delta.series_key);
-      u_buckets.push_back(buckets[i]);
-      counts.push_back(delta.stats.count);
-      sums.push_back(delta.stats.sum);
-      mins.push_back(delta.stats.min);
-      maxs.push_back(delta.stats.max);
+      columns.Add(*sketched[i], buckets[i], cells[i].merged);
       old.push_back(cells[i].old_count);
-      sketches.push_back(absl::BytesToHexString(cells[i].merged));
     }
-    if (!tenants.empty()) {
+    if (!columns.tenants.empty()) {
       RETURN_IF_ERROR(written_rows(
-          txn.exec_params(kUpdateSketchedRollupsSql, PgTextArray(tenants), PgTextArray(metrics),
-                          PgTextArray(keys), PgInt64Array(u_buckets), PgInt64Array(counts),
-                          PgFloat8Array(sums), PgFloat8Array(mins), PgFloat8Array(maxs),
-                          PgInt64Array(old), PgTextArray(sketches), from, to),
+          txn.exec_params(kUpdateSketchedRollupsSql, PgTextArray(columns.tenants),
+                          PgTextArray(columns.metrics), PgTextArray(columns.keys),
+                          PgInt64Array(columns.buckets), PgInt64Array(columns.counts),
+                          PgFloat8Array(columns.sums), PgFloat8Array(columns.mins),
+                          PgFloat8Array(columns.maxs), PgInt64Array(old),
+                          PgTextArray(columns.sketches), from, to),
           "update"));
     }
   }
@@ -1221,29 +1228,19 @@ absl::Status WriteSketchedRollups(pqxx::work& txn, const std::vector<const Rollu
 
   // Missing rows: inserted with the batch's sketch unless already there.
   {
-    std::vector<std::string> tenants, metrics, keys, sketches;
-    std::vector<int64_t> i_buckets, counts;
-    std::vector<double> sums, mins, maxs;
+    RollupColumns columns;
     for (size_t i = 0; i < n; ++i) {
       if (cells[i].known) continue;
-      const RollupDelta& delta = *sketched[i];
-      cells[i].merged = delta.sketch->Serialize();
-      tenants.push_back(delta.tenant);
-      metrics.push_back(delta.metric);
-      keys.push_back(delta.series_key);
-      i_buckets.push_back(buckets[i]);
-      counts.push_back(delta.stats.count);
-      sums.push_back(delta.stats.sum);
-      mins.push_back(delta.stats.min);
-      maxs.push_back(delta.stats.max);
-      sketches.push_back(absl::BytesToHexString(cells[i].merged));
+      cells[i].merged = sketched[i]->sketch->Serialize();
+      columns.Add(*sketched[i], buckets[i], cells[i].merged);
     }
-    if (!tenants.empty()) {
+    if (!columns.tenants.empty()) {
       RETURN_IF_ERROR(written_rows(
-          txn.exec_params(kInsertSketchedRollupsSql, PgTextArray(tenants), PgTextArray(metrics),
-                          PgTextArray(keys), PgInt64Array(i_buckets), PgInt64Array(counts),
-                          PgFloat8Array(sums), PgFloat8Array(mins), PgFloat8Array(maxs),
-                          PgTextArray(sketches)),
+          txn.exec_params(kInsertSketchedRollupsSql, PgTextArray(columns.tenants),
+                          PgTextArray(columns.metrics), PgTextArray(columns.keys),
+                          PgInt64Array(columns.buckets), PgInt64Array(columns.counts),
+                          PgFloat8Array(columns.sums), PgFloat8Array(columns.mins),
+                          PgFloat8Array(columns.maxs), PgTextArray(columns.sketches)),
           "insert"));
     }
   }
