@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -335,6 +336,49 @@ TEST(BacktestTest, ScoresHandComputedErrorsOnObservedPointsOnly) {
 // ---------------------------------------------------------------------------
 // ForecastSeries
 // ---------------------------------------------------------------------------
+
+// Three days of a small daily cycle at a 5-minute step (a few runs per step,
+// deterministic noise), and optionally a ramp over its last two hours (33 to
+// 192 per step): the shape of agentwatch demo's traffic ramp.
+RegularSeries QuietDaysThenRamp(bool ramp) {
+  RegularSeries series{kStart, absl::Minutes(5), {}};
+  uint64_t state = 12345;
+  for (int64_t i = 0; i < 864; ++i) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    const double noise = static_cast<double>(state >> 33) / static_cast<double>(1ULL << 31);
+    series.values.push_back(
+        std::round(std::max(0.0, 2 + 2 * std::sin(2 * M_PI * static_cast<double>(i) / 288) +
+                                     2 * (noise - 0.5))));
+  }
+  if (ramp) {
+    for (int64_t k = 0; k < 24; ++k) series.values[840 + k] = 33 + std::round(159.0 * k / 23);
+  }
+  return series;
+}
+
+TEST(ForecastSeriesTest, ABreakAfterTheBacktestsReachReplacesTheBacktestsChoice) {
+  auto result = ForecastSeries(QuietDaysThenRamp(true), Spec(72));
+  ASSERT_THAT(result, IsOk());
+  // The backtest alone (its origins end 72 steps before the ramp's end) would
+  // choose a model that forecasts the quiet days.
+  const auto best_on_backtest = std::min_element(
+      result->candidates.begin(), result->candidates.end(),
+      [](const ModelScore& a, const ModelScore& b) { return a.mase < b.mase; });
+  ASSERT_NE(best_on_backtest, result->candidates.end());
+  EXPECT_NE(best_on_backtest->model, result->model);
+  EXPECT_TRUE(result->recent_break);
+  // The forecast follows the ramp instead: it starts near its last value.
+  ASSERT_FALSE(result->points.empty());
+  EXPECT_GT(result->points[0].value, 150);
+}
+
+TEST(ForecastSeriesTest, NoBreakKeepsTheBacktestsChoice) {
+  auto result = ForecastSeries(QuietDaysThenRamp(false), Spec(72));
+  ASSERT_THAT(result, IsOk());
+  EXPECT_FALSE(result->recent_break);
+  ASSERT_FALSE(result->points.empty());
+  EXPECT_LT(result->points[0].value, 20);
+}
 
 TEST(ForecastSeriesTest, SeasonalNaiveRecoversAKnownDailySeasonalityExactly) {
   const RegularSeries history = HourlySeries(7);

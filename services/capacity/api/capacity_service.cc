@@ -111,6 +111,7 @@ absl::Status CapacityServiceImpl::Forecast(const v1::GetForecastRequest& request
                                         {"backtest_mase", absl::StrCat(result.backtest_mase)},
                                         {"history_points", absl::StrCat(result.history_points)},
                                         {"imputed_points", absl::StrCat(result.imputed_points)},
+                                        {"recent_break", result.recent_break ? "true" : "false"},
                                         {"points", absl::StrCat(result.points.size())},
                                         {"seconds", absl::StrCat(seconds)}});
   return absl::OkStatus();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -32,6 +33,16 @@ constexpr int64_t kMinPhasePairs = 10;
 constexpr double kPhaseFloor = 0.1;
 // Combinations tried: the mean of the best two, and of the best three.
 constexpr size_t kEnsembleSizes[] = {2, 3};
+// The recent-break check (RecentBreakChoice): windows of the last
+// kMinRecentWindow steps, then twice as many and so on, while within the
+// horizon and max(kMinRecentWindow, n / kRecentWindowDivisor); the backtest's
+// choice gives way when its error in a window is over kBreakRatio times the
+// best candidate's and over kBreakScales times the history's seasonal-naive
+// error.
+constexpr int64_t kMinRecentWindow = 6;
+constexpr int64_t kRecentWindowDivisor = 36;
+constexpr double kBreakRatio = 3.0;
+constexpr double kBreakScales = 4.0;
 
 // The models to backtest, in tie-breaking order: the simplest first, so that
 // a more complex model must be strictly better to be chosen.
@@ -461,6 +472,85 @@ absl::Status CheckModelName(absl::string_view name) {
                             absl::StrJoin(kOfferedModels, ", "), " or empty for automatic"));
 }
 
+namespace {
+
+// A break at the end of the history (a level shift or ramp in its last
+// hours) falls after every backtest origin's horizon, so the backtest cannot
+// see it, and a model fitted to the whole history (a seasonal regression)
+// can win on the earlier data while forecasting as if the break never
+// happened. The check: every candidate forecasts the recent window from its
+// start; when the chosen models' mean forecast misses the observed values
+// there by far more than the best candidate does and than the series' usual
+// error (see the constants), that candidate is returned to be used instead.
+// Windows are tried shortest first (a candidate must have seen part of the
+// break before the window to follow it). None when no window holds enough
+// observed points or nothing stands out.
+std::optional<size_t> RecentBreakChoiceIn(
+    const std::vector<std::unique_ptr<ForecastModel>>& models, const FilledSeries& filled,
+    const std::vector<size_t>& chosen, double scale, int64_t window) {
+  const int64_t n = static_cast<int64_t>(filled.values.size());
+  const int64_t origin = n - window;
+  int64_t observed = 0;
+  for (int64_t t = origin; t < n; ++t) observed += filled.observed[t] != 0;
+  if (origin < 1 || observed < kMinRecentWindow) return std::nullopt;
+  const absl::Span<const double> before(filled.values.data(), static_cast<size_t>(origin));
+  std::vector<std::vector<double>> means(models.size());
+  for (size_t i = 0; i < models.size(); ++i) {
+    if (models[i]->MinHistory() > origin) continue;
+    absl::StatusOr<ModelForecast> one = models[i]->Forecast(before, window);
+    if (one.ok()) means[i] = std::move(one->mean);
+  }
+  auto mae = [&](const std::vector<double>& mean) {
+    double sum = 0;
+    for (int64_t t = origin; t < n; ++t) {
+      if (filled.observed[t] != 0) sum += std::abs(mean[t - origin] - filled.values[t]);
+    }
+    return sum / static_cast<double>(observed);
+  };
+  std::vector<double> chosen_mean(static_cast<size_t>(window), 0);
+  for (const size_t i : chosen) {
+    if (means[i].empty()) return std::nullopt;
+    for (size_t k = 0; k < chosen_mean.size(); ++k) {
+      chosen_mean[k] += means[i][k] / static_cast<double>(chosen.size());
+    }
+  }
+  const double chosen_mae = mae(chosen_mean);
+  std::optional<size_t> best;
+  double best_mae = 0;
+  for (size_t i = 0; i < models.size(); ++i) {
+    if (means[i].empty()) continue;
+    const double error = mae(means[i]);
+    if (std::isfinite(error) && (!best.has_value() || error < best_mae)) {
+      best = i;
+      best_mae = error;
+    }
+  }
+  if (!best.has_value() || !(chosen_mae > kBreakRatio * best_mae) ||
+      !(chosen_mae > kBreakScales * scale)) {
+    return std::nullopt;
+  }
+  return best;
+}
+
+std::optional<size_t> RecentBreakChoice(const std::vector<std::unique_ptr<ForecastModel>>& models,
+                                        const FilledSeries& filled,
+                                        const std::vector<size_t>& chosen, double scale,
+                                        int64_t horizon) {
+  if (!(scale > 0) || !std::isfinite(scale) || chosen.empty()) return std::nullopt;
+  const int64_t n = static_cast<int64_t>(filled.values.size());
+  const int64_t longest = std::min(horizon, std::max(kMinRecentWindow, n / kRecentWindowDivisor));
+  for (int64_t window = kMinRecentWindow; window <= longest; window *= 2) {
+    if (const std::optional<size_t> best =
+            RecentBreakChoiceIn(models, filled, chosen, scale, window);
+        best.has_value()) {
+      return best;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 absl::StatusOr<ForecastResult> ForecastSeries(const RegularSeries& history,
                                               const ForecastSpec& spec) {
   if (history.step <= absl::ZeroDuration()) {
@@ -533,6 +623,15 @@ absl::StatusOr<ForecastResult> ForecastSeries(const RegularSeries& history,
         best_combination = std::move(combined);
         chosen_score = &best_combination;
       }
+    }
+  }
+  if (spec.model.empty()) {
+    if (const std::optional<size_t> recent =
+            RecentBreakChoice(models, filled, chosen, scale, spec.horizon);
+        recent.has_value()) {
+      chosen = {*recent};
+      chosen_score = &scores[*recent];
+      result.recent_break = true;
     }
   }
   if (chosen.size() == 1) {

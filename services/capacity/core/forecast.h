@@ -109,6 +109,11 @@ struct ForecastResult {
   std::vector<std::string> ensemble_members;
   double backtest_mase = 0;
   double backtest_smape = 0;
+  // True when the backtest's choice was replaced because it missed a break at
+  // the end of the history (a level shift or ramp the backtest cannot score);
+  // `model` is then the candidate that followed the break best, and
+  // backtest_mase its own score.
+  bool recent_break = false;
   // Every candidate's score, in candidate order (seasonal naive first); empty
   // when the spec named the model.
   std::vector<ModelScore> candidates;
