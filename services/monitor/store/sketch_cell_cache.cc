@@ -39,7 +39,7 @@ void SketchCellCache::Remember(std::vector<Update> updates) {
     if (Charge(entry) > max_bytes_) continue;
     bytes_ += Charge(entry);
     lru_.push_front(std::move(entry));
-    index_.emplace(lru_.front().key, lru_.begin());
+    index_.emplace(absl::string_view(lru_.front().key), lru_.begin());
   }
   EvictLocked();
 }
@@ -57,7 +57,7 @@ void SketchCellCache::CountStale(int64_t n) {
 
 void SketchCellCache::EraseLocked(std::list<Entry>::iterator it) {
   bytes_ -= Charge(*it);
-  index_.erase(it->key);
+  index_.erase(absl::string_view(it->key));  // before the key it views is freed
   lru_.erase(it);
 }
 

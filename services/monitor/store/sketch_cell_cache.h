@@ -20,9 +20,9 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
@@ -99,7 +99,9 @@ class SketchCellCache {
   const size_t max_bytes_;
   mutable std::mutex mu_;
   std::list<Entry> lru_;  // most recently used first
-  std::unordered_map<std::string, std::list<Entry>::iterator> index_;
+  // Keyed by views of the entries' own keys (list nodes never move), so a
+  // key is stored once, as Charge counts it.
+  absl::flat_hash_map<absl::string_view, std::list<Entry>::iterator> index_;
   size_t bytes_ = 0;
   Stats stats_;
 };
