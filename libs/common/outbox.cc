@@ -10,7 +10,6 @@
 #include <tuple>
 
 #include "absl/random/random.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/pg.h"
@@ -52,17 +51,17 @@ void EnqueueOutboxBatch(pqxx::work& txn, const std::string& schema,
     tenants.push_back(std::move(message.tenant));
     destinations.push_back(std::move(message.destination));
     keys.push_back(std::move(message.idempotency_key));
-    payloads.push_back(absl::BytesToHexString(message.payload));
+    payloads.push_back(std::move(message.payload));
   }
   const TraceContext& trace = CurrentTrace();
   txn.exec_params(
       absl::StrCat("INSERT INTO ", schema,
                    ".outbox (tenant_id, destination, idempotency_key, payload, traceparent) "
-                   "SELECT t, d, k, decode(p, 'hex'), $1::text FROM unnest($2::text[], "
-                   "$3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(t, d, k, p, i) "
+                   "SELECT t, d, k, p, $1::text FROM unnest($2::text[], $3::text[], $4::text[], "
+                   "$5::bytea[]) WITH ORDINALITY AS u(t, d, k, p, i) "
                    "ORDER BY i ON CONFLICT (destination, idempotency_key) DO NOTHING"),
       trace.valid() ? trace.ToTraceparent() : std::string(), PgTextArray(tenants),
-      PgTextArray(destinations), PgTextArray(keys), PgTextArray(payloads));
+      PgTextArray(destinations), PgTextArray(keys), PgByteaArray(payloads));
 }
 
 OutboxDispatcher::OutboxDispatcher(PgPool& pool, OutboxDispatcherOptions options,

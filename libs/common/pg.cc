@@ -1,5 +1,7 @@
 #include "common/pg.h"
 
+#include <cstring>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
@@ -301,18 +303,66 @@ std::string PgTimestamp(absl::Time t) {
 }
 
 std::string PgTextArray(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    out.push_back('"');
-    for (const char c : values[i]) {
-      if (c == '"' || c == '\\') out.push_back('\\');
-      out.push_back(c);
-    }
-    out.push_back('"');
+  // Sized first (2 braces, 2 quotes and a comma per element, a backslash per
+  // quote or backslash), then filled in place, one copy per element when no
+  // element needs escaping (the usual case): the arrays of a write path carry
+  // megabytes, and growing the string a byte at a time reallocated and copied
+  // it over and over.
+  size_t size = values.empty() ? 2 : 1 + 3 * values.size();
+  size_t escapes = 0;
+  for (const std::string& value : values) {
+    size += value.size();
+    for (const char c : value) escapes += static_cast<size_t>((c == '"') | (c == '\\'));
   }
-  out.push_back('}');
+  std::string out(size + escapes, '\0');
+  char* p = out.data();
+  *p++ = '{';
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) *p++ = ',';
+    *p++ = '"';
+    const std::string& value = values[i];
+    if (escapes == 0) {
+      if (!value.empty()) std::memcpy(p, value.data(), value.size());
+      p += value.size();
+    } else {
+      for (const char c : value) {
+        if (c == '"' || c == '\\') *p++ = '\\';
+        *p++ = c;
+      }
+    }
+    *p++ = '"';
+  }
+  *p++ = '}';
   return out;
+}
+
+pqxx::binarystring PgByteaArray(const std::vector<std::string>& values) {
+  // array_recv's layout, every integer 4 bytes in network order: dimensions
+  // (1), has-nulls (0), the element type (bytea, oid 17), the length and lower
+  // bound of the dimension, then each element's length and bytes.
+  size_t size = 20 + 4 * values.size();
+  for (const std::string& value : values) size += value.size();
+  std::string out(size, '\0');
+  char* p = out.data();
+  auto put = [&p](uint32_t v) {
+    p[0] = static_cast<char>(v >> 24);
+    p[1] = static_cast<char>(v >> 16);
+    p[2] = static_cast<char>(v >> 8);
+    p[3] = static_cast<char>(v);
+    p += 4;
+  };
+  constexpr uint32_t kByteaOid = 17;
+  put(1);
+  put(0);
+  put(kByteaOid);
+  put(static_cast<uint32_t>(values.size()));
+  put(1);
+  for (const std::string& value : values) {
+    put(static_cast<uint32_t>(value.size()));
+    if (!value.empty()) std::memcpy(p, value.data(), value.size());
+    p += value.size();
+  }
+  return pqxx::binarystring(out);
 }
 
 }  // namespace agentwatch::common

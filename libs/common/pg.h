@@ -122,4 +122,9 @@ void AppendPgTimestamp(std::string* out, absl::Time t);
 // element quoted and escaped (so empty strings and commas survive).
 std::string PgTextArray(const std::vector<std::string>& values);
 
+// A bytea[] value in Postgres' binary array format, for binding to a
+// `$n::bytea[]`: the bytes travel as they are, with no hex encoding or array
+// quoting to build and undo (one dimension, no NULLs, elements under 2 GiB).
+pqxx::binarystring PgByteaArray(const std::vector<std::string>& values);
+
 }  // namespace agentwatch::common

@@ -118,6 +118,8 @@ TEST(OutboxTest, BatchEnqueueWritesWhatSingleEnqueueWritesAndSkipsRepeatedKeys) 
   // with NUL and non-UTF-8 bytes.
   const std::string binary("a\0\xff\"{},\\b", 9);
   const std::string odd_key = "k \"1\", {x}\\";
+  std::string big(1 << 20, '\0');  // every byte value, a megabyte long
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 131) >> 3);
   ASSERT_THAT(pool.WithTransaction([&](pqxx::work& txn) {
     EnqueueOutbox(txn, kSchema, OutboxMessage{"tenant-a", kDestination, "k-existing", "old"});
     return absl::OkStatus();
@@ -132,7 +134,8 @@ TEST(OutboxTest, BatchEnqueueWritesWhatSingleEnqueueWritesAndSkipsRepeatedKeys) 
                           OutboxMessage{"tenant-a", kDestination, "k-existing", "new"},
                           OutboxMessage{"tenant-a", "other.Destination", odd_key, ""},
                           OutboxMessage{"tenant-a", kDestination, "k-2", "two"},
-                          OutboxMessage{"tenant-a", kDestination, "k-2", "repeat"}});
+                          OutboxMessage{"tenant-a", kDestination, "k-2", "repeat"},
+                          OutboxMessage{"tenant-a", kDestination, "k-big", big}});
       EnqueueOutboxBatch(txn, kSchema, {});
       return absl::OkStatus();
     }),
@@ -159,6 +162,8 @@ TEST(OutboxTest, BatchEnqueueWritesWhatSingleEnqueueWritesAndSkipsRepeatedKeys) 
                                          absl::BytesToHexString(binary), tp),
                   ::testing::ElementsAre("tenant-a", kDestination, "k-2",
                                          absl::BytesToHexString("two"), tp),
+                  ::testing::ElementsAre("tenant-a", kDestination, "k-big",
+                                         absl::BytesToHexString(big), tp),
                   ::testing::ElementsAre("tenant-a", kDestination, "k-existing",
                                          absl::BytesToHexString("old"), ""),
                   ::testing::ElementsAre("tenant-a", "other.Destination", odd_key, "", tp)));

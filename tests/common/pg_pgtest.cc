@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <random>
 #include <thread>
 
 #include "common/pg.h"
@@ -179,6 +180,34 @@ TEST(PgPoolTest, UnreachableServerIsUnavailableAndThePoolRecovers) {
   EXPECT_THAT(pool.Ping(), StatusIs(absl::StatusCode::kUnavailable));
   ASSERT_THAT(server.Start(), IsOk());
   EXPECT_THAT(pool.Ping(), IsOk());
+}
+
+TEST(PgTextArrayTest, RoundTripsThroughPostgres) {
+  TestDatabase db;
+  PgPool pool({db.dsn(), 1});
+  std::vector<std::string> values = {"", "NULL", "a,b", "{x}", R"(say "hi")", R"(C:\dir)",
+                                     R"(\")", " padded ", "h\xC3\xA9llo", "tab\tnew\nline"};
+  std::mt19937 random(7);
+  const std::string alphabet = "ab,{}\"\\ \t'";
+  for (int i = 0; i < 200; ++i) {
+    std::string value;
+    for (int n = static_cast<int>(random() % 12); n > 0; --n) {
+      value.push_back(alphabet[random() % alphabet.size()]);
+    }
+    values.push_back(value);
+  }
+  auto stored = pool.Transact<std::vector<std::string>>(
+      [&](pqxx::work& txn) -> absl::StatusOr<std::vector<std::string>> {
+        std::vector<std::string> out;
+        for (const auto& row : txn.exec_params(
+                 "SELECT v FROM unnest($1::text[]) WITH ORDINALITY AS u(v, i) ORDER BY i",
+                 PgTextArray(values))) {
+          EXPECT_FALSE(row[0].is_null());
+          out.push_back(row[0].as<std::string>());
+        }
+        return out;
+      });
+  EXPECT_THAT(stored, IsOkAndHolds(values));
 }
 
 }  // namespace
