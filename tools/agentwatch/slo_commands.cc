@@ -247,7 +247,11 @@ int SlosReport(const Args& args) {
   auto stub = monitor_v1::MonitorService::NewStub(cmd.Channel(cmd.monitor_addr));
   monitor_v1::Slo slo;
   if (!Resolve(cmd, *stub, tenant, cmd.positional[0], &slo)) return 1;
-  const absl::Time now = absl::Now();
+  // The range ends at the next whole second, so it takes in everything sent
+  // before the command ran; truncated, a report in the first second of a
+  // minute left out that minute's events.
+  const absl::Time now =
+      absl::UnixEpoch() + absl::Ceil(absl::Now() - absl::UnixEpoch(), absl::Seconds(1));
   request.set_id(slo.id());
   request.set_time_zone(time_zone);
   request.mutable_range()->mutable_start()->set_seconds(absl::ToUnixSeconds(now - span));
