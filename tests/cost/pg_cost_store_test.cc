@@ -814,6 +814,90 @@ TEST_F(PgCostStoreTest, BudgetThresholdsFireOnceWithTheirOutboxMessage) {
   EXPECT_EQ(alert.starts_at().seconds(), absl::ToUnixSeconds(now));
 }
 
+// A group reads a tenant's budget definitions only when they changed since
+// the store last read them (cost.budget_versions, bumped by a trigger on every
+// change of cost.budgets, by this store, another replica or plain SQL), and
+// evaluates the definitions as they stand at its commit.
+TEST_F(PgCostStoreTest, GroupsReadBudgetDefinitionsOnlyWhenTheyChanged) {
+  const absl::Time now = Utc(2026, 3, 15);
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.budget_versions"), 0);
+  // No budget yet: the tenant's (empty) definitions are read once, at 0.
+  ASSERT_THAT(store_->RecordUsage({Priced("r0", 10, Utc(2026, 3, 2))}, now), IsOk());
+  ASSERT_THAT(store_->RecordUsage({Priced("r1", 10, Utc(2026, 3, 2))}, now), IsOk());
+  EXPECT_EQ(store_->BudgetDefinitionReads(), 1);
+
+  auto budget = store_->CreateBudget(MonthlyBudget("acme", 1'000));
+  ASSERT_THAT(budget, IsOk());
+  EXPECT_EQ(Count("SELECT version FROM cost.budget_versions WHERE tenant_id = 'acme'"), 1);
+  auto outcome = store_->RecordUsage({Priced("r2", 100, Utc(2026, 3, 2))}, now);
+  ASSERT_THAT(outcome, IsOk());
+  ASSERT_THAT(outcome->increments, SizeIs(1));
+  EXPECT_EQ(outcome->increments[0].budget_id, budget->id);
+  EXPECT_EQ(outcome->increments[0].spent_nano_usd, 120);
+  EXPECT_EQ(store_->BudgetDefinitionReads(), 2);
+  for (int i = 0; i < 3; ++i) {
+    outcome = store_->RecordUsage({Priced(absl::StrCat("same-", i), 10, Utc(2026, 3, 2))}, now);
+    ASSERT_THAT(outcome, IsOk());
+    EXPECT_THAT(outcome->increments, SizeIs(1));
+    EXPECT_THAT(outcome->alerts, IsEmpty());
+  }
+  EXPECT_EQ(store_->BudgetDefinitionReads(), 2);  // the kept copy, version unchanged
+
+  // A change by plain SQL (what another replica's write amounts to): the
+  // trigger bumps the version and the next group evaluates the new limit.
+  ASSERT_THAT(pool_.WithTransaction([](pqxx::work& txn) {
+    txn.exec("UPDATE cost.budgets SET limit_nano_usd = 200 WHERE tenant_id = 'acme'");
+    return absl::OkStatus();
+  }),
+              IsOk());
+  EXPECT_EQ(Count("SELECT version FROM cost.budget_versions WHERE tenant_id = 'acme'"), 2);
+  outcome = store_->RecordUsage({Priced("r3", 10, Utc(2026, 3, 2))}, now);
+  ASSERT_THAT(outcome, IsOk());
+  // 160 of 200: the 80 % threshold of the new limit fires.
+  ASSERT_THAT(outcome->alerts, SizeIs(1));
+  EXPECT_EQ(outcome->alerts[0].threshold_percent, 80);
+  EXPECT_EQ(store_->BudgetDefinitionReads(), 3);
+
+  // Another store (a replica) over the same database creates a budget; this
+  // store's next group evaluates it too.
+  PgCostStore replica(pool_);
+  Budget team = MonthlyBudget("acme", 1'000'000);
+  team.name = "team";
+  team.scope.team = "search";
+  auto team_budget = replica.CreateBudget(team);
+  ASSERT_THAT(team_budget, IsOk());
+  UsageRecord search = Priced("r4", 10, Utc(2026, 3, 2));
+  search.scope.team = "search";
+  outcome = store_->RecordUsage({search}, now);
+  ASSERT_THAT(outcome, IsOk());
+  EXPECT_THAT(outcome->increments, SizeIs(2));
+  EXPECT_EQ(store_->BudgetDefinitionReads(), 4);
+
+  // Deleted (by the replica): no longer evaluated here.
+  ASSERT_THAT(replica.DeleteBudget(team_budget->id), IsOk());
+  search.record_id = "r5";
+  outcome = store_->RecordUsage({search}, now);
+  ASSERT_THAT(outcome, IsOk());
+  ASSERT_THAT(outcome->increments, SizeIs(1));
+  EXPECT_EQ(outcome->increments[0].budget_id, budget->id);
+  EXPECT_EQ(store_->BudgetDefinitionReads(), 5);
+
+  // Every budget gone at once: the truncate trigger bumps the version too.
+  const int64_t version =
+      Count("SELECT version FROM cost.budget_versions WHERE tenant_id = 'acme'");
+  ASSERT_THAT(pool_.WithTransaction([](pqxx::work& txn) {
+    txn.exec("TRUNCATE cost.budgets");
+    return absl::OkStatus();
+  }),
+              IsOk());
+  EXPECT_EQ(Count("SELECT version FROM cost.budget_versions WHERE tenant_id = 'acme'"),
+            version + 1);
+  outcome = store_->RecordUsage({Priced("r6", 10, Utc(2026, 3, 2))}, now);
+  ASSERT_THAT(outcome, IsOk());
+  EXPECT_THAT(outcome->increments, IsEmpty());
+  EXPECT_EQ(store_->BudgetDefinitionReads(), 6);
+}
+
 // 8 threads x 25 batches of 10 nano-USD through `store`: 2,000 in all.
 // Returns the alerts the batches reported.
 int RecordConcurrently(PgCostStore& store) {

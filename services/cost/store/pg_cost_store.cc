@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
+#include <optional>
 #include <pqxx/tablewriter>
 #include <set>
 #include <tuple>
@@ -9,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/random/random.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -401,12 +404,27 @@ SELECT pg_advisory_xact_lock_shared(hashtext('agentwatch.cost.budgets.' || t))
 FROM (SELECT t FROM unnest($1::text[]) AS u(t) ORDER BY t COLLATE "C") AS ordered
 )sql"};
 
-// Every budget of tenants $1.
-constexpr PgStatement kBudgetsOfTenants = {"cost_budgets_of_tenants", R"sql(
-SELECT )sql" AW_BUDGET_COLUMNS R"sql(
-FROM cost.budgets
-WHERE tenant_id = ANY($1::text[])
-ORDER BY tenant_id, name
+// The budget-definition version of each tenant of $1 (cost.budget_versions,
+// 0 while it has none) and every budget of the tenants whose version differs
+// from theirs in $2 (the version the caller's copy was read at, -1 for none):
+// per tenant, its budgets' columns (AW_BUDGET_COLUMNS, all NULL in the one
+// row of a tenant whose budgets are not read), then the tenant and its
+// version. One statement, so the versions and budgets are of one snapshot;
+// a tenant whose copy is current costs one primary-key probe (the OFFSET 0
+// keeps the lateral subquery from being flattened, so its version test skips
+// the budgets scan).
+constexpr PgStatement kBudgetsOfTenantsIfChanged = {"cost_budgets_of_tenants_if_changed", R"sql(
+SELECT b.*, v.v_tenant, v.v_version
+FROM (SELECT k.k_tenant AS v_tenant, COALESCE(bv.version, 0) AS v_version,
+             k.k_cached AS v_cached
+      FROM unnest($1::text[], $2::bigint[]) AS k(k_tenant, k_cached)
+      LEFT JOIN cost.budget_versions bv ON bv.tenant_id = k.k_tenant) AS v
+LEFT JOIN LATERAL (
+  SELECT )sql" AW_BUDGET_COLUMNS R"sql(
+  FROM cost.budgets
+  WHERE tenant_id = v.v_tenant AND v.v_version <> v.v_cached
+  OFFSET 0) AS b ON true
+ORDER BY v.v_tenant, b.name
 )sql"};
 
 // The kept spends of the given (tenant, budget, period) keys.
@@ -749,9 +767,13 @@ struct PricedRecord : UsagePricing {
 // this batch adds, written back in one statement; only a period's first
 // batch (and ROLLING budgets) sum the ledger. The locks are held to commit,
 // so batches touching the same budget evaluate it one after the other, each
-// seeing the spend of those before.
+// seeing the spend of those before. `budgets_of` gives the budgets of the
+// tenants (distinct, in its argument's order) once their locks are held.
+using BudgetsOfFn =
+    absl::FunctionRef<absl::StatusOr<std::vector<std::shared_ptr<const std::vector<Budget>>>>(
+        const std::vector<absl::string_view>&)>;
 absl::Status EvaluateBudgets(pqxx::work& txn, const std::vector<const PricedRecord*>& fresh,
-                             absl::Time now, RecordOutcome* outcome) {
+                             absl::Time now, BudgetsOfFn budgets_of, RecordOutcome* outcome) {
   if (fresh.empty()) return absl::OkStatus();
   absl::flat_hash_map<absl::string_view, std::vector<const UsageRecord*>> by_tenant;
   absl::flat_hash_map<absl::string_view, std::vector<const PricedRecord*>> priced_by_tenant;
@@ -760,45 +782,50 @@ absl::Status EvaluateBudgets(pqxx::work& txn, const std::vector<const PricedReco
     priced_by_tenant[p->record.scope.tenant].push_back(p);
   }
   PgArray tenants;
-  for (const auto& [tenant, records] : by_tenant) tenants.AddText(tenant);
+  std::vector<absl::string_view> tenant_list;
+  for (const auto& [tenant, records] : by_tenant) {
+    tenants.AddText(tenant);
+    tenant_list.push_back(tenant);
+  }
   txn.exec_prepared(kShareTenantBudgets.name, tenants.Text());
+  ASSIGN_OR_RETURN(const std::vector<std::shared_ptr<const std::vector<Budget>>> budgets,
+                   budgets_of(tenant_list));
   struct Touched {
-    Budget budget;
+    const Budget* budget;
     BudgetWindow window;
     int64_t added = 0;  // what this batch adds to the spend period
   };
   std::vector<Touched> touched;
-  for (const pqxx::row& row : txn.exec_prepared(kBudgetsOfTenants.name, tenants.Text())) {
-    ASSIGN_OR_RETURN(Budget budget, RowToBudget(row));
-    const BudgetWindow window = BudgetWindowAt(budget, now);
-    auto records = by_tenant.find(budget.scope.tenant);
-    if (records == by_tenant.end() || !RecordsTouchBudget(budget, window, records->second)) {
-      continue;
+  for (size_t i = 0; i < tenant_list.size(); ++i) {
+    const std::vector<const UsageRecord*>& records = by_tenant.at(tenant_list[i]);
+    for (const Budget& budget : *budgets[i]) {
+      const BudgetWindow window = BudgetWindowAt(budget, now);
+      if (!RecordsTouchBudget(budget, window, records)) continue;
+      touched.push_back({&budget, window});
     }
-    touched.push_back({std::move(budget), window});
   }
   if (touched.empty()) return absl::OkStatus();
   std::sort(touched.begin(), touched.end(),
-            [](const Touched& a, const Touched& b) { return a.budget.id < b.budget.id; });
+            [](const Touched& a, const Touched& b) { return a.budget->id < b.budget->id; });
   PgArray ids;
-  for (const Touched& t : touched) ids.AddText(t.budget.id);
+  for (const Touched& t : touched) ids.AddText(t.budget->id);
   txn.exec_prepared(kLockBudgets.name, ids.Text());
 
   // The kept spends of the calendar budgets' current periods.
   PgArray k_tenant, k_budget, k_start, k_end;
   for (Touched& t : touched) {
-    if (t.budget.period == BudgetPeriod::kRolling) continue;
+    if (t.budget->period == BudgetPeriod::kRolling) continue;
     NanoSum added;
-    for (const PricedRecord* p : priced_by_tenant.at(t.budget.scope.tenant)) {
+    for (const PricedRecord* p : priced_by_tenant.at(t.budget->scope.tenant)) {
       const UsageRecord& r = p->record;
       if (r.time >= t.window.spend_period.start && r.time < t.window.spend_period.end &&
-          ScopeCovers(t.budget.scope, r.scope)) {
+          ScopeCovers(t.budget->scope, r.scope)) {
         added.Add(p->cost_nano_usd);
       }
     }
     ASSIGN_OR_RETURN(t.added, added.Value());
-    k_tenant.AddText(t.budget.scope.tenant);
-    k_budget.AddText(t.budget.id);
+    k_tenant.AddText(t.budget->scope.tenant);
+    k_budget.AddText(t.budget->id);
     k_start.AddTime(t.window.spend_period.start);
     k_end.AddTime(t.window.spend_period.end);
   }
@@ -811,7 +838,7 @@ absl::Status EvaluateBudgets(pqxx::work& txn, const std::vector<const PricedReco
   PgArray p_tenant, p_budget, p_start, p_end, p_spent;
   std::map<std::string, std::vector<std::string>> new_periods;  // by tenant: budget ids
   for (const Touched& t : touched) {
-    const Budget& b = t.budget;
+    const Budget& b = *t.budget;
     const Scope& s = b.scope;
     int64_t spent = 0;
     auto it = kept.find(b.id);
@@ -910,7 +937,7 @@ PgCostStore::PgCostStore(common::PgPool& pool, PgCostStoreOptions options)
                        kLockBudget,
                        kLockBudgets,
                        kShareTenantBudgets,
-                       kBudgetsOfTenants,
+                       kBudgetsOfTenantsIfChanged,
                        kGetPeriodSpends,
                        kPutPeriodSpends,
                        kDropEndedPeriodSpends,
@@ -1187,6 +1214,60 @@ absl::StatusOr<RecordOutcome> PgCostStore::RecordUsage(const std::vector<UsageRe
 }
 
 size_t PgCostStore::QueuedBatches() const { return committer_.Queued(); }
+
+int64_t PgCostStore::BudgetDefinitionReads() const {
+  absl::MutexLock lock(&budgets_mu_);
+  return budget_reads_;
+}
+
+absl::StatusOr<std::vector<std::shared_ptr<const std::vector<Budget>>>>
+PgCostStore::BudgetsOfTenants(pqxx::work& txn, const std::vector<absl::string_view>& tenants) {
+  std::vector<std::shared_ptr<const std::vector<Budget>>> out(tenants.size());
+  PgArray tenant_array, cached_array;
+  std::vector<int64_t> cached(tenants.size(), -1);
+  absl::flat_hash_map<absl::string_view, size_t> position;
+  {
+    absl::MutexLock lock(&budgets_mu_);
+    for (size_t i = 0; i < tenants.size(); ++i) {
+      auto it = budgets_cache_.find(tenants[i]);
+      if (it == budgets_cache_.end()) continue;
+      cached[i] = it->second.version;
+      out[i] = it->second.budgets;
+    }
+  }
+  for (size_t i = 0; i < tenants.size(); ++i) {
+    tenant_array.AddText(tenants[i]);
+    cached_array.AddInt(cached[i]);
+    position.emplace(tenants[i], i);
+  }
+  std::vector<std::optional<int64_t>> version(tenants.size());
+  std::vector<std::vector<Budget>> read(tenants.size());
+  const pqxx::result rows =
+      txn.exec_prepared(kBudgetsOfTenantsIfChanged.name, tenant_array.Text(), cached_array.Text());
+  for (const pqxx::row& row : rows) {
+    const pqxx::row::size_type columns = row.size();
+    auto it = position.find(row[columns - 2].as<std::string>());
+    if (it == position.end()) return absl::InternalError("budgets of an unasked tenant");
+    version[it->second] = row[columns - 1].as<int64_t>();
+    if (row[1].is_null()) continue;  // no budget read for the tenant
+    ASSIGN_OR_RETURN(Budget budget, RowToBudget(row));
+    read[it->second].push_back(std::move(budget));
+  }
+  std::vector<size_t> changed;
+  for (size_t i = 0; i < tenants.size(); ++i) {
+    if (!version[i].has_value()) return absl::InternalError("no budget version of a tenant");
+    if (*version[i] == cached[i]) continue;  // out[i] is the copy read at that version
+    out[i] = std::make_shared<const std::vector<Budget>>(std::move(read[i]));
+    changed.push_back(i);
+  }
+  if (!changed.empty()) {
+    absl::MutexLock lock(&budgets_mu_);
+    budget_reads_ += static_cast<int64_t>(changed.size());
+    if (budgets_cache_.size() + changed.size() > kMaxCachedBudgetTenants) budgets_cache_.clear();
+    for (size_t i : changed) budgets_cache_[std::string(tenants[i])] = {*version[i], out[i]};
+  }
+  return out;
+}
 
 absl::Status PgCostStore::ResolveDims(const std::vector<PendingBatch*>& group) {
   // The group's combinations: from the cache, else looked up (and created
@@ -1494,7 +1575,10 @@ absl::Status PgCostStore::WriteGroup(pqxx::work& txn, const std::vector<PendingB
   // Budgets once for the group: the alerts it fired and the counter
   // increments go with the outcome of its first written batch, so that the
   // caller acts on them once.
-  RETURN_IF_ERROR(EvaluateBudgets(txn, fresh_priced, now, &outcomes[written.front()]));
+  RETURN_IF_ERROR(EvaluateBudgets(
+      txn, fresh_priced, now,
+      [&](const std::vector<absl::string_view>& tenants) { return BudgetsOfTenants(txn, tenants); },
+      &outcomes[written.front()]));
   for (size_t g : written) group[g]->result = std::move(outcomes[g]);
   return absl::OkStatus();
 }

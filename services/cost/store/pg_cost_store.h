@@ -11,9 +11,12 @@
 // as all new inside a savepoint, then once per key with ON CONFLICT when a
 // replay is among them, which also makes a key sent by two batches of the group
 // count once, for the first); the unknown models are upserted once; and budget
-// evaluation shares the tenants' budget-definition locks, reads their budgets,
-// locks the touched ones in one statement and reads / writes the kept spend of
-// each daily, weekly or monthly budget's period once for the whole group
+// evaluation shares the tenants' budget-definition locks, reads their budgets
+// (only those of tenants whose definitions changed since this process last
+// read them: a per-process copy keyed by cost.budget_versions, which a
+// trigger bumps with every change of cost.budgets), locks the touched ones in
+// one statement and reads / writes the kept spend of each daily, weekly or
+// monthly budget's period once for the whole group
 // (cost.budget_period_spend, created from the ledger on a period's first batch,
 // dropped when the budget changes); ROLLING budgets sum the ledger. A batch
 // that cannot be priced (a cost overflow) fails alone before anything is
@@ -38,6 +41,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -97,6 +101,9 @@ class PgCostStore final : public CostStore {
 
   // Batches queued for the next group transaction (for tests).
   size_t QueuedBatches() const;
+  // How many times a group read a tenant's budget definitions from Postgres
+  // rather than using the per-process copy (for tests).
+  int64_t BudgetDefinitionReads() const;
 
  private:
   struct PendingBatch;
@@ -109,8 +116,18 @@ class PgCostStore final : public CostStore {
   // created in a transaction of their own.
   absl::Status ResolveDims(const std::vector<PendingBatch*>& group);
 
+  // The budgets of each of `tenants` (distinct) as they stand in `txn`, which
+  // holds the tenants' budget-definition locks shared: from the per-process
+  // copy when the tenant's version (cost.budget_versions) is the one it was
+  // read at, else read (one statement for the tenants and their changed
+  // budgets) and kept. Same order as `tenants`.
+  absl::StatusOr<std::vector<std::shared_ptr<const std::vector<Budget>>>> BudgetsOfTenants(
+      pqxx::work& txn, const std::vector<absl::string_view>& tenants);
+
   // The most dimension combinations cached (the cache starts over when full).
   static constexpr size_t kMaxCachedDims = 1 << 20;
+  // The most tenants whose budgets are kept (the copy starts over when full).
+  static constexpr size_t kMaxCachedBudgetTenants = 1 << 16;
 
   common::PgPool& pool_;
   const PgCostStoreOptions options_;
@@ -118,6 +135,15 @@ class PgCostStore final : public CostStore {
   // Dimension combination ids by DimsCacheKey (never change once created).
   absl::Mutex dims_mu_;
   absl::flat_hash_map<std::string, int64_t> dims_cache_ ABSL_GUARDED_BY(dims_mu_);
+  // Budget definitions by tenant, with the cost.budget_versions version they
+  // were read at.
+  struct CachedBudgets {
+    int64_t version = 0;
+    std::shared_ptr<const std::vector<Budget>> budgets;
+  };
+  mutable absl::Mutex budgets_mu_;
+  absl::flat_hash_map<std::string, CachedBudgets> budgets_cache_ ABSL_GUARDED_BY(budgets_mu_);
+  int64_t budget_reads_ ABSL_GUARDED_BY(budgets_mu_) = 0;
 };
 
 }  // namespace agentwatch::cost
