@@ -509,5 +509,42 @@ TEST(IntakeTest, AlertWritesSayWhetherARowIsNewOrItsLabelsChanged) {
   EXPECT_THAT(plan.alert_writes, ElementsAre(AlertWrite::kWhole));
 }
 
+// Timeline details carry times as absl::FormatTime(RFC3339_full, UTC) writes
+// them (the planner formats whole microseconds by hand): whole seconds, every
+// length of fraction, nanoseconds, the first and last instants of the range.
+TEST(IntakeTest, TimelineTimesAreWrittenAsFormatTimeWritesThem) {
+  const absl::Duration fractions[] = {
+      absl::ZeroDuration(),        absl::Milliseconds(500),        absl::Microseconds(250'000),
+      absl::Microseconds(123'456), absl::Microseconds(1),          absl::Microseconds(10),
+      absl::Microseconds(999'999), absl::Nanoseconds(123'456'789), absl::Nanoseconds(1)};
+  const absl::Time bases[] = {
+      kT0, absl::UnixEpoch(), absl::FromUnixSeconds(951'782'400),  // 2000-02-29
+      absl::FromCivil(absl::CivilSecond(9999, 12, 31, 23, 59, 59), absl::UTCTimeZone())};
+  int checked = 0;
+  for (const absl::Time base : bases) {
+    for (const absl::Duration fraction : fractions) {
+      World world;
+      const absl::Time starts = base + fraction;
+      const absl::Time ends = starts + absl::Microseconds(1'500'000);
+      world.Report({Firing("acme", "fp1", "A", starts)}, starts);
+      const IntakePlan plan = world.Report({Resolved(Firing("acme", "fp1", "A", starts), ends)},
+                                           ends + absl::Seconds(1));
+      ASSERT_EQ(plan.timeline.size(), 1u);
+      ASSERT_EQ(plan.alerts.size(), 1u);
+      const AlertState& row = plan.alerts[0];
+      ASSERT_TRUE(row.ends_at.has_value());
+      const std::string incident_id = row.incident_id;
+      const std::vector<TimelineEntry>& entries = world.timeline(incident_id);
+      ASSERT_EQ(entries.size(), 3u);  // created, alert_firing, alert_resolved
+      EXPECT_EQ(entries[1].details.at("starts_at"),
+                absl::FormatTime(absl::RFC3339_full, row.starts_at, absl::UTCTimeZone()));
+      EXPECT_EQ(entries[2].details.at("ends_at"),
+                absl::FormatTime(absl::RFC3339_full, *row.ends_at, absl::UTCTimeZone()));
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 36);
+}
+
 }  // namespace
 }  // namespace agentwatch::incident

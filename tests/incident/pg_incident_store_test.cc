@@ -131,6 +131,21 @@ TEST_F(PgIncidentStoreTest, MigrationsAreIdempotent) {
             static_cast<int64_t>(Migrations().size()));
 }
 
+// Migration 013: a report costs one btree insert (its key); GetStats finds
+// reports by time through a BRIN index.
+TEST_F(PgIncidentStoreTest, ReportsAreIndexedByKeyAndByTimeRanges) {
+  EXPECT_EQ(Count("SELECT count(*) FROM pg_indexes WHERE schemaname = 'incident' AND "
+                  "tablename = 'alert_reports' AND indexdef LIKE '%USING btree%'"),
+            1);
+  EXPECT_EQ(Count("SELECT count(*) FROM pg_indexes WHERE schemaname = 'incident' AND "
+                  "tablename = 'alert_reports' AND indexname = 'alert_reports_pkey'"),
+            1);
+  EXPECT_EQ(Count("SELECT count(*) FROM pg_indexes WHERE schemaname = 'incident' AND "
+                  "tablename = 'alert_reports' AND indexdef LIKE "
+                  "'%USING brin (tenant_id, received_at)%'"),
+            1);
+}
+
 TEST_F(PgIncidentStoreTest, ReplayWritesNoRows) {
   const AlertReport a = Firing("acme", "fp1", "A", kT0);
   const AlertReport ghost = Resolved(Firing("acme", "ghost", "X", kT0), kT0);

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -580,6 +581,15 @@ std::string SmallintArray(const std::vector<Enum>& values) {
   return absl::StrCat("{", absl::StrJoin(wire, ","), "}");
 }
 
+// The elements of `set`, sorted (parameters listed in one order by every
+// intake).
+template <typename T>
+std::vector<T> Sorted(const absl::flat_hash_set<T>& set) {
+  std::vector<T> out(set.begin(), set.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 // --- COPY and array parameters ----------------------------------------------
 
 // Appends `value` escaped for COPY's text format.
@@ -978,13 +988,16 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
   // The group's alerts in order (report key i is KeyOf(*flat[i])).
   std::vector<const IncomingAlert*> flat;
   flat.reserve(alert_count);
-  std::set<absl::string_view> group_keys;
-  std::set<std::pair<absl::string_view, absl::string_view>> groups;
+  // Distinct values by hash (a group holds thousands of alerts over a few
+  // hundred groups); the parameters that list them are sorted below.
+  using StringPair = std::pair<absl::string_view, absl::string_view>;
+  absl::flat_hash_set<absl::string_view> group_keys;
+  absl::flat_hash_set<StringPair> groups;
   // Fingerprints with a firing report (their labels may change) and the
   // others (only resolved: intake leaves their labels as they are).
-  std::set<std::pair<absl::string_view, absl::string_view>> fired;
-  std::set<std::pair<absl::string_view, absl::string_view>> resolved;
-  std::set<absl::string_view> tenants;
+  absl::flat_hash_set<StringPair> fired;
+  absl::flat_hash_set<StringPair> resolved;
+  absl::flat_hash_set<absl::string_view> tenants;
   for (const std::vector<IncomingAlert>* batch : batches) {
     for (const IncomingAlert& alert : *batch) {
       flat.push_back(&alert);
@@ -1000,20 +1013,20 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
   }
   for (const auto& fingerprint : fired) resolved.erase(fingerprint);
   std::string tenants_json = "[";
-  for (const absl::string_view tenant : tenants) {
+  for (const absl::string_view tenant : Sorted(tenants)) {
     if (tenants_json.size() > 1) tenants_json.push_back(',');
     AppendJson(&tenants_json, tenant);
   }
   tenants_json.push_back(']');
   const std::string now_text = common::PgTimestamp(TruncateToMicros(now));
   std::string lock_json = "[";
-  for (const absl::string_view key : group_keys) {
+  for (const absl::string_view key : Sorted(group_keys)) {
     if (lock_json.size() > 1) lock_json.push_back(',');
     AppendJson(&lock_json, key);
   }
   lock_json.push_back(']');
   std::string groups_json = "[";
-  for (const auto& [tenant, key] : groups) {
+  for (const auto& [tenant, key] : Sorted(groups)) {
     AppendTenantIdJson(&groups_json, tenant, "group_key", key);
   }
   groups_json.push_back(']');
@@ -1036,7 +1049,6 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
   // key looked up.
   bool look_up_every_report = false;
   using Summaries = std::vector<IntakeSummary>;
-  using StringPair = std::pair<absl::string_view, absl::string_view>;
   return Retrying<Summaries>([&]() {
     return pool_.Transact<Summaries>([&](pqxx::work& txn) -> absl::StatusOr<Summaries> {
       IntakeState state;
@@ -1140,11 +1152,11 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
           held.push_back(TenantIdJson(incident.tenant, "id", id));
         }
         if (fingerprints_json.empty()) {
-          std::set<std::pair<absl::string_view, absl::string_view>> every(fired);
-          every.insert(resolved.begin(), resolved.end());
           fingerprints_json = "[";
-          for (const auto& [tenant, fingerprint] : every) {
-            AppendTenantIdJson(&fingerprints_json, tenant, "fingerprint", fingerprint);
+          for (const auto* set : {&fired, &resolved}) {
+            for (const auto& [tenant, fingerprint] : *set) {
+              AppendTenantIdJson(&fingerprints_json, tenant, "fingerprint", fingerprint);
+            }
           }
           fingerprints_json.push_back(']');
         }
