@@ -302,7 +302,11 @@ std::string PgTimestamp(absl::Time t) {
   return out;
 }
 
-std::string PgTextArray(const std::vector<std::string>& values) {
+namespace {
+
+// PgTextArray of any strings with data() and size().
+template <typename Text>
+std::string TextArrayLiteral(const std::vector<Text>& values) {
   // Sized first (2 braces, 2 quotes and a comma per element, a backslash per
   // quote or backslash), then filled in place, one copy per element when no
   // element needs escaping (the usual case): the arrays of a write path carry
@@ -310,7 +314,7 @@ std::string PgTextArray(const std::vector<std::string>& values) {
   // it over and over.
   size_t size = values.empty() ? 2 : 1 + 3 * values.size();
   size_t escapes = 0;
-  for (const std::string& value : values) {
+  for (const Text& value : values) {
     size += value.size();
     for (const char c : value) escapes += static_cast<size_t>((c == '"') | (c == '\\'));
   }
@@ -320,9 +324,9 @@ std::string PgTextArray(const std::vector<std::string>& values) {
   for (size_t i = 0; i < values.size(); ++i) {
     if (i > 0) *p++ = ',';
     *p++ = '"';
-    const std::string& value = values[i];
+    const Text& value = values[i];
     if (escapes == 0) {
-      if (!value.empty()) std::memcpy(p, value.data(), value.size());
+      if (value.size() > 0) std::memcpy(p, value.data(), value.size());
       p += value.size();
     } else {
       for (const char c : value) {
@@ -334,6 +338,16 @@ std::string PgTextArray(const std::vector<std::string>& values) {
   }
   *p++ = '}';
   return out;
+}
+
+}  // namespace
+
+std::string PgTextArray(const std::vector<std::string>& values) {
+  return TextArrayLiteral(values);
+}
+
+std::string PgTextArrayOfViews(const std::vector<absl::string_view>& values) {
+  return TextArrayLiteral(values);
 }
 
 pqxx::binarystring PgByteaArray(const std::vector<std::string>& values) {

@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/migrations.h"
 
@@ -121,6 +122,9 @@ void AppendPgTimestamp(std::string* out, absl::Time t);
 // A text[] literal for binding to a `$n::text[]`: {"a","b \"c\""}, every
 // element quoted and escaped (so empty strings and commas survive).
 std::string PgTextArray(const std::vector<std::string>& values);
+// The same literal of views (columns of strings the caller keeps alive, not
+// copied into the column).
+std::string PgTextArrayOfViews(const std::vector<absl::string_view>& values);
 
 // A bytea[] value in Postgres' binary array format, for binding to a
 // `$n::bytea[]`: the bytes travel as they are, with no hex encoding or array

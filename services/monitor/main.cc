@@ -128,13 +128,14 @@ int main(int argc, char** argv) {
   outbox_options.schema = monitor::kOutboxSchema;
   common::OutboxDispatcher dispatcher(rt.pg(), outbox_options, rt.registry(), rt.metric_prefix());
   auto incident = agentwatch::incident::v1::IncidentService::NewStub(rt.PeerChannel(incident_addr));
-  auto cost = agentwatch::cost::v1::CostService::NewStub(rt.PeerChannel(cost_addr));
+  std::shared_ptr<grpc::Channel> cost_channel = rt.PeerChannel(cost_addr);
+  auto cost = agentwatch::cost::v1::CostService::NewStub(cost_channel);
   dispatcher.AddHandler(monitor::kIncidentDestination,
                         monitor::MakeReportAlertsHandler(*incident, peer_deadline));
   dispatcher.AddHandler(monitor::kCostDestination,
                         monitor::MakeRecordUsageHandler(*cost, peer_deadline));
   dispatcher.AddHandler(monitor::kCostBatchDestination,
-                        monitor::MakeRecordUsageBatchHandler(*cost, peer_deadline));
+                        monitor::MakeRecordUsageBatchHandler(cost_channel, peer_deadline));
   auto notify = [&dispatcher] { dispatcher.Notify(); };
 
   monitor::AlertSweeper sweeper(store, rt.clock(), metrics, notify, alert_sweep_interval);

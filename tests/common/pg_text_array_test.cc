@@ -1,4 +1,4 @@
-// common::PgTextArray: the exact text[] literal, with every element quoted and
+// common::PgTextArray and PgTextArrayOfViews: the exact text[] literal, with every element quoted and
 // only quotes and backslashes escaped (the round trip through Postgres is in
 // pg_pgtest.cc, PgTextArrayTest).
 #include <gtest/gtest.h>
@@ -28,6 +28,13 @@ TEST(PgTextArrayTest, KeepsMultibyteAndLongElementsWhole) {
   const std::string long_value(1 << 20, 'x');
   const std::string literal = PgTextArray({"h\xC3\xA9llo", long_value});
   EXPECT_EQ(literal, "{\"h\xC3\xA9llo\",\"" + long_value + "\"}");
+}
+
+TEST(PgTextArrayTest, ViewsGiveTheSameLiteralAsStrings) {
+  const std::vector<std::string> values = {"", "plain", R"(say "hi")", R"(C:\dir)", "a,b"};
+  const std::vector<absl::string_view> views(values.begin(), values.end());
+  EXPECT_EQ(PgTextArrayOfViews(views), PgTextArray(values));
+  EXPECT_EQ(PgTextArrayOfViews({}), "{}");
 }
 
 }  // namespace

@@ -808,6 +808,36 @@ TEST(MergeAggregatesTest, AddsCellsUnitesSeriesAndKeepsUsageInOrder) {
   EXPECT_EQ(merged->usage[1].record_id, "p:2:0");
 }
 
+TEST(MergeAggregatesTest, WithoutUsageLeavesOnlyTheUsageOut) {
+  Batch a;
+  a.producer_id = "p";
+  a.sequence = 1;
+  a.events.push_back(MakeEvent(MakeCall("gpt-4o"), kStart));
+  a.events.push_back(MakeEvent(MakeRun("triage", RunStatus::kFailed), kStart));
+  Batch b = a;
+  b.sequence = 2;
+  b.events.push_back(MakeEvent(MakeCall("gpt-4o-mini"), kStart, "globex"));
+  const BatchAggregate aa = AggregateBatch(a);
+  const BatchAggregate ab = AggregateBatch(b);
+  for (const std::vector<const BatchAggregate*>& batches :
+       std::vector<std::vector<const BatchAggregate*>>{{&aa}, {&aa, &ab}}) {
+    absl::StatusOr<BatchAggregate> with = MergeAggregates(batches);
+    absl::StatusOr<BatchAggregate> without = MergeAggregates(batches, /*with_usage=*/false);
+    ASSERT_THAT(with, IsOk());
+    ASSERT_THAT(without, IsOk());
+    EXPECT_FALSE(with->usage.empty());
+    EXPECT_TRUE(without->usage.empty());
+    with->usage.clear();
+    EXPECT_EQ(without->event_count, with->event_count);
+    EXPECT_EQ(without->series.size(), with->series.size());
+    ASSERT_EQ(without->rollups.size(), with->rollups.size());
+    for (size_t i = 0; i < with->rollups.size(); ++i) {
+      EXPECT_TRUE(without->rollups[i].stats == with->rollups[i].stats);
+    }
+    EXPECT_EQ(without->workflows.size(), with->workflows.size());
+  }
+}
+
 // Whether `got` and `want` hold the same series, cells (totals and
 // sketches), workflows and usage, in the same order.
 void ExpectSameAggregate(const BatchAggregate& got, const BatchAggregate& want) {

@@ -106,10 +106,10 @@ class OutboxDeliveryTest : public ::testing::Test {
     builder.RegisterService(&incident_);
     builder.RegisterService(&cost_);
     server_ = builder.BuildAndStart();
-    auto channel =
+    channel_ =
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
-    incident_stub_ = incident::v1::IncidentService::NewStub(channel);
-    cost_stub_ = cost::v1::CostService::NewStub(channel);
+    incident_stub_ = incident::v1::IncidentService::NewStub(channel_);
+    cost_stub_ = cost::v1::CostService::NewStub(channel_);
   }
   ~OutboxDeliveryTest() override { server_->Shutdown(); }
 
@@ -129,6 +129,7 @@ class OutboxDeliveryTest : public ::testing::Test {
   FakeIncidentService incident_;
   FakeCostService cost_;
   std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<incident::v1::IncidentService::Stub> incident_stub_;
   std::unique_ptr<cost::v1::CostService::Stub> cost_stub_;
 };
@@ -220,7 +221,7 @@ TEST_F(OutboxDeliveryTest, PackedUsageGoesInCallsOfAtMostTheLimit) {
   for (common::OutboxEntry& entry : PackedUsage(kUsageRecordsPerCall, "b-")) {
     entries.push_back(std::move(entry));
   }
-  common::OutboxHandler handler = MakeRecordUsageBatchHandler(*cost_stub_, absl::Seconds(20));
+  common::OutboxHandler handler = MakeRecordUsageBatchHandler(channel_, absl::Seconds(20));
   EXPECT_THAT(handler(entries), IsOk());
   const int total = static_cast<int>(kMaxUsagePerMessage + 1 + kUsageRecordsPerCall);
   ASSERT_EQ(cost_.received.size(), static_cast<size_t>(total));
@@ -248,7 +249,7 @@ TEST_F(OutboxDeliveryTest, APoisonUsageRecordIsDroppedAndTheRestDelivered) {
   common::OutboxEntry garbage;
   garbage.payload = "\xff\xff not a protobuf";
   entries.push_back(garbage);
-  common::OutboxHandler handler = MakeRecordUsageBatchHandler(*cost_stub_, absl::Seconds(5));
+  common::OutboxHandler handler = MakeRecordUsageBatchHandler(channel_, absl::Seconds(5));
   EXPECT_THAT(handler(entries), IsOk());
   // One call (rejected), then one call per record.
   EXPECT_EQ(cost_.calls, 4);
@@ -257,9 +258,68 @@ TEST_F(OutboxDeliveryTest, APoisonUsageRecordIsDroppedAndTheRestDelivered) {
   EXPECT_EQ(cost_.received[1].record_id(), "a-1");
 }
 
+TEST_F(OutboxDeliveryTest, PackedEntriesShareACallUpToTheLimit) {
+  // Three entries of 2, 3 and 4 records: one call of 9 records, sent as
+  // stored and received whole, in order.
+  std::vector<common::OutboxEntry> entries = PackedUsage(2, "a-");
+  for (common::OutboxEntry& entry : PackedUsage(3, "b-")) entries.push_back(std::move(entry));
+  for (common::OutboxEntry& entry : PackedUsage(4, "c-")) entries.push_back(std::move(entry));
+  common::OutboxHandler handler = MakeRecordUsageBatchHandler(channel_, absl::Seconds(5));
+  EXPECT_THAT(handler(entries), IsOk());
+  EXPECT_EQ(cost_.calls, 1);
+  EXPECT_THAT(cost_.call_sizes, ElementsAre(9));
+  std::vector<std::string> ids;
+  for (const cost::v1::UsageRecord& record : cost_.received) ids.push_back(record.record_id());
+  EXPECT_THAT(ids, ElementsAre("a-0", "a-1", "b-0", "b-1", "b-2", "c-0", "c-1", "c-2", "c-3"));
+  EXPECT_EQ(cost_.received[4].scope().tenant(), "acme");
+  EXPECT_EQ(cost_.received[4].llm().model(), "gpt-4o");
+  EXPECT_EQ(cost_.received[4].time().seconds(), 1'700'000'000);
+}
+
+TEST_F(OutboxDeliveryTest, AnEntryOverTheLimitIsSplit) {
+  // Not written by PackUsage (at most kMaxUsagePerMessage records per
+  // entry), but an entry over the per-call limit still goes in calls of at
+  // most the limit.
+  std::vector<common::OutboxEntry> entries = PackedUsage(kUsageRecordsPerCall, "a-");
+  ASSERT_EQ(entries.size(), 1u);
+  cost::v1::RecordUsageRequest packed;
+  ASSERT_TRUE(packed.ParseFromString(entries[0].payload));
+  cost::v1::UsageRecord extra = packed.records(0);
+  extra.set_record_id("extra");
+  *packed.add_records() = extra;
+  entries[0].payload = packed.SerializeAsString();
+  for (common::OutboxEntry& entry : PackedUsage(1, "b-")) entries.push_back(std::move(entry));
+  common::OutboxHandler handler = MakeRecordUsageBatchHandler(channel_, absl::Seconds(20));
+  EXPECT_THAT(handler(entries), IsOk());
+  EXPECT_THAT(cost_.call_sizes, ElementsAre(static_cast<int>(kUsageRecordsPerCall), 1, 1));
+  ASSERT_EQ(cost_.received.size(), kUsageRecordsPerCall + 2);
+  EXPECT_EQ(cost_.received[kUsageRecordsPerCall].record_id(), "extra");
+  EXPECT_EQ(cost_.received.back().record_id(), "b-0");
+}
+
+TEST_F(OutboxDeliveryTest, ARejectedCallOfSeveralEntriesIsResentRecordByRecord) {
+  // The poison record sits in the middle entry; the records of the entries
+  // before and after it are delivered, each once.
+  std::vector<common::OutboxEntry> entries = PackedUsage(2, "a-");
+  std::vector<common::OutboxEntry> poison = PackedUsage(2, "p-");
+  cost::v1::RecordUsageRequest packed;
+  ASSERT_TRUE(packed.ParseFromString(poison[0].payload));
+  packed.mutable_records(1)->set_record_id("bad");
+  poison[0].payload = packed.SerializeAsString();
+  entries.push_back(poison[0]);
+  for (common::OutboxEntry& entry : PackedUsage(1, "c-")) entries.push_back(std::move(entry));
+  common::OutboxHandler handler = MakeRecordUsageBatchHandler(channel_, absl::Seconds(5));
+  EXPECT_THAT(handler(entries), IsOk());
+  // One call of 5 (rejected), then one per record.
+  EXPECT_THAT(cost_.call_sizes, ElementsAre(5, 1, 1, 1, 1, 1));
+  std::vector<std::string> ids;
+  for (const cost::v1::UsageRecord& record : cost_.received) ids.push_back(record.record_id());
+  EXPECT_THAT(ids, ElementsAre("a-0", "a-1", "p-0", "c-0"));
+}
+
 TEST_F(OutboxDeliveryTest, PackedUsageIsRetriedWhileThePeerIsDown) {
   cost_.down = true;
-  common::OutboxHandler handler = MakeRecordUsageBatchHandler(*cost_stub_, absl::Seconds(5));
+  common::OutboxHandler handler = MakeRecordUsageBatchHandler(channel_, absl::Seconds(5));
   EXPECT_THAT(handler(PackedUsage(3, "a-")), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_EQ(cost_.calls, 1);
   EXPECT_TRUE(cost_.received.empty());

@@ -3,14 +3,20 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdlib>
+#include <limits>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "agentwatch/cost/v1/cost.pb.h"
 #include "agentwatch/incident/v1/incident.pb.h"
 #include "common/clock.h"
+#include "common/pg.h"
 #include "common/testing/status_matchers.h"
 #include "monitor/core/rollup.h"
 #include "monitor/store/health_cache.h"
@@ -33,8 +39,50 @@ TEST(PgTextTest, ArrayLiteralsQuoteAndEscape) {
   EXPECT_EQ(PgTextArray({"a", "", "b c", "q\"uote", "back\\slash", "{x,y}", "NULL"}),
             R"({"a","","b c","q\"uote","back\\slash","{x,y}","NULL"})");
   EXPECT_EQ(PgInt64Array({1, -2, 9223372036854775807}), "{1,-2,9223372036854775807}");
-  EXPECT_EQ(PgFloat8Array({0.1, -2.5, 1e300}),
-            "{0.10000000000000001,-2.5,1.0000000000000001e+300}");
+  EXPECT_EQ(PgFloat8Array({0.1, -2.5, 1e300}), "{0.1,-2.5,1e+300}");
+}
+
+TEST(PgTextTest, ArraysOfViewsAreTheSameAsTheCommonTextArrays) {
+  std::mt19937_64 rng(7);
+  const std::string alphabet = "ab\"\\{},  NULLx\n";
+  for (int round = 0; round < 200; ++round) {
+    std::vector<std::string> values(rng() % 6);
+    for (std::string& value : values) {
+      const size_t length = rng() % 40;
+      for (size_t i = 0; i < length; ++i) value.push_back(alphabet[rng() % alphabet.size()]);
+    }
+    EXPECT_EQ(PgTextArrayOfViews(std::vector<absl::string_view>(values.begin(), values.end())),
+              common::PgTextArray(values));
+  }
+  EXPECT_EQ(PgTextArrayOfViews({"\"\"", "\\", "x\\\"y"}), R"({"\"\"","\\","x\\\"y"})");
+  EXPECT_EQ(PgTextArrayOfViews({}), "{}");
+}
+
+TEST(PgTextTest, Float8ArraysReadBackExactly) {
+  const std::vector<double> values = {0.0,
+                                      -0.0,
+                                      1.0 / 3,
+                                      2.0 / 3,
+                                      6.02214076e23,
+                                      5e-324,
+                                      2.2250738585072014e-308,
+                                      1.7976931348623157e308,
+                                      -123.456,
+                                      1e-7,
+                                      12345678901234567890.0};
+  const std::string literal = PgFloat8Array(values);
+  ASSERT_EQ(literal.front(), '{');
+  ASSERT_EQ(literal.back(), '}');
+  const std::vector<std::string> parts = absl::StrSplit(literal.substr(1, literal.size() - 2), ',');
+  ASSERT_EQ(parts.size(), values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    const double back = std::strtod(parts[i].c_str(), nullptr);
+    EXPECT_EQ(back, values[i]) << parts[i];
+    EXPECT_EQ(std::signbit(back), std::signbit(values[i])) << parts[i];
+  }
+  EXPECT_EQ(PgFloat8Array({}), "{}");
+  EXPECT_EQ(PgInt64Array({}), "{}");
+  EXPECT_EQ(PgInt64Array({-9223372036854775807 - 1, 0}), "{-9223372036854775808,0}");
 }
 
 TEST(PgTextTest, JsonObjectEscapes) {
@@ -165,6 +213,91 @@ TEST(OutboxPayloadsTest, UsageIsPackedPerTenantInBoundedMessages) {
   EXPECT_EQ(records["6:globex/1:p:1#0"].size(), globex_records);
   EXPECT_EQ(records["6:globex/1:p:1#0"].front(), "p:1:7");
   EXPECT_EQ(records["6:globex/1:p:1#0"].back(), "p:1:0");
+}
+
+TEST(OutboxPayloadsTest, GroupUsageIsPackedLikeTheConcatenationOfItsRuns) {
+  EXPECT_TRUE(PackGroupUsage({}, "1:p:1").empty());
+  LlmUsageRecord record;
+  record.provider = "anthropic";
+  record.model = "claude";
+  record.team = "search";
+  record.workflow = "triage";
+  record.agent = "planner";
+  record.run_id = "run-1";
+  record.time = absl::FromUnixSeconds(1'700'000'000) + absl::Milliseconds(250);
+  std::vector<LlmUsageRecord> first, second, empty, all;
+  for (int i = 0; i < 7; ++i) {
+    record.tenant = i % 3 == 0 ? "globex" : "acme";
+    record.record_id = absl::StrCat("p:1:", i);
+    record.input_tokens = i;
+    record.output_tokens = 2 * i;
+    record.cached_input_tokens = 3 * i;
+    record.cache_creation_tokens = 4 * i;
+    (i < 4 ? first : second).push_back(record);
+  }
+  second.push_back(first[1]);  // a repeat across runs: left out
+  for (const auto* run : {&first, &empty, &second}) all.insert(all.end(), run->begin(), run->end());
+  const std::vector<common::OutboxMessage> got = PackGroupUsage({&first, &empty, &second}, "o");
+  const std::vector<common::OutboxMessage> want = PackUsage(all, "o");
+  ASSERT_EQ(got.size(), 2u);
+  ASSERT_EQ(want.size(), 2u);
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].tenant, want[i].tenant);
+    EXPECT_EQ(got[i].idempotency_key, want[i].idempotency_key);
+    EXPECT_EQ(got[i].payload, want[i].payload);
+  }
+  EXPECT_EQ(got[0].tenant, "globex");
+  cost::v1::RecordUsageRequest acme;
+  ASSERT_TRUE(acme.ParseFromString(got[1].payload));
+  ASSERT_EQ(acme.records_size(), 4);  // 1, 2, 4, 5
+  EXPECT_EQ(acme.records(3).record_id(), "p:1:5");
+  // Every field of the record, as SerializeUsage writes it.
+  EXPECT_EQ(acme.records(3).SerializeAsString(), SerializeUsage(second[1]));
+  EXPECT_EQ(acme.records(3).llm().cache_creation_tokens(), 20);
+  EXPECT_EQ(acme.records(3).scope().team(), "search");
+  EXPECT_EQ(acme.records(3).time().nanos(), 250'000'000);
+}
+
+TEST(OutboxPayloadsTest, PackedRecordsAreTheBytesProtobufWrites) {
+  // PackUsage encodes the wire format itself: each payload must be the
+  // bytes protobuf writes for the RecordUsageRequest of the same records.
+  std::mt19937_64 rng(5);
+  const std::vector<std::string> texts = {"", "a", "gpt-4o", std::string(200, 'x'), "caf\xc3\xa9"};
+  const std::vector<int64_t> numbers = {0,
+                                        1,
+                                        127,
+                                        128,
+                                        300,
+                                        -1,
+                                        int64_t{1} << 40,
+                                        std::numeric_limits<int64_t>::max(),
+                                        std::numeric_limits<int64_t>::min()};
+  const std::vector<absl::Time> times = {
+      absl::UnixEpoch(), absl::FromUnixSeconds(1'700'000'000) + absl::Nanoseconds(999'999'999),
+      absl::FromUnixSeconds(-5) + absl::Milliseconds(250), absl::FromUnixMicros(1)};
+  for (int round = 0; round < 300; ++round) {
+    LlmUsageRecord record;
+    auto text = [&] { return texts[rng() % texts.size()]; };
+    auto number = [&] { return numbers[rng() % numbers.size()]; };
+    record.record_id = absl::StrCat("r", round, text());
+    record.time = times[rng() % times.size()];
+    record.tenant = absl::StrCat("t", text());
+    record.team = text();
+    record.workflow = text();
+    record.agent = text();
+    record.provider = text();
+    record.model = text();
+    record.run_id = text();
+    record.input_tokens = number();
+    record.output_tokens = number();
+    record.cached_input_tokens = number();
+    record.cache_creation_tokens = number();
+    const std::vector<common::OutboxMessage> messages = PackUsage({record, record}, "o");
+    ASSERT_EQ(messages.size(), 1u);  // the repeat is left out
+    cost::v1::RecordUsageRequest want;
+    ASSERT_TRUE(want.add_records()->ParseFromString(SerializeUsage(record)));
+    EXPECT_EQ(messages[0].payload, want.SerializeAsString()) << round;
+  }
 }
 
 TEST(InMemoryHealthCacheTest, ExpiresByTheClock) {

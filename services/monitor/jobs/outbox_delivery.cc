@@ -1,19 +1,26 @@
 #include "monitor/jobs/outbox_delivery.h"
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <future>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "common/status_macros.h"
+#include "monitor/store/monitor_store.h"
 
 namespace agentwatch::monitor {
 namespace {
+
+constexpr char kRecordUsageMethod[] = "/agentwatch.cost.v1.CostService/RecordUsage";
 
 void LogUnparsable(const char* destination, const common::OutboxEntry& entry) {
   common::LogError("dropping an outbox entry whose payload does not parse",
@@ -117,25 +124,111 @@ common::OutboxHandler MakeRecordUsageHandler(cost::v1::CostService::StubInterfac
   };
 }
 
-common::OutboxHandler MakeRecordUsageBatchHandler(cost::v1::CostService::StubInterface& stub,
-                                                  absl::Duration deadline) {
-  return [&stub, deadline](const std::vector<common::OutboxEntry>& entries) {
-    std::vector<cost::v1::UsageRecord> records;
-    for (const common::OutboxEntry& entry : entries) {
-      cost::v1::RecordUsageRequest packed;
-      if (!packed.ParseFromString(entry.payload)) {
-        LogUnparsable("cost.RecordUsageBatch", entry);
+namespace {
+
+using SerializedUsageStub =
+    grpc::TemplatedGenericStub<grpc::ByteBuffer, cost::v1::RecordUsageResponse>;
+
+// One RecordUsage call whose request is the concatenation of `payloads`,
+// each a serialized RecordUsageRequest holding only records: on the wire
+// the concatenation is the request holding all their records in order, so
+// they are sent as stored, without being parsed or serialized again.
+absl::Status SendSerializedUsage(SerializedUsageStub& stub, absl::Duration deadline,
+                                 const std::vector<absl::string_view>& payloads) {
+  std::vector<grpc::Slice> slices;
+  slices.reserve(payloads.size());
+  for (absl::string_view payload : payloads) slices.emplace_back(payload.data(), payload.size());
+  grpc::ByteBuffer request(slices.data(), slices.size());
+  cost::v1::RecordUsageResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(Deadline(deadline));
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&context, kRecordUsageMethod, grpc::StubOptions(), &request, &response,
+                 [&done](grpc::Status status) { done.set_value(std::move(status)); });
+  return common::FromGrpcStatus(done.get_future().get());
+}
+
+// Resends the records of `payloads` (a call of them was rejected as
+// INVALID_ARGUMENT with `status`) one per call, dropping (logged) those
+// rejected on their own.
+absl::Status ResendRecordByRecord(SerializedUsageStub& stub, absl::Duration deadline,
+                                  const std::vector<absl::string_view>& payloads, size_t records,
+                                  const absl::Status& status) {
+  if (records == 1) {
+    common::LogError("peer rejected an outbox message; dropped",
+                     {{"destination", kCostBatchDestination}, {"error", status.ToString()}});
+    return absl::OkStatus();
+  }
+  for (absl::string_view payload : payloads) {
+    cost::v1::RecordUsageRequest packed;
+    if (!packed.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) continue;
+    for (const cost::v1::UsageRecord& record : packed.records()) {
+      cost::v1::RecordUsageRequest single;
+      *single.add_records() = record;
+      const std::string serialized = single.SerializeAsString();
+      absl::Status sent = SendSerializedUsage(stub, deadline, {serialized});
+      if (absl::IsInvalidArgument(sent)) {
+        common::LogError("peer rejected an outbox message; dropped",
+                         {{"destination", kCostBatchDestination}, {"error", sent.ToString()}});
         continue;
       }
-      for (cost::v1::UsageRecord& record : *packed.mutable_records()) {
-        records.push_back(std::move(record));
-      }
+      RETURN_IF_ERROR(sent);
     }
-    return SendItems<cost::v1::UsageRecord>(
-        "cost.RecordUsageBatch", records, kUsageRecordsPerCall,
-        [&stub, deadline](const std::vector<const cost::v1::UsageRecord*>& chunk) {
-          return SendUsage(stub, deadline, chunk);
-        });
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+common::OutboxHandler MakeRecordUsageBatchHandler(std::shared_ptr<grpc::ChannelInterface> channel,
+                                                  absl::Duration deadline) {
+  auto stub = std::make_shared<SerializedUsageStub>(std::move(channel));
+  return [stub, deadline](const std::vector<common::OutboxEntry>& entries) {
+    // Every payload is checked by parsing it into one reused message (its
+    // records and strings are recycled from entry to entry, so checking
+    // allocates little); a payload that does not parse is dropped.
+    cost::v1::RecordUsageRequest scratch;
+    std::vector<absl::string_view> call;
+    size_t call_records = 0;
+    auto send = [&]() -> absl::Status {
+      if (call.empty()) return absl::OkStatus();
+      absl::Status status = SendSerializedUsage(*stub, deadline, call);
+      if (absl::IsInvalidArgument(status)) {
+        // Find the records the peer rejects on their own and drop them;
+        // resend the others (the cost service counts a record once).
+        status = ResendRecordByRecord(*stub, deadline, call, call_records, status);
+      }
+      call.clear();
+      call_records = 0;
+      return status;
+    };
+    for (const common::OutboxEntry& entry : entries) {
+      if (!scratch.ParseFromString(entry.payload)) {
+        LogUnparsable(kCostBatchDestination, entry);
+        continue;
+      }
+      const size_t records = static_cast<size_t>(scratch.records_size());
+      if (records == 0) continue;
+      if (records > kUsageRecordsPerCall) {
+        // Never written by PackUsage; sent in calls of at most the limit.
+        RETURN_IF_ERROR(send());
+        for (size_t start = 0; start < records; start += kUsageRecordsPerCall) {
+          cost::v1::RecordUsageRequest part;
+          for (size_t i = start; i < records && i < start + kUsageRecordsPerCall; ++i) {
+            *part.add_records() = scratch.records(static_cast<int>(i));
+          }
+          const std::string serialized = part.SerializeAsString();
+          call.push_back(serialized);
+          call_records = static_cast<size_t>(part.records_size());
+          RETURN_IF_ERROR(send());
+        }
+        continue;
+      }
+      if (call_records + records > kUsageRecordsPerCall) RETURN_IF_ERROR(send());
+      call.push_back(entry.payload);
+      call_records += records;
+    }
+    return send();
   };
 }
 

@@ -3,7 +3,10 @@
 // cost.RecordUsage calls.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <cstddef>
+#include <memory>
 
 #include "absl/time/time.h"
 #include "agentwatch/cost/v1/cost.grpc.pb.h"
@@ -34,15 +37,19 @@ inline constexpr size_t kUsageRecordsPerCall = 5000;
 
 // Delivers entries whose payloads are serialized
 // agentwatch.cost.v1.RecordUsageRequest (destination cost.RecordUsageBatch,
-// see PackUsage): the records of all entries, in order, in RecordUsage calls
-// of at most kUsageRecordsPerCall records with `deadline`. OK when the peer
-// accepted every call; the first failing call's error otherwise (the
-// dispatcher retries the entries; the cost service counts a record once by
-// tenant and record_id, so records of calls that succeeded before are not
-// counted again). A call rejected as INVALID_ARGUMENT is resent record by
-// record and the records rejected on their own are dropped (logged); so are
-// payloads that do not parse. `stub` must outlive the handler.
-common::OutboxHandler MakeRecordUsageBatchHandler(cost::v1::CostService::StubInterface& stub,
+// see PackUsage) to CostService.RecordUsage over `channel` with `deadline`:
+// consecutive entries go in one call while it holds at most
+// kUsageRecordsPerCall records (an entry holding more, which PackUsage never
+// writes, is split), and the call's request is the stored payloads as they
+// are (on the wire, concatenated RecordUsageRequests are the request holding
+// all their records), so a payload is parsed once to check it and never
+// serialized again. OK when the peer accepted every call; the first failing
+// call's error otherwise (the dispatcher retries the entries; the cost
+// service counts a record once by tenant and record_id, so records of calls
+// that succeeded before are not counted again). A call rejected as
+// INVALID_ARGUMENT is resent record by record and the records rejected on
+// their own are dropped (logged); so are payloads that do not parse.
+common::OutboxHandler MakeRecordUsageBatchHandler(std::shared_ptr<grpc::ChannelInterface> channel,
                                                   absl::Duration deadline);
 
 }  // namespace agentwatch::monitor

@@ -14,8 +14,11 @@
 namespace agentwatch::monitor {
 
 // The aggregate equal to committing `batches` one after the other: the same
-// rollup totals, series, workflows and usage records. Errors: INTERNAL when
-// two sketches of one cell cannot be merged (different parameters).
-absl::StatusOr<BatchAggregate> MergeAggregates(const std::vector<const BatchAggregate*>& batches);
+// rollup totals, series, workflows and (with `with_usage`; otherwise the
+// result's usage is empty, for a caller that reads the batches' own) usage
+// records. Errors: INTERNAL when two sketches of one cell cannot be merged
+// (different parameters).
+absl::StatusOr<BatchAggregate> MergeAggregates(const std::vector<const BatchAggregate*>& batches,
+                                               bool with_usage = true);
 
 }  // namespace agentwatch::monitor

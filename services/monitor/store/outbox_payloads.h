@@ -45,4 +45,9 @@ inline constexpr size_t kMaxUsagePerMessage = 5000;
 std::vector<common::OutboxMessage> PackUsage(const std::vector<LlmUsageRecord>& usage,
                                              absl::string_view origin);
 
+// PackUsage of the concatenation of `runs`, in order (the usage of a group
+// commit's batches, without copying it into one vector).
+std::vector<common::OutboxMessage> PackGroupUsage(
+    const std::vector<const std::vector<LlmUsageRecord>*>& runs, absl::string_view origin);
+
 }  // namespace agentwatch::monitor

@@ -107,9 +107,9 @@ WHERE r.bucket >= $5::timestamptz AND r.bucket <= $6::timestamptz)sql";
 constexpr char kUpdateSketchedRollupsSql[] = R"sql(
 UPDATE monitor.rollups_1m AS r SET
   count = r.count + u.c, sum = r.sum + u.s, min = least(r.min, u.lo), max = greatest(r.max, u.hi),
-  sketch = decode(u.sk, 'hex')
+  sketch = u.sk
 FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::float8[],
-            $7::float8[], $8::float8[], $9::bigint[], $10::text[])
+            $7::float8[], $8::float8[], $9::bigint[], $10::bytea[])
      AS u(t, m, k, b, c, s, lo, hi, old, sk)
 WHERE r.tenant_id = u.t AND r.metric = u.m AND r.series_key = u.k
   AND r.bucket = to_timestamp(u.b) AND r.count = u.old
@@ -121,9 +121,9 @@ RETURNING r.tenant_id, r.metric, r.series_key, extract(epoch FROM r.bucket)::big
 constexpr char kInsertSketchedRollupsSql[] = R"sql(
 INSERT INTO monitor.rollups_1m AS r (tenant_id, metric, series_key, bucket, count, sum, min, max,
                                      sketch)
-SELECT t, m, k, to_timestamp(b), c, s, lo, hi, decode(sk, 'hex')
+SELECT t, m, k, to_timestamp(b), c, s, lo, hi, sk
 FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::float8[],
-            $7::float8[], $8::float8[], $9::text[])
+            $7::float8[], $8::float8[], $9::bytea[])
      WITH ORDINALITY AS u(t, m, k, b, c, s, lo, hi, sk, i)
 ORDER BY i
 ON CONFLICT (tenant_id, metric, series_key, bucket) DO NOTHING
@@ -153,8 +153,8 @@ SELECT set_config('enable_seqscan', $1, true), set_config('enable_hashjoin', $2,
        set_config('enable_mergejoin', $3, true), set_config('jit', $4, true))sql";
 
 constexpr char kWriteSketchesSql[] = R"sql(
-UPDATE monitor.rollups_1m AS r SET sketch = decode(u.sk, 'hex')
-FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[]) AS u(t, m, k, b, sk)
+UPDATE monitor.rollups_1m AS r SET sketch = u.sk
+FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bytea[]) AS u(t, m, k, b, sk)
 WHERE r.tenant_id = u.t AND r.metric = u.m AND r.series_key = u.k
   AND r.bucket = to_timestamp(u.b))sql";
 
@@ -976,7 +976,9 @@ absl::Status WriteSeries(pqxx::work& txn, const std::vector<const SeriesRecord*>
 // The column arrays of a statement writing rollup rows (kUpsertRollupsSql
 // and the sketched rows' statements, which also send `sketches`).
 struct RollupColumns {
-  std::vector<std::string> tenants, metrics, keys, sketches;
+  // Views of the deltas' strings (the deltas outlive the statement).
+  std::vector<absl::string_view> tenants, metrics, keys;
+  std::vector<std::string> sketches;
   std::vector<int64_t> buckets, counts;
   std::vector<double> sums, mins, maxs;
 
@@ -1001,10 +1003,10 @@ struct RollupColumns {
     mins.push_back(delta.stats.min);
     maxs.push_back(delta.stats.max);
   }
-  // The same with the cell's serialized sketch (sent as hex).
+  // The same with the cell's serialized sketch (sent as binary bytea[]).
   void Add(const RollupDelta& delta, int64_t bucket, const std::string& sketch) {
     Add(delta, bucket);
-    sketches.push_back(absl::BytesToHexString(sketch));
+    sketches.push_back(sketch);
   }
 };
 
@@ -1013,9 +1015,10 @@ pqxx::result UpsertRollups(pqxx::work& txn, const char* sql,
                            const std::vector<const RollupDelta*>& deltas) {
   RollupColumns c(deltas.size());
   for (const RollupDelta* delta : deltas) c.Add(*delta, absl::ToUnixSeconds(delta->bucket));
-  return txn.exec_params(sql, PgTextArray(c.tenants), PgTextArray(c.metrics), PgTextArray(c.keys),
-                         PgInt64Array(c.buckets), PgInt64Array(c.counts), PgFloat8Array(c.sums),
-                         PgFloat8Array(c.mins), PgFloat8Array(c.maxs));
+  return txn.exec_params(sql, PgTextArrayOfViews(c.tenants), PgTextArrayOfViews(c.metrics),
+                         PgTextArrayOfViews(c.keys), PgInt64Array(c.buckets),
+                         PgInt64Array(c.counts), PgFloat8Array(c.sums), PgFloat8Array(c.mins),
+                         PgFloat8Array(c.maxs));
 }
 
 // Adds sketched `deltas` (sorted by key) by upserting them, which locks the
@@ -1055,13 +1058,13 @@ absl::Status UpsertSketchedRollups(pqxx::work& txn, const std::vector<const Roll
     metrics.push_back(delta.metric);
     keys.push_back(delta.series_key);
     buckets.push_back(bucket);
-    sketches.push_back(absl::BytesToHexString(bytes));
+    sketches.push_back(bytes);
     // The row is locked until commit: its count and this sketch go together.
     if (delta.bucket < cache_from) continue;
     updates->push_back({std::move(key), {row[5].as<int64_t>(), std::move(bytes)}});
   }
   txn.exec_params(kWriteSketchesSql, PgTextArray(tenants), PgTextArray(metrics), PgTextArray(keys),
-                  PgInt64Array(buckets), PgTextArray(sketches));
+                  PgInt64Array(buckets), common::PgByteaArray(sketches));
   return absl::OkStatus();
 }
 
@@ -1213,12 +1216,12 @@ absl::Status WriteSketchedRollups(pqxx::work& txn, const std::vector<const Rollu
     }
     if (!columns.tenants.empty()) {
       RETURN_IF_ERROR(written_rows(
-          txn.exec_params(kUpdateSketchedRollupsSql, PgTextArray(columns.tenants),
-                          PgTextArray(columns.metrics), PgTextArray(columns.keys),
+          txn.exec_params(kUpdateSketchedRollupsSql, PgTextArrayOfViews(columns.tenants),
+                          PgTextArrayOfViews(columns.metrics), PgTextArrayOfViews(columns.keys),
                           PgInt64Array(columns.buckets), PgInt64Array(columns.counts),
                           PgFloat8Array(columns.sums), PgFloat8Array(columns.mins),
                           PgFloat8Array(columns.maxs), PgInt64Array(old),
-                          PgTextArray(columns.sketches), from, to),
+                          common::PgByteaArray(columns.sketches), from, to),
           "update"));
     }
   }
@@ -1236,11 +1239,11 @@ absl::Status WriteSketchedRollups(pqxx::work& txn, const std::vector<const Rollu
     }
     if (!columns.tenants.empty()) {
       RETURN_IF_ERROR(written_rows(
-          txn.exec_params(kInsertSketchedRollupsSql, PgTextArray(columns.tenants),
-                          PgTextArray(columns.metrics), PgTextArray(columns.keys),
+          txn.exec_params(kInsertSketchedRollupsSql, PgTextArrayOfViews(columns.tenants),
+                          PgTextArrayOfViews(columns.metrics), PgTextArrayOfViews(columns.keys),
                           PgInt64Array(columns.buckets), PgInt64Array(columns.counts),
                           PgFloat8Array(columns.sums), PgFloat8Array(columns.mins),
-                          PgFloat8Array(columns.maxs), PgTextArray(columns.sketches)),
+                          PgFloat8Array(columns.maxs), common::PgByteaArray(columns.sketches)),
           "insert"));
     }
   }
@@ -1261,12 +1264,17 @@ absl::Status WriteSketchedRollups(pqxx::work& txn, const std::vector<const Rollu
   return UpsertSketchedRollups(txn, raced, cache_from, updates);
 }
 
-// The LLM usage of a group, packed into a few outbox messages (one per
-// tenant and kMaxUsagePerMessage records) in one statement; `origin` is the
-// group's first claimed (producer_id, sequence), which no other transaction
-// ever claims, so the messages' keys are the group's own.
-void EnqueueUsage(pqxx::work& txn, const BatchAggregate& aggregate, absl::string_view origin) {
-  common::EnqueueOutboxBatch(txn, kOutboxSchema, PackUsage(aggregate.usage, origin));
+// The LLM usage of a group's claimed batches (in order), packed into a few
+// outbox messages (one per tenant and kMaxUsagePerMessage records) in one
+// statement; `origin` is the group's first claimed (producer_id, sequence),
+// which no other transaction ever claims, so the messages' keys are the
+// group's own.
+void EnqueueUsage(pqxx::work& txn, const std::vector<const BatchAggregate*>& aggregates,
+                  absl::string_view origin) {
+  std::vector<const std::vector<LlmUsageRecord>*> usage;
+  usage.reserve(aggregates.size());
+  for (const BatchAggregate* aggregate : aggregates) usage.push_back(&aggregate->usage);
+  common::EnqueueOutboxBatch(txn, kOutboxSchema, PackGroupUsage(usage, origin));
 }
 
 }  // namespace
@@ -1427,7 +1435,8 @@ absl::Status PgMonitorStore::WriteGroup(pqxx::work& txn, const std::vector<Pendi
   BatchAggregate merged_storage;
   const BatchAggregate* merged = aggregates[0];
   if (aggregates.size() > 1) {
-    ASSIGN_OR_RETURN(merged_storage, MergeAggregates(aggregates));
+    // The usage is packed from the batches' own records (not copied).
+    ASSIGN_OR_RETURN(merged_storage, MergeAggregates(aggregates, /*with_usage=*/false));
     merged = &merged_storage;
   }
 
@@ -1448,7 +1457,7 @@ absl::Status PgMonitorStore::WriteGroup(pqxx::work& txn, const std::vector<Pendi
   RETURN_IF_ERROR(WriteRollups(txn, *merged, now, sketch_cache_, sketch_updates));
   for (const PendingBatch* b : by_key) {
     if (!b->claimed) continue;
-    EnqueueUsage(txn, *merged,
+    EnqueueUsage(txn, aggregates,
                  absl::StrCat(b->producer_id->size(), ":", *b->producer_id, ":", b->sequence));
     break;
   }

@@ -1,26 +1,37 @@
 #include "monitor/store/pg_text.h"
 
+#include <charconv>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/log.h"
 
 namespace agentwatch::monitor {
 
-std::string PgInt64Array(const std::vector<int64_t>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) absl::StrAppend(&out, i > 0 ? "," : "", values[i]);
-  out += '}';
+namespace {
+
+// An array literal of numbers, each as std::to_chars writes it (the shortest
+// text that reads back as the same value).
+template <typename Number>
+std::string NumberArrayLiteral(const std::vector<Number>& values) {
+  std::string out;
+  out.reserve(2 + 12 * values.size());
+  out.push_back('{');
+  char buffer[64];
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    const std::to_chars_result done = std::to_chars(buffer, buffer + sizeof(buffer), values[i]);
+    out.append(buffer, done.ptr);
+  }
+  out.push_back('}');
   return out;
 }
 
-std::string PgFloat8Array(const std::vector<double>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    absl::StrAppend(&out, i > 0 ? "," : "", absl::StrFormat("%.17g", values[i]));
-  }
-  out += '}';
-  return out;
-}
+}  // namespace
+
+std::string PgInt64Array(const std::vector<int64_t>& values) { return NumberArrayLiteral(values); }
+
+std::string PgFloat8Array(const std::vector<double>& values) { return NumberArrayLiteral(values); }
 
 std::string JsonObject(const Labels& labels) {
   std::string out = "{";

@@ -8,20 +8,25 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "monitor/core/types.h"
-
 #include "common/pg.h"
+#include "monitor/core/types.h"
 
 namespace agentwatch::monitor {
 
 // A text[] literal: {"a","b \"c\""}; every element quoted and escaped.
 using common::PgTextArray;
 
+// PgTextArray of views (for columns of strings the caller keeps alive, not
+// copied into the column).
+using common::PgTextArrayOfViews;
+
 // A bigint[] literal: {1,2,3}.
 std::string PgInt64Array(const std::vector<int64_t>& values);
 
-// A float8[] literal with round-trip precision. Values must be finite.
+// A float8[] literal of each value's shortest text that reads back as the
+// same double (std::to_chars), e.g. {0.1,-2.5,1e+300}. Values must be finite.
 std::string PgFloat8Array(const std::vector<double>& values);
 
 // A JSON object of string values, e.g. {"model":"gpt-4o"}.
