@@ -159,23 +159,23 @@ absl::Status ResendRecordByRecord(SerializedUsageStub& stub, absl::Duration dead
                      {{"destination", kCostBatchDestination}, {"error", status.ToString()}});
     return absl::OkStatus();
   }
+  std::vector<cost::v1::UsageRecord> all;
+  all.reserve(records);
   for (absl::string_view payload : payloads) {
     cost::v1::RecordUsageRequest packed;
     if (!packed.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) continue;
-    for (const cost::v1::UsageRecord& record : packed.records()) {
-      cost::v1::RecordUsageRequest single;
-      *single.add_records() = record;
-      const std::string serialized = single.SerializeAsString();
-      absl::Status sent = SendSerializedUsage(stub, deadline, {serialized});
-      if (absl::IsInvalidArgument(sent)) {
-        common::LogError("peer rejected an outbox message; dropped",
-                         {{"destination", kCostBatchDestination}, {"error", sent.ToString()}});
-        continue;
-      }
-      RETURN_IF_ERROR(sent);
+    for (cost::v1::UsageRecord& record : *packed.mutable_records()) {
+      all.push_back(std::move(record));
     }
   }
-  return absl::OkStatus();
+  return SendItems<cost::v1::UsageRecord>(
+      kCostBatchDestination, all, 1,
+      [&stub, deadline](const std::vector<const cost::v1::UsageRecord*>& one) {
+        cost::v1::RecordUsageRequest single;
+        for (const cost::v1::UsageRecord* record : one) *single.add_records() = *record;
+        const std::string serialized = single.SerializeAsString();
+        return SendSerializedUsage(stub, deadline, {serialized});
+      });
 }
 
 }  // namespace
