@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "common/time_format.h"
 
 namespace agentwatch::common {
 namespace {
@@ -250,51 +251,7 @@ absl::Status ApplyMigrations(PgPool& pool, const std::string& schema,
 int64_t ToUnixMicros(absl::Time t) { return absl::ToUnixMicros(t); }
 absl::Time FromUnixMicros(int64_t micros) { return absl::FromUnixMicros(micros); }
 
-void AppendPgTimestamp(std::string* out, absl::Time t) {
-  // Years 1000..9999 by hand (written once or more per row of every bulk
-  // write; absl::FormatTime costs about ten times as much), anything else by
-  // absl::FormatTime (which writes years before 1000 without leading zeros).
-  constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000000;
-  constexpr int64_t kMinMicros = int64_t{-354285} * kMicrosPerDay;  // 1000-01-01
-  constexpr int64_t kEndMicros = int64_t{2932897} * kMicrosPerDay;  // 10000-01-01
-  if (t < absl::FromUnixMicros(kMinMicros) || t >= absl::FromUnixMicros(kEndMicros)) {
-    out->append(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone()));
-    return;
-  }
-  const int64_t micros = absl::ToUnixMicros(t);  // floor, as %E6S truncates
-  int64_t days = micros / kMicrosPerDay;
-  int64_t of_day = micros % kMicrosPerDay;
-  if (of_day < 0) {
-    of_day += kMicrosPerDay;
-    --days;
-  }
-  // Civil date from days since 1970-01-01, proleptic Gregorian (H. Hinnant's
-  // civil_from_days).
-  const int64_t z = days + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t day = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
-  const int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  const int64_t second = of_day / 1000000;
-  char text[] = "0000-00-00T00:00:00.000000Z";
-  auto put = [&text](int at, int width, int64_t value) {
-    for (int i = at + width - 1; i >= at; --i, value /= 10) {
-      text[i] = static_cast<char>('0' + value % 10);
-    }
-  };
-  put(0, 4, year);
-  put(5, 2, month);
-  put(8, 2, day);
-  put(11, 2, second / 3600);
-  put(14, 2, second / 60 % 60);
-  put(17, 2, second % 60);
-  put(20, 6, of_day % 1000000);
-  out->append(text, sizeof(text) - 1);
-}
+void AppendPgTimestamp(std::string* out, absl::Time t) { AppendUtcMicros(out, t); }
 
 std::string PgTimestamp(absl::Time t) {
   std::string out;
