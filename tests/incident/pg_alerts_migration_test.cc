@@ -1,0 +1,257 @@
+// Migration 014 (incident.alerts rebuilt with its state columns last) against
+// the real Postgres (AGENTWATCH_TEST_PG_DSN): applied to a database that
+// intake already wrote alert rows to, it keeps every row, index, check,
+// storage parameter, owner and grant, and intake goes on over the rebuilt
+// table.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/pg.h"
+#include "common/testing/status_matchers.h"
+#include "common/testing/test_env.h"
+#include "incident/core/grouping.h"
+#include "incident/store/migrations.h"
+#include "incident/store/pg_incident_store.h"
+#include "test_util.h"
+
+namespace agentwatch::incident {
+namespace {
+
+using ::agentwatch::testing::IsOk;
+using testing::Firing;
+using ::testing::HasSubstr;
+using ::testing::Optional;
+using testing::Resolved;
+using ::testing::SizeIs;
+
+const absl::Time kT0 = absl::FromUnixMicros(1'700'000'000'123'456);
+constexpr int kStateColumnsLast = 14;
+
+common::PgPoolOptions PoolOptions(const std::string& dsn) {
+  common::PgPoolOptions options;
+  options.dsn = dsn;
+  options.size = 2;
+  return options;
+}
+
+// The migrations before version `version`.
+std::vector<common::Migration> MigrationsBefore(int version) {
+  std::vector<common::Migration> out;
+  for (const common::Migration& m : Migrations()) {
+    if (m.version < version) out.push_back(m);
+  }
+  return out;
+}
+
+class PgAlertsMigrationTest : public ::testing::Test {
+ protected:
+  PgAlertsMigrationTest()
+      : pool_(PoolOptions(db_.dsn())),
+        grouping_(*ParseGroupBy("group_by", "alertname,service")),
+        store_(pool_, ids_),
+        role_(absl::StrCat("aw_alerts_reader_", getpid())) {}
+
+  // Roles belong to the cluster, not to the test's database: the one a test
+  // created goes with it.
+  ~PgAlertsMigrationTest() override {
+    Exec(absl::StrCat("DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '", role_,
+                      "') THEN EXECUTE 'DROP OWNED BY ", role_, "'; EXECUTE 'DROP ROLE ", role_,
+                      "'; END IF; END $$"));
+  }
+
+  absl::StatusOr<IntakeSummary> Report(const std::vector<AlertReport>& reports, absl::Time now) {
+    std::vector<IncomingAlert> alerts;
+    for (const AlertReport& r : reports) alerts.push_back(PrepareAlert(r, grouping_, now));
+    return store_.ReportAlerts(alerts, now);
+  }
+
+  void Exec(const std::string& sql) {
+    EXPECT_THAT(pool_.WithTransaction([&](pqxx::work& txn) {
+      txn.exec(sql);
+      return absl::OkStatus();
+    }),
+                IsOk())
+        << sql;
+  }
+
+  // The first column of the first row of `sql` as text ("" for NULL).
+  std::string Text(const std::string& sql) {
+    std::string out;
+    EXPECT_THAT(pool_.WithTransaction([&](pqxx::work& txn) {
+      const pqxx::result r = txn.exec(sql);
+      if (!r.empty() && !r[0][0].is_null()) out = r[0][0].as<std::string>();
+      return absl::OkStatus();
+    }),
+                IsOk())
+        << sql;
+    return out;
+  }
+
+  // What the migration must keep: the rows (every column, by name), the
+  // indexes, the constraints, the storage parameters, the owner and the ACL.
+  struct Snapshot {
+    std::string rows, indexes, constraints, options, owner, acl;
+  };
+  Snapshot Take() {
+    Snapshot s;
+    s.rows = Text(
+        "SELECT string_agg(concat_ws('|', tenant_id, incident_id, fingerprint, name, severity, "
+        "status, labels::text, annotations::text, starts_at, coalesce(ends_at::text, 'null'), "
+        "source, generator_url, joined_at, update_time), E'\\n' ORDER BY tenant_id, incident_id, "
+        "fingerprint) FROM incident.alerts");
+    s.indexes = Text(
+        "SELECT string_agg(indexname || ' ' || indexdef, E'\\n' ORDER BY indexname) "
+        "FROM pg_indexes WHERE schemaname = 'incident' AND tablename = 'alerts'");
+    s.constraints = Text(
+        "SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid), E'\\n' ORDER BY conname) "
+        "FROM pg_constraint WHERE conrelid = 'incident.alerts'::regclass");
+    s.options = Text(
+        "SELECT array_to_string(reloptions, ',') FROM pg_class "
+        "WHERE oid = 'incident.alerts'::regclass");
+    s.owner = Text(
+        "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'incident.alerts'::regclass");
+    s.acl = Text("SELECT relacl::text FROM pg_class WHERE oid = 'incident.alerts'::regclass");
+    return s;
+  }
+
+  std::string Columns() {
+    return Text(
+        "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute "
+        "WHERE attrelid = 'incident.alerts'::regclass AND attnum > 0 AND NOT attisdropped");
+  }
+
+  ::agentwatch::testing::TestDatabase db_;
+  common::PgPool pool_;
+  GroupingConfig grouping_;
+  testing::SequentialIds ids_;
+  PgIncidentStore store_;
+  const std::string role_;
+};
+
+TEST_F(PgAlertsMigrationTest, RebuildKeepsRowsIndexesChecksOptionsAndGrants) {
+  ASSERT_THAT(common::ApplyMigrations(pool_, "incident", MigrationsBefore(kStateColumnsLast)),
+              IsOk());
+  EXPECT_EQ(Columns(),
+            "tenant_id,incident_id,fingerprint,name,severity,status,labels,annotations,starts_at,"
+            "ends_at,source,generator_url,joined_at,update_time");
+
+  // Rows written by intake over the old layout: firing, resolved, two
+  // tenants, labels, annotations, a generator URL.
+  AlertReport a = Firing("acme", "fp1", "HighErrorRate", kT0);
+  a.labels = {{"service", "api"}, {"instance", "host-1"}};
+  a.annotations = {{"summary", "a \"quoted\" summary"}, {"runbook", "https://r/1"}};
+  a.generator_url = "https://prom/graph?g0.expr=up";
+  a.severity = Severity::kP1;
+  AlertReport b = Firing("acme", "fp2", "HighErrorRate", kT0);
+  b.labels = {{"service", "api"}, {"instance", "host-2"}};
+  AlertReport c = Firing("globex", "fp1", "DiskFull", kT0);
+  c.labels = {{"service", "db"}};
+  ASSERT_THAT(Report({a, b, c}, kT0), IsOk());
+  ASSERT_THAT(Report({Resolved(b, kT0 + absl::Seconds(30))}, kT0 + absl::Minutes(1)), IsOk());
+  ASSERT_EQ(Text("SELECT count(*) FROM incident.alerts"), "3");
+  ASSERT_EQ(Text("SELECT count(*) FROM incident.alerts WHERE ends_at IS NOT NULL"), "1");
+
+  Exec("GRANT SELECT ON incident.alerts TO PUBLIC");
+  Exec(absl::StrCat("CREATE ROLE ", role_));
+  Exec(absl::StrCat("GRANT SELECT, UPDATE ON incident.alerts TO ", role_, " WITH GRANT OPTION"));
+  const Snapshot before = Take();
+  ASSERT_THAT(before.acl, HasSubstr(role_));
+  const std::string acme_incident =
+      Text("SELECT id FROM incident.incidents WHERE tenant_id = 'acme'");
+  auto detail_before = store_.GetIncident(acme_incident);
+  ASSERT_THAT(detail_before, IsOk());
+  ASSERT_THAT(detail_before->alerts, SizeIs(2));
+
+  ASSERT_THAT(common::ApplyMigrations(pool_, "incident", Migrations()), IsOk());
+
+  EXPECT_EQ(Columns(),
+            "tenant_id,incident_id,fingerprint,name,severity,labels,annotations,source,"
+            "generator_url,joined_at,starts_at,ends_at,update_time,status");
+  const Snapshot after = Take();
+  EXPECT_EQ(after.rows, before.rows);
+  EXPECT_EQ(after.indexes, before.indexes);
+  EXPECT_EQ(after.constraints, before.constraints);
+  EXPECT_EQ(after.options, "fillfactor=50");
+  EXPECT_EQ(after.options, before.options);
+  EXPECT_EQ(after.owner, before.owner);
+  EXPECT_EQ(after.acl, before.acl);
+  EXPECT_EQ(Text("SELECT coalesce(to_regclass('incident.alerts_013')::text, '')"), "");
+  EXPECT_EQ(Text("SELECT count(*) FROM pg_class WHERE relname LIKE 'alerts_013%'"), "0");
+  auto detail_after = store_.GetIncident(acme_incident);
+  ASSERT_THAT(detail_after, IsOk());
+  EXPECT_EQ(detail_after->alerts, detail_before->alerts);
+
+  // Intake goes on over the rebuilt table: a resolve and a refire update the
+  // state columns and keep the labels and annotations; a new fingerprint
+  // joins.
+  AlertReport d = Firing("acme", "fp3", "HighErrorRate", kT0 + absl::Minutes(2));
+  d.labels = {{"service", "api"}, {"instance", "host-3"}};
+  AlertReport refire_b = b;
+  refire_b.starts_at = kT0 + absl::Minutes(2);
+  auto batch = Report({Resolved(a, kT0 + absl::Minutes(2)), refire_b, d}, kT0 + absl::Minutes(3));
+  ASSERT_THAT(batch, IsOk());
+  EXPECT_EQ(batch->accepted, 3);
+  EXPECT_EQ(batch->duplicates, 0);
+  auto detail = store_.GetIncident(acme_incident);
+  ASSERT_THAT(detail, IsOk());
+  ASSERT_THAT(detail->alerts, SizeIs(3));
+  const AlertState* fp1 = nullptr;
+  const AlertState* fp2 = nullptr;
+  for (const AlertState& alert : detail->alerts) {
+    if (alert.fingerprint == "fp1") fp1 = &alert;
+    if (alert.fingerprint == "fp2") fp2 = &alert;
+  }
+  ASSERT_NE(fp1, nullptr);
+  ASSERT_NE(fp2, nullptr);
+  EXPECT_EQ(fp1->status, AlertStatus::kResolved);
+  EXPECT_THAT(fp1->ends_at, Optional(kT0 + absl::Minutes(2)));
+  ASSERT_EQ(detail_before->alerts[0].fingerprint, "fp1");
+  EXPECT_EQ(fp1->labels, detail_before->alerts[0].labels);
+  EXPECT_EQ(fp1->labels.at("instance"), "host-1");
+  EXPECT_EQ(fp1->annotations.at("summary"), "a \"quoted\" summary");
+  EXPECT_EQ(fp1->generator_url, "https://prom/graph?g0.expr=up");
+  EXPECT_EQ(fp1->severity, Severity::kP1);
+  EXPECT_EQ(fp2->status, AlertStatus::kFiring);
+  EXPECT_EQ(fp2->starts_at, kT0 + absl::Minutes(2));
+  EXPECT_EQ(fp2->ends_at, std::nullopt);
+  EXPECT_EQ(fp2->labels.at("instance"), "host-2");
+
+  // A replay of a report accepted before the migration is still a duplicate.
+  auto replay = Report({c}, kT0 + absl::Minutes(4));
+  ASSERT_THAT(replay, IsOk());
+  EXPECT_EQ(replay->duplicates, 1);
+  EXPECT_EQ(replay->accepted, 0);
+
+  // Applying the migrations again changes nothing.
+  const Snapshot settled = Take();
+  ASSERT_THAT(common::ApplyMigrations(pool_, "incident", Migrations()), IsOk());
+  EXPECT_EQ(Take().rows, settled.rows);
+  EXPECT_EQ(Text("SELECT count(*) FROM incident.alerts"), "4");
+}
+
+// On an empty database the migration builds the same table.
+TEST_F(PgAlertsMigrationTest, FreshDatabaseGetsTheStateColumnsLast) {
+  ASSERT_THAT(common::ApplyMigrations(pool_, "incident", Migrations()), IsOk());
+  EXPECT_EQ(Columns(),
+            "tenant_id,incident_id,fingerprint,name,severity,labels,annotations,source,"
+            "generator_url,joined_at,starts_at,ends_at,update_time,status");
+  EXPECT_EQ(Text("SELECT array_to_string(reloptions, ',') FROM pg_class "
+                 "WHERE oid = 'incident.alerts'::regclass"),
+            "fillfactor=50");
+  EXPECT_EQ(Text("SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes "
+                 "WHERE schemaname = 'incident' AND tablename = 'alerts'"),
+            "alerts_fingerprint_idx,alerts_pkey");
+  EXPECT_EQ(Text("SELECT string_agg(pg_get_constraintdef(oid), ';' ORDER BY conname) "
+                 "FROM pg_constraint WHERE conrelid = 'incident.alerts'::regclass "
+                 "AND contype = 'c'"),
+            "CHECK (((severity >= 1) AND (severity <= 4)));CHECK (((status >= 1) AND "
+            "(status <= 2)))");
+}
+
+}  // namespace
+}  // namespace agentwatch::incident
