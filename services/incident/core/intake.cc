@@ -8,7 +8,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "common/time_format.h"
 
 namespace agentwatch::incident {
 namespace {
@@ -59,46 +60,6 @@ ReportView ViewOf(const IncomingAlert& alert) {
   ReportView view{alert.tenant, alert.fingerprint, alert.status, alert.starts_at, std::nullopt};
   if (alert.status == AlertStatus::kResolved) view.ends_at = alert.ends_at;
   return view;
-}
-
-// absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone()), as timeline
-// details carry it ("2026-11-26T09:05:01.25+00:00": the fraction without
-// trailing zeros, none when zero). Written by hand for whole microseconds of
-// years 1970..9999 (every time intake plans with; one or two an entry, and
-// FormatTime parses its format on every call), by FormatTime otherwise.
-std::string Rfc3339(absl::Time t) {
-  static const absl::Time kYear10000 = absl::FromCivil(absl::CivilYear(10000), absl::UTCTimeZone());
-  if (t < absl::UnixEpoch() || t >= kYear10000 || TruncateToMicros(t) != t) {
-    return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
-  }
-  const int64_t micros = absl::ToUnixMicros(t);
-  const absl::CivilSecond civil =
-      absl::ToCivilSecond(absl::FromUnixSeconds(micros / 1000000), absl::UTCTimeZone());
-  int64_t fraction = micros % 1000000;
-  char text[] = "0000-00-00T00:00:00.000000+00:00";
-  auto put = [&text](int at, int width, int64_t value) {
-    for (int i = at + width - 1; i >= at; --i, value /= 10) {
-      text[i] = static_cast<char>('0' + value % 10);
-    }
-  };
-  put(0, 4, civil.year());
-  put(5, 2, civil.month());
-  put(8, 2, civil.day());
-  put(11, 2, civil.hour());
-  put(14, 2, civil.minute());
-  put(17, 2, civil.second());
-  std::string out(text, 19);
-  if (fraction != 0) {
-    put(20, 6, fraction);
-    int digits = 6;
-    while (fraction % 10 == 0) {
-      fraction /= 10;
-      --digits;
-    }
-    out.append(text + 19, static_cast<size_t>(digits) + 1);
-  }
-  out.append("+00:00");
-  return out;
 }
 
 // Keeps only the labels `b` carries with the same value.
@@ -329,7 +290,7 @@ class Planner {
              {{"fingerprint", alert.fingerprint},
               {"alertname", alert.name},
               {"severity", SeverityName(alert.severity)},
-              {"starts_at", Rfc3339(alert.starts_at)},
+              {"starts_at", common::Rfc3339Full(alert.starts_at)},
               {"source", alert.source},
               {"refire", refire ? "true" : "false"}});
   }
@@ -424,9 +385,9 @@ class Planner {
     --incident.firing_alert_count;
     TouchAlert(row);
     AddEntry(incident, timeline_kind::kAlertResolved,
-             absl::StrCat("Alert ", row.name, " ended: it fired anew at ", Rfc3339(at)),
+             absl::StrCat("Alert ", row.name, " ended: it fired anew at ", common::Rfc3339Full(at)),
              {{"fingerprint", row.fingerprint},
-              {"ends_at", Rfc3339(*row.ends_at)},
+              {"ends_at", common::Rfc3339Full(*row.ends_at)},
               {"superseded", "true"}});
   }
 
@@ -489,7 +450,7 @@ class Planner {
     AddEntry(incident, timeline_kind::kAlertResolved,
              absl::StrCat("Alert ", row->name, " resolved"),
              {{"fingerprint", row->fingerprint},
-              {"ends_at", Rfc3339(*row->ends_at)},
+              {"ends_at", common::Rfc3339Full(*row->ends_at)},
               {"source", alert.source}});
     return incident.id;
   }
