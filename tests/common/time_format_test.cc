@@ -1,5 +1,6 @@
-// common::AppendUtcMicros and common::Rfc3339Full equal absl::FormatTime's
-// text everywhere: day, month, year and leap-day edges, before 1970, random
+// common::AppendUtcMicros (and pg.h's PgTimestamp / AppendPgTimestamp, which
+// write with it) and common::Rfc3339Full equal absl::FormatTime's text
+// everywhere: day, month, year and leap-day edges, before 1970, random
 // instants over the whole fast range (years 1000..9999), sub-microsecond
 // fractions, and outside the range.
 #include "common/time_format.h"
@@ -11,6 +12,7 @@
 
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "common/pg.h"
 
 namespace agentwatch::common {
 namespace {
@@ -65,6 +67,10 @@ TEST(TimeFormatTest, EqualsFormatTimeOnEdges) {
     for (const absl::Duration offset : offsets) {
       const absl::Time t = base + offset;
       EXPECT_EQ(Micros(t), MicrosReference(t)) << t;
+      EXPECT_EQ(PgTimestamp(t), MicrosReference(t)) << t;
+      std::string appended = "z";
+      AppendPgTimestamp(&appended, t);
+      EXPECT_EQ(appended, "z" + MicrosReference(t)) << t;
       EXPECT_EQ(Rfc3339Appended(t), Rfc3339Reference(t)) << t;
       EXPECT_EQ(Rfc3339Full(t), Rfc3339Reference(t)) << t;
       ++checked;
@@ -73,10 +79,12 @@ TEST(TimeFormatTest, EqualsFormatTimeOnEdges) {
   EXPECT_EQ(checked, 13 * 12);
   for (const absl::Time t : {absl::InfiniteFuture(), absl::InfinitePast()}) {
     EXPECT_EQ(Micros(t), MicrosReference(t));
+    EXPECT_EQ(PgTimestamp(t), MicrosReference(t));
     EXPECT_EQ(Rfc3339Full(t), Rfc3339Reference(t));
   }
   const absl::Time t = Utc(2026, 11, 26, 9, 5, 1);
   EXPECT_EQ(Micros(t + absl::Milliseconds(250)), "2026-11-26T09:05:01.250000Z");
+  EXPECT_EQ(PgTimestamp(t + absl::Milliseconds(250)), "2026-11-26T09:05:01.250000Z");
   EXPECT_EQ(Rfc3339Full(t + absl::Milliseconds(250)), "2026-11-26T09:05:01.25+00:00");
   EXPECT_EQ(Rfc3339Full(t), "2026-11-26T09:05:01+00:00");
 }
