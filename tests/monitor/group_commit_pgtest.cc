@@ -612,9 +612,8 @@ int CheckSketches(common::PgPool& pool, const BatchAggregate& expected) {
     for (const auto& row : txn.exec(
              "SELECT tenant_id, metric, series_key, extract(epoch FROM bucket)::bigint, count, "
              "sketch FROM monitor.rollups_1m WHERE sketch IS NOT NULL")) {
-      const std::string key =
-          SketchCellCache::Key(row[0].c_str(), row[1].c_str(), row[2].c_str(),
-                               absl::FromUnixSeconds(row[3].as<int64_t>()));
+      const std::string key = SketchCellCache::Key(row[0].c_str(), row[1].c_str(), row[2].c_str(),
+                                                   absl::FromUnixSeconds(row[3].as<int64_t>()));
       const auto it = cells.find(key);
       EXPECT_NE(it, cells.end()) << key;
       if (it == cells.end()) continue;
@@ -927,6 +926,99 @@ TEST(MergeAggregatesTest, SketchesOfDifferentParametersAreAnInternalError) {
   }
   ASSERT_TRUE(changed);
   EXPECT_THAT(MergeAggregates({&a, &b}),
+              StatusIs(absl::StatusCode::kInternal, ::testing::HasSubstr("merging the sketches")));
+}
+
+// MergeGroup holds what MergeAggregates (without usage) holds, with the
+// values of `group` copied into `out`.
+BatchAggregate Materialize(const MergedGroup& group) {
+  BatchAggregate out;
+  out.event_count = group.event_count;
+  for (const SeriesRecord* series : group.series) out.series.push_back(*series);
+  for (const RollupDelta* delta : group.rollups) out.rollups.push_back(*delta);
+  out.workflows = group.workflows;
+  return out;
+}
+
+// Whether `p` points into `v`.
+template <typename T>
+bool Inside(const T* p, const std::vector<T>& v) {
+  return !v.empty() && p >= v.data() && p < v.data() + v.size();
+}
+
+TEST(MergeGroupTest, MergesLikeMergeAggregatesAndCopiesOnlyCellsSeveralBatchesFeed) {
+  std::mt19937_64 rng(17);
+  for (int batches : {1, 2, 3, 7}) {
+    SCOPED_TRACE(batches);
+    std::vector<BatchAggregate> parts;
+    for (int b = 0; b < batches; ++b) {
+      parts.push_back(AggregateBatch(RandomBatch("p", static_cast<uint64_t>(b + 1), rng)));
+    }
+    std::vector<const BatchAggregate*> pointers;
+    for (const BatchAggregate& part : parts) pointers.push_back(&part);
+    absl::StatusOr<BatchAggregate> expected = MergeAggregates(pointers, /*with_usage=*/false);
+    ASSERT_THAT(expected, IsOk());
+    MergedGroup group;
+    ASSERT_THAT(MergeGroup(pointers, &group), IsOk());
+    ExpectSameAggregate(Materialize(group), *expected);
+
+    // How many batches feed each cell.
+    std::map<std::tuple<std::string, std::string, std::string, absl::Time>, int> feeders;
+    for (const BatchAggregate& part : parts) {
+      for (const RollupDelta& d : part.rollups) {
+        ++feeders[{d.tenant, d.metric, d.series_key, d.bucket}];
+      }
+    }
+    size_t shared = 0;
+    for (const RollupDelta* d : group.rollups) {
+      const bool in_batch = std::any_of(parts.begin(), parts.end(), [&](const BatchAggregate& b) {
+        return Inside(d, b.rollups);
+      });
+      const bool several = feeders[{d->tenant, d->metric, d->series_key, d->bucket}] > 1;
+      EXPECT_EQ(in_batch, !several) << d->metric << "/" << d->series_key;
+      shared += several;
+    }
+    EXPECT_EQ(group.folded.size(), shared);
+    if (batches > 1) {
+      EXPECT_GT(shared, 0u);  // random batches share some cells
+    }
+    for (const SeriesRecord* series : group.series) {
+      EXPECT_TRUE(std::any_of(parts.begin(), parts.end(),
+                              [&](const BatchAggregate& b) { return Inside(series, b.series); }));
+    }
+  }
+}
+
+TEST(MergeGroupTest, UnsortedInputsAndReuseGiveTheSameGroup) {
+  std::mt19937_64 rng(23);
+  BatchAggregate a = AggregateBatch(RandomBatch("p", 1, rng));
+  BatchAggregate b = AggregateBatch(RandomBatch("p", 2, rng));
+  absl::StatusOr<BatchAggregate> expected = MergeAggregates({&a, &b}, /*with_usage=*/false);
+  ASSERT_THAT(expected, IsOk());
+  MergedGroup group;
+  ASSERT_THAT(MergeGroup({&b}, &group), IsOk());  // reused below: cleared first
+  ASSERT_GT(a.rollups.size(), 2u);
+  ASSERT_GT(b.series.size(), 2u);
+  std::reverse(a.rollups.begin(), a.rollups.end());
+  std::reverse(b.series.begin(), b.series.end());
+  ASSERT_THAT(MergeGroup({&a, &b}, &group), IsOk());
+  ExpectSameAggregate(Materialize(group), *expected);
+}
+
+TEST(MergeGroupTest, SketchesOfDifferentParametersAreAnInternalError) {
+  std::mt19937_64 rng(3);
+  BatchAggregate a = AggregateBatch(RandomBatch("p", 1, rng));
+  BatchAggregate b = a;
+  for (RollupDelta& delta : b.rollups) {
+    if (!delta.sketch.has_value()) continue;
+    absl::StatusOr<QuantileSketch> other = QuantileSketch::Create(0.05, 64);
+    ASSERT_THAT(other, IsOk());
+    ASSERT_TRUE(other->Add(1.0));
+    delta.sketch = *other;
+    break;
+  }
+  MergedGroup group;
+  EXPECT_THAT(MergeGroup({&a, &b}, &group),
               StatusIs(absl::StatusCode::kInternal, ::testing::HasSubstr("merging the sketches")));
 }
 

@@ -289,6 +289,82 @@ TEST_F(PgStoreTest, LlmUsageIsEnqueuedForTheCostService) {
   EXPECT_EQ(record.llm().requests(), 1);
 }
 
+// Migration 008: the packed usage rows are compressed with lz4, and read
+// back whole.
+TEST_F(PgStoreTest, PackedUsagePayloadsAreStoredWithLz4AndReadBackWhole) {
+  Batch batch;
+  batch.producer_id = "platform-a";
+  batch.sequence = 10;
+  constexpr int kCalls = 600;
+  for (int i = 0; i < kCalls; ++i) {
+    batch.events.push_back(MakeEvent(MakeCall(i % 2 == 0 ? "gpt-4o" : "gpt-4o-mini")));
+  }
+  ASSERT_THAT(Commit(batch), IsOk());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pg_attribute WHERE attrelid = 'monitor.outbox'::regclass "
+                   "AND attname = 'payload' AND attcompression = 'l'"),
+            1);
+  // Large enough to be compressed (over 2 KB), and compressed with lz4.
+  EXPECT_GT(Scalar("SELECT octet_length(payload) FROM monitor.outbox"), 8 * 1024);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.outbox WHERE pg_column_compression(payload) = "
+                   "'lz4'"),
+            1);
+  std::vector<std::string> payloads = Payloads(kCostBatchDestination);
+  ASSERT_EQ(payloads.size(), 1u);
+  cost::v1::RecordUsageRequest request;
+  ASSERT_TRUE(request.ParseFromString(payloads[0]));
+  ASSERT_EQ(request.records_size(), kCalls);
+  EXPECT_EQ(request.records(0).record_id(), "platform-a:10:0");
+  EXPECT_EQ(request.records(kCalls - 1).record_id(), absl::StrCat("platform-a:10:", kCalls - 1));
+  EXPECT_EQ(request.records(kCalls - 1).llm().model(), "gpt-4o-mini");
+}
+
+// The group transaction's statements are prepared on the connection, and the
+// plans the server caches for them (generic after five executions) still
+// route rows into a daily partition created after they were planned.
+TEST_F(PgStoreTest, PreparedGroupStatementsWriteIntoAPartitionCreatedLater) {
+  common::PgPoolOptions options;
+  options.dsn = db_.dsn();
+  options.size = 1;  // one connection: the checks below see its statements
+  common::PgPool pool(options);
+  PgMonitorStore store(pool, limits_, {&rule_});
+  constexpr int kBatches = 8;
+  for (int i = 0; i < kBatches; ++i) {
+    ASSERT_THAT(store.CommitBatch("prepared", i + 1,
+                                  AggregateBatch(FailingRuns("prepared", i + 1, "triage", 3,
+                                                             kStart + absl::Seconds(i))),
+                                  kStart),
+                IsOk());
+  }
+  const absl::Time next_day = kStart + absl::Hours(24);
+  ASSERT_THAT(
+      store.CommitBatch(
+          "prepared", kBatches + 1,
+          AggregateBatch(FailingRuns("prepared", kBatches + 1, "triage", 5, next_day)), next_day),
+      IsOk());
+  absl::StatusOr<int64_t> prepared =
+      pool.Transact<int64_t>([](pqxx::work& txn) -> absl::StatusOr<int64_t> {
+        return txn
+            .exec(
+                "SELECT count(*) FROM pg_prepared_statements WHERE name IN "
+                "('monitor_claim_batches', 'monitor_upsert_rollups', 'monitor_sum_rollups', "
+                "'monitor_lock_alert_state')")[0][0]
+            .as<int64_t>();
+      });
+  ASSERT_THAT(prepared, IsOk());
+  EXPECT_EQ(*prepared, 4);
+  EXPECT_EQ(Scalar(absl::StrCat("SELECT count FROM monitor.rollups_1m WHERE metric = "
+                                "'workflow_runs_total' AND bucket = to_timestamp(",
+                                absl::ToUnixSeconds(kStart), ")")),
+            3 * kBatches);
+  EXPECT_EQ(Scalar(absl::StrCat("SELECT count FROM monitor.rollups_1m WHERE metric = "
+                                "'workflow_runs_total' AND bucket = to_timestamp(",
+                                absl::ToUnixSeconds(next_day), ")")),
+            5);
+  EXPECT_EQ(
+      Scalar(absl::StrCat("SELECT count(*) FROM monitor.", RollupPartitionName(UtcDay(next_day)))),
+      2);  // runs and duration of the one series
+}
+
 TEST_F(PgStoreTest, AlertTransitionsAreEnqueuedWithTheBatch) {
   absl::StatusOr<CommitResult> fired = Commit(FailingRuns("p", 1, "triage", 10, kStart));
   ASSERT_THAT(fired, IsOk());

@@ -73,7 +73,10 @@ class RuleEvaluator {
  public:
   virtual ~RuleEvaluator() = default;
 
-  // Evaluates what `batch` may have changed, at `now`.
+  // Evaluates what `batch` may have changed, at `now`. A store that commits
+  // several batches in one transaction may pass their union as event_count
+  // and workflows only (rollups, series and usage left empty): evaluators
+  // read the written data through `context`.
   virtual absl::Status OnBatch(const BatchAggregate& batch, RuleContext& context, absl::Time now,
                                RuleOutcome* outcome) const = 0;
 

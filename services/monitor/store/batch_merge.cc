@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace agentwatch::monitor {
 namespace {
@@ -42,14 +43,17 @@ absl::Status FoldDelta(RollupDelta& into, const RollupDelta& from) {
   return absl::OkStatus();
 }
 
-// Merges `runs` into `out`: every element in `compare` order, elements of
-// one key folded (`fold(into, from)`) into the first one in run order, so
-// each element is copied at most once. Runs sorted by `compare` (as
-// BatchAggregate's vectors are) are merged through a heap of the runs'
-// heads; otherwise everything is copied and stably sorted first.
+// Merges `runs`: `out` gets pointers to the elements in `compare` order, one
+// per key; a key several runs hold gets a copy in `owned` (its first element
+// in run order, the others folded into it with `fold`; with `owned` null the
+// first element is kept as it is). Only `out`'s last element can be folded
+// into, so it is the owned one exactly when it is `owned`'s last element.
+// Runs sorted by `compare` (as BatchAggregate's vectors are) are merged
+// through a heap of the runs' heads; otherwise the elements are stably
+// sorted first.
 template <typename T, typename Compare, typename Fold>
-absl::Status MergeRuns(const std::vector<const std::vector<T>*>& runs, Compare compare, Fold fold,
-                       std::vector<T>* out) {
+absl::Status MergeRunPointers(const std::vector<const std::vector<T>*>& runs, Compare compare,
+                              Fold fold, std::vector<const T*>* out, std::deque<T>* owned) {
   size_t total = 0;
   bool sorted = true;
   for (const std::vector<T>* run : runs) {
@@ -61,18 +65,27 @@ absl::Status MergeRuns(const std::vector<const std::vector<T>*>& runs, Compare c
   out->clear();
   out->reserve(total);
   auto add = [&](const T& item) -> absl::Status {
-    if (!out->empty() && compare(out->back(), item) >= 0) return fold(out->back(), item);
-    out->push_back(item);
-    return absl::OkStatus();
+    if (out->empty() || compare(*out->back(), item) < 0) {
+      out->push_back(&item);
+      return absl::OkStatus();
+    }
+    if (owned == nullptr) return absl::OkStatus();  // keep the first copy
+    if (owned->empty() || out->back() != &owned->back()) {
+      owned->push_back(*out->back());
+      out->back() = &owned->back();
+    }
+    return fold(owned->back(), item);
   };
   if (!sorted) {
-    std::vector<T> all;
+    std::vector<const T*> all;
     all.reserve(total);
-    for (const std::vector<T>* run : runs) all.insert(all.end(), run->begin(), run->end());
+    for (const std::vector<T>* run : runs) {
+      for (const T& item : *run) all.push_back(&item);
+    }
     std::stable_sort(all.begin(), all.end(),
-                     [&](const T& a, const T& b) { return compare(a, b) < 0; });
-    for (const T& item : all) {
-      if (absl::Status status = add(item); !status.ok()) return status;
+                     [&](const T* a, const T* b) { return compare(*a, *b) < 0; });
+    for (const T* item : all) {
+      if (absl::Status status = add(*item); !status.ok()) return status;
     }
     return absl::OkStatus();
   }
@@ -104,6 +117,33 @@ absl::Status MergeRuns(const std::vector<const std::vector<T>*>& runs, Compare c
 
 }  // namespace
 
+absl::Status MergeGroup(const std::vector<const BatchAggregate*>& batches, MergedGroup* out) {
+  out->event_count = 0;
+  out->workflows.clear();
+  out->folded.clear();
+  std::vector<const std::vector<SeriesRecord>*> series;
+  std::vector<const std::vector<RollupDelta>*> rollups;
+  size_t workflows = 0;
+  for (const BatchAggregate* batch : batches) {
+    out->event_count += batch->event_count;
+    series.push_back(&batch->series);
+    rollups.push_back(&batch->rollups);
+    workflows += batch->workflows.size();
+  }
+  out->workflows.reserve(workflows);
+  for (const BatchAggregate* batch : batches) {
+    out->workflows.insert(out->workflows.end(), batch->workflows.begin(), batch->workflows.end());
+  }
+  std::sort(out->workflows.begin(), out->workflows.end());
+  out->workflows.erase(std::unique(out->workflows.begin(), out->workflows.end()),
+                       out->workflows.end());
+  std::deque<SeriesRecord>* no_copies = nullptr;
+  RETURN_IF_ERROR(MergeRunPointers(
+      series, CompareSeries, [](SeriesRecord&, const SeriesRecord&) { return absl::OkStatus(); },
+      &out->series, no_copies));
+  return MergeRunPointers(rollups, CompareDelta, FoldDelta, &out->rollups, &out->folded);
+}
+
 absl::StatusOr<BatchAggregate> MergeAggregates(const std::vector<const BatchAggregate*>& batches,
                                                bool with_usage) {
   if (batches.size() == 1) {
@@ -111,34 +151,20 @@ absl::StatusOr<BatchAggregate> MergeAggregates(const std::vector<const BatchAggr
     if (!with_usage) out.usage.clear();
     return out;
   }
+  MergedGroup group;
+  RETURN_IF_ERROR(MergeGroup(batches, &group));
   BatchAggregate out;
-  std::vector<const std::vector<SeriesRecord>*> series;
-  std::vector<const std::vector<RollupDelta>*> rollups;
-  size_t workflows = 0, usage = 0;
-  for (const BatchAggregate* batch : batches) {
-    out.event_count += batch->event_count;
-    series.push_back(&batch->series);
-    rollups.push_back(&batch->rollups);
-    workflows += batch->workflows.size();
-    if (with_usage) usage += batch->usage.size();
+  out.event_count = group.event_count;
+  out.workflows = std::move(group.workflows);
+  out.series.reserve(group.series.size());
+  for (const SeriesRecord* series : group.series) out.series.push_back(*series);
+  out.rollups.reserve(group.rollups.size());
+  for (const RollupDelta* delta : group.rollups) out.rollups.push_back(*delta);
+  if (with_usage) {
+    for (const BatchAggregate* batch : batches) {
+      out.usage.insert(out.usage.end(), batch->usage.begin(), batch->usage.end());
+    }
   }
-  out.workflows.reserve(workflows);
-  out.usage.reserve(usage);
-  for (const BatchAggregate* batch : batches) {
-    out.workflows.insert(out.workflows.end(), batch->workflows.begin(), batch->workflows.end());
-    if (with_usage) out.usage.insert(out.usage.end(), batch->usage.begin(), batch->usage.end());
-  }
-  std::sort(out.workflows.begin(), out.workflows.end());
-  out.workflows.erase(std::unique(out.workflows.begin(), out.workflows.end()), out.workflows.end());
-
-  // Series: united (the first copy of each kept).
-  const absl::Status series_merged = MergeRuns(
-      series, CompareSeries, [](SeriesRecord&, const SeriesRecord&) { return absl::OkStatus(); },
-      &out.series);
-  if (!series_merged.ok()) return series_merged;
-  // Rollups: the deltas of one cell added in batch order.
-  const absl::Status rollups_merged = MergeRuns(rollups, CompareDelta, FoldDelta, &out.rollups);
-  if (!rollups_merged.ok()) return rollups_merged;
   return out;
 }
 

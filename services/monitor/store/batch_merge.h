@@ -6,8 +6,11 @@
 // and locks rows in key order as it does for a single batch.
 #pragma once
 
+#include <cstdint>
+#include <deque>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "monitor/core/rollup.h"
 
@@ -20,5 +23,26 @@ namespace agentwatch::monitor {
 // (different parameters).
 absl::StatusOr<BatchAggregate> MergeAggregates(const std::vector<const BatchAggregate*>& batches,
                                                bool with_usage = true);
+
+// A group's merged aggregate that points into its batches instead of copying
+// them (what a group commit writes; MergeAggregates without usage, less the
+// copies): a series or rollup cell that one batch holds is used in place,
+// and only the cells several batches feed are folded (in batch order) into
+// `folded`. The batches must outlive it and stay unchanged.
+struct MergedGroup {
+  int64_t event_count = 0;
+  // United, in BatchAggregate's order (the first batch's copy of each).
+  std::vector<const SeriesRecord*> series;
+  // One per cell, in BatchAggregate's order: into a batch or into `folded`.
+  std::vector<const RollupDelta*> rollups;
+  // Sorted, without duplicates.
+  std::vector<WorkflowKey> workflows;
+  // The cells several batches feed, merged (a deque: pointers stay valid).
+  std::deque<RollupDelta> folded;
+};
+
+// Fills `out` (cleared first) with the merge of `batches`. Errors: INTERNAL
+// when two sketches of one cell cannot be merged (different parameters).
+absl::Status MergeGroup(const std::vector<const BatchAggregate*>& batches, MergedGroup* out);
 
 }  // namespace agentwatch::monitor

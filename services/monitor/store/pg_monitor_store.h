@@ -9,14 +9,17 @@
 // group, where it is a duplicate of the committed one), the series not known
 // to be stored inserted once with the tenants' series counters, the rollup
 // deltas of all claimed batches merged in memory per (tenant, metric,
-// series, bucket) and upserted once, the group's LLM usage packed into one
-// outbox row per tenant (see PackUsage; the cost service counts each record
-// once by tenant and record_id, so redelivery stays exactly-once) in one
-// statement, and every RuleEvaluator run once on the merged aggregate (the
-// built-in evaluators read the stored rollups, which hold the whole group's
-// data, over the union of the group's workflows, at the latest `now` of the
-// group). When the shared transaction fails, each of its batches is retried
-// in a transaction of its own, so a batch whose own content fails (the
+// series, bucket) (MergeGroup: cells of one batch used in place, only cells
+// several batches feed copied) and upserted once, the group's LLM usage
+// packed into one outbox row per tenant (see PackUsage; the cost service
+// counts each record once by tenant and record_id, so redelivery stays
+// exactly-once) in one statement, and every RuleEvaluator run once on the
+// group (a lone batch's aggregate, or the group's event count and workflows:
+// the built-in evaluators read the stored rollups, which hold the whole
+// group's data, over the union of the group's workflows, at the latest `now`
+// of the group). These statements are prepared on each pooled connection.
+// When the shared transaction fails, each of its batches is retried in a
+// transaction of its own, so a batch whose own content fails (the
 // per-tenant series limit) fails alone and writes nothing while the others
 // commit. The alert transitions of a group are returned in the result of its
 // first claimed batch; each batch's outbox_enqueued counts its own usage
