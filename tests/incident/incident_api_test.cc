@@ -248,6 +248,11 @@ TEST_F(IncidentApiTest, InvalidAlertNamesTheFieldAndWritesNothing) {
       {[](v1::Alert* a) { a->set_status(v1::ALERT_STATUS_UNSPECIFIED); }, "alerts[0].status"},
       {[](v1::Alert* a) { a->mutable_starts_at()->set_seconds(-5); }, "alerts[0].starts_at"},
       {[](v1::Alert* a) { a->mutable_starts_at()->set_nanos(-1); }, "alerts[0].starts_at"},
+      {[](v1::Alert* a) {
+         a->set_status(v1::ALERT_STATUS_RESOLVED);
+         a->mutable_ends_at()->set_nanos(1'000'000'000);
+       },
+       "alerts[0].ends_at: nanos must be in [0, 999999999]"},
       {[](v1::Alert* a) { (*a->mutable_labels())["a-b"] = "x"; }, "alerts[0].labels[\"a-b\"]"},
       {[](v1::Alert* a) { a->set_severity(static_cast<common::v1::Severity>(42)); },
        "alerts[0].severity"},

@@ -391,6 +391,49 @@ TEST_F(PgIncidentStoreTest, ResolvesKeepTheLabelsOfTheirRows) {
   EXPECT_THAT(text("fp2"), HasSubstr("moved"));
 }
 
+// A group's COPYs (here ~270 KB of reports and ~600 KB of timeline rows)
+// reach Postgres in pieces of whole rows: every row arrives once, whole, with
+// its escaped characters (tab, newline, backslash) intact, whichever piece
+// it falls in.
+TEST_F(PgIncidentStoreTest, LargeBatchesAreCopiedRowByRowIntact) {
+  constexpr int kAlerts = 1500;
+  const std::string kOdd = "a\tb\\c\nd";
+  std::vector<AlertReport> reports;
+  std::set<std::string> fingerprints;
+  for (int i = 0; i < kAlerts; ++i) {
+    AlertReport r = Firing("acme", absl::StrCat("fp-", i, "-", kOdd), absl::StrCat("A", i % 7),
+                           kT0 + absl::Seconds(i));
+    r.labels = {{"service", absl::StrCat("svc", i % 3)}};
+    r.source = kOdd;
+    fingerprints.insert(r.fingerprint);
+    reports.push_back(std::move(r));
+  }
+  auto summary = Report(reports, kT0 + absl::Hours(1));
+  ASSERT_THAT(summary, IsOk());
+  EXPECT_EQ(summary->accepted, kAlerts);
+  std::set<std::string> reported;
+  std::set<std::string> in_timeline;
+  int64_t odd_sources = 0;
+  ASSERT_THAT(pool_.WithTransaction([&](pqxx::work& txn) {
+    for (const auto& row : txn.exec("SELECT fingerprint FROM incident.alert_reports")) {
+      reported.insert(row[0].as<std::string>());
+    }
+    for (const auto& row :
+         txn.exec("SELECT details->>'fingerprint', details->>'source' FROM incident.timeline "
+                  "WHERE kind = 'alert_firing'")) {
+      in_timeline.insert(row[0].as<std::string>());
+      if (row[1].as<std::string>() == kOdd) ++odd_sources;
+    }
+    return absl::OkStatus();
+  }),
+              IsOk());
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.alert_reports"), kAlerts);
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline WHERE kind = 'alert_firing'"), kAlerts);
+  EXPECT_EQ(reported, fingerprints);
+  EXPECT_EQ(in_timeline, fingerprints);
+  EXPECT_EQ(odd_sources, kAlerts);
+}
+
 // A refire within the reopen window re-opens the auto-resolved incident.
 TEST_F(PgIncidentStoreTest, RefireReopensTheAutoResolvedIncident) {
   PgIncidentStore store(pool_, ids_, absl::Minutes(30));

@@ -116,6 +116,32 @@ TEST(ValidateAlertReportTest, NulBytesAreRefused) {
   ExpectInvalid(r, "alerts[2].source: must not contain NUL");
 }
 
+// With several bad fields, the error names the first in the order
+// fingerprint, name, tenant, status, severity, labels, annotations, source,
+// generator_url, ends_at.
+TEST(ValidateAlertReportTest, TheFirstBadFieldIsNamed) {
+  const std::string nul("a\0b", 3);
+  AlertReport r = testing::Resolved(Valid(), absl::FromUnixSeconds(50));
+  r.generator_url = nul;
+  ExpectInvalid(r, "alerts[2].generator_url: must not contain NUL");
+  r.source = std::string(kMaxSourceBytes + 1, 's');
+  ExpectInvalid(r, "alerts[2].source: longer than");
+  r.annotations = {{"summary", nul}};
+  ExpectInvalid(r, "alerts[2].annotations[\"summary\"]: must not contain NUL");
+  r.labels = {{"a-b", "x"}};
+  ExpectInvalid(r, "alerts[2].labels[\"a-b\"]: name must match");
+  r.severity = static_cast<Severity>(9);
+  ExpectInvalid(r, "alerts[2].severity: unknown value 9");
+  r.status = AlertStatus::kUnspecified;
+  ExpectInvalid(r, "alerts[2].status: required");
+  r.tenant = nul;
+  ExpectInvalid(r, "alerts[2].tenant: must not contain NUL");
+  r.name = std::string(kMaxAlertNameBytes + 1, 'n');
+  ExpectInvalid(r, "alerts[2].name: longer than");
+  r.fingerprint.clear();
+  ExpectInvalid(r, "alerts[2].fingerprint: required");
+}
+
 TEST(ValidateAlertReportTest, ResolvedMayNotEndBeforeItStarts) {
   AlertReport r = testing::Resolved(Valid(), absl::FromUnixSeconds(50));
   ExpectInvalid(r, "alerts[2].ends_at: before starts_at");

@@ -31,13 +31,33 @@ void MapToProto(const Labels& labels, Map* out) {
 
 }  // namespace
 
+namespace {
+
+// Why `ts` is not a time intake takes; null when it is.
+const char* TimeProblem(const google::protobuf::Timestamp& ts) {
+  if (ts.nanos() < 0 || ts.nanos() > 999'999'999) return "nanos must be in [0, 999999999]";
+  if (ts.seconds() < 0 || ts.seconds() > kMaxTimestampSeconds) {
+    return "out of range (1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z)";
+  }
+  return nullptr;
+}
+
+// TimeFromProto for `member` of the alert at `field` (e.g. "alerts[2]"
+// ".starts_at"): the field name is built only for an error.
+absl::StatusOr<absl::Time> AlertTimeFromProto(const google::protobuf::Timestamp& ts,
+                                              absl::string_view field, absl::string_view member) {
+  if (const char* problem = TimeProblem(ts); problem != nullptr) {
+    return InvalidField(absl::StrCat(field, member), problem);
+  }
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+}  // namespace
+
 absl::StatusOr<absl::Time> TimeFromProto(const google::protobuf::Timestamp& ts,
                                          absl::string_view field) {
-  if (ts.nanos() < 0 || ts.nanos() > 999'999'999) {
-    return InvalidField(field, "nanos must be in [0, 999999999]");
-  }
-  if (ts.seconds() < 0 || ts.seconds() > kMaxTimestampSeconds) {
-    return InvalidField(field, "out of range (1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z)");
+  if (const char* problem = TimeProblem(ts); problem != nullptr) {
+    return InvalidField(field, problem);
   }
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }
@@ -61,11 +81,11 @@ absl::StatusOr<AlertReport> AlertFromProto(const v1::Alert& alert, absl::string_
   report.generator_url = alert.generator_url();
   if (alert.has_starts_at()) {
     ASSIGN_OR_RETURN(report.starts_at,
-                     TimeFromProto(alert.starts_at(), absl::StrCat(field, ".starts_at")));
+                     AlertTimeFromProto(alert.starts_at(), field, ".starts_at"));
   }
   if (alert.has_ends_at() && alert.status() == v1::ALERT_STATUS_RESOLVED) {
     ASSIGN_OR_RETURN(report.ends_at,
-                     TimeFromProto(alert.ends_at(), absl::StrCat(field, ".ends_at")));
+                     AlertTimeFromProto(alert.ends_at(), field, ".ends_at"));
   }
   return report;
 }

@@ -284,15 +284,20 @@ class Planner {
     }
   }
 
+  // The details of the entries written for nearly every report are built in
+  // place: a braced list would build each name and value once in the list
+  // and copy it again into the map.
   void AddFiringEntry(const Incident& incident, const IncomingAlert& alert, bool refire) {
+    Labels details;
+    details.emplace_hint(details.end(), "alertname", alert.name);
+    details.emplace_hint(details.end(), "fingerprint", alert.fingerprint);
+    details.emplace_hint(details.end(), "refire", refire ? "true" : "false");
+    details.emplace_hint(details.end(), "severity", SeverityName(alert.severity));
+    details.emplace_hint(details.end(), "source", alert.source);
+    details.emplace_hint(details.end(), "starts_at", common::Rfc3339Full(alert.starts_at));
     AddEntry(incident, timeline_kind::kAlertFiring,
              absl::StrCat("Alert ", alert.name, refire ? " fired again" : " firing"),
-             {{"fingerprint", alert.fingerprint},
-              {"alertname", alert.name},
-              {"severity", SeverityName(alert.severity)},
-              {"starts_at", common::Rfc3339Full(alert.starts_at)},
-              {"source", alert.source},
-              {"refire", refire ? "true" : "false"}});
+             std::move(details));
   }
 
   // Returns whether the row's labels or annotations changed.
@@ -447,11 +452,12 @@ class Planner {
     row->update_time = now_;
     --incident.firing_alert_count;
     TouchAlert(*row);
+    Labels details;
+    details.emplace_hint(details.end(), "ends_at", common::Rfc3339Full(*row->ends_at));
+    details.emplace_hint(details.end(), "fingerprint", row->fingerprint);
+    details.emplace_hint(details.end(), "source", alert.source);
     AddEntry(incident, timeline_kind::kAlertResolved,
-             absl::StrCat("Alert ", row->name, " resolved"),
-             {{"fingerprint", row->fingerprint},
-              {"ends_at", common::Rfc3339Full(*row->ends_at)},
-              {"source", alert.source}});
+             absl::StrCat("Alert ", row->name, " resolved"), std::move(details));
     return incident.id;
   }
 
