@@ -19,6 +19,7 @@
 #include "cost/jobs/reconcile_loop.h"
 #include "cost/store/budget_counters.h"
 #include "cost/store/migrations.h"
+#include "cost/store/near_budget_counters.h"
 #include "cost/store/pg_cost_store.h"
 #include "peers/alert_delivery.h"
 
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   absl::Duration budget_cache_ttl = absl::Seconds(1);
   absl::Duration budget_cache_max_age = absl::Minutes(5);
   absl::Duration reconcile_interval = absl::Minutes(1);
+  absl::Duration budget_check_refresh = absl::Milliseconds(10);
   int64_t record_transactions = 2;
   int64_t record_group_records = 20000;
   common::FlagSet flags("agentwatch-cost");
@@ -62,6 +64,13 @@ int main(int argc, char** argv) {
                     "the longest CheckBudget reuses a tenant's budget list whose version in "
                     "Redis is unchanged (bounds staleness after a change made while Redis "
                     "was unreachable)");
+  flags.AddDuration("budget_check_refresh", &budget_check_refresh,
+                    "how often the in-process near cache of the hot budget counters re-reads "
+                    "from Redis everything CheckBudget read recently (one pipelined round "
+                    "trip), so that checks answer from memory: this replica's own usage is "
+                    "seen at once, other replicas' usage and budget changes within one "
+                    "interval (and nothing older than 10 intervals is served); 0 turns the "
+                    "near cache off (every check reads Redis)");
   flags.AddDuration("reconcile_interval", &reconcile_interval,
                     "how often the hot budget counters are reconciled with the ledger; 0 "
                     "disables the periodic run (the Reconcile RPC still works)");
@@ -74,6 +83,10 @@ int main(int argc, char** argv) {
   common::ParseFlagsOrExit(flags, argc, argv);
   if (reconcile_interval < absl::ZeroDuration()) {
     std::cerr << argv[0] << ": --reconcile_interval: must not be negative\n";
+    return 2;
+  }
+  if (budget_check_refresh < absl::ZeroDuration()) {
+    std::cerr << argv[0] << ": --budget_check_refresh: must not be negative\n";
     return 2;
   }
   if (peer_deadline <= absl::ZeroDuration()) {
@@ -131,6 +144,20 @@ int main(int argc, char** argv) {
   service_options.on_alerts = [&dispatcher] { dispatcher.Notify(); };
   service_options.counters = &counters;
   service_options.check_counters = &check_counters;
+  // The near cache (store/near_budget_counters.h): checks read the counters
+  // from memory; this replica's writes go through it so it sees them at once.
+  std::unique_ptr<cost::NearBudgetCounters> near_counters;
+  if (budget_check_refresh > absl::ZeroDuration()) {
+    cost::NearBudgetCountersOptions near_options;
+    near_options.refresh = budget_check_refresh;
+    near_options.max_age = 10 * budget_check_refresh;
+    near_counters = std::make_unique<cost::NearBudgetCounters>(counters, check_counters, rt.clock(),
+                                                               near_options);
+    service_options.counters = near_counters.get();
+    service_options.check_counters = near_counters.get();
+    rt.AddWorker([&near_counters] { near_counters->Start(); },
+                 [&near_counters] { near_counters->Stop(); });
+  }
   service_options.budget_cache_ttl = budget_cache_ttl;
   service_options.budget_cache_max_age = budget_cache_max_age;
   std::unique_ptr<cost::MonitorPerformanceSource> performance;

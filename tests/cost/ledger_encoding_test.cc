@@ -50,6 +50,14 @@ TEST(DimsCacheKeyTest, EqualOnlyForTheSameCombination) {
     r.scope.team = "searcht";
     r.scope.workflow = "riage";
   });
+  // A value holding what looks like the next field's length and bytes.
+  vary([](UsageRecord& r) {
+    r.scope.team = std::string("search\x06\0\0\0triage", 16);
+    r.scope.workflow = "";
+  });
+  // Lengths above one byte (300 and 44 share their low byte).
+  vary([](UsageRecord& r) { r.scope.agent = std::string(300, 'a'); });
+  vary([](UsageRecord& r) { r.scope.agent = std::string(44, 'a'); });
   vary([](UsageRecord& r) { r.scope.agent = ""; });
   vary([](UsageRecord& r) { r.scope.model = "gpt-4o-mini"; });
   vary([](UsageRecord& r) { r.scope.provider = "azure"; });

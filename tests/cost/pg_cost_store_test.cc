@@ -14,6 +14,8 @@
 
 #include <atomic>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -696,6 +698,123 @@ UsageRecord Priced(std::string id, int64_t cost, absl::Time time) {
   UsageRecord r = Llm("acme", std::move(id), "m", 1, 1, time);
   r.client_cost_nano_usd = cost;
   return r;
+}
+
+// The ledger rows go to COPY in chunks of several lines: rows with escaped
+// bytes (tab, newline, backslash) and varied lengths on both sides of every
+// chunk boundary arrive whole and unchanged.
+TEST_F(PgCostStoreTest, CopyChunksKeepEveryRowIntact) {
+  std::vector<UsageRecord> batch;
+  std::map<std::string, std::string> run_of;
+  for (int i = 0; i < 6000; ++i) {
+    UsageRecord r = Llm("acme", absl::StrCat("chunk\t", i, "\\"), "m", 1, 1,
+                        Utc(2026, 3, 1) + absl::Seconds(i));
+    r.client_cost_nano_usd = i;
+    r.run_id = absl::StrCat("run\n", i, "\t", std::string(i % 97, 'x'), "\\\r");
+    run_of[r.record_id] = r.run_id;
+    batch.push_back(std::move(r));
+  }
+  auto outcome = store_->RecordUsage(batch, Utc(2026, 3, 15));
+  ASSERT_THAT(outcome, IsOk());
+  EXPECT_EQ(outcome->accepted, 6000);  // about 1 MB of COPY text: several chunks
+  std::map<std::string, std::string> stored;
+  ASSERT_THAT(pool_.WithTransaction([&](pqxx::work& txn) {
+    for (const pqxx::row& row : txn.exec("SELECT record_id, run_id FROM cost.ledger")) {
+      stored[row[0].as<std::string>()] = row[1].as<std::string>();
+    }
+    return absl::OkStatus();
+  }),
+              IsOk());
+  EXPECT_EQ(stored, run_of);
+  EXPECT_EQ(TotalCost("acme"), 5999 * 6000 / 2);
+}
+
+// What a group adds to each budget's period (the hot counters' increments
+// and the kept period spends) equals the costs of exactly the records the
+// budget's scope covers within its period, for budgets of several scopes
+// and periods over records of two tenants.
+TEST_F(PgCostStoreTest, GroupIncrementsMatchTheScopeReference) {
+  const absl::Time now = Utc(2026, 3, 15, 12);
+  std::vector<Budget> budgets;
+  auto add = [&](std::string tenant, std::string name, BudgetPeriod period,
+                 std::function<void(Scope&)> scope) {
+    Budget b = MonthlyBudget(std::move(tenant), int64_t{1} << 50);
+    b.name = std::move(name);
+    b.period = period;
+    if (period == BudgetPeriod::kRolling) b.rolling_window = absl::Hours(48);
+    scope(b.scope);
+    ASSERT_THAT(NormalizeBudget(&b), IsOk());
+    auto created = store_->CreateBudget(b);
+    ASSERT_THAT(created, IsOk());
+    budgets.push_back(*created);
+  };
+  add("acme", "all", BudgetPeriod::kMonthly, [](Scope&) {});
+  add("acme", "team a", BudgetPeriod::kDaily, [](Scope& s) { s.team = "a"; });
+  add("acme", "w1 prod", BudgetPeriod::kWeekly, [](Scope& s) {
+    s.workflow = "w1";
+    s.tags["env"] = "prod";
+  });
+  add("acme", "agent x on m", BudgetPeriod::kMonthly, [](Scope& s) {
+    s.agent = "x";
+    s.model = "m";
+    s.provider = "openai";
+  });
+  add("acme", "nobody", BudgetPeriod::kMonthly, [](Scope& s) { s.team = "none"; });
+  add("acme", "rolling a", BudgetPeriod::kRolling, [](Scope& s) { s.team = "a"; });
+  add("beta", "all", BudgetPeriod::kMonthly, [](Scope&) {});
+  add("beta", "team a", BudgetPeriod::kDaily, [](Scope& s) { s.team = "a"; });
+  ASSERT_EQ(budgets.size(), 8u);
+
+  Lcg rng;
+  std::vector<UsageRecord> batch;
+  for (int i = 0; i < 600; ++i) {
+    UsageRecord r = Llm(rng.Next(3) == 0 ? "beta" : "acme", absl::StrCat("r", i), "m", 1, 1,
+                        Utc(2026, 3, 8) + absl::Minutes(rng.Next(8 * 24 * 60)));
+    r.scope.team = rng.Next(2) == 0 ? "a" : "b";
+    r.scope.workflow = rng.Next(2) == 0 ? "w1" : "w2";
+    r.scope.agent = rng.Next(2) == 0 ? "x" : "y";
+    const int env = rng.Next(3);
+    if (env < 2) r.scope.tags["env"] = env == 0 ? "prod" : "dev";
+    r.client_cost_nano_usd = 1 + rng.Next(1000);
+    batch.push_back(std::move(r));
+  }
+  auto outcome = store_->RecordUsage(batch, now);
+  ASSERT_THAT(outcome, IsOk());
+  EXPECT_EQ(outcome->accepted, 600);
+
+  std::map<std::string, int64_t> expected;  // by budget id: calendar budgets touched
+  for (const Budget& b : budgets) {
+    if (b.period == BudgetPeriod::kRolling) continue;
+    const BudgetWindow window = BudgetWindowAt(b, now);
+    int64_t sum = 0;
+    bool touched = false;
+    for (const UsageRecord& r : batch) {
+      if (r.time >= window.spend_period.start && r.time < window.spend_period.end &&
+          ScopeCovers(b.scope, r.scope)) {
+        sum += *r.client_cost_nano_usd;
+        touched = true;
+      }
+    }
+    if (touched) expected[b.id] = sum;
+  }
+  // Six calendar budgets are touched; "nobody" is not.
+  EXPECT_EQ(expected.size(), 6u);
+  std::map<std::string, int64_t> added;
+  for (const BudgetIncrement& inc : outcome->increments) {
+    EXPECT_EQ(inc.spent_nano_usd, inc.nano_usd) << inc.budget_id;  // the first batch
+    added[inc.budget_id] = inc.nano_usd;
+  }
+  EXPECT_EQ(added, expected);
+  std::map<std::string, int64_t> kept;
+  ASSERT_THAT(pool_.WithTransaction([&](pqxx::work& txn) {
+    for (const pqxx::row& row :
+         txn.exec("SELECT budget_id, spent_nano_usd FROM cost.budget_period_spend")) {
+      kept[row[0].as<std::string>()] = row[1].as<int64_t>();
+    }
+    return absl::OkStatus();
+  }),
+              IsOk());
+  EXPECT_EQ(kept, expected);
 }
 
 TEST_F(PgCostStoreTest, KeptPeriodSpendStartsFromTheLedgerAndFollowsChanges) {

@@ -130,7 +130,10 @@ absl::StatusOr<UsageRecord> ConvertUsageRecord(const v1::UsageRecord& record,
   UsageRecord out;
   out.record_id = record.record_id();
   if (!record.has_time()) return InvalidField(absl::StrCat(prefix, ".time"), "required");
-  ASSIGN_OR_RETURN(out.time, TimeFromProto(record.time(), absl::StrCat(prefix, ".time")));
+  // (The field name only matters in the second, error-naming pass.)
+  ASSIGN_OR_RETURN(out.time, TimeFromProto(record.time(), prefix.empty()
+                                                              ? std::string()
+                                                              : absl::StrCat(prefix, ".time")));
   out.scope = ScopeFromProto(record.scope());
   out.run_id = record.run_id();
   if (record.has_run_succeeded()) out.run_succeeded = record.run_succeeded();

@@ -171,8 +171,10 @@ grpc::ServerUnaryReactor* CostServiceImpl::CheckBudget(grpc::CallbackServerConte
                                                        const v1::CheckBudgetRequest* request,
                                                        v1::CheckBudgetResponse* response) {
   // The hot path runs inline on gRPC's callback thread: it does no Postgres
-  // I/O (cached budgets, one Redis round trip), so it never queues behind
-  // RecordUsage batches on the executor. Everything else goes there.
+  // I/O (cached budgets; the hot counters from the near cache in memory,
+  // store/near_budget_counters.h, or one Redis round trip without it), so it
+  // never queues behind RecordUsage batches on the executor. Everything else
+  // goes there.
   if (options_.counters != nullptr && rpc_.authorizer().Check(*context, Role::kViewer).ok()) {
     common::ScopedTrace trace(common::TraceFromServerContext(*context));
     const absl::StatusOr<bool> answered = CheckBudgetFromCache(*request, response);

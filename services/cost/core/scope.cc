@@ -62,7 +62,9 @@ absl::Status ValidateScope(const Scope& scope, absl::string_view prefix, bool re
       return InvalidField(absl::StrCat(prefix, ".tags"),
                           absl::StrCat("key '", key, "' must match [a-zA-Z_][a-zA-Z0-9_]*"));
     }
-    RETURN_IF_ERROR(CheckSize(prefix, absl::StrCat("tags[", key, "]"), value));
+    if (value.size() > kMaxScopeValueBytes || value.find('\0') != std::string::npos) {
+      return CheckSize(prefix, absl::StrCat("tags[", key, "]"), value);
+    }
   }
   return absl::OkStatus();
 }
@@ -76,6 +78,27 @@ bool ScopeCovers(const Scope& filter, const Scope& subject) {
     return false;
   }
   for (const auto& [key, value] : filter.tags) {
+    auto it = subject.tags.find(key);
+    if (it == subject.tags.end() || it->second != value) return false;
+  }
+  return true;
+}
+
+ScopeMatcher::ScopeMatcher(const Scope& filter, bool subjects_of_tenant) : tags_(&filter.tags) {
+  if (!subjects_of_tenant && !filter.tenant.empty()) {
+    fields_.emplace_back(&Scope::tenant, filter.tenant);
+  }
+  for (std::string Scope::*field : {&Scope::team, &Scope::workflow, &Scope::agent, &Scope::model,
+                                    &Scope::provider, &Scope::service}) {
+    if (!(filter.*field).empty()) fields_.emplace_back(field, filter.*field);
+  }
+}
+
+bool ScopeMatcher::Covers(const Scope& subject) const {
+  for (const auto& [field, value] : fields_) {
+    if (absl::string_view(subject.*field) != value) return false;
+  }
+  for (const auto& [key, value] : *tags_) {
     auto it = subject.tags.find(key);
     if (it == subject.tags.end() || it->second != value) return false;
   }

@@ -3,6 +3,8 @@
 
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -40,5 +42,26 @@ bool IsValidTagKey(absl::string_view key);
 // equals the subject's, and every tag of the filter is on the subject with an
 // equal value.
 bool ScopeCovers(const Scope& filter, const Scope& subject);
+
+// ScopeCovers(filter, subject) for one filter and many subjects: the
+// filter's non-empty fields and its tags are listed once, so each subject
+// costs one comparison per field the filter sets. With `subjects_of_tenant`
+// the caller promises that every subject has the filter's tenant (records
+// already grouped by tenant), and the tenant is not compared again (a budget
+// of a tenant and a team then costs one comparison). `filter` must outlive
+// the matcher.
+class ScopeMatcher {
+ public:
+  explicit ScopeMatcher(const Scope& filter, bool subjects_of_tenant = false);
+
+  // Same answer as ScopeCovers(filter, subject) (for a subject of the
+  // filter's tenant when constructed with `subjects_of_tenant`).
+  bool Covers(const Scope& subject) const;
+
+ private:
+  // The filter's non-empty fields: which one (a member of Scope) and value.
+  std::vector<std::pair<std::string Scope::*, absl::string_view>> fields_;
+  const std::map<std::string, std::string>* tags_;
+};
 
 }  // namespace agentwatch::cost

@@ -79,7 +79,11 @@ absl::Status ValidateUsageRecord(const UsageRecord& record, absl::string_view pr
   if (record.record_id.find('\0') != std::string::npos) {
     return InvalidField(absl::StrCat(p, ".record_id"), "must not contain NUL bytes");
   }
-  RETURN_IF_ERROR(ValidateScope(record.scope, absl::StrCat(p, ".scope"), true));
+  // Nested field prefixes are built only to name an error (the check runs
+  // again with them): a valid record builds none.
+  if (!ValidateScope(record.scope, "", true).ok()) {
+    RETURN_IF_ERROR(ValidateScope(record.scope, absl::StrCat(p, ".scope"), true));
+  }
   if (record.run_id.size() > kMaxRecordIdBytes) {
     return InvalidField(absl::StrCat(p, ".run_id"),
                         absl::StrCat("at most ", kMaxRecordIdBytes, " bytes"));
@@ -106,7 +110,9 @@ absl::Status ValidateUsageRecord(const UsageRecord& record, absl::string_view pr
       if (record.scope.model.empty()) {
         return InvalidField(absl::StrCat(p, ".llm.model"), "required");
       }
-      RETURN_IF_ERROR(ValidateLlmTokens(record.tokens, absl::StrCat(p, ".llm")));
+      if (!ValidateLlmTokens(record.tokens, "").ok()) {
+        RETURN_IF_ERROR(ValidateLlmTokens(record.tokens, absl::StrCat(p, ".llm")));
+      }
       if (record.requests < 0) {
         return InvalidField(absl::StrCat(p, ".llm.requests"), "must be >= 0");
       }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <utility>
 
 #include "absl/random/random.h"
 #include "absl/strings/numbers.h"
@@ -54,6 +55,36 @@ absl::StatusOr<std::optional<int64_t>> CounterValue(const common::RedisReply& re
   auto value = ParseCounter(reply);
   if (!value.ok()) return value.status();
   return std::optional<int64_t>(*value);
+}
+
+// One MGET (one command for Redis to run, all keys in the tenant's slot) of
+// `tenant`'s budgets version token and `keys`.
+std::vector<std::string> VersionedMget(absl::string_view tenant,
+                                       const std::vector<CounterKey>& keys) {
+  std::vector<std::string> command;
+  command.reserve(keys.size() + 2);
+  command.push_back("MGET");
+  command.push_back(BudgetsVersionRedisKey(tenant));
+  for (const CounterKey& k : keys) {
+    command.push_back(CounterRedisKey(k.tenant, k.budget_id, k.period_start));
+  }
+  return command;
+}
+
+absl::StatusOr<VersionedCounters> ParseVersionedMget(const common::RedisReply& reply, size_t keys) {
+  if (reply.type != common::RedisReply::Type::kArray || reply.elements.size() != keys + 1) {
+    return absl::InternalError("MGET of the budget counters answered no list of values");
+  }
+  VersionedCounters out;
+  const common::RedisReply& version = reply.elements[0];
+  if (version.type == common::RedisReply::Type::kString) out.version = version.str;
+  out.values.reserve(keys);
+  for (size_t i = 1; i < reply.elements.size(); ++i) {
+    auto value = CounterValue(reply.elements[i]);
+    if (!value.ok()) return value.status();
+    out.values.push_back(*value);
+  }
+  return out;
 }
 
 }  // namespace
@@ -152,30 +183,44 @@ absl::Status RedisBudgetCounters::BumpBudgetsVersion(absl::string_view tenant) {
   return redis_.Command({"SET", BudgetsVersionRedisKey(tenant), NewVersionToken()}).status();
 }
 
+absl::StatusOr<std::vector<VersionedCounters>> BudgetCounters::GetManyWithVersion(
+    const std::vector<TenantCounterKeys>& reads) {
+  std::vector<VersionedCounters> out;
+  out.reserve(reads.size());
+  for (const TenantCounterKeys& read : reads) {
+    absl::StatusOr<VersionedCounters> one = GetWithVersion(read.tenant, read.keys);
+    if (!one.ok()) return one.status();
+    out.push_back(*std::move(one));
+  }
+  return out;
+}
+
 absl::StatusOr<VersionedCounters> RedisBudgetCounters::GetWithVersion(
     absl::string_view tenant, const std::vector<CounterKey>& keys) {
-  // One MGET (one command for Redis to run, all keys in the tenant's slot).
-  std::vector<std::string> command;
-  command.reserve(keys.size() + 2);
-  command.push_back("MGET");
-  command.push_back(BudgetsVersionRedisKey(tenant));
-  for (const CounterKey& k : keys) {
-    command.push_back(CounterRedisKey(k.tenant, k.budget_id, k.period_start));
-  }
-  auto reply = redis_.Command(command);
+  auto reply = redis_.Command(VersionedMget(tenant, keys));
   if (!reply.ok()) return reply.status();
-  if (reply->type != common::RedisReply::Type::kArray ||
-      reply->elements.size() != keys.size() + 1) {
-    return absl::InternalError("MGET of the budget counters answered no list of values");
+  return ParseVersionedMget(*reply, keys.size());
+}
+
+absl::StatusOr<std::vector<VersionedCounters>> RedisBudgetCounters::GetManyWithVersion(
+    const std::vector<TenantCounterKeys>& reads) {
+  std::vector<VersionedCounters> out;
+  if (reads.empty()) return out;
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(reads.size());
+  for (const TenantCounterKeys& read : reads) {
+    commands.push_back(VersionedMget(read.tenant, read.keys));
   }
-  VersionedCounters out;
-  const common::RedisReply& version = reply->elements[0];
-  if (version.type == common::RedisReply::Type::kString) out.version = version.str;
-  out.values.reserve(keys.size());
-  for (size_t i = 1; i < reply->elements.size(); ++i) {
-    auto value = CounterValue(reply->elements[i]);
-    if (!value.ok()) return value.status();
-    out.values.push_back(*value);
+  auto replies = redis_.Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  if (replies->size() != reads.size()) {
+    return absl::InternalError("the pipeline of budget counter reads answered too few replies");
+  }
+  out.reserve(reads.size());
+  for (size_t i = 0; i < reads.size(); ++i) {
+    auto one = ParseVersionedMget((*replies)[i], reads[i].keys.size());
+    if (!one.ok()) return one.status();
+    out.push_back(*std::move(one));
   }
   return out;
 }

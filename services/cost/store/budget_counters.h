@@ -35,6 +35,9 @@
 // comparing tokens in the same round trip that reads the counters. A missing
 // token (first use, Redis flushed) is created at random on its next read, so
 // it never equals a token cached before the loss.
+//
+// CheckBudget reads the tokens and counters through a near cache in process
+// memory (store/near_budget_counters.h), refreshed from Redis periodically.
 #pragma once
 
 #include <cstdint>
@@ -74,6 +77,12 @@ std::string BudgetsVersionRedisKey(absl::string_view tenant);
 struct VersionedCounters {
   std::optional<std::string> version;  // nullopt: no token (yet)
   std::vector<std::optional<int64_t>> values;
+};
+
+// One tenant's share of a GetManyWithVersion: its keys (all of `tenant`).
+struct TenantCounterKeys {
+  std::string tenant;
+  std::vector<CounterKey> keys;
 };
 
 // Counters expire this long after their period ends.
@@ -119,6 +128,12 @@ class BudgetCounters {
   // the counters cannot be reached.
   virtual absl::StatusOr<VersionedCounters> GetWithVersion(absl::string_view tenant,
                                                            const std::vector<CounterKey>& keys) = 0;
+
+  // GetWithVersion of each entry of `reads` (answers in the same order); the
+  // Redis implementation does all of them in one round trip (this default:
+  // one call each). UNAVAILABLE when the counters cannot be reached.
+  virtual absl::StatusOr<std::vector<VersionedCounters>> GetManyWithVersion(
+      const std::vector<TenantCounterKeys>& reads);
 };
 
 // BudgetCounters in Redis. Thread-safe (the client is).
@@ -138,6 +153,9 @@ class RedisBudgetCounters final : public BudgetCounters {
   absl::Status BumpBudgetsVersion(absl::string_view tenant) override;
   absl::StatusOr<VersionedCounters> GetWithVersion(absl::string_view tenant,
                                                    const std::vector<CounterKey>& keys) override;
+  // One pipeline of one MGET per tenant.
+  absl::StatusOr<std::vector<VersionedCounters>> GetManyWithVersion(
+      const std::vector<TenantCounterKeys>& reads) override;
 
  private:
   common::RedisClient& redis_;
