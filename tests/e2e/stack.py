@@ -30,10 +30,37 @@ def require_env(name):
     return value
 
 
+# Ports handed out by this process (never twice).
+_given_ports = set()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port free now, below the kernel's ephemeral range.
+
+    A port the kernel picks for bind(("127.0.0.1", 0)) comes from the
+    ephemeral range, which outgoing connections (Postgres, Redis, gRPC
+    clients of the tests running meanwhile) also draw from: one of them
+    could take it before the service binds it ("Address already in use").
+    Ports below the range are never given to outgoing connections.
+    """
+    low, high = 20000, 32000
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            high = min(high, int(f.read().split()[0]))
+    except (OSError, ValueError, IndexError):
+        pass
+    for _ in range(1000):
+        port = random.randrange(low, high)
+        if port in _given_ports:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _given_ports.add(port)
+        return port
+    raise RuntimeError(f"no free loopback port in [{low}, {high})")
 
 
 def psql(dsn, sql):
