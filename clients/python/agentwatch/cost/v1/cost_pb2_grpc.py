@@ -171,7 +171,9 @@ class CostServiceServicer(object):
 
     def CheckBudget(self, request, context):
         """Pre-flight check: may a call of the estimated cost run within every
-        budget that covers the scope? Answers from hot counters (p99 <= 2 ms).
+        budget that covers the scope? Answers from hot counters (p99 <= 2 ms),
+        which hold committed usage: the answering replica's own at once, other
+        replicas' within the service's --budget_check_refresh (10 ms default).
         Errors: INVALID_ARGUMENT (scope.tenant missing, negative estimate);
         UNAVAILABLE (no counters and no database; callers decide fail-open or
         fail-closed).
