@@ -6,6 +6,12 @@
 // replica visible to the other. Also: the hot path answers while the
 // executor is saturated (it runs inline, not behind RecordUsage), and a
 // flushed Redis or a Redis that is down still gives correct answers.
+//
+// NearCacheCheckTest: the same two replicas, each with its own near cache of
+// the hot counters (NearBudgetCounters), refreshed only when a test says so.
+// A replica's own usage and budget changes apply to its checks at once, the
+// other's after one refresh; Redis down still answers right (from the
+// ledger).
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -30,6 +36,7 @@
 #include "cost/api/cost_service.h"
 #include "cost/store/budget_counters.h"
 #include "cost/store/memory_cost_store.h"
+#include "cost/store/near_budget_counters.h"
 
 namespace agentwatch::cost {
 namespace {
@@ -46,14 +53,18 @@ absl::Status ToAbsl(const grpc::Status& s) {
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
 }
 
-// One replica: its own metrics, executor, service and gRPC server.
+// One replica: its own metrics, executor, service and gRPC server; with
+// `near`, its own near cache over the shared counters.
 class Replica {
  public:
-  Replica(MemoryCostStore& store, BudgetCounters& counters, common::Clock& clock)
-      : metrics_(registry_),
+  Replica(MemoryCostStore& store, BudgetCounters& counters, common::Clock& clock, bool near)
+      : near_(near ? std::make_unique<NearBudgetCounters>(counters, counters, clock,
+                                                           NearBudgetCountersOptions{})
+                   : nullptr),
+        metrics_(registry_),
         executor_(1, 10),
         rpc_(authorizer_, executor_),
-        service_(store, rpc_, clock, metrics_, Options(counters)) {
+        service_(store, rpc_, clock, metrics_, Options(near_ ? *near_ : counters)) {
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -85,11 +96,13 @@ class Replica {
   }
 
   CostServiceImpl& service() { return service_; }
+  NearBudgetCounters& near() { return *near_; }
   common::BlockingExecutor& executor() { return executor_; }
   double CounterReads() const { return metrics_.spend_from_counter.Value(); }
   double LedgerReads() const { return metrics_.spend_from_ledger.Value(); }
 
  private:
+  std::unique_ptr<NearBudgetCounters> near_;
   prometheus::Registry registry_;
   CostMetrics metrics_;
   common::BlockingExecutor executor_;
@@ -100,13 +113,13 @@ class Replica {
   std::unique_ptr<v1::CostService::Stub> stub_;
 };
 
-class BudgetCacheTest : public ::testing::Test {
+class TwoReplicasTest : public ::testing::Test {
  protected:
-  BudgetCacheTest()
+  explicit TwoReplicasTest(bool near)
       : clock_(Utc(2026, 3, 10, 12)),
         store_(clock_),
-        a_(store_, counters_, clock_),
-        b_(store_, counters_, clock_) {}
+        a_(store_, counters_, clock_, near),
+        b_(store_, counters_, clock_, near) {}
 
   void SetUp() override {
     v1::UpsertPriceRequest price;
@@ -154,6 +167,22 @@ class BudgetCacheTest : public ::testing::Test {
   MemoryBudgetCounters counters_;
   Replica a_;
   Replica b_;
+};
+
+class BudgetCacheTest : public TwoReplicasTest {
+ protected:
+  BudgetCacheTest() : TwoReplicasTest(/*near=*/false) {}
+};
+
+class NearCacheCheckTest : public TwoReplicasTest {
+ protected:
+  NearCacheCheckTest() : TwoReplicasTest(/*near=*/true) {}
+
+  // Two checks: the budget list, then the counters, are cached.
+  void Warm(Replica& replica) {
+    ASSERT_THAT(replica.Check("a", 0), IsOk());
+    ASSERT_THAT(replica.Check("a", 0), IsOk());
+  }
 };
 
 TEST_F(BudgetCacheTest, ChangesThroughOneReplicaAreSeenAtOnceByTheOther) {
@@ -298,6 +327,69 @@ TEST_F(BudgetCacheTest, InvalidRequestsAreRejectedOnTheHotPathToo) {
   v1::CheckBudgetResponse response;
   EXPECT_THAT(b_.service().DoCheckBudget(request, &response),
               StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(NearCacheCheckTest, OwnUsageDeniesAtOnceOtherReplicasAfterOneRefresh) {
+  Create(a_, "team-a monthly", "a", 1'000'000);
+  Record(a_, "r1", "a");
+  // Both replicas answer from the counter (a replica's first check reads the
+  // budget list on the executor, its second the counter inline, then cached).
+  Warm(a_);
+  Warm(b_);
+  auto b_first = b_.Check("a", 0);
+  ASSERT_THAT(b_first, IsOk());
+  EXPECT_EQ(b_first->remaining_nano_usd(), 400'000);
+  EXPECT_EQ(b_.LedgerReads(), 0);
+  // A's next batch: A's own checks see it at once and deny on the hard budget.
+  Record(a_, "r2", "a");
+  auto a_after = a_.Check("a", 1);
+  ASSERT_THAT(a_after, IsOk());
+  EXPECT_FALSE(a_after->allowed());
+  EXPECT_EQ(a_after->remaining_nano_usd(), -200'000);
+  EXPECT_EQ(a_.LedgerReads(), 0);
+  // B sees it after its next refresh (not before: served from memory).
+  auto b_stale = b_.Check("a", 1);
+  ASSERT_THAT(b_stale, IsOk());
+  EXPECT_EQ(b_stale->remaining_nano_usd(), 400'000);
+  clock_.Advance(absl::Milliseconds(10));
+  ASSERT_THAT(b_.near().RefreshOnce(), IsOk());
+  auto b_fresh = b_.Check("a", 1);
+  ASSERT_THAT(b_fresh, IsOk());
+  EXPECT_FALSE(b_fresh->allowed());
+  EXPECT_EQ(b_fresh->remaining_nano_usd(), -200'000);
+  EXPECT_EQ(b_.LedgerReads(), 0);
+}
+
+TEST_F(NearCacheCheckTest, BudgetChangesApplyAtOnceHereAndAfterOneRefreshThere) {
+  const v1::Budget budget = Create(a_, "team-a monthly", "a", 1'000'000);
+  Record(a_, "r1", "a");
+  Warm(a_);
+  Warm(b_);
+  v1::UpdateBudgetRequest update;
+  update.mutable_budget()->set_id(budget.id());
+  update.mutable_budget()->set_limit_nano_usd(2'000'000);
+  update.mutable_update_mask()->add_paths("limit_nano_usd");
+  v1::Budget updated;
+  ASSERT_THAT(a_.service().DoUpdateBudget(update, &updated), IsOk());
+  EXPECT_EQ(a_.Check("a", 0)->remaining_nano_usd(), 1'400'000);
+  EXPECT_EQ(b_.Check("a", 0)->remaining_nano_usd(), 400'000);  // within one refresh
+  clock_.Advance(absl::Milliseconds(10));
+  ASSERT_THAT(b_.near().RefreshOnce(), IsOk());
+  EXPECT_EQ(b_.Check("a", 0)->remaining_nano_usd(), 1'400'000);
+}
+
+TEST_F(NearCacheCheckTest, RedisDownStillAnswersRightFromTheLedger) {
+  Create(a_, "team-a monthly", "a", 1'000'000);
+  Record(a_, "r1", "a");
+  Warm(b_);
+  counters_.SetAvailable(false);
+  Record(a_, "r2", "a");  // its raise is lost: Redis is down
+  EXPECT_THAT(b_.near().RefreshOnce(), StatusIs(absl::StatusCode::kUnavailable));
+  auto down = b_.Check("a", 0);
+  ASSERT_THAT(down, IsOk());
+  EXPECT_EQ(down->remaining_nano_usd(), -200'000);
+  EXPECT_GT(b_.LedgerReads(), 0);
+  counters_.SetAvailable(true);
 }
 
 }  // namespace
