@@ -8,20 +8,34 @@ namespace {
 
 using common::InvalidField;
 
+// Whether a scope value is within the size limit and free of NUL bytes.
+bool ValueFits(const std::string& value) {
+  return value.size() <= kMaxScopeValueBytes && value.find('\0') == std::string::npos;
+}
+
+// OK when ValueFits(value); else INVALID_ARGUMENT naming `prefix`.`field`.
 absl::Status CheckSize(absl::string_view prefix, absl::string_view field,
                        const std::string& value) {
+  if (ValueFits(value)) return absl::OkStatus();
   if (value.size() > kMaxScopeValueBytes) {
     return InvalidField(absl::StrCat(prefix, ".", field),
                         absl::StrCat("at most ", kMaxScopeValueBytes, " bytes"));
   }
-  if (value.find('\0') != std::string::npos) {
-    return InvalidField(absl::StrCat(prefix, ".", field), "must not contain NUL bytes");
-  }
-  return absl::OkStatus();
+  return InvalidField(absl::StrCat(prefix, ".", field), "must not contain NUL bytes");
 }
 
 bool FieldCovers(const std::string& filter, const std::string& subject) {
   return filter.empty() || filter == subject;
+}
+
+// Whether `subject` carries every tag of `filter` with an equal value.
+bool TagsCover(const std::map<std::string, std::string>& filter,
+               const std::map<std::string, std::string>& subject) {
+  for (const auto& [key, value] : filter) {
+    auto it = subject.find(key);
+    if (it == subject.end() || it->second != value) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -62,9 +76,8 @@ absl::Status ValidateScope(const Scope& scope, absl::string_view prefix, bool re
       return InvalidField(absl::StrCat(prefix, ".tags"),
                           absl::StrCat("key '", key, "' must match [a-zA-Z_][a-zA-Z0-9_]*"));
     }
-    if (value.size() > kMaxScopeValueBytes || value.find('\0') != std::string::npos) {
-      return CheckSize(prefix, absl::StrCat("tags[", key, "]"), value);
-    }
+    // The field name is built only for a value that fails.
+    if (!ValueFits(value)) return CheckSize(prefix, absl::StrCat("tags[", key, "]"), value);
   }
   return absl::OkStatus();
 }
@@ -77,11 +90,7 @@ bool ScopeCovers(const Scope& filter, const Scope& subject) {
       !FieldCovers(filter.service, subject.service)) {
     return false;
   }
-  for (const auto& [key, value] : filter.tags) {
-    auto it = subject.tags.find(key);
-    if (it == subject.tags.end() || it->second != value) return false;
-  }
-  return true;
+  return TagsCover(filter.tags, subject.tags);
 }
 
 ScopeMatcher::ScopeMatcher(const Scope& filter, bool subjects_of_tenant) : tags_(&filter.tags) {
@@ -98,11 +107,7 @@ bool ScopeMatcher::Covers(const Scope& subject) const {
   for (const auto& [field, value] : fields_) {
     if (absl::string_view(subject.*field) != value) return false;
   }
-  for (const auto& [key, value] : *tags_) {
-    auto it = subject.tags.find(key);
-    if (it == subject.tags.end() || it->second != value) return false;
-  }
-  return true;
+  return TagsCover(*tags_, subject.tags);
 }
 
 }  // namespace agentwatch::cost
