@@ -7,6 +7,7 @@
 #include <random>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "common/pg.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_env.h"
@@ -48,6 +49,55 @@ TEST(PgPoolTest, CommitsOnOkAndRollsBackOnError) {
     return txn.exec("SELECT count(*) FROM pgtest.items")[0][0].as<int64_t>();
   });
   EXPECT_THAT(count, IsOkAndHolds(1));
+}
+
+// PgCopyText hands rows to libpq in pieces of whole rows: with 40-byte
+// pieces, rows written one by one and rows added as one block of many arrive
+// once each, whole (escaped tabs, newlines and backslashes inside values);
+// a key already there fails the transaction.
+TEST(PgCopyTextTest, RowsInPiecesArriveOnceEachAndWhole) {
+  TestDatabase db;
+  PgPool pool({db.dsn(), 1});
+  ASSERT_THAT(ApplyMigrations(pool, "pgtest", TestMigrations()), IsOk());
+  std::string block;
+  for (int id = 100; id < 300; ++id) {
+    if (!block.empty()) block.push_back('\n');
+    absl::StrAppend(&block, id, "\tblock\\t", id, "\\nline\\\\");
+  }
+  ASSERT_THAT(pool.WithTransaction([&](pqxx::work& txn) {
+    PgCopyText copy(txn, "pgtest.items", {"id", "name"}, 40);
+    for (int id = 1; id <= 50; ++id) {
+      absl::StrAppend(copy.BeginRow(), id, "\trow ", id);
+      copy.EndRow();
+    }
+    copy.AddRows(block);
+    copy.AddRows("");
+    copy.Complete();
+    return absl::OkStatus();
+  }),
+              IsOk());
+  auto rows = pool.Transact<std::vector<std::string>>(
+      [](pqxx::work& txn) -> absl::StatusOr<std::vector<std::string>> {
+        std::vector<std::string> out;
+        for (const auto& row :
+             txn.exec("SELECT id::text || '=' || name FROM pgtest.items ORDER BY id")) {
+          out.push_back(row[0].as<std::string>());
+        }
+        return out;
+      });
+  ASSERT_THAT(rows, IsOk());
+  ASSERT_EQ(rows->size(), 250u);
+  EXPECT_EQ(rows->front(), "1=row 1");
+  EXPECT_EQ((*rows)[49], "50=row 50");
+  EXPECT_EQ((*rows)[50], "100=block\t100\nline\\");
+  EXPECT_EQ(rows->back(), "299=block\t299\nline\\");
+  EXPECT_THAT(pool.WithTransaction([](pqxx::work& txn) {
+    PgCopyText copy(txn, "pgtest.items", {"id", "name"});
+    copy.AddRows("300\tnew\n1\tagain");
+    copy.Complete();
+    return absl::OkStatus();
+  }),
+              StatusIs(absl::StatusCode::kAlreadyExists));
 }
 
 TEST(PgPoolTest, MapsErrors) {

@@ -4,7 +4,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <pqxx/tablewriter>
 #include <set>
 #include <tuple>
 
@@ -1129,32 +1128,17 @@ struct LedgerRow {
 // COPYs `rows` into the ledger; throws what Postgres reports (a key already
 // there: pqxx::unique_violation).
 void CopyUsage(pqxx::work& txn, const std::vector<LedgerRow>& rows) {
-  // stream_to (its successor) offers no way to write pre-escaped lines in
-  // libpqxx 6.4; tablewriter's write_raw_line sends them as they are (with a
-  // line end added). The rows go in chunks of about kCopyChunkBytes, each
-  // several lines, from one reused buffer: a group of a client batch (1,000
-  // records, about 150 KB) is one chunk and one send, so Postgres is woken
-  // once for it (32 KB chunks measured more wake-ups on both sides), while a
-  // large group (20,000 records, 3 MB of text) is neither built whole nor
-  // copied whole again by write_raw_line.
-  constexpr size_t kCopyChunkBytes = 256 << 10;
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-  pqxx::tablewriter writer(txn, "cost.ledger", std::begin(kLedgerColumns),
-                           std::end(kLedgerColumns));
-  std::string chunk;
-  chunk.reserve(kCopyChunkBytes + 1024);
+  // A group of a client batch (1,000 records, about 150 KB) is one piece and
+  // one send, so Postgres is woken once for it (32 KB pieces measured more
+  // wake-ups on both sides); a large group (20,000 records, 3 MB of text) is
+  // never built whole.
+  common::PgCopyText copy(txn, "cost.ledger",
+                          {std::begin(kLedgerColumns), std::end(kLedgerColumns)});
   for (const LedgerRow& row : rows) {
-    if (!chunk.empty()) chunk.push_back('\n');
-    AppendCopyRow(&chunk, *row.usage, row.dims_id);
-    if (chunk.size() >= kCopyChunkBytes) {
-      writer.write_raw_line(chunk);
-      chunk.clear();
-    }
+    AppendCopyRow(copy.BeginRow(), *row.usage, row.dims_id);
+    copy.EndRow();
   }
-  if (!chunk.empty()) writer.write_raw_line(chunk);
-  writer.complete();
-#pragma GCC diagnostic pop
+  copy.Complete();
 }
 
 // Inserts `rows` once per (tenant, record_id) with ON CONFLICT (a replay is

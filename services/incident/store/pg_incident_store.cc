@@ -2,7 +2,6 @@
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
-#include <pqxx/tablewriter>
 
 #include <algorithm>
 #include <map>
@@ -617,37 +616,16 @@ void AppendCopyText(std::string* out, absl::string_view value) {
   out->append(value.data() + plain, value.size() - plain);
 }
 
-// The size of the pieces CopyRows hands to libpq.
-constexpr size_t kCopyChunkBytes = 64 << 10;
-
 // COPYs pre-escaped `data` (rows separated by newlines, none after the last)
-// into `table`; throws what Postgres reports (pqxx::unique_violation for a
-// key already there).
+// into `table`, in pieces of about 64 KB of whole rows (a group's rows are
+// megabytes); throws what Postgres reports (pqxx::unique_violation for a key
+// already there).
 template <size_t N>
 void CopyRows(pqxx::work& txn, const char* table, const char* const (&columns)[N],
               const std::string& data) {
-  // stream_to offers no way to write pre-escaped lines in libpqxx 6.4;
-  // tablewriter's write_raw_line sends them as they are, with a newline
-  // appended to a copy of them. A group's rows (megabytes) go in pieces of
-  // whole rows of about kCopyChunkBytes: COPY's stream does not care where
-  // its pieces end, and the copies stay small and reuse the same memory
-  // instead of a fresh multi-megabyte allocation (page faults) per COPY.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-  pqxx::tablewriter writer(txn, table, std::begin(columns), std::end(columns));
-  std::string chunk;
-  size_t begin = 0;
-  while (true) {
-    size_t end = data.size() - begin > kCopyChunkBytes ? data.find('\n', begin + kCopyChunkBytes)
-                                                        : std::string::npos;
-    if (end == std::string::npos) end = data.size();
-    chunk.assign(data, begin, end - begin);
-    writer.write_raw_line(chunk);
-    if (end == data.size()) break;
-    begin = end + 1;
-  }
-  writer.complete();
-#pragma GCC diagnostic pop
+  common::PgCopyText copy(txn, table, {std::begin(columns), std::end(columns)}, 64 << 10);
+  copy.AddRows(data);
+  copy.Complete();
 }
 
 // The COPY rows of `reports` (kReportColumns).
