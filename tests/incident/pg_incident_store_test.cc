@@ -150,12 +150,12 @@ TEST_F(PgIncidentStoreTest, ReplayWritesNoRows) {
   const AlertReport a = Firing("acme", "fp1", "A", kT0);
   const AlertReport ghost = Resolved(Firing("acme", "ghost", "X", kT0), kT0);
   ASSERT_THAT(Report({a, ghost}, kT0), IsOk());
-  const char* kTables[] = {"incidents", "alerts", "alert_reports", "timeline"};
+  const char* kTables[] = {"incidents", "alerts", "alert_reports", "timeline", "timeline_entries"};
   std::vector<int64_t> before;
   for (const char* table : kTables) {
     before.push_back(Count(absl::StrCat("SELECT count(*) FROM incident.", table)));
   }
-  EXPECT_EQ(before, (std::vector<int64_t>{1, 1, 2, 2}));
+  EXPECT_EQ(before, (std::vector<int64_t>{1, 1, 2, 1, 2}));  // one packed timeline row
   auto replay = Report({a, ghost, a}, kT0 + absl::Minutes(1));
   ASSERT_THAT(replay, IsOk());
   EXPECT_EQ(replay->duplicates, 3);
@@ -203,7 +203,8 @@ TEST_F(PgIncidentStoreTest, ConcurrentReplicasOpenExactlyOneIncidentPerGroup) {
                   "firing_alert_count = 8"),
             kRounds);
   EXPECT_EQ(Count("SELECT count(*) FROM incident.alerts"), kRounds * kThreads);
-  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline WHERE kind = 'created'"), kRounds);
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline_entries WHERE kind = 'created'"),
+            kRounds);
 }
 
 // The same alert from 8 threads at once (an HA pair resending): accepted
@@ -241,7 +242,7 @@ TEST_F(PgIncidentStoreTest, ConcurrentCopiesOfOneAlertAreAcceptedOnce) {
   EXPECT_EQ(accepted.load(), 1);
   EXPECT_EQ(duplicates.load(), kThreads - 1);
   EXPECT_THAT(incident_ids, SizeIs(1));
-  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline"), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline_entries"), 2);
 }
 
 // Batches naming the same groups in opposite orders never deadlock.
@@ -309,7 +310,8 @@ TEST_F(PgIncidentStoreTest, ConcurrentAutoResolveResolvesEachIncidentOnce) {
   EXPECT_EQ(resolved.load(), kIncidents);
   EXPECT_EQ(Count("SELECT count(*) FROM incident.incidents WHERE status = 4 AND auto_resolved"),
             kIncidents);
-  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline WHERE kind = 'resolved'"), kIncidents);
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline_entries WHERE kind = 'resolved'"),
+            kIncidents);
 }
 
 // A report that changed nothing (here: silenced) but would change the
@@ -333,7 +335,7 @@ TEST_F(PgIncidentStoreTest, ASilencedReportSentAgainIsADuplicate) {
   ASSERT_THAT(first, IsOk());
   EXPECT_EQ(first->silenced, 1);
   const int64_t reports = Count("SELECT count(*) FROM incident.alert_reports");
-  const int64_t entries = Count("SELECT count(*) FROM incident.timeline");
+  const int64_t entries = Count("SELECT count(*) FROM incident.timeline_entries");
   EXPECT_EQ(reports, 2);
   // The row still holds the first firing, so the resend skips the look-up.
   EXPECT_EQ(Count("SELECT (extract(epoch from starts_at) * 1000000)::bigint FROM incident.alerts"),
@@ -345,7 +347,7 @@ TEST_F(PgIncidentStoreTest, ASilencedReportSentAgainIsADuplicate) {
   EXPECT_EQ(again->accepted, 1);
   EXPECT_EQ(again->silenced, 1);  // fp2, new and silenced
   EXPECT_EQ(Count("SELECT count(*) FROM incident.alert_reports"), reports + 1);
-  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline"), entries);
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline_entries"), entries);
 }
 
 // Fingerprints a batch only resolves are loaded without their labels and
@@ -418,9 +420,9 @@ TEST_F(PgIncidentStoreTest, LargeBatchesAreCopiedRowByRowIntact) {
     for (const auto& row : txn.exec("SELECT fingerprint FROM incident.alert_reports")) {
       reported.insert(row[0].as<std::string>());
     }
-    for (const auto& row :
-         txn.exec("SELECT details->>'fingerprint', details->>'source' FROM incident.timeline "
-                  "WHERE kind = 'alert_firing'")) {
+    for (const auto& row : txn.exec(
+             "SELECT details->>'fingerprint', details->>'source' FROM incident.timeline_entries "
+             "WHERE kind = 'alert_firing'")) {
       in_timeline.insert(row[0].as<std::string>());
       if (row[1].as<std::string>() == kOdd) ++odd_sources;
     }
@@ -428,7 +430,8 @@ TEST_F(PgIncidentStoreTest, LargeBatchesAreCopiedRowByRowIntact) {
   }),
               IsOk());
   EXPECT_EQ(Count("SELECT count(*) FROM incident.alert_reports"), kAlerts);
-  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline WHERE kind = 'alert_firing'"), kAlerts);
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline_entries WHERE kind = 'alert_firing'"),
+            kAlerts);
   EXPECT_EQ(reported, fingerprints);
   EXPECT_EQ(in_timeline, fingerprints);
   EXPECT_EQ(odd_sources, kAlerts);
@@ -454,7 +457,7 @@ TEST_F(PgIncidentStoreTest, RefireReopensTheAutoResolvedIncident) {
   EXPECT_EQ(Count("SELECT count(*) FROM incident.incidents WHERE status = 1 AND NOT auto_resolved"),
             1);
   EXPECT_EQ(Count("SELECT count(*) FROM incident.incidents"), 1);
-  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline WHERE kind = 'reopened'"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline_entries WHERE kind = 'reopened'"), 1);
 }
 
 }  // namespace

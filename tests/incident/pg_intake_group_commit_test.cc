@@ -66,7 +66,7 @@ struct Database {
         "::bigint, ends_at::text, incident_id) FROM incident.alert_reports "
         "ORDER BY fingerprint, status, starts_at, ends_at",
         "SELECT concat_ws('|', incident_id, kind, entry_text, details::text) "
-        "FROM incident.timeline ORDER BY entry_id"};
+        "FROM incident.timeline_entries ORDER BY incident_id, entry_id"};
     std::vector<std::string> rows;
     EXPECT_THAT(replica.pool.WithTransaction([&](pqxx::work& txn) {
       for (const char* query : kQueries) {
@@ -202,10 +202,10 @@ TEST(PgIntakeGroupCommitTest, GroupedBatchesWriteExactlyWhatTheSerialRunWrites) 
   EXPECT_EQ(grouped.Count("SELECT count(*) FROM incident.incidents"), 3);
   EXPECT_EQ(results[1]->duplicates, 2);  // a (from batch 0) and b repeated inside
   EXPECT_EQ(results[3]->duplicates, 2);  // the resolve of a and c, both from earlier batches
-  EXPECT_EQ(grouped.Count("SELECT count(*) FROM incident.timeline WHERE "
+  EXPECT_EQ(grouped.Count("SELECT count(*) FROM incident.timeline_entries WHERE "
                           "details->>'refire' = 'true'"),
             1);
-  EXPECT_EQ(grouped.Count("SELECT count(*) FROM incident.timeline WHERE kind = "
+  EXPECT_EQ(grouped.Count("SELECT count(*) FROM incident.timeline_entries WHERE kind = "
                           "'severity_changed'"),
             1);
 }
@@ -233,7 +233,8 @@ TEST(PgIntakeGroupCommitTest, ABatchThatCannotBeWrittenFailsAlone) {
   EXPECT_EQ(db.Count("SELECT count(*) FROM incident.alert_reports"), 3);
   EXPECT_EQ(db.Count("SELECT count(*) FROM incident.alert_reports WHERE fingerprint = 'fp-bad'"),
             0);
-  EXPECT_EQ(db.Count("SELECT count(*) FROM incident.timeline WHERE kind = 'alert_firing'"), 3);
+  EXPECT_EQ(db.Count("SELECT count(*) FROM incident.timeline_entries WHERE kind = 'alert_firing'"),
+            3);
 }
 
 // Two replicas, eight threads, multi-alert batches over the same groups,
@@ -277,7 +278,7 @@ TEST(PgIntakeGroupCommitTest, ReplicasStillOpenOneIncidentPerGroup) {
   EXPECT_EQ(db.Count("SELECT count(DISTINCT group_key) FROM incident.incidents"), kGroups);
   EXPECT_EQ(db.Count("SELECT count(*) FROM incident.alert_reports"),
             kThreads * kRounds * kGroups);
-  EXPECT_EQ(db.Count("SELECT count(*) FROM incident.timeline WHERE kind = 'alert_firing'"),
+  EXPECT_EQ(db.Count("SELECT count(*) FROM incident.timeline_entries WHERE kind = 'alert_firing'"),
             kThreads * kRounds * kGroups);
   EXPECT_EQ(db.Count("SELECT sum(alert_count) FROM incident.incidents"), kThreads * kGroups * 3);
   EXPECT_GT(grouped.load(), 0);

@@ -168,8 +168,10 @@ TEST_F(PgPagingTest, TwoReplicasPageEveryIncidentExactlyOnce) {
               static_cast<size_t>(kIncidents));
   }
   EXPECT_EQ(Count("SELECT count(*) FROM incident.notifications"), kIncidents);
-  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline WHERE kind = 'notified'"), kIncidents);
-  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline WHERE kind = 'escalated'"), kIncidents);
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline_entries WHERE kind = 'notified'"),
+            kIncidents);
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline_entries WHERE kind = 'escalated'"),
+            kIncidents);
   EXPECT_EQ(Count("SELECT count(*) FROM incident.escalations WHERE tier = 0 AND epoch = 0"),
             kIncidents);
 

@@ -182,9 +182,10 @@ TEST_F(PgResponseTest, TwoReplicasRunEveryExecutionExactlyOnce) {
   EXPECT_EQ(std::set<std::string>(keys_.begin(), keys_.end()).size(), static_cast<size_t>(kAlerts));
   EXPECT_EQ(bad_signatures_, 0);
   // Every execution on the timeline: started, webhook result, note, finished.
-  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline WHERE actor = 'response_rule:r1'"),
-            4 * kAlerts);
-  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline WHERE kind = 'note' AND "
+  EXPECT_EQ(
+      Count("SELECT count(*) FROM incident.timeline_entries WHERE actor = 'response_rule:r1'"),
+      4 * kAlerts);
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline_entries WHERE kind = 'note' AND "
                   "entry_text LIKE 'ran for Alert%'"),
             kAlerts);
 }
@@ -205,7 +206,7 @@ TEST_F(PgResponseTest, CooldownAndHourlyCapHoldAcrossReplicas) {
   Report("acme", batch);
   RunBoth(3);
   EXPECT_EQ(Count("SELECT count(*) FROM incident.response_executions WHERE state <> 4"), 3);
-  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline WHERE kind = 'response_rule' AND "
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline_entries WHERE kind = 'response_rule' AND "
                   "details->>'decision' = 'hourly_cap'"),
             3);
   std::lock_guard<std::mutex> lock(mu_);

@@ -173,9 +173,9 @@ TEST_F(PgSlaTest, TwoReplicasRecordEachBreachExactlyOnce) {
   }
   EXPECT_EQ(recorded.load(), kIncidents);
   EXPECT_EQ(Count("SELECT count(*) FROM incident.sla_breaches"), kIncidents);
-  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline WHERE kind = 'sla_breached'"),
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.timeline_entries WHERE kind = 'sla_breached'"),
             kIncidents);
-  EXPECT_EQ(Count("SELECT count(DISTINCT incident_id) FROM incident.timeline "
+  EXPECT_EQ(Count("SELECT count(DISTINCT incident_id) FROM incident.timeline_entries "
                   "WHERE kind = 'sla_breached'"),
             kIncidents);
 }

@@ -16,7 +16,12 @@
 // firing alert resolves (endsAt 30 s after its start), a resolved one fires
 // again with a later startsAt (a refire); instances start in alternating
 // states, so every notification mixes firing and resolved alerts and every
-// report is new (none is a duplicate). Groups are split over the streams (a
+// report is new (none is a duplicate). With --change_percent below 100, an
+// instance changes state in a round only with that chance (drawn from
+// --seed) and is otherwise reported again as it was (same startsAt, and
+// endsAt when resolved): what an Alertmanager notification carries, every
+// alert of its group, of which only some changed since the last one; those
+// repeats are duplicates. Groups are split over the streams (a
 // group's notifications leave in order from one stream, as from one
 // Alertmanager), rounds go on until --alerts alerts are sent. Everything is
 // built before the clock starts; the run only sends.
@@ -25,7 +30,8 @@
 //   {"mode":...,"alerts":...,"requests":...,"seconds":...,"alerts_per_s":...,
 //    "accepted":...,"duplicates":...,"p50_ms":...,"p99_ms":...,"groups":...,
 //    "fingerprints":...}
-// Exits 1 when a request fails or (grpc, webhook) an alert is not accepted.
+// Exits 1 when a request fails or (grpc, webhook) an alert is neither accepted
+// nor a duplicate (or is a duplicate with --change_percent=100).
 #include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
@@ -75,6 +81,8 @@ struct Options {
   // Distinguishes runs: shifts every startsAt so that a later run against the
   // same service sends new reports.
   int64_t run = 0;
+  // The chance, in percent, that an instance changes state in a round.
+  int64_t change_percent = 100;
 };
 
 constexpr const char* kAlertNames[] = {
@@ -141,21 +149,30 @@ std::vector<Group> MakeGroups(const Options& o) {
   return groups;
 }
 
-// The reports of one group notification: every instance of `group` in
-// `round`. An instance fires in cycle c (its c-th firing) from base + c
-// minutes and resolves 30 s later.
-std::vector<Report> Notification(const Group& group, int64_t round, absl::Time base) {
+// Where an instance stands in its own sequence fire, resolve, fire, ...:
+// step s fires (s even) or resolves (s odd) its (s / 2)-th firing. An
+// instance that starts resolved starts at step 1 and is not reported until it
+// first changes (it has not fired yet).
+struct InstanceState {
+  int64_t step = 0;
+  bool reported = false;  // changed at least once, or started firing
+};
+
+// The reports of one group notification in one round: every instance of
+// `group` that has fired, each at its step. An instance fires in cycle c
+// from base + c minutes and resolves 30 s later.
+std::vector<Report> Notification(const Group& group, const std::vector<InstanceState>& states,
+                                 absl::Time base) {
   std::vector<Report> out;
   out.reserve(group.instances.size());
   for (size_t i = 0; i < group.instances.size(); ++i) {
-    const Instance& instance = group.instances[i];
-    // Position in the instance's own sequence fire, resolve, fire, ...
-    const int64_t step = round + (instance.first_firing ? 0 : 1);
-    const int64_t cycle = step / 2;
-    Report r{&group, &instance, step % 2 == 0, absl::UnixEpoch(), absl::UnixEpoch()};
+    const InstanceState& state = states[i];
+    if (!state.reported) continue;  // not yet fired
+    const int64_t cycle = state.step / 2;
+    Report r{&group, &group.instances[i], state.step % 2 == 0, absl::UnixEpoch(),
+             absl::UnixEpoch()};
     r.starts_at = base + absl::Minutes(cycle) + absl::Milliseconds(static_cast<int64_t>(i) * 7);
     r.ends_at = r.starts_at + absl::Seconds(30);
-    if (!instance.first_firing && round == 0) continue;  // not yet fired
     out.push_back(r);
   }
   return out;
@@ -413,6 +430,10 @@ int main(int argc, char** argv) {
   flags.AddInt("groups", &o.groups, "alert groups (alertname x service)", 1, 100'000);
   flags.AddInt("seed", &o.seed, "random seed", 0, INT64_MAX);
   flags.AddInt("run", &o.run, "run number: shifts every startsAt by run x 1 day", 0, 10'000);
+  flags.AddInt("change_percent", &o.change_percent,
+               "chance (percent) that an instance changes state in a round; the others are "
+               "reported again unchanged (duplicates)",
+               0, 100);
   agentwatch::common::ParseFlagsOrExit(flags, argc, argv);
   if (o.mode != "grpc" && o.mode != "webhook" && o.mode != "alertmanager") {
     std::cerr << "incident_intake_load: --mode must be grpc, webhook or alertmanager\n";
@@ -434,10 +455,24 @@ int main(int argc, char** argv) {
   std::vector<StreamWork> work(o.streams);
   std::vector<std::vector<Report>> pending(o.streams);  // grpc/alertmanager batching
   int64_t total = 0;
+  std::vector<std::vector<InstanceState>> states(groups.size());
+  for (size_t g = 0; g < groups.size(); ++g) {
+    for (const Instance& instance : groups[g].instances) {
+      states[g].push_back(instance.first_firing ? InstanceState{0, true} : InstanceState{1, false});
+    }
+  }
+  std::mt19937_64 changes(static_cast<uint64_t>(o.seed) * 7919 + 17);
   for (int64_t round = 0; total < o.alerts; ++round) {
     for (size_t g = 0; g < groups.size() && total < o.alerts; ++g) {
       const int64_t s = static_cast<int64_t>(g) % o.streams;
-      std::vector<Report> reports = Notification(groups[g], round, base);
+      if (round > 0) {
+        for (InstanceState& state : states[g]) {
+          if (static_cast<int64_t>(changes() % 100) >= o.change_percent) continue;
+          ++state.step;
+          state.reported = true;
+        }
+      }
+      std::vector<Report> reports = Notification(groups[g], states[g], base);
       if (reports.empty()) continue;
       total += static_cast<int64_t>(reports.size());
       if (o.mode == "webhook") {
@@ -545,7 +580,7 @@ int main(int argc, char** argv) {
     requests += r.requests;
     latencies.insert(latencies.end(), r.latencies_ms.begin(), r.latencies_ms.end());
   }
-  if (accepted != alerts || duplicates != 0) {
+  if (accepted + duplicates != alerts || (o.change_percent == 100 && duplicates != 0)) {
     std::cerr << "incident_intake_load: " << accepted << " of " << alerts << " alerts accepted, "
               << duplicates << " duplicates\n";
     return 1;

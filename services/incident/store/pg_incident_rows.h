@@ -4,8 +4,11 @@
 // is made of. Internal to the store layer.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <pqxx/pqxx>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -35,11 +38,42 @@ namespace agentwatch::incident::pg_rows {
 // after them reads those from this index on.
 inline constexpr int kIncidentColumnCount = 21;
 
+// At most this many timeline entries share one incident.timeline row (intake
+// packs an incident's entries of a transaction, migration 015; the table's
+// check): a reader by entry id finds the row of id x at row_entry_id > x -
+// kMaxPackedEntries.
+inline constexpr int64_t kMaxPackedEntries = 256;
+
 // A jsonb column (read as text) holding an object of strings (labels,
 // annotations, timeline details), as Postgres prints it: {"a": "b"}. Escapes
 // are decoded (\u escapes as UTF-8). INTERNAL naming the column when the
 // text is not such an object (malformed JSON, a value that is not a string).
 absl::StatusOr<Labels> ParseJsonMap(const pqxx::field& field);
+
+// A run of consecutive timeline entry ids, taken from the sequence.
+struct TimelineIdRun {
+  int64_t first = 0;
+  int64_t count = 0;
+};
+
+// The columns of incident.timeline that intake's COPY writes, in the order of
+// TimelineCopyRows' fields.
+inline constexpr const char* kTimelineColumns[] = {
+    "tenant_id", "incident_id", "entry_id", "entry_time",  "actor",
+    "kind",      "entry_text",  "details",  "entry_count", "entries"};
+
+// The COPY rows (text format, kTimelineColumns, rows separated by newlines)
+// of `entries` on the ids of `runs`, which hold exactly as many ids as there
+// are entries. Each incident's entries keep their order and take ascending
+// ids, incidents in the order of their first entry. The entries of one
+// incident on consecutive ids with the same time and actor share one row (up
+// to kMaxPackedEntries): kind 'packed', entry_text '', details '{}',
+// entry_count how many, `entries` the JSON array of their [kind, text,
+// details]; a row's first entry has the row's entry_id. An entry alone is a
+// row of its own, as every other writer writes it (entry_count 1, entries
+// NULL). Read back one entry per row through incident.timeline_entries.
+std::string TimelineCopyRows(const std::vector<TimelineEntry>& entries,
+                             const std::vector<TimelineIdRun>& runs);
 
 // A column read with AW_INCIDENT_PG_MICROS; the field must not be NULL.
 absl::Time TimeOf(const pqxx::field& field);

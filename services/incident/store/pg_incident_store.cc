@@ -188,11 +188,21 @@ constexpr char kUpdateAlertStates[] =
     "a.incident_id = x.incident_id COLLATE \"C\" AND a.fingerprint = x.fingerprint";
 
 // Intake appends its reports and timeline entries with COPY (the cheapest
-// bulk insert Postgres has); entry_id (bigserial) follows the COPY order.
+// bulk insert Postgres has). The timeline rows carry their entry ids, taken
+// from the sequence just before (kReserveEntryIds) in plan order per
+// incident: an incident's entries of one transaction share a row (migration
+// 015).
 constexpr const char* kReportColumns[] = {"tenant_id", "fingerprint", "status",     "starts_at",
                                           "ends_at",   "incident_id", "received_at"};
-constexpr const char* kTimelineColumns[] = {"tenant_id", "incident_id", "entry_time", "actor",
-                                            "kind",      "entry_text",  "details"};
+using pg_rows::kTimelineColumns;
+
+// $1 how many entry ids: that many from the timeline's sequence, as runs of
+// consecutive ids (first, count), ascending. Other writers take ids at the
+// same time, so a run can end before $1 ids; the ids are in nextval order.
+constexpr char kReserveEntryIds[] =
+    "SELECT min(id), count(*) FROM (SELECT id, id - row_number() OVER (ORDER BY n) AS run "
+    "FROM (SELECT n, nextval('incident.timeline_entry_id_seq'::regclass) AS id "
+    "FROM generate_series(1, $1::integer) AS n) AS s) AS r GROUP BY run ORDER BY 1";
 
 // Entries get their entry_id in `seq` order.
 constexpr char kInsertTimeline[] =
@@ -231,9 +241,10 @@ constexpr char kSelectIncidentAlerts[] =
     " FROM incident.alerts a WHERE a.tenant_id = $1 AND a.incident_id = $2 "
     "ORDER BY a.joined_at, a.fingerprint COLLATE \"C\"";
 
+// One row per entry, intake's packed rows expanded (migration 015).
 constexpr char kSelectTimeline[] =
     "SELECT " AW_INCIDENT_PG_MICROS("entry_time") ", actor, kind, entry_text, details::text "
-    "FROM incident.timeline WHERE tenant_id = $1 AND incident_id = $2 ORDER BY entry_id";
+    "FROM incident.timeline_entries WHERE tenant_id = $1 AND incident_id = $2 ORDER BY entry_id";
 
 // $1 the latest last alert end that is due, $2 limit. Skips rows others hold.
 constexpr char kLockAutoResolveDue[] =
@@ -654,28 +665,88 @@ std::string ReportRows(const std::vector<ReportRecord>& reports) {
   return out;
 }
 
-// The COPY rows of `entries` (kTimelineColumns), in order.
-std::string TimelineRows(const std::vector<TimelineEntry>& entries) {
-  std::string out;
-  out.reserve(entries.size() * 384);
-  std::string details;
+using IdRun = pg_rows::TimelineIdRun;
+
+// pg_rows::TimelineCopyRows (see there).
+std::string TimelineRows(const std::vector<TimelineEntry>& entries,
+                         const std::vector<IdRun>& runs) {
+  // Each incident's entries together, incidents in order of their first.
+  using IncidentKey = std::pair<absl::string_view, absl::string_view>;
+  absl::flat_hash_map<IncidentKey, size_t> slot_of;
+  std::vector<std::vector<const TimelineEntry*>> by_incident;
   for (const TimelineEntry& e : entries) {
+    auto [it, inserted] = slot_of.try_emplace(IncidentKey{e.tenant, e.incident_id}, 0);
+    if (inserted) {
+      it->second = by_incident.size();
+      by_incident.emplace_back();
+    }
+    by_incident[it->second].push_back(&e);
+  }
+  std::string out;
+  out.reserve(entries.size() * 320);
+  std::string json;
+  size_t run = 0;
+  int64_t used = 0;  // ids of runs[run] taken
+  auto next_id = [&]() {
+    if (used == runs[run].count) {
+      ++run;
+      used = 0;
+    }
+    return runs[run].first + used++;
+  };
+  auto row_start = [&](const TimelineEntry& e, int64_t id) {
     if (!out.empty()) out.push_back('\n');
     AppendCopyText(&out, e.tenant);
     out.push_back('\t');
     AppendCopyText(&out, e.incident_id);
-    out.push_back('\t');
+    absl::StrAppend(&out, "\t", id, "\t");
     common::AppendPgTimestamp(&out, e.time);
     out.push_back('\t');
     AppendCopyText(&out, e.actor);
     out.push_back('\t');
-    AppendCopyText(&out, e.kind);
-    out.push_back('\t');
-    AppendCopyText(&out, e.text);
-    out.push_back('\t');
-    details.clear();
-    AppendJson(&details, e.details);
-    AppendCopyText(&out, details);
+  };
+  for (const std::vector<const TimelineEntry*>& incident : by_incident) {
+    size_t i = 0;
+    while (i < incident.size()) {
+      const TimelineEntry& head = *incident[i];
+      const int64_t first_id = next_id();
+      // The entries that join head's row: consecutive ids, same time and actor.
+      size_t end = i + 1;
+      while (end < incident.size() && end - i < static_cast<size_t>(pg_rows::kMaxPackedEntries) &&
+             incident[end]->time == head.time && incident[end]->actor == head.actor &&
+             used < runs[run].count) {
+        ++used;
+        ++end;
+      }
+      row_start(head, first_id);
+      if (end - i == 1) {
+        AppendCopyText(&out, head.kind);
+        out.push_back('\t');
+        AppendCopyText(&out, head.text);
+        out.push_back('\t');
+        json.clear();
+        AppendJson(&json, head.details);
+        AppendCopyText(&out, json);
+        out.append("\t1\t\\N");
+      } else {
+        json.clear();
+        json.push_back('[');
+        for (size_t k = i; k < end; ++k) {
+          if (k > i) json.push_back(',');
+          json.push_back('[');
+          AppendJson(&json, incident[k]->kind);
+          json.push_back(',');
+          AppendJson(&json, incident[k]->text);
+          json.push_back(',');
+          AppendJson(&json, incident[k]->details);
+          json.push_back(']');
+        }
+        json.push_back(']');
+        absl::StrAppend(&out, "packed\t\t{}\t", end - i, "\t");
+        AppendCopyText(&out, json);
+      }
+      i = end;
+    }
   }
   return out;
 }
@@ -891,25 +962,25 @@ constexpr common::PgStatement kIntakeUpdateAlerts{"incident_intake_update_alerts
 constexpr common::PgStatement kIntakeUpdateAlertStates{"incident_intake_update_alert_states",
                                                        kUpdateAlertStates};
 constexpr common::PgStatement kIntakeUpsertAlerts{"incident_intake_upsert_alerts", kUpsertAlerts};
+constexpr common::PgStatement kIntakeReserveEntryIds{"incident_intake_reserve_entry_ids",
+                                                     kReserveEntryIds};
 
 const std::vector<common::PgStatement>& IntakeStatements() {
-  static const std::vector<common::PgStatement> statements = {kIntakeLockGroups,
-                                                              kIntakeSelectKnownReports,
-                                                              kIntakeLockOpenGroupIncidents,
-                                                              kIntakeSelectLatestAlerts,
-                                                              kIntakeLockIncidents,
-                                                              kIntakeSelectAlertsIn,
-                                                              kIntakeSelectActiveSilences,
-                                                              kIntakeSelectTenantRules,
-                                                              kIntakeSelectFiringAlerts,
-                                                              kIntakeUpsertIncidents,
-                                                              kIntakeUpdateAlerts,
-                                                              kIntakeUpdateAlertStates,
-                                                              kIntakeUpsertAlerts};
+  static const std::vector<common::PgStatement> statements = {
+      kIntakeLockGroups,           kIntakeSelectKnownReports, kIntakeLockOpenGroupIncidents,
+      kIntakeSelectLatestAlerts,   kIntakeLockIncidents,      kIntakeSelectAlertsIn,
+      kIntakeSelectActiveSilences, kIntakeSelectTenantRules,  kIntakeSelectFiringAlerts,
+      kIntakeUpsertIncidents,      kIntakeUpdateAlerts,       kIntakeUpdateAlertStates,
+      kIntakeUpsertAlerts,         kIntakeReserveEntryIds};
   return statements;
 }
 
 }  // namespace
+
+std::string pg_rows::TimelineCopyRows(const std::vector<TimelineEntry>& entries,
+                                      const std::vector<TimelineIdRun>& runs) {
+  return TimelineRows(entries, runs);
+}
 
 // A ReportAlerts batch waiting for (or inside) a group transaction.
 struct PgIncidentStore::PendingIntake {
@@ -929,7 +1000,6 @@ PgIncidentStore::PgIncidentStore(common::PgPool& pool, IdGenerator& ids,
           [this](const std::vector<PendingIntake*>& group) { RunIntakeGroup(group); }) {
   pool_.AddStatements(IntakeStatements());
 }
-
 
 void PgIncidentStore::SetIntakeGroupHook(std::function<void(size_t)> hook) {
   intake_group_hook_ = std::move(hook);
@@ -1221,15 +1291,27 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
           txn.exec_prepared(kIntakeUpsertIncidents.name, JsonArray(incidents));
         if (state_rows > 0) {
           txn.exec_prepared(kIntakeUpdateAlertStates.name, s_tenant.Text(), s_incident.Text(),
-                            s_fingerprint.Text(), s_name.Text(), s_severity.Text(),
-                            s_status.Text(), s_starts.Text(), s_ends.Text(), s_source.Text(),
-                            s_url.Text(), s_update.Text());
+                            s_fingerprint.Text(), s_name.Text(), s_severity.Text(), s_status.Text(),
+                            s_starts.Text(), s_ends.Text(), s_source.Text(), s_url.Text(),
+                            s_update.Text());
         }
         if (!updated_rows.empty())
           txn.exec_prepared(kIntakeUpdateAlerts.name, AlertRowsJson(updated_rows));
         if (!new_rows.empty()) txn.exec_prepared(kIntakeUpsertAlerts.name, AlertRowsJson(new_rows));
         if (!plan.timeline.empty()) {
-          CopyRows(txn, "incident.timeline", kTimelineColumns, TimelineRows(plan.timeline));
+          std::vector<IdRun> runs;
+          int64_t reserved = 0;
+          for (const pqxx::row& row : txn.exec_prepared(
+                   kIntakeReserveEntryIds.name, static_cast<int64_t>(plan.timeline.size()))) {
+            runs.push_back({row[0].as<int64_t>(), row[1].as<int64_t>()});
+            reserved += runs.back().count;
+          }
+          if (reserved != static_cast<int64_t>(plan.timeline.size())) {
+            return absl::InternalError(absl::StrCat("reserved ", reserved,
+                                                    " timeline entry ids for ",
+                                                    plan.timeline.size(), " entries"));
+          }
+          CopyRows(txn, "incident.timeline", kTimelineColumns, TimelineRows(plan.timeline, runs));
         }
       } catch (const pqxx::unique_violation& e) {
         // A report whose look-up was skipped had been accepted before, or
@@ -1567,7 +1649,6 @@ constexpr char kInsertDelivery[] =
 
 #undef AW_ESCALATION_COLUMNS
 #undef AW_CONFIG_COLUMNS
-
 
 absl::StatusOr<ConfigRecord> ParseConfig(const pqxx::row& row) {
   ConfigRecord r;

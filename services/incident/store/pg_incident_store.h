@@ -9,8 +9,10 @@
 // have been accepted before (core MayBeKnownReport: not those that change
 // their fingerprint's latest row), plans with core PlanIntake and writes the
 // plan with multi-row statements (alert reports first and timeline entries
-// appended with COPY; alert rows whose labels did not change updated in
-// their state columns only). A report key recorded before that was not looked
+// appended with COPY, an incident's entries of the transaction in one row on
+// consecutive entry ids, migration 015, read back one entry per row through
+// incident.timeline_entries; alert rows whose labels did not change updated
+// in their state columns only). A report key recorded before that was not looked
 // up fails the COPY on alert_reports' primary key: the transaction rolls back
 // and runs again with every key looked up, so a replay stays a duplicate.
 // Timeline entries and alert rows carry no foreign key (migration 010): every

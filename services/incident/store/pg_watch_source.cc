@@ -23,17 +23,26 @@ constexpr char kLastEntryId[] =
     "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('incident.timeline', "
     "'entry_id')::regclass), 0)";
 
-// $1 after, $2 limit, $3 upto (the BRIN index reads only the block ranges
-// in between).
-constexpr char kEntriesAfter[] = "SELECT " AW_WATCH_ENTRY_COLUMNS
-                                 " FROM incident.timeline t WHERE t.entry_id > $1 AND "
-                                 "t.entry_id <= $3 ORDER BY t.entry_id LIMIT $2";
+// Entries are read from incident.timeline_entries (intake's packed rows
+// expanded, migration 015). A row holds at most kMaxPackedEntries entries on
+// consecutive ids from its row_entry_id: the bounds on row_entry_id let the
+// BRIN index read only the block ranges around the wanted ids, and the one on
+// row_last_entry_id skips rows wholly below them before they are expanded.
+using pg_rows::kMaxPackedEntries;
 
-// $1 firsts, $2 lasts (bigint[]), $3/$4 the span of all ranges (lets the BRIN
-// index skip everything outside it).
+// $1 after, $2 limit, $3 upto, $4 after - kMaxPackedEntries.
+constexpr char kEntriesAfter[] =
+    "SELECT " AW_WATCH_ENTRY_COLUMNS
+    " FROM incident.timeline_entries t WHERE t.row_entry_id > $4 AND t.row_entry_id <= $3 AND "
+    "t.row_last_entry_id > $1 AND t.entry_id > $1 AND t.entry_id <= $3 "
+    "ORDER BY t.entry_id LIMIT $2";
+
+// $1 firsts, $2 lasts (bigint[]), $3/$4 the span of all ranges, $5 $3 -
+// kMaxPackedEntries.
 constexpr char kEntriesIn[] =
     "SELECT " AW_WATCH_ENTRY_COLUMNS
-    " FROM incident.timeline t WHERE t.entry_id BETWEEN $3 AND $4 AND EXISTS (SELECT 1 FROM "
+    " FROM incident.timeline_entries t WHERE t.row_entry_id > $5 AND t.row_entry_id <= $4 AND "
+    "t.row_last_entry_id >= $3 AND t.entry_id BETWEEN $3 AND $4 AND EXISTS (SELECT 1 FROM "
     "unnest($1::bigint[], $2::bigint[]) AS r(first_id, last_id) WHERE t.entry_id BETWEEN "
     "r.first_id AND r.last_id) ORDER BY t.entry_id";
 
@@ -81,7 +90,8 @@ absl::StatusOr<std::vector<WatchEntry>> PgWatchSource::EntriesAfter(int64_t afte
                                                                     int limit) {
   return pool_.Transact<std::vector<WatchEntry>>(
       [&](pqxx::work& txn) -> absl::StatusOr<std::vector<WatchEntry>> {
-        return ParseEntries(txn.exec_params(kEntriesAfter, after, limit, upto));
+        return ParseEntries(
+            txn.exec_params(kEntriesAfter, after, limit, upto, after - kMaxPackedEntries));
       });
 }
 
@@ -100,8 +110,8 @@ absl::StatusOr<std::vector<WatchEntry>> PgWatchSource::EntriesIn(
   }
   return pool_.Transact<std::vector<WatchEntry>>(
       [&](pqxx::work& txn) -> absl::StatusOr<std::vector<WatchEntry>> {
-        return ParseEntries(
-            txn.exec_params(kEntriesIn, BigintArray(firsts), BigintArray(lasts), low, high));
+        return ParseEntries(txn.exec_params(kEntriesIn, BigintArray(firsts), BigintArray(lasts),
+                                            low, high, low - kMaxPackedEntries));
       });
 }
 
