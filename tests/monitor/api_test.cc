@@ -6,8 +6,10 @@
 #include <prometheus/registry.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -159,6 +161,58 @@ TEST(IngestTest, ReplayIsAcknowledgedAsDuplicateAndChangesNothing) {
   ASSERT_TRUE(h.Ingest(ValidRequest(4), &next).ok());
   EXPECT_FALSE(next.duplicate());
   EXPECT_EQ(h.store_.Rollup("workflow_runs_total", kSucceededRunLabels, kStart)->count, 2);
+}
+
+// A producer with several Ingest calls in flight at once on one channel (a
+// shipper's sending queue): its sequences arrive and complete in any order,
+// each is counted once, and a copy sent while the original is in flight, or
+// after, is a duplicate.
+TEST(IngestTest, OneProducersCallsInFlightTogetherAreEachCountedOnce) {
+  Harness h;
+  const std::vector<uint64_t> sequences = {4, 2, 3, 1, 2};  // 2 twice
+  std::vector<v1::IngestRequest> requests;
+  for (uint64_t sequence : sequences) requests.push_back(ValidRequest(sequence));
+  std::vector<v1::IngestResponse> responses(sequences.size());
+  std::vector<grpc::Status> statuses(sequences.size());
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t done = 0;
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    h.stub_->async()->Ingest(contexts[i].get(), &requests[i], &responses[i],
+                             [&, i](grpc::Status status) {
+                               std::lock_guard<std::mutex> lock(mu);
+                               statuses[i] = std::move(status);
+                               ++done;
+                               cv.notify_one();
+                             });
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return done == sequences.size(); });
+  }
+  int duplicates_of_2 = 0;
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    ASSERT_TRUE(statuses[i].ok()) << statuses[i].error_message();
+    EXPECT_EQ(responses[i].sequence(), sequences[i]);
+    if (sequences[i] == 2) {
+      duplicates_of_2 += responses[i].duplicate() ? 1 : 0;
+    } else {
+      EXPECT_FALSE(responses[i].duplicate()) << sequences[i];
+      EXPECT_EQ(responses[i].accepted(), 4);
+    }
+  }
+  EXPECT_EQ(duplicates_of_2, 1);
+  EXPECT_EQ(h.store_.BatchCount(), 4);
+  EXPECT_EQ(h.store_.Rollup("workflow_runs_total", kSucceededRunLabels, kStart)->count, 4);
+  EXPECT_EQ(h.metrics_.events_ingested.Value(), 16);
+  // The first sequence replayed once all completed: acknowledged, not counted.
+  v1::IngestResponse replay;
+  ASSERT_TRUE(h.Ingest(ValidRequest(1), &replay).ok());
+  EXPECT_TRUE(replay.duplicate());
+  EXPECT_EQ(replay.accepted(), 0);
+  EXPECT_EQ(h.store_.Rollup("workflow_runs_total", kSucceededRunLabels, kStart)->count, 4);
 }
 
 struct BadBatch {

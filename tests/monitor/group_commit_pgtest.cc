@@ -1,6 +1,7 @@
 // PgMonitorStore's group commit against the real Postgres: concurrent
 // batches merged into one transaction give exactly the totals of a serial
-// run; duplicates inside one group and across groups; a batch over the
+// run; duplicates inside one group and across groups; one producer's
+// sequences out of order in one group; a batch over the
 // series limit fails alone while the rest of its group commits; the built-in
 // alert fires once when the crossing batch shares a group; alert rules take
 // effect on the next batch after they are written (through this replica or
@@ -364,6 +365,51 @@ TEST_F(GroupCommitTest, DuplicatesInsideOneGroupAndAcrossGroups) {
   EXPECT_EQ(Scalar("SELECT sum(count) FROM monitor.rollups_1m "
                    "WHERE metric = 'workflow_runs_total'"),
             7);
+}
+
+// A producer with several batches in flight (a shipper's sending queue):
+// its sequences queue in any order and share one group, each counted once; a
+// second copy queued with them waits for the next group, where it is a
+// duplicate, and so is every replay afterwards.
+TEST_F(GroupCommitTest, OneProducersSequencesOutOfOrderShareAGroupAndCountOnce) {
+  auto runs = [](uint64_t sequence, int n) {
+    Batch batch;
+    batch.producer_id = "shipper";
+    batch.sequence = sequence;
+    for (int i = 0; i < n; ++i) {
+      batch.events.push_back(MakeEvent(MakeRun("triage", RunStatus::kSucceeded), kStart));
+    }
+    return batch;
+  };
+  // shipper/3 leads a group alone; then 5, 1, 4, 2 and 4 again queue behind it.
+  const std::vector<Batch> batches = {runs(3, 1), runs(5, 2),  runs(1, 4),
+                                      runs(4, 8), runs(2, 16), runs(4, 8)};
+  const absl::Time now = kStart + absl::Minutes(1);
+  const std::vector<absl::StatusOr<CommitResult>> results = CommitQueued(batches, now);
+  for (size_t i = 0; i + 1 < results.size(); ++i) {
+    ASSERT_THAT(results[i], IsOk());
+    EXPECT_FALSE(results[i]->duplicate) << batches[i].sequence;
+    EXPECT_EQ(results[i]->accepted, static_cast<int64_t>(batches[i].events.size()));
+  }
+  ASSERT_THAT(results.back(), IsOk());
+  EXPECT_TRUE(results.back()->duplicate);
+  EXPECT_EQ(results.back()->accepted, 0);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    EXPECT_THAT(group_sizes_, ElementsAre(1, 4, 1));
+  }
+  for (uint64_t sequence : {1, 2, 3, 4, 5}) {
+    absl::StatusOr<CommitResult> replay =
+        store_->CommitBatch("shipper", sequence, AggregateBatch(runs(sequence, 1)), now);
+    ASSERT_THAT(replay, IsOk());
+    EXPECT_TRUE(replay->duplicate) << sequence;
+    EXPECT_EQ(replay->accepted, 0);
+  }
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.ingest_batches"), 5);
+  EXPECT_EQ(Scalar("SELECT sum(event_count) FROM monitor.ingest_batches"), 31);
+  EXPECT_EQ(Scalar("SELECT sum(count) FROM monitor.rollups_1m "
+                   "WHERE metric = 'workflow_runs_total'"),
+            31);
 }
 
 TEST_F(GroupCommitTest, ABatchOverTheSeriesLimitFailsAloneAndTheOthersCommit) {

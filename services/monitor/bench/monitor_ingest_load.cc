@@ -3,19 +3,24 @@
 //
 //  --mode=ingest: sends --events events to MonitorService.Ingest over
 //    --streams concurrent producers (one channel, hence one TCP connection,
-//    each; one batch in flight per producer; producer_id "<run>-<stream>",
-//    sequence = batch number, so every batch is idempotent), records each
-//    call's latency, then replays one batch and checks it is acknowledged as
-//    a duplicate and not counted. Prints
+//    each; producer_id "<run>-<stream>", sequence = batch number, so every
+//    batch is idempotent). Each producer keeps --in_flight unary calls
+//    outstanding, all started from its one thread with gRPC's callback API
+//    (as a telemetry shipper's exporter does with its sending queue), so a
+//    producer's sequences may complete out of order. Records each call's
+//    latency, then replays the first batch of a producer and checks it is
+//    acknowledged as a duplicate and not counted. Prints
 //    {"events","samples","seconds","events_per_s","samples_per_s","batches",
 //     "ingest_p50_ms","ingest_p99_ms","ingest_max_ms","replay_duplicate"}.
 //  --mode=prometheus: the very same events (same seed and templates),
 //    expanded to the samples the monitor derives from them (its own
 //    SamplesOfEvent), written to a Prometheus remote-write receiver
 //    (POST /api/v1/write, snappy-framed protobuf WriteRequest) over
-//    --streams concurrent connections. Each connection owns a share of the
-//    series (hash of the series), so every series gets its samples in time
-//    order as remote write requires. Prints
+//    --streams x --in_flight concurrent connections, one request in flight
+//    each (Prometheus' own remote-write client sends over shards the same
+//    way). Each connection owns a share of the series (hash of the series),
+//    so every series gets its samples in time order as remote write
+//    requires. Prints
 //    {"samples","seconds","samples_per_s","requests"}.
 //  --mode=alert: creates a threshold alert rule on --target and, --alerts
 //    times, ingests one threshold-crossing event and measures the time from
@@ -56,6 +61,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -95,6 +101,7 @@ struct Options {
   std::string prometheus = "127.0.0.1:9090";
   std::string incident = "127.0.0.1:50052";
   int64_t streams = 4;
+  int64_t in_flight = 1;  // Ingest calls outstanding per producer
   int64_t batch = 5000;
   int64_t events = 1'000'000;
   int64_t tenants = 4;
@@ -261,18 +268,20 @@ std::string RequestHeader(const std::string& producer_id, uint64_t sequence) {
 // One stream's template batches, pre-serialized. Every kRefresh the event
 // times move forward by the time elapsed and the bytes are serialized again,
 // so that events keep arriving with times within the last 90 s (and the
-// rollups roll over to new minutes) however long the run.
+// rollups roll over to new minutes) however long the run. The bytes of each
+// refresh are shared: calls still in flight keep the ones they send alive.
 class StreamTemplates {
  public:
   static constexpr absl::Duration kRefresh = absl::Seconds(30);
+  using Wire = std::shared_ptr<const std::vector<std::string>>;
 
   explicit StreamTemplates(std::vector<v1::IngestRequest> templates)
       : templates_(std::move(templates)), refreshed_(absl::Now()) {
     Serialize();
   }
 
-  // The bytes of template `t` (events only), refreshed when due.
-  const std::string& Events(size_t t) {
+  // The bytes of every template (events only), refreshed when due.
+  Wire Events() {
     const absl::Time now = absl::Now();
     if (now - refreshed_ >= kRefresh) {
       const int64_t shift = absl::ToInt64Seconds(now - refreshed_);
@@ -284,51 +293,111 @@ class StreamTemplates {
       refreshed_ += absl::Seconds(shift);
       Serialize();
     }
-    return wire_[t];
+    return wire_;
   }
 
   const v1::IngestRequest& Template(size_t t) const { return templates_[t]; }
 
  private:
   void Serialize() {
-    wire_.clear();
-    for (const v1::IngestRequest& request : templates_) wire_.push_back(request.SerializeAsString());
+    auto wire = std::make_shared<std::vector<std::string>>();
+    for (const v1::IngestRequest& request : templates_) {
+      wire->push_back(request.SerializeAsString());
+    }
+    wire_ = std::move(wire);
   }
 
   std::vector<v1::IngestRequest> templates_;
-  std::vector<std::string> wire_;
+  Wire wire_;
   absl::Time refreshed_;
 };
 
-// Ingest over a generic stub: the request is `header` plus `events` as a
-// static slice (no copy, no serialization per call).
-grpc::Status CallIngest(grpc::GenericStub& stub, const std::string& header,
-                        const std::string& events, v1::IngestResponse* response) {
-  grpc::Slice slices[2] = {grpc::Slice(header),
-                           grpc::Slice(events.data(), events.size(), grpc::Slice::STATIC_SLICE)};
-  grpc::ByteBuffer request(slices, 2);
-  grpc::ByteBuffer reply;
+// One Ingest call in flight over a generic stub: the request is the encoded
+// header plus the events as a static slice of bytes the call keeps alive (no
+// copy, no serialization per call).
+struct IngestCall {
+  uint64_t sequence = 0;
+  int64_t count = 0;
+  StreamTemplates::Wire wire;  // keeps the bytes of `events` alive
+  std::string partial;         // the last, partial batch's events
+  std::string header;
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
-  std::mutex mu;
-  std::condition_variable done_cv;
-  bool done = false;
+  grpc::ByteBuffer request;
+  grpc::ByteBuffer reply;
   grpc::Status status;
-  stub.UnaryCall(&context, "/agentwatch.monitor.v1.MonitorService/Ingest", grpc::StubOptions(),
-                 &request, &reply, [&](grpc::Status s) {
-                   std::lock_guard<std::mutex> lock(mu);
-                   status = std::move(s);
-                   done = true;
-                   done_cv.notify_one();
-                 });
-  std::unique_lock<std::mutex> lock(mu);
-  done_cv.wait(lock, [&] { return done; });
-  if (status.ok() &&
-      !grpc::SerializationTraits<v1::IngestResponse>::Deserialize(&reply, response).ok()) {
-    return grpc::Status(grpc::StatusCode::INTERNAL, "unparsable IngestResponse");
+  absl::Time start;
+  absl::Time end;
+};
+
+// The Ingest calls of one producer: at most `limit` in flight, all started
+// from the producer's thread with gRPC's callback API; completions are
+// handed back to that thread (Next), which parses and checks them.
+class InFlightWindow {
+ public:
+  explicit InFlightWindow(grpc::GenericStub& stub, int64_t limit) : stub_(stub), limit_(limit) {}
+
+  // Starts `call` (sending `events`, which the call must keep alive).
+  void Start(std::unique_ptr<IngestCall> call, absl::string_view events) {
+    IngestCall* raw = call.get();
+    grpc::Slice slices[2] = {
+        grpc::Slice(raw->header),
+        grpc::Slice(events.data(), events.size(), grpc::Slice::STATIC_SLICE)};
+    raw->request = grpc::ByteBuffer(slices, 2);
+    raw->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++outstanding_;
+    }
+    raw->start = absl::Now();
+    stub_.UnaryCall(&raw->context, "/agentwatch.monitor.v1.MonitorService/Ingest",
+                    grpc::StubOptions(), &raw->request, &raw->reply,
+                    [this, raw](grpc::Status status) {
+                      raw->end = absl::Now();
+                      raw->status = std::move(status);
+                      std::lock_guard<std::mutex> lock(mu_);
+                      done_.push_back(raw);
+                      cv_.notify_one();
+                    });
+    started_.push_back(std::move(call));
   }
-  return status;
-}
+
+  // Whether another call may start now.
+  bool HasRoom() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return outstanding_ < limit_;
+  }
+
+  // Waits for a completed call and hands it over; nullptr when none is in
+  // flight.
+  std::unique_ptr<IngestCall> Next() {
+    IngestCall* raw = nullptr;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (outstanding_ == 0) return nullptr;
+      cv_.wait(lock, [this] { return !done_.empty(); });
+      raw = done_.front();
+      done_.pop_front();
+      --outstanding_;
+    }
+    for (auto it = started_.begin(); it != started_.end(); ++it) {
+      if (it->get() == raw) {
+        std::unique_ptr<IngestCall> call = std::move(*it);
+        started_.erase(it);
+        return call;
+      }
+    }
+    return nullptr;  // not reached: every completed call was started here
+  }
+
+ private:
+  grpc::GenericStub& stub_;
+  const int64_t limit_;
+  std::vector<std::unique_ptr<IngestCall>> started_;  // the producer thread's only
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int64_t outstanding_ = 0;
+  std::deque<IngestCall*> done_;
+};
 
 int RunIngest(const Options& o) {
   const auto templates = MakeTemplates(o, absl::Now());
@@ -357,43 +426,66 @@ int RunIngest(const Options& o) {
       StreamTemplates wire(templates[s]);
       StreamResult& result = results[s];
       const std::string producer = absl::StrCat(o.run, "-", s);
+      InFlightWindow window(stub, o.in_flight);
       int64_t sequence = 0;
-      for (int64_t b = next_batch.fetch_add(1); b < total_batches; b = next_batch.fetch_add(1)) {
-        const size_t t = static_cast<size_t>(b % o.templates);
-        const std::string* events = &wire.Events(t);
-        int64_t count = wire.Template(t).events_size();
-        std::string partial;
-        if (b == total_batches - 1 && o.events - b * o.batch < o.batch) {
-          // The last, partial batch: the template's first events only.
-          v1::IngestRequest request = wire.Template(t);
-          count = o.events - b * o.batch;
-          while (request.events_size() > count) request.mutable_events()->RemoveLast();
-          result.samples += SampleCount(request);
-          partial = request.SerializeAsString();
-          events = &partial;
-        } else {
-          result.samples += template_samples[s][t];
+      bool more = true;
+      while (true) {
+        // Start calls until --in_flight are outstanding (none after an error).
+        while (more && result.error.empty() && window.HasRoom()) {
+          const int64_t b = next_batch.fetch_add(1);
+          if (b >= total_batches) {
+            more = false;
+            break;
+          }
+          const size_t t = static_cast<size_t>(b % o.templates);
+          auto call = std::make_unique<IngestCall>();
+          call->wire = wire.Events();
+          absl::string_view events = (*call->wire)[t];
+          call->count = wire.Template(t).events_size();
+          if (b == total_batches - 1 && o.events - b * o.batch < o.batch) {
+            // The last, partial batch: the template's first events only.
+            v1::IngestRequest request = wire.Template(t);
+            call->count = o.events - b * o.batch;
+            while (request.events_size() > call->count) request.mutable_events()->RemoveLast();
+            result.samples += SampleCount(request);
+            call->partial = request.SerializeAsString();
+            events = call->partial;
+          } else {
+            result.samples += template_samples[s][t];
+          }
+          call->sequence = static_cast<uint64_t>(++sequence);
+          call->header = RequestHeader(producer, call->sequence);
+          if (call->sequence == 1) {
+            result.first_template = t;
+            result.first_count = call->count;
+          }
+          window.Start(std::move(call), events);
         }
-        const uint64_t seq = static_cast<uint64_t>(++sequence);
-        const std::string header = RequestHeader(producer, seq);
+        // Then take the next completion, in whatever order they come.
+        std::unique_ptr<IngestCall> call = window.Next();
+        if (call == nullptr) break;  // nothing in flight and nothing to start
+        result.latencies_ms.push_back(absl::ToDoubleMilliseconds(call->end - call->start));
+        if (!result.error.empty()) continue;  // draining after an error
         v1::IngestResponse response;
-        const absl::Time start = absl::Now();
-        const grpc::Status status = CallIngest(stub, header, *events, &response);
-        result.latencies_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
-        if (!status.ok()) {
-          result.error = absl::StrCat("Ingest: ", status.error_code(), " ", status.error_message());
-          return;
+        if (!call->status.ok()) {
+          result.error = absl::StrCat("Ingest: ", call->status.error_code(), " ",
+                                      call->status.error_message());
+          continue;
         }
-        if (response.duplicate() || response.accepted() != count || response.sequence() != seq) {
-          result.error = absl::StrCat("Ingest acknowledged ", response.accepted(), " of ", count,
-                                      " (duplicate ", response.duplicate(), ")");
-          return;
+        if (!grpc::SerializationTraits<v1::IngestResponse>::Deserialize(&call->reply, &response)
+                 .ok()) {
+          result.error = "unparsable IngestResponse";
+          continue;
+        }
+        if (response.duplicate() || response.accepted() != call->count ||
+            response.sequence() != call->sequence) {
+          result.error = absl::StrCat("Ingest acknowledged ", response.accepted(), " of ",
+                                      call->count, " of sequence ", response.sequence(), " (sent ",
+                                      call->sequence, ", duplicate ", response.duplicate(), ")");
+          continue;
         }
         result.accepted += response.accepted();
-        if (result.batches++ == 0) {
-          result.first_template = t;
-          result.first_count = count;
-        }
+        ++result.batches;
       }
     });
   }
@@ -668,6 +760,7 @@ class HttpConnection {
 
 int RunPrometheus(const Options& o) {
   const auto templates = MakeTemplates(o, absl::Now());
+  const int64_t connections = o.streams * o.in_flight;  // each owns a share of the series
   // Series interned across templates; each template's samples grouped, per
   // owning stream, by series.
   std::unordered_map<std::string, int64_t> series_ids;
@@ -681,7 +774,7 @@ int RunPrometheus(const Options& o) {
   std::vector<std::vector<int64_t>> template_events(o.streams);
   for (int64_t s = 0; s < o.streams; ++s) {
     for (const v1::IngestRequest& request : templates[s]) {
-      std::vector<std::vector<Chunk>> by_owner(o.streams);
+      std::vector<std::vector<Chunk>> by_owner(connections);
       std::map<int64_t, std::vector<double>> values;
       for (int i = 0; i < request.events_size(); ++i) {
         absl::StatusOr<agentwatch::monitor::Event> event =
@@ -699,7 +792,7 @@ int RunPrometheus(const Options& o) {
         }
       }
       for (auto& [series, v] : values) {
-        by_owner[static_cast<size_t>(series) % o.streams].push_back({series, std::move(v)});
+        by_owner[static_cast<size_t>(series) % connections].push_back({series, std::move(v)});
       }
       chunks[s].push_back(std::move(by_owner));
       template_events[s].push_back(request.events_size());
@@ -708,20 +801,20 @@ int RunPrometheus(const Options& o) {
   // Batch b uses template (b % streams, (b / streams) % templates): the
   // batches of the ingest mode, as many of them.
   const int64_t total_batches = (o.events + o.batch - 1) / o.batch;
-  const int64_t group = o.streams;  // batches merged into one request per owner
+  const int64_t group = connections;  // batches merged into one request per owner
   struct StreamResult {
     int64_t samples = 0;
     int64_t requests = 0;
     std::string error;
   };
-  std::vector<StreamResult> results(o.streams);
+  std::vector<StreamResult> results(connections);
   const int64_t base_ms = absl::ToUnixMillis(absl::Now()) - 30 * 60 * 1000;
   const std::string headers =
       "Content-Type: application/x-protobuf\r\nContent-Encoding: snappy\r\n"
       "X-Prometheus-Remote-Write-Version: 0.1.0\r\nUser-Agent: monitor_ingest_load\r\n";
   const absl::Time started = absl::Now();
   std::vector<std::thread> threads;
-  for (int64_t owner = 0; owner < o.streams; ++owner) {
+  for (int64_t owner = 0; owner < connections; ++owner) {
     threads.emplace_back([&, owner] {
       StreamResult& result = results[owner];
       HttpConnection connection(o.prometheus);
@@ -889,6 +982,10 @@ int main(int argc, char** argv) {
   flags.AddString("prometheus", &o.prometheus, "Prometheus host:port (mode prometheus)");
   flags.AddString("incident", &o.incident, "incident service gRPC address (mode alert)");
   flags.AddInt("streams", &o.streams, "concurrent producers / connections", 1, 256);
+  flags.AddInt("in_flight", &o.in_flight,
+               "Ingest calls outstanding per producer (mode ingest); connections per producer "
+               "(mode prometheus)",
+               1, 64);
   flags.AddInt("batch", &o.batch, "events per Ingest call", 1, 10'000);
   flags.AddInt("events", &o.events, "events to send in total", 1, 1'000'000'000);
   flags.AddInt("tenants", &o.tenants, "tenants the events are spread over", 1, 1000);
