@@ -43,6 +43,12 @@ int main(int argc, char** argv) {
   absl::Duration budget_check_refresh = absl::Milliseconds(10);
   int64_t record_transactions = 2;
   int64_t record_group_records = 20000;
+  // The executor runs RecordUsage (parse, group commit, COPY) and every other
+  // queued RPC; CheckBudget answers inline on gRPC's threads. With the
+  // executor at the lowest priority, a check's wake-up goes ahead of bulk
+  // ingest when the CPU is saturated (README, "CheckBudget under load");
+  // --executor_nice=0 restores the shared default.
+  config.executor_nice = 19;
   common::FlagSet flags("agentwatch-cost");
   common::RegisterServiceFlags(flags, &config, 50054, 9104);
   flags.AddString("default_catalog", &default_catalog,

@@ -179,6 +179,24 @@ class CostBudgetTest(unittest.TestCase):
               f"p50 {samples[len(samples) // 2]:.3f} ms, "
               f"p99 {samples[int(len(samples) * 0.99)]:.3f} ms", file=sys.stderr)
 
+    def test_executor_threads_run_below_the_check_threads(self):
+        """RecordUsage's threads (the executor) run at nice 19, gRPC's at the process's own."""
+        pid = self.stack.procs["cost"].pid
+        nice = {}  # thread name -> nice values
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                    name = f.read().strip()
+            except OSError:
+                continue  # the thread ended meanwhile
+            nice.setdefault(name, []).append(int(fields[16]))  # field 19 of stat
+        self.assertIn("aw-executor", nice)
+        self.assertTrue(all(n == 19 for n in nice["aw-executor"]), nice)
+        others = [n for name, values in nice.items() if name != "aw-executor" for n in values]
+        self.assertIn(0, others, nice)
+
 
 if __name__ == "__main__":
     unittest.main()
