@@ -2,12 +2,17 @@
 // the real Postgres (AGENTWATCH_TEST_PG_DSN): applied to a database that
 // intake already wrote alert rows to, it keeps every row, index, check,
 // storage parameter, owner and grant, and intake goes on over the rebuilt
-// table.
+// table. Migration 016 (fillfactor 30): every alert row's page holds two
+// more versions of each of its rows, so two state updates of every row stay
+// on its page (HOT) while a snapshot keeps the old versions.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <map>
+#include <pqxx/pqxx>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -23,15 +28,19 @@ namespace agentwatch::incident {
 namespace {
 
 using ::agentwatch::testing::IsOk;
+using ::agentwatch::testing::IsOkAndHolds;
 using testing::Firing;
 using ::testing::HasSubstr;
 using ::testing::Optional;
 using testing::Resolved;
 using ::testing::SizeIs;
 
+MATCHER_P(Accepted, n, "") { return arg.accepted == n && arg.duplicates == 0; }
+
 const absl::Time kT0 = absl::FromUnixMicros(1'700'000'000'123'456);
 constexpr int kStateColumnsLast = 14;
 constexpr int kTimelinePackedEntries = 15;
+constexpr int kAlertsFillfactor30 = 16;
 
 common::PgPoolOptions PoolOptions(const std::string& dsn) {
   common::PgPoolOptions options;
@@ -169,7 +178,9 @@ TEST_F(PgAlertsMigrationTest, RebuildKeepsRowsIndexesChecksOptionsAndGrants) {
   ASSERT_THAT(detail_before, IsOk());
   ASSERT_THAT(detail_before->alerts, SizeIs(2));
 
-  ASSERT_THAT(common::ApplyMigrations(pool_, "incident", Migrations()), IsOk());
+  ASSERT_THAT(
+      common::ApplyMigrations(pool_, "incident", MigrationsBefore(kAlertsFillfactor30)),
+      IsOk());
 
   EXPECT_EQ(Columns(),
             "tenant_id,incident_id,fingerprint,name,severity,labels,annotations,source,"
@@ -229,8 +240,12 @@ TEST_F(PgAlertsMigrationTest, RebuildKeepsRowsIndexesChecksOptionsAndGrants) {
   EXPECT_EQ(replay->duplicates, 1);
   EXPECT_EQ(replay->accepted, 0);
 
-  // Applying the migrations again changes nothing.
+  // The later migrations (016: fillfactor 30) change no row; applying them
+  // again changes nothing.
   const Snapshot settled = Take();
+  ASSERT_THAT(common::ApplyMigrations(pool_, "incident", Migrations()), IsOk());
+  EXPECT_EQ(Take().rows, settled.rows);
+  EXPECT_EQ(Take().options, "fillfactor=30");
   ASSERT_THAT(common::ApplyMigrations(pool_, "incident", Migrations()), IsOk());
   EXPECT_EQ(Take().rows, settled.rows);
   EXPECT_EQ(Text("SELECT count(*) FROM incident.alerts"), "4");
@@ -244,7 +259,7 @@ TEST_F(PgAlertsMigrationTest, FreshDatabaseGetsTheStateColumnsLast) {
             "generator_url,joined_at,starts_at,ends_at,update_time,status");
   EXPECT_EQ(Text("SELECT array_to_string(reloptions, ',') FROM pg_class "
                  "WHERE oid = 'incident.alerts'::regclass"),
-            "fillfactor=50");
+            "fillfactor=30");
   EXPECT_EQ(Text("SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes "
                  "WHERE schemaname = 'incident' AND tablename = 'alerts'"),
             "alerts_fingerprint_idx,alerts_pkey");
@@ -253,6 +268,84 @@ TEST_F(PgAlertsMigrationTest, FreshDatabaseGetsTheStateColumnsLast) {
                  "AND contype = 'c'"),
             "CHECK (((severity >= 1) AND (severity <= 4)));CHECK (((status >= 1) AND "
             "(status <= 2)))");
+}
+
+// Intake writes the firing alerts of one group (bench-sized rows, ~600 bytes),
+// then resolves and refires every one of them while another transaction's
+// snapshot keeps every old version from being pruned. Returns how many rows
+// left the page they were first written to (a non-HOT update) and how many
+// rows there are.
+class PgAlertsFillfactorTest : public PgAlertsMigrationTest {
+ protected:
+  std::pair<int, int> MovedRowsAfterTwoRounds() {
+    std::vector<AlertReport> firing;
+    for (int i = 0; i < 24; ++i) {
+      AlertReport a = Firing("acme", absl::StrCat("fp", i), "HighErrorRate", kT0);
+      a.labels = {{"service", "api"}, {"instance", absl::StrCat("host-", i)}};
+      a.annotations = {{"summary", std::string(420, 'x')}};
+      firing.push_back(a);
+    }
+    EXPECT_THAT(Report(firing, kT0), IsOk());
+    const std::map<std::string, std::string> pages = Pages();
+    EXPECT_EQ(pages.size(), firing.size());
+
+    pqxx::connection holder(db_.dsn());
+    pqxx::work snapshot(holder);
+    snapshot.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+    EXPECT_EQ(snapshot.exec("SELECT count(*) FROM incident.alerts")[0][0].as<int>(), 24);
+
+    std::vector<AlertReport> resolved, refired;
+    for (const AlertReport& a : firing) {
+      resolved.push_back(Resolved(a, kT0 + absl::Minutes(1)));
+      AlertReport again = a;
+      again.starts_at = kT0 + absl::Minutes(2);
+      refired.push_back(again);
+    }
+    EXPECT_THAT(Report(resolved, kT0 + absl::Minutes(1)), IsOkAndHolds(Accepted(24)));
+    EXPECT_THAT(Report(refired, kT0 + absl::Minutes(2)), IsOkAndHolds(Accepted(24)));
+
+    int moved = 0;
+    for (const auto& [fingerprint, page] : Pages()) {
+      auto it = pages.find(fingerprint);
+      if (it == pages.end() || it->second != page) ++moved;
+    }
+    EXPECT_EQ(Text("SELECT count(*) FROM incident.alerts WHERE status = 1"), "24");
+    RecordProperty("moved_rows", moved);
+    return {moved, static_cast<int>(pages.size())};
+  }
+
+  // Each alert row's heap page, by fingerprint.
+  std::map<std::string, std::string> Pages() {
+    std::map<std::string, std::string> out;
+    EXPECT_THAT(pool_.WithTransaction([&](pqxx::work& txn) {
+      for (const auto& row : txn.exec("SELECT fingerprint, ((ctid::text::point)[0])::bigint "
+                                      "FROM incident.alerts")) {
+        out[row[0].as<std::string>()] = row[1].as<std::string>();
+      }
+      return absl::OkStatus();
+    }),
+                IsOk());
+    return out;
+  }
+};
+
+TEST_F(PgAlertsFillfactorTest, TwoUpdatesOfEveryRowStayOnItsPage) {
+  ASSERT_THAT(common::ApplyMigrations(pool_, "incident", Migrations()), IsOk());
+  const auto [moved, rows] = MovedRowsAfterTwoRounds();
+  EXPECT_EQ(rows, 24);
+  EXPECT_EQ(moved, 0);
+}
+
+// The same with the fillfactor before migration 016: the second round finds
+// the pages full and moves most rows (what the test above would catch).
+TEST_F(PgAlertsFillfactorTest, FillfactorFiftyMovesRowsOnTheSecondUpdate) {
+  ASSERT_THAT(
+      common::ApplyMigrations(pool_, "incident", MigrationsBefore(kAlertsFillfactor30)),
+      IsOk());
+  ASSERT_EQ(Take().options, "fillfactor=50");
+  const auto [moved, rows] = MovedRowsAfterTwoRounds();
+  EXPECT_EQ(rows, 24);
+  EXPECT_GE(moved, 12);
 }
 
 }  // namespace
