@@ -157,7 +157,7 @@ const RollupDelta* FindDelta(const BatchAggregate& aggregate, const std::string&
     if (delta.metric != metric || delta.bucket != bucket) continue;
     for (const SeriesRecord& series : aggregate.series) {
       if (series.metric == metric && series.series_key == delta.series_key &&
-          series.labels.at("status") == status) {
+          series.labels->at("status") == status) {
         return &delta;
       }
     }

@@ -892,7 +892,7 @@ void ExpectSameAggregate(const BatchAggregate& got, const BatchAggregate& want) 
     EXPECT_EQ(got.series[i].tenant, want.series[i].tenant);
     EXPECT_EQ(got.series[i].metric, want.series[i].metric);
     EXPECT_EQ(got.series[i].series_key, want.series[i].series_key);
-    EXPECT_EQ(got.series[i].labels, want.series[i].labels);
+    EXPECT_EQ(*got.series[i].labels, *want.series[i].labels);
   }
   ASSERT_EQ(got.rollups.size(), want.rollups.size());
   for (size_t i = 0; i < want.rollups.size(); ++i) {

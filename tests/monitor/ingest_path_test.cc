@@ -10,8 +10,10 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -102,7 +104,8 @@ BatchAggregate ReferenceAggregate(const Batch& batch) {
            std::tie(b.tenant, b.metric, b.series_key, b.bucket);
   });
   for (const auto& [id, set] : series) {
-    out.series.push_back({std::get<0>(id), std::get<1>(id), std::get<2>(id), sets[set].labels});
+    out.series.push_back({std::get<0>(id), std::get<1>(id), std::get<2>(id),
+                          std::make_shared<const Labels>(sets[set].labels)});
   }
   return out;
 }
@@ -126,9 +129,9 @@ void ExpectSameAggregate(const BatchAggregate& got, const BatchAggregate& want) 
   ASSERT_EQ(got.series.size(), want.series.size());
   for (size_t i = 0; i < want.series.size(); ++i) {
     EXPECT_EQ(std::tie(got.series[i].tenant, got.series[i].metric, got.series[i].series_key,
-                       got.series[i].labels),
+                       *got.series[i].labels),
               std::tie(want.series[i].tenant, want.series[i].metric, want.series[i].series_key,
-                       want.series[i].labels))
+                       *want.series[i].labels))
         << i;
   }
   EXPECT_EQ(got.workflows, want.workflows);
@@ -305,9 +308,9 @@ TEST(IngestPathTest, OneSeriesPerLabelSetWhateverTheLabelOrder) {
   ASSERT_EQ(aggregate->series.size(), 1u);
   ASSERT_EQ(aggregate->rollups.size(), 1u);
   EXPECT_EQ(aggregate->rollups[0].stats.count, 4);
-  EXPECT_EQ(aggregate->series[0].labels,
+  EXPECT_EQ(*aggregate->series[0].labels,
             (Labels{{"env", "prod"}, {"region", "eu"}, {"tenant", "acme"}, {"zone", "z1"}}));
-  EXPECT_EQ(aggregate->series[0].series_key, SeriesKey(aggregate->series[0].labels));
+  EXPECT_EQ(aggregate->series[0].series_key, SeriesKey(*aggregate->series[0].labels));
 }
 
 TEST(IngestPathTest, LabelSetsWhoseBytesRunTogetherStayApart) {
@@ -351,6 +354,124 @@ TEST(IngestPathTest, BucketsFloorNegativeAndBoundaryTimes) {
     batch.events.push_back(event);
   }
   ExpectSameAggregate(AggregateBatch(batch), ReferenceAggregate(batch));
+}
+
+// Batches whose label sets recur from batch to batch, as an exporter's do:
+// random batches over small label pools, plus one with the same labels in
+// rotating insertion orders and the label sets whose bytes run together.
+std::vector<v1::IngestRequest> RecurringRequests() {
+  std::mt19937_64 rng(20261126);
+  std::vector<v1::IngestRequest> requests;
+  for (int i = 0; i < 8; ++i)
+    requests.push_back(RandomRequest(rng, 50 + static_cast<int>(rng() % 300)));
+  v1::IngestRequest rotated;
+  rotated.set_producer_id("p");
+  const std::vector<std::pair<std::string, std::string>> labels = {
+      {"zone", "z1"}, {"env", "prod"}, {"region", "eu"}, {"a", "bc"}, {"ab", "c"}};
+  for (int i = 0; i < 10; ++i) {
+    v1::Event* e = rotated.add_events();
+    e->mutable_time()->set_seconds(kNowSeconds);
+    e->set_tenant(i % 2 ? "acme" : "globex");
+    for (int j = 0; j < 3; ++j) {
+      const auto& [name, value] = labels[static_cast<size_t>((i + j) % 5)];
+      (*e->mutable_labels())[name] = value;
+    }
+    e->mutable_metric_sample()->set_name("queue_wait");
+    e->mutable_metric_sample()->set_value(i);
+  }
+  requests.push_back(rotated);
+  return requests;
+}
+
+// A cached aggregator gives exactly the uncached aggregate, whether the cache
+// is large (hits from earlier batches), full at every insert (each insert
+// rotates a generation) or small (evictions every few dozen label sets).
+TEST(LabelSetCacheTest, CachedAggregatesEqualUncachedOnesWithHitsFullCacheAndEvictions) {
+  const std::vector<v1::IngestRequest> requests = RecurringRequests();
+  std::vector<BatchAggregate> want;
+  for (const v1::IngestRequest& request : requests) {
+    absl::StatusOr<BatchAggregate> aggregate = PrepareIngestBatch(request, {}, Now());
+    ASSERT_THAT(aggregate.status(), IsOk());
+    want.push_back(*std::move(aggregate));
+  }
+  for (const size_t max_bytes : {LabelSetCache::kDefaultMaxBytes, size_t{1}, size_t{16} << 10}) {
+    SCOPED_TRACE(absl::StrCat("max_bytes ", max_bytes));
+    LabelSetCache cache(max_bytes);
+    // Three passes: the later ones meet the label sets of the earlier ones.
+    for (int pass = 0; pass < 3; ++pass) {
+      for (size_t i = 0; i < requests.size(); ++i) {
+        SCOPED_TRACE(absl::StrCat("pass ", pass, " batch ", i));
+        absl::StatusOr<BatchAggregate> got =
+            PrepareIngestBatch(requests[i], {}, Now(), nullptr, &cache);
+        ASSERT_THAT(got.status(), IsOk());
+        ExpectSameAggregate(*got, want[i]);
+      }
+    }
+    const LabelSetCache::Stats stats = cache.GetStats();
+    EXPECT_GT(stats.misses, 0);
+    if (max_bytes == LabelSetCache::kDefaultMaxBytes) {
+      // Every label set is computed once, then always found.
+      EXPECT_EQ(stats.evicted, 0);
+      EXPECT_EQ(static_cast<size_t>(stats.misses), stats.entries);
+      EXPECT_GT(stats.hits, 2 * stats.misses);
+    } else {
+      EXPECT_GT(stats.evicted, 0);
+      // Bounded: two generations of at most max_bytes / 2, plus the entry that
+      // fills one (under 1 KiB for these label sets).
+      EXPECT_LE(stats.bytes, max_bytes + 1024);
+    }
+    if (max_bytes == 1) {
+      EXPECT_LE(stats.entries, 1u);
+    }
+  }
+}
+
+// Aggregators on several threads share one small cache (concurrent finds,
+// inserts and generation rotations) and still give the uncached aggregates.
+TEST(LabelSetCacheTest, ConcurrentAggregatorsShareOneCache) {
+  const std::vector<v1::IngestRequest> requests = RecurringRequests();
+  std::vector<BatchAggregate> want;
+  for (const v1::IngestRequest& request : requests) {
+    absl::StatusOr<BatchAggregate> aggregate = PrepareIngestBatch(request, {}, Now());
+    ASSERT_THAT(aggregate.status(), IsOk());
+    want.push_back(*std::move(aggregate));
+  }
+  LabelSetCache cache(size_t{8} << 10);
+  std::vector<std::thread> threads;
+  std::vector<int> mismatches(4, 0);
+  for (size_t t = 0; t < mismatches.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int pass = 0; pass < 5; ++pass) {
+        for (size_t k = 0; k < requests.size(); ++k) {
+          const size_t i = (k + t) % requests.size();
+          absl::StatusOr<BatchAggregate> got =
+              PrepareIngestBatch(requests[i], {}, Now(), nullptr, &cache);
+          if (!got.ok() || got->series.size() != want[i].series.size() ||
+              got->rollups.size() != want[i].rollups.size()) {
+            ++mismatches[t];
+            continue;
+          }
+          for (size_t s = 0; s < want[i].series.size(); ++s) {
+            if (got->series[s].series_key != want[i].series[s].series_key ||
+                *got->series[s].labels != *want[i].series[s].labels ||
+                got->series[s].tenant != want[i].series[s].tenant) {
+              ++mismatches[t];
+            }
+          }
+          for (size_t r = 0; r < want[i].rollups.size(); ++r) {
+            if (got->rollups[r].series_key != want[i].rollups[r].series_key ||
+                !(got->rollups[r].stats == want[i].rollups[r].stats)) {
+              ++mismatches[t];
+            }
+          }
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (size_t t = 0; t < mismatches.size(); ++t) EXPECT_EQ(mismatches[t], 0) << "thread " << t;
+  EXPECT_GT(cache.GetStats().evicted, 0);
+  EXPECT_GT(cache.GetStats().hits, 0);
 }
 
 // Every rejection of the reference path, with the same code, message and

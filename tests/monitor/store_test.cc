@@ -328,7 +328,7 @@ TEST(InMemoryStoreTest, SketchesOfOneSeriesMinuteMergeAcrossBatches) {
     }
     const BatchAggregate aggregate = AggregateBatch(batch);
     for (const SeriesRecord& series : aggregate.series) {
-      if (series.metric == "llm_latency_seconds") labels = series.labels;
+      if (series.metric == "llm_latency_seconds") labels = *series.labels;
     }
     ASSERT_THAT(store.CommitBatch(batch.producer_id, 0, aggregate, fixtures::TestNow()).status(),
                 IsOk());

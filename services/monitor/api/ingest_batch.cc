@@ -135,13 +135,14 @@ absl::Status EventViewFromProto(const v1::Event& proto, size_t index, EventView*
 
 absl::StatusOr<BatchAggregate> PrepareIngestBatch(const v1::IngestRequest& request,
                                                   const IngestLimits& limits, absl::Time now,
-                                                  RejectReason* reason) {
+                                                  RejectReason* reason,
+                                                  LabelSetCache* label_cache) {
   RejectReason ignored;
   if (reason == nullptr) reason = &ignored;
   RETURN_IF_ERROR(
       ValidateBatchHeader(request.producer_id(), request.events_size(), limits, reason));
   BatchAggregator aggregator(request.producer_id(), request.sequence(),
-                             static_cast<size_t>(request.events_size()));
+                             static_cast<size_t>(request.events_size()), label_cache);
   EventView event;
   for (int i = 0; i < request.events_size(); ++i) {
     const size_t index = static_cast<size_t>(i);

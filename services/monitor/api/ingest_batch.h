@@ -28,9 +28,12 @@ absl::Status EventViewFromProto(const v1::Event& proto, size_t index, EventView*
 // writes. Errors, in the order they are checked: the batch header
 // (ValidateBatchHeader), then per event its wire form (EventViewFromProto)
 // and its fields (ValidateEvent); the first problem is returned and `reason`
-// (optional) receives its RejectReason.
+// (optional) receives its RejectReason. `label_cache` (optional, shared
+// across batches and threads) spares recanonicalizing the label sets of
+// earlier batches; the result is the same with or without it.
 absl::StatusOr<BatchAggregate> PrepareIngestBatch(const v1::IngestRequest& request,
                                                   const IngestLimits& limits, absl::Time now,
-                                                  RejectReason* reason = nullptr);
+                                                  RejectReason* reason = nullptr,
+                                                  LabelSetCache* label_cache = nullptr);
 
 }  // namespace agentwatch::monitor

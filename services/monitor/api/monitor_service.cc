@@ -165,6 +165,9 @@ MonitorServiceImpl::MonitorServiceImpl(MonitorStore& store, HealthCache& health_
       metrics_(metrics),
       options_(options),
       on_outbox_(std::move(on_outbox)) {
+  if (options_.label_cache_bytes > 0) {
+    label_cache_ = std::make_unique<LabelSetCache>(options_.label_cache_bytes);
+  }
   SetMessageAllocatorFor_Ingest(&ingest_allocator_);
 }
 
@@ -293,13 +296,12 @@ absl::Status MonitorServiceImpl::IngestBatch(const v1::IngestRequest& request,
   };
 
   absl::StatusOr<BatchAggregate> prepared =
-      PrepareIngestBatch(request, options_.limits, now, &reason);
+      PrepareIngestBatch(request, options_.limits, now, &reason, label_cache_.get());
   if (!prepared.ok()) return reject(prepared.status());
   const BatchAggregate aggregate = *std::move(prepared);
   const std::string& producer_id = request.producer_id();
   const uint64_t sequence = request.sequence();
-  absl::StatusOr<CommitResult> result =
-      store_.CommitBatch(producer_id, sequence, aggregate, now);
+  absl::StatusOr<CommitResult> result = store_.CommitBatch(producer_id, sequence, aggregate, now);
   if (!result.ok()) {
     reason = absl::IsResourceExhausted(result.status()) ? RejectReason::kSeriesLimit
                                                         : RejectReason::kStoreError;

@@ -11,7 +11,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <cstddef>
 #include <functional>
+#include <memory>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -21,6 +23,7 @@
 #include "common/rpc.h"
 #include "monitor/api/ingest_allocator.h"
 #include "monitor/api/monitor_metrics.h"
+#include "monitor/core/rollup.h"
 #include "monitor/core/validation.h"
 #include "monitor/store/health_cache.h"
 #include "monitor/store/monitor_store.h"
@@ -33,6 +36,9 @@ struct MonitorServiceOptions {
   IngestLimits limits;
   // How long a computed health report is served from the cache.
   absl::Duration health_cache_ttl = absl::Seconds(1);
+  // The memory bound of the cache of canonical label sets Ingest keeps across
+  // batches (see LabelSetCache); 0 turns the cache off.
+  size_t label_cache_bytes = LabelSetCache::kDefaultMaxBytes;
 };
 
 // Thin adapter: maps requests to the core, calls the store, maps statuses.
@@ -212,6 +218,8 @@ class MonitorServiceImpl final : public v1::MonitorService::CallbackService {
   // Ingest requests on pooled arena blocks: 4 MiB holds a 5,000-event batch
   // of typical events (~3.3 MB); up to 8 idle blocks are kept.
   IngestMessageAllocator ingest_allocator_{4 << 20, 8};
+  // Canonical label sets across batches; null when label_cache_bytes is 0.
+  std::unique_ptr<LabelSetCache> label_cache_;
 };
 
 }  // namespace agentwatch::monitor

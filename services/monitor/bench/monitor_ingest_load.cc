@@ -43,7 +43,8 @@
 // client skips the work of producing them.
 //  --mode=cpu: no server: times, in this process, what the monitor does with
 //    a batch before its commit (parse onto an arena, validate, aggregate:
-//    PrepareIngestBatch) over the same templates. Prints
+//    PrepareIngestBatch, with the server's LabelSetCache across batches
+//    unless --label_cache=false) over the same templates. Prints
 //    {"events","parse_us_per_event","prepare_us_per_event",
 //     "total_us_per_event","rollups_per_batch","series_per_batch",
 //     "arena_bytes_per_batch"}.
@@ -108,7 +109,8 @@ struct Options {
   int64_t templates = 8;
   int64_t seed = 1;
   int64_t alerts = 30;
-  std::string run = "r";  // producer ids of separate runs differ
+  std::string run = "r";    // producer ids of separate runs differ
+  bool label_cache = true;  // mode cpu: a LabelSetCache across batches, as the server
 };
 
 constexpr const char* kTeams[] = {"search", "support", "growth", "platform", "research"};
@@ -562,6 +564,8 @@ int RunCpu(const Options& o) {
   agentwatch::common::KeepHeapMapped();
   constexpr size_t kBlock = 4 << 20;
   std::unique_ptr<char[]> block(new char[kBlock]);
+  std::unique_ptr<agentwatch::monitor::LabelSetCache> label_cache;
+  if (o.label_cache) label_cache = std::make_unique<agentwatch::monitor::LabelSetCache>();
   absl::Duration parse, prepare;
   int64_t events = 0, rollups = 0, series = 0;
   uint64_t arena_bytes = 0;
@@ -582,7 +586,8 @@ int RunCpu(const Options& o) {
     request->set_sequence(static_cast<uint64_t>(b + 1));
     const absl::Time parsed = absl::Now();
     absl::StatusOr<agentwatch::monitor::BatchAggregate> aggregate =
-        agentwatch::monitor::PrepareIngestBatch(*request, {}, parsed);
+        agentwatch::monitor::PrepareIngestBatch(*request, {}, parsed, nullptr,
+                                                label_cache.get());
     prepare += absl::Now() - parsed;
     parse += parsed - start;
     if (!aggregate.ok()) {
@@ -993,6 +998,9 @@ int main(int argc, char** argv) {
   flags.AddInt("seed", &o.seed, "random seed", 0, INT64_MAX);
   flags.AddInt("alerts", &o.alerts, "alert round trips to measure (mode alert)", 1, 100000);
   flags.AddString("run", &o.run, "prefix of the producer ids (unique per run)");
+  flags.AddBool("label_cache", &o.label_cache,
+                "mode cpu: keep canonical label sets across batches (LabelSetCache), as the "
+                "server does");
   agentwatch::common::ParseFlagsOrExit(flags, argc, argv);
   if (o.mode == "ingest") return RunIngest(o);
   if (o.mode == "prometheus") return RunPrometheus(o);

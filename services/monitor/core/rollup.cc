@@ -73,11 +73,83 @@ void AppendRaw(std::string& out, absl::string_view bytes) {
   out.append(bytes.data(), bytes.size());
 }
 
+// The estimated memory of a cache entry: its key, the label map's nodes and
+// strings, the canonical text, the series key and the hash slots.
+size_t EntryBytes(absl::string_view key, const CanonicalLabelSet& set) {
+  size_t bytes = 2 * key.size() + set.canonical.size() + set.series_key.size() + 256;
+  for (const auto& [name, value] : set.labels) bytes += name.size() + value.size() + 96;
+  return bytes;
+}
+
 }  // namespace
 
+LabelSetCache::LabelSetCache(size_t max_bytes)
+    : generation_bytes_(std::max<size_t>(max_bytes / 2, 1)) {}
+
+std::shared_ptr<const CanonicalLabelSet> LabelSetCache::Find(absl::string_view raw_key) {
+  Map dropped;
+  std::shared_ptr<const CanonicalLabelSet> found;
+  {
+    absl::MutexLock lock(&mu_);
+    if (const auto it = current_.find(raw_key); it != current_.end()) {
+      ++stats_.hits;
+      return it->second;
+    }
+    const auto it = previous_.find(raw_key);
+    if (it == previous_.end()) {
+      ++stats_.misses;
+      return nullptr;
+    }
+    ++stats_.hits;
+    // Still in use: move it into the current generation.
+    found = it->second;
+    const size_t bytes = EntryBytes(raw_key, *found);
+    previous_bytes_ -= std::min(previous_bytes_, bytes);
+    auto node = previous_.extract(it);
+    dropped = AddCurrent(std::move(node.key()), found);
+  }
+  return found;
+}
+
+std::shared_ptr<const CanonicalLabelSet> LabelSetCache::Insert(
+    absl::string_view raw_key, std::shared_ptr<const CanonicalLabelSet> set) {
+  Map dropped;
+  {
+    absl::MutexLock lock(&mu_);
+    if (const auto it = current_.find(raw_key); it != current_.end()) return it->second;
+    if (const auto it = previous_.find(raw_key); it != previous_.end()) return it->second;
+    dropped = AddCurrent(std::string(raw_key), set);
+  }
+  return set;
+}
+
+LabelSetCache::Map LabelSetCache::AddCurrent(std::string key,
+                                             std::shared_ptr<const CanonicalLabelSet> set) {
+  const size_t bytes = EntryBytes(key, *set);
+  current_.emplace(std::move(key), std::move(set));
+  current_bytes_ += bytes;
+  if (current_bytes_ <= generation_bytes_) return Map();
+  // The current generation is full: it becomes the previous one.
+  Map dropped = std::move(previous_);
+  stats_.evicted += static_cast<int64_t>(dropped.size());
+  previous_ = std::move(current_);
+  previous_bytes_ = current_bytes_;
+  current_ = Map();
+  current_bytes_ = 0;
+  return dropped;
+}
+
+LabelSetCache::Stats LabelSetCache::GetStats() const {
+  absl::MutexLock lock(&mu_);
+  Stats stats = stats_;
+  stats.entries = current_.size() + previous_.size();
+  stats.bytes = current_bytes_ + previous_bytes_;
+  return stats;
+}
+
 BatchAggregator::BatchAggregator(absl::string_view producer_id, uint64_t sequence,
-                                 size_t expected_events)
-    : producer_id_(producer_id), sequence_(sequence) {
+                                 size_t expected_events, LabelSetCache* cache)
+    : producer_id_(producer_id), sequence_(sequence), cache_(cache) {
   // Up to ~2 cells per event (fewer as label sets repeat) and an LLM call in
   // every other event: reserving once saves the growth copies.
   cells_.reserve(2 * expected_events);
@@ -87,6 +159,7 @@ BatchAggregator::BatchAggregator(absl::string_view producer_id, uint64_t sequenc
 
 uint32_t BatchAggregator::LabelSetOf(absl::string_view tenant) {
   raw_labels_.clear();
+  AppendRaw(raw_labels_, tenant);
   for (const LabelView& label : samples_.labels) {
     AppendRaw(raw_labels_, label.name);
     AppendRaw(raw_labels_, label.value);
@@ -94,17 +167,24 @@ uint32_t BatchAggregator::LabelSetOf(absl::string_view tenant) {
   if (const auto it = by_raw_labels_.find(raw_labels_); it != by_raw_labels_.end()) {
     return it->second;
   }
-  // A label set not seen in this batch in this form: canonicalize it.
-  Labels labels;
-  for (const LabelView& label : samples_.labels) {
-    labels[std::string(label.name)] = std::string(label.value);
+  // A label set not seen in this batch in this form: from the cache, or
+  // canonicalized here.
+  std::shared_ptr<const CanonicalLabelSet> set;
+  if (cache_ != nullptr) set = cache_->Find(raw_labels_);
+  if (set == nullptr) {
+    auto made = std::make_shared<CanonicalLabelSet>();
+    made->tenant = std::string(tenant);
+    for (const LabelView& label : samples_.labels) {
+      made->labels[std::string(label.name)] = std::string(label.value);
+    }
+    made->canonical = CanonicalLabelText(made->labels);
+    made->series_key = StableHash({made->canonical});
+    set = std::move(made);
+    if (cache_ != nullptr) set = cache_->Insert(raw_labels_, std::move(set));
   }
-  std::string canonical = CanonicalLabelText(labels);
   auto [it, inserted] =
-      by_canonical_.emplace(std::move(canonical), static_cast<uint32_t>(label_sets_.size()));
-  if (inserted) {
-    label_sets_.push_back({std::string(tenant), std::move(labels), StableHash({it->first})});
-  }
+      by_canonical_.emplace(set->canonical, static_cast<uint32_t>(label_sets_.size()));
+  if (inserted) label_sets_.push_back(std::move(set));
   by_raw_labels_.emplace(raw_labels_, it->second);
   return it->second;
 }
@@ -175,15 +255,15 @@ BatchAggregate BatchAggregator::Finish() {
   std::vector<uint32_t> set_order(label_sets_.size());
   for (uint32_t i = 0; i < set_order.size(); ++i) set_order[i] = i;
   std::sort(set_order.begin(), set_order.end(), [this](uint32_t a, uint32_t b) {
-    const LabelSet& x = label_sets_[a];
-    const LabelSet& y = label_sets_[b];
+    const CanonicalLabelSet& x = *label_sets_[a];
+    const CanonicalLabelSet& y = *label_sets_[b];
     return std::tie(x.tenant, x.series_key) < std::tie(y.tenant, y.series_key);
   });
   // tenant_rank[set] orders tenants; set_rank[set] orders (tenant, key).
   std::vector<uint32_t> set_rank(label_sets_.size()), tenant_rank(label_sets_.size());
   uint32_t tenant = 0;
   for (uint32_t r = 0; r < set_order.size(); ++r) {
-    if (r > 0 && label_sets_[set_order[r]].tenant != label_sets_[set_order[r - 1]].tenant) {
+    if (r > 0 && label_sets_[set_order[r]]->tenant != label_sets_[set_order[r - 1]]->tenant) {
       ++tenant;
     }
     set_rank[set_order[r]] = r;
@@ -203,9 +283,8 @@ BatchAggregate BatchAggregator::Finish() {
   };
   std::vector<uint32_t> order(cells_.size());
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    return rank(cells_[a].key) < rank(cells_[b].key);
-  });
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return rank(cells_[a].key) < rank(cells_[b].key); });
 
   out.rollups.reserve(cells_.size());
   size_t series = 0;
@@ -221,7 +300,7 @@ BatchAggregate BatchAggregator::Finish() {
   const Cell* previous = nullptr;
   for (const uint32_t i : order) {
     const Cell& cell = cells_[i];
-    const LabelSet& set = label_sets_[cell.key.label_set];
+    const CanonicalLabelSet& set = *label_sets_[cell.key.label_set];
     const std::string& metric = metrics_[cell.key.metric];
     RollupDelta& delta = out.rollups.emplace_back();
     delta.tenant = set.tenant;
@@ -233,7 +312,9 @@ BatchAggregate BatchAggregator::Finish() {
     // A series' cells are consecutive: one record per run of them.
     if (previous == nullptr || previous->key.label_set != cell.key.label_set ||
         previous->key.metric != cell.key.metric) {
-      out.series.push_back({set.tenant, metric, set.series_key, set.labels});
+      out.series.push_back({set.tenant, metric, set.series_key,
+                            std::shared_ptr<const Labels>(label_sets_[cell.key.label_set],
+                                                          &set.labels)});
     }
     previous = &cell;
   }

@@ -7,15 +7,19 @@
 // what one would have written.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "monitor/core/event_view.h"
 #include "monitor/core/quantile_sketch.h"
@@ -53,7 +57,10 @@ struct SeriesRecord {
   std::string tenant;
   std::string metric;
   std::string series_key;
-  Labels labels;
+  // Never null. Immutable and shared: the series of one label set (one per
+  // metric) and the LabelSetCache hold the same labels, so a batch does not
+  // copy a label map per series.
+  std::shared_ptr<const Labels> labels;
 };
 
 // What a batch adds to one rollup row.
@@ -119,6 +126,70 @@ std::string RecordId(const Event& event, const std::string& producer_id, uint64_
 // feeding every event, in order, to a BatchAggregator.
 BatchAggregate AggregateBatch(const Batch& batch);
 
+// A label set in canonical form: what a BatchAggregator derives from an
+// event's raw labels. Immutable once built; shared between the aggregators
+// (and the LabelSetCache) that use it.
+struct CanonicalLabelSet {
+  std::string tenant;
+  Labels labels;
+  std::string canonical;   // CanonicalLabelText(labels)
+  std::string series_key;  // SeriesKey(labels)
+};
+
+// A bounded, thread-safe memo across batches: the raw label bytes of an
+// event (its tenant and its samples' labels in extraction order, length-
+// prefixed; see BatchAggregator) -> its CanonicalLabelSet. The same series
+// come back batch after batch; with the cache a batch canonicalizes only the
+// label sets no recent batch had. Entries are a pure function of their key,
+// so any eviction keeps results exact: evicting only costs recomputation.
+// Memory: two generations of entries; when the current one's estimated size
+// passes max_bytes / 2, it becomes the previous one and the previous one is
+// dropped; a hit in the previous generation moves the entry forward. So at
+// most ~max_bytes are held, and a label set used in every batch stays.
+class LabelSetCache {
+ public:
+  // The default bound: 64 MiB holds ~35,000 label sets of ~10 labels
+  // (~1.8 KB each, estimated), several times the bench's working set.
+  static constexpr size_t kDefaultMaxBytes = size_t{64} << 20;
+
+  explicit LabelSetCache(size_t max_bytes = kDefaultMaxBytes);
+  LabelSetCache(const LabelSetCache&) = delete;
+  LabelSetCache& operator=(const LabelSetCache&) = delete;
+
+  // The label set cached for `raw_key`, or null.
+  std::shared_ptr<const CanonicalLabelSet> Find(absl::string_view raw_key);
+
+  // Caches `set` for `raw_key` unless another thread cached one first; returns
+  // the cached entry (`set` or the earlier one, which is equal).
+  std::shared_ptr<const CanonicalLabelSet> Insert(absl::string_view raw_key,
+                                                  std::shared_ptr<const CanonicalLabelSet> set);
+
+  // Counters since construction, for tests and metrics.
+  struct Stats {
+    int64_t hits = 0;
+    int64_t misses = 0;
+    int64_t evicted = 0;  // entries dropped with an old generation
+    size_t entries = 0;
+    size_t bytes = 0;  // estimated, both generations
+  };
+  Stats GetStats() const;
+
+ private:
+  using Map = absl::flat_hash_map<std::string, std::shared_ptr<const CanonicalLabelSet>>;
+  // Adds an entry to current_; returns the generation it pushed out (to be
+  // destroyed outside the lock), or an empty map.
+  Map AddCurrent(std::string key, std::shared_ptr<const CanonicalLabelSet> set)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const size_t generation_bytes_;
+  mutable absl::Mutex mu_;
+  Map current_ ABSL_GUARDED_BY(mu_);
+  Map previous_ ABSL_GUARDED_BY(mu_);
+  size_t current_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t previous_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  Stats stats_ ABSL_GUARDED_BY(mu_);
+};
+
 // Reduces a batch to its BatchAggregate one event at a time, so that the
 // ingest path aggregates events where they lie (as EventViews of the parsed
 // request) instead of first copying them into a Batch. The result equals
@@ -128,12 +199,17 @@ BatchAggregate AggregateBatch(const Batch& batch);
 // and the series key are computed once per distinct label set), one hash
 // lookup per sample for its (label set, metric, minute) cell, a sketch add
 // for the latency metrics; no allocation once the batch's label sets and
-// cells are known. Not thread-safe; one aggregator per batch.
+// cells are known. With a LabelSetCache (optional, shared by concurrent
+// aggregators) a label set new to the batch is looked up there before it is
+// canonicalized; the aggregate is the same with or without it.
+// Not thread-safe; one aggregator per batch.
 class BatchAggregator {
  public:
   // The batch's idempotency key, for the record ids of LLM calls without an
-  // event id; `expected_events` (a hint) sizes the reservations.
-  BatchAggregator(absl::string_view producer_id, uint64_t sequence, size_t expected_events = 0);
+  // event id; `expected_events` (a hint) sizes the reservations; `cache`
+  // (optional, not owned) must outlive the aggregator.
+  BatchAggregator(absl::string_view producer_id, uint64_t sequence, size_t expected_events = 0,
+                  LabelSetCache* cache = nullptr);
 
   // Adds event `index` of the batch, which must be valid (see ValidateEvent).
   // Copies whatever the aggregate keeps: `event` may go away afterwards.
@@ -144,11 +220,6 @@ class BatchAggregator {
   BatchAggregate Finish();
 
  private:
-  struct LabelSet {
-    std::string tenant;
-    Labels labels;
-    std::string series_key;
-  };
   struct CellKey {
     uint32_t label_set;
     uint32_t metric;
@@ -174,18 +245,20 @@ class BatchAggregator {
 
   std::string producer_id_;
   uint64_t sequence_;
+  LabelSetCache* cache_;
   int64_t event_count_ = 0;
   // Scratch, reused from event to event.
   EventSampleViews samples_;
   std::string raw_labels_;
   std::string workflow_key_;
 
-  // Raw label bytes (the samples' labels in their extraction order, length-
-  // prefixed) -> label set; different raw forms of one label set (another
-  // order) meet in by_canonical_.
+  // Raw label bytes (the tenant, then the samples' labels in their
+  // extraction order, length-prefixed) -> label set; different raw forms of
+  // one label set (another order) meet in by_canonical_, whose keys view the
+  // canonical texts label_sets_ holds.
   absl::flat_hash_map<std::string, uint32_t> by_raw_labels_;
-  absl::flat_hash_map<std::string, uint32_t> by_canonical_;
-  std::vector<LabelSet> label_sets_;
+  absl::flat_hash_map<absl::string_view, uint32_t> by_canonical_;
+  std::vector<std::shared_ptr<const CanonicalLabelSet>> label_sets_;
   absl::flat_hash_map<std::string, uint32_t> metric_ids_;
   std::vector<std::string> metrics_;
   std::vector<bool> metric_sketched_;

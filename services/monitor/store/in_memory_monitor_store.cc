@@ -207,7 +207,7 @@ absl::StatusOr<CommitResult> InMemoryMonitorStore::CommitBatch(const std::string
   }
   batches_.insert({producer_id, sequence});
   for (const SeriesRecord& series : aggregate.series) {
-    series_.try_emplace({series.tenant, series.metric, series.series_key}, series.labels);
+    series_.try_emplace({series.tenant, series.metric, series.series_key}, *series.labels);
   }
   for (const auto& [tenant, count] : added) tenant_series_[tenant] += count;
   for (const RollupDelta& delta : aggregate.rollups) {

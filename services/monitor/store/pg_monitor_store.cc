@@ -984,7 +984,7 @@ absl::Status WriteSeries(pqxx::work& txn, const std::vector<const SeriesRecord*>
     tenants.push_back(record->tenant);
     metrics.push_back(record->metric);
     keys.push_back(record->series_key);
-    labels.push_back(JsonObject(record->labels));
+    labels.push_back(JsonObject(*record->labels));
   }
   const pqxx::result inserted =
       txn.exec_prepared(kInsertSeries.name, PgTextArray(tenants), PgTextArray(metrics),
