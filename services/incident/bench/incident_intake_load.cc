@@ -36,6 +36,7 @@
 #include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -417,6 +418,14 @@ int64_t JsonCount(const std::string& body, const std::string& key) {
 
 }  // namespace
 
+// This process's CPU seconds so far (user + system, all threads).
+double ProcessCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
 int main(int argc, char** argv) {
   Options o;
   agentwatch::common::FlagSet flags("incident_intake_load");
@@ -504,6 +513,8 @@ int main(int argc, char** argv) {
 
   const std::string webhook_path = absl::StrCat("/api/v1/alerts/alertmanager?tenant=", o.tenant);
   std::vector<StreamResult> results(o.streams);
+  // The requests are built above; the timed phase (and its CPU) starts here.
+  const double cpu_before = ProcessCpuSeconds();
   const absl::Time started = absl::Now();
   std::vector<std::thread> threads;
   for (int64_t s = 0; s < o.streams; ++s) {
@@ -566,6 +577,7 @@ int main(int argc, char** argv) {
   }
   for (std::thread& t : threads) t.join();
   const double seconds = absl::ToDoubleSeconds(absl::Now() - started);
+  const double cpu_seconds = ProcessCpuSeconds() - cpu_before;
 
   int64_t alerts = 0, accepted = 0, duplicates = 0, requests = 0;
   std::vector<double> latencies;
@@ -595,10 +607,11 @@ int main(int argc, char** argv) {
               absl::StrFormat("{\"mode\":\"%s\",\"alerts\":%d,\"requests\":%d,\"seconds\":%.3f,"
                               "\"alerts_per_s\":%.0f,\"accepted\":%d,\"duplicates\":%d,"
                               "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"groups\":%d,"
-                              "\"fingerprints\":%d,\"streams\":%d}",
+                              "\"fingerprints\":%d,\"streams\":%d,\"cpu_seconds\":%.3f}",
                               o.mode, alerts, requests, seconds,
                               static_cast<double>(alerts) / seconds, accepted, duplicates,
-                              quantile(0.5), quantile(0.99), o.groups, fingerprints, o.streams)
+                              quantile(0.5), quantile(0.99), o.groups, fingerprints, o.streams,
+                              cpu_seconds)
                   .c_str());
   return 0;
 }
