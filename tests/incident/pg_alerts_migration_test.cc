@@ -4,7 +4,9 @@
 // storage parameter, owner and grant, and intake goes on over the rebuilt
 // table. Migration 016 (fillfactor 30): every alert row's page holds two
 // more versions of each of its rows, so two state updates of every row stay
-// on its page (HOT) while a snapshot keeps the old versions.
+// on its page (HOT) while a snapshot keeps the old versions. Migration 017:
+// intake's latest-row probe reads alerts_fingerprint_idx in its own order,
+// with no Sort node.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -31,6 +33,7 @@ using ::agentwatch::testing::IsOk;
 using ::agentwatch::testing::IsOkAndHolds;
 using testing::Firing;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::Optional;
 using testing::Resolved;
 using ::testing::SizeIs;
@@ -41,6 +44,7 @@ const absl::Time kT0 = absl::FromUnixMicros(1'700'000'000'123'456);
 constexpr int kStateColumnsLast = 14;
 constexpr int kTimelinePackedEntries = 15;
 constexpr int kAlertsFillfactor30 = 16;
+constexpr int kAlertsLatestIndex = 17;
 
 common::PgPoolOptions PoolOptions(const std::string& dsn) {
   common::PgPoolOptions options;
@@ -346,6 +350,69 @@ TEST_F(PgAlertsFillfactorTest, FillfactorFiftyMovesRowsOnTheSecondUpdate) {
   const auto [moved, rows] = MovedRowsAfterTwoRounds();
   EXPECT_EQ(rows, 24);
   EXPECT_GE(moved, 12);
+}
+
+}  // namespace
+}  // namespace agentwatch::incident
+
+namespace agentwatch::incident {
+namespace {
+
+// The plan of intake's latest-row probe (kSelectLatestAlerts' lateral
+// subquery, with kIntakePlanning's settings), one line per plan node.
+class PgAlertsLatestIndexTest : public PgAlertsMigrationTest {
+ protected:
+  std::string LatestProbePlan() {
+    std::string plan;
+    EXPECT_THAT(pool_.WithTransaction([&](pqxx::work& txn) {
+      txn.exec(
+          "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL enable_hashjoin = off; "
+          "SET LOCAL enable_mergejoin = off; SET LOCAL enable_seqscan = off; "
+          "SET LOCAL enable_bitmapscan = off");
+      for (const auto& row : txn.exec(
+               "EXPLAIN (COSTS OFF) SELECT a.incident_id, a.labels FROM jsonb_to_recordset("
+               "'[{\"tenant_id\":\"acme\",\"fingerprint\":\"fp1\"}]'::jsonb) "
+               "AS f(tenant_id text, fingerprint text) CROSS JOIN LATERAL (SELECT * FROM "
+               "incident.alerts l WHERE l.tenant_id = f.tenant_id AND l.fingerprint = "
+               "f.fingerprint ORDER BY l.joined_at DESC, l.incident_id DESC LIMIT 1) AS a")) {
+        absl::StrAppend(&plan, row[0].as<std::string>(), "\n");
+      }
+      return absl::OkStatus();
+    }),
+                IsOk());
+    return plan;
+  }
+};
+
+TEST_F(PgAlertsLatestIndexTest, LatestProbeReadsTheIndexInOrderWithoutASort) {
+  ASSERT_THAT(common::ApplyMigrations(pool_, "incident", Migrations()), IsOk());
+  EXPECT_EQ(Text("SELECT indexdef FROM pg_indexes WHERE schemaname = 'incident' "
+                 "AND indexname = 'alerts_fingerprint_idx'"),
+            "CREATE INDEX alerts_fingerprint_idx ON incident.alerts USING btree (tenant_id, "
+            "fingerprint, joined_at DESC, incident_id DESC)");
+  const std::string plan = LatestProbePlan();
+  EXPECT_THAT(plan, HasSubstr("Index Scan using alerts_fingerprint_idx"));
+  EXPECT_THAT(plan, Not(HasSubstr("Sort")));
+
+  // The probe still answers the latest row, ties on joined_at broken by the
+  // greater incident id.
+  Exec("INSERT INTO incident.alerts (tenant_id, incident_id, fingerprint, name, severity, "
+       "joined_at, starts_at, update_time, status) VALUES "
+       "('acme', 'i1', 'fp1', 'A', 1, '2026-01-01Z', '2026-01-01Z', '2026-01-01Z', 1), "
+       "('acme', 'i3', 'fp1', 'A', 1, '2026-01-02Z', '2026-01-02Z', '2026-01-02Z', 1), "
+       "('acme', 'i2', 'fp1', 'A', 1, '2026-01-02Z', '2026-01-02Z', '2026-01-02Z', 1)");
+  EXPECT_EQ(Text("SET LOCAL enable_seqscan = off; SELECT incident_id FROM incident.alerts "
+                 "WHERE tenant_id = 'acme' AND fingerprint = 'fp1' "
+                 "ORDER BY joined_at DESC, incident_id DESC LIMIT 1"),
+            "i3");
+}
+
+// Before migration 017 the index ends at joined_at and the probe sorts (what
+// the test above would catch).
+TEST_F(PgAlertsLatestIndexTest, BeforeTheMigrationTheProbeSorts) {
+  ASSERT_THAT(common::ApplyMigrations(pool_, "incident", MigrationsBefore(kAlertsLatestIndex)),
+              IsOk());
+  EXPECT_THAT(LatestProbePlan(), HasSubstr("Sort"));
 }
 
 }  // namespace
