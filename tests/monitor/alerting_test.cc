@@ -5,11 +5,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/clock.h"
+#include "common/status_macros.h"
 #include "common/testing/status_matchers.h"
 #include "monitor/core/names.h"
 #include "monitor/core/rules.h"
@@ -319,6 +324,150 @@ TEST_F(WorkflowErrorRateRuleTest, OnBatchEvaluatesTouchedWorkflowsAndSweepTheFir
   const int locks = context_.locks;
   ASSERT_THAT(rule_.OnSweep(context_, clock_.Now(), 100, &swept), IsOk());
   EXPECT_EQ(context_.locks, locks);
+}
+
+// A RuleContext whose rollups are runs per (tenant, workflow, status) in
+// the current minute; counts the bulk calls and records the lock order.
+class WorkflowRunsContext final : public RuleContext {
+ public:
+  void AddRuns(const std::string& tenant, const std::string& workflow, const std::string& status,
+               int64_t runs) {
+    runs_[{tenant, workflow}][status] += runs;
+  }
+
+  absl::StatusOr<std::map<std::string, RollupStats>> SumRollups(const RollupSelector& selector,
+                                                                const BucketRange&) override {
+    std::map<std::string, RollupStats> out;
+    const auto it = runs_.find({selector.tenant, selector.match_value});
+    if (it == runs_.end()) return out;
+    for (const auto& [status, count] : it->second) out[status].count = count;
+    return out;
+  }
+  absl::StatusOr<AlertState> LockAlertState(const AlertState& initial) override {
+    lock_order.push_back({initial.tenant, initial.fingerprint});
+    return states.try_emplace({initial.tenant, initial.fingerprint}, initial).first->second;
+  }
+  absl::StatusOr<std::vector<AlertState>> LockFiringAlerts(const std::string&, int) override {
+    return std::vector<AlertState>{};
+  }
+  absl::Status SaveAlertState(const AlertState& state) override {
+    states[{state.tenant, state.fingerprint}] = state;
+    return absl::OkStatus();
+  }
+  absl::Status EmitAlert(const AlertNotice& notice) override {
+    notices.push_back(notice);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<AlertState>> LockAlertStates(
+      const std::vector<AlertState>& initial) override {
+    ++bulk_locks;
+    return RuleContext::LockAlertStates(initial);
+  }
+  absl::StatusOr<std::vector<std::map<std::string, RollupStats>>> SumRollupsMany(
+      const std::vector<RollupSelector>& selectors, const BucketRange& range) override {
+    ++bulk_sums;
+    ASSIGN_OR_RETURN(auto out, RuleContext::SumRollupsMany(selectors, range));
+    if (drop_last_sum && !out.empty()) out.pop_back();
+    return out;
+  }
+
+  std::map<std::pair<std::string, std::string>, AlertState> states;
+  std::vector<std::pair<std::string, std::string>> lock_order;
+  std::vector<AlertNotice> notices;
+  int bulk_locks = 0;
+  int bulk_sums = 0;
+  bool drop_last_sum = false;
+
+ private:
+  std::map<std::pair<std::string, std::string>, std::map<std::string, int64_t>> runs_;
+};
+
+// Failing (10 of 10), warning (7 of 97), healthy, too few runs, and a
+// firing alert whose runs are gone, in two tenants.
+void AddMixedRuns(WorkflowRunsContext& context) {
+  context.AddRuns("acme", "failing", "failed", 10);
+  context.AddRuns("acme", "warning", "succeeded", 90);
+  context.AddRuns("acme", "warning", "timed_out", 7);
+  context.AddRuns("acme", "healthy", "succeeded", 100);
+  context.AddRuns("globex", "few", "failed", 3);
+  context.AddRuns("globex", "failing", "failed", 12);
+  AlertState firing;
+  firing.tenant = "globex";
+  firing.fingerprint = WorkflowErrorRateFingerprint("globex", "quiet");
+  firing.rule = WorkflowErrorRateRule::kRule;
+  firing.name = WorkflowErrorRateRule::kAlertName;
+  firing.labels = {{"alertname", WorkflowErrorRateRule::kAlertName},
+                   {"tenant", "globex"},
+                   {"workflow", "quiet"}};
+  firing.firing = true;
+  firing.starts_at = absl::FromUnixSeconds(1'699'999'000);
+  context.states[{firing.tenant, firing.fingerprint}] = firing;
+}
+
+TEST(WorkflowErrorRateRuleBulkTest, OnBatchEvaluatesAllWorkflowsAtOnceAsEachAloneWould) {
+  const absl::Time now = absl::FromUnixSeconds(1'700'000'040);
+  const WorkflowErrorRateRule rule(ErrorRateAlertConfig{});
+  // Unsorted, with a workflow given twice.
+  const std::vector<WorkflowKey> keys = {{"globex", "quiet"}, {"acme", "warning"},
+                                         {"globex", "few"},   {"acme", "failing"},
+                                         {"acme", "healthy"}, {"globex", "failing"},
+                                         {"acme", "failing"}};
+  WorkflowRunsContext bulk;
+  AddMixedRuns(bulk);
+  BatchAggregate batch;
+  batch.workflows = keys;
+  RuleOutcome bulk_outcome;
+  ASSERT_THAT(rule.OnBatch(batch, bulk, now, &bulk_outcome), IsOk());
+  EXPECT_EQ(bulk.bulk_locks, 1);
+  EXPECT_EQ(bulk.bulk_sums, 1);
+  EXPECT_EQ(bulk.lock_order.size(), 6u);  // each distinct workflow once
+  EXPECT_TRUE(std::is_sorted(bulk.lock_order.begin(), bulk.lock_order.end()));
+
+  // The same data evaluated one workflow at a time.
+  WorkflowRunsContext single;
+  AddMixedRuns(single);
+  std::set<WorkflowKey> distinct(keys.begin(), keys.end());
+  RuleOutcome single_outcome;
+  for (const WorkflowKey& key : distinct) {
+    ASSERT_THAT(rule.Evaluate(key, single, now, &single_outcome), IsOk());
+  }
+  EXPECT_EQ(bulk_outcome.fired, 3);  // acme/failing, acme/warning, globex/failing
+  EXPECT_EQ(bulk_outcome.resolved, 1);  // globex/quiet
+  EXPECT_EQ(bulk_outcome.fired, single_outcome.fired);
+  EXPECT_EQ(bulk_outcome.resolved, single_outcome.resolved);
+  ASSERT_EQ(bulk.notices.size(), single.notices.size());
+  std::map<std::string, std::string> bulk_notices;
+  std::map<std::string, std::string> single_notices;
+  for (const AlertNotice& n : bulk.notices) {
+    bulk_notices[n.fingerprint] = absl::StrCat(n.firing, "/", static_cast<int>(n.severity), "/",
+                                               n.annotations.at("description"));
+  }
+  for (const AlertNotice& n : single.notices) {
+    single_notices[n.fingerprint] = absl::StrCat(n.firing, "/", static_cast<int>(n.severity),
+                                                 "/", n.annotations.at("description"));
+  }
+  EXPECT_EQ(bulk_notices, single_notices);
+  EXPECT_EQ(bulk_notices.count(WorkflowErrorRateFingerprint("acme", "healthy")), 0u);
+  EXPECT_EQ(bulk_notices.count(WorkflowErrorRateFingerprint("globex", "few")), 0u);
+  ASSERT_EQ(bulk.states.size(), single.states.size());
+  for (const auto& [id, state] : bulk.states) {
+    EXPECT_EQ(state.firing, single.states.at(id).firing) << id.second;
+    EXPECT_EQ(state.severity, single.states.at(id).severity) << id.second;
+  }
+}
+
+TEST(WorkflowErrorRateRuleBulkTest, AContextAnsweringFewerWorkflowsIsAnInternalError) {
+  const WorkflowErrorRateRule rule(ErrorRateAlertConfig{});
+  WorkflowRunsContext context;
+  AddMixedRuns(context);
+  context.drop_last_sum = true;
+  BatchAggregate batch;
+  batch.workflows = {{"acme", "failing"}, {"acme", "warning"}};
+  RuleOutcome outcome;
+  EXPECT_THAT(rule.OnBatch(batch, context, absl::FromUnixSeconds(1'700'000'040), &outcome),
+              StatusIs(absl::StatusCode::kInternal));
+  EXPECT_TRUE(context.notices.empty());
+  EXPECT_EQ(outcome.fired, 0);
 }
 
 TEST(AlertNoticeTest, IdempotencyKeyCoversFingerprintStatusAndStart) {

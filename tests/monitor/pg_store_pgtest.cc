@@ -7,7 +7,9 @@
 #include <prometheus/registry.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -346,8 +348,8 @@ TEST_F(PgStoreTest, PreparedGroupStatementsWriteIntoAPartitionCreatedLater) {
         return txn
             .exec(
                 "SELECT count(*) FROM pg_prepared_statements WHERE name IN "
-                "('monitor_claim_batches', 'monitor_upsert_rollups', 'monitor_sum_rollups', "
-                "'monitor_lock_alert_state')")[0][0]
+                "('monitor_claim_batches', 'monitor_upsert_rollups', "
+                "'monitor_sum_workflow_rollups', 'monitor_lock_alert_states')")[0][0]
             .as<int64_t>();
       });
   ASSERT_THAT(prepared, IsOk());
@@ -462,6 +464,146 @@ TEST_F(PgStoreTest, TwoReplicasNeverFireTwice) {
   EXPECT_EQ(Scalar("SELECT sum(count) FROM monitor.rollups_1m "
                    "WHERE metric = 'workflow_runs_total'"),
             20 * kWorkflows + 42 * (kWorkflows / 2));
+}
+
+// Runs, in every group transaction, SumRollupsMany over the built-in
+// alert's selectors (one statement) and over selectors of another label
+// (one SumRollups each), and SumRollups of each selector alone.
+class SumComparingEvaluator final : public RuleEvaluator {
+ public:
+  absl::Status OnBatch(const BatchAggregate&, RuleContext& context, absl::Time now,
+                       RuleOutcome*) const override {
+    const BucketRange range = WindowBuckets(now, absl::Minutes(5));
+    std::vector<RollupSelector> by_workflow;
+    for (const std::string workflow : {"wf-2", "none", "wf-0", "wf-2", "wf-1"}) {
+      by_workflow.push_back({"acme", kWorkflowRunsTotal, kLabelWorkflow, workflow, kLabelStatus});
+    }
+    by_workflow.push_back({"globex", kWorkflowRunsTotal, kLabelWorkflow, "wf-0", "team"});
+    std::vector<RollupSelector> by_team = {
+        {"acme", kWorkflowRunsTotal, "team", "team-b", kLabelStatus},
+        {"acme", kWorkflowRunsTotal, kLabelWorkflow, "wf-1", kLabelStatus}};
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto* selectors : {&by_workflow, &by_team}) {
+      ASSIGN_OR_RETURN(auto many, context.SumRollupsMany(*selectors, range));
+      std::vector<std::map<std::string, RollupStats>> each;
+      for (const RollupSelector& selector : *selectors) {
+        ASSIGN_OR_RETURN(each.emplace_back(), context.SumRollups(selector, range));
+      }
+      many_.push_back(std::move(many));
+      each_.push_back(std::move(each));
+    }
+    return absl::OkStatus();
+  }
+  absl::Status OnSweep(RuleContext&, absl::Time, int, RuleOutcome*) const override {
+    return absl::OkStatus();
+  }
+
+  mutable std::mutex mu_;
+  mutable std::vector<std::vector<std::map<std::string, RollupStats>>> many_;
+  mutable std::vector<std::vector<std::map<std::string, RollupStats>>> each_;
+};
+
+TEST_F(PgStoreTest, SumRollupsManyAnswersAsEachSumRollupsWould) {
+  SumComparingEvaluator evaluator;
+  PgMonitorStore store(*pool_, limits_, {&evaluator});
+  Batch batch;
+  batch.producer_id = "p";
+  batch.sequence = 1;
+  for (int w = 0; w < 3; ++w) {
+    for (int i = 0; i < 7 + w; ++i) {
+      WorkflowRun run = MakeRun(absl::StrCat("wf-", w),
+                                i % 3 == 0 ? RunStatus::kFailed : RunStatus::kSucceeded);
+      run.team = i % 2 == 0 ? "team-a" : "team-b";
+      batch.events.push_back(MakeEvent(run, kStart - absl::Minutes(i % 4)));
+    }
+  }
+  WorkflowRun other = MakeRun("wf-0", RunStatus::kTimedOut);
+  other.team = "team-z";
+  batch.events.push_back(MakeEvent(other, kStart, "globex"));
+  ASSERT_THAT(Commit(batch, &store), IsOk());
+  ASSERT_EQ(evaluator.many_.size(), 2u);
+  for (size_t k = 0; k < 2; ++k) {
+    ASSERT_EQ(evaluator.many_[k].size(), evaluator.each_[k].size());
+    for (size_t i = 0; i < evaluator.many_[k].size(); ++i) {
+      EXPECT_EQ(evaluator.many_[k][i], evaluator.each_[k][i]) << k << " " << i;
+    }
+  }
+  // The sums are real: wf-2 has 9 runs, 3 of them failed, in the window;
+  // "none" has nothing; globex's wf-0 is grouped by team.
+  const auto& by_workflow = evaluator.many_[0];
+  EXPECT_EQ(by_workflow[0].at("failed").count, 3);
+  EXPECT_EQ(by_workflow[0].at("succeeded").count, 6);
+  EXPECT_TRUE(by_workflow[1].empty());
+  EXPECT_EQ(by_workflow[0], by_workflow[3]);
+  EXPECT_NE(by_workflow[0], by_workflow[2]);
+  EXPECT_THAT(by_workflow[5], ElementsAre(Pair("team-z", RollupStats{1, 1, 1, 1})));
+}
+
+TEST_F(PgStoreTest, ABatchOfManyWorkflowsAlertsEachAndTwoReplicasFireOnce) {
+  std::unique_ptr<common::PgPool> other_pool = MakePool(db_.dsn());
+  PgMonitorStore other(*other_pool, limits_, {&rule_});
+  constexpr int kWorkflows = 24;
+  // Each replica's batch covers every workflow (different teams, so only
+  // the alert states are shared rows): the two group transactions lock the
+  // same 24 states at once and must neither deadlock nor fire twice. Every
+  // third workflow fails (10 of 10 per batch), the others succeed.
+  auto make = [&](const std::string& producer, const std::string& team, uint64_t sequence) {
+    Batch batch;
+    batch.producer_id = producer;
+    batch.sequence = sequence;
+    for (int w = kWorkflows - 1; w >= 0; --w) {
+      for (int i = 0; i < 10; ++i) {
+        WorkflowRun run = MakeRun(absl::StrCat("wf-", w),
+                                  w % 3 == 0 ? RunStatus::kFailed : RunStatus::kSucceeded);
+        run.team = team;
+        batch.events.push_back(MakeEvent(run, clock_.Now()));
+      }
+    }
+    return batch;
+  };
+  for (uint64_t round = 0; round < 3; ++round) {
+    const Batch a = make("replica-a", "team-a", round);
+    const Batch b = make("replica-b", "team-b", round);
+    absl::Barrier* barrier = new absl::Barrier(2);
+    std::atomic<int> fired{0};
+    auto run = [&](const Batch& batch, PgMonitorStore* store) {
+      if (barrier->Block()) delete barrier;
+      absl::StatusOr<CommitResult> result = Commit(batch, store);
+      ASSERT_THAT(result, IsOk());
+      fired += result->alerts.fired;
+    };
+    std::thread ta(run, std::cref(a), store_.get());
+    std::thread tb(run, std::cref(b), &other);
+    ta.join();
+    tb.join();
+    EXPECT_EQ(fired.load(), round == 0 ? kWorkflows / 3 : 0) << round;
+  }
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_state WHERE firing"), kWorkflows / 3);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_state"), kWorkflows);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.outbox WHERE destination = "
+                   "'incident.ReportAlerts'"),
+            kWorkflows / 3);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_state WHERE firing AND "
+                   "substring(labels->>'workflow' from 4)::int % 3 <> 0"),
+            0);
+
+  // Seven minutes on, one batch of successes for every workflow resolves
+  // all the firing ones at once.
+  clock_.Advance(absl::Minutes(7));
+  Batch healthy;
+  healthy.producer_id = "replica-a";
+  healthy.sequence = 10;
+  for (int w = 0; w < kWorkflows; ++w) {
+    for (int i = 0; i < 10; ++i) {
+      healthy.events.push_back(MakeEvent(MakeRun(absl::StrCat("wf-", w), RunStatus::kSucceeded),
+                                         clock_.Now()));
+    }
+  }
+  absl::StatusOr<CommitResult> resolved = Commit(healthy);
+  ASSERT_THAT(resolved, IsOk());
+  EXPECT_EQ(resolved->alerts.resolved, kWorkflows / 3);
+  EXPECT_EQ(resolved->alerts.fired, 0);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_state WHERE firing"), 0);
 }
 
 TEST_F(PgStoreTest, ConcurrentWritersOfTheSameSeriesAllCommit) {

@@ -1,5 +1,9 @@
 #include "monitor/core/rules.h"
 
+#include <algorithm>
+#include <tuple>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
@@ -12,12 +16,92 @@ std::string Percent(double ratio) { return absl::StrFormat("%.1f%%", ratio * 100
 
 }  // namespace
 
+absl::StatusOr<std::vector<AlertState>> RuleContext::LockAlertStates(
+    const std::vector<AlertState>& initial) {
+  std::vector<size_t> order(initial.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&initial](size_t a, size_t b) {
+    return std::tie(initial[a].tenant, initial[a].fingerprint) <
+           std::tie(initial[b].tenant, initial[b].fingerprint);
+  });
+  std::vector<AlertState> out(initial.size());
+  for (const size_t i : order) {
+    ASSIGN_OR_RETURN(out[i], LockAlertState(initial[i]));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::map<std::string, RollupStats>>> RuleContext::SumRollupsMany(
+    const std::vector<RollupSelector>& selectors, const BucketRange& range) {
+  std::vector<std::map<std::string, RollupStats>> out;
+  out.reserve(selectors.size());
+  for (const RollupSelector& selector : selectors) {
+    ASSIGN_OR_RETURN(out.emplace_back(), SumRollups(selector, range));
+  }
+  return out;
+}
+
 absl::Status WorkflowErrorRateRule::OnBatch(const BatchAggregate& batch, RuleContext& context,
                                             absl::Time now, RuleOutcome* outcome) const {
-  for (const WorkflowKey& key : batch.workflows) {
-    RETURN_IF_ERROR(Evaluate(key, context, now, outcome));
+  return EvaluateAll(batch.workflows, context, now, outcome);
+}
+
+absl::Status WorkflowErrorRateRule::EvaluateAll(const std::vector<WorkflowKey>& keys,
+                                                RuleContext& context, absl::Time now,
+                                                RuleOutcome* outcome) const {
+  // A workflow given twice is evaluated once (its second state would be
+  // the one locked before the first transition).
+  std::vector<WorkflowKey> unique_keys;
+  const std::vector<WorkflowKey>* evaluated = &keys;
+  if (!std::is_sorted(keys.begin(), keys.end()) ||
+      std::adjacent_find(keys.begin(), keys.end()) != keys.end()) {
+    unique_keys = keys;
+    std::sort(unique_keys.begin(), unique_keys.end());
+    unique_keys.erase(std::unique(unique_keys.begin(), unique_keys.end()), unique_keys.end());
+    evaluated = &unique_keys;
+  }
+  return EvaluateUnique(*evaluated, context, now, outcome);
+}
+
+absl::Status WorkflowErrorRateRule::EvaluateUnique(const std::vector<WorkflowKey>& keys,
+                                                   RuleContext& context, absl::Time now,
+                                                   RuleOutcome* outcome) const {
+  if (keys.empty()) return absl::OkStatus();
+  std::vector<AlertState> initial;
+  std::vector<RollupSelector> selectors;
+  initial.reserve(keys.size());
+  selectors.reserve(keys.size());
+  for (const WorkflowKey& key : keys) {
+    initial.push_back(InitialState(key));
+    selectors.push_back(RunsSelector(key));
+  }
+  // All locks first, then one read: as in Evaluate, a replica that waited
+  // for a lock reads the rollups the other one committed.
+  ASSIGN_OR_RETURN(std::vector<AlertState> states, context.LockAlertStates(initial));
+  ASSIGN_OR_RETURN(const auto runs,
+                   context.SumRollupsMany(selectors, WindowBuckets(now, config_.window)));
+  if (states.size() != keys.size() || runs.size() != keys.size()) {
+    return absl::InternalError("rule context answered a different number of workflows");
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    RETURN_IF_ERROR(Apply(keys[i], std::move(states[i]), runs[i], context, now, outcome));
   }
   return absl::OkStatus();
+}
+
+AlertState WorkflowErrorRateRule::InitialState(const WorkflowKey& key) const {
+  AlertState initial;
+  initial.tenant = key.tenant;
+  initial.fingerprint = WorkflowErrorRateFingerprint(key.tenant, key.workflow);
+  initial.rule = kRule;
+  initial.name = kAlertName;
+  initial.labels = {
+      {"alertname", kAlertName}, {kLabelTenant, key.tenant}, {kLabelWorkflow, key.workflow}};
+  return initial;
+}
+
+RollupSelector WorkflowErrorRateRule::RunsSelector(const WorkflowKey& key) const {
+  return {key.tenant, kWorkflowRunsTotal, kLabelWorkflow, key.workflow, kLabelStatus};
 }
 
 absl::Status WorkflowErrorRateRule::OnSweep(RuleContext& context, absl::Time now, int limit,
@@ -33,21 +117,18 @@ absl::Status WorkflowErrorRateRule::OnSweep(RuleContext& context, absl::Time now
 
 absl::Status WorkflowErrorRateRule::Evaluate(const WorkflowKey& key, RuleContext& context,
                                              absl::Time now, RuleOutcome* outcome) const {
-  AlertState initial;
-  initial.tenant = key.tenant;
-  initial.fingerprint = WorkflowErrorRateFingerprint(key.tenant, key.workflow);
-  initial.rule = kRule;
-  initial.name = kAlertName;
-  initial.labels = {
-      {"alertname", kAlertName}, {kLabelTenant, key.tenant}, {kLabelWorkflow, key.workflow}};
   // Lock first, read second: a replica that waited for the lock then reads
   // the rollups the other one committed.
-  ASSIGN_OR_RETURN(AlertState state, context.LockAlertState(initial));
-  const BucketRange range = WindowBuckets(now, config_.window);
-  ASSIGN_OR_RETURN(
-      const auto by_status,
-      context.SumRollups(
-          {key.tenant, kWorkflowRunsTotal, kLabelWorkflow, key.workflow, kLabelStatus}, range));
+  ASSIGN_OR_RETURN(AlertState state, context.LockAlertState(InitialState(key)));
+  ASSIGN_OR_RETURN(const auto by_status,
+                   context.SumRollups(RunsSelector(key), WindowBuckets(now, config_.window)));
+  return Apply(key, std::move(state), by_status, context, now, outcome);
+}
+
+absl::Status WorkflowErrorRateRule::Apply(const WorkflowKey& key, AlertState state,
+                                          const std::map<std::string, RollupStats>& by_status,
+                                          RuleContext& context, absl::Time now,
+                                          RuleOutcome* outcome) const {
   int64_t runs = 0;
   int64_t errors = 0;
   for (const auto& [status, stats] : by_status) {

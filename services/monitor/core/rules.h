@@ -59,6 +59,21 @@ class RuleContext {
   // Enqueues a notice for the incident service, deduplicated by its
   // IdempotencyKey.
   virtual absl::Status EmitAlert(const AlertNotice& notice) = 0;
+
+  // LockAlertState of every element of `initial` at once: the states are
+  // created where absent and locked in (tenant, fingerprint) order, so that
+  // transactions locking overlapping sets this way do not deadlock. Element
+  // i of the result is the state of initial[i] (a pair given twice is
+  // returned twice). The default calls LockAlertState once per state, in
+  // that order; a store may do it in a constant number of statements.
+  virtual absl::StatusOr<std::vector<AlertState>> LockAlertStates(
+      const std::vector<AlertState>& initial);
+
+  // SumRollups of every selector over one range: element i of the result
+  // is SumRollups(selectors[i], range). The default calls SumRollups once
+  // per selector; a store may answer them in one statement.
+  virtual absl::StatusOr<std::vector<std::map<std::string, RollupStats>>> SumRollupsMany(
+      const std::vector<RollupSelector>& selectors, const BucketRange& range);
 };
 
 // Transitions an evaluation caused.
@@ -107,9 +122,27 @@ class WorkflowErrorRateRule final : public RuleEvaluator {
   absl::Status Evaluate(const WorkflowKey& key, RuleContext& context, absl::Time now,
                         RuleOutcome* outcome) const;
 
+  // Evaluates the alerts of all `keys` with one LockAlertStates and one
+  // SumRollupsMany (the statements of one workflow's Evaluate, for all of
+  // them at once); the same transitions as Evaluate of each distinct key in
+  // turn (a key given twice is evaluated once).
+  absl::Status EvaluateAll(const std::vector<WorkflowKey>& keys, RuleContext& context,
+                           absl::Time now, RuleOutcome* outcome) const;
+
   const ErrorRateAlertConfig& config() const { return config_; }
 
  private:
+  // EvaluateAll of keys that are sorted and distinct.
+  absl::Status EvaluateUnique(const std::vector<WorkflowKey>& keys, RuleContext& context,
+                              absl::Time now, RuleOutcome* outcome) const;
+  AlertState InitialState(const WorkflowKey& key) const;
+  RollupSelector RunsSelector(const WorkflowKey& key) const;
+  // Decides on `state` from the runs by status and, on a transition, saves
+  // the state and emits its notice.
+  absl::Status Apply(const WorkflowKey& key, AlertState state,
+                     const std::map<std::string, RollupStats>& by_status, RuleContext& context,
+                     absl::Time now, RuleOutcome* outcome) const;
+
   ErrorRateAlertConfig config_;
 };
 

@@ -15,6 +15,7 @@
 #include "common/status_macros.h"
 #include "common/trace.h"
 #include "monitor/core/anomaly_rules.h"
+#include "monitor/core/names.h"
 #include "monitor/store/anomaly_state_store.h"
 #include "monitor/store/batch_merge.h"
 #include "monitor/store/outbox_payloads.h"
@@ -168,6 +169,42 @@ WHERE s.tenant_id = $1 AND s.metric = $2 AND s.labels->>$3::text = $4::text
   AND r.bucket >= $6::timestamptz AND r.bucket < $7::timestamptz
 GROUP BY 1)sql";
 
+// SumRollups of several workflows (the built-in alert's selectors: series
+// matched by their workflow label) in one statement; the literal
+// labels->>'workflow' lets each workflow probe series_workflow_idx.
+// Row: the selector's 1-based position, the group value and its sums.
+constexpr char kSumWorkflowRollupsSql[] = R"sql(
+SELECT u.i, coalesce(s.labels->>u.g, ''), sum(r.count)::bigint, sum(r.sum), min(r.min),
+       max(r.max)
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(t, m, v, g, i)
+JOIN monitor.series s
+  ON s.tenant_id = u.t AND s.metric = u.m AND s.labels->>'workflow' = u.v
+JOIN monitor.rollups_1m r
+  ON r.tenant_id = s.tenant_id AND r.metric = s.metric AND r.series_key = s.series_key
+WHERE r.bucket >= $5::timestamptz AND r.bucket < $6::timestamptz
+GROUP BY u.i, 2)sql";
+
+// LockAlertStates: creates the missing states, in (tenant, fingerprint)
+// order, and then locks them all in that order.
+constexpr char kEnsureAlertStatesSql[] = R"sql(
+INSERT INTO monitor.alert_state (tenant_id, fingerprint, rule, name, labels, severity)
+SELECT t, f, r, n, l::jsonb, sv
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[])
+  AS u(t, f, r, n, l, sv)
+ORDER BY t, f
+ON CONFLICT (tenant_id, fingerprint) DO NOTHING)sql";
+
+constexpr char kLockAlertStatesSql[] = R"sql(
+SELECT tenant_id, fingerprint, rule, name,
+       ARRAY(SELECT key FROM jsonb_each_text(labels) ORDER BY key),
+       ARRAY(SELECT value FROM jsonb_each_text(labels) ORDER BY key),
+       firing, severity, (extract(epoch FROM starts_at) * 1000000)::bigint,
+       (extract(epoch FROM ends_at) * 1000000)::bigint, value
+FROM monitor.alert_state
+WHERE (tenant_id, fingerprint) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+ORDER BY tenant_id, fingerprint
+FOR UPDATE)sql";
+
 constexpr char kEnsureAlertStateSql[] = R"sql(
 INSERT INTO monitor.alert_state (tenant_id, fingerprint, rule, name, labels, severity)
 VALUES ($1, $2, $3, $4, $5::jsonb, $6)
@@ -227,6 +264,11 @@ constexpr common::PgStatement kSumRollups{"monitor_sum_rollups", kSumRollupsSql}
 constexpr common::PgStatement kEnsureAlertState{"monitor_ensure_alert_state", kEnsureAlertStateSql};
 constexpr common::PgStatement kLockAlertState{"monitor_lock_alert_state", kLockAlertStateSql};
 constexpr common::PgStatement kSaveAlertState{"monitor_save_alert_state", kSaveAlertStateSql};
+constexpr common::PgStatement kSumWorkflowRollups{"monitor_sum_workflow_rollups",
+                                                   kSumWorkflowRollupsSql};
+constexpr common::PgStatement kEnsureAlertStates{"monitor_ensure_alert_states",
+                                                 kEnsureAlertStatesSql};
+constexpr common::PgStatement kLockAlertStates{"monitor_lock_alert_states", kLockAlertStatesSql};
 
 const std::vector<common::PgStatement>& GroupStatements() {
   static const std::vector<common::PgStatement> statements = {
@@ -235,7 +277,8 @@ const std::vector<common::PgStatement>& GroupStatements() {
       kReadSketchedRollups, kUpdateSketchedRollups, kInsertSketchedRollups,
       kIndexJoins,          kRestoreJoins,          kWriteSketches,
       kSumRollups,          kEnsureAlertState,      kLockAlertState,
-      kSaveAlertState,
+      kSaveAlertState,      kSumWorkflowRollups,    kEnsureAlertStates,
+      kLockAlertStates,
   };
   return statements;
 }
@@ -838,6 +881,76 @@ class PgRuleContext final : public RuleContext, public AlertRuleContext {
           absl::StrCat("alert state ", initial.fingerprint, " vanished after insert"));
     }
     return ReadAlertState(rows[0]);
+  }
+
+  absl::StatusOr<std::vector<std::map<std::string, RollupStats>>> SumRollupsMany(
+      const std::vector<RollupSelector>& selectors, const BucketRange& range) override {
+    const bool by_workflow =
+        std::all_of(selectors.begin(), selectors.end(),
+                    [](const RollupSelector& s) { return s.match_label == kLabelWorkflow; });
+    if (!by_workflow) return RuleContext::SumRollupsMany(selectors, range);
+    std::vector<std::map<std::string, RollupStats>> out(selectors.size());
+    if (selectors.empty()) return out;
+    std::vector<std::string> tenants, metrics, values, groups;
+    for (const RollupSelector& selector : selectors) {
+      tenants.push_back(selector.tenant);
+      metrics.push_back(selector.metric);
+      values.push_back(selector.match_value);
+      groups.push_back(selector.group_label);
+    }
+    const pqxx::result rows = txn_.exec_prepared(
+        kSumWorkflowRollups.name, PgTextArray(tenants), PgTextArray(metrics),
+        PgTextArray(values), PgTextArray(groups), PgTimestamp(range.from), PgTimestamp(range.to));
+    for (const auto& row : rows) {
+      const int64_t position = row[0].as<int64_t>();
+      if (position < 1 || position > static_cast<int64_t>(out.size())) {
+        return absl::InternalError("rollup sum of a selector that was not asked for");
+      }
+      RollupStats& stats = out[position - 1][row[1].as<std::string>()];
+      stats.count = row[2].as<int64_t>();
+      stats.sum = row[3].as<double>();
+      stats.min = row[4].as<double>();
+      stats.max = row[5].as<double>();
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::vector<AlertState>> LockAlertStates(
+      const std::vector<AlertState>& initial) override {
+    if (initial.empty()) return std::vector<AlertState>();
+    std::vector<std::string> tenants, fingerprints, rules, names, labels;
+    std::vector<int64_t> severities;
+    for (const AlertState& state : initial) {
+      tenants.push_back(state.tenant);
+      fingerprints.push_back(state.fingerprint);
+      rules.push_back(state.rule);
+      names.push_back(state.name);
+      labels.push_back(JsonObject(state.labels));
+      severities.push_back(static_cast<int64_t>(state.severity));
+    }
+    const std::string tenant_array = PgTextArray(tenants);
+    const std::string fingerprint_array = PgTextArray(fingerprints);
+    txn_.exec_prepared(kEnsureAlertStates.name, tenant_array, fingerprint_array, PgTextArray(rules),
+                       PgTextArray(names), PgTextArray(labels), PgInt64Array(severities));
+    const pqxx::result rows =
+        txn_.exec_prepared(kLockAlertStates.name, tenant_array, fingerprint_array);
+    std::map<std::pair<std::string, std::string>, AlertState> locked;
+    for (const auto& row : rows) {
+      AlertState state = ReadAlertState(row);
+      std::pair<std::string, std::string> key(state.tenant, state.fingerprint);
+      locked.emplace(std::move(key), std::move(state));
+    }
+    std::vector<AlertState> out;
+    out.reserve(initial.size());
+    for (const AlertState& state : initial) {
+      const auto it = locked.find({state.tenant, state.fingerprint});
+      if (it == locked.end()) {
+        return absl::InternalError(
+            absl::StrCat("alert state ", state.fingerprint, " vanished after insert"));
+      }
+      out.push_back(it->second);
+    }
+    return out;
   }
 
   absl::StatusOr<std::vector<AlertState>> LockFiringAlerts(const std::string& rule,
