@@ -370,9 +370,9 @@ class PgAlertsLatestIndexTest : public PgAlertsMigrationTest {
           "SET LOCAL enable_mergejoin = off; SET LOCAL enable_seqscan = off; "
           "SET LOCAL enable_bitmapscan = off");
       for (const auto& row : txn.exec(
-               "EXPLAIN (COSTS OFF) SELECT a.incident_id, a.labels FROM jsonb_to_recordset("
-               "'[{\"tenant_id\":\"acme\",\"fingerprint\":\"fp1\"}]'::jsonb) "
-               "AS f(tenant_id text, fingerprint text) CROSS JOIN LATERAL (SELECT * FROM "
+               "EXPLAIN (COSTS OFF) SELECT a.incident_id, a.labels FROM unnest("
+               "'{acme}'::text[], '{fp1}'::text[]) WITH ORDINALITY AS f(tenant_id, "
+               "fingerprint, i) CROSS JOIN LATERAL (SELECT * FROM "
                "incident.alerts l WHERE l.tenant_id = f.tenant_id AND l.fingerprint = "
                "f.fingerprint ORDER BY l.joined_at DESC, l.incident_id DESC LIMIT 1) AS a")) {
         absl::StrAppend(&plan, row[0].as<std::string>(), "\n");

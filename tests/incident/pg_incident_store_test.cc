@@ -462,3 +462,126 @@ TEST_F(PgIncidentStoreTest, RefireReopensTheAutoResolvedIncident) {
 
 }  // namespace
 }  // namespace agentwatch::incident
+
+namespace agentwatch::incident {
+namespace {
+
+// Tenants and fingerprints that an array literal must quote and escape
+// (intake passes its keys to Postgres as text arrays: kSelectLatestAlerts,
+// kSelectKnownReports).
+const std::vector<std::string>& ArraySyntaxKeys() {
+  static const std::vector<std::string> keys = {
+      "NULL", "a,b", "{c}", "q\"uote", "back\\slash", " spaced ", "plain", "é,\"\\{}"};
+  return keys;
+}
+
+// What the test below relies on: a literal that does not quote and escape
+// these keys loses them (NULL, split, unbalanced or unescaped elements), so
+// a store that passed them unescaped would not find its rows.
+TEST_F(PgIncidentStoreTest, UnescapedArrayLiteralsLoseTheKeys) {
+  std::string naive = "{";
+  for (const std::string& key : ArraySyntaxKeys()) {
+    if (naive.size() > 1) naive.push_back(',');
+    naive.append(key);
+  }
+  naive.push_back('}');
+  std::vector<std::string> read;
+  const absl::Status status = pool_.WithTransaction([&](pqxx::work& txn) {
+    for (const auto& row : txn.exec_params("SELECT coalesce(k, '<null>') FROM unnest($1::text[]) "
+                                           "AS k",
+                                           naive)) {
+      read.push_back(row[0].as<std::string>());
+    }
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(!status.ok() || read != ArraySyntaxKeys());
+}
+
+// Keys that need quoting in an array literal: their rows are found again (a
+// resolve keeps the labels of the row it read, a refire updates its row), a
+// replay of the whole history is all duplicates and writes nothing, and a
+// silenced report sent again (looked up among the recorded reports) is a
+// duplicate.
+TEST_F(PgIncidentStoreTest, KeysThatNeedQuotingAreReadBackAndLookedUp) {
+  std::vector<AlertReport> fired;
+  for (const std::string& tenant : {std::string("acme"), std::string("te,\"n\\ant{}")}) {
+    for (const std::string& key : ArraySyntaxKeys()) {
+      AlertReport r = Firing(tenant, key, "A", kT0);
+      r.labels = {{"service", "api"}, {"instance", key}};
+      fired.push_back(std::move(r));
+    }
+  }
+  const size_t n = fired.size();
+  auto opened = Report(fired, kT0);
+  ASSERT_THAT(opened, IsOk());
+  EXPECT_EQ(opened->accepted, static_cast<int64_t>(n));
+
+  // Half resolve, half fire again; one group transaction reads each row.
+  std::vector<AlertReport> second;
+  for (size_t i = 0; i < n; ++i) {
+    if (i % 2 == 0) {
+      second.push_back(Resolved(fired[i], kT0 + absl::Minutes(1)));
+    } else {
+      AlertReport refire = fired[i];
+      refire.starts_at = kT0 + absl::Minutes(2);
+      second.push_back(std::move(refire));
+    }
+  }
+  auto changed = Report(second, kT0 + absl::Minutes(2));
+  ASSERT_THAT(changed, IsOk());
+  EXPECT_EQ(changed->accepted, static_cast<int64_t>(n));
+  EXPECT_EQ(changed->duplicates, 0);
+  // Still one row per fingerprint (found, not inserted again), each with its
+  // labels, resolved or refired.
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.alerts"), static_cast<int64_t>(n));
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.alerts WHERE labels->>'instance' = fingerprint"),
+            static_cast<int64_t>(n));
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.alerts WHERE status = 2"),
+            static_cast<int64_t>(n / 2));
+
+  const char* kTables[] = {"incidents", "alerts", "alert_reports", "timeline_entries"};
+  std::vector<int64_t> before;
+  for (const char* table : kTables) {
+    before.push_back(Count(absl::StrCat("SELECT count(*) FROM incident.", table)));
+  }
+  std::vector<AlertReport> history = fired;
+  history.insert(history.end(), second.begin(), second.end());
+  auto replay = Report(history, kT0 + absl::Minutes(3));
+  ASSERT_THAT(replay, IsOk());
+  EXPECT_EQ(replay->duplicates, static_cast<int64_t>(2 * n));
+  EXPECT_EQ(replay->accepted, 0);
+  for (size_t i = 0; i < before.size(); ++i) {
+    EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM incident.", kTables[i])), before[i])
+        << kTables[i];
+  }
+
+  // Silenced reports are recorded without changing their rows: their resend
+  // is found only by the look-up of recorded reports (for a new fingerprint
+  // at once; for a refire of a row, once alert_reports' key refused it).
+  Silence silence;
+  silence.id = "sil-1";
+  silence.tenant = "te,\"n\\ant{}";
+  silence.matchers = {{"alertname", MatchOp::kEqual, "A"}};
+  silence.starts_at = kT0;
+  silence.ends_at = kT0 + absl::Hours(1);
+  silence.author = "alice";
+  silence.create_time = kT0;
+  silence.update_time = kT0;
+  ASSERT_THAT(store_.CreateSilence(silence), IsOk());
+  std::vector<AlertReport> silenced;
+  for (const std::string& key : ArraySyntaxKeys()) {
+    silenced.push_back(Firing(silence.tenant, key, "A", kT0 + absl::Minutes(10)));
+    silenced.push_back(Firing(silence.tenant, key + "-new", "A", kT0));
+  }
+  auto first = Report(silenced, kT0 + absl::Minutes(4));
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(first->silenced, static_cast<int64_t>(silenced.size()));
+  const int64_t reports = Count("SELECT count(*) FROM incident.alert_reports");
+  auto again = Report(silenced, kT0 + absl::Minutes(5));
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->duplicates, static_cast<int64_t>(silenced.size()));
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.alert_reports"), reports);
+}
+
+}  // namespace
+}  // namespace agentwatch::incident
