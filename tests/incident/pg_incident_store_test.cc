@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <memory>
@@ -15,11 +16,13 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/pg.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_env.h"
 #include "incident/core/lifecycle.h"
 #include "incident/store/migrations.h"
+#include "incident/store/pg_incident_rows.h"
 #include "store_contract.h"
 #include "test_util.h"
 
@@ -32,6 +35,7 @@ using ::agentwatch::testing::StatusIs;
 using ::testing::ElementsAre;
 using testing::Firing;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::Resolved;
 using ::testing::SizeIs;
 
@@ -581,6 +585,101 @@ TEST_F(PgIncidentStoreTest, KeysThatNeedQuotingAreReadBackAndLookedUp) {
   ASSERT_THAT(again, IsOk());
   EXPECT_EQ(again->duplicates, static_cast<int64_t>(silenced.size()));
   EXPECT_EQ(Count("SELECT count(*) FROM incident.alert_reports"), reports);
+}
+
+}  // namespace
+}  // namespace agentwatch::incident
+
+namespace agentwatch::incident {
+namespace {
+
+// The plans intake's statements get under `settings` as generic plans (the
+// ones a connection keeps), one "name: node" line per plan node, on the
+// tables as they are now.
+std::string IntakeGenericPlans(common::PgPool& pool, const std::string& settings) {
+  std::string plans;
+  EXPECT_THAT(pool.WithTransaction([&](pqxx::work& txn) {
+    txn.exec(settings);
+    txn.exec("SET LOCAL plan_cache_mode = force_generic_plan");
+    for (const auto& [name, sql] : pg_rows::GenericPlannedIntakeStatements()) {
+      int params = 0;
+      for (size_t i = sql.find('$'); i != std::string::npos; i = sql.find('$', i + 1)) {
+        int n = 0;
+        for (size_t j = i + 1; j < sql.size() && sql[j] >= '0' && sql[j] <= '9'; ++j) {
+          n = n * 10 + (sql[j] - '0');
+        }
+        params = std::max(params, n);
+      }
+      txn.exec("PREPARE intake_plan_probe AS " + sql);
+      std::string execute = "EXPLAIN (COSTS OFF) EXECUTE intake_plan_probe";
+      for (int p = 1; p <= params; ++p) execute += p == 1 ? "(NULL" : ", NULL";
+      if (params > 0) execute += ")";
+      for (const auto& row : txn.exec(execute)) {
+        absl::StrAppend(&plans, name, ": ", row[0].as<std::string>(), "\n");
+      }
+      txn.exec("DEALLOCATE intake_plan_probe");
+    }
+    return absl::OkStatus();
+  }),
+              IsOk());
+  return plans;
+}
+
+// Tables of a few rows each, analyzed: where a plan made for the table's
+// size would scan it whole.
+class PgIntakeGenericPlansTest : public PgIncidentStoreTest {
+ protected:
+  void SetUp() override {
+    ASSERT_THAT(Report({Firing("acme", "fp1", "A", kT0), Firing("acme", "fp2", "A", kT0),
+                        Firing("acme", "fp3", "B", kT0)},
+                       kT0),
+                IsOk());
+    ASSERT_THAT(pool_.WithTransaction([](pqxx::work& txn) {
+      txn.exec("ANALYZE incident.alerts; ANALYZE incident.incidents; "
+               "ANALYZE incident.alert_reports");
+      return absl::OkStatus();
+    }),
+                IsOk());
+  }
+};
+
+// Under intake's settings each statement's generic plan probes indexes per
+// key: no scan of a whole table, no hash or merge join, however small the
+// tables were when the connection made it.
+TEST_F(PgIntakeGenericPlansTest, IntakeStatementsProbeIndexesWhateverTheTableSize) {
+  const std::string plans = IntakeGenericPlans(pool_, pg_rows::IntakePlanning());
+  EXPECT_THAT(plans, HasSubstr("Index Scan using alerts_fingerprint_idx"));
+  EXPECT_THAT(plans, HasSubstr("alert_reports_pkey"));
+  EXPECT_THAT(plans, HasSubstr("incidents_open_group_idx"));
+  EXPECT_THAT(plans, Not(HasSubstr("Seq Scan")));
+  EXPECT_THAT(plans, Not(HasSubstr("Bitmap")));
+  EXPECT_THAT(plans, Not(HasSubstr("Hash Join")));
+  EXPECT_THAT(plans, Not(HasSubstr("Merge Join")));
+  EXPECT_THAT(plans, Not(HasSubstr("Materialize")));
+  // Every index scan probes by the statement's keys (an Index Cond), never a
+  // whole index.
+  const std::vector<std::string> lines = absl::StrSplit(plans, '\n');
+  int index_scans = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].find("Index Scan") == std::string::npos) continue;
+    ++index_scans;
+    ASSERT_LT(i + 1, lines.size());
+    EXPECT_THAT(lines[i + 1], HasSubstr("Index Cond")) << lines[i];
+  }
+  EXPECT_GE(index_scans, 4);
+  // Intake still works on these connections: a replay is a duplicate.
+  auto replay = Report({Firing("acme", "fp1", "A", kT0)}, kT0 + absl::Minutes(1));
+  ASSERT_THAT(replay, IsOk());
+  EXPECT_EQ(replay->duplicates, 1);
+}
+
+// Generic plans without sequential scans turned off (the settings intake had
+// with custom plans) scan the small tables whole: what the test above would
+// catch.
+TEST_F(PgIntakeGenericPlansTest, WithSequentialScansAllowedGenericPlansScanSmallTables) {
+  const std::string plans = IntakeGenericPlans(
+      pool_, "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off");
+  EXPECT_THAT(plans, HasSubstr("Seq Scan on"));
 }
 
 }  // namespace

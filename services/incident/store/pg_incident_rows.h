@@ -8,6 +8,7 @@
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -80,6 +81,12 @@ absl::Time TimeOf(const pqxx::field& field);
 
 // As TimeOf; nullopt for NULL.
 std::optional<absl::Time> OptionalTimeOf(const pqxx::field& field);
+
+// Intake's planner settings (SET LOCAL statements) and the statements that
+// run under them with a generic plan kept per connection (name, SQL), for
+// tests of their plans.
+const char* IntakePlanning();
+std::vector<std::pair<std::string, std::string>> GenericPlannedIntakeStatements();
 
 // The incident in the first kIncidentColumnCount fields of `row`, selected
 // with AW_INCIDENT_COLUMNS. INTERNAL when its labels do not parse.

@@ -54,9 +54,31 @@ constexpr absl::string_view kNoEndsAt = "-infinity";
 // keys (or its tenants' firing alerts) to tables by key, so intake plans
 // without hash and merge joins: index nested loops, at a cost that follows
 // the batch, not the table.
+//
+// With sequential and bitmap scans off as well, the statements that probe
+// their tables per key through LATERAL ... LIMIT 1 (or only insert) have no
+// other plan than those probes, whatever the statistics: intake plans them
+// once per connection (a generic plan, kept) instead of at every execution.
+// Planning was ~10 us of Postgres' ~60 us per webhook alert (groups of ~65
+// alerts, ~11 statements planned each; pg_stat_statements with
+// track_planning). The statements that join their keys to a table
+// (kUpdateAlertStates, kUpdateAlerts, kSelectAlertsIn) are still planned at
+// each execution (kCustomPlans before them): as generic plans made on small
+// tables they scan the whole table once and join it in memory (a
+// Materialize under the nested loop), which grows with the table.
+// kSelectFiringAlerts, which reads every firing alert of its tenants, runs
+// under kFiringAlertsPlanning.
 constexpr char kIntakePlanning[] =
-    "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL enable_hashjoin = off; "
-    "SET LOCAL enable_mergejoin = off";
+    "SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_hashjoin = off; "
+    "SET LOCAL enable_mergejoin = off; SET LOCAL enable_seqscan = off; "
+    "SET LOCAL enable_bitmapscan = off";
+constexpr char kCustomPlans[] = "SET LOCAL plan_cache_mode = force_custom_plan";
+constexpr char kGenericPlans[] = "SET LOCAL plan_cache_mode = force_generic_plan";
+// kSelectFiringAlerts (only when the tenants have inhibition rules): planned
+// for its execution, any scan allowed; kIntakePlanning is set again after it.
+constexpr char kFiringAlertsPlanning[] =
+    "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL enable_seqscan = on; "
+    "SET LOCAL enable_bitmapscan = on";
 
 // $1 lock space, $2 JSON array of group keys. The locks are taken in hash
 // order (output expressions run after ORDER BY), so batches never deadlock.
@@ -985,6 +1007,24 @@ const std::vector<common::PgStatement>& IntakeStatements() {
 
 }  // namespace
 
+const char* pg_rows::IntakePlanning() { return kIntakePlanning; }
+
+std::vector<std::pair<std::string, std::string>> pg_rows::GenericPlannedIntakeStatements() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const common::PgStatement& s : IntakeStatements()) {
+    const std::string name = s.name;
+    // Run before kIntakePlanning (silences, rules), under kCustomPlans or
+    // under kFiringAlertsPlanning.
+    if (name == kIntakeSelectActiveSilences.name || name == kIntakeSelectTenantRules.name ||
+        name == kIntakeSelectFiringAlerts.name || name == kIntakeUpdateAlertStates.name ||
+        name == kIntakeUpdateAlerts.name || name == kIntakeSelectAlertsIn.name) {
+      continue;
+    }
+    out.emplace_back(name, s.sql);
+  }
+  return out;
+}
+
 std::string pg_rows::TimelineCopyRows(const std::vector<TimelineEntry>& entries,
                                       const std::vector<TimelineIdRun>& runs) {
   return TimelineRows(entries, runs);
@@ -1249,20 +1289,24 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
           }
           fingerprints_json.push_back(']');
         }
+        txn.exec(kCustomPlans);
         for (const pqxx::row& row :
              txn.exec_prepared(kIntakeSelectAlertsIn.name, fingerprints_json, JsonArray(held))) {
           ASSIGN_OR_RETURN(AlertState alert, ParseAlert(row));
           std::pair<std::string, std::string> key{alert.incident_id, alert.fingerprint};
           state.alerts.emplace(std::move(key), std::move(alert));
         }
+        txn.exec(kGenericPlans);
       }
 
       if (!state.inhibition_rules.empty()) {
+        txn.exec(kFiringAlertsPlanning);
         for (const pqxx::row& row :
              txn.exec_prepared(kIntakeSelectFiringAlerts.name, tenants_json)) {
           ASSIGN_OR_RETURN(AlertState alert, ParseAlert(row));
           state.firing_alerts.push_back(std::move(alert));
         }
+        txn.exec(kIntakePlanning);
       }
 
       Summaries summaries;
@@ -1312,17 +1356,9 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
         }
         if (!incidents.empty())
           txn.exec_prepared(kIntakeUpsertIncidents.name, JsonArray(incidents));
-        if (state_rows > 0) {
-          txn.exec_prepared(kIntakeUpdateAlertStates.name, s_tenant.Text(), s_incident.Text(),
-                            s_fingerprint.Text(), s_name.Text(), s_severity.Text(), s_status.Text(),
-                            s_starts.Text(), s_ends.Text(), s_source.Text(), s_url.Text(),
-                            s_update.Text());
-        }
-        if (!updated_rows.empty())
-          txn.exec_prepared(kIntakeUpdateAlerts.name, AlertRowsJson(updated_rows));
         if (!new_rows.empty()) txn.exec_prepared(kIntakeUpsertAlerts.name, AlertRowsJson(new_rows));
+        std::vector<IdRun> runs;
         if (!plan.timeline.empty()) {
-          std::vector<IdRun> runs;
           int64_t reserved = 0;
           for (const pqxx::row& row : txn.exec_prepared(
                    kIntakeReserveEntryIds.name, static_cast<int64_t>(plan.timeline.size()))) {
@@ -1334,6 +1370,19 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
                                                     " timeline entry ids for ",
                                                     plan.timeline.size(), " entries"));
           }
+        }
+        // The UPDATEs join their keys to the table (no LATERAL probe): planned
+        // for each execution (see kCustomPlans).
+        if (state_rows > 0 || !updated_rows.empty()) txn.exec(kCustomPlans);
+        if (state_rows > 0) {
+          txn.exec_prepared(kIntakeUpdateAlertStates.name, s_tenant.Text(), s_incident.Text(),
+                            s_fingerprint.Text(), s_name.Text(), s_severity.Text(), s_status.Text(),
+                            s_starts.Text(), s_ends.Text(), s_source.Text(), s_url.Text(),
+                            s_update.Text());
+        }
+        if (!updated_rows.empty())
+          txn.exec_prepared(kIntakeUpdateAlerts.name, AlertRowsJson(updated_rows));
+        if (!plan.timeline.empty()) {
           CopyRows(txn, "incident.timeline", kTimelineColumns, TimelineRows(plan.timeline, runs));
         }
       } catch (const pqxx::unique_violation& e) {
