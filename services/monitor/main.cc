@@ -22,6 +22,7 @@
 #include "monitor/core/rules.h"
 #include "monitor/jobs/alert_sweeper.h"
 #include "monitor/jobs/outbox_delivery.h"
+#include "monitor/jobs/rollup_flush_worker.h"
 #include "monitor/jobs/rollup_partition_worker.h"
 #include "monitor/jobs/slo_sweeper.h"
 #include "monitor/otlp/otlp_service.h"
@@ -62,6 +63,8 @@ int main(int argc, char** argv) {
   absl::Duration alert_sweep_interval = absl::Seconds(5);
   int64_t stream_threads = 8;
   int64_t sketch_cache_mb = 64;
+  absl::Duration rollup_flush_interval = absl::Seconds(1);
+  absl::Duration journal_sweep_age = absl::Seconds(30);
   std::string otlp_default_tenant;
 
   common::FlagSet flags("agentwatch-monitor");
@@ -91,6 +94,13 @@ int main(int argc, char** argv) {
                "memory for the quantile sketches of the rollup cells this replica last wrote, "
                "which its next writes merge into without reading them (0: always read)",
                0, 65536);
+  flags.AddDuration("rollup_flush_interval", &rollup_flush_interval,
+                    "how often the rollup cells of acknowledged batches (durable in the ingest "
+                    "journal) are applied to the rollups; other replicas' reads see this "
+                    "replica's batches within it (0: every group commit writes its rollups)");
+  flags.AddDuration("journal_sweep_age", &journal_sweep_age,
+                    "age after which any replica applies another writer's ingest journal rows "
+                    "(that writer died or stalled); at least 10 x --rollup_flush_interval");
   flags.AddString("otlp_default_tenant", &otlp_default_tenant,
                   "tenant of OTLP telemetry that names none (no agentwatch.tenant resource "
                   "attribute, no x-agentwatch-tenant header); empty rejects it");
@@ -111,6 +121,13 @@ int main(int argc, char** argv) {
   }
   if (peer_deadline <= absl::ZeroDuration()) Die("--peer_deadline: must be positive");
   if (alert_sweep_interval < absl::Seconds(1)) Die("--alert_sweep_interval: must be at least 1s");
+  if (rollup_flush_interval < absl::ZeroDuration() || rollup_flush_interval > absl::Minutes(1)) {
+    Die("--rollup_flush_interval: must be from 0 to 1m");
+  }
+  if (rollup_flush_interval > absl::ZeroDuration() &&
+      journal_sweep_age < 10 * rollup_flush_interval) {
+    Die("--journal_sweep_age: must be at least 10 x --rollup_flush_interval");
+  }
   auto runtime = common::ServiceRuntime::Create(
       {"monitor", monitor::kOutboxSchema, &monitor::Migrations(), config});
   if (!runtime.ok()) Die(std::string(runtime.status().message()));
@@ -120,6 +137,7 @@ int main(int argc, char** argv) {
   const monitor::WorkflowErrorRateRule error_rate_rule(alert_config);
   monitor::PgMonitorStoreOptions store_options;
   store_options.sketch_cache_bytes = static_cast<size_t>(sketch_cache_mb) << 20;
+  store_options.journal_rollups = rollup_flush_interval > absl::ZeroDuration();
   monitor::PgMonitorStore store(rt.pg(), {max_series_per_tenant}, {&error_rate_rule},
                                 store_options);
   monitor::RedisHealthCache health_cache(rt.redis());
@@ -167,11 +185,16 @@ int main(int argc, char** argv) {
 
   rt.AddWorker([&dispatcher] { dispatcher.Start(); }, [&dispatcher] { dispatcher.Stop(); });
   rt.AddWorker([&sweeper] { sweeper.Start(); }, [&sweeper] { sweeper.Stop(); });
-  monitor::RollupPartitionWorker partition_worker(store.partitions(), rt.clock(),
-                                                  rollup_retention);
+  monitor::RollupPartitionWorker partition_worker(store.partitions(), rt.clock(), rollup_retention);
   rt.AddWorker([&partition_worker] { partition_worker.Start(); },
                [&partition_worker] { partition_worker.Stop(); });
   rt.AddWorker([&slo_sweeper] { slo_sweeper.Start(); }, [&slo_sweeper] { slo_sweeper.Stop(); });
+  // Without the journal, the sweeper still applies what a journaling run of
+  // this replica (or another one) left.
+  monitor::RollupFlushWorker flush_worker(
+      store, rt.clock(), store_options.journal_rollups ? rollup_flush_interval : absl::Seconds(1),
+      journal_sweep_age);
+  rt.AddWorker([&flush_worker] { flush_worker.Start(); }, [&flush_worker] { flush_worker.Stop(); });
   rt.AddGrpcService(&service);
   rt.AddGrpcService(&otlp_traces);
   rt.AddGrpcService(&otlp_metrics_service);

@@ -1,8 +1,11 @@
 #include "monitor/store/pg_monitor_store.h"
 
 #include <algorithm>
+#include <deque>
 #include <map>
+#include <memory>
 #include <set>
+#include <shared_mutex>
 #include <tuple>
 #include <unordered_map>
 
@@ -18,6 +21,7 @@
 #include "monitor/core/names.h"
 #include "monitor/store/anomaly_state_store.h"
 #include "monitor/store/batch_merge.h"
+#include "monitor/store/journal_cells.h"
 #include "monitor/store/outbox_payloads.h"
 #include "monitor/store/pg_text.h"
 
@@ -169,6 +173,26 @@ WHERE s.tenant_id = $1 AND s.metric = $2 AND s.labels->>$3::text = $4::text
   AND r.bucket >= $6::timestamptz AND r.bucket < $7::timestamptz
 GROUP BY 1)sql";
 
+constexpr char kInsertJournalSql[] = R"sql(
+INSERT INTO monitor.ingest_journal (tenant_id, cells)
+SELECT t, c FROM unnest($1::text[], $2::bytea[]) AS u(t, c)
+RETURNING id, tenant_id)sql";
+
+// The rows FlushRollups applies: those still there (a sweeper may have
+// taken some); waits for a sweeper that holds one, then skips it.
+constexpr char kDeleteJournalSql[] = R"sql(
+DELETE FROM monitor.ingest_journal WHERE id = ANY($1::bigint[]) RETURNING id)sql";
+
+constexpr char kLockOldJournalSql[] = R"sql(
+SELECT id, tenant_id, cells FROM monitor.ingest_journal
+WHERE created_at <= now() - make_interval(secs => $1::float8)
+ORDER BY id
+LIMIT $2
+FOR UPDATE SKIP LOCKED)sql";
+
+constexpr char kDeleteSweptJournalSql[] = R"sql(
+DELETE FROM monitor.ingest_journal WHERE id = ANY($1::bigint[]))sql";
+
 // SumRollups of several workflows (the built-in alert's selectors: series
 // matched by their workflow label) in one statement; the literal
 // labels->>'workflow' lets each workflow probe series_workflow_idx.
@@ -265,10 +289,12 @@ constexpr common::PgStatement kEnsureAlertState{"monitor_ensure_alert_state", kE
 constexpr common::PgStatement kLockAlertState{"monitor_lock_alert_state", kLockAlertStateSql};
 constexpr common::PgStatement kSaveAlertState{"monitor_save_alert_state", kSaveAlertStateSql};
 constexpr common::PgStatement kSumWorkflowRollups{"monitor_sum_workflow_rollups",
-                                                   kSumWorkflowRollupsSql};
+                                                  kSumWorkflowRollupsSql};
 constexpr common::PgStatement kEnsureAlertStates{"monitor_ensure_alert_states",
                                                  kEnsureAlertStatesSql};
 constexpr common::PgStatement kLockAlertStates{"monitor_lock_alert_states", kLockAlertStatesSql};
+constexpr common::PgStatement kInsertJournal{"monitor_insert_journal", kInsertJournalSql};
+constexpr common::PgStatement kDeleteJournal{"monitor_delete_journal", kDeleteJournalSql};
 
 const std::vector<common::PgStatement>& GroupStatements() {
   static const std::vector<common::PgStatement> statements = {
@@ -278,7 +304,7 @@ const std::vector<common::PgStatement>& GroupStatements() {
       kIndexJoins,          kRestoreJoins,          kWriteSketches,
       kSumRollups,          kEnsureAlertState,      kLockAlertState,
       kSaveAlertState,      kSumWorkflowRollups,    kEnsureAlertStates,
-      kLockAlertStates,
+      kLockAlertStates,     kInsertJournal,         kDeleteJournal,
   };
   return statements;
 }
@@ -849,13 +875,162 @@ constexpr char kGaugesSql[] = R"sql(
 SELECT (SELECT coalesce(sum(series_count), 0)::bigint FROM monitor.tenant_series),
        (SELECT count(*) FROM monitor.outbox))sql";
 
-// RuleContext over the transaction of one batch or sweep.
+}  // namespace
+
+// The cells of the journal rows a store wrote and has not applied, each with
+// the labels of its series (for the in-memory part of SumRollups).
+class JournalPending {
+ public:
+  // One journal row: one tenant's cells in (metric, series_key, bucket)
+  // order, and the labels of each cell's series.
+  struct Row {
+    std::vector<RollupDelta> cells;
+    std::vector<std::shared_ptr<const Labels>> labels;
+  };
+
+  // Shared by a reader from before its statement until it has added the
+  // pending cells, exclusive while rows are added (after their group
+  // committed) or removed (in the transaction that applied them, just
+  // before its commit): a reader counts a cell either in the rollups or
+  // here, never in both.
+  mutable std::shared_mutex mu;
+  std::map<int64_t, Row> rows;
+  absl::Time latest_now = absl::InfinitePast();
+
+  // Adds to out[i] (by group value) the cells of the pending rows and of
+  // `group` (may be null) that selectors[i] selects in `range`, as
+  // SumRollups reads them from Postgres. mu must be held (shared).
+  void AddSums(const std::vector<RollupSelector>& selectors, const BucketRange& range,
+               const MergedGroup* group,
+               std::vector<std::map<std::string, RollupStats>>* out) const {
+    std::map<std::pair<absl::string_view, absl::string_view>, std::vector<size_t>> by_series;
+    for (size_t i = 0; i < selectors.size(); ++i) {
+      by_series[{selectors[i].tenant, selectors[i].metric}].push_back(i);
+    }
+    const auto add = [&](const RollupDelta& cell, const Labels* labels,
+                         const std::vector<size_t>& selected) {
+      if (cell.bucket < range.from || cell.bucket >= range.to || labels == nullptr) return;
+      for (const size_t i : selected) {
+        const RollupSelector& selector = selectors[i];
+        const auto match = labels->find(selector.match_label);
+        if (match == labels->end() || match->second != selector.match_value) continue;
+        const auto value = labels->find(selector.group_label);
+        (*out)[i][value == labels->end() ? std::string() : value->second].Merge(cell.stats);
+      }
+    };
+    const auto by_metric = [](const RollupDelta& cell, absl::string_view metric) {
+      return cell.metric < metric;
+    };
+    // A row is one tenant's cells sorted by metric: each selected metric is
+    // one range of it.
+    for (const auto& [id, row] : rows) {
+      if (row.cells.empty()) continue;
+      const std::string& tenant = row.cells.front().tenant;
+      for (auto it = by_series.lower_bound({tenant, absl::string_view()});
+           it != by_series.end() && it->first.first == tenant; ++it) {
+        auto cell =
+            std::lower_bound(row.cells.begin(), row.cells.end(), it->first.second, by_metric);
+        for (; cell != row.cells.end() && cell->metric == it->first.second; ++cell) {
+          add(*cell, row.labels[cell - row.cells.begin()].get(), it->second);
+        }
+      }
+    }
+    if (group == nullptr) return;
+    // The group's cells and series are in (tenant, metric, series_key)
+    // order.
+    const auto cell_before = [](const RollupDelta* cell,
+                                const std::pair<absl::string_view, absl::string_view>& key) {
+      return std::make_pair(absl::string_view(cell->tenant), absl::string_view(cell->metric)) < key;
+    };
+    const auto series_before = [](const SeriesRecord* series, const RollupDelta& cell) {
+      return std::tie(series->tenant, series->metric, series->series_key) <
+             std::tie(cell.tenant, cell.metric, cell.series_key);
+    };
+    for (const auto& [key, selected] : by_series) {
+      auto cell = std::lower_bound(group->rollups.begin(), group->rollups.end(), key, cell_before);
+      for (; cell != group->rollups.end() && (*cell)->tenant == key.first &&
+             (*cell)->metric == key.second;
+           ++cell) {
+        const auto series =
+            std::lower_bound(group->series.begin(), group->series.end(), **cell, series_before);
+        const bool found =
+            series != group->series.end() && (*series)->series_key == (*cell)->series_key &&
+            (*series)->metric == (*cell)->metric && (*series)->tenant == (*cell)->tenant;
+        add(**cell, found ? (*series)->labels.get() : nullptr, selected);
+      }
+    }
+  }
+};
+
+namespace {
+
+// The cells of several journal rows (each sorted by (tenant, metric,
+// series_key, bucket)) merged per cell, in that order (BatchAggregate's, so
+// writers lock rows in one order): a heap merge of the rows. Points into
+// the rows and into `folded`.
+absl::Status MergeJournalCells(const std::vector<const std::vector<RollupDelta>*>& rows,
+                               std::deque<RollupDelta>* folded,
+                               std::vector<const RollupDelta*>* merged) {
+  const auto key = [](const RollupDelta& cell) {
+    return std::tie(cell.tenant, cell.metric, cell.series_key, cell.bucket);
+  };
+  struct Cursor {
+    const RollupDelta* at;
+    const RollupDelta* end;
+  };
+  std::vector<Cursor> heap;
+  size_t total = 0;
+  for (const std::vector<RollupDelta>* row : rows) {
+    if (row->empty()) continue;
+    heap.push_back({row->data(), row->data() + row->size()});
+    total += row->size();
+  }
+  // std::*_heap keep the greatest first: order by the greater key.
+  const auto later = [&](const Cursor& a, const Cursor& b) { return key(*a.at) > key(*b.at); };
+  std::make_heap(heap.begin(), heap.end(), later);
+  merged->clear();
+  merged->reserve(total);
+  RollupDelta* open = nullptr;  // the folded copy of merged->back(), if any
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), later);
+    Cursor& cursor = heap.back();
+    const RollupDelta& cell = *cursor.at;
+    if (!merged->empty() && key(*merged->back()) == key(cell)) {
+      if (open == nullptr) {
+        open = &folded->emplace_back(*merged->back());
+        merged->back() = open;
+      }
+      open->stats.Merge(cell.stats);
+      if (cell.sketch.has_value()) {
+        if (!open->sketch.has_value()) open->sketch.emplace();
+        RETURN_IF_ERROR(open->sketch->Merge(*cell.sketch));
+      }
+    } else {
+      merged->push_back(&cell);
+      open = nullptr;
+    }
+    if (++cursor.at == cursor.end) {
+      heap.pop_back();
+    } else {
+      std::push_heap(heap.begin(), heap.end(), later);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// RuleContext over the transaction of one batch or sweep. With `pending`
+// (journal mode), SumRollups adds the cells not applied yet and those of
+// `group` (the group being written; may be null) to Postgres' rows.
 class PgRuleContext final : public RuleContext, public AlertRuleContext {
  public:
-  explicit PgRuleContext(pqxx::work& txn) : txn_(txn) {}
+  explicit PgRuleContext(pqxx::work& txn, const JournalPending* pending = nullptr,
+                         const MergedGroup* group = nullptr)
+      : txn_(txn), pending_(pending), group_(group) {}
 
   absl::StatusOr<std::map<std::string, RollupStats>> SumRollups(const RollupSelector& selector,
                                                                 const BucketRange& range) override {
+    std::shared_lock<std::shared_mutex> lock;
+    if (pending_ != nullptr) lock = std::shared_lock<std::shared_mutex>(pending_->mu);
     const pqxx::result rows = txn_.exec_prepared(
         kSumRollups.name, selector.tenant, selector.metric, selector.match_label,
         selector.match_value, selector.group_label, PgTimestamp(range.from), PgTimestamp(range.to));
@@ -866,6 +1041,12 @@ class PgRuleContext final : public RuleContext, public AlertRuleContext {
       stats.sum = row[2].as<double>();
       stats.min = row[3].as<double>();
       stats.max = row[4].as<double>();
+    }
+    if (pending_ != nullptr) {
+      std::vector<std::map<std::string, RollupStats>> added(1);
+      added[0] = std::move(out);
+      pending_->AddSums({selector}, range, group_, &added);
+      out = std::move(added[0]);
     }
     return out;
   }
@@ -891,6 +1072,8 @@ class PgRuleContext final : public RuleContext, public AlertRuleContext {
     if (!by_workflow) return RuleContext::SumRollupsMany(selectors, range);
     std::vector<std::map<std::string, RollupStats>> out(selectors.size());
     if (selectors.empty()) return out;
+    std::shared_lock<std::shared_mutex> lock;
+    if (pending_ != nullptr) lock = std::shared_lock<std::shared_mutex>(pending_->mu);
     std::vector<std::string> tenants, metrics, values, groups;
     for (const RollupSelector& selector : selectors) {
       tenants.push_back(selector.tenant);
@@ -899,8 +1082,8 @@ class PgRuleContext final : public RuleContext, public AlertRuleContext {
       groups.push_back(selector.group_label);
     }
     const pqxx::result rows = txn_.exec_prepared(
-        kSumWorkflowRollups.name, PgTextArray(tenants), PgTextArray(metrics),
-        PgTextArray(values), PgTextArray(groups), PgTimestamp(range.from), PgTimestamp(range.to));
+        kSumWorkflowRollups.name, PgTextArray(tenants), PgTextArray(metrics), PgTextArray(values),
+        PgTextArray(groups), PgTimestamp(range.from), PgTimestamp(range.to));
     for (const auto& row : rows) {
       const int64_t position = row[0].as<int64_t>();
       if (position < 1 || position > static_cast<int64_t>(out.size())) {
@@ -912,6 +1095,7 @@ class PgRuleContext final : public RuleContext, public AlertRuleContext {
       stats.min = row[4].as<double>();
       stats.max = row[5].as<double>();
     }
+    if (pending_ != nullptr) pending_->AddSums(selectors, range, group_, &out);
     return out;
   }
 
@@ -1079,6 +1263,8 @@ class PgRuleContext final : public RuleContext, public AlertRuleContext {
 
  private:
   pqxx::work& txn_;
+  const JournalPending* pending_;
+  const MergedGroup* group_;
   int64_t emitted_ = 0;
 };
 
@@ -1417,6 +1603,68 @@ absl::Status WriteSketchedRollups(pqxx::work& txn, const std::vector<const Rollu
   return UpsertSketchedRollups(txn, raced, cache_from, updates);
 }
 
+// Journal mode's replacement of WriteRollups in a group transaction: one
+// monitor.ingest_journal row per tenant holding the tenant's merged cells
+// (JournalCells). Fills `journaled` with the rows written (cells copied, with
+// their series' labels, for after the commit).
+absl::Status WriteJournal(pqxx::work& txn, const MergedGroup& merged, absl::Time now,
+                          JournalPending* journaled) {
+  // The cells are in (tenant, ...) order: one run per tenant.
+  std::vector<std::pair<size_t, size_t>> runs;
+  std::vector<std::string> tenants, payloads;
+  for (size_t i = 0; i < merged.rollups.size();) {
+    size_t j = i;
+    while (j < merged.rollups.size() && merged.rollups[j]->tenant == merged.rollups[i]->tenant) ++j;
+    runs.push_back({i, j});
+    tenants.push_back(merged.rollups[i]->tenant);
+    payloads.push_back(EncodeJournalCells(
+        std::vector<const RollupDelta*>(merged.rollups.begin() + static_cast<std::ptrdiff_t>(i),
+                                        merged.rollups.begin() + static_cast<std::ptrdiff_t>(j))));
+    i = j;
+  }
+  if (runs.empty()) return absl::OkStatus();
+  const std::set<std::string> distinct(tenants.begin(), tenants.end());
+  if (distinct.size() != tenants.size()) {
+    return absl::InternalError("a group's rollup cells are not in tenant order");
+  }
+  const pqxx::result ids =
+      txn.exec_prepared(kInsertJournal.name, PgTextArray(tenants), common::PgByteaArray(payloads));
+  if (ids.size() != tenants.size()) {
+    return absl::InternalError("ingest journal insert returned a different number of rows");
+  }
+  for (const auto& row : ids) {
+    const std::string tenant = row[1].as<std::string>();
+    const size_t t =
+        static_cast<size_t>(std::find(tenants.begin(), tenants.end(), tenant) - tenants.begin());
+    if (t == tenants.size()) {
+      return absl::InternalError("ingest journal insert returned a tenant it was not given");
+    }
+    JournalPending::Row pending;
+    pending.cells.reserve(runs[t].second - runs[t].first);
+    pending.labels.reserve(runs[t].second - runs[t].first);
+    // Series and cells share their order: a merge join gives each cell its
+    // series' labels.
+    size_t s = 0;
+    for (size_t i = runs[t].first; i < runs[t].second; ++i) {
+      const RollupDelta& cell = *merged.rollups[i];
+      while (s < merged.series.size() &&
+             std::tie(merged.series[s]->tenant, merged.series[s]->metric,
+                      merged.series[s]->series_key) <
+                 std::tie(cell.tenant, cell.metric, cell.series_key)) {
+        ++s;
+      }
+      const bool found =
+          s < merged.series.size() && merged.series[s]->series_key == cell.series_key &&
+          merged.series[s]->metric == cell.metric && merged.series[s]->tenant == cell.tenant;
+      pending.labels.push_back(found ? merged.series[s]->labels : nullptr);
+      pending.cells.push_back(cell);
+    }
+    journaled->rows[row[0].as<int64_t>()] = std::move(pending);
+  }
+  journaled->latest_now = std::max(journaled->latest_now, now);
+  return absl::OkStatus();
+}
+
 // The LLM usage of a group's claimed batches (in order), packed into a few
 // outbox messages (one per tenant and kMaxUsagePerMessage records) in one
 // statement; `origin` is the group's first claimed (producer_id, sequence),
@@ -1458,6 +1706,7 @@ PgMonitorStore::PgMonitorStore(common::PgPool& pool, StoreLimits limits,
       options_(std::move(options)),
       partitions_(pool),
       sketch_cache_(options_.sketch_cache_bytes),
+      pending_(std::make_unique<JournalPending>()),
       committer_(
           {options_.max_concurrent_groups, options_.max_group_events},
           [](const PendingBatch& batch) { return batch.aggregate->event_count; },
@@ -1497,13 +1746,146 @@ absl::StatusOr<CommitResult> PgMonitorStore::CommitBatch(const std::string& prod
   return std::move(batch.result);
 }
 
+PgMonitorStore::~PgMonitorStore() = default;
+
 size_t PgMonitorStore::QueuedBatches() { return committer_.Queued(); }
+
+size_t PgMonitorStore::PendingJournalRows() const {
+  std::shared_lock<std::shared_mutex> lock(pending_->mu);
+  return pending_->rows.size();
+}
+
+absl::Status PgMonitorStore::ApplyCells(pqxx::work& txn,
+                                        const std::vector<const RollupDelta*>& cells,
+                                        absl::Time now,
+                                        std::vector<SketchCellCache::Update>* sketch_updates) {
+  std::vector<int64_t> days;
+  for (const RollupDelta* cell : cells) days.push_back(UtcDay(cell->bucket));
+  std::sort(days.begin(), days.end());
+  days.erase(std::unique(days.begin(), days.end()), days.end());
+  RETURN_IF_ERROR(partitions_.EnsureDays(days, now));
+  return WriteRollups(txn, cells, now, sketch_cache_, sketch_updates);
+}
+
+absl::StatusOr<int64_t> PgMonitorStore::FlushRollups(absl::Time now) {
+  if (!options_.journal_rollups) return 0;
+  std::lock_guard<std::mutex> flush_lock(flush_mu_);
+  // The rows to apply and their cells: only this flush removes them from
+  // the map, and a sweeper only those it applied (never one this flush's
+  // DELETE returns), so the rows stay valid outside the lock.
+  std::vector<int64_t> ids;
+  std::map<int64_t, const JournalPending::Row*> rows;
+  {
+    std::shared_lock<std::shared_mutex> lock(pending_->mu);
+    for (const auto& [id, row] : pending_->rows) {
+      ids.push_back(id);
+      rows[id] = &row;
+    }
+  }
+  if (ids.empty()) return 0;
+  std::vector<int64_t> applied;
+  std::vector<SketchCellCache::Update> sketch_updates;
+  std::unique_lock<std::shared_mutex> commit_lock(pending_->mu, std::defer_lock);
+  absl::Status status;
+  for (int attempt = 0; attempt < kCommitAttempts; ++attempt) {
+    applied.clear();
+    sketch_updates.clear();
+    if (commit_lock.owns_lock()) commit_lock.unlock();
+    status = pool_.WithTransaction([&](pqxx::work& txn) -> absl::Status {
+      std::vector<const std::vector<RollupDelta>*> cells;
+      for (const auto& row : txn.exec_prepared(kDeleteJournal.name, PgInt64Array(ids))) {
+        const int64_t id = row[0].as<int64_t>();
+        const auto it = rows.find(id);
+        if (it == rows.end()) return absl::InternalError("journal delete returned another row");
+        applied.push_back(id);
+        cells.push_back(&it->second->cells);
+      }
+      std::deque<RollupDelta> folded;
+      std::vector<const RollupDelta*> merged;
+      RETURN_IF_ERROR(MergeJournalCells(cells, &folded, &merged));
+      RETURN_IF_ERROR(ApplyCells(txn, merged, now, &sketch_updates));
+      // Readers wait from here until the rows left the map: they see the
+      // cells either pending or committed.
+      commit_lock.lock();
+      return absl::OkStatus();
+    });
+    if (!absl::IsAborted(status)) break;
+  }
+  if (!status.ok()) return status;
+  // Committed: the rows applied now and those a sweeper applied before.
+  for (const int64_t id : ids) pending_->rows.erase(id);
+  commit_lock.unlock();
+  sketch_cache_.Remember(std::move(sketch_updates));
+  return static_cast<int64_t>(applied.size());
+}
+
+absl::StatusOr<int64_t> PgMonitorStore::SweepJournal(absl::Time now, absl::Duration min_age,
+                                                     int limit) {
+  std::vector<int64_t> swept;
+  std::vector<SketchCellCache::Update> sketch_updates;
+  std::unique_lock<std::shared_mutex> commit_lock(pending_->mu, std::defer_lock);
+  absl::Status status;
+  for (int attempt = 0; attempt < kCommitAttempts; ++attempt) {
+    swept.clear();
+    sketch_updates.clear();
+    if (commit_lock.owns_lock()) commit_lock.unlock();
+    status = pool_.WithTransaction([&](pqxx::work& txn) -> absl::Status {
+      const pqxx::result rows =
+          txn.exec_params(kLockOldJournalSql,
+                          absl::ToDoubleSeconds(std::max(min_age, absl::ZeroDuration())), limit);
+      if (rows.empty()) return absl::OkStatus();
+      std::vector<std::vector<RollupDelta>> decoded;
+      decoded.reserve(rows.size());
+      for (const auto& row : rows) {
+        const int64_t id = row[0].as<int64_t>();
+        absl::StatusOr<std::vector<RollupDelta>> cells =
+            DecodeJournalCells(row[1].as<std::string>(), pqxx::binarystring(row[2]).str());
+        if (!cells.ok()) {
+          return absl::DataLossError(
+              absl::StrCat("ingest journal row ", id, ": ", cells.status().message()));
+        }
+        decoded.push_back(std::move(*cells));
+        swept.push_back(id);
+      }
+      std::vector<const std::vector<RollupDelta>*> cells;
+      for (const auto& row : decoded) cells.push_back(&row);
+      std::deque<RollupDelta> folded;
+      std::vector<const RollupDelta*> merged;
+      RETURN_IF_ERROR(MergeJournalCells(cells, &folded, &merged));
+      RETURN_IF_ERROR(ApplyCells(txn, merged, now, &sketch_updates));
+      txn.exec_params(kDeleteSweptJournalSql, PgInt64Array(swept));
+      commit_lock.lock();
+      return absl::OkStatus();
+    });
+    if (!absl::IsAborted(status)) break;
+  }
+  if (!status.ok()) return status;
+  // This store's own rows among them (it stalled) are applied now.
+  if (commit_lock.owns_lock()) {
+    for (const int64_t id : swept) pending_->rows.erase(id);
+    commit_lock.unlock();
+  }
+  sketch_cache_.Remember(std::move(sketch_updates));
+  return static_cast<int64_t>(swept.size());
+}
+
+absl::Status PgMonitorStore::FlushForRead() {
+  if (!options_.journal_rollups) return absl::OkStatus();
+  absl::Time now;
+  {
+    std::shared_lock<std::shared_mutex> lock(pending_->mu);
+    if (pending_->rows.empty()) return absl::OkStatus();
+    now = pending_->latest_now;
+  }
+  return FlushRollups(now).status();
+}
 
 void PgMonitorStore::RunGroup(const std::vector<PendingBatch*>& group) {
   if (options_.before_group) options_.before_group(group.size());
   std::vector<std::string> new_series;
   std::map<std::string, RuleMetrics> rule_metrics;
   std::vector<SketchCellCache::Update> sketch_updates;
+  JournalPending journaled;
   uint64_t generation = 0;
   {
     std::lock_guard<std::mutex> lock(rules_mu_);
@@ -1514,12 +1896,13 @@ void PgMonitorStore::RunGroup(const std::vector<PendingBatch*>& group) {
     new_series.clear();
     rule_metrics.clear();
     sketch_updates.clear();
+    journaled.rows.clear();
     for (PendingBatch* b : group) {
       b->claimed = false;
       b->result = absl::UnknownError("batch not committed");
     }
     status = pool_.WithTransaction([&](pqxx::work& txn) -> absl::Status {
-      return WriteGroup(txn, group, &new_series, &rule_metrics, &sketch_updates);
+      return WriteGroup(txn, group, &new_series, &rule_metrics, &sketch_updates, &journaled);
     });
     if (!absl::IsAborted(status)) break;
   }
@@ -1535,6 +1918,12 @@ void PgMonitorStore::RunGroup(const std::vector<PendingBatch*>& group) {
   }
   // Committed: the sketches as written are what the rows now hold.
   sketch_cache_.Remember(std::move(sketch_updates));
+  if (!journaled.rows.empty()) {
+    // Pending before any batch of the group is acknowledged.
+    std::unique_lock<std::shared_mutex> lock(pending_->mu);
+    for (auto& [id, row] : journaled.rows) pending_->rows[id] = std::move(row);
+    pending_->latest_now = std::max(pending_->latest_now, journaled.latest_now);
+  }
   if (!new_series.empty()) {
     std::lock_guard<std::mutex> lock(series_mu_);
     if (known_series_.size() + new_series.size() > kMaxKnownSeries) known_series_.clear();
@@ -1549,7 +1938,8 @@ void PgMonitorStore::RunGroup(const std::vector<PendingBatch*>& group) {
 absl::Status PgMonitorStore::WriteGroup(pqxx::work& txn, const std::vector<PendingBatch*>& group,
                                         std::vector<std::string>* new_series,
                                         std::map<std::string, RuleMetrics>* rule_metrics,
-                                        std::vector<SketchCellCache::Update>* sketch_updates) {
+                                        std::vector<SketchCellCache::Update>* sketch_updates,
+                                        JournalPending* journaled) {
   // One claim for the group, in (producer_id, sequence) order so that
   // concurrent groups wait for each other in one order.
   std::vector<PendingBatch*> by_key = group;
@@ -1606,7 +1996,11 @@ absl::Status PgMonitorStore::WriteGroup(pqxx::work& txn, const std::vector<Pendi
     }
   }
   RETURN_IF_ERROR(WriteSeries(txn, unknown, limits_));
-  RETURN_IF_ERROR(WriteRollups(txn, merged.rollups, now, sketch_cache_, sketch_updates));
+  if (options_.journal_rollups) {
+    RETURN_IF_ERROR(WriteJournal(txn, merged, now, journaled));
+  } else {
+    RETURN_IF_ERROR(WriteRollups(txn, merged.rollups, now, sketch_cache_, sketch_updates));
+  }
   for (const PendingBatch* b : by_key) {
     if (!b->claimed) continue;
     EnqueueUsage(txn, aggregates,
@@ -1639,7 +2033,7 @@ absl::Status PgMonitorStore::WriteGroup(pqxx::work& txn, const std::vector<Pendi
     for_rules = &group_summary;
   }
   CommitResult group_result;
-  PgRuleContext context(txn);
+  PgRuleContext context(txn, options_.journal_rollups ? pending_.get() : nullptr, &merged);
   for (const RuleEvaluator* evaluator : evaluators_) {
     RETURN_IF_ERROR(evaluator->OnBatch(*for_rules, context, now, &group_result.alerts));
   }
@@ -1669,7 +2063,7 @@ absl::StatusOr<SweepResult> PgMonitorStore::SweepAlerts(absl::Time now, int limi
   absl::StatusOr<SweepResult> builtin =
       pool_.Transact<SweepResult>([&](pqxx::work& txn) -> absl::StatusOr<SweepResult> {
         SweepResult result;
-        PgRuleContext context(txn);
+        PgRuleContext context(txn, options_.journal_rollups ? pending_.get() : nullptr);
         for (const RuleEvaluator* evaluator : evaluators_) {
           RETURN_IF_ERROR(evaluator->OnSweep(context, now, limit, &result.alerts));
         }
@@ -1685,6 +2079,7 @@ absl::StatusOr<SweepResult> PgMonitorStore::SweepAlerts(absl::Time now, int limi
 }
 
 absl::StatusOr<SweepResult> PgMonitorStore::SweepAlertRules(absl::Time now, int limit) {
+  RETURN_IF_ERROR(FlushForRead());
   return pool_.Transact<SweepResult>([&](pqxx::work& txn) -> absl::StatusOr<SweepResult> {
     SweepResult result;
     PgRuleContext context(txn);
@@ -1712,6 +2107,7 @@ absl::StatusOr<SweepResult> PgMonitorStore::SweepAlertRules(absl::Time now, int 
 
 absl::StatusOr<std::vector<HealthRow>> PgMonitorStore::ReadHealthRows(const HealthScope& scope,
                                                                       const BucketRange& range) {
+  RETURN_IF_ERROR(FlushForRead());
   return pool_.Transact<std::vector<HealthRow>>(
       [&](pqxx::work& txn) -> absl::StatusOr<std::vector<HealthRow>> {
         const pqxx::result rows = txn.exec_params(
@@ -1739,6 +2135,7 @@ absl::StatusOr<std::vector<HealthRow>> PgMonitorStore::ReadHealthRows(const Heal
 
 absl::StatusOr<std::vector<HealthSketchRow>> PgMonitorStore::ReadHealthSketches(
     const HealthScope& scope, const BucketRange& range) {
+  RETURN_IF_ERROR(FlushForRead());
   return pool_.Transact<std::vector<HealthSketchRow>>(
       [&](pqxx::work& txn) -> absl::StatusOr<std::vector<HealthSketchRow>> {
         const pqxx::result rows = txn.exec_params(
@@ -1768,6 +2165,7 @@ absl::StatusOr<std::vector<HealthSketchRow>> PgMonitorStore::ReadHealthSketches(
 }
 
 absl::StatusOr<std::vector<StepRow>> PgMonitorStore::QuerySteps(const SeriesQuery& query) {
+  RETURN_IF_ERROR(FlushForRead());
   return pool_.Transact<std::vector<StepRow>>(
       [&](pqxx::work& txn) -> absl::StatusOr<std::vector<StepRow>> {
         std::vector<std::string> names, values;
@@ -1909,6 +2307,7 @@ absl::StatusOr<RuleWriteResult> PgMonitorStore::CreateAlertRule(const AlertRule&
   // not install its reading (the generation moved).
   ForgetRuleMetrics(rule.tenant);
   absl::Cleanup forget = [&] { ForgetRuleMetrics(rule.tenant); };
+  RETURN_IF_ERROR(FlushForRead());
   return pool_.Transact<RuleWriteResult>([&](pqxx::work& txn) -> absl::StatusOr<RuleWriteResult> {
     RuleWriteResult result;
     txn.exec_params(kLockTenantRulesSql, rule.tenant);
@@ -1954,6 +2353,7 @@ absl::StatusOr<RuleWriteResult> PgMonitorStore::UpdateAlertRule(const AlertRule&
                                                                 absl::Time now) {
   ForgetRuleMetrics(rule.tenant);
   absl::Cleanup forget = [&] { ForgetRuleMetrics(rule.tenant); };
+  RETURN_IF_ERROR(FlushForRead());
   return pool_.Transact<RuleWriteResult>([&](pqxx::work& txn) -> absl::StatusOr<RuleWriteResult> {
     const pqxx::result rows = txn.exec_params(kRuleByIdForUpdateSql, rule.id);
     if (rows.empty()) {
@@ -2039,6 +2439,8 @@ absl::StatusOr<SweepResult> PgMonitorStore::EvaluateAlertRules(const BatchAggreg
     }
     if (!watched) return SweepResult{};
   }
+  // Rules read the rollups: this replica's acknowledged batches first.
+  RETURN_IF_ERROR(FlushForRead());
   std::vector<std::string> tenants, metrics;
   for (const auto& [tenant, metric] : fed) {
     tenants.push_back(tenant);
@@ -2092,6 +2494,7 @@ absl::StatusOr<ActiveAlertPage> PgMonitorStore::ListActiveAlerts(
 absl::StatusOr<SeriesPage> PgMonitorStore::ListSeries(
     const SeriesListQuery& query, const std::optional<std::pair<std::string, std::string>>& after,
     int page_size) {
+  RETURN_IF_ERROR(FlushForRead());
   return pool_.Transact<SeriesPage>([&](pqxx::work& txn) -> absl::StatusOr<SeriesPage> {
     RETURN_IF_ERROR(CheckRegexes(txn, query.matchers, "matchers"));
     const MatcherArrays m = ToArrays(query.matchers);

@@ -30,6 +30,25 @@
 // cached after commit, the UPDATE guarded by that count); a cell another
 // replica wrote since is read, merged and written as before.
 //
+// Ingest journal (PgMonitorStoreOptions::journal_rollups): the group
+// transaction stores the group's merged rollup cells as one
+// monitor.ingest_journal row per tenant (JournalCells, lz4-compressed)
+// instead of upserting every cell, and the batches are acknowledged once it
+// commits (claims, series, journal rows and outbox together, so an
+// acknowledged batch is durable and a replay of it still a duplicate). The
+// cells stay in memory, per journal row, until FlushRollups applies them:
+// one transaction deletes the rows it covers (DELETE ... RETURNING id) and
+// upserts the merged cells of exactly the rows it deleted, so a row is
+// applied once even when SweepJournal took it first. SweepJournal applies,
+// in the transaction that deletes them, rows older than a bound (written by
+// a replica that died or stalled; FOR UPDATE SKIP LOCKED, so replicas never
+// take the same row). Reads keep read-your-writes on this replica: the
+// built-in evaluators' SumRollups add the cells not yet flushed (and the
+// group's own) to what Postgres holds; every other read of the rollups
+// (health, QuerySteps, ListSeries, alert-rule evaluations and sweeps)
+// flushes first. Another replica's acknowledged batches show once that
+// replica flushed (within its flush interval), or once swept.
+//
 // The same transaction reads which metrics of the group's tenants have
 // enabled alert rules; EvaluateAlertRules (which the api layer calls right
 // after CommitBatch) answers without a transaction for a batch that feeds no
@@ -44,6 +63,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -73,10 +93,16 @@ struct PgMonitorStoreOptions {
   // SketchCellCache; keys and serialized sketches); 0 turns it off, so that
   // every group reads the stored sketches of its cells.
   size_t sketch_cache_bytes = 64 << 20;
+  // Ingest journal (see the file comment): group commits journal their
+  // rollup cells and FlushRollups / SweepJournal apply them. Off: every
+  // group upserts its cells in its own transaction.
+  bool journal_rollups = false;
   // Test hook: called by a group's leader just before its transaction, with
   // the number of batches in the group. May be empty.
   std::function<void(size_t)> before_group;
 };
+
+class JournalPending;
 
 class PgMonitorStore final : public MonitorStore {
  public:
@@ -89,8 +115,28 @@ class PgMonitorStore final : public MonitorStore {
   PgMonitorStore(common::PgPool& pool, StoreLimits limits,
                  std::vector<const RuleEvaluator*> evaluators, PgMonitorStoreOptions options = {});
 
+  ~PgMonitorStore() override;
+
   // Batches queued for the next group transaction (for tests).
   size_t QueuedBatches();
+
+  // Journal mode: applies the journal rows this store wrote and has not
+  // applied yet (all of them at the call) to the rollups in one transaction
+  // that deletes them; rows another replica swept in between are dropped
+  // from memory, not applied again. `now` decides which sketched cells the
+  // sketch cache keeps (as for a group commit). Returns the journal rows
+  // applied. UNAVAILABLE when Postgres is; the rows then stay pending. A
+  // no-op (0) outside journal mode.
+  absl::StatusOr<int64_t> FlushRollups(absl::Time now);
+
+  // Applies and deletes, in one transaction, up to `limit` journal rows of
+  // any replica created at least `min_age` ago (by Postgres' clock) that no
+  // other transaction holds. Returns the rows applied. DATA_LOSS when a
+  // row's cells cannot be decoded (nothing is applied; the rows stay).
+  absl::StatusOr<int64_t> SweepJournal(absl::Time now, absl::Duration min_age, int limit);
+
+  // Journal rows this store wrote and has not applied (for tests).
+  size_t PendingJournalRows() const;
 
   // Lookups of the sketch cache since construction (for tests).
   SketchCellCache::Stats SketchCacheStats() const { return sketch_cache_.stats(); }
@@ -152,9 +198,16 @@ class PgMonitorStore final : public MonitorStore {
   absl::Status WriteGroup(pqxx::work& txn, const std::vector<PendingBatch*>& group,
                           std::vector<std::string>* new_series,
                           std::map<std::string, RuleMetrics>* rule_metrics,
-                          std::vector<SketchCellCache::Update>* sketch_updates);
+                          std::vector<SketchCellCache::Update>* sketch_updates,
+                          JournalPending* journaled);
   // Drops the cached rule metrics of `tenant` (after a rule write).
   void ForgetRuleMetrics(const std::string& tenant);
+  // In journal mode, FlushRollups when rows are pending (before a read).
+  absl::Status FlushForRead();
+  // Writes `cells` (merged, in key order) into the rollups inside `txn`,
+  // creating their days' partitions first.
+  absl::Status ApplyCells(pqxx::work& txn, const std::vector<const RollupDelta*>& cells,
+                          absl::Time now, std::vector<SketchCellCache::Update>* sketch_updates);
   static std::string KnownSeriesKey(const SeriesRecord& series);
 
   // Series this process saw committed, bounded (cleared when full).
@@ -168,6 +221,10 @@ class PgMonitorStore final : public MonitorStore {
   std::mutex series_mu_;
   std::unordered_set<std::string> known_series_;
   SketchCellCache sketch_cache_;
+
+  // Journal mode: the cells of the journal rows not applied yet.
+  std::unique_ptr<JournalPending> pending_;
+  std::mutex flush_mu_;  // one FlushRollups at a time
 
   common::GroupCommitter<PendingBatch> committer_;
 

@@ -1,0 +1,145 @@
+#include "monitor/store/journal_cells.h"
+
+#include <cstdint>
+#include <cstring>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+
+namespace agentwatch::monitor {
+namespace {
+
+void PutVarint(std::string& out, uint64_t value) {
+  while (value >= 0x80) {
+    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
+    value >>= 7;
+  }
+  out.push_back(static_cast<char>(value));
+}
+
+void PutDouble(std::string& out, double value) {
+  uint64_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+}
+
+void PutString(std::string& out, absl::string_view s) {
+  PutVarint(out, s.size());
+  out.append(s.data(), s.size());
+}
+
+// Reads from the front of `in`; every Get fails (false) past its end.
+class Reader {
+ public:
+  explicit Reader(absl::string_view in) : in_(in) {}
+
+  bool Varint(uint64_t* value) {
+    *value = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (in_.empty()) return false;
+      const uint8_t byte = static_cast<uint8_t>(in_.front());
+      in_.remove_prefix(1);
+      *value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) return true;
+    }
+    return false;
+  }
+  bool Double(double* value) {
+    if (in_.size() < 8) return false;
+    uint64_t bits = 0;
+    for (int i = 0; i < 8; ++i)
+      bits |= static_cast<uint64_t>(static_cast<uint8_t>(in_[i])) << (8 * i);
+    in_.remove_prefix(8);
+    std::memcpy(value, &bits, sizeof(bits));
+    return true;
+  }
+  bool String(absl::string_view* s) {
+    uint64_t size = 0;
+    if (!Varint(&size) || size > in_.size()) return false;
+    *s = in_.substr(0, size);
+    in_.remove_prefix(size);
+    return true;
+  }
+  bool empty() const { return in_.empty(); }
+  size_t left() const { return in_.size(); }
+
+ private:
+  absl::string_view in_;
+};
+
+absl::Status Corrupt(absl::string_view what) {
+  return absl::DataLossError(absl::StrCat("ingest journal cells: ", what));
+}
+
+}  // namespace
+
+std::string EncodeJournalCells(const std::vector<const RollupDelta*>& cells) {
+  std::map<absl::string_view, uint64_t> metric_index;
+  std::vector<absl::string_view> metrics;
+  for (const RollupDelta* cell : cells) {
+    if (metric_index.emplace(cell->metric, metrics.size()).second) metrics.push_back(cell->metric);
+  }
+  std::string out;
+  out.reserve(16 + cells.size() * 72);
+  out.push_back(kJournalCellsVersion);
+  PutVarint(out, metrics.size());
+  for (absl::string_view metric : metrics) PutString(out, metric);
+  PutVarint(out, cells.size());
+  for (const RollupDelta* cell : cells) {
+    PutVarint(out, metric_index.at(cell->metric));
+    PutString(out, cell->series_key);
+    PutVarint(out, static_cast<uint64_t>(absl::ToUnixSeconds(cell->bucket)));
+    PutVarint(out, static_cast<uint64_t>(cell->stats.count));
+    PutDouble(out, cell->stats.sum);
+    PutDouble(out, cell->stats.min);
+    PutDouble(out, cell->stats.max);
+    PutString(out, cell->sketch.has_value() ? cell->sketch->Serialize() : std::string());
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<RollupDelta>> DecodeJournalCells(const std::string& tenant,
+                                                            absl::string_view bytes) {
+  if (bytes.empty() || bytes[0] != kJournalCellsVersion) return Corrupt("unknown version");
+  Reader in(bytes.substr(1));
+  uint64_t metric_count = 0;
+  if (!in.Varint(&metric_count) || metric_count > in.left()) return Corrupt("truncated metrics");
+  std::vector<std::string> metrics;
+  metrics.reserve(metric_count);
+  for (uint64_t i = 0; i < metric_count; ++i) {
+    absl::string_view metric;
+    if (!in.String(&metric)) return Corrupt("truncated metric name");
+    metrics.emplace_back(metric);
+  }
+  uint64_t cell_count = 0;
+  // A cell takes at least 28 bytes (three doubles and four varints).
+  if (!in.Varint(&cell_count) || cell_count > in.left() / 28) return Corrupt("bad cell count");
+  std::vector<RollupDelta> cells(cell_count);
+  for (RollupDelta& cell : cells) {
+    uint64_t metric = 0, bucket = 0, count = 0;
+    absl::string_view key, sketch;
+    if (!in.Varint(&metric) || !in.String(&key) || !in.Varint(&bucket) || !in.Varint(&count) ||
+        !in.Double(&cell.stats.sum) || !in.Double(&cell.stats.min) || !in.Double(&cell.stats.max) ||
+        !in.String(&sketch)) {
+      return Corrupt("truncated cell");
+    }
+    if (metric >= metrics.size()) return Corrupt("metric index out of range");
+    if (count > static_cast<uint64_t>(INT64_MAX) || bucket > static_cast<uint64_t>(INT64_MAX)) {
+      return Corrupt("count or bucket out of range");
+    }
+    cell.tenant = tenant;
+    cell.metric = metrics[metric];
+    cell.series_key = std::string(key);
+    cell.bucket = absl::FromUnixSeconds(static_cast<int64_t>(bucket));
+    cell.stats.count = static_cast<int64_t>(count);
+    if (!sketch.empty()) {
+      absl::StatusOr<QuantileSketch> parsed = QuantileSketch::Deserialize(sketch);
+      if (!parsed.ok()) return Corrupt(absl::StrCat("sketch: ", parsed.status().message()));
+      cell.sketch = std::move(*parsed);
+    }
+  }
+  if (!in.empty()) return Corrupt("trailing bytes");
+  return cells;
+}
+
+}  // namespace agentwatch::monitor

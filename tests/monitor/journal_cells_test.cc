@@ -1,0 +1,94 @@
+// The ingest journal's cell encoding: a round trip keeps every field and
+// sketch, and every malformed input is DATA_LOSS (never a crash).
+#include "monitor/store/journal_cells.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "common/testing/status_matchers.h"
+#include "monitor/core/quantile_sketch.h"
+
+namespace agentwatch::monitor {
+namespace {
+
+using ::agentwatch::testing::IsOk;
+using ::agentwatch::testing::StatusIs;
+
+std::vector<RollupDelta> Cells() {
+  std::vector<RollupDelta> cells(3);
+  cells[0].metric = "workflow_runs_total";
+  cells[0].series_key = "0123456789abcdef0123456789abcdef";
+  cells[0].bucket = absl::FromUnixSeconds(1'700'000'040);
+  cells[0].stats = {7, 7, 1, 1};
+  cells[1].metric = "workflow_duration_seconds";
+  cells[1].series_key = "fedcba9876543210fedcba9876543210";
+  cells[1].bucket = absl::FromUnixSeconds(1'700'000'100);
+  cells[1].stats = {std::numeric_limits<int64_t>::max(), -2.5, -1e300, 1e300};
+  cells[1].sketch.emplace();
+  for (double v : {0.001, 0.5, 3.0, 3.0, 120.0}) cells[1].sketch->Add(v);
+  cells[2] = cells[0];
+  cells[2].bucket += absl::Minutes(1);
+  for (RollupDelta& cell : cells) cell.tenant = "acme";
+  return cells;
+}
+
+std::string Encoded() {
+  const std::vector<RollupDelta> cells = Cells();
+  std::vector<const RollupDelta*> pointers;
+  for (const RollupDelta& cell : cells) pointers.push_back(&cell);
+  return EncodeJournalCells(pointers);
+}
+
+TEST(JournalCellsTest, RoundTripKeepsEveryFieldAndSketch) {
+  const std::vector<RollupDelta> cells = Cells();
+  absl::StatusOr<std::vector<RollupDelta>> decoded = DecodeJournalCells("acme", Encoded());
+  ASSERT_THAT(decoded, IsOk());
+  ASSERT_EQ(decoded->size(), cells.size());
+  for (size_t i = 0; i < cells.size(); ++i) {
+    EXPECT_EQ((*decoded)[i].tenant, "acme");
+    EXPECT_EQ((*decoded)[i].metric, cells[i].metric);
+    EXPECT_EQ((*decoded)[i].series_key, cells[i].series_key);
+    EXPECT_EQ((*decoded)[i].bucket, cells[i].bucket);
+    EXPECT_EQ((*decoded)[i].stats, cells[i].stats);
+    ASSERT_EQ((*decoded)[i].sketch.has_value(), cells[i].sketch.has_value());
+    if (cells[i].sketch.has_value()) {
+      EXPECT_EQ((*decoded)[i].sketch->Serialize(), cells[i].sketch->Serialize());
+    }
+  }
+  EXPECT_THAT(DecodeJournalCells("acme", EncodeJournalCells({})), IsOk());
+}
+
+TEST(JournalCellsTest, EveryTruncationAndBadByteIsDataLoss) {
+  const std::string bytes = Encoded();
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_THAT(DecodeJournalCells("acme", bytes.substr(0, n)),
+                StatusIs(absl::StatusCode::kDataLoss))
+        << n;
+  }
+  EXPECT_THAT(DecodeJournalCells("acme", bytes + "x"), StatusIs(absl::StatusCode::kDataLoss));
+  std::string version = bytes;
+  version[0] = 2;
+  EXPECT_THAT(DecodeJournalCells("acme", version), StatusIs(absl::StatusCode::kDataLoss));
+  // Two metrics; the first cell's metric index (right after the names and
+  // the cell count) pointed past them.
+  std::string index = bytes;
+  const size_t names = 1 + 1 + 1 + std::string("workflow_runs_total").size() + 1 +
+                       std::string("workflow_duration_seconds").size();
+  ASSERT_EQ(index[names + 1], 0);
+  index[names + 1] = 2;
+  EXPECT_THAT(DecodeJournalCells("acme", index), StatusIs(absl::StatusCode::kDataLoss));
+  // Every single-byte change either decodes or is DATA_LOSS.
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::string changed = bytes;
+    changed[i] = static_cast<char>(changed[i] ^ 0x5a);
+    const absl::Status status = DecodeJournalCells("acme", changed).status();
+    EXPECT_TRUE(status.ok() || status.code() == absl::StatusCode::kDataLoss) << i << status;
+  }
+}
+
+}  // namespace
+}  // namespace agentwatch::monitor

@@ -1,0 +1,360 @@
+// The ingest journal (PgMonitorStore with journal_rollups) against the real
+// Postgres: a group commit journals its cells instead of upserting rollups;
+// a flush applies exactly the rows it deletes; reads on the writing replica
+// see acknowledged batches at once (the built-in alert from memory, the
+// others by flushing first) while another replica sees them once flushed;
+// a killed replica's rows are applied once by a sweeper, never twice when
+// the owner flushes after a sweep (also concurrently); replays stay
+// duplicates; a corrupt row fails the sweep and stays.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/clock.h"
+#include "common/outbox.h"
+#include "common/pg.h"
+#include "common/testing/status_matchers.h"
+#include "common/testing/test_env.h"
+#include "monitor/core/health.h"
+#include "monitor/core/query.h"
+#include "monitor/core/rollup.h"
+#include "monitor/core/rules.h"
+#include "monitor/jobs/rollup_flush_worker.h"
+#include "monitor/store/migrations.h"
+#include "monitor/store/pg_monitor_store.h"
+#include "test_events.h"
+
+namespace agentwatch::monitor {
+namespace {
+
+using ::agentwatch::testing::IsOk;
+using ::agentwatch::testing::IsOkAndHolds;
+using ::agentwatch::testing::StatusIs;
+using ::agentwatch::testing::TestDatabase;
+using fixtures::MakeEvent;
+using fixtures::MakeRun;
+
+const absl::Time kStart = absl::FromUnixSeconds(1'700'000'040);  // a whole minute
+
+std::unique_ptr<common::PgPool> MakePool(const std::string& dsn) {
+  common::PgPoolOptions options;
+  options.dsn = dsn;
+  options.size = 4;
+  return std::make_unique<common::PgPool>(options);
+}
+
+// `n` runs of `workflow` with `status`, each lasting 1..n seconds (a
+// sketched metric), at `time`.
+Batch Runs(const std::string& producer, uint64_t sequence, const std::string& workflow, int n,
+           RunStatus status, absl::Time time) {
+  Batch batch;
+  batch.producer_id = producer;
+  batch.sequence = sequence;
+  for (int i = 0; i < n; ++i) {
+    batch.events.push_back(MakeEvent(MakeRun(workflow, status, absl::Seconds(i + 1)), time));
+  }
+  return batch;
+}
+
+class JournalTest : public ::testing::Test {
+ protected:
+  JournalTest() : rule_(ErrorRateAlertConfig{}) {}
+
+  void SetUp() override {
+    pool_ = MakePool(db_.dsn());
+    ASSERT_THAT(common::ApplyMigrations(*pool_, kOutboxSchema, Migrations()), IsOk());
+    store_ = MakeStore(*pool_);
+  }
+
+  std::unique_ptr<PgMonitorStore> MakeStore(common::PgPool& pool, bool journal = true) {
+    PgMonitorStoreOptions options;
+    options.journal_rollups = journal;
+    return std::make_unique<PgMonitorStore>(pool, limits_,
+                                            std::vector<const RuleEvaluator*>{&rule_}, options);
+  }
+
+  absl::StatusOr<CommitResult> Commit(const Batch& batch, PgMonitorStore* store = nullptr) {
+    return (store ? store : store_.get())
+        ->CommitBatch(batch.producer_id, batch.sequence, AggregateBatch(batch), kStart);
+  }
+
+  int64_t Scalar(const std::string& sql) {
+    absl::StatusOr<int64_t> value =
+        pool_->Transact<int64_t>([&](pqxx::work& txn) -> absl::StatusOr<int64_t> {
+          return txn.exec(sql)[0][0].as<int64_t>(0);
+        });
+    EXPECT_THAT(value, IsOk()) << sql;
+    return value.value_or(-1);
+  }
+
+  // Runs counted in the rollups (all workflows).
+  int64_t StoredRuns() {
+    return Scalar(
+        "SELECT coalesce(sum(count), 0) FROM monitor.rollups_1m "
+        "WHERE metric = 'workflow_runs_total'");
+  }
+  int64_t JournalRows() { return Scalar("SELECT count(*) FROM monitor.ingest_journal"); }
+
+  TestDatabase db_;
+  WorkflowErrorRateRule rule_;
+  StoreLimits limits_;
+  std::unique_ptr<common::PgPool> pool_;
+  std::unique_ptr<PgMonitorStore> store_;
+};
+
+TEST_F(JournalTest, AGroupJournalsItsCellsAndAFlushAppliesThemOnce) {
+  for (uint64_t seq = 1; seq <= 3; ++seq) {
+    absl::StatusOr<CommitResult> result =
+        Commit(Runs("p", seq, "triage", 4, RunStatus::kSucceeded, kStart));
+    ASSERT_THAT(result, IsOk());
+    EXPECT_EQ(result->accepted, 4);
+  }
+  // Acknowledged: claimed and journaled, not in the rollups yet.
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.ingest_batches"), 3);
+  EXPECT_EQ(JournalRows(), 3);  // one tenant per group
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.rollups_1m"), 0);
+  EXPECT_EQ(store_->PendingJournalRows(), 3u);
+
+  EXPECT_THAT(store_->FlushRollups(kStart), IsOkAndHolds(3));
+  EXPECT_EQ(JournalRows(), 0);
+  EXPECT_EQ(store_->PendingJournalRows(), 0u);
+  EXPECT_EQ(StoredRuns(), 12);
+  // The sketched metric: sums, extremes and the merged sketch of all 12.
+  EXPECT_EQ(Scalar("SELECT sum::bigint FROM monitor.rollups_1m "
+                   "WHERE metric = 'workflow_duration_seconds'"),
+            3 * (1 + 2 + 3 + 4));
+  EXPECT_EQ(Scalar("SELECT max::bigint FROM monitor.rollups_1m "
+                   "WHERE metric = 'workflow_duration_seconds'"),
+            4);
+  SeriesQuery p99;
+  p99.metric = "workflow_duration_seconds";
+  p99.bucket_from = kStart;
+  p99.start = kStart;
+  p99.end = kStart + absl::Minutes(1);
+  p99.step = absl::Minutes(1);
+  p99.aggregation = Aggregation::kP99;
+  absl::StatusOr<std::vector<StepRow>> steps = store_->QuerySteps(p99);
+  ASSERT_THAT(steps, IsOk());
+  ASSERT_EQ(steps->size(), 1u);
+  ASSERT_TRUE((*steps)[0].sketch.has_value());
+  EXPECT_EQ((*steps)[0].sketch->count(), 12);
+
+  // Nothing left: a second flush applies nothing; a replay is a duplicate
+  // and journals nothing.
+  EXPECT_THAT(store_->FlushRollups(kStart), IsOkAndHolds(0));
+  absl::StatusOr<CommitResult> replay =
+      Commit(Runs("p", 2, "triage", 4, RunStatus::kSucceeded, kStart));
+  ASSERT_THAT(replay, IsOk());
+  EXPECT_TRUE(replay->duplicate);
+  EXPECT_EQ(JournalRows(), 0);
+  EXPECT_EQ(StoredRuns(), 12);
+}
+
+TEST_F(JournalTest, WithoutTheJournalGroupsWriteRollupsAndFlushIsANoOp) {
+  std::unique_ptr<PgMonitorStore> plain = MakeStore(*pool_, /*journal=*/false);
+  ASSERT_THAT(Commit(Runs("p", 1, "triage", 4, RunStatus::kSucceeded, kStart), plain.get()),
+              IsOk());
+  EXPECT_EQ(StoredRuns(), 4);
+  EXPECT_EQ(JournalRows(), 0);
+  EXPECT_THAT(plain->FlushRollups(kStart), IsOkAndHolds(0));
+}
+
+TEST_F(JournalTest, ThisReplicaReadsItsAcknowledgedBatchesAnotherOnceFlushed) {
+  // 5 failed runs: under min_runs (10), no alert.
+  absl::StatusOr<CommitResult> first =
+      Commit(Runs("a", 1, "triage", 5, RunStatus::kFailed, kStart));
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(first->alerts.fired, 0);
+  // Another replica's 5 failed runs: it sees only its own (nothing of the
+  // first replica is in the rollups yet), so it does not fire either.
+  std::unique_ptr<common::PgPool> other_pool = MakePool(db_.dsn());
+  std::unique_ptr<PgMonitorStore> other = MakeStore(*other_pool);
+  absl::StatusOr<CommitResult> elsewhere =
+      Commit(Runs("b", 1, "triage", 5, RunStatus::kFailed, kStart), other.get());
+  ASSERT_THAT(elsewhere, IsOk());
+  EXPECT_EQ(elsewhere->alerts.fired, 0);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.rollups_1m"), 0);
+
+  // The first replica's next 5: its built-in alert adds its pending cells
+  // and the group's own to the (empty) rollups: 10 of 10 fail, it fires.
+  absl::StatusOr<CommitResult> second =
+      Commit(Runs("a", 2, "triage", 5, RunStatus::kFailed, kStart));
+  ASSERT_THAT(second, IsOk());
+  EXPECT_EQ(second->alerts.fired, 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.rollups_1m"), 0);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_state WHERE firing"), 1);
+
+  // Reads through the store flush first: the health rows count this
+  // replica's 10 runs, and only those until the other one flushes.
+  HealthScope scope;
+  scope.tenant = "acme";
+  const BucketRange range{kStart, kStart + absl::Minutes(1)};
+  auto runs_in_health = [&]() -> int64_t {
+    absl::StatusOr<std::vector<HealthRow>> rows = store_->ReadHealthRows(scope, range);
+    EXPECT_THAT(rows, IsOk());
+    int64_t runs = 0;
+    for (const HealthRow& row : rows.value_or(std::vector<HealthRow>{})) {
+      if (row.metric == "workflow_runs_total") runs += row.count;
+    }
+    return runs;
+  };
+  EXPECT_EQ(runs_in_health(), 10);
+  EXPECT_EQ(store_->PendingJournalRows(), 0u);
+  EXPECT_EQ(JournalRows(), 1);  // the other replica's
+  EXPECT_THAT(other->FlushRollups(kStart), IsOkAndHolds(1));
+  EXPECT_EQ(runs_in_health(), 15);
+  EXPECT_EQ(JournalRows(), 0);
+}
+
+TEST_F(JournalTest, AKilledReplicasJournalIsAppliedOnceByASweeper) {
+  {
+    std::unique_ptr<common::PgPool> dead_pool = MakePool(db_.dsn());
+    std::unique_ptr<PgMonitorStore> dead = MakeStore(*dead_pool);
+    for (uint64_t seq = 1; seq <= 4; ++seq) {
+      ASSERT_THAT(Commit(Runs("dead", seq, "triage", 3, RunStatus::kSucceeded, kStart), dead.get()),
+                  IsOk());
+    }
+    EXPECT_EQ(dead->PendingJournalRows(), 4u);
+    // Destroyed without a flush: what a crash leaves.
+  }
+  EXPECT_EQ(JournalRows(), 4);
+  EXPECT_EQ(StoredRuns(), 0);
+  // Too young for the bound: left to its writer.
+  EXPECT_THAT(store_->SweepJournal(kStart, absl::Hours(1), 64), IsOkAndHolds(0));
+  EXPECT_EQ(JournalRows(), 4);
+  // Old enough (bound 0): applied and deleted in one transaction, in
+  // batches of the limit.
+  EXPECT_THAT(store_->SweepJournal(kStart, absl::ZeroDuration(), 3), IsOkAndHolds(3));
+  EXPECT_EQ(StoredRuns(), 9);
+  EXPECT_THAT(store_->SweepJournal(kStart, absl::ZeroDuration(), 3), IsOkAndHolds(1));
+  EXPECT_EQ(StoredRuns(), 12);
+  EXPECT_EQ(JournalRows(), 0);
+  EXPECT_THAT(store_->SweepJournal(kStart, absl::ZeroDuration(), 3), IsOkAndHolds(0));
+  EXPECT_EQ(StoredRuns(), 12);
+  // The dead replica's acknowledged batch, replayed to this one: duplicate.
+  absl::StatusOr<CommitResult> replay =
+      Commit(Runs("dead", 3, "triage", 3, RunStatus::kSucceeded, kStart));
+  ASSERT_THAT(replay, IsOk());
+  EXPECT_TRUE(replay->duplicate);
+  EXPECT_THAT(store_->FlushRollups(kStart), IsOkAndHolds(0));
+  EXPECT_EQ(StoredRuns(), 12);
+}
+
+TEST_F(JournalTest, AFlushAfterASweeperTookItsRowsAppliesNothingTwice) {
+  std::unique_ptr<common::PgPool> other_pool = MakePool(db_.dsn());
+  std::unique_ptr<PgMonitorStore> sweeper = MakeStore(*other_pool);
+  for (uint64_t seq = 1; seq <= 3; ++seq) {
+    ASSERT_THAT(Commit(Runs("p", seq, "triage", 2, RunStatus::kSucceeded, kStart)), IsOk());
+  }
+  // A stalled owner: another replica sweeps its rows.
+  EXPECT_THAT(sweeper->SweepJournal(kStart, absl::ZeroDuration(), 64), IsOkAndHolds(3));
+  EXPECT_EQ(StoredRuns(), 6);
+  EXPECT_EQ(store_->PendingJournalRows(), 3u);
+  // The owner's flush deletes none of them: it applies nothing, and drops
+  // them from memory.
+  EXPECT_THAT(store_->FlushRollups(kStart), IsOkAndHolds(0));
+  EXPECT_EQ(store_->PendingJournalRows(), 0u);
+  EXPECT_EQ(StoredRuns(), 6);
+  ASSERT_THAT(Commit(Runs("p", 4, "triage", 2, RunStatus::kSucceeded, kStart)), IsOk());
+  EXPECT_THAT(store_->FlushRollups(kStart), IsOkAndHolds(1));
+  EXPECT_EQ(StoredRuns(), 8);
+}
+
+TEST_F(JournalTest, OwnerFlushesAndAnotherReplicasSweepsRacingApplyEachBatchOnce) {
+  std::unique_ptr<common::PgPool> other_pool = MakePool(db_.dsn());
+  std::unique_ptr<PgMonitorStore> sweeper = MakeStore(*other_pool);
+  constexpr int kBatches = 40;
+  std::atomic<bool> done{false};
+  std::atomic<int64_t> flushed{0}, swept{0};
+  std::thread writer([&] {
+    for (int i = 1; i <= kBatches; ++i) {
+      ASSERT_THAT(Commit(Runs("p", i, absl::StrCat("wf-", i % 5), 3, RunStatus::kSucceeded,
+                              kStart + absl::Minutes(i % 3))),
+                  IsOk());
+    }
+    done = true;
+  });
+  std::thread flusher([&] {
+    for (int i = 0; i < 200 && !done; ++i) {
+      absl::StatusOr<int64_t> n = store_->FlushRollups(kStart);
+      ASSERT_THAT(n, IsOk());
+      flushed += *n;
+    }
+  });
+  std::thread sweeping([&] {
+    for (int i = 0; i < 200 && !done; ++i) {
+      absl::StatusOr<int64_t> n = sweeper->SweepJournal(kStart, absl::ZeroDuration(), 5);
+      ASSERT_THAT(n, IsOk());
+      swept += *n;
+    }
+  });
+  writer.join();
+  flusher.join();
+  sweeping.join();
+  absl::StatusOr<int64_t> last = store_->FlushRollups(kStart);
+  ASSERT_THAT(last, IsOk());
+  flushed += *last;
+  EXPECT_EQ(JournalRows(), 0);
+  EXPECT_EQ(store_->PendingJournalRows(), 0u);
+  EXPECT_EQ(flushed + swept, kBatches);
+  EXPECT_EQ(StoredRuns(), 3 * kBatches);
+  EXPECT_EQ(Scalar("SELECT sum(sum)::bigint FROM monitor.rollups_1m "
+                   "WHERE metric = 'workflow_duration_seconds'"),
+            kBatches * (1 + 2 + 3));
+}
+
+TEST_F(JournalTest, ACorruptJournalRowFailsTheSweepAndStays) {
+  std::unique_ptr<common::PgPool> dead_pool = MakePool(db_.dsn());
+  {
+    std::unique_ptr<PgMonitorStore> dead = MakeStore(*dead_pool);
+    ASSERT_THAT(Commit(Runs("dead", 1, "triage", 3, RunStatus::kSucceeded, kStart), dead.get()),
+                IsOk());
+  }
+  ASSERT_EQ(Scalar("INSERT INTO monitor.ingest_journal (tenant_id, cells) "
+                   "VALUES ('acme', '\\x01ff') RETURNING 1"),
+            1);
+  EXPECT_THAT(store_->SweepJournal(kStart, absl::ZeroDuration(), 64),
+              StatusIs(absl::StatusCode::kDataLoss));
+  // All or nothing: the valid row is not applied either.
+  EXPECT_EQ(JournalRows(), 2);
+  EXPECT_EQ(StoredRuns(), 0);
+  ASSERT_EQ(Scalar("WITH d AS (DELETE FROM monitor.ingest_journal WHERE cells = '\\x01ff' "
+                   "RETURNING 1) SELECT count(*) FROM d"),
+            1);
+  EXPECT_THAT(store_->SweepJournal(kStart, absl::ZeroDuration(), 64), IsOkAndHolds(1));
+  EXPECT_EQ(StoredRuns(), 3);
+}
+
+TEST_F(JournalTest, TheWorkerSweepsPastItsLimitAndFlushesWhenStopped) {
+  {
+    std::unique_ptr<common::PgPool> dead_pool = MakePool(db_.dsn());
+    std::unique_ptr<PgMonitorStore> dead = MakeStore(*dead_pool);
+    for (int seq = 1; seq <= RollupFlushWorker::kSweepLimit + 6; ++seq) {
+      ASSERT_THAT(Commit(Runs("dead", seq, "triage", 1, RunStatus::kSucceeded, kStart), dead.get()),
+                  IsOk());
+    }
+  }
+  common::FakeClock clock(kStart);
+  RollupFlushWorker sweeping(*store_, clock, absl::Seconds(1), absl::ZeroDuration());
+  EXPECT_THAT(sweeping.SweepOnce(), IsOkAndHolds(RollupFlushWorker::kSweepLimit + 6));
+  EXPECT_EQ(StoredRuns(), RollupFlushWorker::kSweepLimit + 6);
+
+  // Started and stopped at once: the last flush applies this replica's
+  // pending rows whatever the interval; the young rows are not swept.
+  ASSERT_THAT(Commit(Runs("p", 1, "triage", 2, RunStatus::kSucceeded, kStart)), IsOk());
+  RollupFlushWorker worker(*store_, clock, absl::Hours(1), absl::Hours(10));
+  worker.Start();
+  worker.Stop();
+  EXPECT_EQ(store_->PendingJournalRows(), 0u);
+  EXPECT_EQ(JournalRows(), 0);
+  EXPECT_EQ(StoredRuns(), RollupFlushWorker::kSweepLimit + 8);
+}
+
+}  // namespace
+}  // namespace agentwatch::monitor
