@@ -95,7 +95,9 @@ struct PgMonitorStoreOptions {
   size_t sketch_cache_bytes = 64 << 20;
   // Ingest journal (see the file comment): group commits journal their
   // rollup cells and FlushRollups / SweepJournal apply them. Off: every
-  // group upserts its cells in its own transaction.
+  // group upserts its cells in its own transaction. On, something must call
+  // FlushRollups (RollupFlushWorker does): the pending cells stay in memory
+  // until then.
   bool journal_rollups = false;
   // Test hook: called by a group's leader just before its transaction, with
   // the number of batches in the group. May be empty.
