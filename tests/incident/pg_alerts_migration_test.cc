@@ -6,7 +6,8 @@
 // more versions of each of its rows, so two state updates of every row stay
 // on its page (HOT) while a snapshot keeps the old versions. Migration 017:
 // intake's latest-row probe reads alerts_fingerprint_idx in its own order,
-// with no Sort node.
+// with no Sort node. Migration 018: alert_reports' key in time order keeps
+// every report recorded before it a duplicate.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -45,6 +46,7 @@ constexpr int kStateColumnsLast = 14;
 constexpr int kTimelinePackedEntries = 15;
 constexpr int kAlertsFillfactor30 = 16;
 constexpr int kAlertsLatestIndex = 17;
+constexpr int kAlertReportsKeyInTimeOrder = 18;
 
 common::PgPoolOptions PoolOptions(const std::string& dsn) {
   common::PgPoolOptions options;
@@ -413,6 +415,77 @@ TEST_F(PgAlertsLatestIndexTest, BeforeTheMigrationTheProbeSorts) {
   ASSERT_THAT(common::ApplyMigrations(pool_, "incident", MigrationsBefore(kAlertsLatestIndex)),
               IsOk());
   EXPECT_THAT(LatestProbePlan(), HasSubstr("Sort"));
+}
+
+}  // namespace
+}  // namespace agentwatch::incident
+
+namespace agentwatch::incident {
+namespace {
+
+constexpr char kReportsKeyDef[] =
+    "SELECT indexdef FROM pg_indexes WHERE schemaname = 'incident' "
+    "AND indexname = 'alert_reports_pkey'";
+
+// Reports recorded before migration 018 are still refused as duplicates
+// after it (firings and resolves, each with its incident), nothing is
+// written for them, and new reports are accepted as before.
+TEST_F(PgAlertsMigrationTest, ReportsRecordedBeforeTheKeyMigrationStayDuplicates) {
+  ASSERT_THAT(
+      common::ApplyMigrations(pool_, "incident", MigrationsBefore(kAlertReportsKeyInTimeOrder)),
+      IsOk());
+  std::vector<AlertReport> history;
+  for (int i = 0; i < 40; ++i) {
+    AlertReport a = Firing("acme", absl::StrCat("fp", i), "A", kT0 + absl::Seconds(i));
+    a.labels = {{"service", i % 2 == 0 ? "api" : "db"}};
+    history.push_back(a);
+    if (i % 3 == 0) history.push_back(Resolved(a, kT0 + absl::Minutes(1)));
+  }
+  ASSERT_THAT(Report(history, kT0 + absl::Minutes(2)),
+              IsOkAndHolds(Accepted(static_cast<int64_t>(history.size()))));
+  const std::string reports_before = Text(
+      "SELECT string_agg(concat_ws('|', tenant_id, fingerprint, status, starts_at, ends_at, "
+      "incident_id, received_at), E'\\n' ORDER BY fingerprint, status) "
+      "FROM incident.alert_reports");
+
+  ASSERT_THAT(common::ApplyMigrations(pool_, "incident", Migrations()), IsOk());
+  EXPECT_EQ(Text(kReportsKeyDef),
+            "CREATE UNIQUE INDEX alert_reports_pkey ON incident.alert_reports USING btree "
+            "(tenant_id, starts_at, fingerprint, status, ends_at)");
+  EXPECT_EQ(Text("SELECT string_agg(concat_ws('|', tenant_id, fingerprint, status, starts_at, "
+                 "ends_at, incident_id, received_at), E'\\n' ORDER BY fingerprint, status) "
+                 "FROM incident.alert_reports"),
+            reports_before);
+
+  const std::string timeline = Text("SELECT count(*) FROM incident.timeline_entries");
+  auto replay = Report(history, kT0 + absl::Minutes(3));
+  ASSERT_THAT(replay, IsOk());
+  EXPECT_EQ(replay->duplicates, static_cast<int64_t>(history.size()));
+  EXPECT_EQ(replay->accepted, 0);
+  EXPECT_EQ(Text("SELECT count(*) FROM incident.timeline_entries"), timeline);
+  // A duplicate answers with the incident its report joined (history[1]:
+  // fp0's resolve).
+  auto first = Report({history[1]}, kT0 + absl::Minutes(4));
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(first->incident_ids,
+            std::vector<std::string>{Text("SELECT incident_id FROM incident.alert_reports "
+                                          "WHERE fingerprint = 'fp0' AND status = 2")});
+
+  // A new report after the migration: accepted once, then a duplicate.
+  const AlertReport refire = Firing("acme", "fp1", "A", kT0 + absl::Minutes(5));
+  EXPECT_THAT(Report({refire}, kT0 + absl::Minutes(5)), IsOkAndHolds(Accepted(1)));
+  auto again = Report({refire}, kT0 + absl::Minutes(6));
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->duplicates, 1);
+}
+
+// Before migration 018 the key leads with the fingerprint (what the test
+// above would catch).
+TEST_F(PgAlertsMigrationTest, BeforeTheKeyMigrationReportsAreKeyedByFingerprint) {
+  ASSERT_THAT(
+      common::ApplyMigrations(pool_, "incident", MigrationsBefore(kAlertReportsKeyInTimeOrder)),
+      IsOk());
+  EXPECT_THAT(Text(kReportsKeyDef), HasSubstr("(tenant_id, fingerprint, status, starts_at"));
 }
 
 }  // namespace
