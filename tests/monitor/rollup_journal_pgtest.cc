@@ -21,6 +21,7 @@
 #include "common/pg.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_env.h"
+#include "monitor/core/alert_rules.h"
 #include "monitor/core/health.h"
 #include "monitor/core/query.h"
 #include "monitor/core/rollup.h"
@@ -210,6 +211,86 @@ TEST_F(JournalTest, ThisReplicaReadsItsAcknowledgedBatchesAnotherOnceFlushed) {
   EXPECT_THAT(other->FlushRollups(kStart), IsOkAndHolds(1));
   EXPECT_EQ(runs_in_health(), 15);
   EXPECT_EQ(JournalRows(), 0);
+}
+
+// A threshold rule: at least 5 failed runs of a workflow over 2 minutes,
+// selected by an equality or a regular-expression matcher.
+AlertRule FailedRunsRule(const std::string& name, MatchOp op, const std::string& status) {
+  AlertRule rule;
+  rule.name = name;
+  rule.tenant = "acme";
+  rule.condition.metric = "workflow_runs_total";
+  rule.condition.matchers = {{"status", op, status}};
+  rule.condition.group_by = {"workflow"};
+  rule.condition.comparison = Comparison::kGreaterOrEqual;
+  rule.condition.threshold = 5;
+  rule.condition.window = absl::Minutes(2);
+  rule.severity = Severity::kP2;
+  NormalizeAlertRule(&rule);
+  return rule;
+}
+
+TEST_F(JournalTest, EqualityRulesReadPendingCellsAndRegexRulesFlushFirst) {
+  ASSERT_THAT(store_->CreateAlertRule(FailedRunsRule("Equal", MatchOp::kEqual, "failed"), "",
+                                      kStart),
+              IsOk());
+  // 3 then 2 failed runs: the second evaluation counts 5 from memory, with
+  // nothing in the rollups and nothing flushed.
+  const Batch first = Runs("p", 1, "triage", 3, RunStatus::kFailed, kStart);
+  ASSERT_THAT(Commit(first), IsOk());
+  absl::StatusOr<SweepResult> evaluated =
+      store_->EvaluateAlertRules(AggregateBatch(first), kStart);
+  ASSERT_THAT(evaluated, IsOk());
+  EXPECT_EQ(evaluated->alerts.fired, 0);
+  const Batch second = Runs("p", 2, "triage", 2, RunStatus::kFailed, kStart);
+  ASSERT_THAT(Commit(second), IsOk());
+  evaluated = store_->EvaluateAlertRules(AggregateBatch(second), kStart);
+  ASSERT_THAT(evaluated, IsOk());
+  EXPECT_EQ(evaluated->alerts.fired, 1);
+  EXPECT_EQ(store_->PendingJournalRows(), 2u);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.rollups_1m"), 0);
+  EXPECT_EQ(Scalar("SELECT value::bigint FROM monitor.alert_state WHERE rule_id <> ''"), 5);
+
+  // A rule with a regular expression cannot add them in memory: the
+  // evaluation flushes, then reads Postgres, and sees the same 5 (plus 1).
+  ASSERT_THAT(store_->CreateAlertRule(FailedRunsRule("Regex", MatchOp::kRegex, "fail.*"), "",
+                                      kStart),
+              IsOk());
+  EXPECT_EQ(store_->PendingJournalRows(), 0u);  // the create evaluated it: flushed
+  const Batch third = Runs("p", 3, "triage", 1, RunStatus::kFailed, kStart);
+  ASSERT_THAT(Commit(third), IsOk());
+  EXPECT_EQ(store_->PendingJournalRows(), 1u);
+  evaluated = store_->EvaluateAlertRules(AggregateBatch(third), kStart);
+  ASSERT_THAT(evaluated, IsOk());
+  EXPECT_EQ(evaluated->alerts.fired, 0);  // the regex rule fired at its create
+  EXPECT_EQ(store_->PendingJournalRows(), 0u);
+  EXPECT_EQ(StoredRuns(), 6);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_state WHERE rule_id <> '' AND firing"),
+            2);
+  EXPECT_EQ(Scalar("SELECT min(value)::bigint FROM monitor.alert_state WHERE rule_id <> ''"), 6);
+}
+
+TEST_F(JournalTest, ANotEqualRuleCountsPendingCellsOfAbsentLabelsAsEmpty) {
+  // status != "succeeded" selects failed runs; workflow grouped, and a
+  // label no series has ("region") is "" for every cell, as in Postgres.
+  AlertRule rule = FailedRunsRule("NotSucceeded", MatchOp::kNotEqual, "succeeded");
+  rule.condition.matchers.push_back({"region", MatchOp::kEqual, ""});
+  NormalizeAlertRule(&rule);
+  ASSERT_THAT(store_->CreateAlertRule(rule, "", kStart), IsOk());
+  const Batch batch = [&] {
+    Batch b = Runs("p", 1, "triage", 5, RunStatus::kFailed, kStart);
+    for (const Event& e : Runs("p", 1, "triage", 9, RunStatus::kSucceeded, kStart).events) {
+      b.events.push_back(e);
+    }
+    return b;
+  }();
+  ASSERT_THAT(Commit(batch), IsOk());
+  absl::StatusOr<SweepResult> evaluated =
+      store_->EvaluateAlertRules(AggregateBatch(batch), kStart);
+  ASSERT_THAT(evaluated, IsOk());
+  EXPECT_EQ(evaluated->alerts.fired, 1);
+  EXPECT_EQ(store_->PendingJournalRows(), 1u);
+  EXPECT_EQ(Scalar("SELECT value::bigint FROM monitor.alert_state WHERE rule_id <> ''"), 5);
 }
 
 TEST_F(JournalTest, AKilledReplicasJournalIsAppliedOnceByASweeper) {

@@ -22,6 +22,9 @@
 //    so every series gets its samples in time order as remote write
 //    requires. Prints
 //    {"samples","seconds","samples_per_s","requests"}.
+//  --mode=rules: creates --watch_rules alert rules per tenant on the
+//    ingested workflow_runs_total (equality matchers, never firing), so that
+//    every Ingest is followed by their evaluation.
 //  --mode=alert: creates a threshold alert rule on --target and, --alerts
 //    times, ingests one threshold-crossing event and measures the time from
 //    the Ingest call to a triggered incident existing in the incident
@@ -111,6 +114,7 @@ struct Options {
   int64_t alerts = 30;
   std::string run = "r";    // producer ids of separate runs differ
   bool label_cache = true;  // mode cpu: a LabelSetCache across batches, as the server
+  int64_t watch_rules = 1;  // mode rules: rules per tenant
 };
 
 constexpr const char* kTeams[] = {"search", "support", "growth", "platform", "research"};
@@ -881,6 +885,50 @@ int RunPrometheus(const Options& o) {
   return 0;
 }
 
+// ---- Rules watching the ingested metrics -----------------------------------
+
+// Creates --watch_rules threshold rules per tenant on the ingested
+// workflow_runs_total, selected by equality matchers (status="failed",
+// workflow=<one of the workflows>) and grouped by team, with a threshold no
+// bench reaches: every batch of a tenant then evaluates them.
+int RunRules(const Options& o) {
+  auto monitor = v1::MonitorService::NewStub(MakeChannel(o.target, 102));
+  for (int64_t t = 0; t < o.tenants; ++t) {
+    for (int64_t r = 0; r < o.watch_rules; ++r) {
+      v1::CreateAlertRuleRequest request;
+      v1::AlertRule* rule = request.mutable_rule();
+      rule->set_name(absl::StrCat("BenchWatch", r));
+      rule->set_tenant(Tenant(t));
+      v1::ThresholdCondition* threshold = rule->mutable_threshold();
+      threshold->set_metric("workflow_runs_total");
+      common_v1::LabelMatcher* status = threshold->add_matchers();
+      status->set_name("status");
+      status->set_op(common_v1::MATCH_OP_EQUAL);
+      status->set_value("failed");
+      common_v1::LabelMatcher* workflow = threshold->add_matchers();
+      workflow->set_name("workflow");
+      workflow->set_op(common_v1::MATCH_OP_EQUAL);
+      workflow->set_value(kWorkflows[r % 10]);
+      threshold->set_aggregation(v1::AGGREGATION_SUM);
+      threshold->mutable_window()->set_seconds(300);
+      threshold->add_group_by("team");
+      threshold->set_comparison(v1::COMPARISON_GREATER_THAN);
+      threshold->set_threshold(1e12);
+      rule->set_severity(common_v1::SEVERITY_P3);
+      v1::AlertRule created;
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      const grpc::Status done = monitor->CreateAlertRule(&context, request, &created);
+      if (!done.ok()) {
+        std::cerr << "monitor_ingest_load: CreateAlertRule: " << done.error_message() << "\n";
+        return 1;
+      }
+    }
+  }
+  std::cout << absl::StrFormat("{\"rules\":%d}\n", o.tenants * o.watch_rules);
+  return 0;
+}
+
 // ---- Alert latency -----------------------------------------------------------
 
 int RunAlert(const Options& o) {
@@ -1001,11 +1049,13 @@ int main(int argc, char** argv) {
   flags.AddBool("label_cache", &o.label_cache,
                 "mode cpu: keep canonical label sets across batches (LabelSetCache), as the "
                 "server does");
+  flags.AddInt("watch_rules", &o.watch_rules, "mode rules: alert rules per tenant", 1, 100);
   agentwatch::common::ParseFlagsOrExit(flags, argc, argv);
   if (o.mode == "ingest") return RunIngest(o);
+  if (o.mode == "rules") return RunRules(o);
   if (o.mode == "prometheus") return RunPrometheus(o);
   if (o.mode == "alert") return RunAlert(o);
   if (o.mode == "cpu") return RunCpu(o);
-  std::cerr << "monitor_ingest_load: --mode must be ingest, prometheus or alert\n";
+  std::cerr << "monitor_ingest_load: --mode must be ingest, prometheus, alert, rules or cpu\n";
   return 2;
 }

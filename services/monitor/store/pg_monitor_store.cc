@@ -960,6 +960,51 @@ class JournalPending {
       }
     }
   }
+
+  // Whether the alert-rule reads with `matchers` can add pending cells in
+  // memory: equality matchers only (regular expressions are Postgres').
+  static bool InMemory(const std::vector<LabelMatcher>& matchers) {
+    return std::all_of(matchers.begin(), matchers.end(), [](const LabelMatcher& m) {
+      return m.op == MatchOp::kEqual || m.op == MatchOp::kNotEqual;
+    });
+  }
+
+  // Calls add(group values, cell) for each pending cell of (tenant, metric)
+  // in `range` whose series `matchers` (InMemory) select, as the rule
+  // statements (AW_WINDOW_SELECTED) select stored rows: an absent label is
+  // "". mu must be held (shared).
+  template <typename Add>
+  void ForEachSelected(const std::string& tenant, const std::string& metric,
+                       const std::vector<LabelMatcher>& matchers,
+                       const std::vector<std::string>& group_by, const BucketRange& range,
+                       Add add) const {
+    static const std::string kAbsent;
+    const auto value_of = [](const Labels& labels, const std::string& name) -> const std::string& {
+      const auto it = labels.find(name);
+      return it == labels.end() ? kAbsent : it->second;
+    };
+    for (const auto& [id, row] : rows) {
+      if (row.cells.empty() || row.cells.front().tenant != tenant) continue;
+      auto cell =
+          std::lower_bound(row.cells.begin(), row.cells.end(), metric,
+                           [](const RollupDelta& c, const std::string& m) { return c.metric < m; });
+      for (; cell != row.cells.end() && cell->metric == metric; ++cell) {
+        if (cell->bucket < range.from || cell->bucket >= range.to) continue;
+        const Labels* labels = row.labels[cell - row.cells.begin()].get();
+        if (labels == nullptr) continue;
+        const bool selected =
+            std::all_of(matchers.begin(), matchers.end(), [&](const LabelMatcher& m) {
+              const bool equal = value_of(*labels, m.name) == m.value;
+              return m.op == MatchOp::kEqual ? equal : !equal;
+            });
+        if (!selected) continue;
+        std::vector<std::string> group;
+        group.reserve(group_by.size());
+        for (const std::string& name : group_by) group.push_back(value_of(*labels, name));
+        add(std::move(group), *cell);
+      }
+    }
+  }
 };
 
 namespace {
@@ -1018,14 +1063,28 @@ absl::Status MergeJournalCells(const std::vector<const std::vector<RollupDelta>*
   return absl::OkStatus();
 }
 
+// Adds a pending cell to a group as the rule statements' rows are added.
+absl::Status AddCell(const RollupDelta& cell, bool with_sketch, GroupStats* group) {
+  group->stats.Merge(cell.stats);
+  if (with_sketch && cell.sketch.has_value()) {
+    if (!group->sketch.has_value()) group->sketch.emplace();
+    RETURN_IF_ERROR(group->sketch->Merge(*cell.sketch));
+  }
+  return absl::OkStatus();
+}
+
 // RuleContext over the transaction of one batch or sweep. With `pending`
 // (journal mode), SumRollups adds the cells not applied yet and those of
 // `group` (the group being written; may be null) to Postgres' rows.
 class PgRuleContext final : public RuleContext, public AlertRuleContext {
  public:
+  // With `needs_flush`, an alert-rule read whose matchers cannot add the
+  // pending cells in memory (JournalPending::InMemory) sets it and fails
+  // with FAILED_PRECONDITION while cells are pending: the caller flushes and
+  // evaluates again.
   explicit PgRuleContext(pqxx::work& txn, const JournalPending* pending = nullptr,
-                         const MergedGroup* group = nullptr)
-      : txn_(txn), pending_(pending), group_(group) {}
+                         const MergedGroup* group = nullptr, bool* needs_flush = nullptr)
+      : txn_(txn), pending_(pending), group_(group), needs_flush_(needs_flush) {}
 
   absl::StatusOr<std::map<std::string, RollupStats>> SumRollups(const RollupSelector& selector,
                                                                 const BucketRange& range) override {
@@ -1173,6 +1232,9 @@ class PgRuleContext final : public RuleContext, public AlertRuleContext {
       const std::string& tenant, const std::string& metric,
       const std::vector<LabelMatcher>& matchers, const std::vector<std::string>& group_by,
       const BucketRange& range, bool with_sketch) override {
+    std::shared_lock<std::shared_mutex> lock;
+    bool in_memory = false;
+    RETURN_IF_ERROR(LockForRuleRead(matchers, &lock, &in_memory));
     const MatcherArrays m = ToArrays(matchers);
     const pqxx::result rows = txn_.exec_params(
         with_sketch ? kWindowSketchesSql : kWindowGroupsSql, tenant, metric, m.names, m.ops,
@@ -1192,6 +1254,15 @@ class PgRuleContext final : public RuleContext, public AlertRuleContext {
         RETURN_IF_ERROR(group.sketch->Merge(sketch));
       }
     }
+    if (in_memory) {
+      absl::Status added = absl::OkStatus();
+      pending_->ForEachSelected(tenant, metric, matchers, group_by, range,
+                                [&](std::vector<std::string> group, const RollupDelta& cell) {
+                                  if (added.ok())
+                                    added = AddCell(cell, with_sketch, &out[std::move(group)]);
+                                });
+      RETURN_IF_ERROR(added);
+    }
     return out;
   }
 
@@ -1199,6 +1270,9 @@ class PgRuleContext final : public RuleContext, public AlertRuleContext {
       const std::string& tenant, const std::string& metric,
       const std::vector<LabelMatcher>& matchers, const std::vector<std::string>& group_by,
       const BucketRange& range, bool with_sketch) override {
+    std::shared_lock<std::shared_mutex> lock;
+    bool in_memory = false;
+    RETURN_IF_ERROR(LockForRuleRead(matchers, &lock, &in_memory));
     const MatcherArrays m = ToArrays(matchers);
     const pqxx::result rows = txn_.exec_params(
         with_sketch ? kMinuteSketchesSql : kMinuteGroupsSql, tenant, metric, m.names, m.ops,
@@ -1217,6 +1291,17 @@ class PgRuleContext final : public RuleContext, public AlertRuleContext {
         if (!group.sketch.has_value()) group.sketch.emplace();
         RETURN_IF_ERROR(group.sketch->Merge(sketch));
       }
+    }
+    if (in_memory) {
+      absl::Status added = absl::OkStatus();
+      pending_->ForEachSelected(tenant, metric, matchers, group_by, range,
+                                [&](std::vector<std::string> group, const RollupDelta& cell) {
+                                  if (added.ok()) {
+                                    added = AddCell(cell, with_sketch,
+                                                    &out[std::move(group)][cell.bucket]);
+                                  }
+                                });
+      RETURN_IF_ERROR(added);
     }
     return out;
   }
@@ -1262,9 +1347,27 @@ class PgRuleContext final : public RuleContext, public AlertRuleContext {
   }
 
  private:
+  // For an alert-rule read: a lock on the pending cells when they are to be
+  // added in memory (`*in_memory`), or FAILED_PRECONDITION when they cannot
+  // be (see the constructor).
+  absl::Status LockForRuleRead(const std::vector<LabelMatcher>& matchers,
+                               std::shared_lock<std::shared_mutex>* lock, bool* in_memory) {
+    *in_memory = false;
+    if (pending_ == nullptr || needs_flush_ == nullptr) return absl::OkStatus();
+    *lock = std::shared_lock<std::shared_mutex>(pending_->mu);
+    if (pending_->rows.empty()) return absl::OkStatus();
+    if (JournalPending::InMemory(matchers)) {
+      *in_memory = true;
+      return absl::OkStatus();
+    }
+    *needs_flush_ = true;
+    return absl::FailedPreconditionError("rollups pending for a regular-expression matcher");
+  }
+
   pqxx::work& txn_;
   const JournalPending* pending_;
   const MergedGroup* group_;
+  bool* needs_flush_;
   int64_t emitted_ = 0;
 };
 
@@ -2439,18 +2542,20 @@ absl::StatusOr<SweepResult> PgMonitorStore::EvaluateAlertRules(const BatchAggreg
     }
     if (!watched) return SweepResult{};
   }
-  // Rules read the rollups: this replica's acknowledged batches first.
-  RETURN_IF_ERROR(FlushForRead());
   std::vector<std::string> tenants, metrics;
   for (const auto& [tenant, metric] : fed) {
     tenants.push_back(tenant);
     metrics.push_back(metric);
   }
+  // Rules read the rollups and this replica's pending cells (equality
+  // matchers); a rule with a regular expression flushes them first.
+  bool needs_flush = false;
+  const JournalPending* pending = options_.journal_rollups ? pending_.get() : nullptr;
   absl::StatusOr<SweepResult> result;
   for (int attempt = 0; attempt < kCommitAttempts; ++attempt) {
     result = pool_.Transact<SweepResult>([&](pqxx::work& txn) -> absl::StatusOr<SweepResult> {
       SweepResult out;
-      PgRuleContext context(txn);
+      PgRuleContext context(txn, pending, nullptr, &needs_flush);
       for (const auto& row :
            txn.exec_params(kRulesForBatchSql, PgTextArray(tenants), PgTextArray(metrics))) {
         RETURN_IF_ERROR(EvaluateAlertRule(ReadRule(row), context, now, &out.alerts));
@@ -2458,6 +2563,15 @@ absl::StatusOr<SweepResult> PgMonitorStore::EvaluateAlertRules(const BatchAggreg
       out.outbox_enqueued = context.emitted();
       return out;
     });
+    if (needs_flush && pending != nullptr) {
+      // Rolled back; the batches acknowledged so far go to the rollups and
+      // the rules read Postgres alone.
+      needs_flush = false;
+      pending = nullptr;
+      RETURN_IF_ERROR(FlushForRead());
+      --attempt;
+      continue;
+    }
     if (!absl::IsAborted(result.status())) break;
   }
   return result;

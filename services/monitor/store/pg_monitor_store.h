@@ -44,8 +44,10 @@
 // a replica that died or stalled; FOR UPDATE SKIP LOCKED, so replicas never
 // take the same row). Reads keep read-your-writes on this replica: the
 // built-in evaluators' SumRollups add the cells not yet flushed (and the
-// group's own) to what Postgres holds; every other read of the rollups
-// (health, QuerySteps, ListSeries, alert-rule evaluations and sweeps)
+// group's own) to what Postgres holds, and so do the alert-rule reads of
+// EvaluateAlertRules whose matchers are all equalities (a rule with a
+// regular expression flushes and evaluates again); every other read of the
+// rollups (health, QuerySteps, ListSeries, rule sweeps, rule writes)
 // flushes first. Another replica's acknowledged batches show once that
 // replica flushed (within its flush interval), or once swept.
 //
