@@ -10,9 +10,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -231,15 +233,14 @@ AlertRule FailedRunsRule(const std::string& name, MatchOp op, const std::string&
 }
 
 TEST_F(JournalTest, EqualityRulesReadPendingCellsAndRegexRulesFlushFirst) {
-  ASSERT_THAT(store_->CreateAlertRule(FailedRunsRule("Equal", MatchOp::kEqual, "failed"), "",
-                                      kStart),
-              IsOk());
+  ASSERT_THAT(
+      store_->CreateAlertRule(FailedRunsRule("Equal", MatchOp::kEqual, "failed"), "", kStart),
+      IsOk());
   // 3 then 2 failed runs: the second evaluation counts 5 from memory, with
   // nothing in the rollups and nothing flushed.
   const Batch first = Runs("p", 1, "triage", 3, RunStatus::kFailed, kStart);
   ASSERT_THAT(Commit(first), IsOk());
-  absl::StatusOr<SweepResult> evaluated =
-      store_->EvaluateAlertRules(AggregateBatch(first), kStart);
+  absl::StatusOr<SweepResult> evaluated = store_->EvaluateAlertRules(AggregateBatch(first), kStart);
   ASSERT_THAT(evaluated, IsOk());
   EXPECT_EQ(evaluated->alerts.fired, 0);
   const Batch second = Runs("p", 2, "triage", 2, RunStatus::kFailed, kStart);
@@ -253,9 +254,9 @@ TEST_F(JournalTest, EqualityRulesReadPendingCellsAndRegexRulesFlushFirst) {
 
   // A rule with a regular expression cannot add them in memory: the
   // evaluation flushes, then reads Postgres, and sees the same 5 (plus 1).
-  ASSERT_THAT(store_->CreateAlertRule(FailedRunsRule("Regex", MatchOp::kRegex, "fail.*"), "",
-                                      kStart),
-              IsOk());
+  ASSERT_THAT(
+      store_->CreateAlertRule(FailedRunsRule("Regex", MatchOp::kRegex, "fail.*"), "", kStart),
+      IsOk());
   EXPECT_EQ(store_->PendingJournalRows(), 0u);  // the create evaluated it: flushed
   const Batch third = Runs("p", 3, "triage", 1, RunStatus::kFailed, kStart);
   ASSERT_THAT(Commit(third), IsOk());
@@ -265,8 +266,7 @@ TEST_F(JournalTest, EqualityRulesReadPendingCellsAndRegexRulesFlushFirst) {
   EXPECT_EQ(evaluated->alerts.fired, 0);  // the regex rule fired at its create
   EXPECT_EQ(store_->PendingJournalRows(), 0u);
   EXPECT_EQ(StoredRuns(), 6);
-  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_state WHERE rule_id <> '' AND firing"),
-            2);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_state WHERE rule_id <> '' AND firing"), 2);
   EXPECT_EQ(Scalar("SELECT min(value)::bigint FROM monitor.alert_state WHERE rule_id <> ''"), 6);
 }
 
@@ -285,12 +285,83 @@ TEST_F(JournalTest, ANotEqualRuleCountsPendingCellsOfAbsentLabelsAsEmpty) {
     return b;
   }();
   ASSERT_THAT(Commit(batch), IsOk());
-  absl::StatusOr<SweepResult> evaluated =
-      store_->EvaluateAlertRules(AggregateBatch(batch), kStart);
+  absl::StatusOr<SweepResult> evaluated = store_->EvaluateAlertRules(AggregateBatch(batch), kStart);
   ASSERT_THAT(evaluated, IsOk());
   EXPECT_EQ(evaluated->alerts.fired, 1);
   EXPECT_EQ(store_->PendingJournalRows(), 1u);
   EXPECT_EQ(Scalar("SELECT value::bigint FROM monitor.alert_state WHERE rule_id <> ''"), 5);
+}
+
+TEST_F(JournalTest, QueryStepsAddsPendingCellsForEqualityMatchersAndFlushesForRegexes) {
+  // Stored: 2 failed runs at kStart (flushed). Pending: 3 failed runs at
+  // kStart + 1m, 4 succeeded at kStart + 2m, and 5 failed runs of another
+  // tenant at kStart.
+  ASSERT_THAT(Commit(Runs("p", 1, "triage", 2, RunStatus::kFailed, kStart)), IsOk());
+  ASSERT_THAT(store_->FlushRollups(kStart), IsOkAndHolds(1));
+  ASSERT_THAT(Commit(Runs("p", 2, "triage", 3, RunStatus::kFailed, kStart + absl::Minutes(1))),
+              IsOk());
+  ASSERT_THAT(Commit(Runs("p", 3, "triage", 4, RunStatus::kSucceeded, kStart + absl::Minutes(2))),
+              IsOk());
+  Batch other = Runs("q", 1, "triage", 5, RunStatus::kFailed, kStart);
+  for (Event& e : other.events) e.tenant = "globex";
+  ASSERT_THAT(Commit(other), IsOk());
+  ASSERT_EQ(store_->PendingJournalRows(), 3u);
+
+  SeriesQuery query;
+  query.metric = "workflow_runs_total";
+  query.tenant = "acme";
+  query.matchers = {{"workflow", MatchOp::kEqual, "triage"}};
+  query.group_by = {"status"};
+  query.bucket_from = kStart;
+  query.start = kStart;
+  query.end = kStart + absl::Minutes(4);
+  query.step = absl::Minutes(2);  // steps aligned to 120 s of the epoch
+  query.aggregation = Aggregation::kSum;
+  // The rows of one group and step summed, as the callers do.
+  auto sums = [&](const SeriesQuery& q) {
+    std::map<std::pair<std::string, int64_t>, int64_t> out;
+    absl::StatusOr<std::vector<StepRow>> rows = store_->QuerySteps(q);
+    EXPECT_THAT(rows, IsOk());
+    for (const StepRow& row : rows.value_or(std::vector<StepRow>{})) {
+      out[{row.group_values.empty() ? "" : row.group_values[0],
+           absl::ToUnixSeconds(row.step_start)}] += row.stats.count;
+    }
+    return out;
+  };
+  std::map<std::pair<std::string, int64_t>, int64_t> expected;
+  for (const auto& [offset, status, n] : std::vector<std::tuple<int, std::string, int64_t>>{
+           {0, "failed", 2}, {60, "failed", 3}, {120, "succeeded", 4}}) {
+    const int64_t t = absl::ToUnixSeconds(kStart) + offset;
+    expected[{status, t / 120 * 120}] += n;
+  }
+  EXPECT_EQ(sums(query), expected);
+  EXPECT_EQ(store_->PendingJournalRows(), 3u);  // read without a flush
+  EXPECT_EQ(StoredRuns(), 2);
+
+  // Every tenant: the other tenant's 5 failed runs count too.
+  query.tenant = "";
+  expected[{"failed", absl::ToUnixSeconds(kStart) / 120 * 120}] += 5;
+  EXPECT_EQ(sums(query), expected);
+
+  // P99: the merged sketch of stored and pending cells of acme.
+  SeriesQuery p99 = query;
+  p99.tenant = "acme";
+  p99.metric = "workflow_duration_seconds";
+  p99.group_by = {};
+  p99.step = absl::Minutes(4);
+  p99.aggregation = Aggregation::kP99;
+  absl::StatusOr<std::vector<StepRow>> rows = store_->QuerySteps(p99);
+  ASSERT_THAT(rows, IsOk());
+  int64_t sketched = 0;
+  for (const StepRow& row : *rows) sketched += row.sketch.has_value() ? row.sketch->count() : 0;
+  EXPECT_EQ(sketched, 2 + 3 + 4);
+  EXPECT_EQ(store_->PendingJournalRows(), 3u);
+
+  // A regular expression is Postgres': the query flushes first, same sums.
+  query.matchers = {{"workflow", MatchOp::kRegex, "tri.*"}};
+  EXPECT_EQ(sums(query), expected);
+  EXPECT_EQ(store_->PendingJournalRows(), 0u);
+  EXPECT_EQ(StoredRuns(), 2 + 3 + 4 + 5);
 }
 
 TEST_F(JournalTest, AKilledReplicasJournalIsAppliedOnceByASweeper) {

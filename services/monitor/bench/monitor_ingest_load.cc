@@ -23,8 +23,9 @@
 //    requires. Prints
 //    {"samples","seconds","samples_per_s","requests"}.
 //  --mode=rules: creates --watch_rules alert rules per tenant on the
-//    ingested workflow_runs_total (equality matchers, never firing), so that
-//    every Ingest is followed by their evaluation.
+//    ingested workflow_runs_total (equality matchers, never firing) and
+//    --watch_slos availability SLOs of one workflow's runs per tenant, so
+//    that every Ingest is followed by their evaluation.
 //  --mode=alert: creates a threshold alert rule on --target and, --alerts
 //    times, ingests one threshold-crossing event and measures the time from
 //    the Ingest call to a triggered incident existing in the incident
@@ -115,6 +116,7 @@ struct Options {
   std::string run = "r";    // producer ids of separate runs differ
   bool label_cache = true;  // mode cpu: a LabelSetCache across batches, as the server
   int64_t watch_rules = 1;  // mode rules: rules per tenant
+  int64_t watch_slos = 0;   // mode rules: availability SLOs per tenant
 };
 
 constexpr const char* kTeams[] = {"search", "support", "growth", "platform", "research"};
@@ -925,7 +927,30 @@ int RunRules(const Options& o) {
       }
     }
   }
-  std::cout << absl::StrFormat("{\"rules\":%d}\n", o.tenants * o.watch_rules);
+  // Availability SLOs of one workflow's runs each: every batch of the
+  // tenant then evaluates their burn rates (QuerySteps over 6 h of minutes).
+  for (int64_t t = 0; t < o.tenants; ++t) {
+    for (int64_t r = 0; r < o.watch_slos; ++r) {
+      v1::CreateSloRequest request;
+      v1::Slo* slo = request.mutable_slo();
+      slo->set_name(absl::StrCat("BenchSlo", r));
+      slo->mutable_scope()->set_tenant(Tenant(t));
+      slo->mutable_scope()->set_workflow(kWorkflows[r % 10]);
+      slo->set_subject(v1::SLO_SUBJECT_WORKFLOW_RUNS);
+      slo->set_sli_kind(v1::SLI_KIND_AVAILABILITY);
+      slo->set_objective(0.5);
+      v1::Slo created;
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      const grpc::Status done = monitor->CreateSlo(&context, request, &created);
+      if (!done.ok()) {
+        std::cerr << "monitor_ingest_load: CreateSlo: " << done.error_message() << "\n";
+        return 1;
+      }
+    }
+  }
+  std::cout << absl::StrFormat("{\"rules\":%d,\"slos\":%d}\n", o.tenants * o.watch_rules,
+                               o.tenants * o.watch_slos);
   return 0;
 }
 
@@ -1049,7 +1074,8 @@ int main(int argc, char** argv) {
   flags.AddBool("label_cache", &o.label_cache,
                 "mode cpu: keep canonical label sets across batches (LabelSetCache), as the "
                 "server does");
-  flags.AddInt("watch_rules", &o.watch_rules, "mode rules: alert rules per tenant", 1, 100);
+  flags.AddInt("watch_rules", &o.watch_rules, "mode rules: alert rules per tenant", 0, 100);
+  flags.AddInt("watch_slos", &o.watch_slos, "mode rules: availability SLOs per tenant", 0, 100);
   agentwatch::common::ParseFlagsOrExit(flags, argc, argv);
   if (o.mode == "ingest") return RunIngest(o);
   if (o.mode == "rules") return RunRules(o);

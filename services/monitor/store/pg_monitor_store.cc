@@ -970,9 +970,9 @@ class JournalPending {
   }
 
   // Calls add(group values, cell) for each pending cell of (tenant, metric)
-  // in `range` whose series `matchers` (InMemory) select, as the rule
-  // statements (AW_WINDOW_SELECTED) select stored rows: an absent label is
-  // "". mu must be held (shared).
+  // in `range` whose series `matchers` (InMemory) select, as the rule and
+  // step statements select stored rows: an absent label is "", an empty
+  // `tenant` takes every tenant. mu must be held (shared).
   template <typename Add>
   void ForEachSelected(const std::string& tenant, const std::string& metric,
                        const std::vector<LabelMatcher>& matchers,
@@ -984,7 +984,7 @@ class JournalPending {
       return it == labels.end() ? kAbsent : it->second;
     };
     for (const auto& [id, row] : rows) {
-      if (row.cells.empty() || row.cells.front().tenant != tenant) continue;
+      if (row.cells.empty() || (!tenant.empty() && row.cells.front().tenant != tenant)) continue;
       auto cell =
           std::lower_bound(row.cells.begin(), row.cells.end(), metric,
                            [](const RollupDelta& c, const std::string& m) { return c.metric < m; });
@@ -2268,9 +2268,15 @@ absl::StatusOr<std::vector<HealthSketchRow>> PgMonitorStore::ReadHealthSketches(
 }
 
 absl::StatusOr<std::vector<StepRow>> PgMonitorStore::QuerySteps(const SeriesQuery& query) {
-  RETURN_IF_ERROR(FlushForRead());
+  // This replica's pending cells are added in memory for equality
+  // matchers (the callers merge the rows of one group and step), flushed
+  // first otherwise.
+  const bool in_memory = options_.journal_rollups && JournalPending::InMemory(query.matchers);
+  if (!in_memory) RETURN_IF_ERROR(FlushForRead());
   return pool_.Transact<std::vector<StepRow>>(
       [&](pqxx::work& txn) -> absl::StatusOr<std::vector<StepRow>> {
+        std::shared_lock<std::shared_mutex> pending_lock;
+        if (in_memory) pending_lock = std::shared_lock<std::shared_mutex>(pending_->mu);
         std::vector<std::string> names, values;
         std::vector<int64_t> ops;
         for (size_t i = 0; i < query.matchers.size(); ++i) {
@@ -2317,6 +2323,29 @@ absl::StatusOr<std::vector<StepRow>> PgMonitorStore::QuerySteps(const SeriesQuer
             ASSIGN_OR_RETURN(step.sketch, ReadSketch(row[6], query.metric));
           }
           out.push_back(std::move(step));
+        }
+        if (in_memory) {
+          const int64_t step_s = std::max<int64_t>(1, absl::ToInt64Seconds(query.step));
+          std::map<std::pair<std::vector<std::string>, int64_t>, StepRow> added;
+          absl::Status merged = absl::OkStatus();
+          pending_->ForEachSelected(query.tenant, query.metric, query.matchers, query.group_by,
+                                    {query.bucket_from, query.end},
+                                    [&](std::vector<std::string> group, const RollupDelta& cell) {
+                                      const int64_t bucket = absl::ToUnixSeconds(cell.bucket);
+                                      const int64_t start =
+                                          (bucket >= 0 ? bucket : bucket - step_s + 1) / step_s *
+                                          step_s;
+                                      StepRow& row = added[{group, start}];
+                                      row.group_values = std::move(group);
+                                      row.step_start = absl::FromUnixSeconds(start);
+                                      row.stats.Merge(cell.stats);
+                                      if (quantile && cell.sketch.has_value() && merged.ok()) {
+                                        if (!row.sketch.has_value()) row.sketch.emplace();
+                                        merged = row.sketch->Merge(*cell.sketch);
+                                      }
+                                    });
+          RETURN_IF_ERROR(merged);
+          for (auto& [key, row] : added) out.push_back(std::move(row));
         }
         // AssembleSeries merges the rows of one group and step.
         return out;

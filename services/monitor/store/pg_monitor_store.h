@@ -45,9 +45,9 @@
 // take the same row). Reads keep read-your-writes on this replica: the
 // built-in evaluators' SumRollups add the cells not yet flushed (and the
 // group's own) to what Postgres holds, and so do the alert-rule reads of
-// EvaluateAlertRules whose matchers are all equalities (a rule with a
-// regular expression flushes and evaluates again); every other read of the
-// rollups (health, QuerySteps, ListSeries, rule sweeps, rule writes)
+// EvaluateAlertRules and QuerySteps (QuerySeries, SLOs) when their matchers
+// are all equalities (with a regular expression they flush first); every
+// other read of the rollups (health, ListSeries, rule sweeps, rule writes)
 // flushes first. Another replica's acknowledged batches show once that
 // replica flushed (within its flush interval), or once swept.
 //
