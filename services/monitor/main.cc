@@ -193,7 +193,7 @@ int main(int argc, char** argv) {
   // this replica (or another one) left.
   monitor::RollupFlushWorker flush_worker(
       store, rt.clock(), store_options.journal_rollups ? rollup_flush_interval : absl::Seconds(1),
-      journal_sweep_age);
+      journal_sweep_age, &metrics);
   rt.AddWorker([&flush_worker] { flush_worker.Start(); }, [&flush_worker] { flush_worker.Stop(); });
   rt.AddGrpcService(&service);
   rt.AddGrpcService(&otlp_traces);

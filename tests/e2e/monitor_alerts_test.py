@@ -219,7 +219,9 @@ class MonitorAlertsTest(unittest.TestCase):
         self.assertEqual(status, 200)
         for name in ("agentwatch_monitor_alert_evaluation_lag_seconds_count",
                      "agentwatch_monitor_active_series", "agentwatch_monitor_outbox_depth",
-                     'agentwatch_monitor_events_rejected_total{reason="invalid"}'):
+                     'agentwatch_monitor_events_rejected_total{reason="invalid"}',
+                     "agentwatch_monitor_ingest_journal_pending_rows",
+                     "agentwatch_monitor_ingest_journal_swept_rows_total"):
             self.assertIn(name, metrics)
 
 

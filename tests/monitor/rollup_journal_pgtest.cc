@@ -23,6 +23,7 @@
 #include "common/pg.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_env.h"
+#include "monitor/api/monitor_metrics.h"
 #include "monitor/core/alert_rules.h"
 #include "monitor/core/health.h"
 #include "monitor/core/query.h"
@@ -506,6 +507,34 @@ TEST_F(JournalTest, TheWorkerSweepsPastItsLimitAndFlushesWhenStopped) {
   EXPECT_EQ(store_->PendingJournalRows(), 0u);
   EXPECT_EQ(JournalRows(), 0);
   EXPECT_EQ(StoredRuns(), RollupFlushWorker::kSweepLimit + 8);
+}
+
+// The loop's sweeps and flushes reach the service's metrics: rows swept from
+// a dead writer, flushes by result and this replica's pending rows.
+TEST_F(JournalTest, TheWorkerCountsSweptRowsFlushesAndPendingRows) {
+  {
+    std::unique_ptr<common::PgPool> dead_pool = MakePool(db_.dsn());
+    std::unique_ptr<PgMonitorStore> dead = MakeStore(*dead_pool);
+    for (int seq = 1; seq <= 3; ++seq) {
+      ASSERT_THAT(Commit(Runs("dead", seq, "triage", 1, RunStatus::kSucceeded, kStart), dead.get()),
+                  IsOk());
+    }
+  }
+  prometheus::Registry registry;
+  MonitorMetrics metrics(registry, "agentwatch_monitor");
+  metrics.journal_pending_rows.Set(7);  // a stale figure the flush must replace
+  common::FakeClock clock(kStart);
+  // The loop sweeps first, so Start then Stop sweeps once and flushes once.
+  RollupFlushWorker worker(*store_, clock, absl::Hours(1), absl::ZeroDuration(), &metrics);
+  worker.Start();
+  worker.Stop();
+  EXPECT_EQ(StoredRuns(), 3);
+  EXPECT_EQ(metrics.journal_swept_rows.Value(), 3);
+  EXPECT_EQ(metrics.journal_sweeps.Add({{"result", "ok"}}).Value(), 1);
+  EXPECT_EQ(metrics.journal_sweeps.Add({{"result", "error"}}).Value(), 0);
+  EXPECT_EQ(metrics.rollup_flushes.Add({{"result", "ok"}}).Value(), 1);
+  EXPECT_EQ(metrics.rollup_flushes.Add({{"result", "error"}}).Value(), 0);
+  EXPECT_EQ(metrics.journal_pending_rows.Value(), 0);
 }
 
 }  // namespace

@@ -43,7 +43,39 @@ MonitorMetrics::MonitorMetrics(prometheus::Registry& registry, const std::string
                        .Help("Outbox messages not yet delivered to incident or cost "
                              "(refreshed every alert sweep)")
                        .Register(registry)
-                       .Add({})) {}
+                       .Add({})),
+      journal_pending_rows(prometheus::BuildGauge()
+                               .Name(prefix + "_ingest_journal_pending_rows")
+                               .Help("Ingest journal rows this replica acknowledged and has "
+                                     "not applied to the rollups yet (after each flush)")
+                               .Register(registry)
+                               .Add({})),
+      rollup_flushes(prometheus::BuildCounter()
+                         .Name(prefix + "_rollup_flushes_total")
+                         .Help("Flushes of this replica's ingest journal into the rollups, by "
+                               "result: ok, error (the rows stay and are retried)")
+                         .Register(registry)),
+      journal_sweeps(prometheus::BuildCounter()
+                         .Name(prefix + "_ingest_journal_sweeps_total")
+                         .Help("Sweeps of other writers' old ingest journal rows, by result: "
+                               "ok, error")
+                         .Register(registry)),
+      journal_swept_rows(prometheus::BuildCounter()
+                             .Name(prefix + "_ingest_journal_swept_rows_total")
+                             .Help("Ingest journal rows of other (dead or stalled) writers this "
+                                   "replica applied")
+                             .Register(registry)
+                             .Add({})) {}
+
+void MonitorMetrics::RollupFlushed(bool ok, int64_t pending_rows) {
+  rollup_flushes.Add({{"result", ok ? "ok" : "error"}}).Increment();
+  journal_pending_rows.Set(static_cast<double>(pending_rows));
+}
+
+void MonitorMetrics::JournalSwept(bool ok, int64_t rows) {
+  journal_sweeps.Add({{"result", ok ? "ok" : "error"}}).Increment();
+  if (rows > 0) journal_swept_rows.Increment(static_cast<double>(rows));
+}
 
 void MonitorMetrics::SetStoreFigures(int64_t series, int64_t depth) {
   active_series.Set(static_cast<double>(series));

@@ -8,6 +8,10 @@
 //   agentwatch_monitor_alert_evaluation_failures_total
 //   agentwatch_monitor_active_series (gauge)
 //   agentwatch_monitor_outbox_depth (gauge)
+//   agentwatch_monitor_ingest_journal_pending_rows (gauge)
+//   agentwatch_monitor_rollup_flushes_total{result}
+//   agentwatch_monitor_ingest_journal_sweeps_total{result}
+//   agentwatch_monitor_ingest_journal_swept_rows_total
 #pragma once
 
 #include <prometheus/counter.h>
@@ -44,6 +48,11 @@ struct MonitorMetrics {
   void AlertEvaluationFailed();
   // The store's figures, refreshed periodically.
   void SetStoreFigures(int64_t active_series, int64_t outbox_depth);
+  // A rollup flush of this replica's ingest journal ended (`ok` or not), with
+  // `pending_rows` journal rows of this replica still not applied after it.
+  void RollupFlushed(bool ok, int64_t pending_rows);
+  // A sweep of other writers' journal rows ended; `rows` applied by it.
+  void JournalSwept(bool ok, int64_t rows);
 
   prometheus::Counter& events_ingested;
   prometheus::Family<prometheus::Counter>& events_rejected;
@@ -56,6 +65,12 @@ struct MonitorMetrics {
   // Series of every tenant; outbox messages not yet delivered.
   prometheus::Gauge& active_series;
   prometheus::Gauge& outbox_depth;
+  // Ingest journal: rows this replica wrote and has not applied to the
+  // rollups yet; flushes and sweeps by result; rows swept.
+  prometheus::Gauge& journal_pending_rows;
+  prometheus::Family<prometheus::Counter>& rollup_flushes;
+  prometheus::Family<prometheus::Counter>& journal_sweeps;
+  prometheus::Counter& journal_swept_rows;
 };
 
 }  // namespace agentwatch::monitor

@@ -8,8 +8,13 @@
 namespace agentwatch::monitor {
 
 RollupFlushWorker::RollupFlushWorker(PgMonitorStore& store, common::Clock& clock,
-                                     absl::Duration flush_interval, absl::Duration sweep_age)
-    : store_(store), clock_(clock), flush_interval_(flush_interval), sweep_age_(sweep_age) {}
+                                     absl::Duration flush_interval, absl::Duration sweep_age,
+                                     MonitorMetrics* metrics)
+    : store_(store),
+      clock_(clock),
+      flush_interval_(flush_interval),
+      sweep_age_(sweep_age),
+      metrics_(metrics) {}
 
 RollupFlushWorker::~RollupFlushWorker() { Stop(); }
 
@@ -30,9 +35,16 @@ void RollupFlushWorker::Stop() {
   wake_.notify_all();
   if (!thread_.joinable()) return;
   thread_.join();
-  if (absl::StatusOr<int64_t> flushed = store_.FlushRollups(clock_.Now()); !flushed.ok()) {
-    common::LogWarning("final rollup flush failed; the journal rows stay for the sweepers",
-                       {{"error", flushed.status().ToString()}});
+  Flush("final rollup flush failed; the journal rows stay for the sweepers");
+}
+
+void RollupFlushWorker::Flush(const char* failure_message) {
+  const absl::StatusOr<int64_t> flushed = store_.FlushRollups(clock_.Now());
+  if (metrics_ != nullptr) {
+    metrics_->RollupFlushed(flushed.ok(), static_cast<int64_t>(store_.PendingJournalRows()));
+  }
+  if (!flushed.ok()) {
+    common::LogWarning(failure_message, {{"error", flushed.status().ToString()}});
   }
 }
 
@@ -54,7 +66,9 @@ void RollupFlushWorker::Run() {
   while (true) {
     if (std::chrono::steady_clock::now() >= next_sweep) {
       next_sweep = std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(sweep_every);
-      if (absl::StatusOr<int64_t> swept = SweepOnce(); !swept.ok()) {
+      const absl::StatusOr<int64_t> swept = SweepOnce();
+      if (metrics_ != nullptr) metrics_->JournalSwept(swept.ok(), swept.ok() ? *swept : 0);
+      if (!swept.ok()) {
         common::LogWarning("ingest journal sweep failed", {{"error", swept.status().ToString()}});
       } else if (*swept > 0) {
         common::LogInfo("ingest journal rows of other writers applied",
@@ -67,9 +81,7 @@ void RollupFlushWorker::Run() {
                      [this] { return stopping_; });
       if (stopping_) return;
     }
-    if (absl::StatusOr<int64_t> flushed = store_.FlushRollups(clock_.Now()); !flushed.ok()) {
-      common::LogWarning("rollup flush failed", {{"error", flushed.status().ToString()}});
-    }
+    Flush("rollup flush failed");
   }
 }
 

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "monitor/api/monitor_metrics.h"
 #include "monitor/store/pg_monitor_store.h"
 
 namespace agentwatch::monitor {
@@ -24,8 +25,9 @@ class RollupFlushWorker {
   static constexpr int kSweepLimit = 64;
 
   // Every reference must outlive the worker; both durations positive.
+  // `metrics` (may be null) counts the loop's flushes and sweeps.
   RollupFlushWorker(PgMonitorStore& store, common::Clock& clock, absl::Duration flush_interval,
-                    absl::Duration sweep_age);
+                    absl::Duration sweep_age, MonitorMetrics* metrics = nullptr);
   ~RollupFlushWorker();
   RollupFlushWorker(const RollupFlushWorker&) = delete;
   RollupFlushWorker& operator=(const RollupFlushWorker&) = delete;
@@ -41,11 +43,14 @@ class RollupFlushWorker {
 
  private:
   void Run();
+  // FlushRollups now, counted; a failure logged with `failure_message`.
+  void Flush(const char* failure_message);
 
   PgMonitorStore& store_;
   common::Clock& clock_;
   absl::Duration flush_interval_;
   absl::Duration sweep_age_;
+  MonitorMetrics* metrics_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
