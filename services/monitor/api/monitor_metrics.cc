@@ -65,7 +65,14 @@ MonitorMetrics::MonitorMetrics(prometheus::Registry& registry, const std::string
                              .Help("Ingest journal rows of other (dead or stalled) writers this "
                                    "replica applied")
                              .Register(registry)
-                             .Add({})) {}
+                             .Add({})) {
+  // Both results exist from the start, so that a rate over them (and the
+  // AgentwatchRollupsNotApplied alert) sees a replica that never flushed.
+  for (const char* result : {"ok", "error"}) {
+    rollup_flushes.Add({{"result", result}});
+    journal_sweeps.Add({{"result", result}});
+  }
+}
 
 void MonitorMetrics::RollupFlushed(bool ok, int64_t pending_rows) {
   rollup_flushes.Add({{"result", ok ? "ok" : "error"}}).Increment();
