@@ -178,8 +178,9 @@ class MonitorServiceServicer(object):
 
     def GetHealth(self, request, context):
         """Returns health indicators with value, status and thresholds, overall and
-        per agent, workflow and model within the requested scope. Errors:
-        INVALID_ARGUMENT (window out of range); UNAVAILABLE.
+        per agent, workflow and model within the requested scope, with the
+        freshness of QuerySeries. Errors: INVALID_ARGUMENT (window out of
+        range); UNAVAILABLE.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -222,7 +223,10 @@ class MonitorServiceServicer(object):
     def QuerySeries(self, request, context):
         """Queries a metric over a time range from the rollups (and the live
         window for the most recent minute): what capacity, the CLI and
-        dashboards use. Errors: INVALID_ARGUMENT (unknown aggregation, step below
+        dashboards use. Freshness: every batch the answering replica
+        acknowledged is included; a batch another replica acknowledged is
+        included once that replica applied its ingest journal to the rollups
+        (within its --rollup_flush_interval, default 1 s). Errors: INVALID_ARGUMENT (unknown aggregation, step below
         1 minute or not a whole number of minutes, range missing);
         RESOURCE_EXHAUSTED (more than 11,000 points per series or more than
         10,000 series in the answer); UNAVAILABLE.
