@@ -317,6 +317,63 @@ TEST_F(OutboxDeliveryTest, ARejectedCallOfSeveralEntriesIsResentRecordByRecord) 
   EXPECT_THAT(ids, ElementsAre("a-0", "a-1", "p-0", "c-0"));
 }
 
+TEST_F(OutboxDeliveryTest, PayloadsCheckedOnOneArenaAreDeliveredIntact) {
+  // The handler parses each payload on an arena reset between entries.
+  // Entries of 1 to 2,400 records (the larger ones take more than the
+  // arena's first block) with their own tenant and model, and between them
+  // a truncated payload and one with invalid UTF-8 in a string: those two
+  // are dropped, every other record arrives once, in order, with its fields.
+  std::vector<common::OutboxEntry> entries;
+  std::vector<std::string> expected_ids;
+  const std::vector<size_t> sizes = {1, 2400, 3, 700, 2400, 1};
+  for (size_t e = 0; e < sizes.size(); ++e) {
+    std::vector<common::OutboxEntry> packed_entries =
+        PackedUsage(sizes[e], absl::StrCat("e", e, "-"));
+    ASSERT_EQ(packed_entries.size(), 1u);
+    cost::v1::RecordUsageRequest packed;
+    ASSERT_TRUE(packed.ParseFromString(packed_entries[0].payload));
+    for (cost::v1::UsageRecord& record : *packed.mutable_records()) {
+      record.mutable_scope()->set_tenant(absl::StrCat("tenant-", e));
+      record.mutable_llm()->set_model(absl::StrCat("model-of-entry-", e, "-long-enough-to-allocate"));
+      expected_ids.push_back(record.record_id());
+    }
+    packed_entries[0].payload = packed.SerializeAsString();
+    entries.push_back(packed_entries[0]);
+    if (e == 1) {
+      common::OutboxEntry truncated = packed_entries[0];
+      truncated.payload.resize(truncated.payload.size() - 3);
+      entries.push_back(truncated);
+    }
+    if (e == 3) {
+      cost::v1::RecordUsageRequest bad = packed;
+      bad.mutable_records(0)->set_record_id("bad-utf8");
+      common::OutboxEntry invalid = packed_entries[0];
+      invalid.payload = bad.SerializeAsString();
+      const size_t at = invalid.payload.find("bad-utf8");
+      ASSERT_NE(at, std::string::npos);
+      invalid.payload[at] = '\xc3';  // a lead byte followed by ASCII
+      cost::v1::RecordUsageRequest check;
+      ASSERT_FALSE(check.ParseFromString(invalid.payload));  // the check can fail
+      entries.push_back(invalid);
+    }
+  }
+  common::OutboxHandler handler = MakeRecordUsageBatchHandler(channel_, absl::Seconds(20));
+  EXPECT_THAT(handler(entries), IsOk());
+  ASSERT_EQ(cost_.received.size(), expected_ids.size());
+  size_t index = 0;
+  for (size_t e = 0; e < sizes.size(); ++e) {
+    for (size_t i = 0; i < sizes[e]; ++i, ++index) {
+      const cost::v1::UsageRecord& record = cost_.received[index];
+      ASSERT_EQ(record.record_id(), expected_ids[index]);
+      ASSERT_EQ(record.scope().tenant(), absl::StrCat("tenant-", e));
+      ASSERT_EQ(record.llm().model(),
+                absl::StrCat("model-of-entry-", e, "-long-enough-to-allocate"));
+      ASSERT_EQ(record.time().seconds(), 1'700'000'000);
+    }
+  }
+  for (int size : cost_.call_sizes) EXPECT_LE(size, static_cast<int>(kUsageRecordsPerCall));
+}
+
 TEST_F(OutboxDeliveryTest, PackedUsageIsRetriedWhileThePeerIsDown) {
   cost_.down = true;
   common::OutboxHandler handler = MakeRecordUsageBatchHandler(channel_, absl::Seconds(5));
