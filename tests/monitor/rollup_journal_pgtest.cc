@@ -462,25 +462,31 @@ TEST_F(JournalTest, OwnerFlushesAndAnotherReplicasSweepsRacingApplyEachBatchOnce
             kBatches * (1 + 2 + 3));
 }
 
-TEST_F(JournalTest, ACorruptJournalRowFailsTheSweepAndStays) {
+TEST_F(JournalTest, ACorruptJournalRowIsQuarantinedAndTheOthersApplied) {
   std::unique_ptr<common::PgPool> dead_pool = MakePool(db_.dsn());
   {
     std::unique_ptr<PgMonitorStore> dead = MakeStore(*dead_pool);
     ASSERT_THAT(Commit(Runs("dead", 1, "triage", 3, RunStatus::kSucceeded, kStart), dead.get()),
                 IsOk());
   }
-  ASSERT_EQ(Scalar("INSERT INTO monitor.ingest_journal (tenant_id, cells) "
-                   "VALUES ('acme', '\\x01ff') RETURNING 1"),
+  const int64_t bad_id = Scalar(
+      "INSERT INTO monitor.ingest_journal (tenant_id, cells) VALUES ('acme', '\\x01ff') "
+      "RETURNING id");
+  int64_t quarantined = -1;
+  EXPECT_THAT(store_->SweepJournal(kStart, absl::ZeroDuration(), 64, &quarantined),
+              IsOkAndHolds(2));
+  EXPECT_EQ(quarantined, 1);
+  // The valid row is applied; the bad one is out of the journal, kept whole
+  // with the decoder's reason, and never applied.
+  EXPECT_EQ(JournalRows(), 0);
+  EXPECT_EQ(StoredRuns(), 3);
+  EXPECT_EQ(Scalar(absl::StrCat("SELECT count(*) FROM monitor.ingest_journal_quarantine "
+                                "WHERE id = ", bad_id, " AND tenant_id = 'acme' AND cells = "
+                                "'\\x01ff' AND reason <> '' AND created_at <= quarantined_at")),
             1);
-  EXPECT_THAT(store_->SweepJournal(kStart, absl::ZeroDuration(), 64),
-              StatusIs(absl::StatusCode::kDataLoss));
-  // All or nothing: the valid row is not applied either.
-  EXPECT_EQ(JournalRows(), 2);
-  EXPECT_EQ(StoredRuns(), 0);
-  ASSERT_EQ(Scalar("WITH d AS (DELETE FROM monitor.ingest_journal WHERE cells = '\\x01ff' "
-                   "RETURNING 1) SELECT count(*) FROM d"),
-            1);
-  EXPECT_THAT(store_->SweepJournal(kStart, absl::ZeroDuration(), 64), IsOkAndHolds(1));
+  EXPECT_THAT(store_->SweepJournal(kStart, absl::ZeroDuration(), 64, &quarantined),
+              IsOkAndHolds(0));
+  EXPECT_EQ(quarantined, 0);
   EXPECT_EQ(StoredRuns(), 3);
 }
 
@@ -510,7 +516,8 @@ TEST_F(JournalTest, TheWorkerSweepsPastItsLimitAndFlushesWhenStopped) {
 }
 
 // The loop's sweeps and flushes reach the service's metrics: rows swept from
-// a dead writer, flushes by result and this replica's pending rows.
+// a dead writer and one quarantined, flushes by result and this replica's
+// pending rows.
 TEST_F(JournalTest, TheWorkerCountsSweptRowsFlushesAndPendingRows) {
   {
     std::unique_ptr<common::PgPool> dead_pool = MakePool(db_.dsn());
@@ -520,6 +527,9 @@ TEST_F(JournalTest, TheWorkerCountsSweptRowsFlushesAndPendingRows) {
                   IsOk());
     }
   }
+  ASSERT_EQ(Scalar("INSERT INTO monitor.ingest_journal (tenant_id, cells) "
+                   "VALUES ('acme', '\\x01ff') RETURNING 1"),
+            1);
   prometheus::Registry registry;
   MonitorMetrics metrics(registry, "agentwatch_monitor");
   metrics.journal_pending_rows.Set(7);  // a stale figure the flush must replace
@@ -530,6 +540,7 @@ TEST_F(JournalTest, TheWorkerCountsSweptRowsFlushesAndPendingRows) {
   worker.Stop();
   EXPECT_EQ(StoredRuns(), 3);
   EXPECT_EQ(metrics.journal_swept_rows.Value(), 3);
+  EXPECT_EQ(metrics.journal_quarantined_rows.Value(), 1);
   EXPECT_EQ(metrics.journal_sweeps.Add({{"result", "ok"}}).Value(), 1);
   EXPECT_EQ(metrics.journal_sweeps.Add({{"result", "error"}}).Value(), 0);
   EXPECT_EQ(metrics.rollup_flushes.Add({{"result", "ok"}}).Value(), 1);

@@ -65,7 +65,14 @@ MonitorMetrics::MonitorMetrics(prometheus::Registry& registry, const std::string
                              .Help("Ingest journal rows of other (dead or stalled) writers this "
                                    "replica applied")
                              .Register(registry)
-                             .Add({})) {
+                             .Add({})),
+      journal_quarantined_rows(
+          prometheus::BuildCounter()
+              .Name(prefix + "_ingest_journal_quarantined_rows_total")
+              .Help("Ingest journal rows a sweep could not decode and moved to "
+                    "monitor.ingest_journal_quarantine instead of applying them")
+              .Register(registry)
+              .Add({})) {
   // Both results exist from the start, so that a rate over them (and the
   // AgentwatchRollupsNotApplied alert) sees a replica that never flushed.
   for (const char* result : {"ok", "error"}) {
@@ -79,9 +86,10 @@ void MonitorMetrics::RollupFlushed(bool ok, int64_t pending_rows) {
   journal_pending_rows.Set(static_cast<double>(pending_rows));
 }
 
-void MonitorMetrics::JournalSwept(bool ok, int64_t rows) {
+void MonitorMetrics::JournalSwept(bool ok, int64_t rows, int64_t quarantined) {
   journal_sweeps.Add({{"result", ok ? "ok" : "error"}}).Increment();
-  if (rows > 0) journal_swept_rows.Increment(static_cast<double>(rows));
+  if (rows > quarantined) journal_swept_rows.Increment(static_cast<double>(rows - quarantined));
+  if (quarantined > 0) journal_quarantined_rows.Increment(static_cast<double>(quarantined));
 }
 
 void MonitorMetrics::SetStoreFigures(int64_t series, int64_t depth) {

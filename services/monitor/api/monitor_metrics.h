@@ -12,6 +12,7 @@
 //   agentwatch_monitor_rollup_flushes_total{result}
 //   agentwatch_monitor_ingest_journal_sweeps_total{result}
 //   agentwatch_monitor_ingest_journal_swept_rows_total
+//   agentwatch_monitor_ingest_journal_quarantined_rows_total
 #pragma once
 
 #include <prometheus/counter.h>
@@ -51,8 +52,9 @@ struct MonitorMetrics {
   // A rollup flush of this replica's ingest journal ended (`ok` or not), with
   // `pending_rows` journal rows of this replica still not applied after it.
   void RollupFlushed(bool ok, int64_t pending_rows);
-  // A sweep of other writers' journal rows ended; `rows` applied by it.
-  void JournalSwept(bool ok, int64_t rows);
+  // A sweep of other writers' journal rows ended; `rows` taken by it, of
+  // which `quarantined` could not be decoded and were quarantined.
+  void JournalSwept(bool ok, int64_t rows, int64_t quarantined);
 
   prometheus::Counter& events_ingested;
   prometheus::Family<prometheus::Counter>& events_rejected;
@@ -71,6 +73,7 @@ struct MonitorMetrics {
   prometheus::Family<prometheus::Counter>& rollup_flushes;
   prometheus::Family<prometheus::Counter>& journal_sweeps;
   prometheus::Counter& journal_swept_rows;
+  prometheus::Counter& journal_quarantined_rows;
 };
 
 }  // namespace agentwatch::monitor

@@ -48,12 +48,16 @@ void RollupFlushWorker::Flush(const char* failure_message) {
   }
 }
 
-absl::StatusOr<int64_t> RollupFlushWorker::SweepOnce() {
+absl::StatusOr<int64_t> RollupFlushWorker::SweepOnce(int64_t* quarantined) {
   int64_t total = 0;
+  if (quarantined != nullptr) *quarantined = 0;
   while (true) {
-    absl::StatusOr<int64_t> swept = store_.SweepJournal(clock_.Now(), sweep_age_, kSweepLimit);
+    int64_t bad = 0;
+    absl::StatusOr<int64_t> swept =
+        store_.SweepJournal(clock_.Now(), sweep_age_, kSweepLimit, &bad);
     if (!swept.ok()) return swept.status();
     total += *swept;
+    if (quarantined != nullptr) *quarantined += bad;
     if (*swept < kSweepLimit) return total;
   }
 }
@@ -66,8 +70,16 @@ void RollupFlushWorker::Run() {
   while (true) {
     if (std::chrono::steady_clock::now() >= next_sweep) {
       next_sweep = std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(sweep_every);
-      const absl::StatusOr<int64_t> swept = SweepOnce();
-      if (metrics_ != nullptr) metrics_->JournalSwept(swept.ok(), swept.ok() ? *swept : 0);
+      int64_t quarantined = 0;
+      const absl::StatusOr<int64_t> swept = SweepOnce(&quarantined);
+      if (metrics_ != nullptr) {
+        metrics_->JournalSwept(swept.ok(), swept.ok() ? *swept : 0, quarantined);
+      }
+      if (quarantined > 0) {
+        common::LogError(
+            "ingest journal rows could not be decoded; moved to monitor.ingest_journal_quarantine",
+            {{"rows", std::to_string(quarantined)}});
+      }
       if (!swept.ok()) {
         common::LogWarning("ingest journal sweep failed", {{"error", swept.status().ToString()}});
       } else if (*swept > 0) {

@@ -38,8 +38,10 @@ class RollupFlushWorker {
   void Stop();
 
   // One sweep pass (until a sweep takes fewer than kSweepLimit rows) at
-  // clock.Now(); returns the journal rows applied. For the loop and tests.
-  absl::StatusOr<int64_t> SweepOnce();
+  // clock.Now(); returns the journal rows taken (applied or quarantined),
+  // the quarantined ones also in `*quarantined` when given. For the loop and
+  // tests.
+  absl::StatusOr<int64_t> SweepOnce(int64_t* quarantined = nullptr);
 
  private:
   void Run();

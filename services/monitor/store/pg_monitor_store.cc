@@ -190,6 +190,15 @@ ORDER BY id
 LIMIT $2
 FOR UPDATE SKIP LOCKED)sql";
 
+// Moves undecodable journal rows (ids, with the decoder's reasons) to the
+// quarantine (migration 010) before they are deleted with the swept ones.
+constexpr char kQuarantineJournalSql[] = R"sql(
+INSERT INTO monitor.ingest_journal_quarantine (id, tenant_id, created_at, reason, cells)
+SELECT j.id, j.tenant_id, j.created_at, u.reason, j.cells
+FROM unnest($1::bigint[], $2::text[]) AS u(id, reason)
+JOIN monitor.ingest_journal j ON j.id = u.id
+ON CONFLICT (id) DO NOTHING)sql";
+
 constexpr char kDeleteSweptJournalSql[] = R"sql(
 DELETE FROM monitor.ingest_journal WHERE id = ANY($1::bigint[]))sql";
 
@@ -1923,13 +1932,17 @@ absl::StatusOr<int64_t> PgMonitorStore::FlushRollups(absl::Time now) {
 }
 
 absl::StatusOr<int64_t> PgMonitorStore::SweepJournal(absl::Time now, absl::Duration min_age,
-                                                     int limit) {
+                                                     int limit, int64_t* quarantined) {
   std::vector<int64_t> swept;
+  std::vector<int64_t> bad_ids;
+  std::vector<std::string> bad_reasons;
   std::vector<SketchCellCache::Update> sketch_updates;
   std::unique_lock<std::shared_mutex> commit_lock(pending_->mu, std::defer_lock);
   absl::Status status;
   for (int attempt = 0; attempt < kCommitAttempts; ++attempt) {
     swept.clear();
+    bad_ids.clear();
+    bad_reasons.clear();
     sketch_updates.clear();
     if (commit_lock.owns_lock()) commit_lock.unlock();
     status = pool_.WithTransaction([&](pqxx::work& txn) -> absl::Status {
@@ -1944,8 +1957,9 @@ absl::StatusOr<int64_t> PgMonitorStore::SweepJournal(absl::Time now, absl::Durat
         absl::StatusOr<std::vector<RollupDelta>> cells =
             DecodeJournalCells(row[1].as<std::string>(), pqxx::binarystring(row[2]).str());
         if (!cells.ok()) {
-          return absl::DataLossError(
-              absl::StrCat("ingest journal row ", id, ": ", cells.status().message()));
+          bad_ids.push_back(id);
+          bad_reasons.emplace_back(cells.status().message());
+          continue;
         }
         decoded.push_back(std::move(*cells));
         swept.push_back(id);
@@ -1956,20 +1970,29 @@ absl::StatusOr<int64_t> PgMonitorStore::SweepJournal(absl::Time now, absl::Durat
       std::vector<const RollupDelta*> merged;
       RETURN_IF_ERROR(MergeJournalCells(cells, &folded, &merged));
       RETURN_IF_ERROR(ApplyCells(txn, merged, now, &sketch_updates));
-      txn.exec_params(kDeleteSweptJournalSql, PgInt64Array(swept));
+      std::vector<int64_t> taken = swept;
+      if (!bad_ids.empty()) {
+        txn.exec_params(kQuarantineJournalSql, PgInt64Array(bad_ids), PgTextArray(bad_reasons));
+        taken.insert(taken.end(), bad_ids.begin(), bad_ids.end());
+      }
+      txn.exec_params(kDeleteSweptJournalSql, PgInt64Array(taken));
       commit_lock.lock();
       return absl::OkStatus();
     });
     if (!absl::IsAborted(status)) break;
   }
   if (!status.ok()) return status;
-  // This store's own rows among them (it stalled) are applied now.
+  // This store's own rows among them (it stalled) are applied now. Its cells
+  // of a row quarantined here stay in memory until its next flush finds the
+  // row gone and drops them, as after any sweep: the quarantine keeps the
+  // row's bytes.
   if (commit_lock.owns_lock()) {
     for (const int64_t id : swept) pending_->rows.erase(id);
     commit_lock.unlock();
   }
   sketch_cache_.Remember(std::move(sketch_updates));
-  return static_cast<int64_t>(swept.size());
+  if (quarantined != nullptr) *quarantined = static_cast<int64_t>(bad_ids.size());
+  return static_cast<int64_t>(swept.size() + bad_ids.size());
 }
 
 absl::Status PgMonitorStore::FlushForRead() {

@@ -135,9 +135,12 @@ class PgMonitorStore final : public MonitorStore {
 
   // Applies and deletes, in one transaction, up to `limit` journal rows of
   // any replica created at least `min_age` ago (by Postgres' clock) that no
-  // other transaction holds. Returns the rows applied. DATA_LOSS when a
-  // row's cells cannot be decoded (nothing is applied; the rows stay).
-  absl::StatusOr<int64_t> SweepJournal(absl::Time now, absl::Duration min_age, int limit);
+  // other transaction holds. A row whose cells cannot be decoded is not
+  // applied: it moves to monitor.ingest_journal_quarantine with the reason
+  // (counted in `*quarantined` when given), so it never blocks the others.
+  // Returns the rows taken from the journal (applied or quarantined).
+  absl::StatusOr<int64_t> SweepJournal(absl::Time now, absl::Duration min_age, int limit,
+                                       int64_t* quarantined = nullptr);
 
   // Journal rows this store wrote and has not applied (for tests).
   size_t PendingJournalRows() const;
