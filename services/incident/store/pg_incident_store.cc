@@ -806,22 +806,30 @@ using pg_rows::ParseIncident;
 using pg_rows::ParseJsonMap;
 using pg_rows::TimeOf;
 
+// The alert columns from `name` on (name, severity, status, labels,
+// annotations, starts_at, ends_at, source, generator_url, joined_at,
+// update_time), starting at row[first].
+absl::Status ParseAlertColumnsFrom(const pqxx::row& row, int first, AlertState* a) {
+  a->name = row[first].as<std::string>();
+  a->severity = static_cast<Severity>(row[first + 1].as<int>());
+  a->status = static_cast<AlertStatus>(row[first + 2].as<int>());
+  ASSIGN_OR_RETURN(a->labels, ParseJsonMap(row[first + 3]));
+  ASSIGN_OR_RETURN(a->annotations, ParseJsonMap(row[first + 4]));
+  a->starts_at = TimeOf(row[first + 5]);
+  a->ends_at = OptionalTimeOf(row[first + 6]);
+  a->source = row[first + 7].as<std::string>();
+  a->generator_url = row[first + 8].as<std::string>();
+  a->joined_at = TimeOf(row[first + 9]);
+  a->update_time = TimeOf(row[first + 10]);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<AlertState> ParseAlert(const pqxx::row& row) {
   AlertState a;
   a.tenant = row[0].as<std::string>();
   a.incident_id = row[1].as<std::string>();
   a.fingerprint = row[2].as<std::string>();
-  a.name = row[3].as<std::string>();
-  a.severity = static_cast<Severity>(row[4].as<int>());
-  a.status = static_cast<AlertStatus>(row[5].as<int>());
-  ASSIGN_OR_RETURN(a.labels, ParseJsonMap(row[6]));
-  ASSIGN_OR_RETURN(a.annotations, ParseJsonMap(row[7]));
-  a.starts_at = TimeOf(row[8]);
-  a.ends_at = OptionalTimeOf(row[9]);
-  a.source = row[10].as<std::string>();
-  a.generator_url = row[11].as<std::string>();
-  a.joined_at = TimeOf(row[12]);
-  a.update_time = TimeOf(row[13]);
+  RETURN_IF_ERROR(ParseAlertColumnsFrom(row, 3, &a));
   return a;
 }
 
@@ -833,17 +841,7 @@ absl::StatusOr<AlertState> ParseLatestAlert(const pqxx::row& row, absl::string_v
   a.tenant = std::string(tenant);
   a.incident_id = row[1].as<std::string>();
   a.fingerprint = std::string(fingerprint);
-  a.name = row[2].as<std::string>();
-  a.severity = static_cast<Severity>(row[3].as<int>());
-  a.status = static_cast<AlertStatus>(row[4].as<int>());
-  ASSIGN_OR_RETURN(a.labels, ParseJsonMap(row[5]));
-  ASSIGN_OR_RETURN(a.annotations, ParseJsonMap(row[6]));
-  a.starts_at = TimeOf(row[7]);
-  a.ends_at = OptionalTimeOf(row[8]);
-  a.source = row[9].as<std::string>();
-  a.generator_url = row[10].as<std::string>();
-  a.joined_at = TimeOf(row[11]);
-  a.update_time = TimeOf(row[12]);
+  RETURN_IF_ERROR(ParseAlertColumnsFrom(row, 2, &a));
   return a;
 }
 

@@ -217,6 +217,16 @@ JOIN monitor.rollups_1m r
 WHERE r.bucket >= $5::timestamptz AND r.bucket < $6::timestamptz
 GROUP BY u.i, 2)sql";
 
+// The alert-state columns ReadAlertState parses, in its order: every
+// statement that reads states for it starts with this.
+#define AW_SELECT_ALERT_STATES                                            \
+  "SELECT tenant_id, fingerprint, rule, name,"                             \
+  " ARRAY(SELECT key FROM jsonb_each_text(labels) ORDER BY key),"          \
+  " ARRAY(SELECT value FROM jsonb_each_text(labels) ORDER BY key),"        \
+  " firing, severity, (extract(epoch FROM starts_at) * 1000000)::bigint,"  \
+  " (extract(epoch FROM ends_at) * 1000000)::bigint, value"                \
+  " FROM monitor.alert_state"
+
 // LockAlertStates: creates the missing states, in (tenant, fingerprint)
 // order, and then locks them all in that order.
 constexpr char kEnsureAlertStatesSql[] = R"sql(
@@ -228,12 +238,7 @@ ORDER BY t, f
 ON CONFLICT (tenant_id, fingerprint) DO NOTHING)sql";
 
 constexpr char kLockAlertStatesSql[] = R"sql(
-SELECT tenant_id, fingerprint, rule, name,
-       ARRAY(SELECT key FROM jsonb_each_text(labels) ORDER BY key),
-       ARRAY(SELECT value FROM jsonb_each_text(labels) ORDER BY key),
-       firing, severity, (extract(epoch FROM starts_at) * 1000000)::bigint,
-       (extract(epoch FROM ends_at) * 1000000)::bigint, value
-FROM monitor.alert_state
+)sql" AW_SELECT_ALERT_STATES R"sql(
 WHERE (tenant_id, fingerprint) IN (SELECT * FROM unnest($1::text[], $2::text[]))
 ORDER BY tenant_id, fingerprint
 FOR UPDATE)sql";
@@ -244,26 +249,18 @@ VALUES ($1, $2, $3, $4, $5::jsonb, $6)
 ON CONFLICT (tenant_id, fingerprint) DO NOTHING)sql";
 
 constexpr char kLockAlertStateSql[] = R"sql(
-SELECT tenant_id, fingerprint, rule, name,
-       ARRAY(SELECT key FROM jsonb_each_text(labels) ORDER BY key),
-       ARRAY(SELECT value FROM jsonb_each_text(labels) ORDER BY key),
-       firing, severity, (extract(epoch FROM starts_at) * 1000000)::bigint,
-       (extract(epoch FROM ends_at) * 1000000)::bigint, value
-FROM monitor.alert_state
+)sql" AW_SELECT_ALERT_STATES R"sql(
 WHERE tenant_id = $1 AND fingerprint = $2
 FOR UPDATE)sql";
 
 constexpr char kLockFiringAlertsSql[] = R"sql(
-SELECT tenant_id, fingerprint, rule, name,
-       ARRAY(SELECT key FROM jsonb_each_text(labels) ORDER BY key),
-       ARRAY(SELECT value FROM jsonb_each_text(labels) ORDER BY key),
-       firing, severity, (extract(epoch FROM starts_at) * 1000000)::bigint,
-       (extract(epoch FROM ends_at) * 1000000)::bigint, value
-FROM monitor.alert_state
+)sql" AW_SELECT_ALERT_STATES R"sql(
 WHERE rule = $1 AND firing
 ORDER BY tenant_id, fingerprint
 LIMIT $2
 FOR UPDATE SKIP LOCKED)sql";
+
+#undef AW_SELECT_ALERT_STATES
 
 constexpr char kSaveAlertStateSql[] = R"sql(
 UPDATE monitor.alert_state
