@@ -383,17 +383,23 @@ std::vector<v1::IngestRequest> RecurringRequests() {
   return requests;
 }
 
+// The aggregates of `requests` without a label-set cache (the reference).
+void UncachedAggregates(const std::vector<v1::IngestRequest>& requests,
+                        std::vector<BatchAggregate>* want) {
+  for (const v1::IngestRequest& request : requests) {
+    absl::StatusOr<BatchAggregate> aggregate = PrepareIngestBatch(request, {}, Now());
+    ASSERT_THAT(aggregate.status(), IsOk());
+    want->push_back(*std::move(aggregate));
+  }
+}
+
 // A cached aggregator gives exactly the uncached aggregate, whether the cache
 // is large (hits from earlier batches), full at every insert (each insert
 // rotates a generation) or small (evictions every few dozen label sets).
 TEST(LabelSetCacheTest, CachedAggregatesEqualUncachedOnesWithHitsFullCacheAndEvictions) {
   const std::vector<v1::IngestRequest> requests = RecurringRequests();
   std::vector<BatchAggregate> want;
-  for (const v1::IngestRequest& request : requests) {
-    absl::StatusOr<BatchAggregate> aggregate = PrepareIngestBatch(request, {}, Now());
-    ASSERT_THAT(aggregate.status(), IsOk());
-    want.push_back(*std::move(aggregate));
-  }
+  ASSERT_NO_FATAL_FAILURE(UncachedAggregates(requests, &want));
   for (const size_t max_bytes : {LabelSetCache::kDefaultMaxBytes, size_t{1}, size_t{16} << 10}) {
     SCOPED_TRACE(absl::StrCat("max_bytes ", max_bytes));
     LabelSetCache cache(max_bytes);
@@ -431,11 +437,7 @@ TEST(LabelSetCacheTest, CachedAggregatesEqualUncachedOnesWithHitsFullCacheAndEvi
 TEST(LabelSetCacheTest, ConcurrentAggregatorsShareOneCache) {
   const std::vector<v1::IngestRequest> requests = RecurringRequests();
   std::vector<BatchAggregate> want;
-  for (const v1::IngestRequest& request : requests) {
-    absl::StatusOr<BatchAggregate> aggregate = PrepareIngestBatch(request, {}, Now());
-    ASSERT_THAT(aggregate.status(), IsOk());
-    want.push_back(*std::move(aggregate));
-  }
+  ASSERT_NO_FATAL_FAILURE(UncachedAggregates(requests, &want));
   LabelSetCache cache(size_t{8} << 10);
   std::vector<std::thread> threads;
   std::vector<int> mismatches(4, 0);
