@@ -30,6 +30,7 @@
 #include "common/pg.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_env.h"
+#include "common/testing/test_pool.h"
 #include "monitor/core/alert_rules.h"
 #include "monitor/core/quantile_sketch.h"
 #include "monitor/core/rollup.h"
@@ -46,6 +47,7 @@ namespace {
 using ::agentwatch::testing::IsOk;
 using ::agentwatch::testing::StatusIs;
 using ::agentwatch::testing::TestDatabase;
+using ::agentwatch::testing::TestPool;
 using fixtures::MakeCall;
 using fixtures::MakeEvent;
 using fixtures::MakeExecution;
@@ -53,13 +55,6 @@ using fixtures::MakeRun;
 using ::testing::ElementsAre;
 
 const absl::Time kStart = absl::FromUnixSeconds(1'700'000'040);  // a whole minute
-
-std::unique_ptr<common::PgPool> MakePool(const std::string& dsn) {
-  common::PgPoolOptions options;
-  options.dsn = dsn;
-  options.size = 6;
-  return std::make_unique<common::PgPool>(options);
-}
 
 // Waits (polling) until `done` holds; false after 20 s.
 bool WaitFor(const std::function<bool()>& done) {
@@ -117,7 +112,7 @@ class GroupCommitTest : public ::testing::Test {
   GroupCommitTest() : rule_(ErrorRateAlertConfig{}) {}
 
   void SetUp() override {
-    pool_ = MakePool(db_.dsn());
+    pool_ = TestPool(db_.dsn(), 6);
     ASSERT_THAT(common::ApplyMigrations(*pool_, kOutboxSchema, Migrations()), IsOk());
     MakeStore();
   }
@@ -259,7 +254,7 @@ TEST_F(GroupCommitTest, ConcurrentBatchesGiveTheTotalsOfASerialRun) {
 
   // Serially, one batch after the other, on a database of its own.
   TestDatabase serial_db;
-  std::unique_ptr<common::PgPool> serial_pool = MakePool(serial_db.dsn());
+  std::unique_ptr<common::PgPool> serial_pool = TestPool(serial_db.dsn(), 6);
   ASSERT_THAT(common::ApplyMigrations(*serial_pool, kOutboxSchema, Migrations()), IsOk());
   PgMonitorStore serial(*serial_pool, limits_, {&rule_});
   int64_t serial_fired = 0;
@@ -532,7 +527,7 @@ AlertRule FailedRunsRule() {
 }
 
 TEST_F(GroupCommitTest, ANewAlertRuleTakesEffectOnTheNextBatchOnEveryReplica) {
-  std::unique_ptr<common::PgPool> other_pool = MakePool(db_.dsn());
+  std::unique_ptr<common::PgPool> other_pool = TestPool(db_.dsn(), 6);
   PgMonitorStore other(*other_pool, limits_, {});
   const absl::Time now = kStart + absl::Minutes(1);
   auto commit_and_evaluate = [&](PgMonitorStore& store, const std::string& producer,
@@ -591,7 +586,7 @@ TEST_F(GroupCommitTest, TwoReplicasWritingTheSameSketchedRowsLoseNothing) {
   // latency sketches of the same few cells: a replica's read of a row can be
   // outdated by the other's write before its update, which must then merge
   // again instead of overwriting.
-  std::unique_ptr<common::PgPool> other_pool = MakePool(db_.dsn());
+  std::unique_ptr<common::PgPool> other_pool = TestPool(db_.dsn(), 6);
   PgMonitorStoreOptions options;
   options.max_concurrent_groups = 2;
   PgMonitorStore a(*pool_, limits_, {}, options);
@@ -699,7 +694,7 @@ TEST_F(GroupCommitTest, ACachedCellAnotherReplicaWroteInBetweenIsMergedAgain) {
   // without reading them; replica B writes the same cells in between, so A's
   // guarded update finds their counts moved and merges the stored sketches
   // again. Every row ends with exactly the sketch of all values.
-  std::unique_ptr<common::PgPool> other_pool = MakePool(db_.dsn());
+  std::unique_ptr<common::PgPool> other_pool = TestPool(db_.dsn(), 6);
   PgMonitorStore a(*pool_, limits_, {});
   PgMonitorStore b(*other_pool, limits_, {});
   std::vector<BatchAggregate> aggregates;

@@ -29,6 +29,7 @@
 #include "common/status_macros.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_env.h"
+#include "common/testing/test_pool.h"
 #include "monitor/api/monitor_metrics.h"
 #include "monitor/api/monitor_service.h"
 #include "monitor/core/alert_rules.h"
@@ -51,6 +52,7 @@ using ::agentwatch::testing::FreePort;
 using ::agentwatch::testing::IsOk;
 using ::agentwatch::testing::StatusIs;
 using ::agentwatch::testing::TestDatabase;
+using ::agentwatch::testing::TestPool;
 using fixtures::MakeCall;
 using fixtures::MakeEvent;
 using fixtures::MakeRun;
@@ -59,19 +61,12 @@ using ::testing::Pair;
 
 const absl::Time kStart = absl::FromUnixSeconds(1'700'000'040);  // a whole minute
 
-std::unique_ptr<common::PgPool> MakePool(const std::string& dsn) {
-  common::PgPoolOptions options;
-  options.dsn = dsn;
-  options.size = 4;
-  return std::make_unique<common::PgPool>(options);
-}
-
 class PgStoreTest : public ::testing::Test {
  protected:
   PgStoreTest() : clock_(kStart), rule_(ErrorRateAlertConfig{}) {}
 
   void SetUp() override {
-    pool_ = MakePool(db_.dsn());
+    pool_ = TestPool(db_.dsn());
     ASSERT_THAT(common::ApplyMigrations(*pool_, kOutboxSchema, Migrations()), IsOk());
     store_ = std::make_unique<PgMonitorStore>(*pool_, limits_,
                                               std::vector<const RuleEvaluator*>{&rule_});
@@ -414,7 +409,7 @@ TEST_F(PgStoreTest, AlertTransitionsAreEnqueuedWithTheBatch) {
 
 TEST_F(PgStoreTest, TwoReplicasNeverFireTwice) {
   // A second store on its own pool plays a second replica.
-  std::unique_ptr<common::PgPool> other_pool = MakePool(db_.dsn());
+  std::unique_ptr<common::PgPool> other_pool = TestPool(db_.dsn());
   PgMonitorStore other(*other_pool, limits_, {&rule_});
   constexpr int kWorkflows = 12;
   for (int w = 0; w < kWorkflows; ++w) {
@@ -540,7 +535,7 @@ TEST_F(PgStoreTest, SumRollupsManyAnswersAsEachSumRollupsWould) {
 }
 
 TEST_F(PgStoreTest, ABatchOfManyWorkflowsAlertsEachAndTwoReplicasFireOnce) {
-  std::unique_ptr<common::PgPool> other_pool = MakePool(db_.dsn());
+  std::unique_ptr<common::PgPool> other_pool = TestPool(db_.dsn());
   PgMonitorStore other(*other_pool, limits_, {&rule_});
   constexpr int kWorkflows = 24;
   // Each replica's batch covers every workflow (different teams, so only
@@ -658,7 +653,7 @@ TEST_F(PgStoreTest, TwoPoolsWritingOneSeriesMinuteMergeSketchesExactly) {
   // minute at once; the stored sketch must equal one sketch of every value.
   constexpr int kBatches = 25;
   constexpr int kCallsPerBatch = 40;
-  auto pool_b = MakePool(db_.dsn());
+  auto pool_b = TestPool(db_.dsn());
   PgMonitorStore store_b(*pool_b, limits_, {&rule_});
   std::vector<std::vector<double>> latencies(2);
   std::vector<Batch> batches[2];
@@ -1238,7 +1233,7 @@ TEST_F(PgStoreTest, AlertRuleFiresAfterTheBatchAndResolvesWithHysteresis) {
 }
 
 TEST_F(PgStoreTest, TwoReplicasEvaluatingOneRuleFireOnce) {
-  std::unique_ptr<common::PgPool> other_pool = MakePool(db_.dsn());
+  std::unique_ptr<common::PgPool> other_pool = TestPool(db_.dsn());
   PgMonitorStore other(*other_pool, limits_, {});
   ASSERT_THAT(store_->CreateAlertRule(FailedRunsRule(), "", kStart), IsOk());
   constexpr int kRounds = 10;

@@ -23,6 +23,7 @@
 #include "common/pg.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_env.h"
+#include "common/testing/test_pool.h"
 #include "monitor/api/monitor_metrics.h"
 #include "monitor/core/alert_rules.h"
 #include "monitor/core/health.h"
@@ -41,17 +42,11 @@ using ::agentwatch::testing::IsOk;
 using ::agentwatch::testing::IsOkAndHolds;
 using ::agentwatch::testing::StatusIs;
 using ::agentwatch::testing::TestDatabase;
+using ::agentwatch::testing::TestPool;
 using fixtures::MakeEvent;
 using fixtures::MakeRun;
 
 const absl::Time kStart = absl::FromUnixSeconds(1'700'000'040);  // a whole minute
-
-std::unique_ptr<common::PgPool> MakePool(const std::string& dsn) {
-  common::PgPoolOptions options;
-  options.dsn = dsn;
-  options.size = 4;
-  return std::make_unique<common::PgPool>(options);
-}
 
 // `n` runs of `workflow` with `status`, each lasting 1..n seconds (a
 // sketched metric), at `time`.
@@ -71,7 +66,7 @@ class JournalTest : public ::testing::Test {
   JournalTest() : rule_(ErrorRateAlertConfig{}) {}
 
   void SetUp() override {
-    pool_ = MakePool(db_.dsn());
+    pool_ = TestPool(db_.dsn());
     ASSERT_THAT(common::ApplyMigrations(*pool_, kOutboxSchema, Migrations()), IsOk());
     store_ = MakeStore(*pool_);
   }
@@ -177,7 +172,7 @@ TEST_F(JournalTest, ThisReplicaReadsItsAcknowledgedBatchesAnotherOnceFlushed) {
   EXPECT_EQ(first->alerts.fired, 0);
   // Another replica's 5 failed runs: it sees only its own (nothing of the
   // first replica is in the rollups yet), so it does not fire either.
-  std::unique_ptr<common::PgPool> other_pool = MakePool(db_.dsn());
+  std::unique_ptr<common::PgPool> other_pool = TestPool(db_.dsn());
   std::unique_ptr<PgMonitorStore> other = MakeStore(*other_pool);
   absl::StatusOr<CommitResult> elsewhere =
       Commit(Runs("b", 1, "triage", 5, RunStatus::kFailed, kStart), other.get());
@@ -367,7 +362,7 @@ TEST_F(JournalTest, QueryStepsAddsPendingCellsForEqualityMatchersAndFlushesForRe
 
 TEST_F(JournalTest, AKilledReplicasJournalIsAppliedOnceByASweeper) {
   {
-    std::unique_ptr<common::PgPool> dead_pool = MakePool(db_.dsn());
+    std::unique_ptr<common::PgPool> dead_pool = TestPool(db_.dsn());
     std::unique_ptr<PgMonitorStore> dead = MakeStore(*dead_pool);
     for (uint64_t seq = 1; seq <= 4; ++seq) {
       ASSERT_THAT(Commit(Runs("dead", seq, "triage", 3, RunStatus::kSucceeded, kStart), dead.get()),
@@ -400,7 +395,7 @@ TEST_F(JournalTest, AKilledReplicasJournalIsAppliedOnceByASweeper) {
 }
 
 TEST_F(JournalTest, AFlushAfterASweeperTookItsRowsAppliesNothingTwice) {
-  std::unique_ptr<common::PgPool> other_pool = MakePool(db_.dsn());
+  std::unique_ptr<common::PgPool> other_pool = TestPool(db_.dsn());
   std::unique_ptr<PgMonitorStore> sweeper = MakeStore(*other_pool);
   for (uint64_t seq = 1; seq <= 3; ++seq) {
     ASSERT_THAT(Commit(Runs("p", seq, "triage", 2, RunStatus::kSucceeded, kStart)), IsOk());
@@ -420,7 +415,7 @@ TEST_F(JournalTest, AFlushAfterASweeperTookItsRowsAppliesNothingTwice) {
 }
 
 TEST_F(JournalTest, OwnerFlushesAndAnotherReplicasSweepsRacingApplyEachBatchOnce) {
-  std::unique_ptr<common::PgPool> other_pool = MakePool(db_.dsn());
+  std::unique_ptr<common::PgPool> other_pool = TestPool(db_.dsn());
   std::unique_ptr<PgMonitorStore> sweeper = MakeStore(*other_pool);
   constexpr int kBatches = 40;
   std::atomic<bool> done{false};
@@ -463,7 +458,7 @@ TEST_F(JournalTest, OwnerFlushesAndAnotherReplicasSweepsRacingApplyEachBatchOnce
 }
 
 TEST_F(JournalTest, ACorruptJournalRowIsQuarantinedAndTheOthersApplied) {
-  std::unique_ptr<common::PgPool> dead_pool = MakePool(db_.dsn());
+  std::unique_ptr<common::PgPool> dead_pool = TestPool(db_.dsn());
   {
     std::unique_ptr<PgMonitorStore> dead = MakeStore(*dead_pool);
     ASSERT_THAT(Commit(Runs("dead", 1, "triage", 3, RunStatus::kSucceeded, kStart), dead.get()),
@@ -492,7 +487,7 @@ TEST_F(JournalTest, ACorruptJournalRowIsQuarantinedAndTheOthersApplied) {
 
 TEST_F(JournalTest, TheWorkerSweepsPastItsLimitAndFlushesWhenStopped) {
   {
-    std::unique_ptr<common::PgPool> dead_pool = MakePool(db_.dsn());
+    std::unique_ptr<common::PgPool> dead_pool = TestPool(db_.dsn());
     std::unique_ptr<PgMonitorStore> dead = MakeStore(*dead_pool);
     for (int seq = 1; seq <= RollupFlushWorker::kSweepLimit + 6; ++seq) {
       ASSERT_THAT(Commit(Runs("dead", seq, "triage", 1, RunStatus::kSucceeded, kStart), dead.get()),
@@ -520,7 +515,7 @@ TEST_F(JournalTest, TheWorkerSweepsPastItsLimitAndFlushesWhenStopped) {
 // pending rows.
 TEST_F(JournalTest, TheWorkerCountsSweptRowsFlushesAndPendingRows) {
   {
-    std::unique_ptr<common::PgPool> dead_pool = MakePool(db_.dsn());
+    std::unique_ptr<common::PgPool> dead_pool = TestPool(db_.dsn());
     std::unique_ptr<PgMonitorStore> dead = MakeStore(*dead_pool);
     for (int seq = 1; seq <= 3; ++seq) {
       ASSERT_THAT(Commit(Runs("dead", seq, "triage", 1, RunStatus::kSucceeded, kStart), dead.get()),

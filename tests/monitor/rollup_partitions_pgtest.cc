@@ -16,6 +16,7 @@
 #include "common/pg.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_env.h"
+#include "common/testing/test_pool.h"
 #include "monitor/core/rollup.h"
 #include "monitor/core/rules.h"
 #include "monitor/jobs/rollup_partition_worker.h"
@@ -31,6 +32,7 @@ using ::agentwatch::testing::IsOk;
 using ::agentwatch::testing::IsOkAndHolds;
 using ::agentwatch::testing::StatusIs;
 using ::agentwatch::testing::TestDatabase;
+using ::agentwatch::testing::TestPool;
 using fixtures::MakeEvent;
 using fixtures::MakeRun;
 using ::testing::ElementsAre;
@@ -38,13 +40,6 @@ using ::testing::ElementsAre;
 // 2023-11-14 22:14:00 UTC (fixtures::TestNow()).
 const absl::Time kNow = fixtures::TestNow();
 const int64_t kToday = UtcDay(kNow);
-
-std::unique_ptr<common::PgPool> MakePool(const std::string& dsn) {
-  common::PgPoolOptions options;
-  options.dsn = dsn;
-  options.size = 4;
-  return std::make_unique<common::PgPool>(options);
-}
 
 std::vector<common::Migration> MigrationsBefore(int version) {
   std::vector<common::Migration> out;
@@ -82,7 +77,7 @@ TEST(RollupPartitionNames, DaysAndNames) {
 
 TEST(RollupPartitionsTest, ExistingRollupsSurviveTheMigration) {
   TestDatabase db;
-  auto pool = MakePool(db.dsn());
+  auto pool = TestPool(db.dsn());
   ASSERT_THAT(common::ApplyMigrations(*pool, kOutboxSchema, MigrationsBefore(7)), IsOk());
   ASSERT_THAT(pool->WithTransaction([](pqxx::work& txn) {
     txn.exec(R"sql(
@@ -121,7 +116,7 @@ VALUES ('acme', 'workflow_runs_total', 'k1', '2023-11-13T23:59:00Z', 3, 3, 1, 1,
 
 TEST(RollupPartitionsTest, BatchesCreateThePartitionsOfTheirDays) {
   TestDatabase db;
-  auto pool = MakePool(db.dsn());
+  auto pool = TestPool(db.dsn());
   ASSERT_THAT(common::ApplyMigrations(*pool, kOutboxSchema, Migrations()), IsOk());
   ErrorRateAlertConfig config;
   WorkflowErrorRateRule rule(config);
@@ -152,7 +147,7 @@ TEST(RollupPartitionsTest, BatchesCreateThePartitionsOfTheirDays) {
 
 TEST(RollupPartitionsTest, MaintenanceCreatesAheadAndDropsPastTheRetention) {
   TestDatabase db;
-  auto pool = MakePool(db.dsn());
+  auto pool = TestPool(db.dsn());
   ASSERT_THAT(common::ApplyMigrations(*pool, kOutboxSchema, Migrations()), IsOk());
   ErrorRateAlertConfig config;
   WorkflowErrorRateRule rule(config);
@@ -205,7 +200,7 @@ TEST(RollupPartitionsTest, MaintenanceCreatesAheadAndDropsPastTheRetention) {
 
 TEST(RollupPartitionsTest, RetentionBelowTheMinimumIsRefused) {
   TestDatabase db;
-  auto pool = MakePool(db.dsn());
+  auto pool = TestPool(db.dsn());
   ASSERT_THAT(common::ApplyMigrations(*pool, kOutboxSchema, Migrations()), IsOk());
   RollupPartitions partitions(*pool);
   EXPECT_THAT(partitions.Maintain(kNow, absl::Hours(71)),
@@ -215,8 +210,8 @@ TEST(RollupPartitionsTest, RetentionBelowTheMinimumIsRefused) {
 
 TEST(RollupPartitionsTest, TwoReplicasMaintainingAtOnceAgree) {
   TestDatabase db;
-  auto pool_a = MakePool(db.dsn());
-  auto pool_b = MakePool(db.dsn());
+  auto pool_a = TestPool(db.dsn());
+  auto pool_b = TestPool(db.dsn());
   ASSERT_THAT(common::ApplyMigrations(*pool_a, kOutboxSchema, Migrations()), IsOk());
   RollupPartitions a(*pool_a), b(*pool_b);
   absl::StatusOr<PartitionMaintenance> done_a, done_b;

@@ -20,6 +20,7 @@
 #include "common/pg.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_env.h"
+#include "common/testing/test_pool.h"
 #include "monitor/anomaly/detector.h"
 #include "monitor/core/alert_rules.h"
 #include "monitor/core/anomaly_rules.h"
@@ -33,15 +34,9 @@ namespace {
 
 using ::agentwatch::testing::IsOk;
 using ::agentwatch::testing::TestDatabase;
+using ::agentwatch::testing::TestPool;
 
 const absl::Time kStart = absl::FromUnixSeconds(1'700'000'040);  // a whole minute
-
-std::unique_ptr<common::PgPool> MakePool(const std::string& dsn) {
-  common::PgPoolOptions options;
-  options.dsn = dsn;
-  options.size = 4;
-  return std::make_unique<common::PgPool>(options);
-}
 
 // One custom-metric sample of pod `pod` at `time`.
 Event Sample(const std::string& pod, absl::Time time, double value) {
@@ -68,7 +63,7 @@ AlertRule QueueRule() {
 class AnomalyRulesPgTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    pool_ = MakePool(db_.dsn());
+    pool_ = TestPool(db_.dsn());
     ASSERT_THAT(common::ApplyMigrations(*pool_, kOutboxSchema, Migrations()), IsOk());
     store_ = std::make_unique<PgMonitorStore>(*pool_, limits_, std::vector<const RuleEvaluator*>{});
   }
@@ -145,7 +140,7 @@ TEST_F(AnomalyRulesPgTest, RuleRoundTripsWithItsAnomalySettings) {
 }
 
 TEST_F(AnomalyRulesPgTest, StatesPersistAndTwoReplicasFireOnce) {
-  std::unique_ptr<common::PgPool> other_pool = MakePool(db_.dsn());
+  std::unique_ptr<common::PgPool> other_pool = TestPool(db_.dsn());
   PgMonitorStore other(*other_pool, limits_, {});
   CommitSteady("history", 1, 0, 180);
   CommitSteady("history", 2, 0, 180, "b");
