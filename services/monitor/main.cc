@@ -124,6 +124,9 @@ int main(int argc, char** argv) {
   if (rollup_flush_interval < absl::ZeroDuration() || rollup_flush_interval > absl::Minutes(1)) {
     Die("--rollup_flush_interval: must be from 0 to 1m");
   }
+  // Also without a journal of its own: the sweeper applies other writers'
+  // rows, and an age near 0 would take the rows of replicas alive.
+  if (journal_sweep_age < absl::Seconds(1)) Die("--journal_sweep_age: must be at least 1s");
   if (rollup_flush_interval > absl::ZeroDuration() &&
       journal_sweep_age < 10 * rollup_flush_interval) {
     Die("--journal_sweep_age: must be at least 10 x --rollup_flush_interval");
