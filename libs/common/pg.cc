@@ -1,7 +1,13 @@
 #include "common/pg.h"
 
+#include <libpq-fe.h>
+
 #include <cstring>
+#include <exception>
+#include <limits>
+#include <pqxx/largeobject>
 #include <pqxx/tablewriter>
+#include <stdexcept>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -387,5 +393,217 @@ void PgCopyText::Complete() {
   writer_->writer.complete();
 }
 #pragma GCC diagnostic pop
+
+
+// --- PgCopyBinary ------------------------------------------------------------
+
+namespace {
+
+// libpqxx 6 keeps the transaction's PGconn to itself but hands it to
+// largeobject's derived classes: the binary COPY runs on that connection
+// between a COPY ... FROM STDIN that libpqxx executed and the end of the
+// COPY, when the connection is idle in the transaction again, as libpqxx
+// expects it.
+struct RawConnection : pqxx::largeobject {
+  static PGconn* Of(const pqxx::dbtransaction& txn) { return raw_connection(txn); }
+};
+
+// Throws `message` with the libpqxx exception type that libpqxx itself would
+// throw for `sqlstate` (see MapPgException).
+[[noreturn]] void ThrowPgError(const std::string& message, const std::string& query,
+                               const char* sqlstate) {
+  const std::string state = sqlstate == nullptr ? "" : sqlstate;
+  if (state == "23505") throw pqxx::unique_violation(message, query, sqlstate);
+  if (state == "40001") throw pqxx::serialization_failure(message);
+  if (state == "40P01") throw pqxx::deadlock_detected(message);
+  // A protocol violation inside COPY data is malformed data from this client
+  // (a value of the wrong width for its column), not a lost connection: the
+  // connection stays usable.
+  if (state == "08P01") throw pqxx::usage_error(absl::StrCat("malformed COPY data: ", message));
+  if (state.empty() || IsConnectionSqlState(state)) throw pqxx::broken_connection(message);
+  throw pqxx::sql_error(message, query, sqlstate);
+}
+
+void PutBigEndian(char* out, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) {
+    out[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+}
+
+// Microseconds between the Unix epoch and Postgres' (2000-01-01 UTC).
+constexpr int64_t kPgEpochUnixMicros = 946'684'800'000'000;
+
+}  // namespace
+
+struct PgCopyBinary::Conn {
+  PGconn* pg;
+  std::string query;
+};
+
+PgCopyBinary::PgCopyBinary(pqxx::work& txn, const std::string& table,
+                           const std::vector<std::string>& columns, size_t piece_bytes)
+    : columns_(static_cast<int16_t>(columns.size())),
+      piece_bytes_(piece_bytes),
+      exceptions_at_start_(std::uncaught_exceptions()) {
+  if (columns.empty() || columns.size() > 1600) {
+    throw std::logic_error("PgCopyBinary: 1 to 1600 columns");
+  }
+  std::string query = absl::StrCat("COPY ", table, " (");
+  for (size_t i = 0; i < columns.size(); ++i) {
+    absl::StrAppend(&query, i == 0 ? "" : ",", txn.quote_name(columns[i]));
+  }
+  query.append(") FROM STDIN WITH (FORMAT binary)");
+  txn.exec(query);  // throws what Postgres reports; the connection is in COPY IN after it
+  conn_ = std::make_unique<Conn>(Conn{RawConnection::Of(txn), std::move(query)});
+  piece_.reserve(piece_bytes_ + 1024);
+  // Signature, flags (no OIDs), header extension length.
+  static constexpr char kHeader[] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
+  piece_.append(kHeader, sizeof(kHeader) - 1);
+}
+
+PgCopyBinary::~PgCopyBinary() {
+  if (done_ || conn_ == nullptr) return;
+  if (std::uncaught_exceptions() == exceptions_at_start_) {
+    // Not an exception unwinding: a path that forgot Complete(). A commit
+    // after this rolls back without libpqxx 6 saying so; say it here.
+    LogError("COPY destroyed without Complete(): the transaction will roll back",
+             {{"query", conn_->query}});
+  }
+  // Abandoned: fail the COPY (the transaction is then aborted) and read the
+  // answer, so the connection is out of COPY mode for the rollback.
+  PQputCopyEnd(conn_->pg, "COPY abandoned by the client");
+  while (PGresult* r = PQgetResult(conn_->pg)) PQclear(r);
+}
+
+void PgCopyBinary::BeginRow() {
+  if (fields_ >= 0) throw std::logic_error("PgCopyBinary: BeginRow inside a row");
+  row_start_ = piece_.size();
+  char count[2];
+  PutBigEndian(count, static_cast<uint16_t>(columns_), 2);
+  piece_.append(count, 2);
+  fields_ = 0;
+}
+
+void PgCopyBinary::AddLength(int32_t size) {
+  if (fields_ < 0 || fields_ >= columns_) {
+    // Drop the partial row, so that nothing of it can be sent.
+    if (fields_ >= 0) piece_.resize(row_start_);
+    fields_ = -1;
+    throw std::logic_error("PgCopyBinary: a value outside a row or more values than columns");
+  }
+  ++fields_;
+  char length[4];
+  PutBigEndian(length, static_cast<uint32_t>(size), 4);
+  piece_.append(length, 4);
+}
+
+void PgCopyBinary::AddField(const void* data, size_t size) {
+  if (size > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
+    throw std::length_error("PgCopyBinary: a value of 2 GiB or more");
+  }
+  AddLength(static_cast<int32_t>(size));
+  piece_.append(static_cast<const char*>(data), size);
+}
+
+void PgCopyBinary::AddText(absl::string_view value) { AddField(value.data(), value.size()); }
+
+void PgCopyBinary::AddBytea(absl::string_view value) { AddField(value.data(), value.size()); }
+
+void PgCopyBinary::AddJsonb(absl::string_view json) {
+  if (json.size() >= static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
+    throw std::length_error("PgCopyBinary: a value of 2 GiB or more");
+  }
+  AddLength(static_cast<int32_t>(json.size() + 1));
+  piece_.push_back('\1');  // jsonb's binary format version
+  piece_.append(json.data(), json.size());
+}
+
+void PgCopyBinary::AddInt8(int64_t value) {
+  char bytes[8];
+  PutBigEndian(bytes, static_cast<uint64_t>(value), 8);
+  AddField(bytes, 8);
+}
+
+void PgCopyBinary::AddInt4(int32_t value) {
+  char bytes[4];
+  PutBigEndian(bytes, static_cast<uint32_t>(value), 4);
+  AddField(bytes, 4);
+}
+
+void PgCopyBinary::AddBool(bool value) {
+  const char byte = value ? 1 : 0;
+  AddField(&byte, 1);
+}
+
+void PgCopyBinary::AddTimestamptz(absl::Time t) {
+  int64_t micros;
+  if (t == absl::InfiniteFuture()) {
+    micros = std::numeric_limits<int64_t>::max();  // Postgres' 'infinity'
+  } else if (t == absl::InfinitePast()) {
+    micros = std::numeric_limits<int64_t>::min();  // '-infinity'
+  } else {
+    // Floors; a time beyond int64 microseconds saturates, and Postgres
+    // rejects it as out of range like any time past its own range.
+    const int64_t unix_micros = absl::ToUnixMicros(t);
+    micros = unix_micros < std::numeric_limits<int64_t>::min() + kPgEpochUnixMicros
+                 ? std::numeric_limits<int64_t>::min() + 1
+                 : unix_micros - kPgEpochUnixMicros;
+    if (micros == std::numeric_limits<int64_t>::max()) --micros;
+  }
+  AddInt8(micros);
+}
+
+void PgCopyBinary::AddNull() { AddLength(-1); }
+
+void PgCopyBinary::EndRow() {
+  if (fields_ != columns_) {
+    if (fields_ >= 0) piece_.resize(row_start_);
+    const int16_t got = fields_;
+    fields_ = -1;
+    throw std::logic_error(absl::StrCat("PgCopyBinary: a row of ", got < 0 ? 0 : got,
+                                        " values for ", columns_, " columns"));
+  }
+  fields_ = -1;
+  if (piece_.size() >= piece_bytes_) Send();
+}
+
+void PgCopyBinary::Send() {
+  if (piece_.empty()) return;
+  if (PQputCopyData(conn_->pg, piece_.data(), static_cast<int>(piece_.size())) != 1) {
+    done_ = true;  // the connection is gone; nothing more to end
+    throw pqxx::broken_connection(
+        absl::StrCat("COPY data not sent: ", PQerrorMessage(conn_->pg)));
+  }
+  piece_.clear();
+}
+
+void PgCopyBinary::Complete() {
+  if (fields_ >= 0) throw std::logic_error("PgCopyBinary: Complete inside a row");
+  piece_.append("\xff\xff", 2);  // the trailer: a field count of -1
+  Send();
+  done_ = true;
+  if (PQputCopyEnd(conn_->pg, nullptr) != 1) {
+    throw pqxx::broken_connection(absl::StrCat("COPY not ended: ", PQerrorMessage(conn_->pg)));
+  }
+  // The COPY's result, then the end of results.
+  std::string error;
+  std::string state;
+  bool answered = false;
+  while (PGresult* r = PQgetResult(conn_->pg)) {
+    answered = true;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && error.empty()) {
+      error = PQresultErrorMessage(r);
+      const char* s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+      state = s == nullptr ? "" : s;
+      if (error.empty()) error = "COPY failed";
+    }
+    PQclear(r);
+  }
+  if (!answered && error.empty()) {
+    error = absl::StrCat("no answer to the COPY: ", PQerrorMessage(conn_->pg));
+  }
+  if (!error.empty()) ThrowPgError(error, conn_->query, state.empty() ? nullptr : state.c_str());
+}
 
 }  // namespace agentwatch::common

@@ -164,4 +164,65 @@ class PgCopyText {
   std::string piece_;
 };
 
+// A COPY in Postgres' binary format into `columns` of `table`, inside `txn`:
+// every value goes as its binary representation (an int8 as 8 bytes, a
+// timestamptz as microseconds since 2000), so Postgres runs no text input
+// function per value and the client formats no text (measured on a 17-column
+// ledger row: 3.6 -> 2.9 us of Postgres CPU per row against the text format).
+// Each row gives exactly one value per column, in `columns`' order, each of
+// the column's type (Postgres checks it: a wrong width is an error, a text
+// value must be valid UTF-8). Rows are handed to libpq in pieces of about
+// `piece_bytes`. Throws what Postgres reports with libpqxx's exception types
+// (pqxx::unique_violation for a key already there), as every pqxx call inside
+// PgPool::WithTransaction may; a wrong number of values in a row throws
+// std::logic_error before anything of that row is sent, and a value Postgres
+// cannot read at its column's width pqxx::usage_error (both INTERNAL through
+// MapPgException). Complete() must be called before `txn` runs anything
+// else. Destroyed without it, the COPY fails and the transaction's work is
+// rolled back at its end, even by a commit, which libpqxx 6 does not report
+// (logged as an error unless an exception is unwinding).
+class PgCopyBinary {
+ public:
+  PgCopyBinary(pqxx::work& txn, const std::string& table, const std::vector<std::string>& columns,
+               size_t piece_bytes = 256 << 10);
+  ~PgCopyBinary();
+  PgCopyBinary(const PgCopyBinary&) = delete;
+  PgCopyBinary& operator=(const PgCopyBinary&) = delete;
+
+  void BeginRow();
+  // text, varchar: the bytes as they are (no escaping).
+  void AddText(absl::string_view value);
+  // bytea.
+  void AddBytea(absl::string_view value);
+  // jsonb from its JSON text.
+  void AddJsonb(absl::string_view json);
+  // bigint.
+  void AddInt8(int64_t value);
+  // integer.
+  void AddInt4(int32_t value);
+  void AddBool(bool value);
+  // timestamptz, floored to the microsecond (as the text format's
+  // AppendPgTimestamp); absl's infinite times are 'infinity' and '-infinity'.
+  void AddTimestamptz(absl::Time t);
+  void AddNull();
+  void EndRow();
+  // Sends what is buffered, ends the COPY and reads Postgres' answer.
+  void Complete();
+
+ private:
+  void AddField(const void* data, size_t size);
+  void AddLength(int32_t size);
+  void Send();
+
+  struct Conn;
+  std::unique_ptr<Conn> conn_;
+  const int16_t columns_;
+  const size_t piece_bytes_;
+  std::string piece_;
+  const int exceptions_at_start_;
+  size_t row_start_ = 0;
+  int16_t fields_ = -1;  // of the open row; -1: no row open
+  bool done_ = false;
+};
+
 }  // namespace agentwatch::common

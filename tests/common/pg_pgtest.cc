@@ -3,7 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <limits>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -98,6 +101,227 @@ TEST(PgCopyTextTest, RowsInPiecesArriveOnceEachAndWhole) {
     return absl::OkStatus();
   }),
               StatusIs(absl::StatusCode::kAlreadyExists));
+}
+
+constexpr const char* kBinaryTable = R"sql(
+CREATE TABLE pgtest.binary_values (
+  id    bigint PRIMARY KEY,
+  t     text NOT NULL,
+  b     bytea NOT NULL,
+  j     jsonb NOT NULL,
+  i4    integer NOT NULL,
+  flag  boolean NOT NULL,
+  ts    timestamptz NOT NULL,
+  maybe text
+))sql";
+const std::vector<std::string> kBinaryColumns = {"id", "t", "b", "j", "i4", "flag", "ts", "maybe"};
+
+struct BinaryRow {
+  int64_t id;
+  std::string t, b, j;
+  int32_t i4;
+  bool flag;
+  absl::Time ts;
+  std::optional<std::string> maybe;
+};
+
+void AddBinaryRow(PgCopyBinary& copy, const BinaryRow& row) {
+  copy.BeginRow();
+  copy.AddInt8(row.id);
+  copy.AddText(row.t);
+  copy.AddBytea(row.b);
+  copy.AddJsonb(row.j);
+  copy.AddInt4(row.i4);
+  copy.AddBool(row.flag);
+  copy.AddTimestamptz(row.ts);
+  if (row.maybe.has_value()) {
+    copy.AddText(*row.maybe);
+  } else {
+    copy.AddNull();
+  }
+  copy.EndRow();
+}
+
+// Each row as text: id|t|hex(b)|j|i4|flag|ts (Unix microseconds, or
+// infinity)|maybe (or NULL).
+std::vector<std::string> BinaryRowsInDatabase(PgPool& pool) {
+  auto rows = pool.Transact<std::vector<std::string>>(
+      [](pqxx::work& txn) -> absl::StatusOr<std::vector<std::string>> {
+        std::vector<std::string> out;
+        for (const auto& row : txn.exec(
+                 "SELECT concat_ws('|', id, t, encode(b, 'hex'), j::text, i4, flag::text, "
+                 "CASE WHEN isfinite(ts) THEN ((extract(epoch FROM ts) * 1000000)::bigint)::text "
+                 "ELSE ts::text END, COALESCE(maybe, 'NULL')) FROM pgtest.binary_values "
+                 "ORDER BY id")) {
+          out.push_back(row[0].as<std::string>());
+        }
+        return out;
+      });
+  EXPECT_THAT(rows, IsOk());
+  return rows.ok() ? *rows : std::vector<std::string>{};
+}
+
+std::string ExpectedText(const BinaryRow& row) {
+  std::string hex;
+  for (unsigned char c : row.b) absl::StrAppend(&hex, absl::Hex(c, absl::kZeroPad2));
+  std::string ts;
+  if (row.ts == absl::InfiniteFuture()) {
+    ts = "infinity";
+  } else if (row.ts == absl::InfinitePast()) {
+    ts = "-infinity";
+  } else {
+    ts = absl::StrCat(absl::ToUnixMicros(row.ts));
+  }
+  return absl::StrCat(row.id, "|", row.t, "|", hex, "|", row.j, "|", row.i4, "|",
+                      row.flag ? "true" : "false", "|", ts, "|", row.maybe.value_or("NULL"));
+}
+
+// Values of every type PgCopyBinary writes arrive as they were, through
+// pieces far smaller than a row: text with COPY's text-format specials and
+// multibyte characters, every byte value in bytea, jsonb, integer extremes,
+// timestamps before 1970, before 2000, on Postgres' epoch, with nanoseconds
+// (floored, as the text format's AppendPgTimestamp) and infinite, NULLs.
+TEST(PgCopyBinaryTest, EveryTypeRoundTripsThroughPostgres) {
+  TestDatabase db;
+  PgPool pool({db.dsn(), 1});
+  ASSERT_THAT(ApplyMigrations(pool, "pgtest", TestMigrations()), IsOk());
+  ASSERT_THAT(pool.WithTransaction([](pqxx::work& txn) {
+    txn.exec(kBinaryTable);
+    return absl::OkStatus();
+  }),
+              IsOk());
+  std::string all_bytes;
+  for (int c = 0; c < 256; ++c) all_bytes.push_back(static_cast<char>(c));
+  const absl::Time pg_epoch = absl::FromUnixSeconds(946'684'800);
+  const std::vector<BinaryRow> rows = {
+      {1, "plain", "x", R"({"a": 1})", 0, true, pg_epoch, "here"},
+      {2, "tab\there\nnew line\\back\rslash \"q\" 'q' \\N", all_bytes,
+       R"({"k": ["x\ty", null, 2.5, {"z": true}]})", std::numeric_limits<int32_t>::min(), false,
+       absl::FromUnixMicros(-1), std::nullopt},
+      {std::numeric_limits<int64_t>::min(), "", "", "[]", std::numeric_limits<int32_t>::max(),
+       true, absl::FromUnixMicros(1'234'567) + absl::Nanoseconds(999), ""},
+      {std::numeric_limits<int64_t>::max(), "ünïcødé ✓ 𝄞", std::string("\0\0", 2), "\"s\"", -1,
+       false, pg_epoch - absl::Microseconds(1) - absl::Nanoseconds(1), std::nullopt},
+      {5, "future", "f", "null", 5, true, absl::InfiniteFuture(), "\\"},
+      {6, "past", "p", "0", 6, false, absl::InfinitePast(), "\t"},
+      {7, "before 1970", "b", "{}", 7, true, absl::FromUnixSeconds(-2'000'000'000), "x"},
+  };
+  ASSERT_THAT(pool.WithTransaction([&](pqxx::work& txn) {
+    PgCopyBinary copy(txn, "pgtest.binary_values", kBinaryColumns, 16);
+    for (const BinaryRow& row : rows) AddBinaryRow(copy, row);
+    copy.Complete();
+    // The connection is out of COPY mode: the transaction goes on.
+    txn.exec("SELECT 1");
+    return absl::OkStatus();
+  }),
+              IsOk());
+  std::vector<BinaryRow> sorted = rows;
+  std::sort(sorted.begin(), sorted.end(),
+            [](const BinaryRow& a, const BinaryRow& b) { return a.id < b.id; });
+  std::vector<std::string> expected;
+  for (const BinaryRow& row : sorted) expected.push_back(ExpectedText(row));
+  EXPECT_THAT(BinaryRowsInDatabase(pool), ::testing::ElementsAreArray(expected));
+}
+
+// Postgres' errors arrive as libpqxx's exception types (a key already there
+// is a unique_violation, so ALREADY_EXISTS), a savepoint rolled back after a
+// failed COPY lets the transaction go on and commit, and bad values or a row
+// of the wrong width fail without writing anything; the pool's connection
+// works after each.
+TEST(PgCopyBinaryTest, ErrorsKeepTheirTypesAndWriteNothing) {
+  TestDatabase db;
+  PgPool pool({db.dsn(), 1});
+  ASSERT_THAT(ApplyMigrations(pool, "pgtest", TestMigrations()), IsOk());
+  ASSERT_THAT(pool.WithTransaction([](pqxx::work& txn) {
+    txn.exec(kBinaryTable);
+    return absl::OkStatus();
+  }),
+              IsOk());
+  const absl::Time t = absl::FromUnixSeconds(1'700'000'000);
+  auto row = [&](int64_t id) { return BinaryRow{id, "r", "b", "{}", 1, true, t, std::nullopt}; };
+  auto copy_rows = [&](std::vector<BinaryRow> rows) {
+    return pool.WithTransaction([&](pqxx::work& txn) {
+      PgCopyBinary copy(txn, "pgtest.binary_values", kBinaryColumns, 64);
+      for (const BinaryRow& r : rows) AddBinaryRow(copy, r);
+      copy.Complete();
+      return absl::OkStatus();
+    });
+  };
+  ASSERT_THAT(copy_rows({row(1), row(2)}), IsOk());
+  // A key already there, in a later piece than the first.
+  EXPECT_THAT(copy_rows({row(3), row(4), row(5), row(2)}),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  // A duplicate caught in a savepoint: the rest of the transaction commits.
+  bool caught = false;
+  ASSERT_THAT(pool.WithTransaction([&](pqxx::work& txn) {
+    txn.exec("SAVEPOINT s");
+    try {
+      PgCopyBinary copy(txn, "pgtest.binary_values", kBinaryColumns);
+      AddBinaryRow(copy, row(6));
+      AddBinaryRow(copy, row(1));
+      copy.Complete();
+    } catch (const pqxx::unique_violation&) {
+      caught = true;
+    }
+    txn.exec("ROLLBACK TO SAVEPOINT s");
+    PgCopyBinary copy(txn, "pgtest.binary_values", kBinaryColumns);
+    AddBinaryRow(copy, row(7));
+    copy.Complete();
+    return absl::OkStatus();
+  }),
+              IsOk());
+  EXPECT_TRUE(caught);
+  // Text that is not UTF-8: Postgres refuses it (SQLSTATE 22021).
+  BinaryRow bad_text = row(8);
+  bad_text.t = "\xff\xfe";
+  EXPECT_THAT(copy_rows({row(9), bad_text}), StatusIs(absl::StatusCode::kInvalidArgument));
+  // A value of the wrong width for its column (an int4 where bigint is).
+  EXPECT_THAT(pool.WithTransaction([&](pqxx::work& txn) {
+    PgCopyBinary copy(txn, "pgtest.binary_values", kBinaryColumns);
+    AddBinaryRow(copy, row(10));
+    copy.BeginRow();
+    copy.AddInt4(11);
+    for (int i = 1; i < 8; ++i) copy.AddNull();
+    copy.EndRow();
+    copy.Complete();
+    return absl::OkStatus();
+  }),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("malformed COPY data")));
+  // A row short of a value, and one with a value too many: a client error
+  // before anything of the row is sent; the COPY is abandoned.
+  EXPECT_THAT(pool.WithTransaction([&](pqxx::work& txn) {
+    PgCopyBinary copy(txn, "pgtest.binary_values", kBinaryColumns);
+    AddBinaryRow(copy, row(12));
+    copy.BeginRow();
+    copy.AddInt8(13);
+    copy.EndRow();
+    return absl::OkStatus();
+  }),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("a row of 1 values for 8 columns")));
+  EXPECT_THAT(pool.WithTransaction([&](pqxx::work& txn) {
+    PgCopyBinary copy(txn, "pgtest.binary_values", kBinaryColumns);
+    copy.BeginRow();
+    for (int i = 0; i < 9; ++i) copy.AddInt8(i);
+    return absl::OkStatus();
+  }),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("more values than columns")));
+  // An abandoned COPY (never completed, no exception): the transaction's
+  // work is rolled back at its end, the insert before the COPY too.
+  (void)pool.WithTransaction([&](pqxx::work& txn) {
+    txn.exec(
+        "INSERT INTO pgtest.binary_values VALUES (15, 'x', 'x', '{}', 1, true, now(), NULL)");
+    {
+      PgCopyBinary copy(txn, "pgtest.binary_values", kBinaryColumns);
+      AddBinaryRow(copy, row(14));
+    }
+    return absl::OkStatus();
+  });
+  // Only what committed is there, and the connection still works.
+  const std::vector<std::string> in_db = BinaryRowsInDatabase(pool);
+  std::vector<std::string> ids;
+  for (const std::string& r : in_db) ids.push_back(r.substr(0, r.find('|')));
+  EXPECT_THAT(ids, ::testing::ElementsAre("1", "2", "7"));
+  EXPECT_THAT(pool.Ping(), IsOk());
 }
 
 TEST(PgPoolTest, MapsErrors) {
