@@ -244,17 +244,21 @@ std::optional<double> QuantileSketch::Quantile(double q) const {
 
 std::string QuantileSketch::Serialize() const {
   std::string out;
-  out.push_back(static_cast<char>(kFormatVersion));
-  PutVarint(static_cast<uint64_t>(max_buckets_), &out);
-  PutDouble(relative_accuracy_, &out);
-  PutVarint(static_cast<uint64_t>(zero_count_), &out);
-  PutStore(positive_.offset, positive_.counts, &out);
-  PutStore(negative_.offset, negative_.counts, &out);
-  if (count() > 0) {
-    PutDouble(min_, &out);
-    PutDouble(max_, &out);
-  }
+  AppendSerialized(&out);
   return out;
+}
+
+void QuantileSketch::AppendSerialized(std::string* out) const {
+  out->push_back(static_cast<char>(kFormatVersion));
+  PutVarint(static_cast<uint64_t>(max_buckets_), out);
+  PutDouble(relative_accuracy_, out);
+  PutVarint(static_cast<uint64_t>(zero_count_), out);
+  PutStore(positive_.offset, positive_.counts, out);
+  PutStore(negative_.offset, negative_.counts, out);
+  if (count() > 0) {
+    PutDouble(min_, out);
+    PutDouble(max_, out);
+  }
 }
 
 absl::Status QuantileSketch::ReadStore(absl::string_view& in, int32_t min_index, int32_t max_index,

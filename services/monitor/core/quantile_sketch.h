@@ -92,6 +92,9 @@ class QuantileSketch {
   // the non-empty buckets of each sign as varint (index delta, count) pairs,
   // then min and max. Typically a few bytes per distinct bucket.
   std::string Serialize() const;
+  // Appends Serialize()'s bytes to `*out` (a reused buffer: no allocation
+  // once it is large enough).
+  void AppendSerialized(std::string* out) const;
 
   // Parses Serialize's output. INVALID_ARGUMENT (never a crash) for an
   // unknown version, truncated or trailing bytes, parameters out of range,

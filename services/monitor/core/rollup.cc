@@ -276,15 +276,45 @@ BatchAggregate BatchAggregator::Finish() {
   std::vector<uint32_t> metric_rank(metrics_.size());
   for (uint32_t r = 0; r < metric_order.size(); ++r) metric_rank[metric_order[r]] = r;
 
-  // Cells in (tenant, metric, series_key, bucket) order.
-  auto rank = [&](const CellKey& key) {
-    return std::make_tuple(tenant_rank[key.label_set], metric_rank[key.metric],
-                           set_rank[key.label_set], key.bucket);
+  // Cells in (tenant, metric, series_key, bucket) order: sorted by one
+  // integer of the three ranks (mixed radix: tenant, metric, label set) and
+  // the bucket, held next to the cell's index, so a comparison reads no
+  // other array. The radix product fits 64 bits for any batch the limits
+  // admit; were it larger, the ranks are compared one by one.
+  const unsigned __int128 radix = static_cast<unsigned __int128>(tenant + 1) *
+                                  metrics_.size() * std::max<size_t>(label_sets_.size(), 1);
+  struct Ordered {
+    uint64_t rank;
+    int64_t bucket;
+    uint32_t cell;
   };
+  std::vector<Ordered> ordered(cells_.size());
+  const bool packed = radix <= std::numeric_limits<uint64_t>::max();
+  for (uint32_t i = 0; i < ordered.size(); ++i) {
+    const CellKey& key = cells_[i].key;
+    ordered[i].rank =
+        packed ? (uint64_t{tenant_rank[key.label_set]} * metrics_.size() + metric_rank[key.metric]) *
+                         label_sets_.size() +
+                     set_rank[key.label_set]
+               : 0;
+    ordered[i].bucket = key.bucket;
+    ordered[i].cell = i;
+  }
+  if (packed) {
+    std::sort(ordered.begin(), ordered.end(), [](const Ordered& a, const Ordered& b) {
+      return a.rank != b.rank ? a.rank < b.rank : a.bucket < b.bucket;
+    });
+  } else {
+    auto rank = [&](const CellKey& key) {
+      return std::make_tuple(tenant_rank[key.label_set], metric_rank[key.metric],
+                             set_rank[key.label_set], key.bucket);
+    };
+    std::sort(ordered.begin(), ordered.end(), [&](const Ordered& a, const Ordered& b) {
+      return rank(cells_[a.cell].key) < rank(cells_[b.cell].key);
+    });
+  }
   std::vector<uint32_t> order(cells_.size());
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(),
-            [&](uint32_t a, uint32_t b) { return rank(cells_[a].key) < rank(cells_[b].key); });
+  for (size_t r = 0; r < order.size(); ++r) order[r] = ordered[r].cell;
 
   out.rollups.reserve(cells_.size());
   size_t series = 0;

@@ -20,7 +20,9 @@ void PutVarint(std::string& out, uint64_t value) {
 void PutDouble(std::string& out, double value) {
   uint64_t bits;
   std::memcpy(&bits, &value, sizeof(bits));
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+  char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((bits >> (8 * i)) & 0xff);
+  out.append(bytes, sizeof(bytes));
 }
 
 void PutString(std::string& out, absl::string_view s) {
@@ -74,10 +76,20 @@ absl::Status Corrupt(absl::string_view what) {
 }  // namespace
 
 std::string EncodeJournalCells(const std::vector<const RollupDelta*>& cells) {
+  // Cells usually come in runs of one metric (a group's are in (metric,
+  // series_key, bucket) order): the map is consulted once per run.
   std::map<absl::string_view, uint64_t> metric_index;
   std::vector<absl::string_view> metrics;
-  for (const RollupDelta* cell : cells) {
-    if (metric_index.emplace(cell->metric, metrics.size()).second) metrics.push_back(cell->metric);
+  std::vector<uint64_t> cell_metric(cells.size());
+  for (size_t i = 0; i < cells.size(); ++i) {
+    const std::string& metric = cells[i]->metric;
+    if (i > 0 && metric == cells[i - 1]->metric) {
+      cell_metric[i] = cell_metric[i - 1];
+      continue;
+    }
+    const auto [it, inserted] = metric_index.emplace(metric, metrics.size());
+    if (inserted) metrics.push_back(metric);
+    cell_metric[i] = it->second;
   }
   std::string out;
   out.reserve(16 + cells.size() * 72);
@@ -85,15 +97,19 @@ std::string EncodeJournalCells(const std::vector<const RollupDelta*>& cells) {
   PutVarint(out, metrics.size());
   for (absl::string_view metric : metrics) PutString(out, metric);
   PutVarint(out, cells.size());
-  for (const RollupDelta* cell : cells) {
-    PutVarint(out, metric_index.at(cell->metric));
+  std::string sketch;  // reused: one serialization buffer for every cell
+  for (size_t i = 0; i < cells.size(); ++i) {
+    const RollupDelta* cell = cells[i];
+    PutVarint(out, cell_metric[i]);
     PutString(out, cell->series_key);
     PutVarint(out, static_cast<uint64_t>(absl::ToUnixSeconds(cell->bucket)));
     PutVarint(out, static_cast<uint64_t>(cell->stats.count));
     PutDouble(out, cell->stats.sum);
     PutDouble(out, cell->stats.min);
     PutDouble(out, cell->stats.max);
-    PutString(out, cell->sketch.has_value() ? cell->sketch->Serialize() : std::string());
+    sketch.clear();
+    if (cell->sketch.has_value()) cell->sketch->AppendSerialized(&sketch);
+    PutString(out, sketch);
   }
   return out;
 }

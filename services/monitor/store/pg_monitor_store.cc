@@ -1789,9 +1789,10 @@ void EnqueueUsage(pqxx::work& txn, const std::vector<const BatchAggregate*>& agg
 
 }  // namespace
 
-std::string PgMonitorStore::KnownSeriesKey(const SeriesRecord& series) {
-  return absl::StrCat(series.tenant.size(), ":", series.tenant, series.metric.size(), ":",
-                      series.metric, series.series_key);
+void PgMonitorStore::KnownSeriesKey(const SeriesRecord& series, std::string* key) {
+  key->clear();
+  absl::StrAppend(key, series.tenant.size(), ":", series.tenant, series.metric.size(), ":",
+                  series.metric, series.series_key);
 }
 
 // A batch waiting for (or inside) a group transaction.
@@ -2109,12 +2110,13 @@ absl::Status PgMonitorStore::WriteGroup(pqxx::work& txn, const std::vector<Pendi
   // upsert; the others are remembered once the group committed.
   std::vector<const SeriesRecord*> unknown;
   {
+    std::string key;
     std::lock_guard<std::mutex> lock(series_mu_);
     for (const SeriesRecord* series : merged.series) {
-      std::string key = KnownSeriesKey(*series);
-      if (known_series_.count(key) == 0) {
+      KnownSeriesKey(*series, &key);
+      if (!known_series_.contains(key)) {
         unknown.push_back(series);
-        new_series->push_back(std::move(key));
+        new_series->push_back(key);
       }
     }
   }
@@ -2572,8 +2574,17 @@ absl::StatusOr<AlertRulePage> PgMonitorStore::ListAlertRules(
 
 absl::StatusOr<SweepResult> PgMonitorStore::EvaluateAlertRules(const BatchAggregate& aggregate,
                                                                absl::Time now) {
+  // The series are in (tenant, metric, ...) order: a pair goes into the set
+  // once per run of series, not once per series.
   std::set<std::pair<std::string, std::string>> fed;
-  for (const SeriesRecord& series : aggregate.series) fed.insert({series.tenant, series.metric});
+  const SeriesRecord* previous = nullptr;
+  for (const SeriesRecord& series : aggregate.series) {
+    if (previous == nullptr || previous->metric != series.metric ||
+        previous->tenant != series.tenant) {
+      fed.insert({series.tenant, series.metric});
+    }
+    previous = &series;
+  }
   if (fed.empty()) return SweepResult{};
   {
     // No transaction when a fresh reading shows that no enabled rule of the

@@ -69,9 +69,9 @@
 #include <mutex>
 #include <set>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "common/group_commit.h"
 #include "common/pg.h"
 #include "monitor/core/rules.h"
@@ -215,7 +215,8 @@ class PgMonitorStore final : public MonitorStore {
   // creating their days' partitions first.
   absl::Status ApplyCells(pqxx::work& txn, const std::vector<const RollupDelta*>& cells,
                           absl::Time now, std::vector<SketchCellCache::Update>* sketch_updates);
-  static std::string KnownSeriesKey(const SeriesRecord& series);
+  // Sets `*key` to the known_series_ key of `series` (reusing its buffer).
+  static void KnownSeriesKey(const SeriesRecord& series, std::string* key);
 
   // Series this process saw committed, bounded (cleared when full).
   static constexpr size_t kMaxKnownSeries = 1'000'000;
@@ -226,7 +227,7 @@ class PgMonitorStore final : public MonitorStore {
   const PgMonitorStoreOptions options_;
   RollupPartitions partitions_;
   std::mutex series_mu_;
-  std::unordered_set<std::string> known_series_;
+  absl::flat_hash_set<std::string> known_series_;
   SketchCellCache sketch_cache_;
 
   // Journal mode: the cells of the journal rows not applied yet.

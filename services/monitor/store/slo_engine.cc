@@ -128,8 +128,17 @@ absl::StatusOr<SweepResult> SloEngine::Evaluate(const Slo& slo, absl::Time now) 
 }
 
 absl::StatusOr<SweepResult> SloEngine::OnBatch(const BatchAggregate& aggregate, absl::Time now) {
+  // The cells are in (tenant, metric, ...) order: a pair goes into the set
+  // once per run of cells, not once per cell.
   std::set<std::pair<std::string, std::string>> fed;
-  for (const RollupDelta& delta : aggregate.rollups) fed.insert({delta.tenant, delta.metric});
+  const RollupDelta* previous = nullptr;
+  for (const RollupDelta& delta : aggregate.rollups) {
+    if (previous == nullptr || previous->metric != delta.metric ||
+        previous->tenant != delta.tenant) {
+      fed.insert({delta.tenant, delta.metric});
+    }
+    previous = &delta;
+  }
   SweepResult total;
   if (fed.empty()) return total;
   ASSIGN_OR_RETURN(const std::vector<Slo> slos, slos_.SlosOfMetrics({fed.begin(), fed.end()}));
