@@ -700,9 +700,9 @@ UsageRecord Priced(std::string id, int64_t cost, absl::Time time) {
   return r;
 }
 
-// The ledger rows go to COPY in chunks of several lines: rows with escaped
-// bytes (tab, newline, backslash) and varied lengths on both sides of every
-// chunk boundary arrive whole and unchanged.
+// The ledger rows go to COPY in chunks of many rows: rows with the bytes the
+// text format would escape (tab, newline, backslash) and varied lengths on
+// both sides of every chunk boundary arrive whole and unchanged.
 TEST_F(PgCostStoreTest, CopyChunksKeepEveryRowIntact) {
   std::vector<UsageRecord> batch;
   std::map<std::string, std::string> run_of;
@@ -716,7 +716,7 @@ TEST_F(PgCostStoreTest, CopyChunksKeepEveryRowIntact) {
   }
   auto outcome = store_->RecordUsage(batch, Utc(2026, 3, 15));
   ASSERT_THAT(outcome, IsOk());
-  EXPECT_EQ(outcome->accepted, 6000);  // about 1 MB of COPY text: several chunks
+  EXPECT_EQ(outcome->accepted, 6000);  // about 1.3 MB of COPY data: several chunks
   std::map<std::string, std::string> stored;
   ASSERT_THAT(pool_.WithTransaction([&](pqxx::work& txn) {
     for (const pqxx::row& row : txn.exec("SELECT record_id, run_id FROM cost.ledger")) {

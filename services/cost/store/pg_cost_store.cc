@@ -152,7 +152,7 @@ ORDER BY provider, model
 LIMIT $8
 )sql"};
 
-// The ledger columns, in the order of a COPY line (see AppendCopyRow).
+// The ledger columns, in the order of a COPY row (see AddLedgerRow).
 constexpr const char* kLedgerColumns[] = {"tenant_id",
                                           "record_id",
                                           "usage_time",
@@ -1050,73 +1050,37 @@ absl::StatusOr<std::vector<PriceVersion>> PgCostStore::ListPrices(const PriceLis
 
 namespace {
 
-// Appends `value` to a COPY text-format field: backslash, newline, carriage
-// return and tab escaped (the only bytes the format gives a meaning to).
-void AppendCopyText(std::string* out, absl::string_view value) {
-  for (char c : value) {
-    switch (c) {
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        out->push_back(c);
-    }
-  }
-}
-
-void AppendCopyInt(std::string* out, int64_t value) {
-  char buffer[absl::numbers_internal::kFastToBufferSize];
-  out->append(buffer, absl::numbers_internal::FastIntToBuffer(value, buffer) - buffer);
-}
-
-// Appends one ledger row in kLedgerColumns order, tab-separated, without the
-// line end.
-void AppendCopyRow(std::string* out, const PricedRecord& p, int64_t dims_id) {
+// Adds one ledger row in kLedgerColumns order.
+void AddLedgerRow(common::PgCopyBinary& copy, const PricedRecord& p, int64_t dims_id) {
   const UsageRecord& r = p.record;
-  auto text = [out](absl::string_view v) {
-    AppendCopyText(out, v);
-    out->push_back('\t');
-  };
-  auto integer = [out](int64_t v) {
-    AppendCopyInt(out, v);
-    out->push_back('\t');
-  };
-  auto boolean = [out](bool v) { out->append(v ? "t\t" : "f\t"); };
-  text(r.scope.tenant);
-  text(r.record_id);
-  common::AppendPgTimestamp(out, r.time);
-  out->push_back('\t');
-  integer(dims_id);
-  text(r.run_id);
+  copy.BeginRow();
+  copy.AddText(r.scope.tenant);
+  copy.AddText(r.record_id);
+  copy.AddTimestamptz(r.time);
+  copy.AddInt8(dims_id);
+  copy.AddText(r.run_id);
   if (r.run_succeeded.has_value()) {
-    boolean(*r.run_succeeded);
+    copy.AddBool(*r.run_succeeded);
   } else {
-    out->append("\\N\t");
+    copy.AddNull();
   }
-  integer(r.tokens.input);
-  integer(r.tokens.output);
-  integer(r.tokens.cached_input);
-  integer(r.tokens.cache_creation);
-  integer(r.requests);
-  integer(r.infra_quantity_milli);
-  integer(p.cost_nano_usd);
-  boolean(p.priced);
-  boolean(p.client_priced);
+  copy.AddInt8(r.tokens.input);
+  copy.AddInt8(r.tokens.output);
+  copy.AddInt8(r.tokens.cached_input);
+  copy.AddInt8(r.tokens.cache_creation);
+  copy.AddInt8(r.requests);
+  copy.AddInt8(r.infra_quantity_milli);
+  copy.AddInt8(p.cost_nano_usd);
+  copy.AddBool(p.priced);
+  copy.AddBool(p.client_priced);
   if (p.price_tenant.has_value()) {
-    boolean(!p.price_tenant->empty());
-    common::AppendPgTimestamp(out, *p.price_effective_time);
+    copy.AddBool(!p.price_tenant->empty());
+    copy.AddTimestamptz(*p.price_effective_time);
   } else {
-    out->append("\\N\t\\N");
+    copy.AddNull();
+    copy.AddNull();
   }
+  copy.EndRow();
 }
 
 // A ledger row to write: the priced record and its dimension combination.
@@ -1125,19 +1089,17 @@ struct LedgerRow {
   int64_t dims_id;
 };
 
-// COPYs `rows` into the ledger; throws what Postgres reports (a key already
-// there: pqxx::unique_violation).
+// COPYs `rows` into the ledger in COPY's binary format (Postgres runs no
+// text input function per value: 0.7 us less of its CPU per row); throws
+// what Postgres reports (a key already there: pqxx::unique_violation).
 void CopyUsage(pqxx::work& txn, const std::vector<LedgerRow>& rows) {
-  // A group of a client batch (1,000 records, about 150 KB) is one piece and
+  // A group of a client batch (1,000 records, about 190 KB) is one piece and
   // one send, so Postgres is woken once for it (32 KB pieces measured more
-  // wake-ups on both sides); a large group (20,000 records, 3 MB of text) is
-  // never built whole.
-  common::PgCopyText copy(txn, "cost.ledger",
-                          {std::begin(kLedgerColumns), std::end(kLedgerColumns)});
-  for (const LedgerRow& row : rows) {
-    AppendCopyRow(copy.BeginRow(), *row.usage, row.dims_id);
-    copy.EndRow();
-  }
+  // wake-ups on both sides); a large group (20,000 records, 4 MB) is never
+  // built whole.
+  common::PgCopyBinary copy(txn, "cost.ledger",
+                            {std::begin(kLedgerColumns), std::end(kLedgerColumns)});
+  for (const LedgerRow& row : rows) AddLedgerRow(copy, *row.usage, row.dims_id);
   copy.Complete();
 }
 
