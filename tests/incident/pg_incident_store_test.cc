@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -680,6 +681,53 @@ TEST_F(PgIntakeGenericPlansTest, WithSequentialScansAllowedGenericPlansScanSmall
   const std::string plans = IntakeGenericPlans(
       pool_, "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off");
   EXPECT_THAT(plans, HasSubstr("Seq Scan on"));
+}
+
+// Intake applies its planning settings inside statements it runs anyway (the
+// group locks set kIntakePlanning, the entry-id reservation switches to
+// custom plans for the UPDATEs after it): on its one connection, the key
+// probes were only ever planned generically and the state UPDATEs only for
+// their execution, over more rounds than Postgres' five custom plans before
+// it may choose a generic one. Without the settings the probes' first plans
+// are custom; with generic plans for the UPDATEs they count generic plans.
+TEST_F(PgIncidentStoreTest, IntakePlansProbesGenericallyAndUpdatesPerExecution) {
+  common::PgPool pool(PoolOptions(db_.dsn(), 1));
+  PgIncidentStore store(pool, ids_);
+  std::vector<AlertReport> firing = {Firing("acme", "fp1", "A", kT0),
+                                     Firing("acme", "fp2", "A", kT0)};
+  for (int round = 0; round < 9; ++round) {
+    const absl::Time now = kT0 + absl::Minutes(round + 1);
+    std::vector<IncomingAlert> alerts;
+    for (AlertReport& report : firing) {
+      if (round % 2 == 0) {
+        report.starts_at = now;  // fires (again)
+        alerts.push_back(Prepare(report, now));
+      } else {
+        alerts.push_back(Prepare(Resolved(report, now), now));
+      }
+    }
+    auto summary = store.ReportAlerts(alerts, now);
+    ASSERT_THAT(summary, IsOk());
+    EXPECT_EQ(summary->accepted, 2) << "round " << round;
+  }
+  std::map<std::string, std::pair<int64_t, int64_t>> plans;  // name -> (generic, custom)
+  ASSERT_THAT(pool.WithTransaction([&](pqxx::work& txn) {
+    for (const auto& row :
+         txn.exec("SELECT name, generic_plans, custom_plans FROM pg_prepared_statements "
+                  "WHERE name LIKE 'incident_intake_%'")) {
+      plans[row[0].as<std::string>()] = {row[1].as<int64_t>(), row[2].as<int64_t>()};
+    }
+    return absl::OkStatus();
+  }),
+              IsOk());
+  for (const char* probe :
+       {"incident_intake_latest_alerts", "incident_intake_lock_open_group_incidents",
+        "incident_intake_upsert_incidents_reserve_entry_ids"}) {
+    EXPECT_GE(plans[probe].first, 9) << probe;
+    EXPECT_EQ(plans[probe].second, 0) << probe;
+  }
+  EXPECT_EQ(plans["incident_intake_update_alert_states"].first, 0);
+  EXPECT_GE(plans["incident_intake_update_alert_states"].second, 8);
 }
 
 }  // namespace

@@ -72,6 +72,13 @@ constexpr char kIntakePlanning[] =
     "SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_hashjoin = off; "
     "SET LOCAL enable_mergejoin = off; SET LOCAL enable_seqscan = off; "
     "SET LOCAL enable_bitmapscan = off";
+// kIntakePlanning as set_config() calls (is_local: until the transaction
+// ends, as SET LOCAL), so that a statement intake runs anyway applies it
+// (kLockGroupsPlanning) instead of a round trip of its own.
+#define AW_INCIDENT_INTAKE_PLANNING                                                           \
+  "set_config('plan_cache_mode', 'force_generic_plan', true), "                               \
+  "set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), " \
+  "set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)"
 constexpr char kCustomPlans[] = "SET LOCAL plan_cache_mode = force_custom_plan";
 constexpr char kGenericPlans[] = "SET LOCAL plan_cache_mode = force_generic_plan";
 // kSelectFiringAlerts (only when the tenants have inhibition rules): planned
@@ -82,9 +89,17 @@ constexpr char kFiringAlertsPlanning[] =
 
 // $1 lock space, $2 JSON array of group keys. The locks are taken in hash
 // order (output expressions run after ORDER BY), so batches never deadlock.
-constexpr char kLockGroups[] =
-    "SELECT pg_advisory_xact_lock($1::integer, h) FROM (SELECT DISTINCT hashtext(k) AS h "
-    "FROM jsonb_array_elements_text($2::jsonb) AS k) AS s ORDER BY h";
+#define AW_INCIDENT_LOCK_GROUPS                                                          \
+  "SELECT pg_advisory_xact_lock($1::integer, h) FROM (SELECT DISTINCT hashtext(k) AS h " \
+  "FROM jsonb_array_elements_text($2::jsonb) AS k) AS s ORDER BY h"
+constexpr char kLockGroups[] = AW_INCIDENT_LOCK_GROUPS;
+// Intake's kLockGroups: applies kIntakePlanning first (the set_config() calls
+// run left to right, before the subquery; they run whatever the number of
+// keys), then takes the locks as kLockGroups does (a volatile output column
+// of a subquery is computed even when the query above reads none of it).
+constexpr char kLockGroupsPlanning[] =
+    "SELECT " AW_INCIDENT_INTAKE_PLANNING ", (SELECT count(*) FROM (" AW_INCIDENT_LOCK_GROUPS
+    ") AS l)";
 
 // $1..$6 arrays of the keys' positions, tenant ids, fingerprints, statuses,
 // starts_at and ends_at ('-infinity' for firing reports). One primary-key
@@ -147,30 +162,31 @@ constexpr char kSelectAlertsIn[] =
     "WHERE (a.tenant_id, a.incident_id) IN (SELECT x.tenant_id, x.id FROM "
     "jsonb_to_recordset($2::jsonb) AS x(tenant_id text, id text))";
 
-constexpr char kUpsertIncidents[] =
-    "INSERT INTO incident.incidents AS i (tenant_id, id, group_key, title, status, severity, "
-    "severity_pinned, labels, alert_count, firing_alert_count, owner, start_time, create_time, "
-    "update_time, acknowledge_time, mitigate_time, resolve_time, close_time, escalation_tier, "
-    "auto_resolved, postmortem_id) "
-    "SELECT x.tenant_id, x.id, x.group_key, x.title, x.status, x.severity, x.severity_pinned, "
-    "x.labels, x.alert_count, x.firing_alert_count, x.owner, x.start_time, x.create_time, "
-    "x.update_time, x.acknowledge_time, x.mitigate_time, x.resolve_time, x.close_time, "
-    "x.escalation_tier, x.auto_resolved, x.postmortem_id "
-    "FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id text, id text, group_key text, "
-    "title text, status smallint, severity smallint, severity_pinned boolean, labels jsonb, "
-    "alert_count bigint, firing_alert_count bigint, owner text, start_time timestamptz, "
-    "create_time timestamptz, update_time timestamptz, acknowledge_time timestamptz, "
-    "mitigate_time timestamptz, resolve_time timestamptz, close_time timestamptz, "
-    "escalation_tier integer, auto_resolved boolean, postmortem_id text) "
-    "ON CONFLICT (tenant_id, id) DO UPDATE SET title = EXCLUDED.title, "
-    "status = EXCLUDED.status, severity = EXCLUDED.severity, "
-    "severity_pinned = EXCLUDED.severity_pinned, labels = EXCLUDED.labels, "
-    "alert_count = EXCLUDED.alert_count, firing_alert_count = EXCLUDED.firing_alert_count, "
-    "owner = EXCLUDED.owner, start_time = EXCLUDED.start_time, "
-    "update_time = EXCLUDED.update_time, acknowledge_time = EXCLUDED.acknowledge_time, "
-    "mitigate_time = EXCLUDED.mitigate_time, resolve_time = EXCLUDED.resolve_time, "
-    "close_time = EXCLUDED.close_time, escalation_tier = EXCLUDED.escalation_tier, "
-    "auto_resolved = EXCLUDED.auto_resolved, postmortem_id = EXCLUDED.postmortem_id";
+#define AW_INCIDENT_UPSERT_INCIDENTS                                                           \
+  "INSERT INTO incident.incidents AS i (tenant_id, id, group_key, title, status, severity, "   \
+  "severity_pinned, labels, alert_count, firing_alert_count, owner, start_time, create_time, " \
+  "update_time, acknowledge_time, mitigate_time, resolve_time, close_time, escalation_tier, "  \
+  "auto_resolved, postmortem_id) "                                                             \
+  "SELECT x.tenant_id, x.id, x.group_key, x.title, x.status, x.severity, x.severity_pinned, "  \
+  "x.labels, x.alert_count, x.firing_alert_count, x.owner, x.start_time, x.create_time, "      \
+  "x.update_time, x.acknowledge_time, x.mitigate_time, x.resolve_time, x.close_time, "         \
+  "x.escalation_tier, x.auto_resolved, x.postmortem_id "                                       \
+  "FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id text, id text, group_key text, "          \
+  "title text, status smallint, severity smallint, severity_pinned boolean, labels jsonb, "    \
+  "alert_count bigint, firing_alert_count bigint, owner text, start_time timestamptz, "        \
+  "create_time timestamptz, update_time timestamptz, acknowledge_time timestamptz, "           \
+  "mitigate_time timestamptz, resolve_time timestamptz, close_time timestamptz, "              \
+  "escalation_tier integer, auto_resolved boolean, postmortem_id text) "                       \
+  "ON CONFLICT (tenant_id, id) DO UPDATE SET title = EXCLUDED.title, "                         \
+  "status = EXCLUDED.status, severity = EXCLUDED.severity, "                                   \
+  "severity_pinned = EXCLUDED.severity_pinned, labels = EXCLUDED.labels, "                     \
+  "alert_count = EXCLUDED.alert_count, firing_alert_count = EXCLUDED.firing_alert_count, "     \
+  "owner = EXCLUDED.owner, start_time = EXCLUDED.start_time, "                                 \
+  "update_time = EXCLUDED.update_time, acknowledge_time = EXCLUDED.acknowledge_time, "         \
+  "mitigate_time = EXCLUDED.mitigate_time, resolve_time = EXCLUDED.resolve_time, "             \
+  "close_time = EXCLUDED.close_time, escalation_tier = EXCLUDED.escalation_tier, "             \
+  "auto_resolved = EXCLUDED.auto_resolved, postmortem_id = EXCLUDED.postmortem_id"
+constexpr char kUpsertIncidents[] = AW_INCIDENT_UPSERT_INCIDENTS;
 
 constexpr char kUpsertAlerts[] =
     "INSERT INTO incident.alerts (tenant_id, incident_id, fingerprint, name, severity, status, "
@@ -217,20 +233,32 @@ constexpr char kUpdateAlertStates[] =
 
 // Intake appends its reports and timeline entries with COPY (the cheapest
 // bulk insert Postgres has). The timeline rows carry their entry ids, taken
-// from the sequence just before (kReserveEntryIds) in plan order per
+// from the sequence just before (AW_INCIDENT_RESERVE_ENTRY_IDS) in plan order per
 // incident: an incident's entries of one transaction share a row (migration
 // 015).
 constexpr const char* kReportColumns[] = {"tenant_id", "fingerprint", "status",     "starts_at",
                                           "ends_at",   "incident_id", "received_at"};
 using pg_rows::kTimelineColumns;
 
-// $1 how many entry ids: that many from the timeline's sequence, as runs of
-// consecutive ids (first, count), ascending. Other writers take ids at the
-// same time, so a run can end before $1 ids; the ids are in nextval order.
-constexpr char kReserveEntryIds[] =
-    "SELECT min(id), count(*) FROM (SELECT id, id - row_number() OVER (ORDER BY n) AS run "
-    "FROM (SELECT n, nextval('incident.timeline_entry_id_seq'::regclass) AS id "
-    "FROM generate_series(1, $1::integer) AS n) AS s) AS r GROUP BY run ORDER BY 1";
+// `count` ids from the timeline's sequence, as runs of consecutive ids
+// (first, count), ascending. Other writers take ids at the same time, so a
+// run can end before `count` ids; the ids are in nextval order.
+#define AW_INCIDENT_RESERVE_ENTRY_IDS(count, more)                                    \
+  "SELECT min(id), count(*)" more                                                     \
+  " FROM (SELECT id, id - row_number() OVER (ORDER BY n) "                            \
+  "AS run FROM (SELECT n, nextval('incident.timeline_entry_id_seq'::regclass) AS id " \
+  "FROM generate_series(1, " count "::integer) AS n) AS s) AS r GROUP BY run ORDER BY 1"
+
+// Intake's incident upsert and entry-id reservation in one statement (one
+// round trip): $1 kUpsertIncidents' JSON array (may be empty), $2 how many
+// entry ids (AW_INCIDENT_RESERVE_ENTRY_IDS, at least 1), $3 the plan_cache_mode for the
+// rest of the transaction (set_config, is_local; kCustomPlans when the
+// UPDATEs follow). A data-modifying WITH runs once and to completion whether
+// or not the query reads it; a unique violation fails the statement as
+// kUpsertIncidents alone would.
+constexpr char kUpsertIncidentsReserveEntryIds[] =
+    "WITH upserted AS (" AW_INCIDENT_UPSERT_INCIDENTS
+    ") " AW_INCIDENT_RESERVE_ENTRY_IDS("$2", ", set_config('plan_cache_mode', $3::text, true)");
 
 // Entries get their entry_id in `seq` order.
 constexpr char kInsertTimeline[] =
@@ -968,7 +996,7 @@ absl::Status Aborted(const pqxx::unique_violation& e) {
 // The statements of intake, prepared on every connection: batches of a few
 // alerts (webhook notifications) would otherwise spend most of their time
 // planning them.
-constexpr common::PgStatement kIntakeLockGroups{"incident_intake_lock_groups", kLockGroups};
+constexpr common::PgStatement kIntakeLockGroups{"incident_intake_lock_groups", kLockGroupsPlanning};
 constexpr common::PgStatement kIntakeSelectKnownReports{"incident_intake_known_reports",
                                                         kSelectKnownReports};
 constexpr common::PgStatement kIntakeLockOpenGroupIncidents{
@@ -990,16 +1018,25 @@ constexpr common::PgStatement kIntakeUpdateAlerts{"incident_intake_update_alerts
 constexpr common::PgStatement kIntakeUpdateAlertStates{"incident_intake_update_alert_states",
                                                        kUpdateAlertStates};
 constexpr common::PgStatement kIntakeUpsertAlerts{"incident_intake_upsert_alerts", kUpsertAlerts};
-constexpr common::PgStatement kIntakeReserveEntryIds{"incident_intake_reserve_entry_ids",
-                                                     kReserveEntryIds};
+constexpr common::PgStatement kIntakeUpsertIncidentsReserveEntryIds{
+    "incident_intake_upsert_incidents_reserve_entry_ids", kUpsertIncidentsReserveEntryIds};
 
 const std::vector<common::PgStatement>& IntakeStatements() {
   static const std::vector<common::PgStatement> statements = {
-      kIntakeLockGroups,           kIntakeSelectKnownReports, kIntakeLockOpenGroupIncidents,
-      kIntakeSelectLatestAlerts,   kIntakeLockIncidents,      kIntakeSelectAlertsIn,
-      kIntakeSelectActiveSilences, kIntakeSelectTenantRules,  kIntakeSelectFiringAlerts,
-      kIntakeUpsertIncidents,      kIntakeUpdateAlerts,       kIntakeUpdateAlertStates,
-      kIntakeUpsertAlerts,         kIntakeReserveEntryIds};
+      kIntakeLockGroups,
+      kIntakeSelectKnownReports,
+      kIntakeLockOpenGroupIncidents,
+      kIntakeSelectLatestAlerts,
+      kIntakeLockIncidents,
+      kIntakeSelectAlertsIn,
+      kIntakeSelectActiveSilences,
+      kIntakeSelectTenantRules,
+      kIntakeSelectFiringAlerts,
+      kIntakeUpsertIncidents,
+      kIntakeUpdateAlerts,
+      kIntakeUpdateAlertStates,
+      kIntakeUpsertAlerts,
+      kIntakeUpsertIncidentsReserveEntryIds};
   return statements;
 }
 
@@ -1183,7 +1220,7 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
         ASSIGN_OR_RETURN(InhibitionRule rule, ParseInhibitionRule(row));
         state.inhibition_rules.push_back(std::move(rule));
       }
-      txn.exec(kIntakePlanning);
+      // kIntakePlanning applied by the statement that takes the group locks.
       txn.exec_prepared(kIntakeLockGroups.name, kGroupLockSpace, lock_json);
       RETURN_IF_ERROR(ParseIncidents(
           txn.exec_prepared(kIntakeLockOpenGroupIncidents.name, groups_json), &state.incidents));
@@ -1352,14 +1389,20 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
         if (!plan.reports.empty()) {
           CopyRows(txn, "incident.alert_reports", kReportColumns, ReportRows(plan.reports));
         }
-        if (!incidents.empty())
-          txn.exec_prepared(kIntakeUpsertIncidents.name, JsonArray(incidents));
         if (!new_rows.empty()) txn.exec_prepared(kIntakeUpsertAlerts.name, AlertRowsJson(new_rows));
+        // The UPDATEs join their keys to the table (no LATERAL probe): planned
+        // for each execution (see kCustomPlans).
+        const bool custom_plans = state_rows > 0 || !updated_rows.empty();
         std::vector<IdRun> runs;
         if (!plan.timeline.empty()) {
+          // The incidents, the entry ids and the UPDATEs' planning in one
+          // round trip.
           int64_t reserved = 0;
-          for (const pqxx::row& row : txn.exec_prepared(
-                   kIntakeReserveEntryIds.name, static_cast<int64_t>(plan.timeline.size()))) {
+          for (const pqxx::row& row :
+               txn.exec_prepared(kIntakeUpsertIncidentsReserveEntryIds.name,
+                                 incidents.empty() ? std::string("[]") : JsonArray(incidents),
+                                 static_cast<int64_t>(plan.timeline.size()),
+                                 custom_plans ? "force_custom_plan" : "force_generic_plan")) {
             runs.push_back({row[0].as<int64_t>(), row[1].as<int64_t>()});
             reserved += runs.back().count;
           }
@@ -1368,10 +1411,11 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
                                                     " timeline entry ids for ",
                                                     plan.timeline.size(), " entries"));
           }
+        } else {
+          if (!incidents.empty())
+            txn.exec_prepared(kIntakeUpsertIncidents.name, JsonArray(incidents));
+          if (custom_plans) txn.exec(kCustomPlans);
         }
-        // The UPDATEs join their keys to the table (no LATERAL probe): planned
-        // for each execution (see kCustomPlans).
-        if (state_rows > 0 || !updated_rows.empty()) txn.exec(kCustomPlans);
         if (state_rows > 0) {
           txn.exec_prepared(kIntakeUpdateAlertStates.name, s_tenant.Text(), s_incident.Text(),
                             s_fingerprint.Text(), s_name.Text(), s_severity.Text(), s_status.Text(),
