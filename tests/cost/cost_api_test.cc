@@ -299,6 +299,105 @@ TEST_F(CostApiTest, RecordUsageValidationNamesTheFieldAndWritesNothing) {
   EXPECT_THAT(server_.store().Ledger(), IsEmpty());
 }
 
+// The slot form RecordUsage converts a batch with (straight into the batch's
+// vector): every field, the provider and model filled from the LLM usage in
+// catalog spelling, the model of other kinds from the scope, and the same
+// record and errors as the value form.
+TEST(UsageRecordFromProtoTest, SlotFormConvertsEveryFieldLikeTheValueForm) {
+  v1::UsageRecord llm;
+  llm.set_record_id("r-1");
+  llm.mutable_time()->set_seconds(1'773'100'800);
+  llm.mutable_time()->set_nanos(123'456'789);
+  agentwatch::common::v1::Scope* scope = llm.mutable_scope();
+  scope->set_tenant("acme");
+  scope->set_team("search");
+  scope->set_workflow("triage");
+  scope->set_agent("planner");
+  scope->set_model("openai/gpt-4o");
+  scope->set_service("api");
+  (*scope->mutable_tags())["env"] = "prod";
+  (*scope->mutable_tags())["region"] = "eu";
+  llm.set_run_id("run-1");
+  llm.set_run_succeeded(false);
+  llm.set_client_cost_nano_usd(17);
+  llm.mutable_llm()->set_provider("openai");
+  llm.mutable_llm()->set_model("openai/gpt-4o");
+  llm.mutable_llm()->set_input_tokens(100);
+  llm.mutable_llm()->set_output_tokens(20);
+  llm.mutable_llm()->set_cached_input_tokens(30);
+  llm.mutable_llm()->set_cache_creation_tokens(5);
+
+  UsageRecord slot;
+  ASSERT_THAT(UsageRecordFromProto(llm, 0, &slot), IsOk());
+  EXPECT_EQ(slot.record_id, "r-1");
+  EXPECT_EQ(slot.time, absl::FromUnixMicros(1'773'100'800'123'456));
+  EXPECT_EQ(slot.scope.tenant, "acme");
+  EXPECT_EQ(slot.scope.team, "search");
+  EXPECT_EQ(slot.scope.workflow, "triage");
+  EXPECT_EQ(slot.scope.agent, "planner");
+  EXPECT_EQ(slot.scope.provider, "openai");
+  EXPECT_EQ(slot.scope.model, "gpt-4o");
+  EXPECT_EQ(slot.scope.service, "api");
+  EXPECT_THAT(slot.scope.tags, ElementsAre(std::pair<const std::string, std::string>("env", "prod"),
+                                           std::pair<const std::string, std::string>("region", "eu")));
+  EXPECT_EQ(slot.run_id, "run-1");
+  EXPECT_EQ(slot.run_succeeded, std::optional<bool>(false));
+  EXPECT_EQ(slot.client_cost_nano_usd, std::optional<int64_t>(17));
+  EXPECT_EQ(slot.kind, UsageKind::kLlm);
+  EXPECT_EQ(slot.tokens.input, 100);
+  EXPECT_EQ(slot.tokens.output, 20);
+  EXPECT_EQ(slot.tokens.cached_input, 30);
+  EXPECT_EQ(slot.tokens.cache_creation, 5);
+  EXPECT_EQ(slot.requests, 1);
+  absl::StatusOr<UsageRecord> value = UsageRecordFromProto(llm, 0);
+  ASSERT_THAT(value, IsOk());
+  EXPECT_EQ(value->scope, slot.scope);
+  EXPECT_EQ(value->record_id, slot.record_id);
+  EXPECT_EQ(value->time, slot.time);
+
+  // Infrastructure: the scope's model in catalog spelling, the sku kept.
+  v1::UsageRecord infra;
+  infra.set_record_id("i-1");
+  infra.mutable_time()->set_seconds(1'773'100'800);
+  infra.mutable_scope()->set_tenant("acme");
+  infra.mutable_scope()->set_provider("aws");
+  infra.mutable_scope()->set_model("aws/m5");
+  infra.mutable_infra()->set_resource(v1::INFRA_RESOURCE_COMPUTE_SECONDS);
+  infra.mutable_infra()->set_quantity(2'500);
+  infra.mutable_infra()->set_sku("m5.large");
+  UsageRecord infra_slot;
+  ASSERT_THAT(UsageRecordFromProto(infra, 3, &infra_slot), IsOk());
+  EXPECT_EQ(infra_slot.kind, UsageKind::kInfra);
+  EXPECT_EQ(infra_slot.scope.provider, "aws");
+  EXPECT_EQ(infra_slot.scope.model, "m5");
+  EXPECT_EQ(infra_slot.infra_resource, InfraResource::kComputeSeconds);
+  EXPECT_EQ(infra_slot.infra_quantity_milli, 2'500);
+  EXPECT_EQ(infra_slot.infra_sku, "m5.large");
+
+  // An outcome: the scope's model in catalog spelling too.
+  v1::UsageRecord outcome = infra;
+  outcome.clear_infra();
+  outcome.set_run_id("run-2");
+  outcome.set_run_succeeded(true);
+  UsageRecord outcome_slot;
+  ASSERT_THAT(UsageRecordFromProto(outcome, 4, &outcome_slot), IsOk());
+  EXPECT_EQ(outcome_slot.kind, UsageKind::kOutcome);
+  EXPECT_EQ(outcome_slot.scope.model, "m5");
+
+  // Errors name the record's field in either form.
+  v1::UsageRecord bad = llm;
+  bad.mutable_scope()->set_provider("anthropic");
+  UsageRecord bad_slot;
+  EXPECT_THAT(UsageRecordFromProto(bad, 7, &bad_slot),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("records[7].scope.provider")));
+  EXPECT_THAT(UsageRecordFromProto(bad, 7),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("records[7].scope.provider")));
+  bad = llm;
+  bad.mutable_llm()->set_model("openai/");
+  EXPECT_THAT(UsageRecordFromProto(bad, 2, &bad_slot),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("records[2].scope.model")));
+}
+
 TEST_F(CostApiTest, BatchLimits) {
   v1::RecordUsageResponse response;
   EXPECT_THAT(Record({}, &response),

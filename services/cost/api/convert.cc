@@ -60,18 +60,34 @@ void PricesToProto(const TokenPrices& p, int64_t* input, int64_t* output, int64_
   *cache_creation = p.cache_creation;
 }
 
+void AssignView(std::string* out, absl::string_view value) {
+  out->assign(value.data(), value.size());
+}
+
 // Fills a scope field from the LLM usage, or checks they agree.
-absl::Status FillFromLlm(std::string* scope_value, const std::string& llm_value,
+absl::Status FillFromLlm(std::string* scope_value, absl::string_view llm_value,
                          const std::string& prefix, absl::string_view name) {
   if (llm_value.empty()) return InvalidField(absl::StrCat(prefix, ".llm.", name), "required");
   if (scope_value->empty()) {
-    *scope_value = llm_value;
+    AssignView(scope_value, llm_value);
   } else if (*scope_value != llm_value) {
     return InvalidField(
         absl::StrCat(prefix, ".scope.", name),
         absl::StrCat("'", *scope_value, "' differs from llm.", name, " '", llm_value, "'"));
   }
   return absl::OkStatus();
+}
+
+// ScopeFromProto into `out` (whose fields are empty) without the model,
+// which the caller sets once its provider is final.
+void ScopeWithoutModelFromProto(const agentwatch::common::v1::Scope& scope, Scope* out) {
+  out->tenant = scope.tenant();
+  out->team = scope.team();
+  out->workflow = scope.workflow();
+  out->agent = scope.agent();
+  out->provider = scope.provider();
+  out->service = scope.service();
+  for (const auto& [key, value] : scope.tags()) out->tags.emplace(key, value);
 }
 
 }  // namespace
@@ -100,14 +116,8 @@ void DurationToProto(absl::Duration duration, google::protobuf::Duration* out) {
 
 Scope ScopeFromProto(const agentwatch::common::v1::Scope& scope) {
   Scope out;
-  out.tenant = scope.tenant();
-  out.team = scope.team();
-  out.workflow = scope.workflow();
-  out.agent = scope.agent();
+  ScopeWithoutModelFromProto(scope, &out);
   out.model = CanonicalModel(scope.provider(), scope.model());
-  out.provider = scope.provider();
-  out.service = scope.service();
-  for (const auto& [key, value] : scope.tags()) out.tags[key] = value;
   return out;
 }
 
@@ -124,70 +134,82 @@ void ScopeToProto(const Scope& scope, agentwatch::common::v1::Scope* out) {
 
 namespace {
 
-// UsageRecordFromProto with the fields of errors named under `prefix`.
-absl::StatusOr<UsageRecord> ConvertUsageRecord(const v1::UsageRecord& record,
-                                               const std::string& prefix) {
-  UsageRecord out;
-  out.record_id = record.record_id();
+// UsageRecordFromProto into `out` (a default-constructed record) with the
+// fields of errors named under `prefix`. Fills `out` in place: a batch's
+// records are converted straight into their vector, with no temporary
+// record and no copy of a string the record does not keep.
+absl::Status ConvertUsageRecord(const v1::UsageRecord& record, const std::string& prefix,
+                                UsageRecord* out) {
+  out->record_id = record.record_id();
   if (!record.has_time()) return InvalidField(absl::StrCat(prefix, ".time"), "required");
   // (The field name only matters in the second, error-naming pass.)
-  ASSIGN_OR_RETURN(out.time, TimeFromProto(record.time(), prefix.empty()
-                                                              ? std::string()
-                                                              : absl::StrCat(prefix, ".time")));
-  out.scope = ScopeFromProto(record.scope());
-  out.run_id = record.run_id();
-  if (record.has_run_succeeded()) out.run_succeeded = record.run_succeeded();
-  if (record.has_client_cost_nano_usd()) out.client_cost_nano_usd = record.client_cost_nano_usd();
+  ASSIGN_OR_RETURN(out->time, TimeFromProto(record.time(), prefix.empty()
+                                                               ? std::string()
+                                                               : absl::StrCat(prefix, ".time")));
+  const agentwatch::common::v1::Scope& scope = record.scope();
+  ScopeWithoutModelFromProto(scope, &out->scope);
+  out->run_id = record.run_id();
+  if (record.has_run_succeeded()) out->run_succeeded = record.run_succeeded();
+  if (record.has_client_cost_nano_usd()) out->client_cost_nano_usd = record.client_cost_nano_usd();
   switch (record.kind_case()) {
     case v1::UsageRecord::kLlm: {
       const v1::LlmUsage& llm = record.llm();
-      out.kind = UsageKind::kLlm;
-      RETURN_IF_ERROR(FillFromLlm(&out.scope.provider, llm.provider(), prefix, "provider"));
+      out->kind = UsageKind::kLlm;
+      RETURN_IF_ERROR(FillFromLlm(&out->scope.provider, llm.provider(), prefix, "provider"));
       // Compare and store models in catalog spelling, with the final provider.
-      out.scope.model = CanonicalModel(out.scope.provider, record.scope().model());
-      RETURN_IF_ERROR(FillFromLlm(&out.scope.model, CanonicalModel(out.scope.provider, llm.model()),
+      const std::string& provider = out->scope.provider;
+      AssignView(&out->scope.model, CanonicalModelView(provider, scope.model()));
+      RETURN_IF_ERROR(FillFromLlm(&out->scope.model, CanonicalModelView(provider, llm.model()),
                                   prefix, "model"));
-      out.tokens.input = llm.input_tokens();
-      out.tokens.output = llm.output_tokens();
-      out.tokens.cached_input = llm.cached_input_tokens();
-      out.tokens.cache_creation = llm.cache_creation_tokens();
-      out.requests = llm.requests() == 0 ? 1 : llm.requests();
+      out->tokens.input = llm.input_tokens();
+      out->tokens.output = llm.output_tokens();
+      out->tokens.cached_input = llm.cached_input_tokens();
+      out->tokens.cache_creation = llm.cache_creation_tokens();
+      out->requests = llm.requests() == 0 ? 1 : llm.requests();
       break;
     }
     case v1::UsageRecord::kInfra: {
       const v1::InfraUsage& infra = record.infra();
-      out.kind = UsageKind::kInfra;
+      out->kind = UsageKind::kInfra;
+      AssignView(&out->scope.model, CanonicalModelView(scope.provider(), scope.model()));
       std::optional<InfraResource> resource = InfraFromProto(infra.resource());
       if (!resource.has_value()) {
         return InvalidField(absl::StrCat(prefix, ".infra.resource"), "required");
       }
-      out.infra_resource = *resource;
+      out->infra_resource = *resource;
       if (!infra.unit().empty() && infra.unit() != InfraResourceUnit(*resource)) {
         return InvalidField(absl::StrCat(prefix, ".infra.unit"),
                             absl::StrCat("must be '", InfraResourceUnit(*resource), "' for ",
                                          v1::InfraResource_Name(infra.resource())));
       }
-      out.infra_quantity_milli = infra.quantity();
-      out.infra_sku = infra.sku();
+      out->infra_quantity_milli = infra.quantity();
+      out->infra_sku = infra.sku();
       break;
     }
     case v1::UsageRecord::KIND_NOT_SET:
-      out.kind = UsageKind::kOutcome;
+      out->kind = UsageKind::kOutcome;
+      AssignView(&out->scope.model, CanonicalModelView(scope.provider(), scope.model()));
       break;
   }
-  RETURN_IF_ERROR(ValidateUsageRecord(out, prefix));
-  return out;
+  return ValidateUsageRecord(*out, prefix);
 }
 
 }  // namespace
 
-absl::StatusOr<UsageRecord> UsageRecordFromProto(const v1::UsageRecord& record, int index) {
+absl::Status UsageRecordFromProto(const v1::UsageRecord& record, int index, UsageRecord* out) {
   // The field prefix is only built for an error: the record is converted
   // again with it (the conversion is deterministic), so a valid record costs
   // no string building for names it never needs.
-  absl::StatusOr<UsageRecord> out = ConvertUsageRecord(record, std::string());
-  if (out.ok()) return out;
-  return ConvertUsageRecord(record, absl::StrCat("records[", index, "]"));
+  absl::Status status = ConvertUsageRecord(record, std::string(), out);
+  if (status.ok()) return status;
+  *out = UsageRecord();
+  return ConvertUsageRecord(record, absl::StrCat("records[", index, "]"), out);
+}
+
+absl::StatusOr<UsageRecord> UsageRecordFromProto(const v1::UsageRecord& record, int index) {
+  UsageRecord out;
+  RETURN_IF_ERROR(UsageRecordFromProto(record, index, &out));
+  return out;
 }
 
 absl::StatusOr<PriceVersion> PriceVersionFromProto(const v1::Price& price) {

@@ -43,6 +43,9 @@ void ScopeToProto(const Scope& scope, agentwatch::common::v1::Scope* out);
 // client cost, run outcome. The model is stored in catalog spelling.
 // INVALID_ARGUMENT naming records[index].<field>.
 absl::StatusOr<UsageRecord> UsageRecordFromProto(const v1::UsageRecord& record, int index);
+// The same into `out`, which must be default-constructed (a batch converts
+// into its vector's slots); on an error `out` holds a partial record.
+absl::Status UsageRecordFromProto(const v1::UsageRecord& record, int index, UsageRecord* out);
 
 // Converts a Price for UpsertPrice (model in catalog spelling, source
 // "manual" by default) and validates it. INVALID_ARGUMENT naming price.<field>.

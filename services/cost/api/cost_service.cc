@@ -282,11 +282,9 @@ absl::Status CostServiceImpl::DoRecordUsage(const v1::RecordUsageRequest& reques
                                                      " records; at most ", kMaxRecordsPerBatch,
                                                      " per batch"));
   }
-  std::vector<UsageRecord> records;
-  records.reserve(request.records_size());
+  std::vector<UsageRecord> records(static_cast<size_t>(request.records_size()));
   for (int i = 0; i < request.records_size(); ++i) {
-    ASSIGN_OR_RETURN(UsageRecord record, UsageRecordFromProto(request.records(i), i));
-    records.push_back(std::move(record));
+    RETURN_IF_ERROR(UsageRecordFromProto(request.records(i), i, &records[static_cast<size_t>(i)]));
   }
   ASSIGN_OR_RETURN(RecordOutcome outcome, store_.RecordUsage(records, clock_.Now()));
   for (const BudgetAlert& alert : outcome.alerts) {

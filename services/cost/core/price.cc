@@ -75,12 +75,16 @@ absl::Status ValidatePriceVersion(const PriceVersion& version, absl::string_view
   return ValidateModelPrice(version.price, prefix);
 }
 
-std::string CanonicalModel(absl::string_view provider, absl::string_view model) {
+absl::string_view CanonicalModelView(absl::string_view provider, absl::string_view model) {
   if (!provider.empty() && model.size() > provider.size() + 1 &&
       absl::StartsWith(model, provider) && model[provider.size()] == '/') {
-    return std::string(model.substr(provider.size() + 1));
+    return model.substr(provider.size() + 1);
   }
-  return std::string(model);
+  return model;
+}
+
+std::string CanonicalModel(absl::string_view provider, absl::string_view model) {
+  return std::string(CanonicalModelView(provider, model));
 }
 
 const PriceVersion* SelectPriceVersion(absl::Span<const PriceVersion> versions,

@@ -89,6 +89,8 @@ absl::Status ValidatePriceVersion(const PriceVersion& version, absl::string_view
 // "gpt-4o"; any other spelling is kept. Prices are stored and looked up by
 // (provider, CanonicalModel(provider, model)).
 std::string CanonicalModel(absl::string_view provider, absl::string_view model);
+// CanonicalModel as a view into `model` (no copy).
+absl::string_view CanonicalModelView(absl::string_view provider, absl::string_view model);
 
 // Among `versions` of one (provider, model), the one in effect at `at` for
 // `tenant`: the latest of the tenant's own versions with effective_time <= at,
