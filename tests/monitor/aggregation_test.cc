@@ -2,6 +2,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "monitor/core/names.h"
 #include "monitor/core/rollup.h"
 #include "monitor/core/samples.h"
@@ -321,6 +324,31 @@ TEST(AggregateBatchTest, LatencyMetricsCarryASketchOfTheirValues) {
   EXPECT_TRUE(HasQuantileSketch("resource_processing_lag_seconds"));
   EXPECT_FALSE(HasQuantileSketch("llm_calls_total"));
   EXPECT_FALSE(HasQuantileSketch("quality_score"));
+}
+
+// CompareKeyText (the merges' string comparison with its first 8 bytes
+// compared inline) orders every pair as std::string::compare does: short
+// strings, common prefixes, a difference at every position of the first 8
+// bytes and after them, bytes above 0x7f, NULs and equal strings.
+TEST(CompareKeyTextTest, OrdersAsStringCompare) {
+  std::vector<std::string> texts = {"", "a", "tenant-1", "tenant-2", "tenant-10", "tenant-1\x80",
+                                    std::string("ab\0cdefgh", 9), std::string("ab\0cdefgi", 9),
+                                    "0123456789abcdef0123456789abcdef",
+                                    "0123456789abcdef0123456789abcdeg", "\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8",
+                                    "llm_latency_seconds", "llm_calls_total"};
+  for (int position = 0; position < 10; ++position) {
+    std::string low(12, 'm'), high(12, 'm');
+    low[position] = 'a';
+    high[position] = '\xe0';
+    texts.push_back(low);
+    texts.push_back(high);
+  }
+  const auto sign = [](int c) { return (c > 0) - (c < 0); };
+  for (const std::string& a : texts) {
+    for (const std::string& b : texts) {
+      EXPECT_EQ(sign(CompareKeyText(a, b)), sign(a.compare(b))) << a << " / " << b;
+    }
+  }
 }
 
 }  // namespace

@@ -257,7 +257,8 @@ BatchAggregate BatchAggregator::Finish() {
   std::sort(set_order.begin(), set_order.end(), [this](uint32_t a, uint32_t b) {
     const CanonicalLabelSet& x = *label_sets_[a];
     const CanonicalLabelSet& y = *label_sets_[b];
-    return std::tie(x.tenant, x.series_key) < std::tie(y.tenant, y.series_key);
+    const int tenant = CompareKeyText(x.tenant, y.tenant);
+    return tenant != 0 ? tenant < 0 : CompareKeyText(x.series_key, y.series_key) < 0;
   });
   // tenant_rank[set] orders tenants; set_rank[set] orders (tenant, key).
   std::vector<uint32_t> set_rank(label_sets_.size()), tenant_rank(label_sets_.size());

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -74,6 +75,46 @@ struct RollupDelta {
   // empty for the others. The store merges it into the stored sketch.
   std::optional<QuantileSketch> sketch;
 };
+
+// Three-way comparison of two strings (negative, 0, positive), in
+// std::string::compare's order (bytes as unsigned), that compares the
+// first 8 bytes inline: the keys of rollup cells (tenant, metric, series
+// key) usually differ there, and the merges of a group and of a flush
+// compare them per cell.
+inline int CompareKeyText(absl::string_view a, absl::string_view b) {
+  if (a.size() >= 8 && b.size() >= 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a.data(), 8);
+    std::memcpy(&y, b.data(), 8);
+    if (x != y) {
+      // Big-endian, the integers order as the bytes do.
+      x = __builtin_bswap64(x);
+      y = __builtin_bswap64(y);
+      return x < y ? -1 : 1;
+    }
+  }
+  return a.compare(b);
+}
+
+// Three-way comparisons by BatchAggregate's orders: series by (tenant,
+// metric, series_key), cells by (tenant, metric, series_key, bucket), a
+// cell against a series by the series' key.
+inline int CompareSeries(const SeriesRecord& a, const SeriesRecord& b) {
+  if (const int c = CompareKeyText(a.tenant, b.tenant); c != 0) return c;
+  if (const int c = CompareKeyText(a.metric, b.metric); c != 0) return c;
+  return CompareKeyText(a.series_key, b.series_key);
+}
+inline int CompareCells(const RollupDelta& a, const RollupDelta& b) {
+  if (const int c = CompareKeyText(a.tenant, b.tenant); c != 0) return c;
+  if (const int c = CompareKeyText(a.metric, b.metric); c != 0) return c;
+  if (const int c = CompareKeyText(a.series_key, b.series_key); c != 0) return c;
+  return a.bucket < b.bucket ? -1 : (b.bucket < a.bucket ? 1 : 0);
+}
+inline int CompareSeriesToCell(const SeriesRecord& a, const RollupDelta& b) {
+  if (const int c = CompareKeyText(a.tenant, b.tenant); c != 0) return c;
+  if (const int c = CompareKeyText(a.metric, b.metric); c != 0) return c;
+  return CompareKeyText(a.series_key, b.series_key);
+}
 
 // A (tenant, workflow) whose runs a batch reports; rule evaluation runs for
 // each after the batch is written.

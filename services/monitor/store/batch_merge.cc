@@ -12,21 +12,15 @@
 namespace agentwatch::monitor {
 namespace {
 
-// Three-way comparisons (negative, 0, positive) of the keys BatchAggregate
-// orders its vectors by: each string is compared once (a lexicographic `<`
-// over a tuple compares every equal field twice).
-int CompareSeries(const SeriesRecord& a, const SeriesRecord& b) {
-  if (const int c = a.tenant.compare(b.tenant); c != 0) return c;
-  if (const int c = a.metric.compare(b.metric); c != 0) return c;
-  return a.series_key.compare(b.series_key);
-}
-
-int CompareDelta(const RollupDelta& a, const RollupDelta& b) {
-  if (const int c = a.tenant.compare(b.tenant); c != 0) return c;
-  if (const int c = a.metric.compare(b.metric); c != 0) return c;
-  if (const int c = a.series_key.compare(b.series_key); c != 0) return c;
-  return a.bucket < b.bucket ? -1 : (b.bucket < a.bucket ? 1 : 0);
-}
+// Three-way comparisons of the keys BatchAggregate orders its vectors by
+// (CompareSeries and CompareCells, core/rollup.h), as lambdas so that the
+// merge's template inlines them.
+const auto kCompareSeries = [](const SeriesRecord& a, const SeriesRecord& b) {
+  return CompareSeries(a, b);
+};
+const auto kCompareDelta = [](const RollupDelta& a, const RollupDelta& b) {
+  return CompareCells(a, b);
+};
 
 // Adds `from` into `into` (deltas of one cell).
 absl::Status FoldDelta(RollupDelta& into, const RollupDelta& from) {
@@ -139,9 +133,9 @@ absl::Status MergeGroup(const std::vector<const BatchAggregate*>& batches, Merge
                        out->workflows.end());
   std::deque<SeriesRecord>* no_copies = nullptr;
   RETURN_IF_ERROR(MergeRunPointers(
-      series, CompareSeries, [](SeriesRecord&, const SeriesRecord&) { return absl::OkStatus(); },
+      series, kCompareSeries, [](SeriesRecord&, const SeriesRecord&) { return absl::OkStatus(); },
       &out->series, no_copies));
-  return MergeRunPointers(rollups, CompareDelta, FoldDelta, &out->rollups, &out->folded);
+  return MergeRunPointers(rollups, kCompareDelta, FoldDelta, &out->rollups, &out->folded);
 }
 
 absl::StatusOr<BatchAggregate> MergeAggregates(const std::vector<const BatchAggregate*>& batches,

@@ -1022,9 +1022,6 @@ namespace {
 absl::Status MergeJournalCells(const std::vector<const std::vector<RollupDelta>*>& rows,
                                std::deque<RollupDelta>* folded,
                                std::vector<const RollupDelta*>* merged) {
-  const auto key = [](const RollupDelta& cell) {
-    return std::tie(cell.tenant, cell.metric, cell.series_key, cell.bucket);
-  };
   struct Cursor {
     const RollupDelta* at;
     const RollupDelta* end;
@@ -1037,7 +1034,7 @@ absl::Status MergeJournalCells(const std::vector<const std::vector<RollupDelta>*
     total += row->size();
   }
   // std::*_heap keep the greatest first: order by the greater key.
-  const auto later = [&](const Cursor& a, const Cursor& b) { return key(*a.at) > key(*b.at); };
+  const auto later = [&](const Cursor& a, const Cursor& b) { return CompareCells(*a.at, *b.at) > 0; };
   std::make_heap(heap.begin(), heap.end(), later);
   merged->clear();
   merged->reserve(total);
@@ -1046,7 +1043,7 @@ absl::Status MergeJournalCells(const std::vector<const std::vector<RollupDelta>*
     std::pop_heap(heap.begin(), heap.end(), later);
     Cursor& cursor = heap.back();
     const RollupDelta& cell = *cursor.at;
-    if (!merged->empty() && key(*merged->back()) == key(cell)) {
+    if (!merged->empty() && CompareCells(*merged->back(), cell) == 0) {
       if (open == nullptr) {
         open = &folded->emplace_back(*merged->back());
         merged->back() = open;
@@ -1756,15 +1753,12 @@ absl::Status WriteJournal(pqxx::work& txn, const MergedGroup& merged, absl::Time
     size_t s = 0;
     for (size_t i = runs[t].first; i < runs[t].second; ++i) {
       const RollupDelta& cell = *merged.rollups[i];
+      int order = -1;
       while (s < merged.series.size() &&
-             std::tie(merged.series[s]->tenant, merged.series[s]->metric,
-                      merged.series[s]->series_key) <
-                 std::tie(cell.tenant, cell.metric, cell.series_key)) {
+             (order = CompareSeriesToCell(*merged.series[s], cell)) < 0) {
         ++s;
       }
-      const bool found =
-          s < merged.series.size() && merged.series[s]->series_key == cell.series_key &&
-          merged.series[s]->metric == cell.metric && merged.series[s]->tenant == cell.tenant;
+      const bool found = s < merged.series.size() && order == 0;
       pending.labels.push_back(found ? merged.series[s]->labels : nullptr);
       pending.cells.push_back(cell);
     }
