@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/time/clock.h"
 
 namespace agentwatch::cost {
@@ -28,15 +29,8 @@ UsageRecord Record() {
   return r;
 }
 
-TEST(DimsCacheKeyTest, EqualOnlyForTheSameCombination) {
-  const UsageRecord base = Record();
-  UsageRecord same = base;
-  same.record_id = "another";
-  same.run_id = "run";
-  same.tokens.input = 99;
-  same.time = absl::Now();
-  EXPECT_EQ(DimsCacheKey(base), DimsCacheKey(same));
-
+// Records that differ from `base` in one part of their combination each.
+std::vector<UsageRecord> Variants(const UsageRecord& base) {
   std::vector<UsageRecord> variants;
   auto vary = [&](auto change) {
     UsageRecord r = base;
@@ -75,6 +69,19 @@ TEST(DimsCacheKeyTest, EqualOnlyForTheSameCombination) {
     r.infra_resource = InfraResource::kComputeSeconds;
     r.infra_sku = "m5.large";
   });
+  return variants;
+}
+
+TEST(DimsCacheKeyTest, EqualOnlyForTheSameCombination) {
+  const UsageRecord base = Record();
+  UsageRecord same = base;
+  same.record_id = "another";
+  same.run_id = "run";
+  same.tokens.input = 99;
+  same.time = absl::Now();
+  EXPECT_EQ(DimsCacheKey(base), DimsCacheKey(same));
+
+  const std::vector<UsageRecord> variants = Variants(base);
   std::set<std::string> keys = {DimsCacheKey(base)};
   for (const UsageRecord& r : variants) {
     EXPECT_TRUE(keys.insert(DimsCacheKey(r)).second) << DimsCacheKey(r);
@@ -101,6 +108,41 @@ TEST(DimsCacheKeyTest, AppendAddsTheSameKeyAfterWhatIsThere) {
   AppendDimsCacheKey(&both, infra);
   EXPECT_EQ(both.substr(0, first), DimsCacheKey(Record()));
   EXPECT_EQ(both.substr(first), DimsCacheKey(infra));
+}
+
+// A cache keyed by DimsCacheKey strings finds a record by its fields
+// (DimsOf) exactly when it holds the record's key.
+TEST(DimsCacheKeyTest, RecordsAreFoundByTheirFieldsAmongKeys) {
+  std::vector<UsageRecord> records = Variants(Record());
+  records.push_back(Record());
+  UsageRecord same = Record();
+  same.record_id = "another";
+  same.infra_resource = InfraResource::kStorageGibHours;  // not part of an LLM combination
+  const DimsCacheKeyHash hash;
+  const DimsCacheKeyEq eq;
+  for (const UsageRecord& a : records) {
+    const std::string key = DimsCacheKey(a);
+    EXPECT_EQ(hash(DimsOf{&a}), hash(key)) << key;
+    for (const UsageRecord& b : records) {
+      EXPECT_EQ(eq(key, DimsOf{&b}), key == DimsCacheKey(b)) << key << " / " << DimsCacheKey(b);
+      EXPECT_EQ(eq(DimsOf{&b}, key), key == DimsCacheKey(b));
+    }
+    // Strings that are not that key: cut short, or with a byte more.
+    EXPECT_FALSE(eq(key.substr(0, key.size() - 1), DimsOf{&a}));
+    EXPECT_FALSE(eq(key + "x", DimsOf{&a}));
+    EXPECT_FALSE(eq("", DimsOf{&a}));
+  }
+  absl::flat_hash_map<std::string, int, DimsCacheKeyHash, DimsCacheKeyEq> cache;
+  for (size_t i = 0; i + 1 < records.size(); ++i) cache.emplace(DimsCacheKey(records[i]), i);
+  for (size_t i = 0; i + 1 < records.size(); ++i) {
+    auto it = cache.find(DimsOf{&records[i]});
+    ASSERT_NE(it, cache.end()) << DimsCacheKey(records[i]);
+    EXPECT_EQ(it->second, static_cast<int>(i));
+  }
+  EXPECT_EQ(cache.find(DimsOf{&records.back()}), cache.end());  // Record() was not added
+  cache.emplace(DimsCacheKey(Record()), 99);
+  ASSERT_NE(cache.find(DimsOf{&same}), cache.end());
+  EXPECT_EQ(cache.find(DimsOf{&same})->second, 99);
 }
 
 }  // namespace

@@ -1243,38 +1243,27 @@ absl::Status PgCostStore::ResolveDims(const std::vector<PendingBatch*>& group) {
   // when new) in one transaction of their own, committed before the ledger
   // rows that refer to them (a combination row is never removed, so one left
   // by a failed batch is harmless).
-  // Every record's key in one buffer (no allocation per record).
-  std::string key_text;
-  std::vector<std::vector<std::pair<size_t, size_t>>> record_keys(group.size());  // offset, size
-  for (size_t g = 0; g < group.size(); ++g) {
-    PendingBatch* b = group[g];
-    b->dims.assign(b->order.size(), 0);
-    record_keys[g].reserve(b->order.size());
-    for (size_t i : b->order) {
-      const size_t offset = key_text.size();
-      AppendDimsCacheKey(&key_text, (*b->records)[i]);
-      record_keys[g].emplace_back(offset, key_text.size() - offset);
-    }
-  }
+  // Records are looked up by their fields (DimsOf): a key is only built
+  // for a combination the cache misses.
   std::vector<std::string> keys;
   std::vector<const UsageRecord*> missing_records;
   std::map<std::string, std::vector<int64_t*>> missing;  // by key: where the id goes
   {
     absl::MutexLock lock(&dims_mu_);
-    for (size_t g = 0; g < group.size(); ++g) {
-      PendingBatch* b = group[g];
+    for (PendingBatch* b : group) {
+      b->dims.assign(b->order.size(), 0);
       for (size_t j = 0; j < b->order.size(); ++j) {
-        const absl::string_view key(key_text.data() + record_keys[g][j].first,
-                                    record_keys[g][j].second);
-        auto it = dims_cache_.find(key);
+        const UsageRecord& record = (*b->records)[b->order[j]];
+        auto it = dims_cache_.find(DimsOf{&record});
         if (it != dims_cache_.end()) {
           b->dims[j] = it->second;
           continue;
         }
-        auto& slots = missing[std::string(key)];
+        std::string key = DimsCacheKey(record);
+        auto& slots = missing[key];
         if (slots.empty()) {
-          keys.emplace_back(key);
-          missing_records.push_back(&(*b->records)[b->order[j]]);
+          keys.push_back(std::move(key));
+          missing_records.push_back(&record);
         }
         slots.push_back(&b->dims[j]);
       }

@@ -51,6 +51,7 @@
 #include "common/group_commit.h"
 #include "common/pg.h"
 #include "cost/store/cost_store.h"
+#include "cost/store/ledger_encoding.h"
 
 namespace agentwatch::cost {
 
@@ -134,7 +135,8 @@ class PgCostStore final : public CostStore {
   mutable common::GroupCommitter<PendingBatch> committer_;
   // Dimension combination ids by DimsCacheKey (never change once created).
   absl::Mutex dims_mu_;
-  absl::flat_hash_map<std::string, int64_t> dims_cache_ ABSL_GUARDED_BY(dims_mu_);
+  absl::flat_hash_map<std::string, int64_t, DimsCacheKeyHash, DimsCacheKeyEq> dims_cache_
+      ABSL_GUARDED_BY(dims_mu_);
   // Budget definitions by tenant, with the cost.budget_versions version they
   // were read at.
   struct CachedBudgets {
