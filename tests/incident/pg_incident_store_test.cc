@@ -683,6 +683,48 @@ TEST_F(PgIntakeGenericPlansTest, WithSequentialScansAllowedGenericPlansScanSmall
   EXPECT_THAT(plans, HasSubstr("Seq Scan on"));
 }
 
+// Intake COPYs its reports in Postgres' binary format: each column reads back
+// as reported (text that the text format had to escape, both statuses, a
+// firing's ends_at -infinity, a resolve's own, the receipt time), and a
+// replay finds them as duplicates of the same incident.
+TEST_F(PgIncidentStoreTest, ReportsReadBackAsReported) {
+  const std::string tenant = "te\tn\\ant\n\"\xc3\xa9";
+  const std::string fingerprint = "fp\t1\\N\r";
+  const AlertReport firing = Firing(tenant, fingerprint, "A", kT0 + absl::Microseconds(7));
+  const AlertReport resolved = Resolved(firing, kT0 + absl::Minutes(3) + absl::Microseconds(9));
+  const absl::Time now = kT0 + absl::Minutes(5) + absl::Microseconds(11);
+  auto first = Report({firing, resolved}, now);
+  ASSERT_THAT(first, IsOk());
+  ASSERT_EQ(first->accepted, 2);
+  ASSERT_EQ(first->incident_ids.size(), 2u);
+  std::vector<std::string> rows;
+  ASSERT_THAT(pool_.WithTransaction([&](pqxx::work& txn) {
+    for (const auto& row : txn.exec(
+             "SELECT tenant_id, fingerprint, status, (extract(epoch from starts_at) * "
+             "1000000)::bigint, CASE WHEN ends_at = '-infinity' THEN '-inf' ELSE "
+             "((extract(epoch from ends_at) * 1000000)::bigint)::text END, incident_id, "
+             "(extract(epoch from received_at) * 1000000)::bigint FROM incident.alert_reports "
+             "ORDER BY status")) {
+      EXPECT_EQ(row[0].as<std::string>(), tenant);
+      EXPECT_EQ(row[1].as<std::string>(), fingerprint);
+      EXPECT_EQ(row[5].as<std::string>(), first->incident_ids[0]);
+      EXPECT_EQ(row[6].as<int64_t>(), absl::ToUnixMicros(now));
+      rows.push_back(absl::StrCat(row[2].as<int>(), " ", row[3].as<int64_t>(), " ",
+                                  row[4].as<std::string>()));
+    }
+    return absl::OkStatus();
+  }),
+              IsOk());
+  const int64_t starts = absl::ToUnixMicros(*firing.starts_at);
+  EXPECT_THAT(rows, ElementsAre(absl::StrCat("1 ", starts, " -inf"),
+                                absl::StrCat("2 ", starts, " ",
+                                             absl::ToUnixMicros(*resolved.ends_at))));
+  auto replay = Report({firing, resolved}, now + absl::Minutes(1));
+  ASSERT_THAT(replay, IsOk());
+  EXPECT_EQ(replay->duplicates, 2);
+  EXPECT_THAT(replay->incident_ids, ElementsAre(first->incident_ids[0], first->incident_ids[0]));
+}
+
 // Intake applies its planning settings inside statements it runs anyway (the
 // group locks set kIntakePlanning, the entry-id reservation switches to
 // custom plans for the UPDATEs after it): on its one connection, the key

@@ -309,7 +309,7 @@ TEST_F(PgTimelinePackingTest, MigrationKeepsEntriesAndIntakePacksWhatReadersExpa
               ElementsAre(all[at + 1], all[at + 2], all[at + 4]));
 }
 
-// The COPY rows of TimelineCopyRows, written and read back through
+// The rows CopyTimelineRows writes, read back through
 // incident.timeline_entries: a row per incident's run of consecutive ids with
 // one time and actor, at most kMaxPackedEntries entries a row.
 TEST_F(PgTimelinePackingTest, CopyRowsSplitAtIdBreaksActorsTimesAndTheCap) {
@@ -344,13 +344,8 @@ TEST_F(PgTimelinePackingTest, CopyRowsSplitAtIdBreaksActorsTimesAndTheCap) {
   for (int64_t i = 0; i < many; ++i) add("d", "system", kT0, "alert_firing");
   const std::vector<pg_rows::TimelineIdRun> runs = {
       {100, 3}, {200, 3}, {300, static_cast<int64_t>(entries.size()) - 6}};
-  const std::string rows = pg_rows::TimelineCopyRows(entries, runs);
   ASSERT_THAT(pool_.WithTransaction([&](pqxx::work& txn) {
-    common::PgCopyText copy(
-        txn, "incident.timeline",
-        {std::begin(pg_rows::kTimelineColumns), std::end(pg_rows::kTimelineColumns)});
-    copy.AddRows(rows);
-    copy.Complete();
+    pg_rows::CopyTimelineRows(txn, entries, runs);
     return absl::OkStatus();
   }),
               IsOk());

@@ -58,23 +58,24 @@ struct TimelineIdRun {
 };
 
 // The columns of incident.timeline that intake's COPY writes, in the order of
-// TimelineCopyRows' fields.
+// CopyTimelineRows' fields.
 inline constexpr const char* kTimelineColumns[] = {
     "tenant_id", "incident_id", "entry_id", "entry_time",  "actor",
     "kind",      "entry_text",  "details",  "entry_count", "entries"};
 
-// The COPY rows (text format, kTimelineColumns, rows separated by newlines)
-// of `entries` on the ids of `runs`, which hold exactly as many ids as there
-// are entries. Each incident's entries keep their order and take ascending
-// ids, incidents in the order of their first entry. The entries of one
-// incident on consecutive ids with the same time and actor share one row (up
-// to kMaxPackedEntries): kind 'packed', entry_text '', details '{}',
-// entry_count how many, `entries` the JSON array of their [kind, text,
-// details]; a row's first entry has the row's entry_id. An entry alone is a
-// row of its own, as every other writer writes it (entry_count 1, entries
-// NULL). Read back one entry per row through incident.timeline_entries.
-std::string TimelineCopyRows(const std::vector<TimelineEntry>& entries,
-                             const std::vector<TimelineIdRun>& runs);
+// COPYs (binary format, kTimelineColumns) into incident.timeline, in `txn`,
+// the rows of `entries` on the ids of `runs`, which hold exactly as many ids
+// as there are entries; throws what Postgres reports (PgCopyBinary). Each
+// incident's entries keep their order and take ascending ids, incidents in
+// the order of their first entry. The entries of one incident on consecutive
+// ids with the same time and actor share one row (up to kMaxPackedEntries):
+// kind 'packed', entry_text '', details '{}', entry_count how many, `entries`
+// the JSON array of their [kind, text, details]; a row's first entry has the
+// row's entry_id. An entry alone is a row of its own, as every other writer
+// writes it (entry_count 1, entries NULL). Read back one entry per row
+// through incident.timeline_entries.
+void CopyTimelineRows(pqxx::work& txn, const std::vector<TimelineEntry>& entries,
+                      const std::vector<TimelineIdRun>& runs);
 
 // A column read with AW_INCIDENT_PG_MICROS; the field must not be NULL.
 absl::Time TimeOf(const pqxx::field& field);

@@ -638,74 +638,42 @@ std::vector<T> Sorted(const absl::flat_hash_set<T>& set) {
 
 // --- COPY and array parameters ----------------------------------------------
 
-// Appends `value` escaped for COPY's text format.
-void AppendCopyText(std::string* out, absl::string_view value) {
-  size_t plain = 0;
-  for (size_t i = 0; i < value.size(); ++i) {
-    const char c = value[i];
-    if (c != '\\' && c != '\n' && c != '\r' && c != '\t') continue;
-    out->append(value.data() + plain, i - plain);
-    plain = i + 1;
-    switch (c) {
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      default:
-        out->append("\\t");
-    }
-  }
-  out->append(value.data() + plain, value.size() - plain);
+// A smallint value of a binary COPY: its two bytes, big-endian, as Postgres'
+// smallint receive function reads them. PgCopyBinary has no AddInt2;
+// AddBytea sends the bytes as they are.
+void AddInt2(common::PgCopyBinary& copy, int16_t value) {
+  const uint16_t bits = static_cast<uint16_t>(value);
+  const char bytes[2] = {static_cast<char>(bits >> 8), static_cast<char>(bits & 0xff)};
+  copy.AddBytea(absl::string_view(bytes, sizeof bytes));
 }
 
-// COPYs pre-escaped `data` (rows separated by newlines, none after the last)
-// into `table`, in pieces of about 64 KB of whole rows (a group's rows are
-// megabytes); throws what Postgres reports (pqxx::unique_violation for a key
-// already there).
-template <size_t N>
-void CopyRows(pqxx::work& txn, const char* table, const char* const (&columns)[N],
-              const std::string& data) {
-  common::PgCopyText copy(txn, table, {std::begin(columns), std::end(columns)}, 64 << 10);
-  copy.AddRows(data);
-  copy.Complete();
-}
-
-// The COPY rows of `reports` (kReportColumns).
-std::string ReportRows(const std::vector<ReportRecord>& reports) {
-  std::string out;
-  out.reserve(reports.size() * 160);
+// COPYs `reports` (kReportColumns) into incident.alert_reports in the binary
+// format (no text to format here or to parse in Postgres, three timestamps a
+// row); a firing report's ends_at is -infinity (kNoEndsAt). Throws what
+// Postgres reports (pqxx::unique_violation for a key already there).
+void CopyReports(pqxx::work& txn, const std::vector<ReportRecord>& reports) {
+  common::PgCopyBinary copy(txn, "incident.alert_reports",
+                            {std::begin(kReportColumns), std::end(kReportColumns)}, 64 << 10);
   for (const ReportRecord& report : reports) {
     const ReportKey& key = report.key;
-    if (!out.empty()) out.push_back('\n');
-    AppendCopyText(&out, key.tenant);
-    out.push_back('\t');
-    AppendCopyText(&out, key.fingerprint);
-    absl::StrAppend(&out, "\t", static_cast<int>(key.status), "\t");
-    common::AppendPgTimestamp(&out, key.starts_at);
-    out.push_back('\t');
-    if (key.ends_at) {
-      common::AppendPgTimestamp(&out, *key.ends_at);
-    } else {
-      out.append(kNoEndsAt.data(), kNoEndsAt.size());
-    }
-    out.push_back('\t');
-    AppendCopyText(&out, report.incident_id);
-    out.push_back('\t');
-    common::AppendPgTimestamp(&out, report.received_at);
+    copy.BeginRow();
+    copy.AddText(key.tenant);
+    copy.AddText(key.fingerprint);
+    AddInt2(copy, static_cast<int16_t>(key.status));
+    copy.AddTimestamptz(key.starts_at);
+    copy.AddTimestamptz(key.ends_at ? *key.ends_at : absl::InfinitePast());
+    copy.AddText(report.incident_id);
+    copy.AddTimestamptz(report.received_at);
+    copy.EndRow();
   }
-  return out;
+  copy.Complete();
 }
 
 using IdRun = pg_rows::TimelineIdRun;
 
-// pg_rows::TimelineCopyRows (see there).
-std::string TimelineRows(const std::vector<TimelineEntry>& entries,
-                         const std::vector<IdRun>& runs) {
+// pg_rows::CopyTimelineRows (see there).
+void TimelineRows(common::PgCopyBinary& copy, const std::vector<TimelineEntry>& entries,
+                  const std::vector<IdRun>& runs) {
   // Each incident's entries together, incidents in order of their first.
   using IncidentKey = std::pair<absl::string_view, absl::string_view>;
   absl::flat_hash_map<IncidentKey, size_t> slot_of;
@@ -718,8 +686,6 @@ std::string TimelineRows(const std::vector<TimelineEntry>& entries,
     }
     by_incident[it->second].push_back(&e);
   }
-  std::string out;
-  out.reserve(entries.size() * 320);
   std::string json;
   size_t run = 0;
   int64_t used = 0;  // ids of runs[run] taken
@@ -731,15 +697,12 @@ std::string TimelineRows(const std::vector<TimelineEntry>& entries,
     return runs[run].first + used++;
   };
   auto row_start = [&](const TimelineEntry& e, int64_t id) {
-    if (!out.empty()) out.push_back('\n');
-    AppendCopyText(&out, e.tenant);
-    out.push_back('\t');
-    AppendCopyText(&out, e.incident_id);
-    absl::StrAppend(&out, "\t", id, "\t");
-    common::AppendPgTimestamp(&out, e.time);
-    out.push_back('\t');
-    AppendCopyText(&out, e.actor);
-    out.push_back('\t');
+    copy.BeginRow();
+    copy.AddText(e.tenant);
+    copy.AddText(e.incident_id);
+    copy.AddInt8(id);
+    copy.AddTimestamptz(e.time);
+    copy.AddText(e.actor);
   };
   for (const std::vector<const TimelineEntry*>& incident : by_incident) {
     size_t i = 0;
@@ -756,14 +719,13 @@ std::string TimelineRows(const std::vector<TimelineEntry>& entries,
       }
       row_start(head, first_id);
       if (end - i == 1) {
-        AppendCopyText(&out, head.kind);
-        out.push_back('\t');
-        AppendCopyText(&out, head.text);
-        out.push_back('\t');
+        copy.AddText(head.kind);
+        copy.AddText(head.text);
         json.clear();
         AppendJson(&json, head.details);
-        AppendCopyText(&out, json);
-        out.append("\t1\t\\N");
+        copy.AddJsonb(json);
+        copy.AddInt4(1);
+        copy.AddNull();
       } else {
         json.clear();
         json.push_back('[');
@@ -778,13 +740,16 @@ std::string TimelineRows(const std::vector<TimelineEntry>& entries,
           json.push_back(']');
         }
         json.push_back(']');
-        absl::StrAppend(&out, "packed\t\t{}\t", end - i, "\t");
-        AppendCopyText(&out, json);
+        copy.AddText("packed");
+        copy.AddText("");
+        copy.AddJsonb("{}");
+        copy.AddInt4(static_cast<int32_t>(end - i));
+        copy.AddText(json);
       }
+      copy.EndRow();
       i = end;
     }
   }
-  return out;
 }
 
 // A Postgres array literal built element by element: {"a","b",NULL}.
@@ -1060,9 +1025,12 @@ std::vector<std::pair<std::string, std::string>> pg_rows::GenericPlannedIntakeSt
   return out;
 }
 
-std::string pg_rows::TimelineCopyRows(const std::vector<TimelineEntry>& entries,
-                                      const std::vector<TimelineIdRun>& runs) {
-  return TimelineRows(entries, runs);
+void pg_rows::CopyTimelineRows(pqxx::work& txn, const std::vector<TimelineEntry>& entries,
+                               const std::vector<TimelineIdRun>& runs) {
+  common::PgCopyBinary copy(txn, "incident.timeline",
+                            {std::begin(kTimelineColumns), std::end(kTimelineColumns)}, 64 << 10);
+  TimelineRows(copy, entries, runs);
+  copy.Complete();
 }
 
 // A ReportAlerts batch waiting for (or inside) a group transaction.
@@ -1387,7 +1355,7 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
         // The reports first: a key recorded before fails the transaction
         // before anything else is written.
         if (!plan.reports.empty()) {
-          CopyRows(txn, "incident.alert_reports", kReportColumns, ReportRows(plan.reports));
+          CopyReports(txn, plan.reports);
         }
         if (!new_rows.empty()) txn.exec_prepared(kIntakeUpsertAlerts.name, AlertRowsJson(new_rows));
         // The UPDATEs join their keys to the table (no LATERAL probe): planned
@@ -1425,7 +1393,7 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
         if (!updated_rows.empty())
           txn.exec_prepared(kIntakeUpdateAlerts.name, AlertRowsJson(updated_rows));
         if (!plan.timeline.empty()) {
-          CopyRows(txn, "incident.timeline", kTimelineColumns, TimelineRows(plan.timeline, runs));
+          pg_rows::CopyTimelineRows(txn, plan.timeline, runs);
         }
       } catch (const pqxx::unique_violation& e) {
         // A report whose look-up was skipped had been accepted before, or
