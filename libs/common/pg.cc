@@ -306,9 +306,7 @@ std::string TextArrayLiteral(const std::vector<Text>& values) {
 
 }  // namespace
 
-std::string PgTextArray(const std::vector<std::string>& values) {
-  return TextArrayLiteral(values);
-}
+std::string PgTextArray(const std::vector<std::string>& values) { return TextArrayLiteral(values); }
 
 std::string PgTextArrayOfViews(const std::vector<absl::string_view>& values) {
   return TextArrayLiteral(values);
@@ -393,7 +391,6 @@ void PgCopyText::Complete() {
   writer_->writer.complete();
 }
 #pragma GCC diagnostic pop
-
 
 // --- PgCopyBinary ------------------------------------------------------------
 
@@ -531,6 +528,12 @@ void PgCopyBinary::AddInt4(int32_t value) {
   AddField(bytes, 4);
 }
 
+void PgCopyBinary::AddInt2(int16_t value) {
+  char bytes[2];
+  PutBigEndian(bytes, static_cast<uint16_t>(value), 2);
+  AddField(bytes, 2);
+}
+
 void PgCopyBinary::AddBool(bool value) {
   const char byte = value ? 1 : 0;
   AddField(&byte, 1);
@@ -572,8 +575,7 @@ void PgCopyBinary::Send() {
   if (piece_.empty()) return;
   if (PQputCopyData(conn_->pg, piece_.data(), static_cast<int>(piece_.size())) != 1) {
     done_ = true;  // the connection is gone; nothing more to end
-    throw pqxx::broken_connection(
-        absl::StrCat("COPY data not sent: ", PQerrorMessage(conn_->pg)));
+    throw pqxx::broken_connection(absl::StrCat("COPY data not sent: ", PQerrorMessage(conn_->pg)));
   }
   piece_.clear();
 }

@@ -200,6 +200,8 @@ class PgCopyBinary {
   void AddInt8(int64_t value);
   // integer.
   void AddInt4(int32_t value);
+  // smallint.
+  void AddInt2(int16_t value);
   void AddBool(bool value);
   // timestamptz, floored to the microsecond (as the text format's
   // AppendPgTimestamp); absl's infinite times are 'infinity' and '-infinity'.

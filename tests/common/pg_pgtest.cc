@@ -110,16 +110,19 @@ CREATE TABLE pgtest.binary_values (
   b     bytea NOT NULL,
   j     jsonb NOT NULL,
   i4    integer NOT NULL,
+  i2    smallint NOT NULL,
   flag  boolean NOT NULL,
   ts    timestamptz NOT NULL,
   maybe text
 ))sql";
-const std::vector<std::string> kBinaryColumns = {"id", "t", "b", "j", "i4", "flag", "ts", "maybe"};
+const std::vector<std::string> kBinaryColumns = {"id", "t",    "b",  "j",    "i4",
+                                                 "i2", "flag", "ts", "maybe"};
 
 struct BinaryRow {
   int64_t id;
   std::string t, b, j;
   int32_t i4;
+  int16_t i2;
   bool flag;
   absl::Time ts;
   std::optional<std::string> maybe;
@@ -132,6 +135,7 @@ void AddBinaryRow(PgCopyBinary& copy, const BinaryRow& row) {
   copy.AddBytea(row.b);
   copy.AddJsonb(row.j);
   copy.AddInt4(row.i4);
+  copy.AddInt2(row.i2);
   copy.AddBool(row.flag);
   copy.AddTimestamptz(row.ts);
   if (row.maybe.has_value()) {
@@ -149,7 +153,7 @@ std::vector<std::string> BinaryRowsInDatabase(PgPool& pool) {
       [](pqxx::work& txn) -> absl::StatusOr<std::vector<std::string>> {
         std::vector<std::string> out;
         for (const auto& row : txn.exec(
-                 "SELECT concat_ws('|', id, t, encode(b, 'hex'), j::text, i4, flag::text, "
+                 "SELECT concat_ws('|', id, t, encode(b, 'hex'), j::text, i4, i2, flag::text, "
                  "CASE WHEN isfinite(ts) THEN ((extract(epoch FROM ts) * 1000000)::bigint)::text "
                  "ELSE ts::text END, COALESCE(maybe, 'NULL')) FROM pgtest.binary_values "
                  "ORDER BY id")) {
@@ -172,7 +176,7 @@ std::string ExpectedText(const BinaryRow& row) {
   } else {
     ts = absl::StrCat(absl::ToUnixMicros(row.ts));
   }
-  return absl::StrCat(row.id, "|", row.t, "|", hex, "|", row.j, "|", row.i4, "|",
+  return absl::StrCat(row.id, "|", row.t, "|", hex, "|", row.j, "|", row.i4, "|", row.i2, "|",
                       row.flag ? "true" : "false", "|", ts, "|", row.maybe.value_or("NULL"));
 }
 
@@ -194,17 +198,18 @@ TEST(PgCopyBinaryTest, EveryTypeRoundTripsThroughPostgres) {
   for (int c = 0; c < 256; ++c) all_bytes.push_back(static_cast<char>(c));
   const absl::Time pg_epoch = absl::FromUnixSeconds(946'684'800);
   const std::vector<BinaryRow> rows = {
-      {1, "plain", "x", R"({"a": 1})", 0, true, pg_epoch, "here"},
+      {1, "plain", "x", R"({"a": 1})", 0, 0, true, pg_epoch, "here"},
       {2, "tab\there\nnew line\\back\rslash \"q\" 'q' \\N", all_bytes,
-       R"({"k": ["x\ty", null, 2.5, {"z": true}]})", std::numeric_limits<int32_t>::min(), false,
-       absl::FromUnixMicros(-1), std::nullopt},
+       R"({"k": ["x\ty", null, 2.5, {"z": true}]})", std::numeric_limits<int32_t>::min(),
+       std::numeric_limits<int16_t>::min(), false, absl::FromUnixMicros(-1), std::nullopt},
       {std::numeric_limits<int64_t>::min(), "", "", "[]", std::numeric_limits<int32_t>::max(),
-       true, absl::FromUnixMicros(1'234'567) + absl::Nanoseconds(999), ""},
-      {std::numeric_limits<int64_t>::max(), "ünïcødé ✓ 𝄞", std::string("\0\0", 2), "\"s\"", -1,
+       std::numeric_limits<int16_t>::max(), true,
+       absl::FromUnixMicros(1'234'567) + absl::Nanoseconds(999), ""},
+      {std::numeric_limits<int64_t>::max(), "ünïcødé ✓ 𝄞", std::string("\0\0", 2), "\"s\"", -1, -1,
        false, pg_epoch - absl::Microseconds(1) - absl::Nanoseconds(1), std::nullopt},
-      {5, "future", "f", "null", 5, true, absl::InfiniteFuture(), "\\"},
-      {6, "past", "p", "0", 6, false, absl::InfinitePast(), "\t"},
-      {7, "before 1970", "b", "{}", 7, true, absl::FromUnixSeconds(-2'000'000'000), "x"},
+      {5, "future", "f", "null", 5, 5, true, absl::InfiniteFuture(), "\\"},
+      {6, "past", "p", "0", 6, 256, false, absl::InfinitePast(), "\t"},
+      {7, "before 1970", "b", "{}", 7, -256, true, absl::FromUnixSeconds(-2'000'000'000), "x"},
   };
   ASSERT_THAT(pool.WithTransaction([&](pqxx::work& txn) {
     PgCopyBinary copy(txn, "pgtest.binary_values", kBinaryColumns, 16);
@@ -238,7 +243,7 @@ TEST(PgCopyBinaryTest, ErrorsKeepTheirTypesAndWriteNothing) {
   }),
               IsOk());
   const absl::Time t = absl::FromUnixSeconds(1'700'000'000);
-  auto row = [&](int64_t id) { return BinaryRow{id, "r", "b", "{}", 1, true, t, std::nullopt}; };
+  auto row = [&](int64_t id) { return BinaryRow{id, "r", "b", "{}", 1, 1, true, t, std::nullopt}; };
   auto copy_rows = [&](std::vector<BinaryRow> rows) {
     return pool.WithTransaction([&](pqxx::work& txn) {
       PgCopyBinary copy(txn, "pgtest.binary_values", kBinaryColumns, 64);
@@ -281,7 +286,7 @@ TEST(PgCopyBinaryTest, ErrorsKeepTheirTypesAndWriteNothing) {
     AddBinaryRow(copy, row(10));
     copy.BeginRow();
     copy.AddInt4(11);
-    for (int i = 1; i < 8; ++i) copy.AddNull();
+    for (int i = 1; i < 9; ++i) copy.AddNull();
     copy.EndRow();
     copy.Complete();
     return absl::OkStatus();
@@ -297,11 +302,11 @@ TEST(PgCopyBinaryTest, ErrorsKeepTheirTypesAndWriteNothing) {
     copy.EndRow();
     return absl::OkStatus();
   }),
-              StatusIs(absl::StatusCode::kInternal, HasSubstr("a row of 1 values for 8 columns")));
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("a row of 1 values for 9 columns")));
   EXPECT_THAT(pool.WithTransaction([&](pqxx::work& txn) {
     PgCopyBinary copy(txn, "pgtest.binary_values", kBinaryColumns);
     copy.BeginRow();
-    for (int i = 0; i < 9; ++i) copy.AddInt8(i);
+    for (int i = 0; i < 10; ++i) copy.AddInt8(i);
     return absl::OkStatus();
   }),
               StatusIs(absl::StatusCode::kInternal, HasSubstr("more values than columns")));
@@ -309,7 +314,7 @@ TEST(PgCopyBinaryTest, ErrorsKeepTheirTypesAndWriteNothing) {
   // work is rolled back at its end, the insert before the COPY too.
   (void)pool.WithTransaction([&](pqxx::work& txn) {
     txn.exec(
-        "INSERT INTO pgtest.binary_values VALUES (15, 'x', 'x', '{}', 1, true, now(), NULL)");
+        "INSERT INTO pgtest.binary_values VALUES (15, 'x', 'x', '{}', 1, 1, true, now(), NULL)");
     {
       PgCopyBinary copy(txn, "pgtest.binary_values", kBinaryColumns);
       AddBinaryRow(copy, row(14));
@@ -459,8 +464,9 @@ TEST(PgPoolTest, UnreachableServerIsUnavailableAndThePoolRecovers) {
 TEST(PgTextArrayTest, RoundTripsThroughPostgres) {
   TestDatabase db;
   PgPool pool({db.dsn(), 1});
-  std::vector<std::string> values = {"", "NULL", "a,b", "{x}", R"(say "hi")", R"(C:\dir)",
-                                     R"(\")", " padded ", "h\xC3\xA9llo", "tab\tnew\nline"};
+  std::vector<std::string> values = {
+      "",          "NULL",  "a,b",      "{x}",          R"(say "hi")",
+      R"(C:\dir)", R"(\")", " padded ", "h\xC3\xA9llo", "tab\tnew\nline"};
   std::mt19937 random(7);
   const std::string alphabet = "ab,{}\"\\ \t'";
   for (int i = 0; i < 200; ++i) {
