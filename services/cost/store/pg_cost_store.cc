@@ -793,33 +793,47 @@ absl::Status EvaluateBudgets(pqxx::work& txn, const std::vector<const PricedReco
     BudgetWindow window;
     int64_t added = 0;  // what this batch adds to the spend period
   };
-  // One pass over a tenant's records per budget (RecordsTouchBudget and the
-  // period sum together): a record touches a budget when its time is in the
-  // spend period and the budget's scope covers it; a calendar budget adds
-  // the costs of the records that touch it.
+  // One pass over a tenant's records, each checked against all the tenant's
+  // budgets while it is at hand (RecordsTouchBudget and the period sums
+  // together): a record touches a budget when its time is in the spend
+  // period and the budget's scope covers it; a calendar budget adds the
+  // costs of the records that touch it, a ROLLING one only needs to know.
+  struct Candidate {
+    const Budget* budget;
+    BudgetWindow window;
+    ScopeMatcher matcher;
+    bool rolling;
+    bool touches = false;
+    NanoSum added;
+  };
   std::vector<Touched> touched;
+  std::vector<Candidate> candidates;
   for (size_t i = 0; i < tenant_list.size(); ++i) {
     const std::vector<const PricedRecord*>& records = by_tenant.at(tenant_list[i]);
+    candidates.clear();
     for (const Budget& budget : *budgets[i]) {
-      const BudgetWindow window = BudgetWindowAt(budget, now);
-      const ScopeMatcher matcher(budget.scope, /*subjects_of_tenant=*/budget.scope.tenant ==
-                                                   tenant_list[i]);
-      const bool rolling = budget.period == BudgetPeriod::kRolling;
-      const absl::Time start = window.spend_period.start;
-      const absl::Time end = window.spend_period.end;
-      bool touches = false;
-      NanoSum added;
-      for (const PricedRecord* p : records) {
-        const UsageRecord& r = p->record;
-        if (r.time < start || r.time >= end || !matcher.Covers(r.scope)) continue;
-        touches = true;
-        if (rolling) break;
-        added.Add(p->cost_nano_usd);
+      candidates.push_back(
+          {&budget, BudgetWindowAt(budget, now),
+           ScopeMatcher(budget.scope,
+                        /*subjects_of_tenant=*/budget.scope.tenant == tenant_list[i]),
+           budget.period == BudgetPeriod::kRolling});
+    }
+    for (const PricedRecord* p : records) {
+      const UsageRecord& r = p->record;
+      for (Candidate& c : candidates) {
+        if ((c.rolling && c.touches) || r.time < c.window.spend_period.start ||
+            r.time >= c.window.spend_period.end || !c.matcher.Covers(r.scope)) {
+          continue;
+        }
+        c.touches = true;
+        if (!c.rolling) c.added.Add(p->cost_nano_usd);
       }
-      if (!touches) continue;
-      Touched t{&budget, window};
-      if (!rolling) {
-        ASSIGN_OR_RETURN(t.added, added.Value());
+    }
+    for (const Candidate& c : candidates) {
+      if (!c.touches) continue;
+      Touched t{c.budget, c.window};
+      if (!c.rolling) {
+        ASSIGN_OR_RETURN(t.added, c.added.Value());
       }
       touched.push_back(t);
     }
