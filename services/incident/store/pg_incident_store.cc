@@ -638,15 +638,6 @@ std::vector<T> Sorted(const absl::flat_hash_set<T>& set) {
 
 // --- COPY and array parameters ----------------------------------------------
 
-// A smallint value of a binary COPY: its two bytes, big-endian, as Postgres'
-// smallint receive function reads them. PgCopyBinary has no AddInt2;
-// AddBytea sends the bytes as they are.
-void AddInt2(common::PgCopyBinary& copy, int16_t value) {
-  const uint16_t bits = static_cast<uint16_t>(value);
-  const char bytes[2] = {static_cast<char>(bits >> 8), static_cast<char>(bits & 0xff)};
-  copy.AddBytea(absl::string_view(bytes, sizeof bytes));
-}
-
 // COPYs `reports` (kReportColumns) into incident.alert_reports in the binary
 // format (no text to format here or to parse in Postgres, three timestamps a
 // row); a firing report's ends_at is -infinity (kNoEndsAt). Throws what
@@ -659,7 +650,7 @@ void CopyReports(pqxx::work& txn, const std::vector<ReportRecord>& reports) {
     copy.BeginRow();
     copy.AddText(key.tenant);
     copy.AddText(key.fingerprint);
-    AddInt2(copy, static_cast<int16_t>(key.status));
+    copy.AddInt2(static_cast<int16_t>(key.status));
     copy.AddTimestamptz(key.starts_at);
     copy.AddTimestamptz(key.ends_at ? *key.ends_at : absl::InfinitePast());
     copy.AddText(report.incident_id);
