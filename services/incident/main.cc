@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
   // and then a buffer of 64 KB or more per group, and every such free merged
   // all the fastbins' chunks back (malloc_consolidate, ~5 % of the service's
   // samples under bench/incident_intake); small blocks still come from the
-  // per-thread tcache.
+  // per-thread tcache. (No effect when the build links jemalloc, see
+  // CMakeLists.txt; this is for glibc's malloc.)
   mallopt(M_MXFAST, 0);
 
   common::ServiceConfig config;
