@@ -482,7 +482,7 @@ void PgCopyBinary::BeginRow() {
   fields_ = 0;
 }
 
-void PgCopyBinary::AddLength(int32_t size) {
+void PgCopyBinary::CountField() {
   if (fields_ < 0 || fields_ >= columns_) {
     // Drop the partial row, so that nothing of it can be sent.
     if (fields_ >= 0) piece_.resize(row_start_);
@@ -490,6 +490,10 @@ void PgCopyBinary::AddLength(int32_t size) {
     throw std::logic_error("PgCopyBinary: a value outside a row or more values than columns");
   }
   ++fields_;
+}
+
+void PgCopyBinary::AddLength(int32_t size) {
+  CountField();
   char length[4];
   PutBigEndian(length, static_cast<uint32_t>(size), 4);
   piece_.append(length, 4);
@@ -516,28 +520,22 @@ void PgCopyBinary::AddJsonb(absl::string_view json) {
   piece_.append(json.data(), json.size());
 }
 
-void PgCopyBinary::AddInt8(int64_t value) {
-  char bytes[8];
-  PutBigEndian(bytes, static_cast<uint64_t>(value), 8);
-  AddField(bytes, 8);
+void PgCopyBinary::AddFixed(uint64_t value, int bytes) {
+  // The length and the value in one append: a ledger row is mostly these.
+  char field[4 + 8];
+  PutBigEndian(field, static_cast<uint32_t>(bytes), 4);
+  PutBigEndian(field + 4, value, bytes);
+  CountField();
+  piece_.append(field, 4 + static_cast<size_t>(bytes));
 }
 
-void PgCopyBinary::AddInt4(int32_t value) {
-  char bytes[4];
-  PutBigEndian(bytes, static_cast<uint32_t>(value), 4);
-  AddField(bytes, 4);
-}
+void PgCopyBinary::AddInt8(int64_t value) { AddFixed(static_cast<uint64_t>(value), 8); }
 
-void PgCopyBinary::AddInt2(int16_t value) {
-  char bytes[2];
-  PutBigEndian(bytes, static_cast<uint16_t>(value), 2);
-  AddField(bytes, 2);
-}
+void PgCopyBinary::AddInt4(int32_t value) { AddFixed(static_cast<uint32_t>(value), 4); }
 
-void PgCopyBinary::AddBool(bool value) {
-  const char byte = value ? 1 : 0;
-  AddField(&byte, 1);
-}
+void PgCopyBinary::AddInt2(int16_t value) { AddFixed(static_cast<uint16_t>(value), 2); }
+
+void PgCopyBinary::AddBool(bool value) { AddFixed(value ? 1 : 0, 1); }
 
 void PgCopyBinary::AddTimestamptz(absl::Time t) {
   int64_t micros;

@@ -212,8 +212,11 @@ class PgCopyBinary {
   void Complete();
 
  private:
+  void CountField();
   void AddField(const void* data, size_t size);
   void AddLength(int32_t size);
+  // A value of `bytes` (1, 2, 4 or 8) big-endian bytes with its length.
+  void AddFixed(uint64_t value, int bytes);
   void Send();
 
   struct Conn;
