@@ -32,3 +32,18 @@ function(aw_test name label)
     set_tests_properties(${name} PROPERTIES RUN_SERIAL TRUE)
   endif()
 endfunction()
+
+# aw_link_jemalloc(TARGET): jemalloc as TARGET's allocator (Debian's
+# libjemalloc-dev, installed by scripts/setup and in the images' builder
+# stage; libjemalloc2 at run time). Linked outside the toolchain's default
+# --as-needed, which is then restored, since nothing calls it by name (it
+# replaces malloc; CMake drops a repeated --pop-state from the line, so not
+# --push-state / --pop-state). Where it is missing, glibc's malloc stays.
+find_library(AW_JEMALLOC NAMES jemalloc libjemalloc.so.2)
+function(aw_link_jemalloc target)
+  if(AW_JEMALLOC)
+    target_link_libraries(${target} PRIVATE -Wl,--no-as-needed ${AW_JEMALLOC} -Wl,--as-needed)
+  else()
+    message(STATUS "${target}: jemalloc not found, glibc malloc")
+  endif()
+endfunction()
