@@ -3,7 +3,8 @@
 // transaction, each answered only once that transaction committed.
 //
 // A caller of Commit queues its batch and waits. Whenever fewer than
-// max_concurrent_groups groups run, the first waiting caller leads: it takes
+// max_concurrent_groups groups run (and, while one runs already, at least
+// min_size_to_overlap units wait), the first waiting caller leads: it takes
 // the queued batches in arrival order (up to max_group_size units; a larger
 // batch still goes alone), runs `run` on them outside the lock, and wakes the
 // callers of the group. With a key function, a batch whose key is already in
@@ -36,6 +37,11 @@ class GroupCommitter {
     int max_concurrent_groups = 1;
     // Most units (size(batch)) in one group.
     int64_t max_group_size = 1;
+    // While a group runs, another starts only once this many units wait
+    // (0: at once). A group's fixed cost (its transaction, statements and
+    // commit) is then shared by more batches, while commits still overlap
+    // when enough arrives; with nothing running a group starts at once.
+    int64_t min_size_to_overlap = 0;
   };
   using SizeFn = std::function<int64_t(const Batch&)>;
   using KeyFn = std::function<std::string(const Batch&)>;
@@ -53,7 +59,7 @@ class GroupCommitter {
     absl::MutexLock lock(&mu_);
     queue_.push_back(&waiting);
     while (!waiting.done) {
-      if (running_ < std::max(1, options_.max_concurrent_groups) && !queue_.empty()) {
+      if (MayStartGroup()) {
         std::vector<Waiting*> group = TakeGroup();
         std::vector<Batch*> batches;
         batches.reserve(group.size());
@@ -88,6 +94,17 @@ class GroupCommitter {
     Batch* batch;
     bool done = false;
   };
+
+  bool MayStartGroup() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (queue_.empty() || running_ >= std::max(1, options_.max_concurrent_groups)) return false;
+    if (running_ == 0 || options_.min_size_to_overlap <= 0) return true;
+    int64_t units = 0;
+    for (const Waiting* w : queue_) {
+      units += size_(*w->batch);
+      if (units >= options_.min_size_to_overlap) return true;
+    }
+    return false;
+  }
 
   std::vector<Waiting*> TakeGroup() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     std::vector<Waiting*> group;

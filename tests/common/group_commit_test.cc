@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -33,20 +34,19 @@ void WaitQueued(GroupCommitter<TestBatch>& committer, size_t n) {
 // meanwhile form the next groups.
 class GroupCommitterTest : public ::testing::Test {
  protected:
-  GroupCommitter<TestBatch> committer_{
-      {1, 5},
-      [](const TestBatch& b) { return b.size; },
-      [this](const std::vector<TestBatch*>& group) {
-        const int index = groups_++;
-        std::vector<std::string> keys;
-        for (TestBatch* b : group) {
-          b->group = index;
-          keys.push_back(b->key);
-        }
-        seen_.push_back(keys);
-        if (index == 0) release_.WaitForNotification();
-      },
-      [](const TestBatch& b) { return b.key; }};
+  GroupCommitter<TestBatch> committer_{{1, 5},
+                                       [](const TestBatch& b) { return b.size; },
+                                       [this](const std::vector<TestBatch*>& group) {
+                                         const int index = groups_++;
+                                         std::vector<std::string> keys;
+                                         for (TestBatch* b : group) {
+                                           b->group = index;
+                                           keys.push_back(b->key);
+                                         }
+                                         seen_.push_back(keys);
+                                         if (index == 0) release_.WaitForNotification();
+                                       },
+                                       [](const TestBatch& b) { return b.key; }};
   std::atomic<int> groups_{0};
   std::vector<std::vector<std::string>> seen_;  // written by one leader at a time
   absl::Notification release_;
@@ -100,6 +100,52 @@ TEST(GroupCommitterConcurrencyTest, AtMostMaxConcurrentGroupsRun) {
   for (const TestBatch& b : batches) EXPECT_EQ(b.group, 0);
   EXPECT_LE(most.load(), 2);
   EXPECT_GE(most.load(), 1);
+}
+
+// With min_size_to_overlap 3: a batch arriving while a group runs waits
+// until 3 units wait, then they start a second group at once, while the
+// first still runs (with nothing running, a single unit starts at once).
+TEST(GroupCommitterOverlapTest, ASecondGroupStartsOnlyOnceEnoughUnitsWait) {
+  absl::Notification release_first, second_ran;
+  std::vector<std::vector<std::string>> seen;
+  absl::Mutex seen_mu;
+  std::atomic<int> groups{0};
+  GroupCommitter<TestBatch> committer(
+      {2, 10, 3}, [](const TestBatch& b) { return b.size; },
+      [&](const std::vector<TestBatch*>& group) {
+        const int index = groups++;
+        {
+          absl::MutexLock lock(&seen_mu);
+          seen.emplace_back();
+          for (TestBatch* b : group) {
+            b->group = index;
+            seen.back().push_back(b->key);
+          }
+        }
+        if (index == 0) {
+          release_first.WaitForNotification();
+        } else {
+          second_ran.Notify();
+        }
+      });
+  TestBatch first{"first", 1};
+  std::thread leader([&] { committer.Commit(&first); });
+  while (groups.load() == 0) absl::SleepFor(absl::Milliseconds(1));
+
+  TestBatch a{"a", 1};
+  std::thread caller_a([&] { committer.Commit(&a); });
+  WaitQueued(committer, 1);  // 1 unit of 3: it waits although a slot is free
+  TestBatch b{"b", 2};
+  std::thread caller_b([&] { committer.Commit(&b); });
+  // 3 units wait: a second group runs while the first is still held.
+  EXPECT_TRUE(second_ran.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_FALSE(release_first.HasBeenNotified());
+  release_first.Notify();
+  leader.join();
+  caller_a.join();
+  caller_b.join();
+  EXPECT_THAT(seen, ElementsAre(ElementsAre("first"), ElementsAre("a", "b")));
+  EXPECT_EQ(committer.Queued(), 0u);
 }
 
 }  // namespace

@@ -934,7 +934,8 @@ struct PgCostStore::PendingBatch {
 PgCostStore::PgCostStore(common::PgPool& pool, PgCostStoreOptions options)
     : pool_(pool),
       options_(std::move(options)),
-      committer_({options_.max_concurrent_groups, options_.max_group_records},
+      committer_({options_.max_concurrent_groups, options_.max_group_records,
+                  options_.min_records_to_overlap},
                  [](const PendingBatch& batch) { return static_cast<int64_t>(batch.order.size()); },
                  [this](const std::vector<PendingBatch*>& group) { RunGroup(group); }) {
   pool_.AddStatements({kLoadBatchPrices,

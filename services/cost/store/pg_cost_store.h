@@ -62,6 +62,9 @@ struct PgCostStoreOptions {
   int max_concurrent_groups = 2;
   // Most records in one group transaction (a larger batch still goes alone).
   int64_t max_group_records = 20000;
+  // While a group transaction runs, another starts only once this many
+  // records wait (0: at once); see GroupCommitter's min_size_to_overlap.
+  int64_t min_records_to_overlap = 0;
   // Test hook: called by a group's leader just before its transaction, with
   // the number of batches in the group. May be empty.
   std::function<void(size_t)> before_group;
