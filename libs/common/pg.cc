@@ -6,7 +6,6 @@
 #include <exception>
 #include <limits>
 #include <pqxx/largeobject>
-#include <pqxx/tablewriter>
 #include <stdexcept>
 
 #include "absl/strings/match.h"
@@ -340,57 +339,6 @@ pqxx::binarystring PgByteaArray(const std::vector<std::string>& values) {
   }
   return pqxx::binarystring(out);
 }
-
-// stream_to (tablewriter's successor) offers no way to write pre-escaped
-// rows in libpqxx 6.4; tablewriter's write_raw_line sends them as they are
-// (with a line end added).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-struct PgCopyText::Writer {
-  Writer(pqxx::work& txn, const std::string& table, const std::vector<std::string>& columns)
-      : writer(txn, table, columns.begin(), columns.end()) {}
-  pqxx::tablewriter writer;
-};
-
-PgCopyText::PgCopyText(pqxx::work& txn, const std::string& table,
-                       const std::vector<std::string>& columns, size_t piece_bytes)
-    : writer_(std::make_unique<Writer>(txn, table, columns)), piece_bytes_(piece_bytes) {
-  piece_.reserve(piece_bytes_ + 1024);
-}
-
-PgCopyText::~PgCopyText() = default;
-
-std::string* PgCopyText::BeginRow() {
-  if (!piece_.empty()) piece_.push_back('\n');
-  return &piece_;
-}
-
-void PgCopyText::EndRow() {
-  if (piece_.size() < piece_bytes_) return;
-  writer_->writer.write_raw_line(piece_);
-  piece_.clear();
-}
-
-void PgCopyText::AddRows(absl::string_view rows) {
-  while (!rows.empty()) {
-    // Whole rows up to about piece_bytes_ at a time.
-    size_t end = rows.size();
-    if (end > piece_bytes_) {
-      end = rows.find('\n', piece_bytes_);
-      if (end == absl::string_view::npos) end = rows.size();
-    }
-    BeginRow()->append(rows.data(), end);
-    EndRow();
-    rows.remove_prefix(end == rows.size() ? end : end + 1);
-  }
-}
-
-void PgCopyText::Complete() {
-  if (!piece_.empty()) writer_->writer.write_raw_line(piece_);
-  piece_.clear();
-  writer_->writer.complete();
-}
-#pragma GCC diagnostic pop
 
 // --- PgCopyBinary ------------------------------------------------------------
 

@@ -131,39 +131,6 @@ std::string PgTextArrayOfViews(const std::vector<absl::string_view>& values);
 // quoting to build and undo (one dimension, no NULLs, elements under 2 GiB).
 pqxx::binarystring PgByteaArray(const std::vector<std::string>& values);
 
-// A COPY of pre-escaped rows in COPY's text format (columns separated by
-// tabs, \N for NULL, backslash escapes, no line end) into `columns` of
-// `table`, inside `txn`. The rows are handed to libpq in pieces of whole
-// rows of about `piece_bytes`, from one reused buffer: a group of a few
-// hundred rows goes in one send, and a large one is never copied whole
-// again. Throws what Postgres reports (pqxx::unique_violation for a key
-// already there), as every pqxx call inside PgPool::WithTransaction may.
-// Complete() must be called before `txn` runs anything else; destroyed
-// without it, the COPY is abandoned (the transaction cannot commit).
-class PgCopyText {
- public:
-  PgCopyText(pqxx::work& txn, const std::string& table, const std::vector<std::string>& columns,
-             size_t piece_bytes = 256 << 10);
-  ~PgCopyText();
-  PgCopyText(const PgCopyText&) = delete;
-  PgCopyText& operator=(const PgCopyText&) = delete;
-
-  // The buffer to append the next row's text to; call EndRow() after it.
-  std::string* BeginRow();
-  void EndRow();
-  // Appends whole rows separated by '\n' (none after the last; none at all
-  // for empty `rows`).
-  void AddRows(absl::string_view rows);
-  // Sends what is buffered and ends the COPY.
-  void Complete();
-
- private:
-  struct Writer;
-  std::unique_ptr<Writer> writer_;
-  const size_t piece_bytes_;
-  std::string piece_;
-};
-
 // A COPY in Postgres' binary format into `columns` of `table`, inside `txn`:
 // every value goes as its binary representation (an int8 as 8 bytes, a
 // timestamptz as microseconds since 2000), so Postgres runs no text input

@@ -1,5 +1,4 @@
 // agentwatch-incident: wiring only (flags -> runtime -> store -> service).
-#include <malloc.h>
 
 #include <algorithm>
 #include <iostream>
@@ -37,13 +36,6 @@ int main(int argc, char** argv) {
   // Intake churns through megabytes per group commit: keep freed memory
   // mapped instead of trimming and faulting it back in for every group.
   common::KeepHeapMapped();
-  // No fastbins: intake frees thousands of small nodes (labels, rows, entries)
-  // and then a buffer of 64 KB or more per group, and every such free merged
-  // all the fastbins' chunks back (malloc_consolidate, ~5 % of the service's
-  // samples under bench/incident_intake); small blocks still come from the
-  // per-thread tcache. (No effect when the build links jemalloc, see
-  // CMakeLists.txt; this is for glibc's malloc.)
-  mallopt(M_MXFAST, 0);
 
   common::ServiceConfig config;
   std::string group_by = "alertname";

@@ -54,27 +54,23 @@ TEST(PgPoolTest, CommitsOnOkAndRollsBackOnError) {
   EXPECT_THAT(count, IsOkAndHolds(1));
 }
 
-// PgCopyText hands rows to libpq in pieces of whole rows: with 40-byte
-// pieces, rows written one by one and rows added as one block of many arrive
-// once each, whole (escaped tabs, newlines and backslashes inside values);
-// a key already there fails the transaction.
-TEST(PgCopyTextTest, RowsInPiecesArriveOnceEachAndWhole) {
+// PgCopyBinary hands rows to libpq in pieces: with 40-byte pieces, rows
+// arrive once each and whole (tabs, newlines and backslashes inside values
+// go as they are); a key already there fails the transaction.
+TEST(PgCopyBinaryTest, RowsInPiecesArriveOnceEachAndWhole) {
   TestDatabase db;
   PgPool pool({db.dsn(), 1});
   ASSERT_THAT(ApplyMigrations(pool, "pgtest", TestMigrations()), IsOk());
-  std::string block;
-  for (int id = 100; id < 300; ++id) {
-    if (!block.empty()) block.push_back('\n');
-    absl::StrAppend(&block, id, "\tblock\\t", id, "\\nline\\\\");
-  }
+  auto add = [](PgCopyBinary& copy, int64_t id, const std::string& name) {
+    copy.BeginRow();
+    copy.AddInt8(id);
+    copy.AddText(name);
+    copy.EndRow();
+  };
   ASSERT_THAT(pool.WithTransaction([&](pqxx::work& txn) {
-    PgCopyText copy(txn, "pgtest.items", {"id", "name"}, 40);
-    for (int id = 1; id <= 50; ++id) {
-      absl::StrAppend(copy.BeginRow(), id, "\trow ", id);
-      copy.EndRow();
-    }
-    copy.AddRows(block);
-    copy.AddRows("");
+    PgCopyBinary copy(txn, "pgtest.items", {"id", "name"}, 40);
+    for (int id = 1; id <= 50; ++id) add(copy, id, absl::StrCat("row ", id));
+    for (int id = 100; id < 300; ++id) add(copy, id, absl::StrCat("block\t", id, "\nline\\"));
     copy.Complete();
     return absl::OkStatus();
   }),
@@ -94,9 +90,10 @@ TEST(PgCopyTextTest, RowsInPiecesArriveOnceEachAndWhole) {
   EXPECT_EQ((*rows)[49], "50=row 50");
   EXPECT_EQ((*rows)[50], "100=block\t100\nline\\");
   EXPECT_EQ(rows->back(), "299=block\t299\nline\\");
-  EXPECT_THAT(pool.WithTransaction([](pqxx::work& txn) {
-    PgCopyText copy(txn, "pgtest.items", {"id", "name"});
-    copy.AddRows("300\tnew\n1\tagain");
+  EXPECT_THAT(pool.WithTransaction([&](pqxx::work& txn) {
+    PgCopyBinary copy(txn, "pgtest.items", {"id", "name"});
+    add(copy, 300, "new");
+    add(copy, 1, "again");
     copy.Complete();
     return absl::OkStatus();
   }),
@@ -117,6 +114,13 @@ CREATE TABLE pgtest.binary_values (
 ))sql";
 const std::vector<std::string> kBinaryColumns = {"id", "t",    "b",  "j",    "i4",
                                                  "i2", "flag", "ts", "maybe"};
+
+absl::Status CreateBinaryTable(PgPool& pool) {
+  return pool.WithTransaction([](pqxx::work& txn) {
+    txn.exec(kBinaryTable);
+    return absl::OkStatus();
+  });
+}
 
 struct BinaryRow {
   int64_t id;
@@ -189,11 +193,7 @@ TEST(PgCopyBinaryTest, EveryTypeRoundTripsThroughPostgres) {
   TestDatabase db;
   PgPool pool({db.dsn(), 1});
   ASSERT_THAT(ApplyMigrations(pool, "pgtest", TestMigrations()), IsOk());
-  ASSERT_THAT(pool.WithTransaction([](pqxx::work& txn) {
-    txn.exec(kBinaryTable);
-    return absl::OkStatus();
-  }),
-              IsOk());
+  ASSERT_THAT(CreateBinaryTable(pool), IsOk());
   std::string all_bytes;
   for (int c = 0; c < 256; ++c) all_bytes.push_back(static_cast<char>(c));
   const absl::Time pg_epoch = absl::FromUnixSeconds(946'684'800);
@@ -237,11 +237,7 @@ TEST(PgCopyBinaryTest, ErrorsKeepTheirTypesAndWriteNothing) {
   TestDatabase db;
   PgPool pool({db.dsn(), 1});
   ASSERT_THAT(ApplyMigrations(pool, "pgtest", TestMigrations()), IsOk());
-  ASSERT_THAT(pool.WithTransaction([](pqxx::work& txn) {
-    txn.exec(kBinaryTable);
-    return absl::OkStatus();
-  }),
-              IsOk());
+  ASSERT_THAT(CreateBinaryTable(pool), IsOk());
   const absl::Time t = absl::FromUnixSeconds(1'700'000'000);
   auto row = [&](int64_t id) { return BinaryRow{id, "r", "b", "{}", 1, 1, true, t, std::nullopt}; };
   auto copy_rows = [&](std::vector<BinaryRow> rows) {

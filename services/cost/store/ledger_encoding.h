@@ -1,6 +1,6 @@
 // Encoding helpers of the Postgres usage ledger (see
 // migrations/004_narrow_ledger.sql): the in-process key of a record's
-// dimension combination. (Timestamps: common::AppendPgTimestamp.)
+// dimension combination.
 #pragma once
 
 #include <cstddef>
