@@ -772,5 +772,65 @@ TEST_F(PgIncidentStoreTest, IntakePlansProbesGenericallyAndUpdatesPerExecution) 
   EXPECT_GE(plans["incident_intake_update_alert_states"].second, 8);
 }
 
+
+// The escalation engine's statements are prepared on the store's
+// connections (planned once, not at every step): each step's statements run
+// as the prepared ones, a step on an incident that does not exist too.
+TEST_F(PgIncidentStoreTest, EscalationStepsRunPreparedStatements) {
+  common::PgPool pool(PoolOptions(db_.dsn(), 1));
+  PgIncidentStore store(pool, ids_);
+  auto summary = store.ReportAlerts({Prepare(Firing("acme", "fp1", "A", kT0), kT0)}, kT0);
+  ASSERT_THAT(summary, IsOk());
+  const std::string id = summary->incident_ids[0];
+  for (int step = 0; step < 3; ++step) {
+    const absl::Time at = kT0 + absl::Seconds(5 * (step + 1));
+    ASSERT_THAT(store.Escalate("acme", id,
+                               [&](const Incident& incident, const std::optional<EscalationState>&)
+                                   -> absl::StatusOr<EscalationWrite> {
+                                 EscalationWrite write;
+                                 write.incident = incident;
+                                 write.incident.escalation_tier = step;
+                                 write.incident.update_time = at;
+                                 write.incident_changed = true;
+                                 write.state.policy_id = "p1";
+                                 write.state.tier = step;
+                                 write.state.started_at = kT0;
+                                 write.state.last_page_at = at;
+                                 write.state_changed = true;
+                                 TimelineEntry entry;
+                                 entry.tenant = "acme";
+                                 entry.incident_id = id;
+                                 entry.time = at;
+                                 entry.actor = "escalation";
+                                 entry.kind = "escalated";
+                                 entry.text = absl::StrCat("Paging tier ", step + 1);
+                                 write.entries.push_back(entry);
+                                 return write;
+                               }),
+                IsOkAndHolds(true));
+  }
+  EXPECT_THAT(store.Escalate("acme", "nope",
+                             [](const Incident&, const std::optional<EscalationState>&)
+                                 -> absl::StatusOr<EscalationWrite> { return EscalationWrite{}; }),
+              StatusIs(absl::StatusCode::kNotFound));
+  std::map<std::string, int64_t> runs;  // name -> plans used (generic + custom)
+  ASSERT_THAT(pool.WithTransaction([&](pqxx::work& txn) {
+    for (const auto& row :
+         txn.exec("SELECT name, generic_plans + custom_plans FROM pg_prepared_statements "
+                  "WHERE name LIKE 'incident_escalation_%'")) {
+      runs[row[0].as<std::string>()] = row[1].as<int64_t>();
+    }
+    return absl::OkStatus();
+  }),
+              IsOk());
+  EXPECT_EQ(runs["incident_escalation_lock_incident"], 4);
+  EXPECT_EQ(runs["incident_escalation_incident_exists"], 1);
+  for (const char* name :
+       {"incident_escalation_select_state", "incident_escalation_update_incident",
+        "incident_escalation_upsert_state", "incident_escalation_insert_timeline"}) {
+    EXPECT_EQ(runs[name], 3) << name;
+  }
+}
+
 }  // namespace
 }  // namespace agentwatch::incident
