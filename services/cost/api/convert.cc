@@ -1,5 +1,10 @@
 #include "cost/api/convert.h"
 
+#include <cstdint>
+#include <tuple>
+#include <utility>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "cost/core/money.h"
@@ -79,26 +84,41 @@ absl::Status FillFromLlm(std::string* scope_value, absl::string_view llm_value,
 }
 
 // ScopeFromProto into `out` (whose fields are empty) without the model,
-// which the caller sets once its provider is final.
-void ScopeWithoutModelFromProto(const agentwatch::common::v1::Scope& scope, Scope* out) {
-  out->tenant = scope.tenant();
-  out->team = scope.team();
-  out->workflow = scope.workflow();
-  out->agent = scope.agent();
-  out->provider = scope.provider();
-  out->service = scope.service();
-  for (const auto& [key, value] : scope.tags()) out->tags.emplace(key, value);
+// which the caller sets once its provider is final. `ScopeMessage` is the
+// generated Scope or WireScope (below), which reads the same fields.
+template <typename ScopeMessage>
+void ScopeWithoutModelFromProto(const ScopeMessage& scope, Scope* out) {
+  AssignView(&out->tenant, scope.tenant());
+  AssignView(&out->team, scope.team());
+  AssignView(&out->workflow, scope.workflow());
+  AssignView(&out->agent, scope.agent());
+  AssignView(&out->provider, scope.provider());
+  AssignView(&out->service, scope.service());
+  for (const auto& [key, value] : scope.tags()) {
+    out->tags.emplace(std::piecewise_construct, std::forward_as_tuple(key.data(), key.size()),
+                      std::forward_as_tuple(value.data(), value.size()));
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// TimeFromProto of a Timestamp's two fields.
+absl::StatusOr<absl::Time> TimeFromSecondsNanos(int64_t seconds, int32_t nanos,
+                                                absl::string_view field) {
+  if (seconds < kMinTimestampSeconds || seconds > kMaxTimestampSeconds || nanos < 0 ||
+      nanos > 999'999'999) {
+    return InvalidField(field, "not a valid timestamp");
+  }
+  return absl::FromUnixMicros(seconds * 1'000'000 + nanos / 1000);
 }
 
 }  // namespace
 
 absl::StatusOr<absl::Time> TimeFromProto(const google::protobuf::Timestamp& timestamp,
                                          absl::string_view field) {
-  if (timestamp.seconds() < kMinTimestampSeconds || timestamp.seconds() > kMaxTimestampSeconds ||
-      timestamp.nanos() < 0 || timestamp.nanos() > 999'999'999) {
-    return InvalidField(field, "not a valid timestamp");
-  }
-  return absl::FromUnixMicros(timestamp.seconds() * 1'000'000 + timestamp.nanos() / 1000);
+  return TimeFromSecondsNanos(timestamp.seconds(), timestamp.nanos(), field);
 }
 
 void TimeToProto(absl::Time time, google::protobuf::Timestamp* timestamp) {
@@ -137,23 +157,26 @@ namespace {
 // UsageRecordFromProto into `out` (a default-constructed record) with the
 // fields of errors named under `prefix`. Fills `out` in place: a batch's
 // records are converted straight into their vector, with no temporary
-// record and no copy of a string the record does not keep.
-absl::Status ConvertUsageRecord(const v1::UsageRecord& record, const std::string& prefix,
+// record and no copy of a string the record does not keep. `Message` is the
+// generated v1::UsageRecord or WireUsageRecord (UsageRecordsFromWire), whose
+// accessors have the same names and meaning: one conversion for both.
+template <typename Message>
+absl::Status ConvertUsageRecord(const Message& record, const std::string& prefix,
                                 UsageRecord* out) {
-  out->record_id = record.record_id();
+  AssignView(&out->record_id, record.record_id());
   if (!record.has_time()) return InvalidField(absl::StrCat(prefix, ".time"), "required");
   // (The field name only matters in the second, error-naming pass.)
-  ASSIGN_OR_RETURN(out->time, TimeFromProto(record.time(), prefix.empty()
-                                                               ? std::string()
-                                                               : absl::StrCat(prefix, ".time")));
-  const agentwatch::common::v1::Scope& scope = record.scope();
+  ASSIGN_OR_RETURN(out->time, TimeFromSecondsNanos(
+                                  record.time().seconds(), record.time().nanos(),
+                                  prefix.empty() ? std::string() : absl::StrCat(prefix, ".time")));
+  const auto& scope = record.scope();
   ScopeWithoutModelFromProto(scope, &out->scope);
-  out->run_id = record.run_id();
+  AssignView(&out->run_id, record.run_id());
   if (record.has_run_succeeded()) out->run_succeeded = record.run_succeeded();
   if (record.has_client_cost_nano_usd()) out->client_cost_nano_usd = record.client_cost_nano_usd();
   switch (record.kind_case()) {
     case v1::UsageRecord::kLlm: {
-      const v1::LlmUsage& llm = record.llm();
+      const auto& llm = record.llm();
       out->kind = UsageKind::kLlm;
       RETURN_IF_ERROR(FillFromLlm(&out->scope.provider, llm.provider(), prefix, "provider"));
       // Compare and store models in catalog spelling, with the final provider.
@@ -169,7 +192,7 @@ absl::Status ConvertUsageRecord(const v1::UsageRecord& record, const std::string
       break;
     }
     case v1::UsageRecord::kInfra: {
-      const v1::InfraUsage& infra = record.infra();
+      const auto& infra = record.infra();
       out->kind = UsageKind::kInfra;
       AssignView(&out->scope.model, CanonicalModelView(scope.provider(), scope.model()));
       std::optional<InfraResource> resource = InfraFromProto(infra.resource());
@@ -183,7 +206,7 @@ absl::Status ConvertUsageRecord(const v1::UsageRecord& record, const std::string
                                          v1::InfraResource_Name(infra.resource())));
       }
       out->infra_quantity_milli = infra.quantity();
-      out->infra_sku = infra.sku();
+      AssignView(&out->infra_sku, infra.sku());
       break;
     }
     case v1::UsageRecord::KIND_NOT_SET:
@@ -210,6 +233,335 @@ absl::StatusOr<UsageRecord> UsageRecordFromProto(const v1::UsageRecord& record, 
   UsageRecord out;
   RETURN_IF_ERROR(UsageRecordFromProto(record, index, &out));
   return out;
+}
+
+namespace {
+
+// --- RecordUsageRequest straight from its wire bytes ------------------------
+//
+// Views of one record's fields in the request's bytes, with the accessors of
+// the generated messages that ConvertUsageRecord reads (same names, types
+// that convert alike). Filled by WireReader below only from bytes the
+// generated parser would read into the very same values.
+
+struct WireTimestamp {
+  int64_t seconds_ = 0;
+  int32_t nanos_ = 0;
+  int64_t seconds() const { return seconds_; }
+  int32_t nanos() const { return nanos_; }
+};
+
+struct WireScope {
+  absl::string_view fields_[7];  // tenant, team, workflow, agent, model, provider, service
+  std::vector<std::pair<absl::string_view, absl::string_view>> tags_;
+  absl::string_view tenant() const { return fields_[0]; }
+  absl::string_view team() const { return fields_[1]; }
+  absl::string_view workflow() const { return fields_[2]; }
+  absl::string_view agent() const { return fields_[3]; }
+  absl::string_view model() const { return fields_[4]; }
+  absl::string_view provider() const { return fields_[5]; }
+  absl::string_view service() const { return fields_[6]; }
+  const std::vector<std::pair<absl::string_view, absl::string_view>>& tags() const { return tags_; }
+};
+
+struct WireLlm {
+  absl::string_view provider_, model_;
+  int64_t values_[5] = {0, 0, 0, 0, 0};  // input, output, cached input, cache creation, requests
+  absl::string_view provider() const { return provider_; }
+  absl::string_view model() const { return model_; }
+  int64_t input_tokens() const { return values_[0]; }
+  int64_t output_tokens() const { return values_[1]; }
+  int64_t cached_input_tokens() const { return values_[2]; }
+  int64_t cache_creation_tokens() const { return values_[3]; }
+  int64_t requests() const { return values_[4]; }
+};
+
+struct WireInfra {
+  int32_t resource_ = 0;
+  int64_t quantity_ = 0;
+  absl::string_view unit_, sku_;
+  v1::InfraResource resource() const { return static_cast<v1::InfraResource>(resource_); }
+  int64_t quantity() const { return quantity_; }
+  absl::string_view unit() const { return unit_; }
+  absl::string_view sku() const { return sku_; }
+};
+
+struct WireUsageRecord {
+  absl::string_view record_id_, run_id_;
+  bool has_time_ = false;
+  WireTimestamp time_;
+  WireScope scope_;
+  bool has_run_succeeded_ = false, run_succeeded_ = false;
+  v1::UsageRecord::KindCase kind_case_ = v1::UsageRecord::KIND_NOT_SET;
+  WireLlm llm_;
+  WireInfra infra_;
+  bool has_client_cost_ = false;
+  int64_t client_cost_ = 0;
+
+  absl::string_view record_id() const { return record_id_; }
+  bool has_time() const { return has_time_; }
+  const WireTimestamp& time() const { return time_; }
+  const WireScope& scope() const { return scope_; }
+  absl::string_view run_id() const { return run_id_; }
+  bool has_run_succeeded() const { return has_run_succeeded_; }
+  bool run_succeeded() const { return run_succeeded_; }
+  v1::UsageRecord::KindCase kind_case() const { return kind_case_; }
+  const WireLlm& llm() const { return llm_; }
+  const WireInfra& infra() const { return infra_; }
+  bool has_client_cost_nano_usd() const { return has_client_cost_; }
+  int64_t client_cost_nano_usd() const { return client_cost_; }
+};
+
+// Reads protobuf wire format, accepting only an unambiguous subset: every
+// field known, with its declared wire type, at most once per message (no
+// merging of repeated sub-messages, no last-one-wins), map entries with
+// exactly one key and one value, no repeated tag key, strings of ASCII bytes
+// only (valid UTF-8, so the generated parser's check passes), varints of at
+// most 10 bytes that fit the field as the generated parser reads them. A
+// false return means "not in the subset" (or malformed): the caller then
+// parses with the generated code, which decides.
+class WireReader {
+ public:
+  explicit WireReader(absl::string_view bytes)
+      : at_(reinterpret_cast<const uint8_t*>(bytes.data())), end_(at_ + bytes.size()) {}
+
+  bool Done() const { return at_ == end_; }
+
+  // The next field's number and wire type.
+  bool Tag(uint32_t* field, uint32_t* wire_type) {
+    uint64_t tag = 0;
+    if (!Varint(&tag) || tag > 0xffffffffu) return false;
+    *field = static_cast<uint32_t>(tag >> 3);
+    *wire_type = static_cast<uint32_t>(tag & 7);
+    return *field != 0;
+  }
+
+  bool Varint(uint64_t* value) {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+      if (at_ == end_) return false;
+      const uint8_t byte = *at_++;
+      if (shift == 63 && byte > 1) return false;  // more than 64 bits
+      v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) {
+        *value = v;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // A length-delimited field's bytes.
+  bool Bytes(absl::string_view* out) {
+    uint64_t length = 0;
+    if (!Varint(&length) || length > static_cast<uint64_t>(end_ - at_)) return false;
+    *out = absl::string_view(reinterpret_cast<const char*>(at_), static_cast<size_t>(length));
+    at_ += length;
+    return true;
+  }
+
+  // A length-delimited field as a string: ASCII only.
+  bool String(absl::string_view* out) {
+    if (!Bytes(out)) return false;
+    for (char c : *out) {
+      if (static_cast<unsigned char>(c) >= 0x80) return false;
+    }
+    return true;
+  }
+
+ private:
+  const uint8_t* at_;
+  const uint8_t* end_;
+};
+
+constexpr uint32_t kVarint = 0;
+constexpr uint32_t kLength = 2;
+
+// Marks `field` (1..31) as seen; false when it was already.
+bool FirstTime(uint32_t* seen, uint32_t field) {
+  const uint32_t bit = 1u << field;
+  if (*seen & bit) return false;
+  *seen |= bit;
+  return true;
+}
+
+bool ReadTimestamp(absl::string_view bytes, WireTimestamp* out) {
+  WireReader r(bytes);
+  uint32_t seen = 0;
+  while (!r.Done()) {
+    uint32_t field = 0, type = 0;
+    uint64_t v = 0;
+    if (!r.Tag(&field, &type) || type != kVarint || field > 2 || !FirstTime(&seen, field) ||
+        !r.Varint(&v)) {
+      return false;
+    }
+    if (field == 1) {
+      out->seconds_ = static_cast<int64_t>(v);
+    } else {
+      if (v > 0x7fffffffu) return false;  // a negative or truncated int32
+      out->nanos_ = static_cast<int32_t>(v);
+    }
+  }
+  return true;
+}
+
+bool ReadTag(absl::string_view bytes, WireScope* out) {
+  WireReader r(bytes);
+  absl::string_view kv[2];
+  uint32_t seen = 0;
+  while (!r.Done()) {
+    uint32_t field = 0, type = 0;
+    if (!r.Tag(&field, &type) || type != kLength || field < 1 || field > 2 ||
+        !FirstTime(&seen, field) || !r.String(&kv[field - 1])) {
+      return false;
+    }
+  }
+  if (seen != 6) return false;  // both the key and the value, once each
+  for (const auto& [key, value] : out->tags_) {
+    if (key == kv[0]) return false;  // a repeated key: the generated map keeps the last
+  }
+  out->tags_.emplace_back(kv[0], kv[1]);
+  return true;
+}
+
+bool ReadScope(absl::string_view bytes, WireScope* out) {
+  WireReader r(bytes);
+  uint32_t seen = 0;
+  while (!r.Done()) {
+    uint32_t field = 0, type = 0;
+    if (!r.Tag(&field, &type) || type != kLength || field < 1 || field > 8) return false;
+    if (field == 8) {
+      absl::string_view entry;
+      if (!r.Bytes(&entry) || !ReadTag(entry, out)) return false;
+      continue;
+    }
+    if (!FirstTime(&seen, field) || !r.String(&out->fields_[field - 1])) return false;
+  }
+  return true;
+}
+
+bool ReadLlm(absl::string_view bytes, WireLlm* out) {
+  WireReader r(bytes);
+  uint32_t seen = 0;
+  while (!r.Done()) {
+    uint32_t field = 0, type = 0;
+    if (!r.Tag(&field, &type) || field < 1 || field > 7 || !FirstTime(&seen, field)) return false;
+    if (field <= 2) {
+      if (type != kLength || !r.String(field == 1 ? &out->provider_ : &out->model_)) return false;
+    } else {
+      uint64_t v = 0;
+      if (type != kVarint || !r.Varint(&v)) return false;
+      out->values_[field - 3] = static_cast<int64_t>(v);
+    }
+  }
+  return true;
+}
+
+bool ReadInfra(absl::string_view bytes, WireInfra* out) {
+  WireReader r(bytes);
+  uint32_t seen = 0;
+  while (!r.Done()) {
+    uint32_t field = 0, type = 0;
+    if (!r.Tag(&field, &type) || field < 1 || field > 4 || !FirstTime(&seen, field)) return false;
+    if (field <= 2) {
+      uint64_t v = 0;
+      if (type != kVarint || !r.Varint(&v)) return false;
+      if (field == 1) {
+        if (v > 0x7fffffffu) return false;  // a negative or truncated enum value
+        out->resource_ = static_cast<int32_t>(v);
+      } else {
+        out->quantity_ = static_cast<int64_t>(v);
+      }
+    } else if (type != kLength || !r.String(field == 3 ? &out->unit_ : &out->sku_)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ReadUsageRecord(absl::string_view bytes, WireUsageRecord* out) {
+  WireReader r(bytes);
+  uint32_t seen = 0;
+  while (!r.Done()) {
+    uint32_t field = 0, type = 0;
+    if (!r.Tag(&field, &type) || field < 1 || field > 8 || !FirstTime(&seen, field)) return false;
+    if (field == 5 || field == 8) {
+      uint64_t v = 0;
+      if (type != kVarint || !r.Varint(&v)) return false;
+      if (field == 5) {
+        out->has_run_succeeded_ = true;
+        out->run_succeeded_ = v != 0;
+      } else {
+        out->has_client_cost_ = true;
+        out->client_cost_ = static_cast<int64_t>(v);
+      }
+      continue;
+    }
+    if (type != kLength) return false;
+    absl::string_view value;
+    switch (field) {
+      case 1:
+        if (!r.String(&out->record_id_)) return false;
+        break;
+      case 4:
+        if (!r.String(&out->run_id_)) return false;
+        break;
+      case 2:
+        out->has_time_ = true;
+        if (!r.Bytes(&value) || !ReadTimestamp(value, &out->time_)) return false;
+        break;
+      case 3:
+        if (!r.Bytes(&value) || !ReadScope(value, &out->scope_)) return false;
+        break;
+      case 6:
+      case 7:
+        // One of the oneof's members only (with both, the last would win).
+        if (out->kind_case_ != v1::UsageRecord::KIND_NOT_SET) return false;
+        if (!r.Bytes(&value)) return false;
+        if (field == 6) {
+          out->kind_case_ = v1::UsageRecord::kLlm;
+          if (!ReadLlm(value, &out->llm_)) return false;
+        } else {
+          out->kind_case_ = v1::UsageRecord::kInfra;
+          if (!ReadInfra(value, &out->infra_)) return false;
+        }
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool UsageRecordsFromWire(absl::string_view request, std::vector<UsageRecord>* out) {
+  out->clear();
+  // The records' bytes first (their count sizes the vector once).
+  std::vector<absl::string_view> records;
+  WireReader r(request);
+  while (!r.Done()) {
+    uint32_t field = 0, type = 0;
+    absl::string_view record;
+    if (!r.Tag(&field, &type) || field != 1 || type != kLength || !r.Bytes(&record)) return false;
+    records.push_back(record);
+  }
+  if (records.empty() || records.size() > static_cast<size_t>(kMaxRecordsPerBatch)) return false;
+  out->resize(records.size());
+  WireUsageRecord wire;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (i > 0) {
+      // A fresh record, keeping the tag list's room.
+      std::vector<std::pair<absl::string_view, absl::string_view>> tags =
+          std::move(wire.scope_.tags_);
+      tags.clear();
+      wire = WireUsageRecord();
+      wire.scope_.tags_ = std::move(tags);
+    }
+    if (!ReadUsageRecord(records[i], &wire)) return false;
+    if (!ConvertUsageRecord(wire, std::string(), &(*out)[i]).ok()) return false;
+  }
+  return true;
 }
 
 absl::StatusOr<PriceVersion> PriceVersionFromProto(const v1::Price& price) {

@@ -8,6 +8,7 @@
 #include <google/protobuf/timestamp.pb.h>
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -46,6 +47,18 @@ absl::StatusOr<UsageRecord> UsageRecordFromProto(const v1::UsageRecord& record, 
 // The same into `out`, which must be default-constructed (a batch converts
 // into its vector's slots); on an error `out` holds a partial record.
 absl::Status UsageRecordFromProto(const v1::UsageRecord& record, int index, UsageRecord* out);
+
+// The records of a RecordUsageRequest straight from its wire bytes, without
+// building the generated messages: true, with `out` holding exactly what
+// parsing the request and UsageRecordFromProto of each record give, when the
+// bytes are a common, unambiguous encoding (every field known and at most
+// once per message, ASCII strings, map entries with one key and one value,
+// no repeated tag key) of 1..kMaxRecordsPerBatch records that are all
+// valid. False otherwise (`out` then unspecified): the caller parses the
+// request with the generated code and converts it with
+// UsageRecordFromProto, which decides (the error naming the field, or the
+// same records for an encoding outside the subset).
+bool UsageRecordsFromWire(absl::string_view request, std::vector<UsageRecord>* out);
 
 // Converts a Price for UpsertPrice (model in catalog spelling, source
 // "manual" by default) and validates it. INVALID_ARGUMENT naming price.<field>.

@@ -131,6 +131,28 @@ grpc::ServerUnaryReactor* CostServiceImpl::RecordUsage(grpc::CallbackServerConte
                                                        const grpc::ByteBuffer* request,
                                                        grpc::ByteBuffer* response) {
   return rpc_.Unary(context, Role::kOperator, [this, request, response]() -> absl::Status {
+    // Most requests: the records straight from the request's bytes, no
+    // generated messages (UsageRecordsFromWire). Anything else (an invalid
+    // record, an unusual encoding) is parsed and converted below, which
+    // gives the same records or the error naming the field.
+    {
+      grpc::Slice bytes;
+      std::vector<UsageRecord> records;
+      if (request->DumpToSingleSlice(&bytes).ok() &&
+          UsageRecordsFromWire(
+              absl::string_view(reinterpret_cast<const char*>(bytes.begin()), bytes.size()),
+              &records)) {
+        v1::RecordUsageResponse answer;
+        RETURN_IF_ERROR(RecordRecords(records, &answer));
+        bool own_buffer = false;
+        if (!grpc::SerializationTraits<v1::RecordUsageResponse>::Serialize(answer, response,
+                                                                           &own_buffer)
+                 .ok()) {
+          return absl::InternalError("RecordUsageResponse not serialized");
+        }
+        return absl::OkStatus();
+      }
+    }
     // The request's thousands of strings on one arena, released in one go.
     google::protobuf::ArenaOptions arena_options;
     arena_options.start_block_size = 64 << 10;
@@ -286,6 +308,11 @@ absl::Status CostServiceImpl::DoRecordUsage(const v1::RecordUsageRequest& reques
   for (int i = 0; i < request.records_size(); ++i) {
     RETURN_IF_ERROR(UsageRecordFromProto(request.records(i), i, &records[static_cast<size_t>(i)]));
   }
+  return RecordRecords(records, response);
+}
+
+absl::Status CostServiceImpl::RecordRecords(const std::vector<UsageRecord>& records,
+                                            v1::RecordUsageResponse* response) {
   ASSIGN_OR_RETURN(RecordOutcome outcome, store_.RecordUsage(records, clock_.Now()));
   for (const BudgetAlert& alert : outcome.alerts) {
     (alert.kind == BudgetAlertKind::kThreshold ? metrics_.threshold_alerts

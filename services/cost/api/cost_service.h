@@ -155,6 +155,9 @@ class CostServiceImpl final
   // The work of each RPC, without transport; public for direct tests.
   absl::Status DoRecordUsage(const v1::RecordUsageRequest& request,
                              v1::RecordUsageResponse* response);
+  // DoRecordUsage's batch once converted and validated: stored, answered.
+  absl::Status RecordRecords(const std::vector<UsageRecord>& records,
+                             v1::RecordUsageResponse* response);
   absl::Status DoGetCostReport(const v1::GetCostReportRequest& request,
                                v1::GetCostReportResponse* response);
   absl::Status DoGetCostPerformance(const v1::GetCostPerformanceRequest& request,
