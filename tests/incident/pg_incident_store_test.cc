@@ -597,12 +597,15 @@ namespace {
 // The plans intake's statements get under `settings` as generic plans (the
 // ones a connection keeps), one "name: node" line per plan node, on the
 // tables as they are now.
-std::string IntakeGenericPlans(common::PgPool& pool, const std::string& settings) {
+std::string IntakeGenericPlans(
+    common::PgPool& pool, const std::string& settings,
+    const std::vector<std::pair<std::string, std::string>>& statements =
+        pg_rows::GenericPlannedIntakeStatements()) {
   std::string plans;
   EXPECT_THAT(pool.WithTransaction([&](pqxx::work& txn) {
     txn.exec(settings);
     txn.exec("SET LOCAL plan_cache_mode = force_generic_plan");
-    for (const auto& [name, sql] : pg_rows::GenericPlannedIntakeStatements()) {
+    for (const auto& [name, sql] : statements) {
       int params = 0;
       for (size_t i = sql.find('$'); i != std::string::npos; i = sql.find('$', i + 1)) {
         int n = 0;
@@ -683,6 +686,26 @@ TEST_F(PgIntakeGenericPlansTest, WithSequentialScansAllowedGenericPlansScanSmall
   EXPECT_THAT(plans, HasSubstr("Seq Scan on"));
 }
 
+// The state UPDATE by ctid, planned generically under intake's settings and
+// kTidUpdatePlanning on tables of three rows: a Tid Scan per key, nothing that
+// reads the whole table. Under intake's settings alone the same generic plan
+// reads all of incident.alerts through an index into a Materialize (cheaper
+// on three rows), which it would do at every execution as the table grows.
+TEST_F(PgIntakeGenericPlansTest, StateUpdateByCtidIsATidScanWhateverTheTableSize) {
+  const std::vector<std::pair<std::string, std::string>> update = {
+      {"by_tid", pg_rows::UpdateAlertStatesByTid()}};
+  const std::string plans = IntakeGenericPlans(
+      pool_, absl::StrCat(pg_rows::IntakePlanning(), "; ", pg_rows::TidUpdatePlanning()),
+      update);
+  EXPECT_THAT(plans, HasSubstr("Tid Scan on alerts a"));
+  EXPECT_THAT(plans, HasSubstr("TID Cond: (ctid = x.t)"));
+  EXPECT_THAT(plans, Not(HasSubstr("Index Scan")));
+  EXPECT_THAT(plans, Not(HasSubstr("Materialize")));
+  EXPECT_THAT(plans, Not(HasSubstr("Seq Scan")));
+  EXPECT_THAT(IntakeGenericPlans(pool_, pg_rows::IntakePlanning(), update),
+              HasSubstr("Materialize"));
+}
+
 // Intake COPYs its reports in Postgres' binary format: each column reads back
 // as reported (text that the text format had to escape, both statuses, a
 // firing's ends_at -infinity, a resolve's own, the receipt time), and a
@@ -727,11 +750,12 @@ TEST_F(PgIncidentStoreTest, ReportsReadBackAsReported) {
 
 // Intake applies its planning settings inside statements it runs anyway (the
 // group locks set kIntakePlanning, the entry-id reservation switches to
-// custom plans for the UPDATEs after it): on its one connection, the key
-// probes were only ever planned generically and the state UPDATEs only for
-// their execution, over more rounds than Postgres' five custom plans before
-// it may choose a generic one. Without the settings the probes' first plans
-// are custom; with generic plans for the UPDATEs they count generic plans.
+// custom plans for the UPDATEs after it when they join keys to the table):
+// on its one connection, the key probes and the state UPDATE by ctid were
+// only ever planned generically, over more rounds than Postgres' five custom
+// plans before it may choose a generic one, and the UPDATE by key never ran.
+// Without the settings the probes' first plans are custom; with the UPDATE by
+// key it counts custom plans.
 TEST_F(PgIncidentStoreTest, IntakePlansProbesGenericallyAndUpdatesPerExecution) {
   common::PgPool pool(PoolOptions(db_.dsn(), 1));
   PgIncidentStore store(pool, ids_);
@@ -768,8 +792,57 @@ TEST_F(PgIncidentStoreTest, IntakePlansProbesGenericallyAndUpdatesPerExecution) 
     EXPECT_GE(plans[probe].first, 9) << probe;
     EXPECT_EQ(plans[probe].second, 0) << probe;
   }
+  EXPECT_GE(plans["incident_intake_update_alert_states_by_tid"].first, 8);
+  EXPECT_EQ(plans["incident_intake_update_alert_states_by_tid"].second, 0);
   EXPECT_EQ(plans["incident_intake_update_alert_states"].first, 0);
-  EXPECT_GE(plans["incident_intake_update_alert_states"].second, 8);
+  EXPECT_EQ(plans["incident_intake_update_alert_states"].second, 0);
+}
+
+// Intake updates the alert rows it only changes the state of by the ctids its
+// latest-row read answered. When a row is no longer there (moved by an
+// update the test makes in the same transaction, just before), the UPDATE by
+// ctid misses it, and intake writes the transaction again by key: every row
+// ends as reported, each report recorded once.
+TEST_F(PgIncidentStoreTest, RowsMovedSinceTheLatestReadAreUpdatedByKey) {
+  int moves = 0;
+  store_.SetIntakeBeforeTidUpdateHook([&](pqxx::work& txn) {
+    ++moves;
+    txn.exec("UPDATE incident.alerts SET update_time = update_time");
+  });
+  const AlertReport a = Firing("acme", "fp1", "A", kT0);
+  const AlertReport b = Firing("acme", "fp2", "A", kT0);
+  ASSERT_THAT(Report({a, b}, kT0), IsOk());
+  EXPECT_EQ(moves, 0);  // new rows: inserted
+  const absl::Time later = kT0 + absl::Minutes(2);
+  auto resolved = Report({Resolved(a, later), Resolved(b, later)}, later);
+  ASSERT_THAT(resolved, IsOk());
+  EXPECT_EQ(resolved->accepted, 2);
+  EXPECT_EQ(moves, 1);  // the second attempt updates by key
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.alerts WHERE status = 2 AND ends_at = "
+                  "'" + common::PgTimestamp(later) + "'"),
+            2);
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.alerts"), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.alert_reports"), 4);
+  EXPECT_EQ(Count("SELECT firing_alert_count FROM incident.incidents"), 0);
+}
+
+// Without the move, the same resolves are written by ctid in one attempt.
+TEST_F(PgIncidentStoreTest, StateRowsAreUpdatedWhereTheLatestReadFoundThem) {
+  int calls = 0;
+  store_.SetIntakeBeforeTidUpdateHook([&](pqxx::work&) { ++calls; });
+  const AlertReport a = Firing("acme", "fp1", "A", kT0);
+  ASSERT_THAT(Report({a}, kT0), IsOk());
+  const absl::Time later = kT0 + absl::Minutes(2);
+  ASSERT_THAT(Report({Resolved(a, later)}, later), IsOk());
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.alerts WHERE status = 2"), 1);
+  // A refire of it, with the same labels: its state again, by ctid.
+  AlertReport again = a;
+  again.starts_at = later + absl::Minutes(1);
+  ASSERT_THAT(Report({again}, later + absl::Minutes(1)), IsOk());
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM incident.alerts WHERE status = 1 AND ends_at IS NULL"),
+            1);
 }
 
 

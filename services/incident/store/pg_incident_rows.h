@@ -88,6 +88,10 @@ std::optional<absl::Time> OptionalTimeOf(const pqxx::field& field);
 // tests of their plans.
 const char* IntakePlanning();
 std::vector<std::pair<std::string, std::string>> GenericPlannedIntakeStatements();
+// The state UPDATE by ctid, and the setting (SET LOCAL) it is planned under on
+// top of IntakePlanning(), for tests of its plan.
+const char* UpdateAlertStatesByTid();
+const char* TidUpdatePlanning();
 
 // The incident in the first kIncidentColumnCount fields of `row`, selected
 // with AW_INCIDENT_COLUMNS. INTERNAL when its labels do not parse.

@@ -80,6 +80,15 @@ constexpr char kIntakePlanning[] =
   "set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), " \
   "set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)"
 constexpr char kCustomPlans[] = "SET LOCAL plan_cache_mode = force_custom_plan";
+// With kIntakePlanning, before kUpdateAlertStatesByTid's generic plan: index
+// scans off as well leave it no plan but a Tid Scan per row. Made on small
+// tables without it, the generic plan reads the whole of incident.alerts
+// once per execution through an index and joins it in memory (a
+// Materialize), which grows with the table (PgIntakeGenericPlansTest).
+// Only that statement may plan under it: the timeline trigger's query
+// planned without index scans (kept by PL/pgSQL for the connection) cost
+// milliseconds a statement in bench/incident_intake.
+constexpr char kTidUpdatePlanning[] = "SET LOCAL enable_indexscan = off";
 constexpr char kGenericPlans[] = "SET LOCAL plan_cache_mode = force_generic_plan";
 // kSelectFiringAlerts (only when the tenants have inhibition rules): planned
 // for its execution, any scan allowed; kIntakePlanning is set again after it.
@@ -134,17 +143,19 @@ constexpr char kLockOpenGroupIncidents[] =
 // for the fingerprints that only resolve: intake never changes those, and
 // rendering two JSON objects a row as text costs about as much as the probe.
 // The keys are arrays, not a JSON document: parsing them with
-// jsonb_to_recordset was a quarter to a third of the statement.
+// jsonb_to_recordset was a quarter to a third of the statement. The last
+// column is the row's ctid, where kUpdateAlertStatesByTid finds it again.
 constexpr char kSelectLatestAlerts[] =
     "SELECT f.i, a.incident_id, a.name, a.severity, a.status, "
     "CASE WHEN f.i <= $3 THEN a.labels::text ELSE '{}' END, "
     "CASE WHEN f.i <= $3 THEN a.annotations::text ELSE '{}' END, "
     AW_INCIDENT_PG_MICROS("a.starts_at") ", " AW_INCIDENT_PG_MICROS("a.ends_at")
     ", a.source, a.generator_url, " AW_INCIDENT_PG_MICROS("a.joined_at") ", "
-    AW_INCIDENT_PG_MICROS("a.update_time")
+    AW_INCIDENT_PG_MICROS("a.update_time") ", a.row_ctid"
     " FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS f(tenant_id, fingerprint, i) "
-    "CROSS JOIN LATERAL (SELECT * FROM incident.alerts l WHERE l.tenant_id = f.tenant_id AND "
-    "l.fingerprint = f.fingerprint ORDER BY l.joined_at DESC, l.incident_id DESC LIMIT 1) AS a";
+    "CROSS JOIN LATERAL (SELECT *, l.ctid::text AS row_ctid FROM incident.alerts l WHERE "
+    "l.tenant_id = f.tenant_id AND l.fingerprint = f.fingerprint ORDER BY l.joined_at DESC, "
+    "l.incident_id DESC LIMIT 1) AS a";
 
 // $1 JSON [{tenant_id, id}] (distinct, sorted): one primary-key probe each,
 // as kLockOpenGroupIncidents.
@@ -231,6 +242,28 @@ constexpr char kUpdateAlertStates[] =
     "generator_url, update_time) WHERE a.tenant_id = x.tenant_id AND "
     "a.incident_id = x.incident_id COLLATE \"C\" AND a.fingerprint = x.fingerprint";
 
+// kUpdateAlertStates for rows read by kSelectLatestAlerts in the same
+// transaction, found by the ctid it answered ($1) instead of a probe of
+// alerts_pkey each: one Tid Scan per row, whatever the table's size, so its
+// generic plan is kept (no planning per execution) when it is made under
+// kTidUpdatePlanning, which the statement turns off again as it runs (the
+// statements after it, and the timeline's trigger, plan as before). Answers
+// how many rows it updated: the key still has to match, and a row that moved
+// meanwhile (nothing intake knows of moves one: its incident is locked) is
+// not updated, which intake sees in the count and writes the transaction
+// again with kUpdateAlertStates.
+constexpr char kUpdateAlertStatesByTid[] =
+    "WITH updated AS (UPDATE incident.alerts AS a SET name = x.name, severity = x.severity, status "
+    "= x.status, "
+    "starts_at = x.starts_at, ends_at = x.ends_at, source = x.source, "
+    "generator_url = x.generator_url, update_time = x.update_time FROM unnest($1::tid[], "
+    "$2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::smallint[], "
+    "$8::timestamptz[], $9::timestamptz[], $10::text[], $11::text[], $12::timestamptz[]) AS "
+    "x(t, tenant_id, incident_id, fingerprint, name, severity, status, starts_at, ends_at, "
+    "source, generator_url, update_time) WHERE a.ctid = x.t AND a.tenant_id = x.tenant_id AND "
+    "a.incident_id = x.incident_id COLLATE \"C\" AND a.fingerprint = x.fingerprint RETURNING 1) "
+    "SELECT count(*), set_config('enable_indexscan', 'on', true) FROM updated";
+
 // Intake appends its reports and timeline entries with COPY (the cheapest
 // bulk insert Postgres has). The timeline rows carry their entry ids, taken
 // from the sequence just before (AW_INCIDENT_RESERVE_ENTRY_IDS) in plan order per
@@ -253,12 +286,16 @@ using pg_rows::kTimelineColumns;
 // round trip): $1 kUpsertIncidents' JSON array (may be empty), $2 how many
 // entry ids (AW_INCIDENT_RESERVE_ENTRY_IDS, at least 1), $3 the plan_cache_mode for the
 // rest of the transaction (set_config, is_local; kCustomPlans when the
-// UPDATEs follow). A data-modifying WITH runs once and to completion whether
-// or not the query reads it; a unique violation fails the statement as
-// kUpsertIncidents alone would.
+// UPDATEs by key follow), $4 enable_indexscan for the rest of the
+// transaction ('off' when only kUpdateAlertStatesByTid follows: see
+// kTidUpdatePlanning). A data-modifying WITH runs once and to completion
+// whether or not the query reads it; a unique violation fails the statement
+// as kUpsertIncidents alone would.
 constexpr char kUpsertIncidentsReserveEntryIds[] =
     "WITH upserted AS (" AW_INCIDENT_UPSERT_INCIDENTS
-    ") " AW_INCIDENT_RESERVE_ENTRY_IDS("$2", ", set_config('plan_cache_mode', $3::text, true)");
+    ") " AW_INCIDENT_RESERVE_ENTRY_IDS("$2",
+                                       ", set_config('plan_cache_mode', $3::text, true), "
+                                       "set_config('enable_indexscan', $4::text, true)");
 
 // Entries get their entry_id in `seq` order.
 constexpr char kInsertTimeline[] =
@@ -973,6 +1010,8 @@ constexpr common::PgStatement kIntakeUpsertIncidents{"incident_intake_upsert_inc
 constexpr common::PgStatement kIntakeUpdateAlerts{"incident_intake_update_alerts", kUpdateAlerts};
 constexpr common::PgStatement kIntakeUpdateAlertStates{"incident_intake_update_alert_states",
                                                        kUpdateAlertStates};
+constexpr common::PgStatement kIntakeUpdateAlertStatesByTid{
+    "incident_intake_update_alert_states_by_tid", kUpdateAlertStatesByTid};
 constexpr common::PgStatement kIntakeUpsertAlerts{"incident_intake_upsert_alerts", kUpsertAlerts};
 constexpr common::PgStatement kIntakeUpsertIncidentsReserveEntryIds{
     "incident_intake_upsert_incidents_reserve_entry_ids", kUpsertIncidentsReserveEntryIds};
@@ -991,6 +1030,7 @@ const std::vector<common::PgStatement>& IntakeStatements() {
       kIntakeUpsertIncidents,
       kIntakeUpdateAlerts,
       kIntakeUpdateAlertStates,
+      kIntakeUpdateAlertStatesByTid,
       kIntakeUpsertAlerts,
       kIntakeUpsertIncidentsReserveEntryIds};
   return statements;
@@ -1003,15 +1043,21 @@ const std::vector<common::PgStatement>& EscalationStatements();
 
 const char* pg_rows::IntakePlanning() { return kIntakePlanning; }
 
+const char* pg_rows::TidUpdatePlanning() { return kTidUpdatePlanning; }
+
+const char* pg_rows::UpdateAlertStatesByTid() { return kUpdateAlertStatesByTid; }
+
 std::vector<std::pair<std::string, std::string>> pg_rows::GenericPlannedIntakeStatements() {
   std::vector<std::pair<std::string, std::string>> out;
   for (const common::PgStatement& s : IntakeStatements()) {
     const std::string name = s.name;
-    // Run before kIntakePlanning (silences, rules), under kCustomPlans or
-    // under kFiringAlertsPlanning.
+    // Run before kIntakePlanning (silences, rules), under kCustomPlans,
+    // under kFiringAlertsPlanning, or (the UPDATE by ctid) under
+    // kTidUpdatePlanning as well.
     if (name == kIntakeSelectActiveSilences.name || name == kIntakeSelectTenantRules.name ||
         name == kIntakeSelectFiringAlerts.name || name == kIntakeUpdateAlertStates.name ||
-        name == kIntakeUpdateAlerts.name || name == kIntakeSelectAlertsIn.name) {
+        name == kIntakeUpdateAlerts.name || name == kIntakeSelectAlertsIn.name ||
+        name == kIntakeUpdateAlertStatesByTid.name) {
       continue;
     }
     out.emplace_back(name, s.sql);
@@ -1049,6 +1095,10 @@ PgIncidentStore::PgIncidentStore(common::PgPool& pool, IdGenerator& ids,
 
 void PgIncidentStore::SetIntakeGroupHook(std::function<void(size_t)> hook) {
   intake_group_hook_ = std::move(hook);
+}
+
+void PgIncidentStore::SetIntakeBeforeTidUpdateHook(std::function<void(pqxx::work&)> hook) {
+  intake_before_tid_update_hook_ = std::move(hook);
 }
 
 void PgIncidentStore::SetMaxConcurrentIntakeGroups(int groups) {
@@ -1165,6 +1215,10 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
   // refuses one recorded before, and the transaction runs again with every
   // key looked up.
   bool look_up_every_report = false;
+  // The state UPDATE finds the rows by the ctids the latest-row read answered
+  // (kUpdateAlertStatesByTid) until a row was not where that read found it;
+  // then by key, as kUpdateAlertStates.
+  bool update_by_key = false;
   using Summaries = std::vector<IntakeSummary>;
   return Retrying<Summaries>([&]() {
     return pool_.Transact<Summaries>([&](pqxx::work& txn) -> absl::StatusOr<Summaries> {
@@ -1198,6 +1252,9 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
       // Keyed by views of the batches' (tenant, fingerprint) strings.
       absl::flat_hash_map<StringPair, AlertState> latest;
       latest.reserve(fired.size() + resolved.size());
+      // Where each of those rows is (its ctid), for the state UPDATE.
+      absl::flat_hash_map<StringPair, std::string> ctid_of;
+      if (!update_by_key) ctid_of.reserve(fired.size() + resolved.size());
       std::set<std::pair<std::string, std::string>> more_ids;
       for (const pqxx::row& row :
            txn.exec_prepared(kIntakeSelectLatestAlerts.name, latest_tenants_text,
@@ -1212,6 +1269,7 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
         if (state.incidents.count(alert.incident_id) == 0) {
           more_ids.emplace(alert.tenant, alert.incident_id);
         }
+        if (!update_by_key) ctid_of.emplace(key, row[13].as<std::string>());
         latest.emplace(key, std::move(alert));
       }
 
@@ -1268,6 +1326,9 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
           state.alerts.emplace(std::move(alert_key), std::move(row));
         }
       } else {
+        // Rows re-read whole below, possibly several of a fingerprint: updated
+        // by key.
+        ctid_of.clear();
         std::vector<std::string> more;
         for (const auto& [tenant, id] : more_ids) more.push_back(TenantIdJson(tenant, "id", id));
         if (!more.empty()) {
@@ -1316,9 +1377,12 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
       for (const Incident& incident : plan.updated) incidents.push_back(IncidentJson(incident));
       std::vector<const AlertState*> updated_rows;
       std::vector<const AlertState*> new_rows;
-      ArrayLiteral s_tenant, s_incident, s_fingerprint, s_name, s_severity, s_status, s_starts,
-          s_ends, s_source, s_url, s_update;
+      ArrayLiteral s_tid, s_tenant, s_incident, s_fingerprint, s_name, s_severity, s_status,
+          s_starts, s_ends, s_source, s_url, s_update;
       size_t state_rows = 0;
+      // By ctid when every state row's is known (AlertWrite::kState rows were
+      // loaded; when the latest-row read was all, each is its fingerprint's).
+      bool by_tid = !ctid_of.empty();
       // Rows that exist are updated (only their state columns when their
       // labels and annotations stay as loaded), new ones inserted.
       for (size_t i = 0; i < plan.alerts.size(); ++i) {
@@ -1329,6 +1393,14 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
           updated_rows.push_back(&alert);
         } else {
           ++state_rows;
+          if (by_tid) {
+            const auto ctid = ctid_of.find(StringPair{alert.tenant, alert.fingerprint});
+            if (ctid == ctid_of.end()) {
+              by_tid = false;
+            } else {
+              s_tid.AddText(ctid->second);
+            }
+          }
           s_tenant.AddText(alert.tenant);
           s_incident.AddText(alert.incident_id);
           s_fingerprint.AddText(alert.fingerprint);
@@ -1353,9 +1425,10 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
           CopyReports(txn, plan.reports);
         }
         if (!new_rows.empty()) txn.exec_prepared(kIntakeUpsertAlerts.name, AlertRowsJson(new_rows));
-        // The UPDATEs join their keys to the table (no LATERAL probe): planned
-        // for each execution (see kCustomPlans).
-        const bool custom_plans = state_rows > 0 || !updated_rows.empty();
+        // The UPDATEs that join their keys to the table (no LATERAL probe) are
+        // planned for each execution (see kCustomPlans); the one by ctid keeps
+        // its generic plan.
+        const bool custom_plans = (state_rows > 0 && !by_tid) || !updated_rows.empty();
         std::vector<IdRun> runs;
         if (!plan.timeline.empty()) {
           // The incidents, the entry ids and the UPDATEs' planning in one
@@ -1365,7 +1438,8 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
                txn.exec_prepared(kIntakeUpsertIncidentsReserveEntryIds.name,
                                  incidents.empty() ? std::string("[]") : JsonArray(incidents),
                                  static_cast<int64_t>(plan.timeline.size()),
-                                 custom_plans ? "force_custom_plan" : "force_generic_plan")) {
+                                 custom_plans ? "force_custom_plan" : "force_generic_plan",
+                                 by_tid && state_rows > 0 ? "off" : "on")) {
             runs.push_back({row[0].as<int64_t>(), row[1].as<int64_t>()});
             reserved += runs.back().count;
           }
@@ -1378,8 +1452,22 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
           if (!incidents.empty())
             txn.exec_prepared(kIntakeUpsertIncidents.name, JsonArray(incidents));
           if (custom_plans) txn.exec(kCustomPlans);
+          if (by_tid && state_rows > 0) txn.exec(kTidUpdatePlanning);
         }
-        if (state_rows > 0) {
+        if (state_rows > 0 && by_tid) {
+          if (intake_before_tid_update_hook_) intake_before_tid_update_hook_(txn);
+          const pqxx::row updated = txn.exec_prepared1(
+              kIntakeUpdateAlertStatesByTid.name, s_tid.Text(), s_tenant.Text(), s_incident.Text(),
+              s_fingerprint.Text(), s_name.Text(), s_severity.Text(), s_status.Text(),
+              s_starts.Text(), s_ends.Text(), s_source.Text(), s_url.Text(), s_update.Text());
+          const int64_t count = updated[0].as<int64_t>();
+          if (count != static_cast<int64_t>(state_rows)) {
+            update_by_key = true;
+            return absl::AbortedError(absl::StrCat("intake updated ", count, " of ", state_rows,
+                                                   " alert rows where it read them; writing them "
+                                                   "again by key"));
+          }
+        } else if (state_rows > 0) {
           txn.exec_prepared(kIntakeUpdateAlertStates.name, s_tenant.Text(), s_incident.Text(),
                             s_fingerprint.Text(), s_name.Text(), s_severity.Text(), s_status.Text(),
                             s_starts.Text(), s_ends.Text(), s_source.Text(), s_url.Text(),

@@ -74,6 +74,11 @@ class PgIncidentStore final : public IncidentStore,
   // number of batches in the group. Set before the first ReportAlerts.
   void SetIntakeGroupHook(std::function<void(size_t)> hook);
 
+  // Test hook: called in an intake transaction just before it updates alert
+  // rows by the ctids its latest-row read answered. Set before the first
+  // ReportAlerts.
+  void SetIntakeBeforeTidUpdateHook(std::function<void(pqxx::work&)> hook);
+
   // Sets how many intake transactions may run at once (>= 1; default
   // kMaxConcurrentIntakeGroups). Tests use 1 to make groups deterministic.
   void SetMaxConcurrentIntakeGroups(int groups);
@@ -142,6 +147,7 @@ class PgIncidentStore final : public IncidentStore,
   IdGenerator& ids_;
   const absl::Duration reopen_window_;
   std::function<void(size_t)> intake_group_hook_;
+  std::function<void(pqxx::work&)> intake_before_tid_update_hook_;
   common::GroupCommitter<PendingIntake> intake_committer_;
 };
 
