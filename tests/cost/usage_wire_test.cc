@@ -208,6 +208,14 @@ TEST(UsageRecordsFromWireTest, DeclinesInvalidRecordsAndBatchSizes) {
   })));
   EXPECT_TRUE(declined(
       with([](pb::UsageRecord* r) { (*r->mutable_scope()->mutable_tags())["not a key"] = "v"; })));
+  // At most kMaxTags tags (the reader stops at the first one over, however
+  // many follow).
+  for (const int tags : {kMaxTags, kMaxTags + 1, 100'000}) {
+    pb::RecordUsageRequest request = VariedBatch();
+    auto* map = request.mutable_records(0)->mutable_scope()->mutable_tags();
+    for (int t = 0; t < tags; ++t) (*map)[absl::StrCat("k", t)] = "v";
+    EXPECT_EQ(declined(request), tags > kMaxTags) << tags;
+  }
 }
 
 // Encodings the generated parser reads in its own way (last one wins,

@@ -417,6 +417,9 @@ bool ReadTag(absl::string_view bytes, WireScope* out) {
     }
   }
   if (seen != 6) return false;  // both the key and the value, once each
+  // More tags than a valid scope holds: declined before the repeated-key
+  // check below (quadratic in the count) could grow.
+  if (out->tags_.size() >= static_cast<size_t>(kMaxTags)) return false;
   for (const auto& [key, value] : out->tags_) {
     if (key == kv[0]) return false;  // a repeated key: the generated map keeps the last
   }
@@ -544,6 +547,7 @@ bool UsageRecordsFromWire(absl::string_view request, std::vector<UsageRecord>* o
     uint32_t field = 0, type = 0;
     absl::string_view record;
     if (!r.Tag(&field, &type) || field != 1 || type != kLength || !r.Bytes(&record)) return false;
+    if (records.size() == static_cast<size_t>(kMaxRecordsPerBatch)) return false;  // too many
     records.push_back(record);
   }
   if (records.empty() || records.size() > static_cast<size_t>(kMaxRecordsPerBatch)) return false;

@@ -52,10 +52,10 @@ absl::Status UsageRecordFromProto(const v1::UsageRecord& record, int index, Usag
 // building the generated messages: true, with `out` holding exactly what
 // parsing the request and UsageRecordFromProto of each record give, when the
 // bytes are a common, unambiguous encoding (every field known and at most
-// once per message, ASCII strings, map entries with one key and one value,
-// no repeated tag key) of 1..kMaxRecordsPerBatch records that are all
-// valid. False otherwise (`out` then unspecified): the caller parses the
-// request with the generated code and converts it with
+// once per message, ASCII strings, at most kMaxTags map entries, each with
+// one key and one value, no repeated tag key) of 1..kMaxRecordsPerBatch
+// records that are all valid. False otherwise (`out` then unspecified): the
+// caller parses the request with the generated code and converts it with
 // UsageRecordFromProto, which decides (the error naming the field, or the
 // same records for an encoding outside the subset).
 bool UsageRecordsFromWire(absl::string_view request, std::vector<UsageRecord>* out);
