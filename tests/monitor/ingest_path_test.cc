@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
@@ -430,6 +431,66 @@ TEST(LabelSetCacheTest, CachedAggregatesEqualUncachedOnesWithHitsFullCacheAndEvi
       EXPECT_LE(stats.entries, 1u);
     }
   }
+}
+
+// One label set reaching an aggregator in two raw forms (its labels in two
+// orders, as an EventView may hold them) is one series and one cell: the two
+// forms give two CanonicalLabelSet objects (and, with a cache rotating at
+// every insert, a new object per form each time), found equal by their
+// canonical text.
+TEST(LabelSetCacheTest, OneLabelSetInTwoRawFormsIsOneSeries) {
+  LabelSetCache large;
+  LabelSetCache rotating(1);
+  for (LabelSetCache* cache : {static_cast<LabelSetCache*>(nullptr), &large, &rotating}) {
+    SCOPED_TRACE(cache == nullptr ? "no cache" : cache == &large ? "large cache" : "1-byte cache");
+    for (int pass = 0; pass < 2; ++pass) {
+      BatchAggregator aggregator("p", 1, 0, cache);
+      for (size_t i = 0; i < 6; ++i) {
+        EventView event;
+        event.time = Now();
+        event.tenant = "acme";
+        if (i % 2 == 0) {
+          event.labels = {{"env", "prod"}, {"zone", "z1"}};
+        } else {
+          event.labels = {{"zone", "z1"}, {"env", "prod"}};
+        }
+        event.kind = MetricSampleView{"queue_wait", static_cast<double>(i)};
+        aggregator.Add(event, i);
+      }
+      const BatchAggregate aggregate = aggregator.Finish();
+      ASSERT_EQ(aggregate.series.size(), 1u);
+      ASSERT_EQ(aggregate.rollups.size(), 1u);
+      EXPECT_EQ(aggregate.rollups[0].stats.count, 6);
+      EXPECT_EQ(aggregate.rollups[0].stats.sum, 15);
+      EXPECT_EQ(*aggregate.series[0].labels,
+                (Labels{{"env", "prod"}, {"tenant", "acme"}, {"zone", "z1"}}));
+      EXPECT_EQ(aggregate.series[0].series_key, SeriesKey(*aggregate.series[0].labels));
+    }
+  }
+}
+
+// The aggregator remembers metric names by their address (the built-in
+// names are constants), but a name at an address it saw before under another
+// name is that other metric: here one buffer holds "queue_wait", then
+// "queue_size", then "queue_wait" again.
+TEST(IngestPathTest, AMetricNameAtAReusedAddressIsItsOwnMetric) {
+  char name[] = "queue_wait";
+  BatchAggregator aggregator("p", 1);
+  const std::vector<std::string> names = {"queue_wait", "queue_size", "queue_wait", "queue_size"};
+  for (size_t i = 0; i < names.size(); ++i) {
+    std::memcpy(name, names[i].data(), names[i].size());
+    EventView event;
+    event.time = Now();
+    event.tenant = "acme";
+    event.kind = MetricSampleView{absl::string_view(name, names[i].size()), 1.0 + i};
+    aggregator.Add(event, i);
+  }
+  const BatchAggregate aggregate = aggregator.Finish();
+  ASSERT_EQ(aggregate.rollups.size(), 2u);
+  EXPECT_EQ(aggregate.rollups[0].metric, "queue_size");
+  EXPECT_EQ(aggregate.rollups[0].stats.sum, 2 + 4);
+  EXPECT_EQ(aggregate.rollups[1].metric, "queue_wait");
+  EXPECT_EQ(aggregate.rollups[1].stats.sum, 1 + 3);
 }
 
 // Aggregators on several threads share one small cache (concurrent finds,

@@ -86,7 +86,7 @@ size_t EntryBytes(absl::string_view key, const CanonicalLabelSet& set) {
 LabelSetCache::LabelSetCache(size_t max_bytes)
     : generation_bytes_(std::max<size_t>(max_bytes / 2, 1)) {}
 
-std::shared_ptr<const CanonicalLabelSet> LabelSetCache::Find(absl::string_view raw_key) {
+std::shared_ptr<const CanonicalLabelSet> LabelSetCache::Find(const PrehashedView& raw_key) {
   Map dropped;
   std::shared_ptr<const CanonicalLabelSet> found;
   {
@@ -103,7 +103,7 @@ std::shared_ptr<const CanonicalLabelSet> LabelSetCache::Find(absl::string_view r
     ++stats_.hits;
     // Still in use: move it into the current generation.
     found = it->second;
-    const size_t bytes = EntryBytes(raw_key, *found);
+    const size_t bytes = EntryBytes(raw_key.bytes, *found);
     previous_bytes_ -= std::min(previous_bytes_, bytes);
     auto node = previous_.extract(it);
     dropped = AddCurrent(std::move(node.key()), found);
@@ -112,20 +112,20 @@ std::shared_ptr<const CanonicalLabelSet> LabelSetCache::Find(absl::string_view r
 }
 
 std::shared_ptr<const CanonicalLabelSet> LabelSetCache::Insert(
-    absl::string_view raw_key, std::shared_ptr<const CanonicalLabelSet> set) {
+    const PrehashedView& raw_key, std::shared_ptr<const CanonicalLabelSet> set) {
   Map dropped;
   {
     absl::MutexLock lock(&mu_);
     if (const auto it = current_.find(raw_key); it != current_.end()) return it->second;
     if (const auto it = previous_.find(raw_key); it != previous_.end()) return it->second;
-    dropped = AddCurrent(std::string(raw_key), set);
+    dropped = AddCurrent(PrehashedKey{std::string(raw_key.bytes), raw_key.hash}, set);
   }
   return set;
 }
 
-LabelSetCache::Map LabelSetCache::AddCurrent(std::string key,
+LabelSetCache::Map LabelSetCache::AddCurrent(PrehashedKey key,
                                              std::shared_ptr<const CanonicalLabelSet> set) {
-  const size_t bytes = EntryBytes(key, *set);
+  const size_t bytes = EntryBytes(key.bytes, *set);
   current_.emplace(std::move(key), std::move(set));
   current_bytes_ += bytes;
   if (current_bytes_ <= generation_bytes_) return Map();
@@ -154,23 +154,40 @@ BatchAggregator::BatchAggregator(absl::string_view producer_id, uint64_t sequenc
   // every other event: reserving once saves the growth copies.
   cells_.reserve(2 * expected_events);
   cell_index_.reserve(2 * expected_events);
+  // About one label set per event in the worst case (a bench batch): no
+  // rehash while the batch's label sets arrive.
+  by_raw_labels_.reserve(expected_events);
+  by_set_.reserve(expected_events);
   usage_.reserve(expected_events / 2);
 }
 
 uint32_t BatchAggregator::LabelSetOf(absl::string_view tenant) {
-  raw_labels_.clear();
-  AppendRaw(raw_labels_, tenant);
+  // The raw bytes AppendRaw would give, sized once and written in place
+  // (not two appends per label).
+  size_t size = sizeof(uint32_t) + tenant.size();
   for (const LabelView& label : samples_.labels) {
-    AppendRaw(raw_labels_, label.name);
-    AppendRaw(raw_labels_, label.value);
+    size += 2 * sizeof(uint32_t) + label.name.size() + label.value.size();
   }
-  if (const auto it = by_raw_labels_.find(raw_labels_); it != by_raw_labels_.end()) {
-    return it->second;
+  raw_labels_.resize(size);
+  char* out = raw_labels_.data();
+  const auto put = [&out](absl::string_view bytes) {
+    const uint32_t length = static_cast<uint32_t>(bytes.size());
+    std::memcpy(out, &length, sizeof(length));
+    if (!bytes.empty()) std::memcpy(out + sizeof(length), bytes.data(), bytes.size());
+    out += sizeof(length) + bytes.size();
+  };
+  put(tenant);
+  for (const LabelView& label : samples_.labels) {
+    put(label.name);
+    put(label.value);
   }
+  // Hashed once, for the batch's map and the cache.
+  const PrehashedView raw{raw_labels_, LabelSetCache::KeyHash(raw_labels_)};
+  if (const auto it = by_raw_labels_.find(raw); it != by_raw_labels_.end()) return it->second;
   // A label set not seen in this batch in this form: from the cache, or
   // canonicalized here.
   std::shared_ptr<const CanonicalLabelSet> set;
-  if (cache_ != nullptr) set = cache_->Find(raw_labels_);
+  if (cache_ != nullptr) set = cache_->Find(raw);
   if (set == nullptr) {
     auto made = std::make_shared<CanonicalLabelSet>();
     made->tenant = std::string(tenant);
@@ -179,22 +196,54 @@ uint32_t BatchAggregator::LabelSetOf(absl::string_view tenant) {
     }
     made->canonical = CanonicalLabelText(made->labels);
     made->series_key = StableHash({made->canonical});
+    made->canonical_hash = absl::Hash<absl::string_view>()(made->canonical);
     set = std::move(made);
-    if (cache_ != nullptr) set = cache_->Insert(raw_labels_, std::move(set));
+    if (cache_ != nullptr) set = cache_->Insert(raw, std::move(set));
   }
-  auto [it, inserted] =
-      by_canonical_.emplace(set->canonical, static_cast<uint32_t>(label_sets_.size()));
+  auto [it, inserted] = by_set_.emplace(set.get(), static_cast<uint32_t>(label_sets_.size()));
   if (inserted) label_sets_.push_back(std::move(set));
-  by_raw_labels_.emplace(raw_labels_, it->second);
+  by_raw_labels_.emplace(PrehashedView{KeepRaw(raw_labels_), raw.hash}, it->second);
   return it->second;
 }
 
+absl::string_view BatchAggregator::KeepRaw(absl::string_view bytes) {
+  constexpr size_t kChunkBytes = 64 << 10;
+  if (bytes.size() > raw_left_) {
+    // A new chunk (the rest of the last one stays unused); a key larger
+    // than a chunk gets one of its own.
+    const size_t size = std::max(kChunkBytes, bytes.size());
+    raw_chunks_.push_back(std::unique_ptr<char[]>(new char[size]));
+    raw_free_ = raw_chunks_.back().get();
+    raw_left_ = size;
+  }
+  char* const copy = raw_free_;
+  if (!bytes.empty()) std::memcpy(copy, bytes.data(), bytes.size());
+  raw_free_ += bytes.size();
+  raw_left_ -= bytes.size();
+  return absl::string_view(copy, bytes.size());
+}
+
 uint32_t BatchAggregator::MetricOf(absl::string_view metric) {
-  if (const auto it = metric_ids_.find(metric); it != metric_ids_.end()) return it->second;
-  const uint32_t id = static_cast<uint32_t>(metrics_.size());
-  metrics_.emplace_back(metric);
-  metric_sketched_.push_back(HasQuantileSketch(metric));
-  metric_ids_.emplace(metrics_.back(), id);
+  // The built-in metrics' names are constants: the same pointer comes back
+  // event after event. The hint only says which id to check; the name is
+  // compared, so a pointer reused for another name finds its own id below.
+  MetricHint& hint =
+      metric_hints_[(reinterpret_cast<uintptr_t>(metric.data()) * 0x9E3779B97F4A7C15u) >>
+                    (64 - kMetricHintBits)];
+  if (hint.data != nullptr && hint.data == metric.data() &&
+      absl::string_view(metrics_[hint.id]) == metric) {
+    return hint.id;
+  }
+  uint32_t id;
+  if (const auto it = metric_ids_.find(metric); it != metric_ids_.end()) {
+    id = it->second;
+  } else {
+    id = static_cast<uint32_t>(metrics_.size());
+    metrics_.emplace_back(metric);
+    metric_sketched_.push_back(HasQuantileSketch(metric));
+    metric_ids_.emplace(metrics_.back(), id);
+  }
+  hint = {metric.data(), id};
   return id;
 }
 

@@ -7,6 +7,7 @@
 // what one would have written.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -19,6 +20,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -175,6 +177,43 @@ struct CanonicalLabelSet {
   Labels labels;
   std::string canonical;   // CanonicalLabelText(labels)
   std::string series_key;  // SeriesKey(labels)
+  // absl::Hash of `canonical`, computed once with it: the aggregators find
+  // a batch's label sets by it without hashing the text again per batch.
+  size_t canonical_hash = 0;
+};
+
+// Raw label bytes with their hash (LabelSetCache::KeyHash), computed once
+// per event and used by every map the bytes are looked up in.
+struct PrehashedView {
+  absl::string_view bytes;
+  size_t hash;
+};
+
+// Raw label bytes kept as a hash-map key, with their hash: a map's growth
+// does not hash the bytes again.
+struct PrehashedKey {
+  std::string bytes;
+  size_t hash;
+};
+
+// Hash and equality of PrehashedKey maps, looked up by PrehashedView.
+struct PrehashedHash {
+  using is_transparent = void;
+  size_t operator()(const PrehashedKey& key) const { return key.hash; }
+  size_t operator()(const PrehashedView& view) const { return view.hash; }
+};
+struct PrehashedEq {
+  using is_transparent = void;
+  bool operator()(const PrehashedKey& a, const PrehashedKey& b) const {
+    return a.hash == b.hash && a.bytes == b.bytes;
+  }
+  bool operator()(const PrehashedKey& a, const PrehashedView& b) const {
+    return a.hash == b.hash && absl::string_view(a.bytes) == b.bytes;
+  }
+  bool operator()(const PrehashedView& a, const PrehashedKey& b) const { return (*this)(b, a); }
+  bool operator()(const PrehashedView& a, const PrehashedView& b) const {
+    return a.hash == b.hash && a.bytes == b.bytes;
+  }
 };
 
 // A bounded, thread-safe memo across batches: the raw label bytes of an
@@ -197,12 +236,25 @@ class LabelSetCache {
   LabelSetCache(const LabelSetCache&) = delete;
   LabelSetCache& operator=(const LabelSetCache&) = delete;
 
+  // The hash the cache keys raw label bytes by.
+  static size_t KeyHash(absl::string_view raw_key) {
+    return absl::Hash<absl::string_view>()(raw_key);
+  }
+
   // The label set cached for `raw_key`, or null.
-  std::shared_ptr<const CanonicalLabelSet> Find(absl::string_view raw_key);
+  std::shared_ptr<const CanonicalLabelSet> Find(absl::string_view raw_key) {
+    return Find(PrehashedView{raw_key, KeyHash(raw_key)});
+  }
+  // The same with the key's hash given (KeyHash of its bytes).
+  std::shared_ptr<const CanonicalLabelSet> Find(const PrehashedView& raw_key);
 
   // Caches `set` for `raw_key` unless another thread cached one first; returns
   // the cached entry (`set` or the earlier one, which is equal).
   std::shared_ptr<const CanonicalLabelSet> Insert(absl::string_view raw_key,
+                                                  std::shared_ptr<const CanonicalLabelSet> set) {
+    return Insert(PrehashedView{raw_key, KeyHash(raw_key)}, std::move(set));
+  }
+  std::shared_ptr<const CanonicalLabelSet> Insert(const PrehashedView& raw_key,
                                                   std::shared_ptr<const CanonicalLabelSet> set);
 
   // Counters since construction, for tests and metrics.
@@ -216,10 +268,11 @@ class LabelSetCache {
   Stats GetStats() const;
 
  private:
-  using Map = absl::flat_hash_map<std::string, std::shared_ptr<const CanonicalLabelSet>>;
+  using Map = absl::flat_hash_map<PrehashedKey, std::shared_ptr<const CanonicalLabelSet>,
+                                  PrehashedHash, PrehashedEq>;
   // Adds an entry to current_; returns the generation it pushed out (to be
   // destroyed outside the lock), or an empty map.
-  Map AddCurrent(std::string key, std::shared_ptr<const CanonicalLabelSet> set)
+  Map AddCurrent(PrehashedKey key, std::shared_ptr<const CanonicalLabelSet> set)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const size_t generation_bytes_;
@@ -283,6 +336,8 @@ class BatchAggregator {
   // labels).
   uint32_t LabelSetOf(absl::string_view tenant);
   uint32_t MetricOf(absl::string_view metric);
+  // A copy of `bytes` in raw_chunks_, valid as long as the aggregator.
+  absl::string_view KeepRaw(absl::string_view bytes);
 
   std::string producer_id_;
   uint64_t sequence_;
@@ -293,14 +348,38 @@ class BatchAggregator {
   std::string raw_labels_;
   std::string workflow_key_;
 
+  // A batch's label sets by their canonical text, through the hash each
+  // CanonicalLabelSet carries: the keys are label_sets_' entries (alive as
+  // long as the aggregator), a lookup may pass another object of equal text
+  // (found by text; the same object by its address first).
+  struct SetHash {
+    size_t operator()(const CanonicalLabelSet* set) const { return set->canonical_hash; }
+  };
+  struct SetEq {
+    bool operator()(const CanonicalLabelSet* a, const CanonicalLabelSet* b) const {
+      return a == b || (a->canonical_hash == b->canonical_hash && a->canonical == b->canonical);
+    }
+  };
+
   // Raw label bytes (the tenant, then the samples' labels in their
   // extraction order, length-prefixed) -> label set; different raw forms of
-  // one label set (another order) meet in by_canonical_, whose keys view the
-  // canonical texts label_sets_ holds.
-  absl::flat_hash_map<std::string, uint32_t> by_raw_labels_;
-  absl::flat_hash_map<absl::string_view, uint32_t> by_canonical_;
+  // one label set (another order) meet in by_set_.
+  // Its keys view copies in raw_chunks_ (no allocation per key).
+  absl::flat_hash_map<PrehashedView, uint32_t, PrehashedHash, PrehashedEq> by_raw_labels_;
+  std::vector<std::unique_ptr<char[]>> raw_chunks_;
+  char* raw_free_ = nullptr;  // the unused rest of raw_chunks_.back()
+  size_t raw_left_ = 0;
+  absl::flat_hash_map<const CanonicalLabelSet*, uint32_t, SetHash, SetEq> by_set_;
   std::vector<std::shared_ptr<const CanonicalLabelSet>> label_sets_;
   absl::flat_hash_map<std::string, uint32_t> metric_ids_;
+  // MetricOf's memo of recent names by their data pointer (a hint, checked
+  // against the name): 2^kMetricHintBits slots.
+  static constexpr int kMetricHintBits = 7;
+  struct MetricHint {
+    const char* data = nullptr;  // null: empty slot
+    uint32_t id = 0;
+  };
+  std::array<MetricHint, size_t{1} << kMetricHintBits> metric_hints_{};
   std::vector<std::string> metrics_;
   std::vector<bool> metric_sketched_;
   absl::flat_hash_map<CellKey, uint32_t> cell_index_;
