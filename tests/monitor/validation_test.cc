@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -10,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/testing/status_matchers.h"
+#include "monitor/core/names.h"
 #include "test_events.h"
 
 namespace agentwatch::monitor {
@@ -328,6 +330,46 @@ TEST(RejectReasonTest, Labels) {
   EXPECT_STREQ(RejectReasonLabel(RejectReason::kTooManyLabels), "too_many_labels");
   EXPECT_STREQ(RejectReasonLabel(RejectReason::kSeriesLimit), "series_limit");
   EXPECT_STREQ(RejectReasonLabel(RejectReason::kStoreError), "store_error");
+}
+
+// A NUL anywhere in a text field is refused: first, last, alone, or the
+// last of the most bytes allowed; the same bytes without it pass.
+TEST(ValidationTest, ANulAnywhereInATextIsRefused) {
+  std::string longest(256, 'v');
+  longest.back() = '\0';
+  for (const std::string& value :
+       {std::string("\0", 1), std::string("\0ab", 3), std::string("ab\0", 3), longest}) {
+    EXPECT_THAT(ValidateWith(0, [&](Event& e) { e.labels["env"] = value; }),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         Eq("events[0].labels[env]: must not contain NUL characters")));
+    if (value.size() <= kMaxTenantBytes) {
+      EXPECT_THAT(ValidateWith(0, [&](Event& e) { e.tenant = value; }),
+                  StatusIs(absl::StatusCode::kInvalidArgument,
+                           Eq("events[0].tenant: must not contain NUL characters")));
+    }
+    std::string clean = value;
+    std::replace(clean.begin(), clean.end(), '\0', 'x');
+    EXPECT_THAT(ValidateWith(0, [&](Event& e) { e.labels["env"] = clean; }), IsOk());
+  }
+}
+
+// Every built-in label name is reserved, and only the exact name: a name
+// that one of them starts or ends, or that differs in length or case, is not.
+TEST(ValidationTest, ExactlyTheBuiltInLabelNamesAreReserved) {
+  for (const absl::string_view name :
+       {kLabelTenant, kLabelWorkflow, kLabelTeam, kLabelStatus, kLabelAgent, kLabelProvider,
+        kLabelModel, kLabelErrorType, kLabelComponent, kLabelPod, kLabelScore, kLabelMetric}) {
+    EXPECT_TRUE(IsReservedLabelName(name)) << name;
+    const std::string longer = absl::StrCat(name, "s");
+    EXPECT_FALSE(IsReservedLabelName(longer)) << longer;
+    EXPECT_FALSE(IsReservedLabelName(name.substr(0, name.size() - 1))) << name;
+    std::string upper(name);
+    upper[0] = static_cast<char>(upper[0] - 'a' + 'A');
+    EXPECT_FALSE(IsReservedLabelName(upper)) << upper;
+  }
+  EXPECT_TRUE(IsReservedLabelName("__name__"));
+  EXPECT_FALSE(IsReservedLabelName("env"));
+  EXPECT_FALSE(IsReservedLabelName(""));
 }
 
 }  // namespace

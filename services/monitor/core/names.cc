@@ -45,11 +45,13 @@ bool IsBuiltinMetric(absl::string_view name) {
 }
 
 bool IsReservedLabelName(absl::string_view name) {
-  static constexpr const char* kReserved[] = {
+  // string_views, so that a comparison does not measure the name (strlen)
+  // first: every label of every event is checked against all of them.
+  static constexpr absl::string_view kReserved[] = {
       kLabelTenant, kLabelWorkflow,  kLabelTeam,      kLabelStatus, kLabelAgent, kLabelProvider,
       kLabelModel,  kLabelErrorType, kLabelComponent, kLabelPod,    kLabelScore, kLabelMetric};
   if (absl::StartsWith(name, "__")) return true;
-  for (const char* reserved : kReserved) {
+  for (const absl::string_view reserved : kReserved) {
     if (name == reserved) return true;
   }
   return false;
