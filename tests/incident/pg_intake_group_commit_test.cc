@@ -237,6 +237,48 @@ TEST(PgIntakeGroupCommitTest, ABatchThatCannotBeWrittenFailsAlone) {
             3);
 }
 
+// With a minimum to overlap (--intake_overlap_alerts), a batch that arrives
+// while a group runs waits although a second transaction may run, until
+// that many alerts wait: then they start one group together, while the first
+// still runs. With 0 the first waiting batch starts its own group at once
+// (group sizes 1, 1, 1).
+TEST(PgIntakeGroupCommitTest, ASecondGroupStartsOnlyOnceEnoughAlertsWait) {
+  Database db;
+  common::PgPool pool(PoolOptions(db.db.dsn()));
+  PgIncidentStore store(pool, db.ids, absl::ZeroDuration(), /*min_alerts_to_overlap=*/3);
+  const std::vector<std::vector<IncomingAlert>> batches = {
+      Prepare({InService(Firing("acme", "fp-0", "Warmup", kT0), "api")}),
+      Prepare({InService(Firing("acme", "fp-1", "HighLatency", kT0), "api")}),
+      Prepare({InService(Firing("acme", "fp-2", "HighLatency", kT0), "api"),
+               InService(Firing("acme", "fp-3", "DiskFull", kT0), "db")})};
+  absl::Mutex mu;
+  std::vector<size_t> group_sizes;
+  std::atomic<int> groups{0};
+  store.SetIntakeGroupHook([&](size_t n) {
+    {
+      absl::MutexLock lock(&mu);
+      group_sizes.push_back(n);
+    }
+    // The first group runs until a second one started.
+    if (groups.fetch_add(1) == 0) {
+      while (groups.load() < 2) std::this_thread::yield();
+    }
+  });
+  std::vector<absl::StatusOr<IntakeSummary>> results(batches.size(),
+                                                     absl::UnknownError("not run"));
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] { results[0] = store.ReportAlerts(batches[0], kT0); });
+  while (groups.load() < 1) std::this_thread::yield();
+  threads.emplace_back([&] { results[1] = store.ReportAlerts(batches[1], kT0); });
+  // Batch 2 leaves once batch 1 waits (or, without the minimum, ran).
+  while (store.QueuedIntakeBatches() < 1 && groups.load() < 2) std::this_thread::yield();
+  threads.emplace_back([&] { results[2] = store.ReportAlerts(batches[2], kT0); });
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_THAT(group_sizes, ElementsAre(1, 2));
+  for (const auto& result : results) EXPECT_THAT(result, IsOk());
+  EXPECT_EQ(db.Count("SELECT count(*) FROM incident.alert_reports"), 4);
+}
+
 // Two replicas, eight threads, multi-alert batches over the same groups,
 // round after round: one incident per group, every report stored once with
 // its timeline entry, and batches did share transactions.

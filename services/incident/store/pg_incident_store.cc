@@ -1081,12 +1081,13 @@ struct PgIncidentStore::PendingIntake {
 };
 
 PgIncidentStore::PgIncidentStore(common::PgPool& pool, IdGenerator& ids,
-                                 absl::Duration reopen_window)
+                                 absl::Duration reopen_window, int64_t min_alerts_to_overlap)
     : pool_(pool),
       ids_(ids),
       reopen_window_(reopen_window),
       intake_committer_(
-          {kMaxConcurrentIntakeGroups, static_cast<int64_t>(kMaxGroupAlerts)},
+          {kMaxConcurrentIntakeGroups, static_cast<int64_t>(kMaxGroupAlerts),
+           std::max<int64_t>(0, min_alerts_to_overlap)},
           [](const PendingIntake& batch) { return static_cast<int64_t>(batch.alerts->size()); },
           [this](const std::vector<PendingIntake*>& group) { RunIntakeGroup(group); }) {
   pool_.AddStatements(IntakeStatements());

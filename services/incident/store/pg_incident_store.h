@@ -57,10 +57,13 @@ class PgIncidentStore final : public IncidentStore,
   // `pool` must reach a database migrated with Migrations(); `ids` makes the
   // ids of new incidents. Both must outlive the store. A refire within
   // `reopen_window` of an automatic resolution re-opens the incident
-  // (core/intake.h); zero never does.
+  // (core/intake.h); zero never does. While an intake transaction runs,
+  // another starts only once `min_alerts_to_overlap` alerts wait (0: at
+  // once; GroupCommitter's min_size_to_overlap).
   // Prepares the intake statements on the pool's connections.
   PgIncidentStore(common::PgPool& pool, IdGenerator& ids,
-                  absl::Duration reopen_window = absl::ZeroDuration());
+                  absl::Duration reopen_window = absl::ZeroDuration(),
+                  int64_t min_alerts_to_overlap = 0);
 
   absl::StatusOr<IntakeSummary> ReportAlerts(const std::vector<IncomingAlert>& alerts,
                                              absl::Time now) override;
