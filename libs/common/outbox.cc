@@ -140,13 +140,19 @@ absl::StatusOr<int> OutboxDispatcher::DispatchOnce() {
   thread_local absl::BitGen gen;
   const std::string table = absl::StrCat(options_.schema, ".outbox");
   return pool_.Transact<int>([&](pqxx::work& txn) -> absl::StatusOr<int> {
-    const pqxx::result rows = txn.exec_params(
-        absl::StrCat("SELECT id, tenant_id, destination, idempotency_key, payload, traceparent, "
-                     "attempts FROM ",
-                     table,
-                     " WHERE NOT dead AND next_attempt_at <= now() ORDER BY id LIMIT $1 "
-                     "FOR UPDATE SKIP LOCKED"),
-        options_.batch_size);
+    const std::string columns =
+        "SELECT id, tenant_id, destination, idempotency_key, payload, traceparent, attempts FROM ";
+    const pqxx::result rows =
+        options_.destinations.empty()
+            ? txn.exec_params(absl::StrCat(columns, table,
+                                           " WHERE NOT dead AND next_attempt_at <= now() "
+                                           "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED"),
+                              options_.batch_size)
+            : txn.exec_params(absl::StrCat(columns, table,
+                                           " WHERE NOT dead AND next_attempt_at <= now() "
+                                           "AND destination = ANY($2::text[]) "
+                                           "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED"),
+                              options_.batch_size, PgTextArray(options_.destinations));
     std::map<std::string, std::vector<OutboxEntry>> by_destination;
     for (const auto& row : rows) {
       OutboxEntry entry;

@@ -73,6 +73,11 @@ struct OutboxDispatcherOptions {
   absl::Duration backoff_base = absl::Milliseconds(200);
   absl::Duration backoff_max = absl::Seconds(60);
   int max_attempts = 50;  // then the entry is kept but marked dead
+  // The destinations this dispatcher delivers; empty: every destination. A
+  // service whose outbox carries both urgent and bulk messages (monitor:
+  // alerts and forwarded usage) runs one dispatcher for each, so that an
+  // alert never waits behind a backlog of bulk deliveries in the same pass.
+  std::vector<std::string> destinations;
 };
 
 // Polls the outbox (and wakes early on Notify), claims due entries with
@@ -96,7 +101,7 @@ class OutboxDispatcher {
   // the loop.
   absl::StatusOr<int> DispatchOnce();
 
-  // Entries not yet delivered (dead ones included).
+  // Entries not yet delivered (dead ones included), of every destination.
   absl::StatusOr<int64_t> Depth();
 
  private:

@@ -145,19 +145,33 @@ int main(int argc, char** argv) {
                                 store_options);
   monitor::RedisHealthCache health_cache(rt.redis());
 
-  common::OutboxDispatcherOptions outbox_options;
-  outbox_options.schema = monitor::kOutboxSchema;
-  common::OutboxDispatcher dispatcher(rt.pg(), outbox_options, rt.registry(), rt.metric_prefix());
+  // Two dispatchers over the one outbox: alerts to incident, and the LLM
+  // usage forwarded to cost. Usage is bulk (a row per tenant and group,
+  // thousands of records each) and can fall behind ingest; with one
+  // dispatcher an alert waited behind that backlog (its pass delivers the
+  // oldest rows first), seconds after the Ingest that fired it.
+  common::OutboxDispatcherOptions alert_outbox_options;
+  alert_outbox_options.schema = monitor::kOutboxSchema;
+  alert_outbox_options.destinations = {monitor::kIncidentDestination};
+  common::OutboxDispatcherOptions usage_outbox_options = alert_outbox_options;
+  usage_outbox_options.destinations = {monitor::kCostDestination, monitor::kCostBatchDestination};
+  common::OutboxDispatcher alert_dispatcher(rt.pg(), alert_outbox_options, rt.registry(),
+                                            rt.metric_prefix());
+  common::OutboxDispatcher usage_dispatcher(rt.pg(), usage_outbox_options, rt.registry(),
+                                            rt.metric_prefix());
   auto incident = agentwatch::incident::v1::IncidentService::NewStub(rt.PeerChannel(incident_addr));
   std::shared_ptr<grpc::Channel> cost_channel = rt.PeerChannel(cost_addr);
   auto cost = agentwatch::cost::v1::CostService::NewStub(cost_channel);
-  dispatcher.AddHandler(monitor::kIncidentDestination,
-                        monitor::MakeReportAlertsHandler(*incident, peer_deadline));
-  dispatcher.AddHandler(monitor::kCostDestination,
-                        monitor::MakeRecordUsageHandler(*cost, peer_deadline));
-  dispatcher.AddHandler(monitor::kCostBatchDestination,
-                        monitor::MakeRecordUsageBatchHandler(cost_channel, peer_deadline));
-  auto notify = [&dispatcher] { dispatcher.Notify(); };
+  alert_dispatcher.AddHandler(monitor::kIncidentDestination,
+                              monitor::MakeReportAlertsHandler(*incident, peer_deadline));
+  usage_dispatcher.AddHandler(monitor::kCostDestination,
+                              monitor::MakeRecordUsageHandler(*cost, peer_deadline));
+  usage_dispatcher.AddHandler(monitor::kCostBatchDestination,
+                              monitor::MakeRecordUsageBatchHandler(cost_channel, peer_deadline));
+  auto notify = [&alert_dispatcher, &usage_dispatcher] {
+    alert_dispatcher.Notify();
+    usage_dispatcher.Notify();
+  };
 
   monitor::AlertSweeper sweeper(store, rt.clock(), metrics, notify, alert_sweep_interval);
   common::BlockingExecutor stream_executor(static_cast<int>(stream_threads), 10000);
@@ -186,7 +200,10 @@ int main(int argc, char** argv) {
   monitor::otlp::OtlpTraceService otlp_traces(otlp_intake, rt.rpc());
   monitor::otlp::OtlpMetricsService otlp_metrics_service(otlp_intake, rt.rpc());
 
-  rt.AddWorker([&dispatcher] { dispatcher.Start(); }, [&dispatcher] { dispatcher.Stop(); });
+  rt.AddWorker([&alert_dispatcher] { alert_dispatcher.Start(); },
+               [&alert_dispatcher] { alert_dispatcher.Stop(); });
+  rt.AddWorker([&usage_dispatcher] { usage_dispatcher.Start(); },
+               [&usage_dispatcher] { usage_dispatcher.Stop(); });
   rt.AddWorker([&sweeper] { sweeper.Start(); }, [&sweeper] { sweeper.Stop(); });
   monitor::RollupPartitionWorker partition_worker(store.partitions(), rt.clock(), rollup_retention);
   rt.AddWorker([&partition_worker] { partition_worker.Start(); },

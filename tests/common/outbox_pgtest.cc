@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -260,6 +261,87 @@ TEST(OutboxTest, TwoDispatchersNeverDeliverTheSameEntryTwice) {
   const auto received = peer.received();
   EXPECT_EQ(received.size(), static_cast<size_t>(kEntries));
   for (const auto& [fingerprint, count] : received) EXPECT_EQ(count, 1) << fingerprint;
+  server->Shutdown();
+}
+
+// Two dispatchers over one outbox, each with its own destinations: each
+// claims only its own entries, so one stuck in a slow delivery never holds
+// the other's back, and neither touches (nor fails, for want of a handler)
+// the other's entries.
+TEST(OutboxTest, DispatchersWithDestinationsClaimOnlyTheirOwn) {
+  TestDatabase db;
+  PgPool pool({db.dsn(), 4});
+  ASSERT_THAT(ApplyMigrations(pool, kSchema, {}), IsOk());
+  constexpr char kBulk[] = "cost.RecordUsageBatch";
+  ASSERT_THAT(pool.WithTransaction([&](pqxx::work& txn) {
+    for (int i = 0; i < 5; ++i) {
+      EnqueueOutbox(txn, kSchema, OutboxMessage{"tenant-a", kBulk, absl::StrCat("u-", i), "x"});
+    }
+    return absl::OkStatus();
+  }),
+              IsOk());
+  ASSERT_THAT(EnqueueAlert(pool, "fp-after-the-backlog", true), IsOk());
+
+  prometheus::Registry registry;
+  OutboxDispatcherOptions bulk_options = FastOptions();
+  bulk_options.destinations = {kBulk};
+  OutboxDispatcher bulk(pool, bulk_options, registry, "agentwatch_test");
+  std::mutex mu;
+  std::condition_variable cv;
+  bool bulk_entered = false, release_bulk = false;
+  int bulk_entries = 0;
+  bulk.AddHandler(kBulk, [&](const std::vector<OutboxEntry>& entries) {
+    std::unique_lock<std::mutex> lock(mu);
+    bulk_entries += static_cast<int>(entries.size());
+    bulk_entered = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release_bulk; });
+    return absl::OkStatus();
+  });
+  OutboxDispatcherOptions alert_options = FastOptions();
+  alert_options.destinations = {kDestination};
+  OutboxDispatcher alerts(pool, alert_options, registry, "agentwatch_test");
+  RecordingPeer peer;
+  const int port = FreePort();
+  auto server = StartPeer(&peer, port);
+  ASSERT_NE(server, nullptr);
+  alerts.AddHandler(kDestination,
+                    ReportAlertsHandler(MakeChannel(absl::StrCat("127.0.0.1:", port))));
+
+  // The bulk delivery is stuck inside its handler, its entries claimed.
+  absl::StatusOr<int> bulk_delivered = 0;
+  std::thread bulk_pass([&] { bulk_delivered = bulk.DispatchOnce(); });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return bulk_entered; });
+  }
+  // The alert, enqueued after the whole backlog, is delivered meanwhile.
+  EXPECT_THAT(alerts.DispatchOnce(), IsOkAndHolds(1));
+  EXPECT_EQ(peer.received(), (std::map<std::string, int>{{"fp-after-the-backlog", 1}}));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release_bulk = true;
+  }
+  cv.notify_all();
+  bulk_pass.join();
+  EXPECT_THAT(bulk_delivered, IsOkAndHolds(5));
+  EXPECT_EQ(bulk_entries, 5);
+
+  // A dispatcher never claims another's destination: the bulk entries that
+  // the alert dispatcher (which has no handler for them) could see stay
+  // untouched, not failed and backed off.
+  ASSERT_THAT(pool.WithTransaction([&](pqxx::work& txn) {
+    EnqueueOutbox(txn, kSchema, OutboxMessage{"tenant-a", kBulk, "u-late", "x"});
+    return absl::OkStatus();
+  }),
+              IsOk());
+  EXPECT_THAT(alerts.DispatchOnce(), IsOkAndHolds(0));
+  auto attempts = pool.Transact<std::string>([](pqxx::work& txn) -> absl::StatusOr<std::string> {
+    auto row = txn.exec("SELECT count(*), max(attempts) FROM obtest.outbox")[0];
+    return absl::StrCat(row[0].as<int>(), "/", row[1].as<int>());
+  });
+  EXPECT_THAT(attempts, IsOkAndHolds("1/0"));
+  EXPECT_THAT(alerts.Depth(), IsOkAndHolds(1));  // the depth counts every destination
   server->Shutdown();
 }
 
