@@ -269,10 +269,12 @@ int main(int argc, char** argv) {
         }
         std::vector<grpc::Slice> slices;
         std::string reply_bytes;
-        if (reply.Dump(&slices).ok()) {
-          for (const grpc::Slice& piece : slices) {
-            reply_bytes.append(reinterpret_cast<const char*>(piece.begin()), piece.size());
-          }
+        if (!reply.Dump(&slices).ok()) {
+          result.error = "RecordUsage: the answer cannot be read";
+          return;
+        }
+        for (const grpc::Slice& piece : slices) {
+          reply_bytes.append(reinterpret_cast<const char*>(piece.begin()), piece.size());
         }
         v1::RecordUsageResponse response;
         if (!response.ParseFromString(reply_bytes)) {
