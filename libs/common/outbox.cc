@@ -140,19 +140,17 @@ absl::StatusOr<int> OutboxDispatcher::DispatchOnce() {
   thread_local absl::BitGen gen;
   const std::string table = absl::StrCat(options_.schema, ".outbox");
   return pool_.Transact<int>([&](pqxx::work& txn) -> absl::StatusOr<int> {
-    const std::string columns =
-        "SELECT id, tenant_id, destination, idempotency_key, payload, traceparent, attempts FROM ";
-    const pqxx::result rows =
-        options_.destinations.empty()
-            ? txn.exec_params(absl::StrCat(columns, table,
-                                           " WHERE NOT dead AND next_attempt_at <= now() "
-                                           "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED"),
-                              options_.batch_size)
-            : txn.exec_params(absl::StrCat(columns, table,
-                                           " WHERE NOT dead AND next_attempt_at <= now() "
-                                           "AND destination = ANY($2::text[]) "
-                                           "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED"),
-                              options_.batch_size, PgTextArray(options_.destinations));
+    // $2 / $3: the claimed and excluded destinations (an empty list: no filter).
+    const pqxx::result rows = txn.exec_params(
+        absl::StrCat("SELECT id, tenant_id, destination, idempotency_key, payload, traceparent, "
+                     "attempts FROM ",
+                     table,
+                     " WHERE NOT dead AND next_attempt_at <= now() "
+                     "AND (cardinality($2::text[]) = 0 OR destination = ANY($2::text[])) "
+                     "AND NOT (destination = ANY($3::text[])) "
+                     "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED"),
+        options_.batch_size, PgTextArray(options_.destinations),
+        PgTextArray(options_.excluded_destinations));
     std::map<std::string, std::vector<OutboxEntry>> by_destination;
     for (const auto& row : rows) {
       OutboxEntry entry;

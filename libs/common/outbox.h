@@ -73,11 +73,16 @@ struct OutboxDispatcherOptions {
   absl::Duration backoff_base = absl::Milliseconds(200);
   absl::Duration backoff_max = absl::Seconds(60);
   int max_attempts = 50;  // then the entry is kept but marked dead
-  // The destinations this dispatcher delivers; empty: every destination. A
-  // service whose outbox carries both urgent and bulk messages (monitor:
-  // alerts and forwarded usage) runs one dispatcher for each, so that an
-  // alert never waits behind a backlog of bulk deliveries in the same pass.
+  // The destinations this dispatcher claims: only `destinations` when that is
+  // not empty, and never those in `excluded_destinations`. A service whose
+  // outbox carries both urgent and bulk messages (monitor: alerts and
+  // forwarded usage) runs a dispatcher for the urgent destinations and one
+  // for everything else, so that an alert never waits behind a backlog of
+  // bulk deliveries, and an entry of a destination nobody handles is still
+  // claimed by someone (it fails for want of a handler and goes dead in
+  // the end instead of waiting unseen).
   std::vector<std::string> destinations;
+  std::vector<std::string> excluded_destinations;
 };
 
 // Polls the outbox (and wakes early on Notify), claims due entries with

@@ -145,16 +145,17 @@ int main(int argc, char** argv) {
                                 store_options);
   monitor::RedisHealthCache health_cache(rt.redis());
 
-  // Two dispatchers over the one outbox: alerts to incident, and the LLM
-  // usage forwarded to cost. Usage is bulk (a row per tenant and group,
-  // thousands of records each) and can fall behind ingest; with one
-  // dispatcher an alert waited behind that backlog (its pass delivers the
-  // oldest rows first), seconds after the Ingest that fired it.
+  // Two dispatchers over the one outbox: alerts to incident, and everything
+  // else (the LLM usage forwarded to cost). Usage is bulk (a row per tenant
+  // and group, thousands of records each) and can fall behind ingest; with
+  // one dispatcher an alert waited behind that backlog (its pass delivers
+  // the oldest rows first), seconds after the Ingest that fired it.
   common::OutboxDispatcherOptions alert_outbox_options;
   alert_outbox_options.schema = monitor::kOutboxSchema;
   alert_outbox_options.destinations = {monitor::kIncidentDestination};
-  common::OutboxDispatcherOptions usage_outbox_options = alert_outbox_options;
-  usage_outbox_options.destinations = {monitor::kCostDestination, monitor::kCostBatchDestination};
+  common::OutboxDispatcherOptions usage_outbox_options;
+  usage_outbox_options.schema = monitor::kOutboxSchema;
+  usage_outbox_options.excluded_destinations = {monitor::kIncidentDestination};
   common::OutboxDispatcher alert_dispatcher(rt.pg(), alert_outbox_options, rt.registry(),
                                             rt.metric_prefix());
   common::OutboxDispatcher usage_dispatcher(rt.pg(), usage_outbox_options, rt.registry(),

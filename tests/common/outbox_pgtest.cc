@@ -264,10 +264,12 @@ TEST(OutboxTest, TwoDispatchersNeverDeliverTheSameEntryTwice) {
   server->Shutdown();
 }
 
-// Two dispatchers over one outbox, each with its own destinations: each
-// claims only its own entries, so one stuck in a slow delivery never holds
-// the other's back, and neither touches (nor fails, for want of a handler)
-// the other's entries.
+// Two dispatchers over one outbox as monitor runs them, one for the alerts'
+// destination and one for everything else: each claims only its own
+// entries, so one stuck in a slow delivery never holds the other's back, and
+// neither touches (nor fails, for want of a handler) the other's entries,
+// while an entry of a destination nobody handles is still claimed (by the
+// second) and fails rather than waiting unseen.
 TEST(OutboxTest, DispatchersWithDestinationsClaimOnlyTheirOwn) {
   TestDatabase db;
   PgPool pool({db.dsn(), 4});
@@ -284,7 +286,7 @@ TEST(OutboxTest, DispatchersWithDestinationsClaimOnlyTheirOwn) {
 
   prometheus::Registry registry;
   OutboxDispatcherOptions bulk_options = FastOptions();
-  bulk_options.destinations = {kBulk};
+  bulk_options.excluded_destinations = {kDestination};
   OutboxDispatcher bulk(pool, bulk_options, registry, "agentwatch_test");
   std::mutex mu;
   std::condition_variable cv;
@@ -342,6 +344,25 @@ TEST(OutboxTest, DispatchersWithDestinationsClaimOnlyTheirOwn) {
   });
   EXPECT_THAT(attempts, IsOkAndHolds("1/0"));
   EXPECT_THAT(alerts.Depth(), IsOkAndHolds(1));  // the depth counts every destination
+
+  // The catch-all dispatcher claims an entry of a destination nobody handles
+  // (it fails and is retried, so it goes dead in the end) and never an alert.
+  ASSERT_THAT(pool.WithTransaction([&](pqxx::work& txn) {
+    EnqueueOutbox(txn, kSchema, OutboxMessage{"tenant-a", "other.Unknown", "o-1", "x"});
+    return absl::OkStatus();
+  }),
+              IsOk());
+  ASSERT_THAT(EnqueueAlert(pool, "fp-left-for-the-alerts", true), IsOk());
+  EXPECT_THAT(bulk.DispatchOnce(), IsOkAndHolds(1));  // u-late
+  auto left = pool.Transact<std::string>([](pqxx::work& txn) -> absl::StatusOr<std::string> {
+    std::string out;
+    for (const auto& row : txn.exec("SELECT destination, attempts FROM obtest.outbox "
+                                    "ORDER BY destination COLLATE \"C\"")) {
+      absl::StrAppend(&out, row[0].as<std::string>(), "/", row[1].as<int>(), " ");
+    }
+    return out;
+  });
+  EXPECT_THAT(left, IsOkAndHolds("incident.ReportAlerts/0 other.Unknown/1 "));
   server->Shutdown();
 }
 
