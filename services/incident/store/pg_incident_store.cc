@@ -17,6 +17,7 @@
 #include "common/outbox.h"
 #include "common/status_macros.h"
 #include "incident/core/auto_resolve.h"
+#include "incident/store/pg_binary_array.h"
 #include "incident/store/pg_incident_rows.h"
 
 namespace agentwatch::incident {
@@ -26,8 +27,9 @@ namespace {
 // failure, a concurrent writer of the same report or request id).
 constexpr int kMaxAttempts = 4;
 
-// The ends_at of firing reports, which are identified without one.
-constexpr absl::string_view kNoEndsAt = "-infinity";
+// The ends_at of firing reports, which are identified without one:
+// '-infinity'.
+constexpr absl::Time kNoEndsAt = absl::InfinitePast();
 
 // clang-format off
 #define AW_ALERT_COLUMNS                                                                  \
@@ -689,7 +691,7 @@ void CopyReports(pqxx::work& txn, const std::vector<ReportRecord>& reports) {
     copy.AddText(key.fingerprint);
     copy.AddInt2(static_cast<int16_t>(key.status));
     copy.AddTimestamptz(key.starts_at);
-    copy.AddTimestamptz(key.ends_at ? *key.ends_at : absl::InfinitePast());
+    copy.AddTimestamptz(key.ends_at ? *key.ends_at : kNoEndsAt);
     copy.AddText(report.incident_id);
     copy.AddTimestamptz(report.received_at);
     copy.EndRow();
@@ -780,45 +782,9 @@ void TimelineRows(common::PgCopyBinary& copy, const std::vector<TimelineEntry>& 
   }
 }
 
-// A Postgres array literal built element by element: {"a","b",NULL}.
-class ArrayLiteral {
- public:
-  void AddText(absl::string_view value) {
-    Next();
-    out_.push_back('"');
-    size_t plain = 0;
-    for (size_t i = 0; i < value.size(); ++i) {
-      if (value[i] != '"' && value[i] != '\\') continue;
-      out_.append(value.data() + plain, i - plain);
-      out_.push_back('\\');
-      out_.push_back(value[i]);
-      plain = i + 1;
-    }
-    out_.append(value.data() + plain, value.size() - plain);
-    out_.push_back('"');
-  }
-  void AddInt(int64_t value) {
-    Next();
-    absl::StrAppend(&out_, value);
-  }
-  void AddTime(absl::Time t) {
-    Next();
-    out_.push_back('"');
-    common::AppendPgTimestamp(&out_, t);
-    out_.push_back('"');
-  }
-  void AddNull() {
-    Next();
-    out_.append("NULL");
-  }
-  std::string Text() const { return out_ + "}"; }
-
- private:
-  void Next() {
-    if (out_.size() > 1) out_.push_back(',');
-  }
-  std::string out_ = "{";
-};
+// Intake's array parameters go in the binary format (no literal to build
+// here, no array_in and input function per element in Postgres).
+using BinaryArray = pg_rows::PgBinaryArray;
 
 // --- Rows ------------------------------------------------------------------
 
@@ -1197,7 +1163,8 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
   // those that fire first, each row answered with its position here.
   std::vector<const StringPair*> latest_keys;
   latest_keys.reserve(fired.size() + resolved.size());
-  ArrayLiteral latest_tenants, latest_fingerprints;
+  BinaryArray latest_tenants(BinaryArray::Type::kText);
+  BinaryArray latest_fingerprints(BinaryArray::Type::kText);
   for (const auto* set : {&fired, &resolved}) {
     for (const StringPair& key : *set) {
       latest_keys.push_back(&key);
@@ -1205,8 +1172,8 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
       latest_fingerprints.AddText(key.second);
     }
   }
-  const std::string latest_tenants_text = latest_tenants.Text();
-  const std::string latest_fingerprints_text = latest_fingerprints.Text();
+  const pqxx::binarystring latest_tenants_value = latest_tenants.Value();
+  const pqxx::binarystring latest_fingerprints_value = latest_fingerprints.Value();
   const int64_t latest_whole = static_cast<int64_t>(fired.size());
   // Every fingerprint of the batches (kSelectAlertsIn), built when needed.
   std::string fingerprints_json;
@@ -1258,8 +1225,8 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
       if (!update_by_key) ctid_of.reserve(fired.size() + resolved.size());
       std::set<std::pair<std::string, std::string>> more_ids;
       for (const pqxx::row& row :
-           txn.exec_prepared(kIntakeSelectLatestAlerts.name, latest_tenants_text,
-                             latest_fingerprints_text, latest_whole)) {
+           txn.exec_prepared(kIntakeSelectLatestAlerts.name, latest_tenants_value,
+                             latest_fingerprints_value, latest_whole)) {
         const int64_t position = row[0].as<int64_t>();
         if (position < 1 || position > static_cast<int64_t>(latest_keys.size())) {
           return absl::InternalError(
@@ -1275,7 +1242,9 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
       }
 
       // The keys that may have been accepted before, looked up.
-      ArrayLiteral k_index, k_tenant, k_fingerprint, k_status, k_starts, k_ends;
+      BinaryArray k_index(BinaryArray::Type::kInt4), k_tenant(BinaryArray::Type::kText),
+          k_fingerprint(BinaryArray::Type::kText), k_status(BinaryArray::Type::kInt2),
+          k_starts(BinaryArray::Type::kTimestamptz), k_ends(BinaryArray::Type::kTimestamptz);
       size_t looked_up = 0;
       bool skipped = false;
       for (size_t i = 0; i < flat.size(); ++i) {
@@ -1292,7 +1261,7 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
           if (alert.status == AlertStatus::kResolved && alert.ends_at) {
             k_ends.AddTime(*alert.ends_at);
           } else {
-            k_ends.AddText(kNoEndsAt);
+            k_ends.AddTime(kNoEndsAt);
           }
         } else {
           skipped = true;
@@ -1300,8 +1269,8 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
       }
       if (looked_up > 0) {
         for (const pqxx::row& row : txn.exec_prepared(
-                 kIntakeSelectKnownReports.name, k_index.Text(), k_tenant.Text(),
-                 k_fingerprint.Text(), k_status.Text(), k_starts.Text(), k_ends.Text())) {
+                 kIntakeSelectKnownReports.name, k_index.Value(), k_tenant.Value(),
+                 k_fingerprint.Value(), k_status.Value(), k_starts.Value(), k_ends.Value())) {
           state.known_reports.emplace(KeyOf(*flat.at(row[0].as<size_t>())),
                                       row[1].as<std::string>());
         }
@@ -1378,8 +1347,12 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
       for (const Incident& incident : plan.updated) incidents.push_back(IncidentJson(incident));
       std::vector<const AlertState*> updated_rows;
       std::vector<const AlertState*> new_rows;
-      ArrayLiteral s_tid, s_tenant, s_incident, s_fingerprint, s_name, s_severity, s_status,
-          s_starts, s_ends, s_source, s_url, s_update;
+      BinaryArray s_tid(BinaryArray::Type::kTid), s_tenant(BinaryArray::Type::kText),
+          s_incident(BinaryArray::Type::kText), s_fingerprint(BinaryArray::Type::kText),
+          s_name(BinaryArray::Type::kText), s_severity(BinaryArray::Type::kInt2),
+          s_status(BinaryArray::Type::kInt2), s_starts(BinaryArray::Type::kTimestamptz),
+          s_ends(BinaryArray::Type::kTimestamptz), s_source(BinaryArray::Type::kText),
+          s_url(BinaryArray::Type::kText), s_update(BinaryArray::Type::kTimestamptz);
       size_t state_rows = 0;
       // By ctid when every state row's is known (AlertWrite::kState rows were
       // loaded; when the latest-row read was all, each is its fingerprint's).
@@ -1396,11 +1369,7 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
           ++state_rows;
           if (by_tid) {
             const auto ctid = ctid_of.find(StringPair{alert.tenant, alert.fingerprint});
-            if (ctid == ctid_of.end()) {
-              by_tid = false;
-            } else {
-              s_tid.AddText(ctid->second);
-            }
+            if (ctid == ctid_of.end() || !s_tid.AddTidText(ctid->second)) by_tid = false;
           }
           s_tenant.AddText(alert.tenant);
           s_incident.AddText(alert.incident_id);
@@ -1458,9 +1427,10 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
         if (state_rows > 0 && by_tid) {
           if (intake_before_tid_update_hook_) intake_before_tid_update_hook_(txn);
           const pqxx::row updated = txn.exec_prepared1(
-              kIntakeUpdateAlertStatesByTid.name, s_tid.Text(), s_tenant.Text(), s_incident.Text(),
-              s_fingerprint.Text(), s_name.Text(), s_severity.Text(), s_status.Text(),
-              s_starts.Text(), s_ends.Text(), s_source.Text(), s_url.Text(), s_update.Text());
+              kIntakeUpdateAlertStatesByTid.name, s_tid.Value(), s_tenant.Value(),
+              s_incident.Value(), s_fingerprint.Value(), s_name.Value(), s_severity.Value(),
+              s_status.Value(), s_starts.Value(), s_ends.Value(), s_source.Value(), s_url.Value(),
+              s_update.Value());
           const int64_t count = updated[0].as<int64_t>();
           if (count != static_cast<int64_t>(state_rows)) {
             update_by_key = true;
@@ -1469,10 +1439,10 @@ absl::StatusOr<std::vector<IntakeSummary>> PgIncidentStore::WriteIntake(
                                                    "again by key"));
           }
         } else if (state_rows > 0) {
-          txn.exec_prepared(kIntakeUpdateAlertStates.name, s_tenant.Text(), s_incident.Text(),
-                            s_fingerprint.Text(), s_name.Text(), s_severity.Text(), s_status.Text(),
-                            s_starts.Text(), s_ends.Text(), s_source.Text(), s_url.Text(),
-                            s_update.Text());
+          txn.exec_prepared(kIntakeUpdateAlertStates.name, s_tenant.Value(), s_incident.Value(),
+                            s_fingerprint.Value(), s_name.Value(), s_severity.Value(),
+                            s_status.Value(), s_starts.Value(), s_ends.Value(), s_source.Value(),
+                            s_url.Value(), s_update.Value());
         }
         if (!updated_rows.empty())
           txn.exec_prepared(kIntakeUpdateAlerts.name, AlertRowsJson(updated_rows));
