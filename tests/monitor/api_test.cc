@@ -1,6 +1,7 @@
 // MonitorService through a real in-process gRPC server with the in-memory
 // store, an in-memory health cache and a FakeClock behind it.
 #include <gmock/gmock.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
@@ -64,8 +65,9 @@ class Harness {
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
-    stub_ = v1::MonitorService::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+    channel_ =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+    stub_ = v1::MonitorService::NewStub(channel_);
   }
   ~Harness() { server_->Shutdown(); }
 
@@ -74,6 +76,34 @@ class Harness {
     grpc::ClientContext context;
     if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
     return stub_->Ingest(&context, request, response);
+  }
+
+  // Ingest with `bytes` as the request, as they are (a generic stub).
+  grpc::Status IngestBytes(const std::string& bytes, v1::IngestResponse* response) {
+    grpc::GenericStub stub(channel_);
+    grpc::CompletionQueue queue;
+    grpc::Slice slice(bytes.data(), bytes.size());
+    const grpc::ByteBuffer request(&slice, 1);
+    grpc::ByteBuffer reply;
+    grpc::Status status;
+    grpc::ClientContext context;
+    auto call = stub.PrepareUnaryCall(&context, "/agentwatch.monitor.v1.MonitorService/Ingest",
+                                      request, &queue);
+    call->StartCall();
+    call->Finish(&reply, &status, &queue);
+    void* tag = nullptr;
+    bool ok = false;
+    EXPECT_TRUE(queue.Next(&tag, &ok) && ok);
+    if (status.ok()) {
+      std::vector<grpc::Slice> slices;
+      EXPECT_TRUE(reply.Dump(&slices).ok());
+      std::string answer;
+      for (const grpc::Slice& each : slices) {
+        answer.append(reinterpret_cast<const char*>(each.begin()), each.size());
+      }
+      EXPECT_TRUE(response->ParseFromString(answer));
+    }
+    return status;
   }
 
   grpc::Status GetHealth(const v1::GetHealthRequest& request, v1::HealthReport* response) {
@@ -105,6 +135,7 @@ class Harness {
   MonitorServiceImpl service_;
   std::atomic<int> notified_{0};
   std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::MonitorService::Stub> stub_;
 };
 
@@ -293,6 +324,52 @@ TEST(IngestTest, BadBatchesAreRejectedNamingTheFieldAndWriteNothing) {
     EXPECT_EQ(h.Counter(h.metrics_.ingest_batches, "result", "rejected"), 1);
     EXPECT_EQ(h.metrics_.events_ingested.Value(), 0);
   }
+}
+
+// Ingest reads most requests straight from their bytes (ingest_wire.h);
+// requests outside the reader's subset are parsed by the generated parser
+// and read as it reads them, and bytes that are no IngestRequest at all
+// answer INVALID_ARGUMENT and write nothing.
+TEST(IngestTest, RequestsOutsideTheWireReadersSubsetAreReadAsTheGeneratedParserReadsThem) {
+  Harness h;
+  v1::IngestResponse response;
+  // producer_id twice: the last one wins.
+  std::string twice = ValidRequest(5).SerializeAsString();
+  twice += std::string("\x0a\x0aplatform-b", 12);
+  ASSERT_TRUE(h.IngestBytes(twice, &response).ok());
+  EXPECT_EQ(response.sequence(), 5u);
+  EXPECT_FALSE(response.duplicate());
+  EXPECT_EQ(response.accepted(), 4);
+  v1::IngestRequest replay = ValidRequest(5);
+  replay.set_producer_id("platform-b");
+  ASSERT_TRUE(h.Ingest(replay, &response).ok());
+  EXPECT_TRUE(response.duplicate());
+  // A valid non-ASCII label value (the reader takes ASCII only).
+  v1::IngestRequest accented = ValidRequest(6);
+  (*accented.mutable_events(0)->mutable_labels())["region"] = "s\xc3\xa3o-paulo";
+  ASSERT_TRUE(h.IngestBytes(accented.SerializeAsString(), &response).ok());
+  EXPECT_FALSE(response.duplicate());
+  Labels labels = kSucceededRunLabels;
+  labels["region"] = "s\xc3\xa3o-paulo";
+  EXPECT_TRUE(h.store_.Rollup("workflow_runs_total", labels, kStart).has_value());
+  EXPECT_EQ(h.store_.BatchCount(), 2);
+  // The request's bytes read in place: acknowledged like any other.
+  ASSERT_TRUE(h.IngestBytes(ValidRequest(7).SerializeAsString(), &response).ok());
+  EXPECT_EQ(response.sequence(), 7u);
+  EXPECT_EQ(response.accepted(), 4);
+  EXPECT_EQ(h.store_.BatchCount(), 3);
+  // Not an IngestRequest (a truncated one; invalid UTF-8 in a string).
+  const std::string valid = ValidRequest(8).SerializeAsString();
+  v1::IngestRequest invalid_utf8 = ValidRequest(9);
+  invalid_utf8.mutable_events(1)->set_tenant("\xff");
+  for (const std::string& bytes :
+       {valid.substr(0, valid.size() - 3), invalid_utf8.SerializeAsString()}) {
+    const grpc::Status status = h.IngestBytes(bytes, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(status.error_message(), "request: not a valid IngestRequest");
+  }
+  EXPECT_EQ(h.store_.BatchCount(), 3);
+  EXPECT_EQ(h.Counter(h.metrics_.ingest_batches, "result", "accepted"), 3);
 }
 
 TEST(IngestTest, SeriesLimitRejectsTheWholeBatch) {

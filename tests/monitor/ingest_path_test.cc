@@ -23,6 +23,7 @@
 #include "common/testing/status_matchers.h"
 #include "monitor/api/ingest_allocator.h"
 #include "monitor/api/ingest_batch.h"
+#include "monitor/api/ingest_wire.h"
 #include "monitor/api/proto_mapping.h"
 #include "monitor/core/hash.h"
 #include "monitor/core/names.h"
@@ -733,7 +734,14 @@ TEST(IngestPathTest, RejectsEveryInvalidFieldAsTheReference) {
     const absl::Status got = PrepareIngestBatch(request, {}, Now(), &got_reason).status();
     EXPECT_EQ(got, want) << name << ": " << got << " vs " << want;
     EXPECT_EQ(got_reason, want_reason) << name;
+    // The wire reader declines every invalid batch: the service then answers
+    // PrepareIngestBatch's error.
+    IngestWire wire;
+    EXPECT_FALSE(PrepareIngestBatchFromWire(request.SerializeAsString(), {}, Now(), nullptr, &wire))
+        << name;
   }
+  IngestWire wire;
+  EXPECT_TRUE(PrepareIngestBatchFromWire(valid.SerializeAsString(), {}, Now(), nullptr, &wire));
   // A few messages spelled out, so that the comparison is not vacuous.
   v1::IngestRequest request = valid;
   request.mutable_events(1)->mutable_llm_call()->mutable_latency()->set_nanos(2'000'000'000);
@@ -829,6 +837,299 @@ TEST(IngestPathTest, SketchOfAnAggregateKeepsItsErrorBound) {
     ASSERT_TRUE(estimate.has_value());
     EXPECT_LE(std::fabs(*estimate - exact), 0.01 * exact + 1e-12) << q;
   }
+}
+
+// ---- The wire reader (api/ingest_wire.h) -------------------------------------
+
+void PutVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+void PutTag(std::string& out, uint32_t field, uint32_t type) {
+  PutVarint(out, (uint64_t{field} << 3) | type);
+}
+void PutBytes(std::string& out, uint32_t field, absl::string_view bytes) {
+  PutTag(out, field, 2);
+  PutVarint(out, bytes.size());
+  out.append(bytes.data(), bytes.size());
+}
+
+// `request` encoded field by field: `top` appended after the events, `extra`
+// appended to the bytes of event `index`.
+std::string Encode(const v1::IngestRequest& request, int index = -1, absl::string_view extra = "",
+                   absl::string_view top = "") {
+  std::string out;
+  PutBytes(out, 1, request.producer_id());
+  PutTag(out, 2, 0);
+  PutVarint(out, request.sequence());
+  for (int i = 0; i < request.events_size(); ++i) {
+    std::string event = request.events(i).SerializeAsString();
+    if (i == index) event.append(extra.data(), extra.size());
+    PutBytes(out, 3, event);
+  }
+  out.append(top.data(), top.size());
+  return out;
+}
+
+// The reader on `bytes`; when it accepts them, the generated parser must
+// read them and PrepareIngestBatch give the same aggregate, producer_id and
+// sequence. Whether it accepted.
+bool WireAgrees(const std::string& bytes, LabelSetCache* cache = nullptr) {
+  IngestWire wire;
+  std::optional<BatchAggregate> got = PrepareIngestBatchFromWire(bytes, {}, Now(), cache, &wire);
+  if (!got.has_value()) return false;
+  v1::IngestRequest request;
+  EXPECT_TRUE(request.ParseFromString(bytes));
+  absl::StatusOr<BatchAggregate> want = PrepareIngestBatch(request, {}, Now());
+  EXPECT_THAT(want.status(), IsOk());
+  if (!want.ok()) return true;
+  EXPECT_EQ(wire.producer_id, request.producer_id());
+  EXPECT_EQ(wire.sequence, request.sequence());
+  ExpectSameAggregate(*got, *want);
+  return true;
+}
+
+// A valid batch with every kind and field, and values at their extremes.
+v1::IngestRequest ExtremeRequest() {
+  v1::IngestRequest request;
+  request.set_producer_id(std::string(128, 'p'));
+  request.set_sequence(~uint64_t{0});
+  auto add = [&request](int64_t seconds, int32_t nanos) {
+    v1::Event* e = request.add_events();
+    e->mutable_time()->set_seconds(seconds);
+    e->mutable_time()->set_nanos(nanos);
+    e->set_tenant(std::string(128, 't'));
+    return e;
+  };
+  v1::Event* e = add(kNowSeconds + 3600, 0);
+  e->set_event_id(std::string(256, 'e'));
+  for (int i = 0; i < 32; ++i) (*e->mutable_labels())[absl::StrCat("l", 31 - i)] = "v";
+  auto* run = e->mutable_workflow_run();
+  run->set_workflow("w");
+  run->set_run_id(std::string(256, 'r'));
+  run->set_status(v1::RUN_STATUS_TIMED_OUT);
+  run->mutable_duration();  // present, zero
+  run->set_step_count(2147483647);
+  e = add(kNowSeconds - 90 * 86400 + 1, 999999999);
+  auto* execution = e->mutable_agent_execution();
+  execution->set_agent("a");
+  execution->set_status(v1::RUN_STATUS_CANCELLED);
+  execution->mutable_duration()->set_seconds(315576000000);
+  execution->mutable_duration()->set_nanos(999999999);
+  execution->set_retries(2147483647);
+  e = add(kNowSeconds, 1);
+  (*e->mutable_labels())["env"] = std::string(256, 'x');
+  auto* call = e->mutable_llm_call();
+  call->set_provider("p");
+  call->set_model("m");
+  call->set_workflow("w");
+  call->set_run_id("r");
+  call->set_agent("a");
+  call->set_team("t");
+  call->mutable_latency()->set_nanos(1);
+  call->mutable_time_to_first_token();
+  call->set_input_tokens(int64_t{1} << 62);
+  call->set_output_tokens(int64_t{1} << 62);
+  call->set_cached_input_tokens(int64_t{1} << 61);
+  call->set_cache_creation_tokens(int64_t{1} << 61);
+  call->set_status(v1::RUN_STATUS_FAILED);
+  call->set_error_type("rate_limit");
+  call->set_throttled(true);
+  e = add(kNowSeconds, 0);
+  auto* sample = e->mutable_resource_sample();
+  sample->set_pod("pod");
+  sample->set_cpu_utilization(0);  // present although zero
+  sample->set_memory_utilization(1e300);
+  sample->set_queue_depth(0);
+  sample->mutable_processing_lag()->set_seconds(1);
+  e = add(kNowSeconds, 0);
+  e->mutable_metric_sample()->set_name("ns:m");
+  e->mutable_metric_sample()->set_value(-0.0);
+  e = add(kNowSeconds, 0);
+  auto* score = e->mutable_quality_score();
+  score->set_name("s");
+  score->set_value(-1e-300);
+  score->set_workflow("w");
+  score->set_agent("a");
+  score->set_run_id("r");
+  return request;
+}
+
+TEST(IngestWireTest, VariedBatchesGiveTheGeneratedPathsAggregate) {
+  std::mt19937_64 rng(20261127);
+  LabelSetCache cache;
+  for (int round = 0; round < 40; ++round) {
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    const v1::IngestRequest request = RandomRequest(rng, 1 + static_cast<int>(rng() % 400));
+    EXPECT_TRUE(WireAgrees(request.SerializeAsString()));
+    EXPECT_TRUE(WireAgrees(request.SerializeAsString(), &cache));
+  }
+  const v1::IngestRequest extreme = ExtremeRequest();
+  EXPECT_TRUE(WireAgrees(extreme.SerializeAsString()));
+  // The header after the events, fields of an event in reverse order, an
+  // explicit default: still one reading, accepted.
+  std::string reordered;
+  for (const v1::Event& event : extreme.events()) {
+    PutBytes(reordered, 3, event.SerializeAsString());
+  }
+  PutTag(reordered, 2, 0);
+  PutVarint(reordered, 7);
+  PutBytes(reordered, 1, "producer");
+  EXPECT_TRUE(WireAgrees(reordered));
+  std::string event;
+  std::string call;
+  PutTag(call, 13, 0);
+  PutVarint(call, 1);
+  PutBytes(call, 2, "m");
+  PutBytes(call, 1, "p");
+  PutTag(call, 15, 0);
+  PutVarint(call, 0);
+  PutBytes(event, 12, call);
+  PutBytes(event, 3, "acme");
+  std::string time;
+  PutTag(time, 1, 0);
+  PutVarint(time, kNowSeconds);
+  PutBytes(event, 2, time);
+  std::string out;
+  PutBytes(out, 3, event);
+  PutBytes(out, 1, "p");
+  EXPECT_TRUE(WireAgrees(out));
+}
+
+TEST(IngestWireTest, EncodingsOutsideTheSubsetAreDeclined) {
+  const v1::IngestRequest base = ExtremeRequest();
+  ASSERT_TRUE(WireAgrees(Encode(base)));
+  auto tagged = [](uint32_t field, uint32_t type, uint64_t value) {
+    std::string out;
+    PutTag(out, field, type);
+    PutVarint(out, value);
+    return out;
+  };
+  auto bytes = [](uint32_t field, absl::string_view value) {
+    std::string out;
+    PutBytes(out, field, value);
+    return out;
+  };
+  std::string label_without_value, label_twice, ten_byte_varint;
+  PutBytes(label_without_value, 1, "zone");
+  label_twice = bytes(4, bytes(1, "env") + bytes(2, "a"));
+  PutTag(ten_byte_varint, 2, 0);
+  ten_byte_varint.append(9, '\xff');
+  ten_byte_varint.push_back('\x02');  // 65 bits
+  const std::string encoded = Encode(base);
+  auto with_tenant = [&base](absl::string_view tenant) {
+    v1::IngestRequest request = base;
+    request.mutable_events(3)->set_tenant(std::string(tenant));
+    return Encode(request);
+  };
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"producer_id twice", Encode(base, -1, "", bytes(1, "other"))},
+      {"sequence twice", Encode(base, -1, "", tagged(2, 0, 5))},
+      {"unknown field", Encode(base, -1, "", tagged(4, 0, 1))},
+      {"producer_id as a varint", Encode(base, -1, "", tagged(1, 0, 1))},
+      {"events as a varint", Encode(base, -1, "", tagged(3, 0, 1))},
+      {"sequence over 64 bits", Encode(base, -1, "", ten_byte_varint)},
+      {"field number 0", Encode(base, -1, "", tagged(0, 0, 1))},
+      {"group", Encode(base, -1, "", tagged(5, 3, 0))},
+      {"event_id twice", Encode(base, 0, bytes(1, "other"))},
+      {"time twice", Encode(base, 0, bytes(2, tagged(1, 0, kNowSeconds)))},
+      {"tenant twice", Encode(base, 1, bytes(3, "other"))},
+      {"two kinds", Encode(base, 2, bytes(14, bytes(1, "m")))},
+      {"a kind twice (merged)", Encode(base, 2, bytes(12, bytes(6, "other")))},
+      {"label without value", Encode(base, 2, bytes(4, label_without_value))},
+      {"label key twice", Encode(base, 2, label_twice)},
+      {"label value twice",
+       Encode(base, 2, bytes(4, bytes(1, "z") + bytes(2, "a") + bytes(2, "b")))},
+      {"unknown event field", Encode(base, 2, bytes(5, "x"))},
+      {"unknown kind field", Encode(base, 2, bytes(12, tagged(16, 0, 1)))},
+      {"throttled 2", Encode(base, 2, bytes(12, tagged(15, 0, 2)))},
+      {"step_count beyond int32", Encode(base, 0, bytes(10, tagged(6, 0, uint64_t{1} << 31)))},
+      {"status beyond int32", Encode(base, 1, bytes(11, tagged(4, 0, uint64_t{1} << 32)))},
+      {"nanos twice", Encode(base, 1, bytes(2, tagged(2, 0, 1) + tagged(2, 0, 2)))},
+      {"double as fixed32", Encode(base, 4, bytes(14, tagged(2, 5, 0) + std::string(4, '\0')))},
+      {"double truncated", Encode(base, 4, bytes(14, tagged(2, 1, 0)))},
+      {"non-ASCII tenant", with_tenant("caf\xc3\xa9")},
+      {"non-ASCII label", Encode(base, 3, bytes(4, bytes(1, "k") + bytes(2, "\xc3\xa9")))},
+      {"invalid UTF-8", with_tenant("\xff")},
+      {"truncated", encoded.substr(0, encoded.size() - 1)},
+      {"length past the end", encoded + bytes(1, "x").substr(0, 2)},
+  };
+  for (const auto& [name, wire] : cases) {
+    EXPECT_FALSE(WireAgrees(wire)) << name;
+  }
+  // Why: the generated parser reads some of them differently (the last
+  // producer_id wins, a repeated kind merges) and refuses others.
+  auto wire_of = [&cases](absl::string_view name) {
+    for (const auto& [each, wire] : cases) {
+      if (each == name) return wire;
+    }
+    ADD_FAILURE() << name;
+    return std::string();
+  };
+  v1::IngestRequest parsed;
+  ASSERT_TRUE(parsed.ParseFromString(wire_of("producer_id twice")));
+  EXPECT_EQ(parsed.producer_id(), "other");
+  ASSERT_TRUE(parsed.ParseFromString(wire_of("a kind twice (merged)")));
+  EXPECT_EQ(parsed.events(2).llm_call().team(), "other");
+  EXPECT_EQ(parsed.events(2).llm_call().model(), "m");
+  ASSERT_TRUE(parsed.ParseFromString(wire_of("label key twice")));
+  EXPECT_EQ(parsed.events(2).labels().at("env"), "a");
+  EXPECT_FALSE(parsed.ParseFromString(wire_of("invalid UTF-8")));
+  // A valid non-ASCII batch is declined too: the fallback accepts it.
+  ASSERT_TRUE(parsed.ParseFromString(wire_of("non-ASCII tenant")));
+  EXPECT_THAT(PrepareIngestBatch(parsed, {}, Now()).status(), IsOk());
+  // More events than the limit: declined before reading them all.
+  IngestLimits limits;
+  limits.max_batch_events = 5;
+  IngestWire wire;
+  EXPECT_FALSE(PrepareIngestBatchFromWire(encoded, limits, Now(), nullptr, &wire));
+  limits.max_batch_events = 6;
+  EXPECT_TRUE(PrepareIngestBatchFromWire(encoded, limits, Now(), nullptr, &wire));
+}
+
+// Random batches and random corruptions of them: the reader accepts every
+// valid batch and never accepts bytes the generated path rejects or reads
+// differently.
+TEST(IngestWireTest, RandomBatchesAndCorruptionsNeverDisagree) {
+  std::mt19937_64 rng(31);
+  auto pick = [&rng](size_t n) { return static_cast<size_t>(rng() % n); };
+  int accepted_corruptions = 0;
+  for (int round = 0; round < 1000; ++round) {
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    const std::string bytes =
+        RandomRequest(rng, 1 + static_cast<int>(rng() % 6)).SerializeAsString();
+    ASSERT_TRUE(WireAgrees(bytes));
+    for (int c = 0; c < 20; ++c) {
+      std::string corrupt = bytes;
+      switch (pick(5)) {
+        case 0:
+          corrupt[pick(corrupt.size())] = static_cast<char>(rng());
+          break;
+        case 1:
+          corrupt.resize(pick(corrupt.size()));
+          break;
+        case 2:
+          corrupt.erase(pick(corrupt.size()), 1);
+          break;
+        case 3:
+          corrupt.insert(pick(corrupt.size() + 1), 1, static_cast<char>(rng()));
+          break;
+        default: {
+          const size_t at = pick(corrupt.size());
+          corrupt.insert(pick(corrupt.size() + 1), corrupt.substr(at, 1 + pick(12)));
+          break;
+        }
+      }
+      if (WireAgrees(corrupt)) ++accepted_corruptions;
+      if (::testing::Test::HasFailure()) return;
+    }
+  }
+  // Some corruptions stay valid batches (a changed value byte): the
+  // comparison above was not vacuous.
+  EXPECT_GT(accepted_corruptions, 100);
 }
 
 TEST(IngestAllocatorTest, RequestsLiveOnPooledBlocks) {

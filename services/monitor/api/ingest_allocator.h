@@ -1,11 +1,13 @@
-// The message allocator of Ingest: each call's IngestRequest and
-// IngestResponse live on one protobuf Arena whose first block comes from a
-// pool of reused blocks. Parsing a 5,000-event batch then costs no malloc
-// per string or sub-message (tens of thousands per batch on the heap), and,
-// the blocks staying mapped from call to call, no page faults either (large
-// transient heap allocations are returned to the kernel on free and faulted
-// in again on the next call). A request larger than a block continues on
-// further arena blocks from the heap, freed with the call.
+// The messages of an Ingest request the wire reader declines (ingest_wire.h;
+// MonitorServiceImpl::IngestWireBatch parses those with the generated
+// parser): the IngestRequest and IngestResponse live on one protobuf Arena
+// whose first block comes from a pool of reused blocks. Parsing a
+// 5,000-event batch then costs no malloc per string or sub-message (tens of
+// thousands per batch on the heap), and, the blocks staying mapped from call
+// to call, no page faults either (large transient heap allocations are
+// returned to the kernel on free and faulted in again on the next call). A
+// request larger than a block continues on further arena blocks from the
+// heap, freed with the call.
 #pragma once
 
 #include <google/protobuf/arena.h>

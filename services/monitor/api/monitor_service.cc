@@ -1,5 +1,8 @@
 #include "monitor/api/monitor_service.h"
 
+#include <memory>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -8,6 +11,7 @@
 #include "common/status.h"
 #include "common/trace.h"
 #include "monitor/api/ingest_batch.h"
+#include "monitor/api/ingest_wire.h"
 #include "monitor/api/proto_mapping.h"
 #include "monitor/core/hash.h"
 #include "monitor/core/health.h"
@@ -168,14 +172,21 @@ MonitorServiceImpl::MonitorServiceImpl(MonitorStore& store, HealthCache& health_
   if (options_.label_cache_bytes > 0) {
     label_cache_ = std::make_unique<LabelSetCache>(options_.label_cache_bytes);
   }
-  SetMessageAllocatorFor_Ingest(&ingest_allocator_);
 }
 
 grpc::ServerUnaryReactor* MonitorServiceImpl::Ingest(grpc::CallbackServerContext* context,
-                                                     const v1::IngestRequest* request,
-                                                     v1::IngestResponse* response) {
-  return rpc_.Unary(context, common::Role::kOperator,
-                    [this, request, response] { return IngestBatch(*request, response); });
+                                                     const grpc::ByteBuffer* request,
+                                                     grpc::ByteBuffer* response) {
+  return rpc_.Unary(context, common::Role::kOperator, [this, request, response]() -> absl::Status {
+    v1::IngestResponse answer;
+    RETURN_IF_ERROR(IngestWireBatch(*request, &answer));
+    bool own_buffer = false;
+    if (!grpc::SerializationTraits<v1::IngestResponse>::Serialize(answer, response, &own_buffer)
+             .ok()) {
+      return absl::InternalError("IngestResponse not serialized");
+    }
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* MonitorServiceImpl::StreamIngest(
@@ -287,20 +298,59 @@ grpc::ServerUnaryReactor* MonitorServiceImpl::QuerySeries(grpc::CallbackServerCo
 
 absl::Status MonitorServiceImpl::IngestBatch(const v1::IngestRequest& request,
                                              v1::IngestResponse* response) {
-  const int64_t event_count = request.events_size();
   const absl::Time now = clock_.Now();
   RejectReason reason = RejectReason::kInvalid;
+  absl::StatusOr<BatchAggregate> prepared =
+      PrepareIngestBatch(request, options_.limits, now, &reason, label_cache_.get());
+  return CommitIngest(request.producer_id(), request.sequence(), request.events_size(),
+                      std::move(prepared), reason, now, response);
+}
+
+absl::Status MonitorServiceImpl::IngestWireBatch(const grpc::ByteBuffer& request,
+                                                 v1::IngestResponse* response) {
+  {
+    // Most requests: read in place (the reader needs the bytes in one piece;
+    // DumpToSingleSlice copies them only when gRPC holds several slices).
+    grpc::Slice bytes;
+    if (request.DumpToSingleSlice(&bytes).ok()) {
+      const absl::Time now = clock_.Now();
+      IngestWire wire;
+      std::optional<BatchAggregate> aggregate = PrepareIngestBatchFromWire(
+          absl::string_view(reinterpret_cast<const char*>(bytes.begin()), bytes.size()),
+          options_.limits, now, label_cache_.get(), &wire);
+      if (aggregate.has_value()) {
+        return CommitIngest(std::string(wire.producer_id), wire.sequence,
+                            static_cast<int64_t>(wire.events.size()), *std::move(aggregate),
+                            RejectReason::kInvalid, now, response);
+      }
+    }
+  }
+  // Declined (an invalid batch, an encoding outside the reader's subset):
+  // the generated parser and PrepareIngestBatch decide, as they always did.
+  std::unique_ptr<grpc::MessageHolder<v1::IngestRequest, v1::IngestResponse>,
+                  void (*)(grpc::MessageHolder<v1::IngestRequest, v1::IngestResponse>*)>
+      messages(ingest_allocator_.AllocateMessages(),
+               [](grpc::MessageHolder<v1::IngestRequest, v1::IngestResponse>* holder) {
+                 holder->Release();
+               });
+  grpc::ByteBuffer copy(request);  // shares the slices; Deserialize consumes it
+  if (!grpc::SerializationTraits<v1::IngestRequest>::Deserialize(&copy, messages->request()).ok()) {
+    return absl::InvalidArgumentError("request: not a valid IngestRequest");
+  }
+  return IngestBatch(*messages->request(), response);
+}
+
+absl::Status MonitorServiceImpl::CommitIngest(const std::string& producer_id, uint64_t sequence,
+                                              int64_t event_count,
+                                              absl::StatusOr<BatchAggregate> prepared,
+                                              RejectReason reason, absl::Time now,
+                                              v1::IngestResponse* response) {
   auto reject = [&](absl::Status status) {
     metrics_.BatchRejected(reason, event_count);
     return status;
   };
-
-  absl::StatusOr<BatchAggregate> prepared =
-      PrepareIngestBatch(request, options_.limits, now, &reason, label_cache_.get());
   if (!prepared.ok()) return reject(prepared.status());
   const BatchAggregate aggregate = *std::move(prepared);
-  const std::string& producer_id = request.producer_id();
-  const uint64_t sequence = request.sequence();
   absl::StatusOr<CommitResult> result = store_.CommitBatch(producer_id, sequence, aggregate, now);
   if (!result.ok()) {
     reason = absl::IsResourceExhausted(result.status()) ? RejectReason::kSeriesLimit

@@ -14,8 +14,10 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "agentwatch/monitor/v1/monitor.grpc.pb.h"
 #include "common/clock.h"
@@ -42,8 +44,12 @@ struct MonitorServiceOptions {
 };
 
 // Thin adapter: maps requests to the core, calls the store, maps statuses.
-// Thread-safe; every dependency is injected.
-class MonitorServiceImpl final : public v1::MonitorService::CallbackService {
+// Thread-safe; every dependency is injected. Ingest is served as a raw
+// (ByteBuffer) method: its events are read straight from the request's
+// bytes (ingest_wire.h), and only a request the reader declines is parsed
+// into the generated messages.
+class MonitorServiceImpl final
+    : public v1::MonitorService::WithRawCallbackMethod_Ingest<v1::MonitorService::CallbackService> {
  public:
   // Every reference must outlive the service. `stream_executor` runs the
   // blocking work of StreamIngest (RpcRunner covers unary calls only).
@@ -54,10 +60,12 @@ class MonitorServiceImpl final : public v1::MonitorService::CallbackService {
                      MonitorMetrics& metrics, MonitorServiceOptions options,
                      std::function<void()> on_outbox);
 
-  // Operator role. See monitor.proto.
+  // Operator role. See monitor.proto. The wire format of IngestRequest /
+  // IngestResponse; bytes that do not parse as an IngestRequest answer
+  // INVALID_ARGUMENT ("request: not a valid IngestRequest").
   grpc::ServerUnaryReactor* Ingest(grpc::CallbackServerContext* context,
-                                   const v1::IngestRequest* request,
-                                   v1::IngestResponse* response) override;
+                                   const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override;
 
   // Operator role. Batches are processed one at a time, in order; each is
   // acknowledged after its commit, and the first failing batch ends the
@@ -180,6 +188,14 @@ class MonitorServiceImpl final : public v1::MonitorService::CallbackService {
 
   // Validates, aggregates and commits one batch; counts it in the metrics.
   absl::Status IngestBatch(const v1::IngestRequest& request, v1::IngestResponse* response);
+  // IngestBatch on a request's wire bytes: read in place when the reader
+  // takes them (PrepareIngestBatchFromWire), else parsed onto a pooled arena
+  // and given to IngestBatch.
+  absl::Status IngestWireBatch(const grpc::ByteBuffer& request, v1::IngestResponse* response);
+  // The commit of a prepared (or rejected) batch, shared by both.
+  absl::Status CommitIngest(const std::string& producer_id, uint64_t sequence, int64_t event_count,
+                            absl::StatusOr<BatchAggregate> prepared, RejectReason reason,
+                            absl::Time now, v1::IngestResponse* response);
   absl::Status ComputeHealth(const v1::GetHealthRequest& request, v1::HealthReport* response);
   absl::Status SetThresholds(const v1::SetHealthThresholdsRequest& request,
                              v1::HealthThresholds* response);
@@ -215,8 +231,9 @@ class MonitorServiceImpl final : public v1::MonitorService::CallbackService {
   std::function<void()> on_outbox_;
   SloStore* slo_store_ = nullptr;
   SloEngine* slo_engine_ = nullptr;
-  // Ingest requests on pooled arena blocks: 4 MiB holds a 5,000-event batch
-  // of typical events (~3.3 MB); up to 8 idle blocks are kept.
+  // Ingest requests the wire reader declines are parsed onto pooled arena
+  // blocks: 4 MiB holds a 5,000-event batch of typical events (~3.3 MB); up
+  // to 8 idle blocks are kept.
   IngestMessageAllocator ingest_allocator_{4 << 20, 8};
   // Canonical label sets across batches; null when label_cache_bytes is 0.
   std::unique_ptr<LabelSetCache> label_cache_;

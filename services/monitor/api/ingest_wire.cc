@@ -1,0 +1,528 @@
+#include "monitor/api/ingest_wire.h"
+
+#include <cstring>
+#include <string>
+
+namespace agentwatch::monitor {
+namespace {
+
+// The generated code's bounds of google.protobuf.Timestamp and Duration
+// (ingest_batch.cc checks the same ones; a value outside them is declined,
+// and the fallback answers its error).
+constexpr int64_t kMinTimestampSeconds = -62135596800;
+constexpr int64_t kMaxTimestampSeconds = 253402300799;
+constexpr int64_t kMaxDurationSeconds = 315576000000;
+
+constexpr uint32_t kVarint = 0;
+constexpr uint32_t kFixed64 = 1;
+constexpr uint32_t kLength = 2;
+
+// Reads protobuf wire format from a byte range; every read checks the
+// bounds. A false return leaves the reader unusable.
+class WireReader {
+ public:
+  explicit WireReader(absl::string_view bytes)
+      : at_(reinterpret_cast<const uint8_t*>(bytes.data())), end_(at_ + bytes.size()) {}
+
+  bool Done() const { return at_ == end_; }
+
+  // The next field's number (not 0) and wire type.
+  bool Tag(uint32_t* field, uint32_t* wire_type) {
+    uint64_t tag = 0;
+    if (!Varint(&tag) || tag > 0xffffffffu) return false;
+    *field = static_cast<uint32_t>(tag >> 3);
+    *wire_type = static_cast<uint32_t>(tag & 7);
+    return *field != 0;
+  }
+
+  bool Varint(uint64_t* value) {
+    if (at_ != end_ && *at_ < 0x80) {  // one byte: most tags, lengths and small values
+      *value = *at_++;
+      return true;
+    }
+    uint64_t v = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+      if (at_ == end_) return false;
+      const uint8_t byte = *at_++;
+      if (shift == 63 && byte > 1) return false;  // more than 64 bits
+      v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) {
+        *value = v;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  bool Fixed64(uint64_t* value) {
+    if (end_ - at_ < 8) return false;
+    std::memcpy(value, at_, 8);  // little-endian on every target this builds for
+    at_ += 8;
+    return true;
+  }
+
+  // A length-delimited field's bytes.
+  bool Bytes(absl::string_view* out) {
+    uint64_t length = 0;
+    if (!Varint(&length) || length > static_cast<uint64_t>(end_ - at_)) return false;
+    *out = absl::string_view(reinterpret_cast<const char*>(at_), static_cast<size_t>(length));
+    at_ += length;
+    return true;
+  }
+
+  // A length-delimited field as a string: ASCII only.
+  bool String(absl::string_view* out) { return Bytes(out) && IsAscii(*out); }
+
+ private:
+  static bool IsAscii(absl::string_view s) {
+    const char* p = s.data();
+    size_t n = s.size();
+    uint64_t high = 0;
+    for (; n >= 8; p += 8, n -= 8) {
+      uint64_t word;
+      std::memcpy(&word, p, 8);
+      high |= word;
+    }
+    for (; n > 0; ++p, --n) high |= static_cast<uint8_t>(*p);
+    return (high & 0x8080808080808080ull) == 0;
+  }
+
+  const uint8_t* at_;
+  const uint8_t* end_;
+};
+
+// Marks `field` (1..31) as seen; false when it was already.
+bool FirstTime(uint32_t* seen, uint32_t field) {
+  const uint32_t bit = 1u << field;
+  if (*seen & bit) return false;
+  *seen |= bit;
+  return true;
+}
+
+// An int32 field's varint as the generated code writes it (sign-extended
+// to 64 bits when negative).
+bool Int32Of(uint64_t v, int32_t* out) {
+  const int32_t x = static_cast<int32_t>(v);
+  if (static_cast<uint64_t>(static_cast<int64_t>(x)) != v) return false;
+  *out = x;
+  return true;
+}
+
+// A Timestamp's or Duration's (seconds, nanos).
+bool ReadSecondsNanos(absl::string_view bytes, int64_t* seconds, int32_t* nanos) {
+  WireReader r(bytes);
+  uint32_t seen = 0;
+  *seconds = 0;
+  *nanos = 0;
+  while (!r.Done()) {
+    uint32_t field = 0, type = 0;
+    uint64_t v = 0;
+    if (!r.Tag(&field, &type) || type != kVarint || field > 2 || !FirstTime(&seen, field) ||
+        !r.Varint(&v)) {
+      return false;
+    }
+    if (field == 1) {
+      *seconds = static_cast<int64_t>(v);
+    } else if (!Int32Of(v, nanos)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ReadTime(absl::string_view bytes, std::optional<absl::Time>* out) {
+  int64_t seconds;
+  int32_t nanos;
+  if (!ReadSecondsNanos(bytes, &seconds, &nanos)) return false;
+  if (seconds < kMinTimestampSeconds || seconds > kMaxTimestampSeconds || nanos < 0 ||
+      nanos > 999999999) {
+    return false;  // malformed: EventViewFromProto's error
+  }
+  *out = absl::FromUnixSeconds(seconds) + absl::Nanoseconds(nanos);
+  return true;
+}
+
+bool ReadDuration(absl::string_view bytes, std::optional<absl::Duration>* out) {
+  int64_t seconds;
+  int32_t nanos;
+  if (!ReadSecondsNanos(bytes, &seconds, &nanos)) return false;
+  if (seconds < -kMaxDurationSeconds || seconds > kMaxDurationSeconds || nanos <= -1000000000 ||
+      nanos >= 1000000000 || (seconds > 0 && nanos < 0) || (seconds < 0 && nanos > 0)) {
+    return false;  // malformed: EventViewFromProto's error
+  }
+  *out = absl::Seconds(seconds) + absl::Nanoseconds(nanos);
+  return true;
+}
+
+// One Event.labels map entry: a key and a value, once each.
+bool ReadLabel(absl::string_view bytes, LabelViews* labels) {
+  WireReader r(bytes);
+  absl::string_view kv[2];
+  uint32_t seen = 0;
+  while (!r.Done()) {
+    uint32_t field = 0, type = 0;
+    if (!r.Tag(&field, &type) || type != kLength || field > 2 || !FirstTime(&seen, field) ||
+        !r.String(&kv[field - 1])) {
+      return false;
+    }
+  }
+  if (seen != 6) return false;  // both the key and the value
+  labels->push_back({kv[0], kv[1]});
+  return true;
+}
+
+// The kinds: each lists its fields, with their wire types, in one switch.
+bool ReadWorkflowRun(absl::string_view bytes, WorkflowRunView* out) {
+  WireReader r(bytes);
+  uint32_t seen = 0;
+  while (!r.Done()) {
+    uint32_t field = 0, type = 0;
+    if (!r.Tag(&field, &type) || field > 6 || !FirstTime(&seen, field)) return false;
+    uint64_t v = 0;
+    absl::string_view value;
+    int32_t i32 = 0;
+    switch (field) {
+      case 1:
+        if (type != kLength || !r.String(&out->workflow)) return false;
+        break;
+      case 2:
+        if (type != kLength || !r.String(&out->run_id)) return false;
+        break;
+      case 3:
+        if (type != kLength || !r.String(&out->team)) return false;
+        break;
+      case 4:
+        if (type != kVarint || !r.Varint(&v) || !Int32Of(v, &i32)) return false;
+        out->status = static_cast<RunStatus>(i32);
+        break;
+      case 5:
+        if (type != kLength || !r.Bytes(&value) || !ReadDuration(value, &out->duration)) {
+          return false;
+        }
+        break;
+      case 6:
+        if (type != kVarint || !r.Varint(&v) || !Int32Of(v, &out->step_count)) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+bool ReadAgentExecution(absl::string_view bytes, AgentExecutionView* out) {
+  WireReader r(bytes);
+  uint32_t seen = 0;
+  while (!r.Done()) {
+    uint32_t field = 0, type = 0;
+    if (!r.Tag(&field, &type) || field > 6 || !FirstTime(&seen, field)) return false;
+    uint64_t v = 0;
+    absl::string_view value;
+    int32_t i32 = 0;
+    switch (field) {
+      case 1:
+        if (type != kLength || !r.String(&out->agent)) return false;
+        break;
+      case 2:
+        if (type != kLength || !r.String(&out->workflow)) return false;
+        break;
+      case 3:
+        if (type != kLength || !r.String(&out->run_id)) return false;
+        break;
+      case 4:
+        if (type != kVarint || !r.Varint(&v) || !Int32Of(v, &i32)) return false;
+        out->status = static_cast<RunStatus>(i32);
+        break;
+      case 5:
+        if (type != kLength || !r.Bytes(&value) || !ReadDuration(value, &out->duration)) {
+          return false;
+        }
+        break;
+      case 6:
+        if (type != kVarint || !r.Varint(&v) || !Int32Of(v, &out->retries)) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+bool ReadLlmCall(absl::string_view bytes, LlmCallView* out) {
+  WireReader r(bytes);
+  uint32_t seen = 0;
+  while (!r.Done()) {
+    uint32_t field = 0, type = 0;
+    if (!r.Tag(&field, &type) || field > 15 || !FirstTime(&seen, field)) return false;
+    uint64_t v = 0;
+    absl::string_view value;
+    int32_t i32 = 0;
+    switch (field) {
+      case 1:
+        if (type != kLength || !r.String(&out->provider)) return false;
+        break;
+      case 2:
+        if (type != kLength || !r.String(&out->model)) return false;
+        break;
+      case 3:
+        if (type != kLength || !r.String(&out->workflow)) return false;
+        break;
+      case 4:
+        if (type != kLength || !r.String(&out->run_id)) return false;
+        break;
+      case 5:
+        if (type != kLength || !r.String(&out->agent)) return false;
+        break;
+      case 6:
+        if (type != kLength || !r.String(&out->team)) return false;
+        break;
+      case 7:
+        if (type != kLength || !r.Bytes(&value) || !ReadDuration(value, &out->latency)) {
+          return false;
+        }
+        break;
+      case 8:
+        if (type != kLength || !r.Bytes(&value) ||
+            !ReadDuration(value, &out->time_to_first_token)) {
+          return false;
+        }
+        break;
+      case 9:
+      case 10:
+      case 11:
+      case 12: {
+        if (type != kVarint || !r.Varint(&v)) return false;
+        int64_t* const tokens[] = {&out->input_tokens, &out->output_tokens,
+                                   &out->cached_input_tokens, &out->cache_creation_tokens};
+        *tokens[field - 9] = static_cast<int64_t>(v);
+        break;
+      }
+      case 13:
+        if (type != kVarint || !r.Varint(&v) || !Int32Of(v, &i32)) return false;
+        out->status = static_cast<RunStatus>(i32);
+        break;
+      case 14:
+        if (type != kLength || !r.String(&out->error_type)) return false;
+        break;
+      case 15:
+        if (type != kVarint || !r.Varint(&v) || v > 1) return false;
+        out->throttled = v == 1;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+bool ReadDouble(WireReader& r, uint32_t type, double* out) {
+  uint64_t bits = 0;
+  if (type != kFixed64 || !r.Fixed64(&bits)) return false;
+  std::memcpy(out, &bits, sizeof(*out));
+  return true;
+}
+
+bool ReadResourceSample(absl::string_view bytes, ResourceSampleView* out) {
+  WireReader r(bytes);
+  uint32_t seen = 0;
+  while (!r.Done()) {
+    uint32_t field = 0, type = 0;
+    if (!r.Tag(&field, &type) || field > 6 || !FirstTime(&seen, field)) return false;
+    uint64_t v = 0;
+    absl::string_view value;
+    double d = 0;
+    switch (field) {
+      case 1:
+        if (type != kLength || !r.String(&out->component)) return false;
+        break;
+      case 2:
+        if (type != kLength || !r.String(&out->pod)) return false;
+        break;
+      case 3:
+        if (!ReadDouble(r, type, &d)) return false;
+        out->cpu_utilization = d;
+        break;
+      case 4:
+        if (!ReadDouble(r, type, &d)) return false;
+        out->memory_utilization = d;
+        break;
+      case 5:
+        if (type != kVarint || !r.Varint(&v)) return false;
+        out->queue_depth = static_cast<int64_t>(v);
+        break;
+      case 6:
+        if (type != kLength || !r.Bytes(&value) || !ReadDuration(value, &out->processing_lag)) {
+          return false;
+        }
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+bool ReadMetricSample(absl::string_view bytes, MetricSampleView* out) {
+  WireReader r(bytes);
+  uint32_t seen = 0;
+  while (!r.Done()) {
+    uint32_t field = 0, type = 0;
+    if (!r.Tag(&field, &type) || field > 2 || !FirstTime(&seen, field)) return false;
+    if (field == 1) {
+      if (type != kLength || !r.String(&out->name)) return false;
+    } else if (!ReadDouble(r, type, &out->value)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ReadQualityScore(absl::string_view bytes, QualityScoreView* out) {
+  WireReader r(bytes);
+  uint32_t seen = 0;
+  while (!r.Done()) {
+    uint32_t field = 0, type = 0;
+    if (!r.Tag(&field, &type) || field > 5 || !FirstTime(&seen, field)) return false;
+    if (field == 2) {
+      if (!ReadDouble(r, type, &out->value)) return false;
+      continue;
+    }
+    absl::string_view* const strings[] = {&out->name, nullptr, &out->workflow, &out->agent,
+                                          &out->run_id};
+    if (type != kLength || !r.String(strings[field - 1])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool ReadIngestWire(absl::string_view request, int64_t max_events, IngestWire* out) {
+  out->producer_id = {};
+  out->sequence = 0;
+  out->events.clear();
+  WireReader r(request);
+  uint32_t seen = 0;
+  while (!r.Done()) {
+    uint32_t field = 0, type = 0;
+    if (!r.Tag(&field, &type)) return false;
+    if (field == 3) {
+      absl::string_view event;
+      if (type != kLength || !r.Bytes(&event)) return false;
+      if (static_cast<int64_t>(out->events.size()) >= max_events) return false;  // too many
+      out->events.push_back(event);
+      continue;
+    }
+    if (field > 2 || !FirstTime(&seen, field)) return false;
+    if (field == 1) {
+      if (type != kLength || !r.String(&out->producer_id)) return false;
+    } else if (type != kVarint || !r.Varint(&out->sequence)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool EventViewFromWire(absl::string_view bytes, EventView* out) {
+  out->event_id = {};
+  out->time.reset();
+  out->tenant = {};
+  out->labels.clear();
+  out->kind = std::monostate{};
+  WireReader r(bytes);
+  uint32_t seen = 0;
+  bool has_kind = false;
+  while (!r.Done()) {
+    uint32_t field = 0, type = 0;
+    absl::string_view value;
+    if (!r.Tag(&field, &type) || type != kLength) return false;
+    if (field == 4) {  // a labels entry (repeated)
+      if (!r.Bytes(&value) || !ReadLabel(value, &out->labels)) return false;
+      continue;
+    }
+    if (field > 15 || !FirstTime(&seen, field)) return false;
+    switch (field) {
+      case 1:
+        if (!r.String(&out->event_id)) return false;
+        continue;
+      case 2:
+        if (!r.Bytes(&value) || !ReadTime(value, &out->time)) return false;
+        continue;
+      case 3:
+        if (!r.String(&out->tenant)) return false;
+        continue;
+      default:
+        break;
+    }
+    // One of the oneof's members only (with two, the last would win).
+    if (field < 10 || has_kind || !r.Bytes(&value)) return false;
+    has_kind = true;
+    switch (field) {
+      case 10: {
+        WorkflowRunView run;
+        if (!ReadWorkflowRun(value, &run)) return false;
+        out->kind = run;
+        break;
+      }
+      case 11: {
+        AgentExecutionView execution;
+        if (!ReadAgentExecution(value, &execution)) return false;
+        out->kind = execution;
+        break;
+      }
+      case 12: {
+        LlmCallView call;
+        if (!ReadLlmCall(value, &call)) return false;
+        out->kind = call;
+        break;
+      }
+      case 13: {
+        ResourceSampleView sample;
+        if (!ReadResourceSample(value, &sample)) return false;
+        out->kind = sample;
+        break;
+      }
+      case 14: {
+        MetricSampleView sample;
+        if (!ReadMetricSample(value, &sample)) return false;
+        out->kind = sample;
+        break;
+      }
+      default: {
+        QualityScoreView score;
+        if (!ReadQualityScore(value, &score)) return false;
+        out->kind = score;
+        break;
+      }
+    }
+  }
+  if (out->labels.size() > 1) {
+    SortLabels(out->labels);
+    // A name twice: the generated map keeps the last value.
+    for (size_t i = 1; i < out->labels.size(); ++i) {
+      if (out->labels[i].name == out->labels[i - 1].name) return false;
+    }
+  }
+  return true;
+}
+
+std::optional<BatchAggregate> PrepareIngestBatchFromWire(absl::string_view request,
+                                                         const IngestLimits& limits, absl::Time now,
+                                                         LabelSetCache* label_cache,
+                                                         IngestWire* wire) {
+  if (!ReadIngestWire(request, limits.max_batch_events, wire)) return std::nullopt;
+  const int64_t event_count = static_cast<int64_t>(wire->events.size());
+  if (!ValidateBatchHeader(std::string(wire->producer_id), event_count, limits).ok()) {
+    return std::nullopt;
+  }
+  BatchAggregator aggregator(wire->producer_id, wire->sequence, wire->events.size(), label_cache);
+  EventView event;
+  for (size_t i = 0; i < wire->events.size(); ++i) {
+    if (!EventViewFromWire(wire->events[i], &event) || !ValidateEvent(event, i, limits, now).ok()) {
+      return std::nullopt;
+    }
+    aggregator.Add(event, i);
+  }
+  return aggregator.Finish();
+}
+
+}  // namespace agentwatch::monitor
