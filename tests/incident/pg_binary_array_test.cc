@@ -6,7 +6,9 @@
 // that a literal must quote or escape and times before 2000, before 1970,
 // below the microsecond and infinite; Postgres refuses an array of the wrong
 // element type, invalid UTF-8 and a NUL; the builder refuses values of the
-// wrong type or range and ctids that are not "(block,offset)".
+// wrong type or range and ctids that are not "(block,offset)". And the other
+// way: times read with AW_INCIDENT_PG_TIME (their binary form in hex) come back
+// through HexTimeOf as they did as Unix microseconds through TimeOf.
 #include "incident/store/pg_binary_array.h"
 
 #include <gtest/gtest.h>
@@ -22,6 +24,7 @@
 #include "absl/time/time.h"
 #include "common/pg.h"
 #include "common/testing/test_env.h"
+#include "incident/store/pg_incident_rows.h"
 
 namespace agentwatch::incident::pg_rows {
 namespace {
@@ -191,6 +194,43 @@ TEST_F(PgBinaryArrayTest, PostgresRefusesWhatItsInputFunctionsRefused) {
   PgBinaryArray nul(Type::kText);
   nul.AddText(std::string("a\0b", 3));
   EXPECT_TRUE(refused(nul, "text"));
+}
+
+TEST_F(PgBinaryArrayTest, HexTimesReadBackAsTheMicrosecondsDid) {
+  const std::vector<absl::Time> times = {
+      absl::FromUnixMicros(1'700'000'000'123'456),  absl::FromUnixMicros(946'684'800'000'000),
+      absl::FromUnixMicros(946'684'799'999'999),    absl::FromUnixMicros(-1),
+      absl::FromUnixMicros(-2'208'988'800'000'001), absl::FromUnixMicros(0),
+      absl::FromUnixMicros(4'102'444'800'000'001),  // 2100
+  };
+  PgBinaryArray binary(Type::kTimestamptz);
+  for (const absl::Time t : times) binary.AddTime(t);
+  binary.AddNull();
+  pqxx::work txn(connection_);
+  const pqxx::result rows = txn.exec_params(
+      "SELECT " AW_INCIDENT_PG_TIME("t") ", " AW_INCIDENT_PG_MICROS(
+          "t") " FROM unnest($1::timestamptz[]) WITH ORDINALITY AS u(t, i) ORDER BY i",
+      binary.Value());
+  ASSERT_EQ(rows.size(), times.size() + 1);
+  for (size_t i = 0; i < times.size(); ++i) {
+    EXPECT_EQ(HexTimeOf(rows[i][0]), times[i]) << i;
+    EXPECT_EQ(HexTimeOf(rows[i][0]), TimeOf(rows[i][1])) << i;
+    EXPECT_EQ(OptionalHexTimeOf(rows[i][0]), times[i]) << i;
+  }
+  EXPECT_EQ(OptionalHexTimeOf(rows[times.size()][0]), std::nullopt);
+  // Postgres' infinities, which the microseconds could not carry.
+  const pqxx::row infinite = txn.exec1("SELECT " AW_INCIDENT_PG_TIME(
+      "'-infinity'::timestamptz") ", " AW_INCIDENT_PG_TIME("'infinity'::timestamptz"));
+  EXPECT_EQ(HexTimeOf(infinite[0]), absl::InfinitePast());
+  EXPECT_EQ(HexTimeOf(infinite[1]), absl::InfiniteFuture());
+  // Not a time in hex: refused, not misread.
+  const pqxx::row bad = txn.exec1(
+      "SELECT '00000000000000', '000000000000000g', '1700000000123456', '0000000000000000'");
+  EXPECT_THROW(HexTimeOf(bad[0]), pqxx::conversion_error);
+  EXPECT_THROW(HexTimeOf(bad[1]), pqxx::conversion_error);
+  EXPECT_EQ(HexTimeOf(bad[3]), absl::FromUnixSeconds(946'684'800));
+  // The check can fail: the microseconds' text is no hex time.
+  EXPECT_NE(HexTimeOf(bad[2]), absl::FromUnixMicros(1'700'000'000'123'456));
 }
 
 TEST(PgBinaryArrayBuilderTest, ValuesOfAnotherTypeAreRefused) {

@@ -1,6 +1,7 @@
 #include "incident/store/pg_incident_rows.h"
 
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +11,9 @@
 
 namespace agentwatch::incident::pg_rows {
 namespace {
+
+// 2000-01-01 00:00:00 UTC, the origin of Postgres' timestamps.
+const absl::Time kPgEpoch = absl::FromUnixSeconds(946'684'800);
 
 // Reads a JSON string starting at text[*at] == '"' into `out` (escapes
 // decoded, \u escapes as UTF-8) and moves *at past it; false when malformed.
@@ -152,6 +156,37 @@ std::optional<absl::Time> OptionalTimeOf(const pqxx::field& field) {
   return TimeOf(field);
 }
 
+absl::Time HexTimeOf(const pqxx::field& field) {
+  const char* text = field.c_str();
+  if (field.size() != 16) {
+    throw pqxx::conversion_error(
+        absl::StrCat("column ", field.name(), ": '", text, "' is not a timestamptz in hex"));
+  }
+  uint64_t v = 0;
+  for (int i = 0; i < 16; ++i) {
+    const char c = text[i];
+    int digit;
+    if (c >= '0' && c <= '9') {
+      digit = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      digit = c - 'a' + 10;
+    } else {
+      throw pqxx::conversion_error(
+          absl::StrCat("column ", field.name(), ": '", text, "' is not a timestamptz in hex"));
+    }
+    v = (v << 4) | static_cast<uint64_t>(digit);
+  }
+  const int64_t micros = static_cast<int64_t>(v);  // since 2000-01-01
+  if (micros == std::numeric_limits<int64_t>::min()) return absl::InfinitePast();
+  if (micros == std::numeric_limits<int64_t>::max()) return absl::InfiniteFuture();
+  return kPgEpoch + absl::Microseconds(micros);
+}
+
+std::optional<absl::Time> OptionalHexTimeOf(const pqxx::field& field) {
+  if (field.is_null()) return std::nullopt;
+  return HexTimeOf(field);
+}
+
 absl::StatusOr<Incident> ParseIncident(const pqxx::row& row) {
   Incident i;
   i.tenant = row[0].as<std::string>();
@@ -165,13 +200,13 @@ absl::StatusOr<Incident> ParseIncident(const pqxx::row& row) {
   i.alert_count = row[8].as<int64_t>();
   i.firing_alert_count = row[9].as<int64_t>();
   i.owner = row[10].as<std::string>();
-  i.start_time = TimeOf(row[11]);
-  i.create_time = TimeOf(row[12]);
-  i.update_time = TimeOf(row[13]);
-  i.acknowledge_time = OptionalTimeOf(row[14]);
-  i.mitigate_time = OptionalTimeOf(row[15]);
-  i.resolve_time = OptionalTimeOf(row[16]);
-  i.close_time = OptionalTimeOf(row[17]);
+  i.start_time = HexTimeOf(row[11]);
+  i.create_time = HexTimeOf(row[12]);
+  i.update_time = HexTimeOf(row[13]);
+  i.acknowledge_time = OptionalHexTimeOf(row[14]);
+  i.mitigate_time = OptionalHexTimeOf(row[15]);
+  i.resolve_time = OptionalHexTimeOf(row[16]);
+  i.close_time = OptionalHexTimeOf(row[17]);
   i.escalation_tier = row[18].as<int32_t>();
   i.auto_resolved = row[19].as<bool>();
   i.postmortem_id = row[20].as<std::string>();

@@ -19,6 +19,18 @@
 // (bigint; NULL stays NULL), which TimeOf / OptionalTimeOf read back.
 #define AW_INCIDENT_PG_MICROS(col) "(extract(epoch from " col ") * 1000000)::bigint"
 
+// The SQL expression reading timestamptz column `col` as its binary form in
+// hex (16 hex digits: Postgres' own int64 of microseconds since 2000-01-01,
+// big-endian; NULL stays NULL), which HexTimeOf / OptionalHexTimeOf read
+// back. For Postgres a fraction of AW_INCIDENT_PG_MICROS' cost: extract()
+// answers a numeric, and the multiplication and the cast to bigint are
+// numeric arithmetic (measured on the dev Postgres, four values of a row to
+// text, 1,700 rows 300 times: 1.05 -> 0.37 us a row). encode(), not the
+// bytea itself, so that the text does not depend on bytea_output. Used by the
+// columns intake reads per alert and per incident (AW_INCIDENT_COLUMNS,
+// the alert columns).
+#define AW_INCIDENT_PG_TIME(col) "encode(timestamptz_send(" col "), 'hex')"
+
 // The columns of incident.incidents, aliased `i`, that ParseIncident reads,
 // in its order (kIncidentColumnCount of them). A string literal, so that
 // statements can be compile-time constants: "SELECT " AW_INCIDENT_COLUMNS ...
@@ -26,10 +38,10 @@
 #define AW_INCIDENT_COLUMNS                                                               \
   "i.tenant_id, i.id, i.group_key, i.title, i.status, i.severity, i.severity_pinned, "   \
   "i.labels::text, i.alert_count, i.firing_alert_count, i.owner, "                        \
-  AW_INCIDENT_PG_MICROS("i.start_time") ", " AW_INCIDENT_PG_MICROS("i.create_time") ", "  \
-  AW_INCIDENT_PG_MICROS("i.update_time") ", " AW_INCIDENT_PG_MICROS("i.acknowledge_time") \
-  ", " AW_INCIDENT_PG_MICROS("i.mitigate_time") ", "                                      \
-  AW_INCIDENT_PG_MICROS("i.resolve_time") ", " AW_INCIDENT_PG_MICROS("i.close_time")      \
+  AW_INCIDENT_PG_TIME("i.start_time") ", " AW_INCIDENT_PG_TIME("i.create_time") ", "      \
+  AW_INCIDENT_PG_TIME("i.update_time") ", " AW_INCIDENT_PG_TIME("i.acknowledge_time")     \
+  ", " AW_INCIDENT_PG_TIME("i.mitigate_time") ", "                                        \
+  AW_INCIDENT_PG_TIME("i.resolve_time") ", " AW_INCIDENT_PG_TIME("i.close_time")          \
   ", i.escalation_tier, i.auto_resolved, i.postmortem_id"
 // clang-format on
 
@@ -82,6 +94,14 @@ absl::Time TimeOf(const pqxx::field& field);
 
 // As TimeOf; nullopt for NULL.
 std::optional<absl::Time> OptionalTimeOf(const pqxx::field& field);
+
+// A column read with AW_INCIDENT_PG_TIME; the field must not be NULL. Postgres'
+// infinities are absl's. Throws pqxx::conversion_error when the field is not
+// 16 hex digits.
+absl::Time HexTimeOf(const pqxx::field& field);
+
+// As HexTimeOf; nullopt for NULL.
+std::optional<absl::Time> OptionalHexTimeOf(const pqxx::field& field);
 
 // Intake's planner settings (SET LOCAL statements) and the statements that
 // run under them with a generic plan kept per connection (name, SQL), for

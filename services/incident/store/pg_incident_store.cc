@@ -35,9 +35,9 @@ constexpr absl::Time kNoEndsAt = absl::InfinitePast();
 #define AW_ALERT_COLUMNS                                                                  \
   "a.tenant_id, a.incident_id, a.fingerprint, a.name, a.severity, a.status, "             \
   "a.labels::text, a.annotations::text, "                                                 \
-  AW_INCIDENT_PG_MICROS("a.starts_at") ", " AW_INCIDENT_PG_MICROS("a.ends_at")            \
-  ", a.source, a.generator_url, " AW_INCIDENT_PG_MICROS("a.joined_at") ", "               \
-  AW_INCIDENT_PG_MICROS("a.update_time")
+  AW_INCIDENT_PG_TIME("a.starts_at") ", " AW_INCIDENT_PG_TIME("a.ends_at")                \
+  ", a.source, a.generator_url, " AW_INCIDENT_PG_TIME("a.joined_at") ", "                 \
+  AW_INCIDENT_PG_TIME("a.update_time")
 // clang-format on
 
 // Intake looks rows up by key (index probes per alert) in tables that grow
@@ -151,9 +151,9 @@ constexpr char kSelectLatestAlerts[] =
     "SELECT f.i, a.incident_id, a.name, a.severity, a.status, "
     "CASE WHEN f.i <= $3 THEN a.labels::text ELSE '{}' END, "
     "CASE WHEN f.i <= $3 THEN a.annotations::text ELSE '{}' END, "
-    AW_INCIDENT_PG_MICROS("a.starts_at") ", " AW_INCIDENT_PG_MICROS("a.ends_at")
-    ", a.source, a.generator_url, " AW_INCIDENT_PG_MICROS("a.joined_at") ", "
-    AW_INCIDENT_PG_MICROS("a.update_time") ", a.row_ctid"
+    AW_INCIDENT_PG_TIME("a.starts_at") ", " AW_INCIDENT_PG_TIME("a.ends_at")
+    ", a.source, a.generator_url, " AW_INCIDENT_PG_TIME("a.joined_at") ", "
+    AW_INCIDENT_PG_TIME("a.update_time") ", a.row_ctid"
     " FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS f(tenant_id, fingerprint, i) "
     "CROSS JOIN LATERAL (SELECT *, l.ctid::text AS row_ctid FROM incident.alerts l WHERE "
     "l.tenant_id = f.tenant_id AND l.fingerprint = f.fingerprint ORDER BY l.joined_at DESC, "
@@ -788,6 +788,8 @@ using BinaryArray = pg_rows::PgBinaryArray;
 
 // --- Rows ------------------------------------------------------------------
 
+using pg_rows::HexTimeOf;
+using pg_rows::OptionalHexTimeOf;
 using pg_rows::OptionalTimeOf;
 using pg_rows::ParseIncident;
 using pg_rows::ParseJsonMap;
@@ -802,12 +804,12 @@ absl::Status ParseAlertColumnsFrom(const pqxx::row& row, int first, AlertState* 
   a->status = static_cast<AlertStatus>(row[first + 2].as<int>());
   ASSIGN_OR_RETURN(a->labels, ParseJsonMap(row[first + 3]));
   ASSIGN_OR_RETURN(a->annotations, ParseJsonMap(row[first + 4]));
-  a->starts_at = TimeOf(row[first + 5]);
-  a->ends_at = OptionalTimeOf(row[first + 6]);
+  a->starts_at = HexTimeOf(row[first + 5]);
+  a->ends_at = OptionalHexTimeOf(row[first + 6]);
   a->source = row[first + 7].as<std::string>();
   a->generator_url = row[first + 8].as<std::string>();
-  a->joined_at = TimeOf(row[first + 9]);
-  a->update_time = TimeOf(row[first + 10]);
+  a->joined_at = HexTimeOf(row[first + 9]);
+  a->update_time = HexTimeOf(row[first + 10]);
   return absl::OkStatus();
 }
 
