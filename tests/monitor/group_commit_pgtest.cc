@@ -1004,7 +1004,7 @@ TEST(MergeGroupTest, MergesLikeMergeAggregatesAndCopiesOnlyCellsSeveralBatchesFe
     ExpectSameAggregate(Materialize(group), *expected);
 
     // How many batches feed each cell.
-    std::map<std::tuple<std::string, std::string, std::string, absl::Time>, int> feeders;
+    std::map<std::tuple<KeyText, KeyText, KeyText, absl::Time>, int> feeders;
     for (const BatchAggregate& part : parts) {
       for (const RollupDelta& d : part.rollups) {
         ++feeders[{d.tenant, d.metric, d.series_key, d.bucket}];

@@ -59,6 +59,12 @@ TEST(JournalCellsTest, RoundTripKeepsEveryFieldAndSketch) {
       EXPECT_EQ((*decoded)[i].sketch->Serialize(), cells[i].sketch->Serialize());
     }
   }
+  // The decoded cells share one copy of the tenant and of each metric name
+  // (cells 0 and 2 are of one metric).
+  EXPECT_TRUE((*decoded)[0].tenant.SharesCopyWith((*decoded)[1].tenant));
+  EXPECT_TRUE((*decoded)[0].tenant.SharesCopyWith((*decoded)[2].tenant));
+  EXPECT_TRUE((*decoded)[0].metric.SharesCopyWith((*decoded)[2].metric));
+  EXPECT_FALSE((*decoded)[0].metric.SharesCopyWith((*decoded)[1].metric));
   EXPECT_THAT(DecodeJournalCells("acme", EncodeJournalCells({})), IsOk());
 }
 

@@ -381,7 +381,7 @@ BatchAggregate BatchAggregator::Finish() {
   for (const uint32_t i : order) {
     const Cell& cell = cells_[i];
     const CanonicalLabelSet& set = *label_sets_[cell.key.label_set];
-    const std::string& metric = metrics_[cell.key.metric];
+    const KeyText& metric = metrics_[cell.key.metric];
     RollupDelta& delta = out.rollups.emplace_back();
     delta.tenant = set.tenant;
     delta.metric = metric;

@@ -25,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "monitor/core/event_view.h"
+#include "monitor/core/key_text.h"
 #include "monitor/core/quantile_sketch.h"
 #include "monitor/core/samples.h"
 #include "monitor/core/types.h"
@@ -56,10 +57,12 @@ std::string CanonicalLabelText(const Labels& labels);
 std::string SeriesKey(const Labels& labels);
 
 // A series a batch feeds: its identity and labels.
+// The keys are KeyTexts: a batch's series and cells share one copy of each
+// tenant, metric and series key (see key_text.h).
 struct SeriesRecord {
-  std::string tenant;
-  std::string metric;
-  std::string series_key;
+  KeyText tenant;
+  KeyText metric;
+  KeyText series_key;
   // Never null. Immutable and shared: the series of one label set (one per
   // metric) and the LabelSetCache hold the same labels, so a batch does not
   // copy a label map per series.
@@ -68,9 +71,9 @@ struct SeriesRecord {
 
 // What a batch adds to one rollup row.
 struct RollupDelta {
-  std::string tenant;
-  std::string metric;
-  std::string series_key;
+  KeyText tenant;
+  KeyText metric;
+  KeyText series_key;
   absl::Time bucket;  // start of the minute
   RollupStats stats;
   // The batch's values of this cell, for metrics with HasQuantileSketch;
@@ -96,6 +99,13 @@ inline int CompareKeyText(absl::string_view a, absl::string_view b) {
     }
   }
   return a.compare(b);
+}
+// The same for KeyTexts: one copy is equal to itself without reading it.
+inline int CompareKeyText(const KeyText& a, const KeyText& b) {
+  return a.SharesCopyWith(b) ? 0 : CompareKeyText(a.view(), b.view());
+}
+inline int CompareKeyText(const std::string& a, const std::string& b) {
+  return CompareKeyText(absl::string_view(a), absl::string_view(b));
 }
 
 // Three-way comparisons by BatchAggregate's orders: series by (tenant,
@@ -173,10 +183,10 @@ BatchAggregate AggregateBatch(const Batch& batch);
 // event's raw labels. Immutable once built; shared between the aggregators
 // (and the LabelSetCache) that use it.
 struct CanonicalLabelSet {
-  std::string tenant;
+  KeyText tenant;  // the copy every cell and series of the set refers to
   Labels labels;
-  std::string canonical;   // CanonicalLabelText(labels)
-  std::string series_key;  // SeriesKey(labels)
+  std::string canonical;  // CanonicalLabelText(labels)
+  KeyText series_key;     // SeriesKey(labels), shared as `tenant`
   // absl::Hash of `canonical`, computed once with it: the aggregators find
   // a batch's label sets by it without hashing the text again per batch.
   size_t canonical_hash = 0;
@@ -371,7 +381,7 @@ class BatchAggregator {
   size_t raw_left_ = 0;
   absl::flat_hash_map<const CanonicalLabelSet*, uint32_t, SetHash, SetEq> by_set_;
   std::vector<std::shared_ptr<const CanonicalLabelSet>> label_sets_;
-  absl::flat_hash_map<std::string, uint32_t> metric_ids_;
+  absl::flat_hash_map<absl::string_view, uint32_t> metric_ids_;  // views metrics_
   // MetricOf's memo of recent names by their data pointer (a hint, checked
   // against the name): 2^kMetricHintBits slots.
   static constexpr int kMetricHintBits = 7;
@@ -380,7 +390,7 @@ class BatchAggregator {
     uint32_t id = 0;
   };
   std::array<MetricHint, size_t{1} << kMetricHintBits> metric_hints_{};
-  std::vector<std::string> metrics_;
+  std::vector<KeyText> metrics_;  // one copy per name, shared by the cells
   std::vector<bool> metric_sketched_;
   absl::flat_hash_map<CellKey, uint32_t> cell_index_;
   std::vector<Cell> cells_;

@@ -31,8 +31,8 @@ absl::Status FoldDelta(RollupDelta& into, const RollupDelta& from) {
     return absl::OkStatus();
   }
   if (absl::Status merged = into.sketch->Merge(*from.sketch); !merged.ok()) {
-    return absl::InternalError(absl::StrCat("merging the sketches of ", into.metric, "/",
-                                            into.series_key, ": ", merged.message()));
+    return absl::InternalError(absl::StrCat("merging the sketches of ", into.metric.view(), "/",
+                                            into.series_key.view(), ": ", merged.message()));
   }
   return absl::OkStatus();
 }

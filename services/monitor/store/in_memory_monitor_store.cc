@@ -193,8 +193,8 @@ absl::StatusOr<CommitResult> InMemoryMonitorStore::CommitBatch(const std::string
   // Check everything that can reject the batch before writing anything.
   std::map<std::string, int64_t> added;
   for (const SeriesRecord& series : aggregate.series) {
-    if (series_.count({series.tenant, series.metric, series.series_key}) == 0) {
-      ++added[series.tenant];
+    if (series_.count({series.tenant.str(), series.metric.str(), series.series_key.str()}) == 0) {
+      ++added[series.tenant.str()];
     }
   }
   for (const auto& [tenant, count] : added) {
@@ -207,11 +207,12 @@ absl::StatusOr<CommitResult> InMemoryMonitorStore::CommitBatch(const std::string
   }
   batches_.insert({producer_id, sequence});
   for (const SeriesRecord& series : aggregate.series) {
-    series_.try_emplace({series.tenant, series.metric, series.series_key}, *series.labels);
+    series_.try_emplace({series.tenant.str(), series.metric.str(), series.series_key.str()},
+                        *series.labels);
   }
   for (const auto& [tenant, count] : added) tenant_series_[tenant] += count;
   for (const RollupDelta& delta : aggregate.rollups) {
-    const RollupId id{delta.tenant, delta.metric, delta.series_key, delta.bucket};
+    const RollupId id{delta.tenant.str(), delta.metric.str(), delta.series_key.str(), delta.bucket};
     rollups_[id].Merge(delta.stats);
     if (delta.sketch.has_value()) RETURN_IF_ERROR(sketches_[id].Merge(*delta.sketch));
   }
@@ -637,7 +638,9 @@ absl::StatusOr<SweepResult> InMemoryMonitorStore::EvaluateAlertRules(
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(failure_);
   std::set<std::pair<std::string, std::string>> fed;
-  for (const SeriesRecord& series : aggregate.series) fed.insert({series.tenant, series.metric});
+  for (const SeriesRecord& series : aggregate.series) {
+    fed.insert({series.tenant.str(), series.metric.str()});
+  }
   SweepResult result;
   Context context(*this);
   for (const auto& [id, rule] : rules_) {

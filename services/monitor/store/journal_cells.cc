@@ -82,12 +82,12 @@ std::string EncodeJournalCells(const std::vector<const RollupDelta*>& cells) {
   std::vector<absl::string_view> metrics;
   std::vector<uint64_t> cell_metric(cells.size());
   for (size_t i = 0; i < cells.size(); ++i) {
-    const std::string& metric = cells[i]->metric;
+    const KeyText& metric = cells[i]->metric;
     if (i > 0 && metric == cells[i - 1]->metric) {
       cell_metric[i] = cell_metric[i - 1];
       continue;
     }
-    const auto [it, inserted] = metric_index.emplace(metric, metrics.size());
+    const auto [it, inserted] = metric_index.emplace(metric.view(), metrics.size());
     if (inserted) metrics.push_back(metric);
     cell_metric[i] = it->second;
   }
@@ -120,7 +120,9 @@ absl::StatusOr<std::vector<RollupDelta>> DecodeJournalCells(const std::string& t
   Reader in(bytes.substr(1));
   uint64_t metric_count = 0;
   if (!in.Varint(&metric_count) || metric_count > in.left()) return Corrupt("truncated metrics");
-  std::vector<std::string> metrics;
+  // One copy of each name and of the tenant, shared by the cells.
+  const KeyText tenant_text(tenant);
+  std::vector<KeyText> metrics;
   metrics.reserve(metric_count);
   for (uint64_t i = 0; i < metric_count; ++i) {
     absl::string_view metric;
@@ -143,9 +145,9 @@ absl::StatusOr<std::vector<RollupDelta>> DecodeJournalCells(const std::string& t
     if (count > static_cast<uint64_t>(INT64_MAX) || bucket > static_cast<uint64_t>(INT64_MAX)) {
       return Corrupt("count or bucket out of range");
     }
-    cell.tenant = tenant;
+    cell.tenant = tenant_text;
     cell.metric = metrics[metric];
-    cell.series_key = std::string(key);
+    cell.series_key = KeyText(key);
     cell.bucket = absl::FromUnixSeconds(static_cast<int64_t>(bucket));
     cell.stats.count = static_cast<int64_t>(count);
     if (!sketch.empty()) {

@@ -931,7 +931,7 @@ class JournalPending {
     // one range of it.
     for (const auto& [id, row] : rows) {
       if (row.cells.empty()) continue;
-      const std::string& tenant = row.cells.front().tenant;
+      const KeyText& tenant = row.cells.front().tenant;
       for (auto it = by_series.lower_bound({tenant, absl::string_view()});
            it != by_series.end() && it->first.first == tenant; ++it) {
         auto cell =
@@ -1386,9 +1386,9 @@ absl::Status WriteSeries(pqxx::work& txn, const std::vector<const SeriesRecord*>
   keys.reserve(series.size());
   labels.reserve(series.size());
   for (const SeriesRecord* record : series) {
-    tenants.push_back(record->tenant);
-    metrics.push_back(record->metric);
-    keys.push_back(record->series_key);
+    tenants.push_back(record->tenant.str());
+    metrics.push_back(record->metric.str());
+    keys.push_back(record->series_key.str());
     labels.push_back(JsonObject(*record->labels));
   }
   const pqxx::result inserted =
@@ -1492,15 +1492,15 @@ absl::Status UpsertSketchedRollups(pqxx::work& txn, const std::vector<const Roll
     const RollupDelta& delta = *it->second;
     QuantileSketch merged = *delta.sketch;
     if (!row[4].is_null()) {
-      ASSIGN_OR_RETURN(
-          const QuantileSketch previous,
-          ReadSketch(row[4], absl::StrCat(delta.metric, "/", delta.series_key, "@", bucket)));
+      ASSIGN_OR_RETURN(const QuantileSketch previous,
+                       ReadSketch(row[4], absl::StrCat(delta.metric.view(), "/",
+                                                       delta.series_key.view(), "@", bucket)));
       RETURN_IF_ERROR(merged.Merge(previous));
     }
     std::string bytes = merged.Serialize();
-    tenants.push_back(delta.tenant);
-    metrics.push_back(delta.metric);
-    keys.push_back(delta.series_key);
+    tenants.push_back(delta.tenant.str());
+    metrics.push_back(delta.metric.str());
+    keys.push_back(delta.series_key.str());
     buckets.push_back(bucket);
     sketches.push_back(bytes);
     // The row is locked until commit: its count and this sketch go together.
@@ -1606,9 +1606,9 @@ absl::Status WriteSketchedRollups(pqxx::work& txn, const std::vector<const Rollu
     std::vector<std::string> tenants, metrics, keys;
     std::vector<int64_t> read_buckets;
     for (size_t i : to_read) {
-      tenants.push_back(sketched[i]->tenant);
-      metrics.push_back(sketched[i]->metric);
-      keys.push_back(sketched[i]->series_key);
+      tenants.push_back(sketched[i]->tenant.str());
+      metrics.push_back(sketched[i]->metric.str());
+      keys.push_back(sketched[i]->series_key.str());
       read_buckets.push_back(buckets[i]);
     }
     const pqxx::result stored =
@@ -1625,7 +1625,8 @@ absl::Status WriteSketchedRollups(pqxx::work& txn, const std::vector<const Rollu
       if (!row[2].is_null()) {
         ASSIGN_OR_RETURN(
             const QuantileSketch previous,
-            ReadSketch(row[2], absl::StrCat(delta.metric, "/", delta.series_key, "@", buckets[i])));
+            ReadSketch(row[2], absl::StrCat(delta.metric.view(), "/", delta.series_key.view(), "@",
+                                            buckets[i])));
         RETURN_IF_ERROR(merged.Merge(previous));
       }
       cells[i].known = true;
@@ -1722,7 +1723,7 @@ absl::Status WriteJournal(pqxx::work& txn, const MergedGroup& merged, absl::Time
     size_t j = i;
     while (j < merged.rollups.size() && merged.rollups[j]->tenant == merged.rollups[i]->tenant) ++j;
     runs.push_back({i, j});
-    tenants.push_back(merged.rollups[i]->tenant);
+    tenants.push_back(merged.rollups[i]->tenant.str());
     payloads.push_back(EncodeJournalCells(
         std::vector<const RollupDelta*>(merged.rollups.begin() + static_cast<std::ptrdiff_t>(i),
                                         merged.rollups.begin() + static_cast<std::ptrdiff_t>(j))));
@@ -1785,8 +1786,8 @@ void EnqueueUsage(pqxx::work& txn, const std::vector<const BatchAggregate*>& agg
 
 void PgMonitorStore::KnownSeriesKey(const SeriesRecord& series, std::string* key) {
   key->clear();
-  absl::StrAppend(key, series.tenant.size(), ":", series.tenant, series.metric.size(), ":",
-                  series.metric, series.series_key);
+  absl::StrAppend(key, series.tenant.size(), ":", series.tenant.view(), series.metric.size(), ":",
+                  series.metric.view(), series.series_key.view());
 }
 
 // A batch waiting for (or inside) a group transaction.
@@ -2131,7 +2132,9 @@ absl::Status PgMonitorStore::WriteGroup(pqxx::work& txn, const std::vector<Pendi
   // EvaluateAlertRules right after the commit.
   std::vector<std::string> tenants;
   for (const SeriesRecord* series : merged.series) {
-    if (tenants.empty() || tenants.back() != series->tenant) tenants.push_back(series->tenant);
+    if (tenants.empty() || tenants.back() != series->tenant) {
+      tenants.push_back(series->tenant.str());
+    }
   }
   tenants.erase(std::unique(tenants.begin(), tenants.end()), tenants.end());
   const auto read_at = std::chrono::steady_clock::now();
@@ -2575,7 +2578,7 @@ absl::StatusOr<SweepResult> PgMonitorStore::EvaluateAlertRules(const BatchAggreg
   for (const SeriesRecord& series : aggregate.series) {
     if (previous == nullptr || previous->metric != series.metric ||
         previous->tenant != series.tenant) {
-      fed.insert({series.tenant, series.metric});
+      fed.insert({series.tenant.str(), series.metric.str()});
     }
     previous = &series;
   }

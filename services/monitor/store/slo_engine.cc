@@ -135,7 +135,7 @@ absl::StatusOr<SweepResult> SloEngine::OnBatch(const BatchAggregate& aggregate, 
   for (const RollupDelta& delta : aggregate.rollups) {
     if (previous == nullptr || previous->metric != delta.metric ||
         previous->tenant != delta.tenant) {
-      fed.insert({delta.tenant, delta.metric});
+      fed.insert({delta.tenant.str(), delta.metric.str()});
     }
     previous = &delta;
   }
