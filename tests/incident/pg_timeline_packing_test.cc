@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/pg.h"
 #include "common/status_macros.h"
 #include "common/testing/status_matchers.h"
@@ -381,6 +382,60 @@ TEST_F(PgTimelinePackingTest, CopyRowsSplitAtIdBreaksActorsTimesAndTheCap) {
       Watched(source_.EntriesIn({{558, 561}})),
       ElementsAre(expected[expected.size() - many + 254], expected[expected.size() - many + 255],
                   expected[expected.size() - many + 256], expected[expected.size() - many + 257]));
+}
+
+// Intake's entry-id reservation reads runs of consecutive ids by grouping
+// id - n (pg_rows::IdRunsOf over a given list of ids instead of the
+// sequence): the runs are the gaps of the ids, and the same as the query it
+// replaced (id - row_number() OVER (ORDER BY n)) gives, on fixed lists and
+// on random increasing ones. Fails when the runs group by anything else
+// (e.g. the id alone: one run per id).
+TEST_F(PgTimelinePackingTest, EntryIdRunsAreTheGapsOfTheIds) {
+  pqxx::connection connection(db_.dsn());
+  auto source = [](const std::vector<int64_t>& ids) {
+    return absl::StrCat("SELECT n, id FROM unnest('{", absl::StrJoin(ids, ","),
+                        "}'::bigint[]) WITH ORDINALITY AS u(id, n)");
+  };
+  using Runs = std::vector<std::pair<int64_t, int64_t>>;
+  auto runs = [&](const std::string& sql) {
+    pqxx::work txn(connection);
+    Runs out;
+    for (const pqxx::row& row : txn.exec(sql)) {
+      out.emplace_back(row[0].as<int64_t>(), row[1].as<int64_t>());
+    }
+    return out;
+  };
+  auto before = [&](const std::vector<int64_t>& ids) {
+    return runs(
+        absl::StrCat("SELECT min(id), count(*) FROM (SELECT id, id - row_number() OVER "
+                     "(ORDER BY n) AS run FROM (",
+                     source(ids), ") AS s) AS r GROUP BY run ORDER BY 1"));
+  };
+  auto now = [&](const std::vector<int64_t>& ids) { return runs(pg_rows::IdRunsOf(source(ids))); };
+  EXPECT_EQ(now({5, 6, 7, 10, 11, 20}), (Runs{{5, 3}, {10, 2}, {20, 1}}));
+  EXPECT_EQ(now({1}), (Runs{{1, 1}}));
+  EXPECT_EQ(now({3, 4, 5, 6}), (Runs{{3, 4}}));
+  EXPECT_EQ(now({2, 4, 6}), (Runs{{2, 1}, {4, 1}, {6, 1}}));
+  EXPECT_EQ(now({7, 9, 10, 11, 12, 14}), (Runs{{7, 1}, {9, 4}, {14, 1}}));
+  uint64_t state = 42;
+  auto next = [&state]() {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return state >> 33;
+  };
+  for (int trial = 0; trial < 50; ++trial) {
+    std::vector<int64_t> ids;
+    int64_t id = static_cast<int64_t>(next() % 1000) + 1;
+    const int count = 1 + static_cast<int>(next() % 300);
+    for (int i = 0; i < count; ++i) {
+      ids.push_back(id);
+      id += next() % 4 == 0 ? 1 + static_cast<int64_t>(next() % 5) : 1;
+    }
+    const Runs got = now(ids);
+    EXPECT_EQ(got, before(ids)) << trial;
+    int64_t total = 0;
+    for (const auto& [first, n] : got) total += n;
+    EXPECT_EQ(total, count) << trial;
+  }
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "incident/core/types.h"
 
@@ -112,6 +113,10 @@ std::vector<std::pair<std::string, std::string>> GenericPlannedIntakeStatements(
 // top of IntakePlanning(), for tests of its plan.
 const char* UpdateAlertStatesByTid();
 const char* TidUpdatePlanning();
+// The query intake's entry-id reservation reads its runs of consecutive ids
+// with, over `source` (a subquery of (n, id), n numbering the ids in
+// increasing order) instead of the sequence, for tests.
+std::string IdRunsOf(absl::string_view source);
 
 // The incident in the first kIncidentColumnCount fields of `row`, selected
 // with AW_INCIDENT_COLUMNS. INTERNAL when its labels do not parse.

@@ -13,6 +13,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "common/log.h"
 #include "common/outbox.h"
 #include "common/status_macros.h"
@@ -275,14 +276,25 @@ constexpr const char* kReportColumns[] = {"tenant_id", "fingerprint", "status", 
                                           "ends_at",   "incident_id", "received_at"};
 using pg_rows::kTimelineColumns;
 
+// The runs of consecutive ids (first, count), ascending, of `source`: a
+// subquery of (n, id) where n = 1, 2, ... numbers the ids in increasing
+// order. Within a run id - n is constant, and it grows from a run to the
+// next (ids skipped), so the runs are the groups of id - n. (It was id -
+// row_number() OVER (ORDER BY n), the same value, whose window and sort
+// cost ~0.27 us an id more: 0.64 -> 0.38 us an id with nextval, measured
+// on the dev Postgres over 1,700 ids, 3 rounds.)
+#define AW_INCIDENT_ID_RUNS_OF(source, more) \
+  "SELECT min(id), count(*)" more " FROM (" source ") AS s GROUP BY id - n ORDER BY 1"
+
 // `count` ids from the timeline's sequence, as runs of consecutive ids
 // (first, count), ascending. Other writers take ids at the same time, so a
-// run can end before `count` ids; the ids are in nextval order.
-#define AW_INCIDENT_RESERVE_ENTRY_IDS(count, more)                                    \
-  "SELECT min(id), count(*)" more                                                     \
-  " FROM (SELECT id, id - row_number() OVER (ORDER BY n) "                            \
-  "AS run FROM (SELECT n, nextval('incident.timeline_entry_id_seq'::regclass) AS id " \
-  "FROM generate_series(1, " count "::integer) AS n) AS s) AS r GROUP BY run ORDER BY 1"
+// run can end before `count` ids; the ids are in nextval order, which is n's
+// (generate_series' rows, each taking its id as it is produced).
+#define AW_INCIDENT_RESERVE_ENTRY_IDS(count, more)                           \
+  AW_INCIDENT_ID_RUNS_OF(                                                    \
+      "SELECT n, nextval('incident.timeline_entry_id_seq'::regclass) AS id " \
+      "FROM generate_series(1, " count "::integer) AS n",                    \
+      more)
 
 // Intake's incident upsert and entry-id reservation in one statement (one
 // round trip): $1 kUpsertIncidents' JSON array (may be empty), $2 how many
@@ -1012,6 +1024,10 @@ const std::vector<common::PgStatement>& EscalationStatements();
 const char* pg_rows::IntakePlanning() { return kIntakePlanning; }
 
 const char* pg_rows::TidUpdatePlanning() { return kTidUpdatePlanning; }
+
+std::string pg_rows::IdRunsOf(absl::string_view source) {
+  return absl::StrReplaceAll(AW_INCIDENT_ID_RUNS_OF("<source>", ""), {{"<source>", source}});
+}
 
 const char* pg_rows::UpdateAlertStatesByTid() { return kUpdateAlertStatesByTid; }
 
