@@ -81,6 +81,45 @@ TEST(KeyTextTest, HoldsItsTextAndComparesAsStdString) {
   }
 }
 
+// CompareKeyText's word-wise path (common lengths 8 to 64) and its edges:
+// pairs sharing a prefix of every length, differing in one byte at every
+// position (by a byte below, equal to or above 0x80, or NUL), or one a
+// prefix of the other, agree with std::string::compare.
+TEST(KeyTextTest, CompareKeyTextAgreesWithStringCompareAtEveryLengthAndPosition) {
+  const auto sign = [](int c) { return (c > 0) - (c < 0); };
+  const std::string bytes = std::string("\0\x01a\x7f\x80\xfe\xff", 7);
+  int compared = 0;
+  for (size_t length = 0; length <= 72; ++length) {
+    std::string base(length, 'k');
+    for (size_t i = 0; i < length; ++i) base[i] = "bench-tenant-0123456789abcdef"[i % 29];
+    for (size_t position = 0; position < length; ++position) {
+      for (const char byte : bytes) {
+        std::string other = base;
+        other[position] = byte;
+        for (const std::string& b :
+             {other, other.substr(0, position + 1), other + "z", other.substr(0, length - 1)}) {
+          EXPECT_EQ(sign(CompareKeyText(absl::string_view(base), absl::string_view(b))),
+                    sign(base.compare(b)))
+              << length << " " << position;
+          EXPECT_EQ(sign(CompareKeyText(absl::string_view(b), absl::string_view(base))),
+                    sign(b.compare(base)))
+              << length << " " << position;
+          EXPECT_EQ(sign(CompareKeyText(KeyText(base), KeyText(b))), sign(base.compare(b)));
+          ++compared;
+        }
+      }
+    }
+    for (size_t prefix = 0; prefix <= length; ++prefix) {
+      const std::string shorter = base.substr(0, prefix);
+      EXPECT_EQ(sign(CompareKeyText(absl::string_view(base), absl::string_view(shorter))),
+                sign(base.compare(shorter)));
+      EXPECT_EQ(sign(CompareKeyText(absl::string_view(shorter), absl::string_view(base))),
+                sign(shorter.compare(base)));
+    }
+  }
+  EXPECT_GT(compared, 10000);
+}
+
 TEST(KeyTextTest, CopiesShareOneTextThatOutlivesTheOriginal) {
   auto original = std::make_unique<KeyText>("0123456789abcdef0123456789abcdef");
   const KeyText copy = *original;

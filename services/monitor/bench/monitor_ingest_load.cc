@@ -52,10 +52,13 @@
 //    PrepareIngestBatch, the server's path for requests the reader declines;
 //    with the server's LabelSetCache across batches unless
 //    --label_cache=false) over the same templates. With the reader,
-//    parse_us_per_event is 0 and prepare_us_per_event holds all of it. Prints
-//    {"events","parse_us_per_event","prepare_us_per_event",
-//     "total_us_per_event","rollups_per_batch","series_per_batch",
-//     "arena_bytes_per_batch"}.
+//    parse_us_per_event is 0 and prepare_us_per_event holds all of it. With
+//    --group=N (and the reader) every N batches are also merged, encoded
+//    and copied as a group commit does (MergeGroup, EncodeJournalCells, the
+//    cells kept for reads until a flush), timed as group_us_per_event.
+//    Prints {"events","parse_us_per_event","prepare_us_per_event",
+//     "total_us_per_event","group_us_per_event","rollups_per_batch",
+//     "series_per_batch","arena_bytes_per_batch"}.
 #include <arpa/inet.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
@@ -99,6 +102,8 @@
 #include "monitor/api/proto_mapping.h"
 #include "monitor/core/rollup.h"
 #include "monitor/core/samples.h"
+#include "monitor/store/batch_merge.h"
+#include "monitor/store/journal_cells.h"
 
 namespace {
 
@@ -122,6 +127,7 @@ struct Options {
   std::string run = "r";    // producer ids of separate runs differ
   bool label_cache = true;  // mode cpu: a LabelSetCache across batches, as the server
   bool wire = true;         // mode cpu: the wire reader, as the server
+  int64_t group = 0;        // mode cpu, wire: batches merged and journaled per group (0: none)
   int64_t watch_rules = 1;  // mode rules: rules per tenant
   int64_t watch_slos = 0;   // mode rules: availability SLOs per tenant
 };
@@ -565,8 +571,45 @@ int RunIngest(const Options& o) {
 
 // ---- In-process CPU cost ------------------------------------------------------
 
+// What a group commit does with its batches' aggregates before and after its
+// statements (--group): MergeGroup, one EncodeJournalCells per tenant, and
+// the copy of each tenant's cells the store keeps for reads until a flush;
+// then everything is dropped, as after a flush.
+bool MergeAndJournal(const std::vector<agentwatch::monitor::BatchAggregate>& group) {
+  using agentwatch::monitor::RollupDelta;
+  std::vector<const agentwatch::monitor::BatchAggregate*> batches;
+  for (const auto& aggregate : group) batches.push_back(&aggregate);
+  agentwatch::monitor::MergedGroup merged;
+  if (absl::Status status = agentwatch::monitor::MergeGroup(batches, &merged); !status.ok()) {
+    std::cerr << "monitor_ingest_load: " << status << "\n";
+    return false;
+  }
+  std::vector<std::vector<RollupDelta>> pending;
+  size_t bytes = 0;
+  for (size_t i = 0; i < merged.rollups.size();) {
+    size_t j = i;
+    while (j < merged.rollups.size() && merged.rollups[j]->tenant == merged.rollups[i]->tenant) {
+      ++j;
+    }
+    const std::vector<const RollupDelta*> cells(
+        merged.rollups.begin() + static_cast<std::ptrdiff_t>(i),
+        merged.rollups.begin() + static_cast<std::ptrdiff_t>(j));
+    bytes += agentwatch::monitor::EncodeJournalCells(cells).size();
+    std::vector<RollupDelta>& copies = pending.emplace_back();
+    copies.reserve(cells.size());
+    for (const RollupDelta* cell : cells) copies.push_back(*cell);
+    i = j;
+  }
+  return bytes > 0 || merged.rollups.empty();
+}
+
 int RunCpu(const Options& o) {
-  const auto templates = MakeTemplates(o, absl::Now());
+  // The events' times are up to a minute before the templates' time; that
+  // time is the start of the current minute less 30 s, so the events fall
+  // into the same minutes (the same cells per batch) whenever a run starts,
+  // and runs of two binaries compare.
+  const int64_t minute = absl::ToUnixSeconds(absl::Now()) / 60 * 60;
+  const auto templates = MakeTemplates(o, absl::FromUnixSeconds(minute - 30));
   std::vector<std::string> wire;
   for (const auto& stream : templates) {
     for (const v1::IngestRequest& t : stream) wire.push_back(t.SerializeAsString());
@@ -579,7 +622,8 @@ int RunCpu(const Options& o) {
   std::unique_ptr<char[]> block(new char[kBlock]);
   std::unique_ptr<agentwatch::monitor::LabelSetCache> label_cache;
   if (o.label_cache) label_cache = std::make_unique<agentwatch::monitor::LabelSetCache>();
-  absl::Duration parse, prepare;
+  absl::Duration parse, prepare, group_time;
+  std::vector<agentwatch::monitor::BatchAggregate> group;  // --group
   int64_t events = 0, rollups = 0, series = 0;
   uint64_t arena_bytes = 0;
   for (int64_t b = 0; b < total_batches; ++b) {
@@ -601,6 +645,15 @@ int RunCpu(const Options& o) {
       events += aggregate->event_count;
       rollups += static_cast<int64_t>(aggregate->rollups.size());
       series += static_cast<int64_t>(aggregate->series.size());
+      if (o.group > 0) {
+        group.push_back(std::move(*aggregate));
+        if (static_cast<int64_t>(group.size()) == o.group || b + 1 == total_batches) {
+          const absl::Time group_start = absl::Now();
+          if (!MergeAndJournal(group)) return 1;
+          group.clear();
+          group_time += absl::Now() - group_start;
+        }
+      }
       continue;
     }
     google::protobuf::ArenaOptions arena_options;
@@ -634,11 +687,13 @@ int RunCpu(const Options& o) {
   const double n = static_cast<double>(events);
   std::printf("%s\n", absl::StrFormat("{\"events\":%d,\"parse_us_per_event\":%.3f,"
                                       "\"prepare_us_per_event\":%.3f,\"total_us_per_event\":%.3f,"
+                                      "\"group_us_per_event\":%.3f,"
                                       "\"rollups_per_batch\":%.1f,\"series_per_batch\":%.1f,"
                                       "\"arena_bytes_per_batch\":%d}",
                                       events, absl::ToDoubleMicroseconds(parse) / n,
                                       absl::ToDoubleMicroseconds(prepare) / n,
                                       absl::ToDoubleMicroseconds(parse + prepare) / n,
+                                      absl::ToDoubleMicroseconds(group_time) / n,
                                       static_cast<double>(rollups) / total_batches,
                                       static_cast<double>(series) / total_batches, arena_bytes)
                           .c_str());
@@ -1100,6 +1155,11 @@ int main(int argc, char** argv) {
   flags.AddBool("label_cache", &o.label_cache,
                 "mode cpu: keep canonical label sets across batches (LabelSetCache), as the "
                 "server does");
+  flags.AddInt("group", &o.group,
+               "mode cpu with --wire: also merge every this many batches and encode and copy "
+               "their cells as a group commit does (MergeGroup, EncodeJournalCells, the cells "
+               "kept until a flush); 0: not",
+               0, 64);
   flags.AddBool("wire", &o.wire,
                 "mode cpu: read the requests' bytes in place (PrepareIngestBatchFromWire), as "
                 "the server does; false: the generated parse and PrepareIngestBatch");

@@ -82,23 +82,34 @@ struct RollupDelta {
 };
 
 // Three-way comparison of two strings (negative, 0, positive), in
-// std::string::compare's order (bytes as unsigned), that compares the
-// first 8 bytes inline: the keys of rollup cells (tenant, metric, series
-// key) usually differ there, and the merges of a group and of a flush
-// compare them per cell.
+// std::string::compare's order (bytes as unsigned), without a library call
+// for keys of 8 to 64 bytes: the common length m of the two is compared 8
+// bytes at a time as big-endian integers, the last (partial) word read
+// ending at m (it overlaps bytes already found equal), then the lengths
+// decide. The keys of rollup cells (tenant, metric, series key) are such
+// keys, and the merges of a group and of a flush compare them per cell;
+// keys of one tenant or metric share a prefix longer than 8 bytes (the
+// bench's "bench-tenant-N", "workflow_..."), which memcmp used to finish.
 inline int CompareKeyText(absl::string_view a, absl::string_view b) {
-  if (a.size() >= 8 && b.size() >= 8) {
-    uint64_t x, y;
-    std::memcpy(&x, a.data(), 8);
-    std::memcpy(&y, b.data(), 8);
-    if (x != y) {
-      // Big-endian, the integers order as the bytes do.
-      x = __builtin_bswap64(x);
-      y = __builtin_bswap64(y);
-      return x < y ? -1 : 1;
+  const size_t m = a.size() < b.size() ? a.size() : b.size();
+  if (m < 8 || m > 64) {
+    if (m >= 8) {
+      uint64_t x, y;
+      std::memcpy(&x, a.data(), 8);
+      std::memcpy(&y, b.data(), 8);
+      if (x != y) return __builtin_bswap64(x) < __builtin_bswap64(y) ? -1 : 1;
     }
+    return a.compare(b);
   }
-  return a.compare(b);
+  const auto word = [m](size_t at) { return at + 8 <= m ? at : m - 8; };
+  for (size_t at = 0; at < m; at += 8) {
+    const size_t from = word(at);
+    uint64_t x, y;
+    std::memcpy(&x, a.data() + from, 8);
+    std::memcpy(&y, b.data() + from, 8);
+    if (x != y) return __builtin_bswap64(x) < __builtin_bswap64(y) ? -1 : 1;
+  }
+  return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
 }
 // The same for KeyTexts: one copy is equal to itself without reading it.
 inline int CompareKeyText(const KeyText& a, const KeyText& b) {
