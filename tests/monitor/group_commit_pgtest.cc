@@ -913,7 +913,8 @@ void ExpectSameAggregate(const BatchAggregate& got, const BatchAggregate& want) 
 
 TEST(MergeAggregatesTest, ManyBatchesMergeLikeOneBatchOfAllTheirEvents) {
   std::mt19937_64 rng(11);
-  for (int batches : {2, 3, 7}) {
+  // Up to 8 batches are merged by scanning their heads, more in a heap.
+  for (int batches : {2, 3, 7, 8, 9, 20}) {
     std::vector<BatchAggregate> parts;
     Batch all;
     all.producer_id = "p";
@@ -1027,6 +1028,40 @@ TEST(MergeGroupTest, MergesLikeMergeAggregatesAndCopiesOnlyCellsSeveralBatchesFe
       EXPECT_TRUE(std::any_of(parts.begin(), parts.end(),
                               [&](const BatchAggregate& b) { return Inside(series, b.series); }));
     }
+  }
+}
+
+// A cell several batches feed is folded in batch order (the first batch's
+// delta, then the others'), and a series several batches hold is the first
+// batch's record, whether the batches are merged by scanning their heads
+// (3) or in a heap (12): sums in another order differ here.
+TEST(MergeGroupTest, CellsAreFoldedAndSeriesKeptInBatchOrder) {
+  for (int batches : {3, 12}) {
+    SCOPED_TRACE(batches);
+    std::vector<BatchAggregate> parts(static_cast<size_t>(batches));
+    for (int b = 0; b < batches; ++b) {
+      const double value = b == 0 ? 1.0 : b == 1 ? 1e16 : b == 2 ? -1e16 : 0.0;
+      BatchAggregate& part = parts[static_cast<size_t>(b)];
+      part.event_count = 1;
+      part.series.push_back({"acme", "custom", "0123456789abcdef0123456789abcdef",
+                             std::make_shared<const Labels>()});
+      RollupDelta& cell = part.rollups.emplace_back();
+      cell.tenant = "acme";
+      cell.metric = "custom";
+      cell.series_key = "0123456789abcdef0123456789abcdef";
+      cell.bucket = absl::FromUnixSeconds(1'700'000'040);
+      cell.stats.Add(value);
+    }
+    std::vector<const BatchAggregate*> pointers;
+    for (const BatchAggregate& part : parts) pointers.push_back(&part);
+    MergedGroup group;
+    ASSERT_THAT(MergeGroup(pointers, &group), IsOk());
+    ASSERT_EQ(group.rollups.size(), 1u);
+    EXPECT_EQ(group.rollups[0]->stats.count, batches);
+    // (1 + 1e16) - 1e16 is 0 in doubles; in the other order it is 1.
+    EXPECT_EQ(group.rollups[0]->stats.sum, 0.0);
+    ASSERT_EQ(group.series.size(), 1u);
+    EXPECT_EQ(group.series[0], &parts[0].series[0]);
   }
 }
 

@@ -42,9 +42,13 @@ absl::Status FoldDelta(RollupDelta& into, const RollupDelta& from) {
 // in run order, the others folded into it with `fold`; with `owned` null the
 // first element is kept as it is). Only `out`'s last element can be folded
 // into, so it is the owned one exactly when it is `owned`'s last element.
-// Runs sorted by `compare` (as BatchAggregate's vectors are) are merged
-// through a heap of the runs' heads; otherwise the elements are stably
-// sorted first.
+// Runs sorted by `compare` (as BatchAggregate's vectors are) are merged by
+// their heads (scanned, or in a heap for many runs); otherwise the elements
+// are stably sorted first.
+// Up to this many sorted runs are merged by scanning their heads, more
+// through a heap.
+constexpr size_t kLinearMergeRuns = 8;
+
 template <typename T, typename Compare, typename Fold>
 absl::Status MergeRunPointers(const std::vector<const std::vector<T>*>& runs, Compare compare,
                               Fold fold, std::vector<const T*>* out, std::deque<T>* owned) {
@@ -83,8 +87,30 @@ absl::Status MergeRunPointers(const std::vector<const std::vector<T>*>& runs, Co
     }
     return absl::OkStatus();
   }
-  // (run, position) of each run's next element, in a heap with the smallest
-  // element on top, ties in run order: one comparison per heap step.
+  // A group holds a few batches: the smallest head is found by comparing
+  // the heads in run order (the first of equal heads wins), one comparison
+  // per other run and element, without a heap's bookkeeping.
+  if (runs.size() <= kLinearMergeRuns) {
+    std::vector<size_t> at(runs.size(), 0);
+    for (;;) {
+      const T* smallest = nullptr;
+      size_t from = 0;
+      for (size_t r = 0; r < runs.size(); ++r) {
+        if (at[r] == runs[r]->size()) continue;
+        const T& head = (*runs[r])[at[r]];
+        if (smallest == nullptr || compare(head, *smallest) < 0) {
+          smallest = &head;
+          from = r;
+        }
+      }
+      if (smallest == nullptr) return absl::OkStatus();
+      if (absl::Status status = add(*smallest); !status.ok()) return status;
+      ++at[from];
+    }
+  }
+  // More runs: (run, position) of each run's next element, in a heap with
+  // the smallest element on top, ties in run order: one comparison per heap
+  // step.
   using Head = std::pair<size_t, size_t>;
   auto after = [&](const Head& a, const Head& b) {
     const int c = compare((*runs[a.first])[a.second], (*runs[b.first])[b.second]);
