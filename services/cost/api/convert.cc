@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/proto_wire.h"
 #include "common/status_macros.h"
 #include "cost/core/money.h"
 
@@ -312,78 +313,19 @@ struct WireUsageRecord {
   int64_t client_cost_nano_usd() const { return client_cost_; }
 };
 
-// Reads protobuf wire format, accepting only an unambiguous subset: every
-// field known, with its declared wire type, at most once per message (no
+// The readers below (over common::wire::Reader, shared with monitor's Ingest
+// reader) accept only an unambiguous subset of the wire format: every field
+// known, with its declared wire type, at most once per message (no
 // merging of repeated sub-messages, no last-one-wins), map entries with
 // exactly one key and one value, no repeated tag key, strings of ASCII bytes
 // only (valid UTF-8, so the generated parser's check passes), varints of at
 // most 10 bytes that fit the field as the generated parser reads them. A
 // false return means "not in the subset" (or malformed): the caller then
 // parses with the generated code, which decides.
-class WireReader {
- public:
-  explicit WireReader(absl::string_view bytes)
-      : at_(reinterpret_cast<const uint8_t*>(bytes.data())), end_(at_ + bytes.size()) {}
-
-  bool Done() const { return at_ == end_; }
-
-  // The next field's number and wire type.
-  bool Tag(uint32_t* field, uint32_t* wire_type) {
-    uint64_t tag = 0;
-    if (!Varint(&tag) || tag > 0xffffffffu) return false;
-    *field = static_cast<uint32_t>(tag >> 3);
-    *wire_type = static_cast<uint32_t>(tag & 7);
-    return *field != 0;
-  }
-
-  bool Varint(uint64_t* value) {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 70; shift += 7) {
-      if (at_ == end_) return false;
-      const uint8_t byte = *at_++;
-      if (shift == 63 && byte > 1) return false;  // more than 64 bits
-      v |= static_cast<uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) {
-        *value = v;
-        return true;
-      }
-    }
-    return false;
-  }
-
-  // A length-delimited field's bytes.
-  bool Bytes(absl::string_view* out) {
-    uint64_t length = 0;
-    if (!Varint(&length) || length > static_cast<uint64_t>(end_ - at_)) return false;
-    *out = absl::string_view(reinterpret_cast<const char*>(at_), static_cast<size_t>(length));
-    at_ += length;
-    return true;
-  }
-
-  // A length-delimited field as a string: ASCII only.
-  bool String(absl::string_view* out) {
-    if (!Bytes(out)) return false;
-    for (char c : *out) {
-      if (static_cast<unsigned char>(c) >= 0x80) return false;
-    }
-    return true;
-  }
-
- private:
-  const uint8_t* at_;
-  const uint8_t* end_;
-};
-
-constexpr uint32_t kVarint = 0;
-constexpr uint32_t kLength = 2;
-
-// Marks `field` (1..31) as seen; false when it was already.
-bool FirstTime(uint32_t* seen, uint32_t field) {
-  const uint32_t bit = 1u << field;
-  if (*seen & bit) return false;
-  *seen |= bit;
-  return true;
-}
+using WireReader = common::wire::Reader;
+using common::wire::FirstTime;
+using common::wire::kLength;
+using common::wire::kVarint;
 
 bool ReadTimestamp(absl::string_view bytes, WireTimestamp* out) {
   WireReader r(bytes);

@@ -1,0 +1,107 @@
+// Protobuf's wire format read by hand, for the intake paths that read their
+// requests straight from the bytes instead of through the generated parser
+// (cost's RecordUsage, monitor's Ingest). Those readers accept only an
+// unambiguous subset of the encoding and hand everything else to the
+// generated parser; the pieces they share are here.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "absl/strings/string_view.h"
+
+namespace agentwatch::common::wire {
+
+// Wire types.
+inline constexpr uint32_t kVarint = 0;
+inline constexpr uint32_t kFixed64 = 1;
+inline constexpr uint32_t kLength = 2;
+
+// Reads wire format from a byte range; every read checks the bounds. A false
+// return means malformed (or outside what the caller accepts) and leaves the
+// reader unusable.
+class Reader {
+ public:
+  explicit Reader(absl::string_view bytes)
+      : at_(reinterpret_cast<const uint8_t*>(bytes.data())), end_(at_ + bytes.size()) {}
+
+  bool Done() const { return at_ == end_; }
+
+  // The next field's number (never 0) and wire type.
+  bool Tag(uint32_t* field, uint32_t* wire_type) {
+    uint64_t tag = 0;
+    if (!Varint(&tag) || tag > 0xffffffffu) return false;
+    *field = static_cast<uint32_t>(tag >> 3);
+    *wire_type = static_cast<uint32_t>(tag & 7);
+    return *field != 0;
+  }
+
+  // At most 10 bytes and 64 bits.
+  bool Varint(uint64_t* value) {
+    if (at_ != end_ && *at_ < 0x80) {  // one byte: most tags, lengths and small values
+      *value = *at_++;
+      return true;
+    }
+    uint64_t v = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+      if (at_ == end_) return false;
+      const uint8_t byte = *at_++;
+      if (shift == 63 && byte > 1) return false;  // more than 64 bits
+      v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) {
+        *value = v;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  bool Fixed64(uint64_t* value) {
+    if (end_ - at_ < 8) return false;
+    std::memcpy(value, at_, 8);  // little-endian on every target this builds for
+    at_ += 8;
+    return true;
+  }
+
+  // A length-delimited field's bytes (a view into the input).
+  bool Bytes(absl::string_view* out) {
+    uint64_t length = 0;
+    if (!Varint(&length) || length > static_cast<uint64_t>(end_ - at_)) return false;
+    *out = absl::string_view(reinterpret_cast<const char*>(at_), static_cast<size_t>(length));
+    at_ += length;
+    return true;
+  }
+
+  // A length-delimited field as a string of ASCII bytes only (so valid
+  // UTF-8, which the generated parser checks, without decoding it).
+  bool String(absl::string_view* out) { return Bytes(out) && IsAscii(*out); }
+
+  static bool IsAscii(absl::string_view s) {
+    const char* p = s.data();
+    size_t n = s.size();
+    uint64_t high = 0;
+    for (; n >= 8; p += 8, n -= 8) {
+      uint64_t word;
+      std::memcpy(&word, p, 8);
+      high |= word;
+    }
+    for (; n > 0; ++p, --n) high |= static_cast<uint8_t>(*p);
+    return (high & 0x8080808080808080ull) == 0;
+  }
+
+ private:
+  const uint8_t* at_;
+  const uint8_t* end_;
+};
+
+// Marks `field` (1..31) as seen in `*seen`; false when it was already (a
+// field given twice, which the generated parser would merge or let the last
+// one win).
+inline bool FirstTime(uint32_t* seen, uint32_t field) {
+  const uint32_t bit = 1u << field;
+  if (*seen & bit) return false;
+  *seen |= bit;
+  return true;
+}
+
+}  // namespace agentwatch::common::wire
