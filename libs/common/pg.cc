@@ -485,23 +485,18 @@ void PgCopyBinary::AddInt2(int16_t value) { AddFixed(static_cast<uint16_t>(value
 
 void PgCopyBinary::AddBool(bool value) { AddFixed(value ? 1 : 0, 1); }
 
-void PgCopyBinary::AddTimestamptz(absl::Time t) {
-  int64_t micros;
-  if (t == absl::InfiniteFuture()) {
-    micros = std::numeric_limits<int64_t>::max();  // Postgres' 'infinity'
-  } else if (t == absl::InfinitePast()) {
-    micros = std::numeric_limits<int64_t>::min();  // '-infinity'
-  } else {
-    // Floors; a time beyond int64 microseconds saturates, and Postgres
-    // rejects it as out of range like any time past its own range.
-    const int64_t unix_micros = absl::ToUnixMicros(t);
-    micros = unix_micros < std::numeric_limits<int64_t>::min() + kPgEpochUnixMicros
-                 ? std::numeric_limits<int64_t>::min() + 1
-                 : unix_micros - kPgEpochUnixMicros;
-    if (micros == std::numeric_limits<int64_t>::max()) --micros;
-  }
-  AddInt8(micros);
+int64_t PgTimestamptzMicros(absl::Time t) {
+  if (t == absl::InfiniteFuture()) return std::numeric_limits<int64_t>::max();  // 'infinity'
+  if (t == absl::InfinitePast()) return std::numeric_limits<int64_t>::min();    // '-infinity'
+  const int64_t unix_micros = absl::ToUnixMicros(t);  // floors
+  int64_t micros = unix_micros < std::numeric_limits<int64_t>::min() + kPgEpochUnixMicros
+                       ? std::numeric_limits<int64_t>::min() + 1
+                       : unix_micros - kPgEpochUnixMicros;
+  if (micros == std::numeric_limits<int64_t>::max()) --micros;
+  return micros;
 }
+
+void PgCopyBinary::AddTimestamptz(absl::Time t) { AddInt8(PgTimestamptzMicros(t)); }
 
 void PgCopyBinary::AddNull() { AddLength(-1); }
 

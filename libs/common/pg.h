@@ -131,6 +131,12 @@ std::string PgTextArrayOfViews(const std::vector<absl::string_view>& values);
 // quoting to build and undo (one dimension, no NULLs, elements under 2 GiB).
 pqxx::binarystring PgByteaArray(const std::vector<std::string>& values);
 
+// A time as Postgres' binary timestamptz: microseconds since 2000-01-01 UTC,
+// floored; absl's infinities are 'infinity' / '-infinity' (int64 max / min),
+// and a finite time beyond int64 microseconds saturates short of them
+// (Postgres then rejects it as out of range, like any time past its own).
+int64_t PgTimestamptzMicros(absl::Time t);
+
 // A COPY in Postgres' binary format into `columns` of `table`, inside `txn`:
 // every value goes as its binary representation (an int8 as 8 bytes, a
 // timestamptz as microseconds since 2000), so Postgres runs no text input

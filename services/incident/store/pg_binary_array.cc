@@ -6,14 +6,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/pg.h"
 
 namespace agentwatch::incident::pg_rows {
-namespace {
-
-// 2000-01-01 00:00:00 UTC, Postgres' timestamp epoch, in Unix microseconds.
-constexpr int64_t kPgEpochUnixMicros = 946'684'800'000'000;
-
-}  // namespace
 
 PgBinaryArray::PgBinaryArray(Type type) : type_(type), elements_(kHeaderBytes, '\0') {}
 
@@ -65,22 +60,7 @@ void PgBinaryArray::AddInt(int64_t value) {
 
 void PgBinaryArray::AddTime(absl::Time t) {
   CheckType(Type::kTimestamptz);
-  int64_t micros;
-  if (t == absl::InfiniteFuture()) {
-    micros = std::numeric_limits<int64_t>::max();  // 'infinity'
-  } else if (t == absl::InfinitePast()) {
-    micros = std::numeric_limits<int64_t>::min();  // '-infinity'
-  } else {
-    // Floors (ToUnixMicros rounds down); a time beyond int64 microseconds
-    // saturates short of the infinities, and Postgres rejects it as out of
-    // range like any time past its own range.
-    const int64_t unix_micros = absl::ToUnixMicros(t);
-    micros = unix_micros < std::numeric_limits<int64_t>::min() + kPgEpochUnixMicros
-                 ? std::numeric_limits<int64_t>::min() + 1
-                 : unix_micros - kPgEpochUnixMicros;
-    if (micros == std::numeric_limits<int64_t>::max()) --micros;
-  }
-  const uint64_t v = static_cast<uint64_t>(micros);
+  const uint64_t v = static_cast<uint64_t>(common::PgTimestamptzMicros(t));
   Put4(8);
   Put4(static_cast<uint32_t>(v >> 32));
   Put4(static_cast<uint32_t>(v));
