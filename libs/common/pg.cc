@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/pg_binary_array.h"
 #include "common/status.h"
 #include "common/time_format.h"
 
@@ -312,32 +313,12 @@ std::string PgTextArrayOfViews(const std::vector<absl::string_view>& values) {
 }
 
 pqxx::binarystring PgByteaArray(const std::vector<std::string>& values) {
-  // array_recv's layout, every integer 4 bytes in network order: dimensions
-  // (1), has-nulls (0), the element type (bytea, oid 17), the length and lower
-  // bound of the dimension, then each element's length and bytes.
-  size_t size = 20 + 4 * values.size();
-  for (const std::string& value : values) size += value.size();
-  std::string out(size, '\0');
-  char* p = out.data();
-  auto put = [&p](uint32_t v) {
-    p[0] = static_cast<char>(v >> 24);
-    p[1] = static_cast<char>(v >> 16);
-    p[2] = static_cast<char>(v >> 8);
-    p[3] = static_cast<char>(v);
-    p += 4;
-  };
-  constexpr uint32_t kByteaOid = 17;
-  put(1);
-  put(0);
-  put(kByteaOid);
-  put(static_cast<uint32_t>(values.size()));
-  put(1);
-  for (const std::string& value : values) {
-    put(static_cast<uint32_t>(value.size()));
-    if (!value.empty()) std::memcpy(p, value.data(), value.size());
-    p += value.size();
-  }
-  return pqxx::binarystring(out);
+  PgBinaryArray array(PgBinaryArray::Type::kBytea);
+  size_t bytes = 4 * values.size();
+  for (const std::string& value : values) bytes += value.size();
+  array.Reserve(bytes);
+  for (const std::string& value : values) array.AddBytes(value);
+  return array.Value();
 }
 
 // --- PgCopyBinary ------------------------------------------------------------

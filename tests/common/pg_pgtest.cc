@@ -486,5 +486,31 @@ TEST(PgTextArrayTest, RoundTripsThroughPostgres) {
   EXPECT_THAT(stored, IsOkAndHolds(values));
 }
 
+// PgByteaArray (built by PgBinaryArray): every byte value, empty elements and
+// the empty array come back from Postgres as they were sent.
+TEST(PgByteaArrayTest, RoundTripsThroughPostgres) {
+  TestDatabase db;
+  PgPool pool({db.dsn(), 1});
+  std::string every_byte;
+  for (int b = 0; b < 256; ++b) every_byte.push_back(static_cast<char>(b));
+  const std::vector<std::string> values = {every_byte, "", std::string(1, '\0'), "plain",
+                                           std::string(100000, '\xff')};
+  for (const std::vector<std::string>& sent : {values, std::vector<std::string>{}}) {
+    auto stored = pool.Transact<std::vector<std::string>>(
+        [&](pqxx::work& txn) -> absl::StatusOr<std::vector<std::string>> {
+          std::vector<std::string> out;
+          for (const auto& row :
+               txn.exec_params("SELECT v FROM unnest($1::bytea[]) WITH ORDINALITY AS u(v, i) "
+                               "ORDER BY i",
+                               PgByteaArray(sent))) {
+            EXPECT_FALSE(row[0].is_null());
+            out.push_back(pqxx::binarystring(row[0]).str());
+          }
+          return out;
+        });
+    EXPECT_THAT(stored, IsOkAndHolds(sent));
+  }
+}
+
 }  // namespace
 }  // namespace agentwatch::common

@@ -1,4 +1,4 @@
-// Intake's array parameters in Postgres' binary format (pg_rows::PgBinaryArray)
+// Intake's array parameters in Postgres' binary format (common::PgBinaryArray)
 // against the real Postgres (AGENTWATCH_TEST_PG_DSN): every element type intake
 // binds (text, smallint, integer, timestamptz, tid), NULLs and empty arrays
 // arrive as the same values the text literals they replace gave (compared in
@@ -9,8 +9,6 @@
 // wrong type or range and ctids that are not "(block,offset)". And the other
 // way: times read with AW_INCIDENT_PG_TIME (their binary form in hex) come back
 // through HexTimeOf as they did as Unix microseconds through TimeOf.
-#include "incident/store/pg_binary_array.h"
-
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -23,12 +21,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/pg.h"
+#include "common/pg_binary_array.h"
 #include "common/testing/test_env.h"
 #include "incident/store/pg_incident_rows.h"
 
 namespace agentwatch::incident::pg_rows {
 namespace {
 
+using common::PgBinaryArray;
 using Type = PgBinaryArray::Type;
 
 class PgBinaryArrayTest : public ::testing::Test {

@@ -16,9 +16,9 @@
 #include "absl/strings/str_replace.h"
 #include "common/log.h"
 #include "common/outbox.h"
+#include "common/pg_binary_array.h"
 #include "common/status_macros.h"
 #include "incident/core/auto_resolve.h"
-#include "incident/store/pg_binary_array.h"
 #include "incident/store/pg_incident_rows.h"
 
 namespace agentwatch::incident {
@@ -796,7 +796,7 @@ void TimelineRows(common::PgCopyBinary& copy, const std::vector<TimelineEntry>& 
 
 // Intake's array parameters go in the binary format (no literal to build
 // here, no array_in and input function per element in Postgres).
-using BinaryArray = pg_rows::PgBinaryArray;
+using BinaryArray = common::PgBinaryArray;
 
 // --- Rows ------------------------------------------------------------------
 

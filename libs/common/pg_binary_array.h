@@ -1,10 +1,10 @@
 // One-dimensional Postgres arrays in the binary format (array_recv's), for
-// binding to a `$n::<type>[]` parameter of intake's statements: the values
+// binding to a `$n::<type>[]` parameter (incident's intake statements, and
+// every bytea[] through PgByteaArray, pg.h): the values
 // travel as their binary representations (text as its bytes, a timestamptz
 // as microseconds since 2000, a tid as block and offset), so Postgres runs
 // neither array_in's scan of a literal nor an input function per element,
-// and the service builds no quoted, escaped literal. Internal to the store
-// layer.
+// and the service builds no quoted, escaped literal.
 //
 // The element type is written into the value, and Postgres refuses an array
 // whose element type is not the parameter's ("wrong element type"), as it
@@ -19,12 +19,13 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-namespace agentwatch::incident::pg_rows {
+namespace agentwatch::common {
 
 class PgBinaryArray {
  public:
   // Element types by their pg_type oid.
   enum class Type : uint32_t {
+    kBytea = 17,
     kInt2 = 21,
     kInt4 = 23,
     kText = 25,
@@ -36,10 +37,14 @@ class PgBinaryArray {
 
   // kText: the bytes as they are.
   void AddText(absl::string_view value);
+  // kBytea: the bytes as they are.
+  void AddBytes(absl::string_view value);
+  // Room for `bytes` more bytes of elements (their 4-byte lengths included).
+  void Reserve(size_t bytes) { elements_.reserve(elements_.size() + bytes); }
   // kInt2 or kInt4 (the value must fit; checked).
   void AddInt(int64_t value);
   // kTimestamptz, floored to the microsecond; absl's infinite times are
-  // 'infinity' and '-infinity' (as common::PgCopyBinary::AddTimestamptz).
+  // 'infinity' and '-infinity' (as PgCopyBinary::AddTimestamptz).
   void AddTime(absl::Time t);
   // kTid.
   void AddTid(uint32_t block, uint16_t offset);
@@ -55,6 +60,8 @@ class PgBinaryArray {
 
  private:
   void Put4(uint32_t v);
+  // A length and the bytes (kText, kBytea).
+  void AddRaw(absl::string_view value);
   void CheckType(Type type) const;
 
   static constexpr size_t kHeaderBytes = 20;
@@ -66,4 +73,4 @@ class PgBinaryArray {
   bool has_nulls_ = false;
 };
 
-}  // namespace agentwatch::incident::pg_rows
+}  // namespace agentwatch::common

@@ -1,4 +1,4 @@
-#include "incident/store/pg_binary_array.h"
+#include "common/pg_binary_array.h"
 
 #include <cstring>
 #include <limits>
@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/pg.h"
 
-namespace agentwatch::incident::pg_rows {
+namespace agentwatch::common {
 
 PgBinaryArray::PgBinaryArray(Type type) : type_(type), elements_(kHeaderBytes, '\0') {}
 
@@ -28,8 +28,17 @@ void PgBinaryArray::Put4(uint32_t v) {
 
 void PgBinaryArray::AddText(absl::string_view value) {
   CheckType(Type::kText);
+  AddRaw(value);
+}
+
+void PgBinaryArray::AddBytes(absl::string_view value) {
+  CheckType(Type::kBytea);
+  AddRaw(value);
+}
+
+void PgBinaryArray::AddRaw(absl::string_view value) {
   if (value.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
-    throw std::length_error("PgBinaryArray: a text element over 2 GiB");
+    throw std::length_error("PgBinaryArray: an element over 2 GiB");
   }
   Put4(static_cast<uint32_t>(value.size()));
   elements_.append(value.data(), value.size());
@@ -60,7 +69,7 @@ void PgBinaryArray::AddInt(int64_t value) {
 
 void PgBinaryArray::AddTime(absl::Time t) {
   CheckType(Type::kTimestamptz);
-  const uint64_t v = static_cast<uint64_t>(common::PgTimestamptzMicros(t));
+  const uint64_t v = static_cast<uint64_t>(PgTimestamptzMicros(t));
   Put4(8);
   Put4(static_cast<uint32_t>(v >> 32));
   Put4(static_cast<uint32_t>(v));
@@ -125,4 +134,4 @@ pqxx::binarystring PgBinaryArray::Value() {
   return pqxx::binarystring(elements_.data(), elements_.size());
 }
 
-}  // namespace agentwatch::incident::pg_rows
+}  // namespace agentwatch::common
