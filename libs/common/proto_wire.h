@@ -104,4 +104,38 @@ inline bool FirstTime(uint32_t* seen, uint32_t field) {
   return true;
 }
 
+// An int32 field's varint as the generated parser reads it: the value, or
+// a negative one sign-extended to 64 bits (the encoder's form). Anything
+// else (which the parser would truncate) is false.
+inline bool Int32Of(uint64_t v, int32_t* out) {
+  const int32_t x = static_cast<int32_t>(v);
+  if (static_cast<uint64_t>(static_cast<int64_t>(x)) != v) return false;
+  *out = x;
+  return true;
+}
+
+// A google.protobuf.Timestamp's or Duration's (seconds, nanos) as the
+// generated parser reads them (absent fields 0); each field at most once and
+// a varint. Ranges are the caller's to check.
+inline bool ReadSecondsNanos(absl::string_view bytes, int64_t* seconds, int32_t* nanos) {
+  Reader r(bytes);
+  uint32_t seen = 0;
+  *seconds = 0;
+  *nanos = 0;
+  while (!r.Done()) {
+    uint32_t field = 0, type = 0;
+    uint64_t v = 0;
+    if (!r.Tag(&field, &type) || type != kVarint || field > 2 || !FirstTime(&seen, field) ||
+        !r.Varint(&v)) {
+      return false;
+    }
+    if (field == 1) {
+      *seconds = static_cast<int64_t>(v);
+    } else if (!Int32Of(v, nanos)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace agentwatch::common::wire

@@ -136,5 +136,37 @@ TEST(ProtoWireReaderTest, FirstTimeMarksEachFieldOnce) {
   EXPECT_TRUE(FirstTime(&seen, 2));
 }
 
+TEST(ProtoWireReaderTest, Int32sAsTheParserReadsThem) {
+  int32_t x = 0;
+  EXPECT_TRUE(Int32Of(5, &x));
+  EXPECT_EQ(x, 5);
+  EXPECT_TRUE(Int32Of(static_cast<uint64_t>(int64_t{-7}), &x));  // sign-extended
+  EXPECT_EQ(x, -7);
+  EXPECT_TRUE(Int32Of(0x7fffffff, &x));
+  EXPECT_EQ(x, 0x7fffffff);
+  EXPECT_FALSE(Int32Of(0x80000000u, &x));       // truncated by the parser
+  EXPECT_FALSE(Int32Of(uint64_t{1} << 40, &x));  // likewise
+}
+
+TEST(ProtoWireReaderTest, SecondsAndNanosOfATimestamp) {
+  int64_t seconds = -1;
+  int32_t nanos = -1;
+  // seconds 1,700,000,000 (field 1), nanos 5 (field 2).
+  std::string bytes = "\x08" + EncodedVarint(1700000000) + "\x10\x05";
+  ASSERT_TRUE(ReadSecondsNanos(bytes, &seconds, &nanos));
+  EXPECT_EQ(seconds, 1700000000);
+  EXPECT_EQ(nanos, 5);
+  ASSERT_TRUE(ReadSecondsNanos("", &seconds, &nanos));  // both absent: zero
+  EXPECT_EQ(seconds, 0);
+  EXPECT_EQ(nanos, 0);
+  const std::string negative = "\x08" + EncodedVarint(static_cast<uint64_t>(int64_t{-3}));
+  ASSERT_TRUE(ReadSecondsNanos(negative, &seconds, &nanos));
+  EXPECT_EQ(seconds, -3);
+  EXPECT_FALSE(ReadSecondsNanos("\x08\x01\x08\x02", &seconds, &nanos));  // seconds twice
+  EXPECT_FALSE(ReadSecondsNanos("\x18\x01", &seconds, &nanos));           // field 3
+  EXPECT_FALSE(ReadSecondsNanos("\x12\x00", &seconds, &nanos));           // wrong wire type
+  EXPECT_FALSE(ReadSecondsNanos("\x10" + EncodedVarint(0x80000000u), &seconds, &nanos));
+}
+
 }  // namespace
 }  // namespace agentwatch::common::wire

@@ -328,23 +328,7 @@ using common::wire::kLength;
 using common::wire::kVarint;
 
 bool ReadTimestamp(absl::string_view bytes, WireTimestamp* out) {
-  WireReader r(bytes);
-  uint32_t seen = 0;
-  while (!r.Done()) {
-    uint32_t field = 0, type = 0;
-    uint64_t v = 0;
-    if (!r.Tag(&field, &type) || type != kVarint || field > 2 || !FirstTime(&seen, field) ||
-        !r.Varint(&v)) {
-      return false;
-    }
-    if (field == 1) {
-      out->seconds_ = static_cast<int64_t>(v);
-    } else {
-      if (v > 0x7fffffffu) return false;  // a negative or truncated int32
-      out->nanos_ = static_cast<int32_t>(v);
-    }
-  }
-  return true;
+  return common::wire::ReadSecondsNanos(bytes, &out->seconds_, &out->nanos_);
 }
 
 bool ReadTag(absl::string_view bytes, WireScope* out) {

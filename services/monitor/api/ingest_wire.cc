@@ -17,41 +17,12 @@ constexpr int64_t kMaxDurationSeconds = 315576000000;
 
 // The wire format's pieces shared with cost's RecordUsage reader.
 using common::wire::FirstTime;
+using common::wire::Int32Of;
 using common::wire::kFixed64;
 using common::wire::kLength;
 using common::wire::kVarint;
+using common::wire::ReadSecondsNanos;
 using WireReader = common::wire::Reader;
-
-// An int32 field's varint as the generated code writes it (sign-extended
-// to 64 bits when negative).
-bool Int32Of(uint64_t v, int32_t* out) {
-  const int32_t x = static_cast<int32_t>(v);
-  if (static_cast<uint64_t>(static_cast<int64_t>(x)) != v) return false;
-  *out = x;
-  return true;
-}
-
-// A Timestamp's or Duration's (seconds, nanos).
-bool ReadSecondsNanos(absl::string_view bytes, int64_t* seconds, int32_t* nanos) {
-  WireReader r(bytes);
-  uint32_t seen = 0;
-  *seconds = 0;
-  *nanos = 0;
-  while (!r.Done()) {
-    uint32_t field = 0, type = 0;
-    uint64_t v = 0;
-    if (!r.Tag(&field, &type) || type != kVarint || field > 2 || !FirstTime(&seen, field) ||
-        !r.Varint(&v)) {
-      return false;
-    }
-    if (field == 1) {
-      *seconds = static_cast<int64_t>(v);
-    } else if (!Int32Of(v, nanos)) {
-      return false;
-    }
-  }
-  return true;
-}
 
 bool ReadTime(absl::string_view bytes, std::optional<absl::Time>* out) {
   int64_t seconds;
