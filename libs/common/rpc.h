@@ -4,11 +4,13 @@
 #pragma once
 
 #include <grpcpp/server_context.h>
+#include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/server_callback.h>
 
 #include <functional>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "common/auth.h"
 #include "common/executor.h"
 
@@ -31,5 +33,17 @@ class RpcRunner {
   const Authorizer& authorizer_;
   BlockingExecutor& executor_;
 };
+
+// The answer of a raw (ByteBuffer) method: `message` serialized into
+// `response`; INTERNAL if it cannot be. `Message` is a generated protobuf
+// message (its grpc::SerializationTraits come with the generated headers).
+template <typename Message>
+absl::Status SerializeResponse(const Message& message, grpc::ByteBuffer* response) {
+  bool own_buffer = false;
+  if (!grpc::SerializationTraits<Message>::Serialize(message, response, &own_buffer).ok()) {
+    return absl::InternalError(absl::StrCat(message.GetTypeName(), " not serialized"));
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace agentwatch::common

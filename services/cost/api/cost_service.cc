@@ -144,13 +144,7 @@ grpc::ServerUnaryReactor* CostServiceImpl::RecordUsage(grpc::CallbackServerConte
               &records)) {
         v1::RecordUsageResponse answer;
         RETURN_IF_ERROR(RecordRecords(records, &answer));
-        bool own_buffer = false;
-        if (!grpc::SerializationTraits<v1::RecordUsageResponse>::Serialize(answer, response,
-                                                                           &own_buffer)
-                 .ok()) {
-          return absl::InternalError("RecordUsageResponse not serialized");
-        }
-        return absl::OkStatus();
+        return common::SerializeResponse(answer, response);
       }
     }
     // The request's thousands of strings on one arena, released in one go.
@@ -165,13 +159,7 @@ grpc::ServerUnaryReactor* CostServiceImpl::RecordUsage(grpc::CallbackServerConte
     }
     auto* answer = google::protobuf::Arena::CreateMessage<v1::RecordUsageResponse>(&arena);
     RETURN_IF_ERROR(DoRecordUsage(*parsed, answer));
-    bool own_buffer = false;
-    if (!grpc::SerializationTraits<v1::RecordUsageResponse>::Serialize(*answer, response,
-                                                                       &own_buffer)
-             .ok()) {
-      return absl::InternalError("RecordUsageResponse not serialized");
-    }
-    return absl::OkStatus();
+    return common::SerializeResponse(*answer, response);
   });
 }
 

@@ -180,12 +180,7 @@ grpc::ServerUnaryReactor* MonitorServiceImpl::Ingest(grpc::CallbackServerContext
   return rpc_.Unary(context, common::Role::kOperator, [this, request, response]() -> absl::Status {
     v1::IngestResponse answer;
     RETURN_IF_ERROR(IngestWireBatch(*request, &answer));
-    bool own_buffer = false;
-    if (!grpc::SerializationTraits<v1::IngestResponse>::Serialize(answer, response, &own_buffer)
-             .ok()) {
-      return absl::InternalError("IngestResponse not serialized");
-    }
-    return absl::OkStatus();
+    return common::SerializeResponse(answer, response);
   });
 }
 
