@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   absl::Duration rollup_flush_interval = absl::Seconds(1);
   absl::Duration journal_sweep_age = absl::Seconds(30);
   std::string otlp_default_tenant;
+  bool forward_usage = true;
 
   common::FlagSet flags("agentwatch-monitor");
   common::RegisterServiceFlags(flags, &config, 50051, 9101);
@@ -104,6 +105,11 @@ int main(int argc, char** argv) {
   flags.AddString("otlp_default_tenant", &otlp_default_tenant,
                   "tenant of OTLP telemetry that names none (no agentwatch.tenant resource "
                   "attribute, no x-agentwatch-tenant header); empty rejects it");
+  flags.AddBool("forward_usage", &forward_usage,
+                "forward every LLM call's token usage to the cost service (--cost_addr) through "
+                "the outbox; false for a deployment without the cost service: Ingest, "
+                "StreamIngest and OTLP then write no cost usage outbox rows (alerts still go to "
+                "incident)");
   common::ParseFlagsOrExit(flags, argc, argv);
 
   monitor::ErrorRateAlertConfig alert_config;
@@ -141,6 +147,7 @@ int main(int argc, char** argv) {
   monitor::PgMonitorStoreOptions store_options;
   store_options.sketch_cache_bytes = static_cast<size_t>(sketch_cache_mb) << 20;
   store_options.journal_rollups = rollup_flush_interval > absl::ZeroDuration();
+  store_options.forward_usage = forward_usage;
   monitor::PgMonitorStore store(rt.pg(), {max_series_per_tenant}, {&error_rate_rule},
                                 store_options);
   monitor::RedisHealthCache health_cache(rt.redis());

@@ -239,6 +239,62 @@ TEST_F(PgStoreTest, ARejectedBatchWritesNothing) {
   EXPECT_FALSE(retried->duplicate);
 }
 
+// --forward_usage=false (PgMonitorStoreOptions::forward_usage): a group
+// commit writes no cost.* outbox row, and everything else as before: the
+// claim, series, journal and rollups, the alert and its incident notice.
+// The same database through a default store still forwards.
+TEST_F(PgStoreTest, WithoutUsageForwardingNoCostRowIsWrittenAndEverythingElseIs) {
+  PgMonitorStoreOptions options;
+  options.journal_rollups = true;  // as deployed
+  options.forward_usage = false;
+  PgMonitorStore quiet(*pool_, limits_, std::vector<const RuleEvaluator*>{&rule_}, options);
+  Batch batch = FailingRuns("platform-a", 1, "triage", 10, kStart);  // fires the built-in alert
+  batch.events.push_back(MakeEvent(MakeCall("gpt-4o")));
+  batch.events.push_back(MakeEvent(MakeCall("gpt-4o-mini"), kStart, "globex"));
+  absl::StatusOr<CommitResult> result = Commit(batch, &quiet);
+  ASSERT_THAT(result, IsOk());
+  EXPECT_FALSE(result->duplicate);
+  EXPECT_EQ(result->accepted, 12);
+  EXPECT_EQ(result->alerts.fired, 1);
+  EXPECT_EQ(result->outbox_enqueued, 1);  // the alert notice alone
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.outbox WHERE destination LIKE 'cost.%'"), 0);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.outbox WHERE destination = "
+                   "'incident.ReportAlerts'"),
+            1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.outbox"), 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_state WHERE firing"), 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.ingest_batches"), 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.ingest_journal"), 2);  // one per tenant
+  EXPECT_GT(Scalar("SELECT count(*) FROM monitor.series WHERE metric = 'llm_calls_total'"), 0);
+  ASSERT_THAT(quiet.FlushRollups(kStart), IsOk());
+  EXPECT_EQ(Scalar("SELECT sum(count)::bigint FROM monitor.rollups_1m "
+                   "WHERE metric = 'llm_calls_total'"),
+            2);
+  EXPECT_EQ(Scalar("SELECT sum(count)::bigint FROM monitor.rollups_1m "
+                   "WHERE metric = 'workflow_runs_total'"),
+            10);
+  // A replay is a duplicate and writes nothing.
+  absl::StatusOr<CommitResult> replay = Commit(batch, &quiet);
+  ASSERT_THAT(replay, IsOk());
+  EXPECT_TRUE(replay->duplicate);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.outbox"), 1);
+
+  // The default (forwarding) store on the same database: one packed row per
+  // tenant, counted in outbox_enqueued.
+  Batch next;
+  next.producer_id = "platform-a";
+  next.sequence = 2;
+  next.events.push_back(MakeEvent(MakeCall("gpt-4o")));
+  next.events.push_back(MakeEvent(MakeCall("gpt-4o-mini"), kStart, "globex"));
+  absl::StatusOr<CommitResult> forwarded = Commit(next);
+  ASSERT_THAT(forwarded, IsOk());
+  EXPECT_EQ(forwarded->outbox_enqueued, 2);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.outbox WHERE destination = "
+                   "'cost.RecordUsageBatch'"),
+            2);
+  EXPECT_EQ(Payloads(kCostBatchDestination).size(), 2u);
+}
+
 TEST_F(PgStoreTest, LlmUsageIsEnqueuedForTheCostService) {
   Batch batch;
   batch.producer_id = "platform-a";

@@ -2122,6 +2122,7 @@ absl::Status PgMonitorStore::WriteGroup(pqxx::work& txn, const std::vector<Pendi
     RETURN_IF_ERROR(WriteRollups(txn, merged.rollups, now, sketch_cache_, sketch_updates));
   }
   for (const PendingBatch* b : by_key) {
+    if (!options_.forward_usage) break;
     if (!b->claimed) continue;
     EnqueueUsage(txn, aggregates,
                  absl::StrCat(b->producer_id->size(), ":", *b->producer_id, ":", b->sequence));
@@ -2164,7 +2165,8 @@ absl::Status PgMonitorStore::WriteGroup(pqxx::work& txn, const std::vector<Pendi
     if (!b->claimed) continue;
     CommitResult result;
     result.accepted = b->aggregate->event_count;
-    result.outbox_enqueued = static_cast<int64_t>(b->aggregate->usage.size());
+    result.outbox_enqueued =
+        options_.forward_usage ? static_cast<int64_t>(b->aggregate->usage.size()) : 0;
     if (first) {
       result.alerts = group_result.alerts;
       result.outbox_enqueued += context.emitted();

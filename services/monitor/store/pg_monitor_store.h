@@ -23,7 +23,8 @@
 // per-tenant series limit) fails alone and writes nothing while the others
 // commit. The alert transitions of a group are returned in the result of its
 // first claimed batch; each batch's outbox_enqueued counts its own usage
-// records (plus, for that first batch, the group's alert notices).
+// records (none with PgMonitorStoreOptions::forward_usage off; plus, for
+// that first batch, the group's alert notices).
 //
 // Sketched cells are written without reading them when this store
 // committed them last (SketchCellCache: the sketch and the row's count
@@ -101,6 +102,13 @@ struct PgMonitorStoreOptions {
   // FlushRollups (RollupFlushWorker does): the pending cells stay in memory
   // until then.
   bool journal_rollups = false;
+  // Whether a group commit forwards its LLM calls' usage to the cost service
+  // (outbox rows of destination kCostBatchDestination, see PackUsage). Off
+  // (a deployment without the cost service): no cost.* outbox row is written
+  // and outbox_enqueued counts the alert notices alone; everything else a
+  // group writes (claims, series, rollups or journal, alert notices) is
+  // unchanged.
+  bool forward_usage = true;
   // Test hook: called by a group's leader just before its transaction, with
   // the number of batches in the group. May be empty.
   std::function<void(size_t)> before_group;
