@@ -36,6 +36,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <random>
@@ -68,6 +69,7 @@ struct Options {
   bool wait_for_go = false;
   int64_t check_rate = 1000;
   std::string run = "r";  // distinguishes the record ids of separate runs
+  std::string ids = "sequence";  // "sequence": <run>-<batch>-<i>; "uuid": random UUIDv4 text
 };
 
 constexpr const char* kTeams[] = {"search", "support", "growth", "platform", "research"};
@@ -85,6 +87,18 @@ constexpr Model kModels[] = {{"openai", "gpt-4o-mini"},
                              {"anthropic", "claude-3-haiku-20240307"}};
 
 std::string Tenant(int64_t i) { return absl::StrCat("bench-tenant-", i); }
+
+// A random version-4 UUID in its 36-character text form, as agent platforms
+// name their calls (LiteLLM's call id is one): the ledger's key then
+// arrives in no order at all, unlike the sequence ids.
+std::string RandomUuid(std::mt19937_64& rng) {
+  uint64_t hi = rng();
+  uint64_t lo = rng();
+  hi = (hi & ~uint64_t{0xF000}) | uint64_t{0x4000};                   // version 4
+  lo = (lo & ~(uint64_t{0xC} << 60)) | (uint64_t{0x8} << 60);        // RFC 4122 variant
+  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", hi >> 32, (hi >> 16) & 0xFFFF, hi & 0xFFFF,
+                         lo >> 48, lo & 0xFFFFFFFFFFFFull);
+}
 
 double CpuSeconds() {
   rusage usage{};
@@ -149,9 +163,16 @@ int main(int argc, char** argv) {
   flags.AddBool("check_only", &o.check_only,
                 "send no usage: CheckBudget from the first stdin line until stdin closes");
   flags.AddString("run", &o.run, "prefix of the record ids (unique per run)");
+  flags.AddString("ids", &o.ids,
+                  "record ids: \"sequence\" (<run>-<batch>-<i>) or \"uuid\" (random UUIDv4 text)");
   flags.AddBool("wait_for_go", &o.wait_for_go,
                 "print \"ready\" once the batches are built, send from the first stdin line");
   agentwatch::common::ParseFlagsOrExit(flags, argc, argv);
+  if (o.ids != "sequence" && o.ids != "uuid") {
+    std::cerr << "cost_ingest_load: --ids must be \"sequence\" or \"uuid\", not \"" << o.ids
+              << "\"\n";
+    return 2;
+  }
 
   if (o.check_only) {
     o.check_budget = true;
@@ -161,7 +182,8 @@ int main(int argc, char** argv) {
   const absl::Time now = absl::Now();
   const int64_t total_batches = (o.records + o.batch - 1) / o.batch;
   // Every batch, serialized before the timed phase: batch b is template
-  // b % (streams * templates) with records named "<run>-<b>-<i>".
+  // b % (streams * templates) with records named "<run>-<b>-<i>" (or random
+  // UUIDs with --ids=uuid).
   std::vector<std::string> prepared(static_cast<size_t>(total_batches));
   {
     std::vector<v1::RecordUsageRequest> templates;
@@ -169,13 +191,15 @@ int main(int argc, char** argv) {
       std::mt19937_64 rng(static_cast<uint64_t>(o.seed) * 1000003u + static_cast<uint64_t>(s));
       for (int64_t t = 0; t < o.templates; ++t) templates.push_back(MakeTemplate(o, rng, now));
     }
+    std::mt19937_64 id_rng(static_cast<uint64_t>(o.seed) * 7919u + std::hash<std::string>{}(o.run));
     for (int64_t b = 0; b < total_batches; ++b) {
       v1::RecordUsageRequest& request = templates[static_cast<size_t>(b) % templates.size()];
       const int64_t count = std::min(o.batch, o.records - b * o.batch);
       while (request.records_size() > count) request.mutable_records()->RemoveLast();
       for (int64_t i = 0; i < count; ++i) {
         request.mutable_records(static_cast<int>(i))
-            ->set_record_id(absl::StrCat(o.run, "-", b, "-", i));
+            ->set_record_id(o.ids == "uuid" ? RandomUuid(id_rng)
+                                            : absl::StrCat(o.run, "-", b, "-", i));
       }
       if (!request.SerializeToString(&prepared[static_cast<size_t>(b)])) {
         std::cerr << "cost_ingest_load: cannot serialize batch " << b << "\n";
