@@ -237,5 +237,98 @@ TEST(KeyTextTest, ABatchsCellsAndSeriesShareTheirKeys) {
   }
 }
 
+// KeyText::Named: separate copies of one text carry one id and are known
+// equal without reading the bytes; different texts never share an id; plain
+// copies, the empty text and texts over the length bound carry none. Every
+// comparison agrees with std::string's. Fails if an id is given per copy
+// (then two names of one text are not known equal) or reused for another
+// text.
+TEST(KeyTextTest, NamedCopiesOfOneTextShareAnIdAndCompareAsStrings) {
+  const std::vector<std::string> texts = Texts();
+  std::map<uint32_t, std::string> text_of_id;
+  for (const std::string& text : texts) {
+    const KeyText a = KeyText::Named(text);
+    const KeyText b = KeyText::Named(text);
+    EXPECT_EQ(a.view(), text);
+    EXPECT_FALSE(a.SharesCopyWith(b) && !text.empty());  // two copies
+    if (text.empty() || text.size() > KeyText::kMaxNamedTextBytes) {
+      EXPECT_EQ(a.name_id(), 0u) << text.size();
+      EXPECT_EQ(a.KnownEqual(b), text.empty());
+    } else {
+      EXPECT_NE(a.name_id(), 0u) << text;
+      EXPECT_EQ(a.name_id(), b.name_id()) << text;
+      EXPECT_TRUE(a.KnownEqual(b)) << text;
+      const auto [it, inserted] = text_of_id.emplace(a.name_id(), text);
+      EXPECT_EQ(it->second, text) << "id " << a.name_id() << " given to two texts";
+    }
+    EXPECT_FALSE(KeyText(text).KnownEqual(a) && !text.empty());  // a plain copy: no id
+    EXPECT_EQ(KeyText(text).name_id(), 0u);
+  }
+  for (const std::string& x : texts) {
+    for (const std::string& y : texts) {
+      const KeyText a = KeyText::Named(x);
+      const KeyText b = KeyText::Named(y);
+      const int want = x.compare(y) < 0 ? -1 : (x.compare(y) > 0 ? 1 : 0);
+      const int got = CompareKeyText(a, b);
+      EXPECT_EQ(got < 0 ? -1 : (got > 0 ? 1 : 0), want);
+      EXPECT_EQ(a == b, x == y);
+      EXPECT_EQ(a < b, x < y);
+      EXPECT_EQ(CompareKeyText(a, KeyText(y)) < 0, x < y);  // named against plain
+      EXPECT_EQ(a.KnownEqual(b), x == y && (x.empty() || a.name_id() != 0));
+    }
+  }
+}
+
+TEST(KeyTextTest, NamedFromManyThreadsGivesOneIdPerText) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 200; ++i) names.push_back("named_metric_" + std::to_string(i));
+  std::vector<std::vector<uint32_t>> ids(4, std::vector<uint32_t>(names.size()));
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < ids.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 50; ++round) {
+        for (size_t i = 0; i < names.size(); ++i) {
+          const size_t n = (i + t * 37) % names.size();
+          ids[t][n] = KeyText::Named(names[n]).name_id();
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  std::set<uint32_t> distinct;
+  for (size_t i = 0; i < names.size(); ++i) {
+    EXPECT_NE(ids[0][i], 0u);
+    for (size_t t = 1; t < ids.size(); ++t) EXPECT_EQ(ids[t][i], ids[0][i]) << names[i];
+    distinct.insert(ids[0][i]);
+  }
+  EXPECT_EQ(distinct.size(), names.size());
+}
+
+// Batches aggregated without a shared cache make their own copies of every
+// key; their tenants and metric names are named copies, so the group merge
+// finds them equal without reading them (only the series keys of different
+// label sets are compared by their bytes).
+TEST(KeyTextTest, TwoBatchesTenantsAndMetricsAreKnownEqualWithoutACache) {
+  const BatchAggregate first = Aggregate(TwoTenants(1), nullptr);
+  const BatchAggregate second = Aggregate(TwoTenants(2), nullptr);
+  ASSERT_FALSE(first.rollups.empty());
+  ASSERT_EQ(first.rollups.size(), second.rollups.size());
+  for (size_t i = 0; i < first.rollups.size(); ++i) {
+    const RollupDelta& a = first.rollups[i];
+    const RollupDelta& b = second.rollups[i];
+    EXPECT_FALSE(a.tenant.SharesCopyWith(b.tenant));
+    EXPECT_TRUE(a.tenant.KnownEqual(b.tenant)) << a.tenant;
+    EXPECT_FALSE(a.metric.SharesCopyWith(b.metric));
+    EXPECT_TRUE(a.metric.KnownEqual(b.metric)) << a.metric;
+    EXPECT_FALSE(a.series_key.KnownEqual(b.series_key));  // not named: compared by bytes
+    EXPECT_EQ(CompareCells(a, b), 0);
+  }
+  ASSERT_EQ(first.series.size(), second.series.size());
+  for (size_t i = 0; i < first.series.size(); ++i) {
+    EXPECT_TRUE(first.series[i].tenant.KnownEqual(second.series[i].tenant));
+    EXPECT_TRUE(first.series[i].metric.KnownEqual(second.series[i].metric));
+  }
+}
+
 }  // namespace
 }  // namespace agentwatch::monitor

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/testing/status_matchers.h"
 
 namespace agentwatch::monitor {
@@ -267,6 +268,44 @@ TEST(QuantileSketchTest, SerializationRoundTrips) {
   // Compact: a few bytes per non-empty bucket, not per value.
   EXPECT_LT(bytes.size(), 4000u);
   std::cout << "10000 values serialize to " << bytes.size() << " bytes\n";
+}
+
+// SerializedBytesAreTheFormatsBytes' expectations (see there).
+constexpr char kSmallSketchHex[] =
+    "0180107b14ae47e17a843f0104000123011401fc0401018c010100000000000010c00000000080842e41";
+constexpr size_t kVariedBytes = 1840824;
+constexpr uint64_t kVariedDigest = 7881130246397953941u;
+
+// The serialized bytes are fixed by the format: the bytes of a small sketch
+// and a digest of 300 varied ones (positive, negative, zeros, wide ranges,
+// merged, appended to a non-empty buffer), as the push_back encoder before
+// the in-place one wrote them (which also gives the journal's bytes).
+TEST(QuantileSketchTest, SerializedBytesAreTheFormatsBytes) {
+  QuantileSketch small;
+  for (double v : {1.0, 2.0, 3.0, -4.0, 0.0, 1e6}) small.Add(v);
+  std::string hex;
+  for (unsigned char c : small.Serialize()) absl::StrAppend(&hex, absl::Hex(c, absl::kZeroPad2));
+  EXPECT_EQ(hex, kSmallSketchHex);
+
+  std::mt19937_64 rng(11);
+  std::string all = "prefix";
+  QuantileSketch merged;
+  for (int s = 0; s < 300; ++s) {
+    QuantileSketch sketch;
+    const int n = 1 + static_cast<int>(rng() % 400);
+    const double scale = std::pow(10.0, static_cast<double>(rng() % 12) - 6);
+    for (int i = 0; i < n; ++i) {
+      const double v = std::lognormal_distribution<double>(0, 1 + s % 4)(rng) * scale;
+      sketch.Add(i % 7 == 0 ? -v : (i % 13 == 0 ? 0 : v));
+    }
+    sketch.AppendSerialized(&all);
+    ASSERT_THAT(merged.Merge(sketch), IsOk());
+    merged.AppendSerialized(&all);
+  }
+  uint64_t digest = 1469598103934665603u;  // FNV-1a
+  for (unsigned char c : all) digest = (digest ^ c) * 1099511628211u;
+  EXPECT_EQ(all.size(), kVariedBytes);
+  EXPECT_EQ(digest, kVariedDigest);
 }
 
 TEST(QuantileSketchTest, CorruptInputIsAnErrorNeverACrash) {

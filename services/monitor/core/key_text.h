@@ -6,6 +6,12 @@
 // std::strings each, so building, merging, journaling and dropping a cell
 // allocates nothing for its keys. Two KeyTexts of one copy compare equal
 // without reading the bytes.
+//
+// Named copies (KeyText::Named: metric names and tenants) also carry a
+// process-wide id of their text, so two copies of one name made by
+// different batches compare equal without reading the bytes either, while
+// each batch keeps its own copy (its own reference count: no cache line
+// shared by every executor thread). Equal non-zero ids are equal texts.
 // Thread-safe as a std::shared_ptr to const: copies may be made and dropped
 // on any thread; the text never changes.
 #pragma once
@@ -34,6 +40,18 @@ class KeyText {
       : KeyText(absl::string_view(text)) {}
   KeyText(const char* text) : KeyText(absl::string_view(text)) {}  // NOLINT(runtime/explicit)
 
+  // A new copy of `text` carrying the process-wide id of that text (see the
+  // file comment): equal to every other named copy of it without a
+  // comparison of the bytes. Takes a mutex: for names a batch makes once
+  // (its metric names, a new label set's tenant), not per cell. Past
+  // kMaxNamedTexts distinct texts, or for a text longer than
+  // kMaxNamedTextBytes, the copy has no id and compares by its bytes.
+  static KeyText Named(absl::string_view text);
+  static constexpr size_t kMaxNamedTexts = 1 << 14;
+  static constexpr size_t kMaxNamedTextBytes = 256;
+  // The id of a named copy; 0 for other copies and the empty text.
+  uint32_t name_id() const { return rep_ == nullptr ? 0 : rep_->id; }
+
   KeyText(const KeyText& other) noexcept : rep_(other.rep_) {
     if (rep_ != nullptr) rep_->refs.fetch_add(1, std::memory_order_relaxed);
   }
@@ -58,13 +76,19 @@ class KeyText {
 
   // Whether both refer to one copy (then they are equal).
   bool SharesCopyWith(const KeyText& other) const { return rep_ == other.rep_; }
+  // Whether both are known equal without reading the bytes: one copy, or
+  // named copies of one text. False says nothing.
+  bool KnownEqual(const KeyText& other) const {
+    return rep_ == other.rep_ ||
+           (rep_ != nullptr && other.rep_ != nullptr && rep_->id != 0 && rep_->id == other.rep_->id);
+  }
 
   friend bool operator==(const KeyText& a, const KeyText& b) {
-    return a.rep_ == b.rep_ || a.view() == b.view();
+    return a.KnownEqual(b) || a.view() == b.view();
   }
   friend bool operator!=(const KeyText& a, const KeyText& b) { return !(a == b); }
   friend bool operator<(const KeyText& a, const KeyText& b) {
-    return a.rep_ != b.rep_ && a.view() < b.view();
+    return !a.KnownEqual(b) && a.view() < b.view();
   }
   friend bool operator>(const KeyText& a, const KeyText& b) { return b < a; }
   friend bool operator<=(const KeyText& a, const KeyText& b) { return !(b < a); }
@@ -101,15 +125,19 @@ class KeyText {
   struct Rep {
     std::atomic<uint32_t> refs;
     uint32_t size;
+    uint32_t id;  // Named's id of the text, 0: none
+    uint32_t unused;
     char* text() { return reinterpret_cast<char*>(this + 1); }
   };
 
-  static Rep* Make(absl::string_view text) {
+  static Rep* Make(absl::string_view text, uint32_t id = 0) {
     if (text.empty()) return nullptr;
     void* memory = ::operator new(sizeof(Rep) + text.size());
     Rep* rep = new (memory) Rep;
     rep->refs.store(1, std::memory_order_relaxed);
     rep->size = static_cast<uint32_t>(text.size());
+    rep->id = id;
+    rep->unused = 0;
     std::memcpy(rep->text(), text.data(), text.size());
     return rep;
   }

@@ -60,21 +60,48 @@ absl::Status GetDouble(absl::string_view& in, double* v) {
   return absl::OkStatus();
 }
 
+// Writes `v` as a varint at `p` (at most 10 bytes); returns the end.
+char* WriteVarint(uint64_t v, char* p) {
+  while (v >= 0x80) {
+    *p++ = static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<char>(v);
+  return p;
+}
+
+// The non-empty buckets: their number, then the first index (zigzag) and
+// the gaps to the next ones, each with its count. Written in place into
+// room for the largest encoding (two 10-byte varints a bucket) instead of
+// a push_back per byte: the journal encodes every sketched cell of a group.
 void PutStore(int32_t offset, const std::vector<int64_t>& counts, std::string* out) {
-  uint64_t nonempty = 0;
-  for (int64_t c : counts) nonempty += c > 0 ? 1 : 0;
-  PutVarint(nonempty, out);
+  uint64_t nonempty = 0, written = 0;  // counts are never negative: equal
+  for (int64_t c : counts) {
+    nonempty += c > 0 ? 1 : 0;
+    written += c != 0 ? 1 : 0;
+  }
+  const size_t start = out->size();
+  out->resize(start + 10 + 20 * written);
+  char* const begin = out->data();
+  char* p = WriteVarint(nonempty, begin + start);
   int64_t previous = 0;
   bool first = true;
-  for (size_t i = 0; i < counts.size(); ++i) {
-    if (counts[i] == 0) continue;
+  // A store spans its lowest to its highest bucket, mostly empty ones in
+  // between: they are skipped four at a time.
+  const int64_t* const c = counts.data();
+  const size_t n = counts.size();
+  size_t i = 0;
+  for (uint64_t k = 0; k < written; ++k, ++i) {
+    while (i + 4 <= n && (c[i] | c[i + 1] | c[i + 2] | c[i + 3]) == 0) i += 4;
+    while (c[i] == 0) ++i;  // one of the `written` non-zero counts is ahead
     const int64_t index = offset + static_cast<int64_t>(i);
     // The first index as a signed value, the others as the (positive) gap.
-    PutVarint(first ? ZigZag(index) : static_cast<uint64_t>(index - previous), out);
-    PutVarint(static_cast<uint64_t>(counts[i]), out);
+    p = WriteVarint(first ? ZigZag(index) : static_cast<uint64_t>(index - previous), p);
+    p = WriteVarint(static_cast<uint64_t>(c[i]), p);
     previous = index;
     first = false;
   }
+  out->resize(static_cast<size_t>(p - begin));
 }
 
 }  // namespace

@@ -190,7 +190,7 @@ uint32_t BatchAggregator::LabelSetOf(absl::string_view tenant) {
   if (cache_ != nullptr) set = cache_->Find(raw);
   if (set == nullptr) {
     auto made = std::make_shared<CanonicalLabelSet>();
-    made->tenant = std::string(tenant);
+    made->tenant = KeyText::Named(tenant);  // equal to other sets' tenants without a compare
     for (const LabelView& label : samples_.labels) {
       made->labels[std::string(label.name)] = std::string(label.value);
     }
@@ -239,7 +239,7 @@ uint32_t BatchAggregator::MetricOf(absl::string_view metric) {
     id = it->second;
   } else {
     id = static_cast<uint32_t>(metrics_.size());
-    metrics_.emplace_back(metric);
+    metrics_.push_back(KeyText::Named(metric));  // equal to other batches' copies at once
     metric_sketched_.push_back(HasQuantileSketch(metric));
     metric_ids_.emplace(metrics_.back(), id);
   }

@@ -111,9 +111,10 @@ inline int CompareKeyText(absl::string_view a, absl::string_view b) {
   }
   return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
 }
-// The same for KeyTexts: one copy is equal to itself without reading it.
+// The same for KeyTexts: one copy, or named copies of one text
+// (KeyText::Named), are equal without reading them.
 inline int CompareKeyText(const KeyText& a, const KeyText& b) {
-  return a.SharesCopyWith(b) ? 0 : CompareKeyText(a.view(), b.view());
+  return a.KnownEqual(b) ? 0 : CompareKeyText(a.view(), b.view());
 }
 inline int CompareKeyText(const std::string& a, const std::string& b) {
   return CompareKeyText(absl::string_view(a), absl::string_view(b));
