@@ -1017,6 +1017,58 @@ TEST_F(PgCostStoreTest, GroupsReadBudgetDefinitionsOnlyWhenTheyChanged) {
   EXPECT_EQ(store_->BudgetDefinitionReads(), 6);
 }
 
+// Postgres plans each statement a group runs once and keeps that generic
+// plan, instead of planning it anew for every group: a group of one tenant
+// and one model gives the statements one-element arrays, for which a plan
+// made for the values themselves used to look cheaper every time
+// (cost_load_batch_prices and cost_budgets_of_tenants_if_changed were then
+// planned at each of the 12 executions). pg_prepared_statements counts, per
+// session, the executions of each kind; the groups' answers stay the same.
+TEST_F(PgCostStoreTest, GroupStatementsKeepTheirGenericPlans) {
+  common::PgPoolOptions options = PoolOptions(db_.dsn());
+  options.size = 1;  // the store's groups and the check below share one session
+  common::PgPool one(options);
+  PgCostStore store(one);
+  ASSERT_THAT(store.UpsertPrice(Price("", "openai", "m", 1'000'000'000, 2'000'000'000,
+                                      Utc(2026, 1, 1))),
+              IsOk());
+  ASSERT_THAT(store.CreateBudget(MonthlyBudget("acme", 1'000'000'000)), IsOk());
+  constexpr int kGroups = 12;
+  int64_t spent = 0;
+  for (int i = 0; i < kGroups; ++i) {
+    auto outcome = store.RecordUsage({Llm("acme", absl::StrCat("plan-", i), "m", 10, 10,
+                                          Utc(2026, 3, 2))},
+                                     Utc(2026, 3, 15));
+    ASSERT_THAT(outcome, IsOk());
+    EXPECT_EQ(outcome->accepted, 1);
+    EXPECT_EQ(outcome->total_cost_nano_usd, 30'000);  // 10 x 1,000 + 10 x 2,000
+    spent += outcome->total_cost_nano_usd;
+    ASSERT_THAT(outcome->increments, SizeIs(1));
+    EXPECT_EQ(outcome->increments[0].spent_nano_usd, spent);
+  }
+  std::map<std::string, std::pair<int64_t, int64_t>> plans;  // generic, custom
+  ASSERT_THAT(one.WithTransaction([&](pqxx::work& txn) {
+    for (const pqxx::row& row :
+         txn.exec("SELECT name, generic_plans, custom_plans FROM pg_prepared_statements")) {
+      plans[row[0].as<std::string>()] = {row[1].as<int64_t>(), row[2].as<int64_t>()};
+    }
+    return absl::OkStatus();
+  }),
+              IsOk());
+  for (const char* name :
+       {"cost_load_batch_prices", "cost_share_tenant_budgets",
+        "cost_budgets_of_tenants_if_changed", "cost_lock_budgets", "cost_get_period_spends",
+        "cost_put_period_spends"}) {
+    SCOPED_TRACE(name);
+    ASSERT_EQ(plans.count(name), 1u);
+    // Postgres plans the first five executions for their values, then
+    // compares those plans' cost with the generic plan's.
+    EXPECT_EQ(plans[name].first + plans[name].second, kGroups);
+    EXPECT_EQ(plans[name].first, kGroups - 5);
+    EXPECT_EQ(plans[name].second, 5);
+  }
+}
+
 // 8 threads x 25 batches of 10 nano-USD through `store`: 2,000 in all.
 // Returns the alerts the batches reported.
 int RecordConcurrently(PgCostStore& store) {

@@ -51,14 +51,18 @@ using common::PgTimestamp;
 // distinct key is one probe of the primary key index (the OFFSET 0 keeps the
 // lateral subquery a per-key index scan): a group needs a handful of keys,
 // and a hash join against a scan of the whole catalog (thousands of global
-// models) cost Postgres several times more per group.
+// models) cost Postgres several times more per group. The keys are read by
+// subscript rather than unnest so that the generic plan is kept (see
+// kBudgetsOfTenantsIfChanged): a group of few keys (one tenant, a model or
+// two) had this statement planned anew at every execution.
 constexpr PgStatement kLoadBatchPrices = {"cost_load_batch_prices", R"sql(
 SELECT )sql" AW_PRICE_COLUMNS R"sql(
-FROM (SELECT k_tenant, k_provider, k_model
-      FROM unnest($1::text[], $2::text[], $3::text[]) AS k(k_tenant, k_provider, k_model)
+FROM (SELECT ($1::text[])[i] AS k_tenant, ($2::text[])[i] AS k_provider,
+             ($3::text[])[i] AS k_model
+      FROM generate_subscripts($1::text[], 1) AS i
       UNION
-      SELECT '', g_provider, g_model
-      FROM unnest($2::text[], $3::text[]) AS g(g_provider, g_model)) AS k
+      SELECT '', ($2::text[])[i], ($3::text[])[i]
+      FROM generate_subscripts($2::text[], 1) AS i) AS k
 CROSS JOIN LATERAL (
   SELECT *
   FROM cost.prices p
@@ -410,14 +414,24 @@ FROM (SELECT t FROM unnest($1::text[]) AS u(t) ORDER BY t COLLATE "C") AS ordere
 // row of a tenant whose budgets are not read), then the tenant and its
 // version. One statement, so the versions and budgets are of one snapshot;
 // a tenant whose copy is current costs one primary-key probe (the OFFSET 0
-// keeps the lateral subquery from being flattened, so its version test skips
-// the budgets scan).
+// keeps each lateral subquery from being flattened: a per-tenant index probe,
+// and the version test skips the budgets scan).
+// The tenants are read by subscript (generate_subscripts), not unnest: the
+// planner estimates unnest's rows from the array itself once a plan is made
+// for the parameters' values, so the plan for a group's few tenants always
+// looked cheaper than the generic one (10 rows assumed) and Postgres planned
+// the statement anew on every execution (it runs in every group). Estimated
+// alike either way, the generic plan is kept after the first five.
 constexpr PgStatement kBudgetsOfTenantsIfChanged = {"cost_budgets_of_tenants_if_changed", R"sql(
 SELECT b.*, v.v_tenant, v.v_version
 FROM (SELECT k.k_tenant AS v_tenant, COALESCE(bv.version, 0) AS v_version,
              k.k_cached AS v_cached
-      FROM unnest($1::text[], $2::bigint[]) AS k(k_tenant, k_cached)
-      LEFT JOIN cost.budget_versions bv ON bv.tenant_id = k.k_tenant) AS v
+      FROM generate_subscripts($1::text[], 1) AS i
+      CROSS JOIN LATERAL (SELECT ($1::text[])[i] AS k_tenant,
+                                 ($2::bigint[])[i] AS k_cached) AS k
+      LEFT JOIN LATERAL (
+        SELECT version FROM cost.budget_versions WHERE tenant_id = k.k_tenant
+        OFFSET 0) AS bv ON true) AS v
 LEFT JOIN LATERAL (
   SELECT )sql" AW_BUDGET_COLUMNS R"sql(
   FROM cost.budgets
@@ -426,12 +440,19 @@ LEFT JOIN LATERAL (
 ORDER BY v.v_tenant, b.name
 )sql"};
 
-// The kept spends of the given (tenant, budget, period) keys.
+// The kept spends of the given (tenant, budget, period) keys: a primary-key
+// probe per key (by subscript and kept apart by OFFSET 0, so that the
+// generic plan is kept: see kBudgetsOfTenantsIfChanged; with unnest a group
+// touching few budgets had it planned anew every time).
 constexpr PgStatement kGetPeriodSpends = {"cost_get_period_spends", R"sql(
 SELECT s.budget_id, s.spent_nano_usd
-FROM cost.budget_period_spend s
-JOIN unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[]) AS k(t, b, ps, pe)
-  ON s.tenant_id = k.t AND s.budget_id = k.b AND s.period_start = k.ps AND s.period_end = k.pe
+FROM generate_subscripts($1::text[], 1) AS i
+CROSS JOIN LATERAL (
+  SELECT budget_id, spent_nano_usd
+  FROM cost.budget_period_spend
+  WHERE tenant_id = ($1::text[])[i] AND budget_id = ($2::text[])[i]
+    AND period_start = ($3::timestamptz[])[i] AND period_end = ($4::timestamptz[])[i]
+  OFFSET 0) AS s
 )sql"};
 
 // Writes kept spends (new periods and increments).
