@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/pg_binary_array.h"
+#include "common/pg_collation.h"
 #include "common/status.h"
 #include "common/time_format.h"
 
@@ -238,6 +239,16 @@ absl::Status ApplyMigrations(PgPool& pool, const std::string& schema,
       }
       status = ApplyComponent(conn, schema, "shared", SharedMigrations(schema));
       if (status.ok()) status = ApplyComponent(conn, schema, "service", migrations);
+      if (status.ok()) {
+        // Once per start: a database that is not bytewise still works, slower
+        // and with indexes at the mercy of locale library upgrades.
+        absl::StatusOr<PgDatabaseCollation> collation = DatabaseCollation(conn);
+        if (!collation.ok()) {
+          status = collation.status();
+        } else if (std::string warning = CollationWarning(*collation); !warning.empty()) {
+          LogWarning(warning, {{"schema", schema}, {"collation", collation->name}});
+        }
+      }
     } catch (const std::exception& e) {
       status = MapPgException(e);
     }

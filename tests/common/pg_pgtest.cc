@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/pg.h"
+#include "common/pg_collation.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_env.h"
 
@@ -24,6 +25,7 @@ using ::agentwatch::testing::PrivatePostgres;
 using ::agentwatch::testing::StatusIs;
 using ::agentwatch::testing::TestDatabase;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 const std::vector<Migration>& TestMigrations() {
   static const auto* migrations = new std::vector<Migration>{
@@ -409,6 +411,83 @@ TEST(PgPoolTest, ManyThreadsShareAFewConnections) {
     return txn.exec("SELECT count(*) FROM pgtest.items")[0][0].as<int64_t>();
   });
   EXPECT_THAT(count, IsOkAndHolds(200));
+}
+
+// A database of the given locale beside the test database, dropped on exit.
+class LocaleDatabase {
+ public:
+  LocaleDatabase(const TestDatabase& base, const std::string& suffix, const std::string& locale)
+      : admin_dsn_(agentwatch::testing::RequireEnv("AGENTWATCH_TEST_PG_DSN")) {
+    const std::string base_dsn = base.dsn();
+    const size_t at = base_dsn.rfind("dbname=");
+    name_ = base_dsn.substr(at + 7) + suffix;
+    dsn_ = base_dsn.substr(0, at) + "dbname=" + name_;
+    pqxx::connection admin(admin_dsn_);
+    pqxx::nontransaction txn(admin);
+    txn.exec(absl::StrCat("CREATE DATABASE ", name_, " TEMPLATE template0 ENCODING 'UTF8' ", locale));
+  }
+  ~LocaleDatabase() {
+    try {
+      pqxx::connection admin(admin_dsn_);
+      pqxx::nontransaction txn(admin);
+      txn.exec(absl::StrCat("DROP DATABASE IF EXISTS ", name_, " WITH (FORCE)"));
+    } catch (const std::exception&) {
+      // A throwaway server's leftover; not a test failure.
+    }
+  }
+  const std::string& name() const { return name_; }
+  const std::string& dsn() const { return dsn_; }
+
+ private:
+  std::string admin_dsn_;
+  std::string name_;
+  std::string dsn_;
+};
+
+TEST(PgCollationTest, OnlyCAndPosixCompareBytewise) {
+  TestDatabase db;
+  struct Case {
+    std::string suffix;
+    std::string locale;
+    std::string name;
+    bool bytewise;
+  };
+  const std::vector<Case> cases = {
+      {"_c", "LOCALE 'C'", "C", true},
+      {"_posix", "LOCALE 'POSIX'", "C", true},  // Postgres names it C
+      // Codepoint order, but Postgres 15 compares it through strcoll.
+      {"_cutf8", "LOCALE 'C.UTF-8'", "C.UTF-8", false},
+      {"_icu", "LOCALE 'C' LOCALE_PROVIDER icu ICU_LOCALE 'en-US'", "icu:en-US", false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.locale);
+    LocaleDatabase database(db, c.suffix, c.locale);
+    pqxx::connection conn(database.dsn());
+    absl::StatusOr<PgDatabaseCollation> collation = DatabaseCollation(conn);
+    ASSERT_THAT(collation, IsOk());
+    EXPECT_EQ(collation->database, database.name());
+    EXPECT_EQ(collation->name, c.name);
+    EXPECT_EQ(collation->bytewise, c.bytewise);
+    const std::string warning = CollationWarning(*collation);
+    if (c.bytewise) {
+      EXPECT_EQ(warning, "");
+    } else {
+      EXPECT_THAT(warning, HasSubstr(database.name()));
+      EXPECT_THAT(warning, HasSubstr(c.name));
+      EXPECT_THAT(warning, HasSubstr("LOCALE 'C'"));
+    }
+    // Migrations apply on any collation; the logged warning is all that differs.
+    PgPool pool({database.dsn(), 1});
+    ::testing::internal::CaptureStderr();
+    const absl::Status applied = ApplyMigrations(pool, "pgtest", TestMigrations());
+    const std::string log = ::testing::internal::GetCapturedStderr();
+    EXPECT_THAT(applied, IsOk());
+    if (c.bytewise) {
+      EXPECT_THAT(log, Not(HasSubstr("not bytewise")));
+    } else {
+      EXPECT_THAT(log, HasSubstr(absl::StrCat("\"collation\":\"", c.name, "\"")));
+    }
+  }
 }
 
 TEST(MigrationsTest, ConcurrentStartsApplyEachMigrationOnce) {
