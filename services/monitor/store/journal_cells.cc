@@ -1,5 +1,6 @@
 #include "monitor/store/journal_cells.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -17,12 +18,30 @@ void PutVarint(std::string& out, uint64_t value) {
   out.push_back(static_cast<char>(value));
 }
 
-void PutDouble(std::string& out, double value) {
+constexpr size_t kMaxVarintBytes = 10;
+
+// In-place forms of PutVarint, a double's 8 bytes and PutString: write at `p`, return
+// the end.
+char* WriteVarint(uint64_t value, char* p) {
+  while (value >= 0x80) {
+    *p++ = static_cast<char>((value & 0x7f) | 0x80);
+    value >>= 7;
+  }
+  *p++ = static_cast<char>(value);
+  return p;
+}
+
+char* WriteDouble(double value, char* p) {
   uint64_t bits;
   std::memcpy(&bits, &value, sizeof(bits));
-  char bytes[8];
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((bits >> (8 * i)) & 0xff);
-  out.append(bytes, sizeof(bytes));
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>((bits >> (8 * i)) & 0xff);
+  return p + 8;
+}
+
+char* WriteBytes(absl::string_view s, char* p) {
+  p = WriteVarint(s.size(), p);
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());
+  return p + s.size();
 }
 
 void PutString(std::string& out, absl::string_view s) {
@@ -97,20 +116,32 @@ std::string EncodeJournalCells(const std::vector<const RollupDelta*>& cells) {
   PutVarint(out, metrics.size());
   for (absl::string_view metric : metrics) PutString(out, metric);
   PutVarint(out, cells.size());
+  // The cells are written in place (not a push_back per byte): `out` grows
+  // ahead of `used` by at least a cell's largest encoding and is cut to
+  // `used` at the end.
+  size_t used = out.size();
   std::string sketch;  // reused: one serialization buffer for every cell
   for (size_t i = 0; i < cells.size(); ++i) {
     const RollupDelta* cell = cells[i];
-    PutVarint(out, cell_metric[i]);
-    PutString(out, cell->series_key);
-    PutVarint(out, static_cast<uint64_t>(absl::ToUnixSeconds(cell->bucket)));
-    PutVarint(out, static_cast<uint64_t>(cell->stats.count));
-    PutDouble(out, cell->stats.sum);
-    PutDouble(out, cell->stats.min);
-    PutDouble(out, cell->stats.max);
     sketch.clear();
     if (cell->sketch.has_value()) cell->sketch->AppendSerialized(&sketch);
-    PutString(out, sketch);
+    const absl::string_view key = cell->series_key;
+    // Four varints with a length prefix each for key and sketch, 3 doubles.
+    const size_t most = 6 * kMaxVarintBytes + 3 * 8 + key.size() + sketch.size();
+    if (out.size() < used + most) out.resize(std::max(2 * out.size(), used + most));
+    char* const start = out.data() + used;
+    char* p = start;
+    p = WriteVarint(cell_metric[i], p);
+    p = WriteBytes(key, p);
+    p = WriteVarint(static_cast<uint64_t>(absl::ToUnixSeconds(cell->bucket)), p);
+    p = WriteVarint(static_cast<uint64_t>(cell->stats.count), p);
+    p = WriteDouble(cell->stats.sum, p);
+    p = WriteDouble(cell->stats.min, p);
+    p = WriteDouble(cell->stats.max, p);
+    p = WriteBytes(sketch, p);
+    used += static_cast<size_t>(p - start);
   }
+  out.resize(used);
   return out;
 }
 
