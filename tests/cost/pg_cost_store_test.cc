@@ -933,6 +933,83 @@ TEST_F(PgCostStoreTest, BudgetThresholdsFireOnceWithTheirOutboxMessage) {
   EXPECT_EQ(alert.starts_at().seconds(), absl::ToUnixSeconds(now));
 }
 
+// The projected-overrun alert (deliverable 6) through the store: it fires
+// once per period for a budget that asks for it, beside and not instead of
+// the thresholds (both carry 100 in `threshold`; the kind keeps them apart),
+// and it is not reported as a fired threshold.
+TEST_F(PgCostStoreTest, ProjectedOverrunAlertsOncePerPeriodBesideTheThresholds) {
+  Budget opted = MonthlyBudget("acme", 1'000);
+  opted.name = "projected";
+  opted.alert_on_projected_overrun = true;
+  auto budget = store_->CreateBudget(opted);
+  ASSERT_THAT(budget, IsOk());
+  Budget plain = MonthlyBudget("acme", 1'000);  // same scope, not opted in
+  ASSERT_THAT(store_->CreateBudget(plain), IsOk());
+  // 6 of April's 30 days elapsed: 300 spent heads for 1,500 by the end.
+  const absl::Time now = Utc(2026, 4, 7);
+  auto outcome = store_->RecordUsage({Priced("r1", 300, Utc(2026, 4, 2))}, now);
+  ASSERT_THAT(outcome, IsOk());
+  ASSERT_THAT(outcome->alerts, SizeIs(1));
+  EXPECT_EQ(outcome->alerts[0].kind, BudgetAlertKind::kProjected);
+  EXPECT_EQ(outcome->alerts[0].budget_id, budget->id);
+  EXPECT_EQ(outcome->alerts[0].period_start, Utc(2026, 4, 1));
+  EXPECT_THAT(store_->FiredThresholds("acme", budget->id, Utc(2026, 4, 1)),
+              IsOkAndHolds(IsEmpty()));
+  // Still projected to exceed: a replay and more spend fire nothing new.
+  outcome = store_->RecordUsage({Priced("r1", 300, Utc(2026, 4, 2))}, now);
+  ASSERT_THAT(outcome, IsOk());
+  EXPECT_THAT(outcome->alerts, IsEmpty());
+  outcome = store_->RecordUsage({Priced("r2", 100, Utc(2026, 4, 3))}, now);
+  ASSERT_THAT(outcome, IsOk());
+  EXPECT_THAT(outcome->alerts, IsEmpty());
+  // 80 % and then 100 % still fire, once per budget, the projection having
+  // fired at "100" already.
+  outcome = store_->RecordUsage({Priced("r3", 450, Utc(2026, 4, 4))}, now);
+  ASSERT_THAT(outcome, IsOk());
+  ASSERT_THAT(outcome->alerts, SizeIs(2));
+  for (const BudgetAlert& a : outcome->alerts) {
+    EXPECT_EQ(a.kind, BudgetAlertKind::kThreshold);
+    EXPECT_EQ(a.threshold_percent, 80);
+  }
+  outcome = store_->RecordUsage({Priced("r4", 150, Utc(2026, 4, 5))}, now);
+  ASSERT_THAT(outcome, IsOk());
+  ASSERT_THAT(outcome->alerts, SizeIs(2));
+  for (const BudgetAlert& a : outcome->alerts) {
+    EXPECT_EQ(a.kind, BudgetAlertKind::kThreshold);
+    EXPECT_EQ(a.threshold_percent, 100);
+  }
+  EXPECT_THAT(store_->FiredThresholds("acme", budget->id, Utc(2026, 4, 1)),
+              IsOkAndHolds(ElementsAre(80, 100)));
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.budget_threshold_events WHERE kind = 'projected'"),
+            1);
+  EXPECT_EQ(Count("SELECT count(*) FROM cost.outbox WHERE destination = 'incident.ReportAlerts'"),
+            5);
+  // The projected alert's message, as incident receives it.
+  std::string payload;
+  ASSERT_THAT(pool_.WithTransaction([&](pqxx::work& txn) {
+    payload = pqxx::binarystring(
+                  txn.exec("SELECT payload FROM cost.outbox ORDER BY id LIMIT 1")[0][0])
+                  .str();
+    return absl::OkStatus();
+  }),
+              IsOk());
+  incident::v1::Alert alert;
+  ASSERT_TRUE(alert.ParseFromString(payload));
+  EXPECT_EQ(alert.name(), "BudgetProjectedToExceed");
+  EXPECT_EQ(alert.labels().at("budget_id"), budget->id);
+  EXPECT_EQ(alert.annotations().at("percent_used"), "30.00");
+  EXPECT_EQ(alert.annotations().at("spent_usd"), "0.000000300");
+  EXPECT_EQ(alert.annotations().at("limit_usd"), "0.000001000");
+  EXPECT_EQ(alert.annotations().at("projected_spend_usd"), "0.000001500");
+  // May is a new period: the projection can fire again there.
+  const absl::Time may = Utc(2026, 5, 7);
+  outcome = store_->RecordUsage({Priced("r5", 300, Utc(2026, 5, 2))}, may);
+  ASSERT_THAT(outcome, IsOk());
+  ASSERT_THAT(outcome->alerts, SizeIs(1));
+  EXPECT_EQ(outcome->alerts[0].kind, BudgetAlertKind::kProjected);
+  EXPECT_EQ(outcome->alerts[0].period_start, Utc(2026, 5, 1));
+}
+
 // A group reads a tenant's budget definitions only when they changed since
 // the store last read them (cost.budget_versions, bumped by a trigger on every
 // change of cost.budgets, by this store, another replica or plain SQL), and
