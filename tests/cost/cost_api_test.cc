@@ -789,6 +789,78 @@ TEST_F(CostApiTest, BudgetsCrudAndValidation) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("id")));
 }
 
+// The read and list RPCs answer bad arguments INVALID_ARGUMENT naming the
+// field, like the writes.
+TEST_F(CostApiTest, ReadsAndListsNameTheBadField) {
+  auto invalid = [](absl::string_view field) {
+    return StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(std::string(field)));
+  };
+  const std::string long_tenant(300, 't');
+  google::protobuf::Timestamp bad_time;
+  bad_time.set_seconds(1);
+  bad_time.set_nanos(1'000'000'000);  // out of range
+  google::protobuf::Empty empty;
+
+  v1::Budget budget;
+  EXPECT_THAT(Call(&v1::CostService::Stub::GetBudget, v1::GetBudgetRequest(), &budget),
+              invalid("id"));
+  EXPECT_THAT(Call(&v1::CostService::Stub::DeleteBudget, v1::DeleteBudgetRequest(), &empty),
+              invalid("id"));
+
+  v1::ListBudgetsResponse budgets;
+  v1::ListBudgetsRequest list_budgets;
+  list_budgets.set_page_size(-1);
+  EXPECT_THAT(Call(&v1::CostService::Stub::ListBudgets, list_budgets, &budgets),
+              invalid("page_size"));
+  list_budgets.set_page_size(0);
+  list_budgets.set_page_token("not a token");
+  EXPECT_THAT(Call(&v1::CostService::Stub::ListBudgets, list_budgets, &budgets),
+              invalid("page_token"));
+  list_budgets.clear_page_token();
+  list_budgets.set_tenant(long_tenant);
+  EXPECT_THAT(Call(&v1::CostService::Stub::ListBudgets, list_budgets, &budgets),
+              invalid("tenant"));
+
+  v1::ListPricesResponse prices;
+  v1::ListPricesRequest list_prices;
+  list_prices.set_page_size(-1);
+  EXPECT_THAT(Call(&v1::CostService::Stub::ListPrices, list_prices, &prices),
+              invalid("page_size"));
+  list_prices.set_page_size(0);
+  list_prices.set_page_token("not a token");
+  EXPECT_THAT(Call(&v1::CostService::Stub::ListPrices, list_prices, &prices),
+              invalid("page_token"));
+  list_prices.clear_page_token();
+  list_prices.set_tenant(long_tenant);
+  EXPECT_THAT(Call(&v1::CostService::Stub::ListPrices, list_prices, &prices), invalid("tenant"));
+
+  v1::Price price;
+  v1::GetPriceRequest get_price;
+  get_price.set_model("gpt-4o-mini");
+  EXPECT_THAT(Call(&v1::CostService::Stub::GetPrice, get_price, &price), invalid("provider"));
+  get_price.set_provider("openai");
+  *get_price.mutable_time() = bad_time;
+  EXPECT_THAT(Call(&v1::CostService::Stub::GetPrice, get_price, &price), invalid("time"));
+  get_price.clear_time();
+  get_price.set_tenant(long_tenant);
+  EXPECT_THAT(Call(&v1::CostService::Stub::GetPrice, get_price, &price), invalid("tenant"));
+
+  v1::ImportPricesResponse imported;
+  v1::ImportPricesRequest import;
+  import.set_litellm_json("{}");
+  import.set_tenant(long_tenant);
+  EXPECT_THAT(Call(&v1::CostService::Stub::ImportPrices, import, &imported), invalid("tenant"));
+  import.clear_tenant();
+  *import.mutable_effective_time() = bad_time;
+  EXPECT_THAT(Call(&v1::CostService::Stub::ImportPrices, import, &imported),
+              invalid("effective_time"));
+  // Nothing was written by any of them.
+  list_prices = v1::ListPricesRequest();
+  list_prices.set_include_history(true);
+  ASSERT_THAT(Call(&v1::CostService::Stub::ListPrices, list_prices, &prices), IsOk());
+  EXPECT_THAT(prices.prices(), IsEmpty());
+}
+
 TEST_F(CostApiTest, CheckBudgetDeniesOnAHardBudgetAndResetsWithThePeriod) {
   UpsertMini();
   v1::CreateBudgetRequest create;

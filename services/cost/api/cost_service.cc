@@ -30,6 +30,12 @@ using common::Role;
 constexpr size_t kMaxImportIssuesListed = 1000;
 constexpr size_t kMaxTenantBytes = 256;
 
+// A request's optional `tenant` field: at most kMaxTenantBytes.
+absl::Status ValidateTenantField(absl::string_view tenant) {
+  if (tenant.size() <= kMaxTenantBytes) return absl::OkStatus();
+  return InvalidField("tenant", absl::StrCat("at most ", kMaxTenantBytes, " bytes"));
+}
+
 // A stable fingerprint of a list request without its paging fields, so a page
 // token only continues the request that made it.
 template <typename Request>
@@ -988,6 +994,7 @@ absl::Status CostServiceImpl::DoDeleteBudget(const v1::DeleteBudgetRequest& requ
 
 absl::Status CostServiceImpl::DoListBudgets(const v1::ListBudgetsRequest& request,
                                             v1::ListBudgetsResponse* response) {
+  RETURN_IF_ERROR(ValidateTenantField(request.tenant()));
   ASSIGN_OR_RETURN(int32_t page_size, EffectivePageSize(request.page_size()));
   const uint64_t fingerprint = RequestFingerprint("ListBudgets", request);
   std::optional<BudgetCursor> after;
@@ -1056,6 +1063,7 @@ absl::Status CostServiceImpl::DoUpsertPrice(const v1::UpsertPriceRequest& reques
 absl::Status CostServiceImpl::DoGetPrice(const v1::GetPriceRequest& request, v1::Price* response) {
   if (request.provider().empty()) return InvalidField("provider", "required");
   if (request.model().empty()) return InvalidField("model", "required");
+  RETURN_IF_ERROR(ValidateTenantField(request.tenant()));
   absl::Time at = clock_.Now();
   if (request.has_time()) {
     ASSIGN_OR_RETURN(at, TimeFromProto(request.time(), "time"));
@@ -1069,6 +1077,7 @@ absl::Status CostServiceImpl::DoGetPrice(const v1::GetPriceRequest& request, v1:
 
 absl::Status CostServiceImpl::DoListPrices(const v1::ListPricesRequest& request,
                                            v1::ListPricesResponse* response) {
+  RETURN_IF_ERROR(ValidateTenantField(request.tenant()));
   ASSIGN_OR_RETURN(int32_t page_size, EffectivePageSize(request.page_size()));
   const uint64_t fingerprint = RequestFingerprint("ListPrices", request);
   PriceListQuery query;
