@@ -1332,6 +1332,141 @@ TEST(ListSeriesTest, FiltersPagesAndNamesBadFields) {
   }
 }
 
+// Every RPC answers a malformed request INVALID_ARGUMENT naming the field,
+// and a refused write changes nothing.
+TEST(BadRequestsTest, EveryRpcNamesTheFieldAndARefusedWriteChangesNothing) {
+  Harness h;
+  v1::AlertRule rule;
+  {
+    grpc::ClientContext context;
+    v1::CreateAlertRuleRequest create;
+    *create.mutable_rule() = ErrorRatioRule();
+    ASSERT_TRUE(h.stub_->CreateAlertRule(&context, create, &rule).ok());
+  }
+  struct Case {
+    std::string rpc;
+    std::function<grpc::Status(grpc::ClientContext*)> call;
+    std::string message;
+  };
+  google::protobuf::Empty empty;
+  v1::AlertRule rule_out;
+  v1::HealthThresholds thresholds_out;
+  v1::ListAlertRulesResponse rules_out;
+  v1::ListActiveAlertsResponse active_out;
+  v1::ListHealthThresholdsResponse listed_thresholds;
+  const std::vector<Case> cases = {
+      {"GetAlertRule",
+       [&](grpc::ClientContext* c) {
+         return h.stub_->GetAlertRule(c, v1::GetAlertRuleRequest(), &rule_out);
+       },
+       "id: required"},
+      {"DeleteAlertRule",
+       [&](grpc::ClientContext* c) {
+         return h.stub_->DeleteAlertRule(c, v1::DeleteAlertRuleRequest(), &empty);
+       },
+       "id: required"},
+      {"UpdateAlertRule without rule",
+       [&](grpc::ClientContext* c) {
+         return h.stub_->UpdateAlertRule(c, v1::UpdateAlertRuleRequest(), &rule_out);
+       },
+       "rule: required"},
+      {"UpdateAlertRule without id",
+       [&](grpc::ClientContext* c) {
+         v1::UpdateAlertRuleRequest update;
+         *update.mutable_rule() = ErrorRatioRule();
+         return h.stub_->UpdateAlertRule(c, update, &rule_out);
+       },
+       "rule.id: required"},
+      {"UpdateAlertRule unknown path",
+       [&](grpc::ClientContext* c) {
+         v1::UpdateAlertRuleRequest update;
+         update.mutable_rule()->set_id(rule.id());
+         update.mutable_update_mask()->add_paths("nonsense");
+         return h.stub_->UpdateAlertRule(c, update, &rule_out);
+       },
+       "update_mask.paths[0]: unknown field 'nonsense'"},
+      {"UpdateAlertRule bad rule",
+       [&](grpc::ClientContext* c) {
+         v1::UpdateAlertRuleRequest update;
+         update.mutable_rule()->set_id(rule.id());
+         *update.mutable_rule()->mutable_threshold() = rule.threshold();
+         update.mutable_rule()->mutable_threshold()->set_comparison(v1::COMPARISON_UNSPECIFIED);
+         update.mutable_update_mask()->add_paths("threshold");
+         return h.stub_->UpdateAlertRule(c, update, &rule_out);
+       },
+       "rule.threshold.comparison: required"},
+      {"ListAlertRules page_size",
+       [&](grpc::ClientContext* c) {
+         v1::ListAlertRulesRequest list;
+         list.set_page_size(-1);
+         return h.stub_->ListAlertRules(c, list, &rules_out);
+       },
+       "page_size: must be >= 0"},
+      {"ListAlertRules page_token",
+       [&](grpc::ClientContext* c) {
+         v1::ListAlertRulesRequest list;
+         list.set_page_token("nonsense");
+         return h.stub_->ListAlertRules(c, list, &rules_out);
+       },
+       "page_token: malformed"},
+      {"ListActiveAlerts matcher name",
+       [&](grpc::ClientContext* c) {
+         v1::ListActiveAlertsRequest list;
+         list.add_matchers()->set_name("bad-name");
+         return h.stub_->ListActiveAlerts(c, list, &active_out);
+       },
+       "matchers[0].name: must match [a-zA-Z_][a-zA-Z0-9_]*"},
+      {"ListActiveAlerts matcher op",
+       [&](grpc::ClientContext* c) {
+         v1::ListActiveAlertsRequest list;
+         list.add_matchers()->set_name("workflow");
+         return h.stub_->ListActiveAlerts(c, list, &active_out);
+       },
+       "matchers[0].op: required"},
+      {"ListActiveAlerts page_size",
+       [&](grpc::ClientContext* c) {
+         v1::ListActiveAlertsRequest list;
+         list.set_page_size(-1);
+         return h.stub_->ListActiveAlerts(c, list, &active_out);
+       },
+       "page_size: must be >= 0"},
+      {"GetHealthThresholds",
+       [&](grpc::ClientContext* c) {
+         v1::GetHealthThresholdsRequest get;
+         (*get.mutable_scope()->mutable_tags())["bad-key"] = "x";
+         return h.stub_->GetHealthThresholds(c, get, &thresholds_out);
+       },
+       "scope.tags: invalid key \"bad-key\" (must match [a-zA-Z_][a-zA-Z0-9_]*)"},
+      {"DeleteHealthThresholds",
+       [&](grpc::ClientContext* c) {
+         v1::DeleteHealthThresholdsRequest remove;
+         (*remove.mutable_scope()->mutable_tags())["bad-key"] = "x";
+         return h.stub_->DeleteHealthThresholds(c, remove, &empty);
+       },
+       "scope.tags: invalid key \"bad-key\" (must match [a-zA-Z_][a-zA-Z0-9_]*)"},
+      {"ListHealthThresholds page_token",
+       [&](grpc::ClientContext* c) {
+         v1::ListHealthThresholdsRequest list;
+         list.set_page_token("nonsense");
+         return h.stub_->ListHealthThresholds(c, list, &listed_thresholds);
+       },
+       "page_token: malformed"},
+  };
+  for (const Case& c : cases) {
+    grpc::ClientContext context;
+    const grpc::Status status = c.call(&context);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.rpc;
+    EXPECT_EQ(status.error_message(), c.message) << c.rpc;
+  }
+  // The refused update and delete left the rule as it was.
+  grpc::ClientContext context;
+  v1::GetAlertRuleRequest get;
+  get.set_id(rule.id());
+  v1::AlertRule stored;
+  ASSERT_TRUE(h.stub_->GetAlertRule(&context, get, &stored).ok());
+  EXPECT_EQ(stored.SerializeAsString(), rule.SerializeAsString());
+}
+
 TEST(UnimplementedTest, OtherRpcsAnswerUnimplemented) {
   Harness h;
   grpc::ClientContext context;

@@ -7,6 +7,7 @@
 #include <prometheus/registry.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -535,6 +536,94 @@ TEST(QualityApiTest, ScoresTrendAndRegressionRuleFiresOnADrop) {
     resolved |= notice.name == "FaithfulnessDrop" && !notice.firing;
   }
   EXPECT_TRUE(resolved);
+}
+
+// Every SLO RPC answers a malformed request INVALID_ARGUMENT naming the
+// field; a refused update or delete changes nothing.
+TEST(SloApiTest, EveryRpcNamesTheFieldAndARefusedWriteChangesNothing) {
+  SloHarness h;
+  v1::Slo slo;
+  ASSERT_TRUE(h.Create(ValidSlo(), &slo).ok());
+  struct Case {
+    std::string rpc;
+    std::function<grpc::Status(grpc::ClientContext*)> call;
+    std::string message;
+  };
+  google::protobuf::Empty empty;
+  v1::Slo slo_out;
+  v1::SloStatus status_out;
+  v1::GetSloReportResponse report_out;
+  v1::ListSlosResponse list_out;
+  const std::vector<Case> cases = {
+      {"GetSlo",
+       [&](grpc::ClientContext* c) { return h.stub_->GetSlo(c, v1::GetSloRequest(), &slo_out); },
+       "id: required"},
+      {"DeleteSlo",
+       [&](grpc::ClientContext* c) {
+         return h.stub_->DeleteSlo(c, v1::DeleteSloRequest(), &empty);
+       },
+       "id: required"},
+      {"GetSloStatus",
+       [&](grpc::ClientContext* c) {
+         return h.stub_->GetSloStatus(c, v1::GetSloStatusRequest(), &status_out);
+       },
+       "id: required"},
+      {"GetSloReport",
+       [&](grpc::ClientContext* c) {
+         return h.stub_->GetSloReport(c, v1::GetSloReportRequest(), &report_out);
+       },
+       "id: required"},
+      {"GetSloReport range.end",
+       [&](grpc::ClientContext* c) {
+         v1::GetSloReportRequest request;
+         request.set_id(slo.id());
+         ToProtoTimestamp(kStart, request.mutable_range()->mutable_start());
+         request.mutable_range()->mutable_end()->set_nanos(-1);
+         return h.stub_->GetSloReport(c, request, &report_out);
+       },
+       "range.end: not a valid timestamp"},
+      {"UpdateSlo without id",
+       [&](grpc::ClientContext* c) {
+         v1::UpdateSloRequest request;
+         *request.mutable_slo() = ValidSlo();
+         return h.stub_->UpdateSlo(c, request, &slo_out);
+       },
+       "slo.id: required"},
+      {"UpdateSlo unknown path",
+       [&](grpc::ClientContext* c) {
+         v1::UpdateSloRequest request;
+         request.mutable_slo()->set_id(slo.id());
+         request.mutable_update_mask()->add_paths("nonsense");
+         return h.stub_->UpdateSlo(c, request, &slo_out);
+       },
+       "update_mask: \"nonsense\" is not a writable SLO field"},
+      {"ListSlos page_size",
+       [&](grpc::ClientContext* c) {
+         v1::ListSlosRequest request;
+         request.set_page_size(-1);
+         return h.stub_->ListSlos(c, request, &list_out);
+       },
+       "page_size: must be >= 0"},
+      {"ListSlos page_token",
+       [&](grpc::ClientContext* c) {
+         v1::ListSlosRequest request;
+         request.set_page_token("nonsense");
+         return h.stub_->ListSlos(c, request, &list_out);
+       },
+       "page_token: malformed"},
+  };
+  for (const Case& c : cases) {
+    grpc::ClientContext context;
+    const grpc::Status status = c.call(&context);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.rpc;
+    EXPECT_EQ(status.error_message(), c.message) << c.rpc;
+  }
+  grpc::ClientContext context;
+  v1::GetSloRequest get;
+  get.set_id(slo.id());
+  v1::Slo stored;
+  ASSERT_TRUE(h.stub_->GetSlo(&context, get, &stored).ok());
+  EXPECT_EQ(stored.SerializeAsString(), slo.SerializeAsString());
 }
 
 TEST(SloApiTest, UnimplementedWithoutSlos) {
