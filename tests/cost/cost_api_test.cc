@@ -740,6 +740,20 @@ TEST_F(CostApiTest, BudgetsCrudAndValidation) {
       {[](v1::Budget& b) { b.set_period(v1::BUDGET_PERIOD_ROLLING); }, "budget.rolling_window"},
       {[](v1::Budget& b) { b.add_threshold_percents(0); }, "budget.threshold_percents"},
       {[](v1::Budget& b) { b.set_time_zone("Atlantis/Capital"); }, "budget.time_zone"},
+      {[](v1::Budget& b) { b.set_period(static_cast<v1::BudgetPeriod>(17)); }, "budget.period"},
+      {[](v1::Budget& b) { b.set_enforcement(static_cast<v1::Enforcement>(17)); },
+       "budget.enforcement"},
+      {[](v1::Budget& b) {
+         b.set_alert_severity(static_cast<agentwatch::common::v1::Severity>(17));
+       },
+       "budget.alert_severity"},
+      {[](v1::Budget& b) { b.set_name(std::string(201, 'n')); }, "budget.name"},
+      {[](v1::Budget& b) {
+         b.add_threshold_percents(90);
+         b.add_threshold_percents(90);
+       },
+       "budget.threshold_percents"},
+      {[](v1::Budget& b) { b.add_threshold_percents(1001); }, "budget.threshold_percents"},
   };
   for (const Case& c : cases) {
     v1::CreateBudgetRequest bad;
@@ -751,6 +765,13 @@ TEST_F(CostApiTest, BudgetsCrudAndValidation) {
   }
   EXPECT_THAT(Call(&v1::CostService::Stub::CreateBudget, v1::CreateBudgetRequest(), &again),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("budget")));
+  {
+    v1::CreateBudgetRequest bad;
+    *bad.mutable_budget() = HardBudget("x", "a", 5);
+    bad.set_request_id(std::string(257, 'r'));
+    EXPECT_THAT(Call(&v1::CostService::Stub::CreateBudget, bad, &again),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("request_id")));
+  }
 
   for (int i = 0; i < 4; ++i) {
     v1::CreateBudgetRequest more;
@@ -916,6 +937,69 @@ TEST_F(CostApiTest, CheckBudgetDeniesOnAHardBudgetAndResetsWithThePeriod) {
   bad.set_estimated_cost_nano_usd(-1);
   EXPECT_THAT(Call(&v1::CostService::Stub::CheckBudget, bad, &response),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("estimated_cost_nano_usd")));
+}
+
+// A soft budget alerts like a hard one but CheckBudget only flags it; a hard
+// budget over the same call still denies.
+TEST_F(CostApiTest, SoftBudgetAlertsAndCheckBudgetOnlyFlagsIt) {
+  UpsertMini();
+  v1::CreateBudgetRequest create;
+  *create.mutable_budget() = HardBudget("team-a soft", "a", 1'000'000);
+  create.mutable_budget()->set_enforcement(v1::ENFORCEMENT_SOFT);
+  v1::Budget soft;
+  ASSERT_THAT(Call(&v1::CostService::Stub::CreateBudget, create, &soft), IsOk());
+  EXPECT_EQ(soft.enforcement(), v1::ENFORCEMENT_SOFT);
+  *create.mutable_budget() = HardBudget("acme hard", "", 5'000'000);
+  v1::Budget hard;
+  ASSERT_THAT(Call(&v1::CostService::Stub::CreateBudget, create, &hard), IsOk());
+  v1::RecordUsageResponse recorded;
+  ASSERT_THAT(Record({Llm("a1", "gpt-4o-mini", 6000, 0, Utc(2026, 3, 5))}, &recorded), IsOk());
+  // 900,000 of the soft 1,000,000: its 80 % alert fired.
+  std::vector<BudgetAlert> outbox = server_.store().Outbox();
+  ASSERT_THAT(outbox, SizeIs(1));
+  EXPECT_EQ(outbox[0].budget_id, soft.id());
+  EXPECT_EQ(outbox[0].threshold_percent, 80);
+
+  auto check = [this](int64_t estimate) {
+    v1::CheckBudgetRequest request;
+    request.mutable_scope()->set_tenant("acme");
+    request.mutable_scope()->set_team("a");
+    request.set_estimated_cost_nano_usd(estimate);
+    v1::CheckBudgetResponse response;
+    EXPECT_THAT(Call(&v1::CostService::Stub::CheckBudget, request, &response), IsOk());
+    return response;
+  };
+  v1::CheckBudgetResponse r = check(100'000);
+  EXPECT_TRUE(r.allowed());
+  EXPECT_FALSE(r.soft_limit_exceeded());
+  // Past the soft limit: allowed, flagged, the soft budget reported.
+  r = check(200'000);
+  EXPECT_TRUE(r.allowed());
+  EXPECT_TRUE(r.soft_limit_exceeded());
+  EXPECT_EQ(r.budget_id(), soft.id());
+  EXPECT_EQ(r.enforcement(), v1::ENFORCEMENT_SOFT);
+  EXPECT_EQ(r.remaining_nano_usd(), 100'000);
+  EXPECT_THAT(r.reason(), HasSubstr("soft budget 'team-a soft'"));
+  EXPECT_THAT(r.matched_budget_ids(), SizeIs(2));
+  // Past the hard limit too: denied by the hard one.
+  r = check(4'100'001);
+  EXPECT_FALSE(r.allowed());
+  EXPECT_EQ(r.budget_id(), hard.id());
+  EXPECT_EQ(r.enforcement(), v1::ENFORCEMENT_HARD);
+  EXPECT_EQ(r.remaining_nano_usd(), 4'100'000);
+
+  // Spend goes on past the soft limit: recorded, its 100 % alert fires, and
+  // CheckBudget reports it overspent but still allows.
+  ASSERT_THAT(Record({Llm("a2", "gpt-4o-mini", 2000, 0, Utc(2026, 3, 6))}, &recorded), IsOk());
+  EXPECT_EQ(recorded.accepted(), 1);
+  outbox = server_.store().Outbox();
+  ASSERT_THAT(outbox, SizeIs(2));
+  EXPECT_EQ(outbox[1].budget_id, soft.id());
+  EXPECT_EQ(outbox[1].threshold_percent, 100);
+  r = check(0);
+  EXPECT_TRUE(r.allowed());
+  EXPECT_TRUE(r.soft_limit_exceeded());
+  EXPECT_EQ(r.remaining_nano_usd(), -200'000);
 }
 
 TEST_F(CostApiTest, RollingBudgetCountsTheWindowEndingNow) {
