@@ -324,6 +324,137 @@ TEST_F(PagingApiTest, SchedulesAndOnCall) {
   EXPECT_THAT(status.error_message(), HasSubstr("schedule.time_zone"));
 }
 
+// GetSchedule, UpdateSchedule (mask, validation naming the field, read-only
+// and unknown paths, unknown id), ListSchedules (pages, bad token) and
+// DeleteSchedule, with GetOnCall following the update.
+TEST_F(PagingApiTest, ScheduleGetUpdateListAndDelete) {
+  v1::Schedule primary;
+  ASSERT_TRUE(CreateSchedule(Weekly(), &primary).ok());
+  v1::Schedule other = Weekly();
+  other.set_name("secondary");
+  v1::Schedule secondary;
+  ASSERT_TRUE(CreateSchedule(other, &secondary).ok());
+
+  auto get = [this](const std::string& id, v1::Schedule* out) {
+    grpc::ClientContext context;
+    v1::GetScheduleRequest request;
+    request.set_id(id);
+    return stub_->GetSchedule(&context, request, out);
+  };
+  v1::Schedule got;
+  ASSERT_TRUE(get(primary.id(), &got).ok());
+  EXPECT_EQ(got.SerializeAsString(), primary.SerializeAsString());
+  grpc::Status status = get("", &got);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("id: required"));
+  EXPECT_EQ(get("nope", &got).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  auto update = [this](const v1::Schedule& schedule, const std::vector<std::string>& paths,
+                       v1::Schedule* out) {
+    grpc::ClientContext context;
+    v1::UpdateScheduleRequest request;
+    *request.mutable_schedule() = schedule;
+    for (const std::string& path : paths) request.mutable_update_mask()->add_paths(path);
+    return stub_->UpdateSchedule(&context, request, out);
+  };
+  clock_.Advance(absl::Minutes(1));
+  v1::Schedule patch;
+  patch.set_id(primary.id());
+  patch.set_name("ignored");
+  v1::Rotation* rotation = patch.add_rotations();
+  *rotation = primary.rotations(0);
+  rotation->clear_participants();
+  rotation->add_participants("dave");
+  v1::Schedule updated;
+  ASSERT_TRUE(update(patch, {"rotations"}, &updated).ok());
+  EXPECT_EQ(updated.name(), "primary");
+  ASSERT_EQ(updated.rotations_size(), 1);
+  EXPECT_THAT(updated.rotations(0).participants(), ::testing::ElementsAre("dave"));
+  EXPECT_GT(updated.update_time().seconds(), primary.update_time().seconds());
+  ASSERT_TRUE(get(primary.id(), &got).ok());
+  EXPECT_EQ(got.SerializeAsString(), updated.SerializeAsString());
+  {
+    grpc::ClientContext context;
+    v1::GetOnCallRequest request;
+    request.set_schedule_id(primary.id());
+    v1::GetOnCallResponse response;
+    ASSERT_TRUE(stub_->GetOnCall(&context, request, &response).ok());
+    ASSERT_EQ(response.shifts_size(), 1);
+    EXPECT_EQ(response.shifts(0).person(), "dave");
+  }
+
+  v1::Schedule bad = patch;
+  bad.set_time_zone("Nowhere/Nope");
+  status = update(bad, {"time_zone"}, &updated);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("schedule.time_zone"));
+  bad = patch;
+  bad.mutable_rotations(0)->clear_start_time();
+  status = update(bad, {"rotations"}, &updated);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("schedule.rotations[0].start_time"));
+  status = update(patch, {"tenant"}, &updated);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("read-only"));
+  status = update(patch, {"no_such_field"}, &updated);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("update_mask"));
+  v1::Schedule no_id = patch;
+  no_id.clear_id();
+  status = update(no_id, {"rotations"}, &updated);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("schedule.id"));
+  v1::Schedule unknown = patch;
+  unknown.set_id("nope");
+  EXPECT_EQ(update(unknown, {"rotations"}, &updated).error_code(), grpc::StatusCode::NOT_FOUND);
+  // The refused updates changed nothing.
+  ASSERT_TRUE(get(primary.id(), &got).ok());
+  EXPECT_EQ(got.time_zone(), "Europe/Berlin");
+  EXPECT_TRUE(got.rotations(0).has_start_time());
+
+  auto list = [this](const std::string& tenant, int page_size, const std::string& token,
+                     v1::ListSchedulesResponse* out) {
+    grpc::ClientContext context;
+    v1::ListSchedulesRequest request;
+    request.set_tenant(tenant);
+    request.set_page_size(page_size);
+    request.set_page_token(token);
+    return stub_->ListSchedules(&context, request, out);
+  };
+  v1::ListSchedulesResponse page;
+  ASSERT_TRUE(list("acme", 1, "", &page).ok());
+  ASSERT_EQ(page.schedules_size(), 1);
+  EXPECT_EQ(page.schedules(0).name(), "primary");
+  ASSERT_FALSE(page.next_page_token().empty());
+  v1::ListSchedulesResponse page2;
+  ASSERT_TRUE(list("acme", 1, page.next_page_token(), &page2).ok());
+  ASSERT_EQ(page2.schedules_size(), 1);
+  EXPECT_EQ(page2.schedules(0).name(), "secondary");
+  EXPECT_TRUE(page2.next_page_token().empty());
+  status = list("globex", 1, page.next_page_token(), &page2);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("page_token"));
+  status = list("acme", -1, "", &page2);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("page_size"));
+  v1::ListSchedulesResponse none;
+  ASSERT_TRUE(list("globex", 0, "", &none).ok());
+  EXPECT_EQ(none.schedules_size(), 0);
+
+  {
+    grpc::ClientContext context;
+    v1::DeleteScheduleRequest request;
+    request.set_id(secondary.id());
+    google::protobuf::Empty empty;
+    ASSERT_TRUE(stub_->DeleteSchedule(&context, request, &empty).ok());
+  }
+  EXPECT_EQ(get(secondary.id(), &got).error_code(), grpc::StatusCode::NOT_FOUND);
+  v1::ListSchedulesResponse after;
+  ASSERT_TRUE(list("acme", 0, "", &after).ok());
+  ASSERT_EQ(after.schedules_size(), 1);
+  EXPECT_EQ(after.schedules(0).id(), primary.id());
+}
+
 TEST_F(PagingApiTest, PoliciesCheckReferencesAndBlockDeletes) {
   v1::Schedule schedule;
   ASSERT_TRUE(CreateSchedule(Weekly(), &schedule).ok());
