@@ -1,7 +1,8 @@
 // The response engine over the in-memory stores with a FakeClock: claims
 // (exactly once, cooldown per incident, hourly cap per rule), the webhook
-// action (signature, idempotency key, retries), capacity, note and escalate
-// actions, and every result on the timeline.
+// action (signature, idempotency key, retries), capacity, notify (through a
+// real Notifier to a local receiver), note and escalate actions, and every
+// result on the timeline.
 #include "incident/api/response_engine.h"
 
 #include <gmock/gmock.h>
@@ -17,8 +18,10 @@
 #include "absl/strings/str_cat.h"
 #include "agentwatch/incident/v1/incident.pb.h"
 #include "common/clock.h"
+#include "common/http_server.h"
 #include "common/testing/status_matchers.h"
 #include "incident/api/escalation_engine.h"
+#include "incident/api/notifier.h"
 #include "incident/api/paging_mapping.h"
 #include "incident/api/response_mapping.h"
 #include "incident/core/grouping.h"
@@ -427,6 +430,92 @@ TEST_F(ResponseEngineTest, ALostLeaseCannotAdvance) {
   EXPECT_THAT(responses_.AdvanceExecution(**first, outcome, std::nullopt, clock_.Now()),
               StatusIs(absl::StatusCode::kAborted));
   EXPECT_EQ(calls_.size(), 1u);
+}
+
+// A notify action sends through the rule's channels with the real Notifier:
+// a retryable failure is retried with the same idempotency key, the delivery
+// is recorded once (a "notified" entry), and a channel whose severity filter
+// does not accept the incident is skipped and named.
+TEST_F(ResponseEngineTest, NotifyActionSendsThroughItsChannelsOnceWithOneKey) {
+  common::HttpServer receiver("127.0.0.1:0");
+  std::mutex mu;
+  std::vector<common::HttpRequest> got;
+  int status = 503;
+  receiver.Handle("/hook", [&](const common::HttpRequest& request) {
+    std::lock_guard<std::mutex> lock(mu);
+    got.push_back(request);
+    common::HttpResponse response;
+    response.status = status;
+    response.body = "ok";
+    return response;
+  });
+  ASSERT_THAT(receiver.Start(), IsOk());
+  const std::string url = absl::StrCat("http://127.0.0.1:", receiver.port(), "/hook");
+  for (const char* id : {"c-ops", "c-p0"}) {
+    v1::NotificationChannel c;
+    c.set_id(id);
+    c.set_name(id);
+    c.set_tenant("acme");
+    c.set_person("oncall");
+    c.mutable_webhook()->set_url(url);
+    if (absl::string_view(id) == "c-p0") c.set_min_severity(common::v1::SEVERITY_P0);
+    ConfigRecord r;
+    r.tenant = "acme";
+    r.kind = std::string(config_kind::kChannel);
+    r.id = c.id();
+    r.name = c.name();
+    r.person = c.person();
+    r.body = c.SerializeAsString();
+    ASSERT_THAT(incidents_.CreateConfig(r), IsOk());
+  }
+  Notifier notifier(incidents_, clock_);
+  ResponseEngineOptions options;
+  options.retry_delay = absl::Seconds(5);
+  options.lease = absl::Seconds(90);
+  ResponseEngine engine(
+      incidents_, responses_, clock_, &notifier, &capacity_,
+      [](const std::string&, const std::vector<std::string>&, const std::string&, absl::Duration) {
+        return SendResult{absl::InternalError("no webhook action here"), ""};
+      },
+      options);
+  AddRule("r1", [](v1::ResponseRule& r) {
+    r.clear_actions();
+    v1::NotifyAction* notify = r.add_actions()->mutable_notify();
+    notify->add_channel_ids("c-ops");
+    notify->add_channel_ids("c-p0");
+  });
+  const std::string id = Fire("fp1", "ApiDown");  // P1
+  EXPECT_THAT(engine.EvaluateOnce(), IsOkAndHolds(1));
+  EXPECT_THAT(engine.RunOnce(), IsOkAndHolds(1));  // 503: retried later
+  EXPECT_THAT(engine.RunOnce(), IsOkAndHolds(0));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    status = 200;
+  }
+  clock_.Advance(absl::Seconds(5));
+  EXPECT_THAT(engine.RunOnce(), IsOkAndHolds(1));
+  clock_.Advance(absl::Minutes(5));
+  EXPECT_THAT(engine.RunOnce(), IsOkAndHolds(0));
+  receiver.Stop();
+
+  const std::string key =
+      absl::StrCat(ActionIdempotencyKey(ExecutionId("acme", "r1", "entry:1"), 0), "/c-ops");
+  ASSERT_EQ(got.size(), 2u);
+  for (const common::HttpRequest& request : got) {
+    EXPECT_EQ(request.headers.at("idempotency-key"), key);
+    auto event = ParseNotificationEvent(request.body);
+    ASSERT_THAT(event, IsOk());
+    EXPECT_EQ(event->incident_id, id);
+    EXPECT_EQ(event->event, "response");
+    EXPECT_EQ(event->person, "oncall");
+  }
+  EXPECT_THAT(incidents_.WasDelivered("acme", key), IsOkAndHolds(true));
+  ASSERT_THAT(Kinds(id), ElementsAre("response_rule:started", "notified:",
+                                     "response_action:succeeded", "response_rule:succeeded"));
+  const std::vector<TimelineEntry> entries = Entries(id, "response_rule:r1");
+  EXPECT_EQ(entries[1].details.at("idempotency_key"), key);
+  EXPECT_THAT(entries[2].text, HasSubstr("notified 1 channel; not accepted: c-p0"));
+  EXPECT_EQ(entries[2].details.at("attempts"), "2");
 }
 
 }  // namespace
