@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <stdlib.h>
+
 #include <atomic>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -1486,6 +1489,202 @@ TEST_F(HealthServiceTest, GetHealthUsesOverridesStoredInPostgres) {
   EXPECT_EQ(triage.indicators(0).status(), common::v1::HEALTH_STATUS_HEALTHY);
   EXPECT_EQ(triage.indicators(0).warning_threshold(), 0.1);
   EXPECT_EQ(report.scopes(0).status(), common::v1::HEALTH_STATUS_WARNING);
+}
+
+// A Redis of this test's own that it stops and starts again.
+class PrivateRedis {
+ public:
+  PrivateRedis() : port_(FreePort()) {
+    char pattern[] = "/tmp/aw_monitor_redis_XXXXXX";
+    dir_ = mkdtemp(pattern);
+  }
+  ~PrivateRedis() {
+    Stop();
+    std::system(absl::StrCat("rm -rf ", dir_).c_str());
+  }
+  int port() const { return port_; }
+  // Starts the server and waits until `client` reaches it.
+  void Start(common::RedisClient& client) {
+    ASSERT_EQ(std::system(absl::StrCat("redis-server --bind 127.0.0.1 --port ", port_,
+                                       " --save '' --appendonly no --dir ", dir_,
+                                       " --daemonize yes --pidfile ", dir_,
+                                       "/redis.pid >/dev/null")
+                              .c_str()),
+              0);
+    absl::Status status;
+    for (int i = 0; i < 200; ++i) {
+      status = client.Ping();
+      if (status.ok()) break;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    ASSERT_THAT(status, IsOk());
+  }
+  void Stop() {
+    std::system(absl::StrCat("redis-cli -p ", port_, " shutdown nosave >/dev/null 2>&1").c_str());
+  }
+
+ private:
+  int port_;
+  std::string dir_;
+};
+
+const v1::Indicator* FindIndicator(const v1::ScopeHealth& scope, const std::string& name) {
+  for (const v1::Indicator& indicator : scope.indicators()) {
+    if (indicator.name() == name) return &indicator;
+  }
+  return nullptr;
+}
+
+// Redis stops while the service runs: GetHealth keeps answering from
+// Postgres with the data ingested since (not the report cached before), and
+// caches again once Redis is back.
+TEST_F(HealthServiceTest, RedisStoppedMidRunAnswersStayCorrect) {
+  PrivateRedis server;
+  common::RedisOptions options;
+  options.host = "127.0.0.1";
+  options.port = server.port();
+  options.reconnect_backoff = absl::ZeroDuration();
+  common::RedisClient redis(options);
+  server.Start(redis);
+  StartService(redis);
+  IngestMix();
+  const v1::HealthReport before = Health("acme");
+  ExpectAcmeHealth(before);
+  absl::StatusOr<common::RedisReply> keys = redis.Command({"KEYS", "*"});
+  ASSERT_THAT(keys, IsOk());
+  EXPECT_EQ(keys->elements.size(), 1u);  // the report, cached
+
+  server.Stop();
+  // Ingest does not need Redis; 20 more failed runs of triage.
+  v1::IngestRequest request;
+  request.set_producer_id("p");
+  request.set_sequence(2);
+  for (int i = 0; i < 20; ++i) {
+    *request.add_events() = fixtures::ProtoRun("acme", "triage", v1::RUN_STATUS_FAILED, kStart);
+  }
+  {
+    grpc::ClientContext context;
+    v1::IngestResponse response;
+    ASSERT_TRUE(stub_->Ingest(&context, request, &response).ok());
+  }
+  const v1::HealthReport during = Health("acme");
+  ASSERT_EQ(during.scopes_size(), 3);
+  const v1::Indicator* errors = FindIndicator(during.scopes(0), "error_rate");
+  ASSERT_NE(errors, nullptr);
+  EXPECT_EQ(errors->sample_count(), 41);
+  EXPECT_DOUBLE_EQ(errors->value(), 21.0 / 41);
+  EXPECT_EQ(errors->status(), common::v1::HEALTH_STATUS_CRITICAL);
+  const v1::Indicator* success = FindIndicator(during.scopes(0), "workflow_success_rate");
+  ASSERT_NE(success, nullptr);
+  EXPECT_DOUBLE_EQ(success->value(), 19.0 / 40);
+
+  // Redis back (empty): the same answer, cached again.
+  server.Start(redis);
+  const v1::HealthReport after = Health("acme");
+  EXPECT_EQ(after.SerializeAsString(), during.SerializeAsString());
+  keys = redis.Command({"KEYS", "*"});
+  ASSERT_THAT(keys, IsOk());
+  EXPECT_EQ(keys->elements.size(), 1u);
+}
+
+// Two replicas (each its own pool, store with the ingest journal as
+// deployed, and service) each ingest half of a minute's events: once the
+// other applied its journal (what its flush worker does every
+// --rollup_flush_interval), both answer GetHealth as one replica of all the
+// events would, latency quantiles merged from both replicas' sketches.
+TEST_F(HealthServiceTest, TwoReplicasGiveTheSameHealth) {
+  struct Replica {
+    Replica(const std::string& dsn, common::FakeClock& clock, WorkflowErrorRateRule& rule,
+            common::RpcRunner& runner, common::BlockingExecutor& executor) {
+      pool = TestPool(dsn);
+      PgMonitorStoreOptions options;
+      options.journal_rollups = true;
+      store = std::make_unique<PgMonitorStore>(*pool, StoreLimits{},
+                                               std::vector<const RuleEvaluator*>{&rule}, options);
+      redis_options.port = FreePort();  // no cache: every answer computed
+      redis = std::make_unique<common::RedisClient>(redis_options);
+      cache = std::make_unique<RedisHealthCache>(*redis);
+      metrics = std::make_unique<MonitorMetrics>(registry, "agentwatch_monitor");
+      service = std::make_unique<MonitorServiceImpl>(*store, *cache, runner, executor, clock,
+                                                     *metrics, MonitorServiceOptions{}, nullptr);
+      grpc::ServerBuilder builder;
+      int port = 0;
+      builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+      builder.RegisterService(service.get());
+      server = builder.BuildAndStart();
+      stub = v1::MonitorService::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                                             grpc::InsecureChannelCredentials()));
+    }
+    ~Replica() { server->Shutdown(); }
+    void Ingest(const v1::IngestRequest& request) {
+      grpc::ClientContext context;
+      v1::IngestResponse response;
+      const grpc::Status status = stub->Ingest(&context, request, &response);
+      ASSERT_TRUE(status.ok()) << status.error_message();
+    }
+    v1::HealthReport Health() {
+      v1::GetHealthRequest request;
+      request.mutable_scope()->set_tenant("acme");
+      grpc::ClientContext context;
+      v1::HealthReport report;
+      const grpc::Status status = stub->GetHealth(&context, request, &report);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      return report;
+    }
+    std::unique_ptr<common::PgPool> pool;
+    std::unique_ptr<PgMonitorStore> store;
+    common::RedisOptions redis_options;
+    std::unique_ptr<common::RedisClient> redis;
+    std::unique_ptr<RedisHealthCache> cache;
+    prometheus::Registry registry;
+    std::unique_ptr<MonitorMetrics> metrics;
+    std::unique_ptr<MonitorServiceImpl> service;
+    std::unique_ptr<grpc::Server> server;
+    std::unique_ptr<v1::MonitorService::Stub> stub;
+  };
+  Replica a(db_.dsn(), clock_, rule_, runner_, executor_);
+  Replica b(db_.dsn(), clock_, rule_, runner_, executor_);
+  // Replica a: 10 succeeded runs, calls of 0.1 .. 1.0 s; replica b: 9
+  // succeeded and 1 failed run, calls of 1.1 .. 2.0 s; same minute, series.
+  for (int half = 0; half < 2; ++half) {
+    v1::IngestRequest request;
+    request.set_producer_id(half == 0 ? "producer-a" : "producer-b");
+    request.set_sequence(1);
+    for (int i = 0; i < 10; ++i) {
+      const bool failed = half == 1 && i == 9;
+      *request.add_events() = fixtures::ProtoRun(
+          "acme", "triage", failed ? v1::RUN_STATUS_FAILED : v1::RUN_STATUS_SUCCEEDED,
+          kStart + absl::Seconds(i));
+      v1::Event call =
+          fixtures::ProtoCall("acme", "gpt-4o", v1::RUN_STATUS_SUCCEEDED, kStart + absl::Seconds(i));
+      const int tenths = half * 10 + i + 1;  // 0.1 .. 2.0 s
+      call.mutable_llm_call()->mutable_latency()->set_seconds(tenths / 10);
+      call.mutable_llm_call()->mutable_latency()->set_nanos(tenths % 10 * 100'000'000);
+      *request.add_events() = call;
+    }
+    (half == 0 ? a : b).Ingest(request);
+  }
+  // b's flush worker ran; a's own pending cells are applied by its read.
+  ASSERT_THAT(b.store->FlushRollups(clock_.Now()), IsOk());
+  const v1::HealthReport from_a = a.Health();
+  const v1::HealthReport from_b = b.Health();
+  EXPECT_EQ(from_a.SerializeAsString(), from_b.SerializeAsString());
+
+  ASSERT_EQ(from_a.scopes_size(), 3);  // overall, workflow triage, model gpt-4o
+  const v1::Indicator* errors = FindIndicator(from_a.scopes(0), "error_rate");
+  ASSERT_NE(errors, nullptr);
+  EXPECT_EQ(errors->sample_count(), 40);
+  EXPECT_DOUBLE_EQ(errors->value(), 1.0 / 40);
+  const v1::Indicator* success = FindIndicator(from_a.scopes(0), "workflow_success_rate");
+  ASSERT_NE(success, nullptr);
+  EXPECT_DOUBLE_EQ(success->value(), 19.0 / 20);
+  const v1::ScopeHealth& model = from_a.scopes(2);
+  ASSERT_EQ(model.scope().model(), "gpt-4o");
+  const v1::Indicator* latency = FindIndicator(model, "model_latency_p95");
+  ASSERT_NE(latency, nullptr);
+  EXPECT_EQ(latency->sample_count(), 20);
+  // Rank floor(0.95 * 19) = 18 of 0.1 .. 2.0 s: 1.9 s, within the 1 % bound.
+  EXPECT_NEAR(latency->value(), 1.9, 1.9 * 0.01);
 }
 
 // Outbox entries written by the store are delivered by the dispatcher with
