@@ -1,18 +1,25 @@
 // The paging RPCs through a real in-process gRPC server with the in-memory
 // store behind it: escalation policies, schedules with GetOnCall, channels
 // with TestNotificationChannel, their validation, update masks, paging and
-// references.
+// references; and every RPC's id fields required and bounded, naming the
+// field.
 #include <gmock/gmock.h>
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "agentwatch/incident/v1/incident.grpc.pb.h"
 #include "common/auth.h"
 #include "common/clock.h"
@@ -51,8 +58,9 @@ class PagingApiTest : public ::testing::Test {
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
-    stub_ = v1::IncidentService::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+    channel_ =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+    stub_ = v1::IncidentService::NewStub(channel_);
   }
 
   ~PagingApiTest() override {
@@ -118,6 +126,7 @@ class PagingApiTest : public ::testing::Test {
   Notifier notifier_;
   IncidentServiceImpl service_;
   std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::IncidentService::Stub> stub_;
 };
 
@@ -453,6 +462,147 @@ TEST_F(PagingApiTest, ScheduleGetUpdateListAndDelete) {
   ASSERT_TRUE(list("acme", 0, "", &after).ok());
   ASSERT_EQ(after.schedules_size(), 1);
   EXPECT_EQ(after.schedules(0).id(), primary.id());
+}
+
+// Calls IncidentService/`method` with `request` through a generic stub.
+grpc::Status CallGeneric(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
+                         const google::protobuf::Message& request) {
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue queue;
+  const std::string bytes = request.SerializeAsString();
+  grpc::Slice slice(bytes.data(), bytes.size());
+  const grpc::ByteBuffer buffer(&slice, 1);
+  grpc::ByteBuffer reply;
+  grpc::Status status;
+  grpc::ClientContext context;
+  auto call = stub.PrepareUnaryCall(
+      &context, absl::StrCat("/agentwatch.incident.v1.IncidentService/", method), buffer, &queue);
+  call->StartCall();
+  call->Finish(&reply, &status, &queue);
+  void* tag = nullptr;
+  bool ok = false;
+  EXPECT_TRUE(queue.Next(&tag, &ok) && ok);
+  return status;
+}
+
+// Every RPC that names a stored object by an id refuses an empty id and one
+// longer than 128 bytes with INVALID_ARGUMENT naming the field (its path in
+// the request), and takes one of 128 bytes past that check; the table must
+// list every RPC whose request carries an id, or a new one would go
+// unchecked.
+TEST_F(PagingApiTest, EveryIdIsRequiredAndBoundedNamingTheField) {
+  const std::map<std::string, std::string> id_of = {
+      {"GetIncident", "id"},
+      {"AcknowledgeIncident", "id"},
+      {"MitigateIncident", "id"},
+      {"ResolveIncident", "id"},
+      {"CloseIncident", "id"},
+      {"ReopenIncident", "id"},
+      {"AddNote", "id"},
+      {"AssignOwner", "id"},
+      {"SetSeverity", "id"},
+      {"CreatePostmortem", "postmortem.incident_id"},
+      {"UpdatePostmortem", "postmortem.id"},
+      {"ExportPostmortem", "id"},
+      {"GetEscalationPolicy", "id"},
+      {"UpdateEscalationPolicy", "policy.id"},
+      {"DeleteEscalationPolicy", "id"},
+      {"GetSchedule", "id"},
+      {"UpdateSchedule", "schedule.id"},
+      {"DeleteSchedule", "id"},
+      {"GetOnCall", "schedule_id"},
+      {"GetSilence", "id"},
+      {"UpdateSilence", "silence.id"},
+      {"DeleteSilence", "id"},
+      {"GetInhibitionRule", "id"},
+      {"UpdateInhibitionRule", "rule.id"},
+      {"DeleteInhibitionRule", "id"},
+      {"GetNotificationChannel", "id"},
+      {"UpdateNotificationChannel", "channel.id"},
+      {"DeleteNotificationChannel", "id"},
+      {"TestNotificationChannel", "id"},
+      {"GetResponseRule", "id"},
+      {"UpdateResponseRule", "rule.id"},
+      {"DeleteResponseRule", "id"},
+  };
+  namespace pb = google::protobuf;
+  const pb::ServiceDescriptor* service = pb::DescriptorPool::generated_pool()->FindServiceByName(
+      "agentwatch.incident.v1.IncidentService");
+  ASSERT_NE(service, nullptr);
+  // A request carries an id when it has a string field "id" or "<x>_id"
+  // (not request_id), or an Update request's resource has one.
+  auto names_an_id = [](const pb::Descriptor* d) {
+    for (int i = 0; i < d->field_count(); ++i) {
+      const pb::FieldDescriptor* f = d->field(i);
+      if (f->type() == pb::FieldDescriptor::TYPE_STRING && !f->is_repeated() &&
+          (f->name() == "id" || absl::EndsWith(f->name(), "_id")) && f->name() != "request_id") {
+        return true;
+      }
+    }
+    return false;
+  };
+  int checked = 0;
+  for (int i = 0; i < service->method_count(); ++i) {
+    const pb::MethodDescriptor* method = service->method(i);
+    const pb::Descriptor* input = method->input_type();
+    bool carries = names_an_id(input);
+    if (absl::StartsWith(method->name(), "Update") || absl::StartsWith(method->name(), "Create")) {
+      const pb::FieldDescriptor* resource = input->field(0);
+      carries = carries || (resource->type() == pb::FieldDescriptor::TYPE_MESSAGE &&
+                            absl::StartsWith(method->name(), "Update") &&
+                            names_an_id(resource->message_type()));
+    }
+    // GetPostmortem takes exactly one of id and incident_id: checked below.
+    // List requests filter by an id and need none.
+    if (method->name() == "GetPostmortem" || absl::StartsWith(method->name(), "List")) continue;
+    const auto it = id_of.find(method->name());
+    if (it == id_of.end()) {
+      EXPECT_FALSE(carries) << method->name() << " carries an id the table does not list";
+      continue;
+    }
+    ++checked;
+    for (const size_t size : {size_t{0}, size_t{129}, size_t{128}}) {
+      std::unique_ptr<pb::Message> request(
+          pb::MessageFactory::generated_factory()->GetPrototype(input)->New());
+      pb::Message* at = request.get();
+      const std::vector<std::string> path = absl::StrSplit(it->second, '.');
+      for (size_t p = 0; p + 1 < path.size(); ++p) {
+        const pb::FieldDescriptor* f = at->GetDescriptor()->FindFieldByName(path[p]);
+        ASSERT_NE(f, nullptr) << it->second;
+        at = at->GetReflection()->MutableMessage(at, f);
+      }
+      const pb::FieldDescriptor* f = at->GetDescriptor()->FindFieldByName(path.back());
+      ASSERT_NE(f, nullptr) << it->second;
+      at->GetReflection()->SetString(at, f, std::string(size, 'i'));
+      const grpc::Status status = CallGeneric(channel_, method->name(), *request);
+      const std::string where = absl::StrCat(method->name(), " with a ", size, "-byte id");
+      if (size == 128) {
+        EXPECT_FALSE(absl::StartsWith(status.error_message(), it->second + ":"))
+            << where << ": " << status.error_message();
+        continue;
+      }
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << where;
+      EXPECT_EQ(status.error_message(),
+                absl::StrCat(it->second, size == 0 ? ": required" : ": longer than 128 bytes"))
+          << where;
+    }
+  }
+  EXPECT_EQ(checked, static_cast<int>(id_of.size()));
+
+  v1::GetPostmortemRequest neither;
+  grpc::Status status = CallGeneric(channel_, "GetPostmortem", neither);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("id: set exactly one of id and incident_id"));
+  v1::GetPostmortemRequest both;
+  both.set_id("a");
+  both.set_incident_id("b");
+  EXPECT_EQ(CallGeneric(channel_, "GetPostmortem", both).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  v1::GetPostmortemRequest long_id;
+  long_id.set_incident_id(std::string(129, 'i'));
+  status = CallGeneric(channel_, "GetPostmortem", long_id);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("incident_id"));
 }
 
 TEST_F(PagingApiTest, PoliciesCheckReferencesAndBlockDeletes) {
