@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -462,6 +463,62 @@ TEST_F(PagingApiTest, ScheduleGetUpdateListAndDelete) {
   ASSERT_TRUE(list("acme", 0, "", &after).ok());
   ASSERT_EQ(after.schedules_size(), 1);
   EXPECT_EQ(after.schedules(0).id(), primary.id());
+}
+
+// GetOnCall checks the whole request before it looks the schedule up: a bad
+// range or time is INVALID_ARGUMENT naming the field for an unknown schedule
+// as for a known one, and only a good request for an unknown one NOT_FOUND.
+TEST_F(PagingApiTest, GetOnCallRefusesBadRangesBeforeLookingUpTheSchedule) {
+  v1::Schedule known;
+  ASSERT_TRUE(CreateSchedule(Weekly(), &known).ok());
+  auto on_call = [this](const std::string& schedule_id,
+                        const std::function<void(v1::GetOnCallRequest&)>& edit) {
+    v1::GetOnCallRequest request;
+    request.set_schedule_id(schedule_id);
+    edit(request);
+    v1::GetOnCallResponse response;
+    grpc::ClientContext context;
+    return stub_->GetOnCall(&context, request, &response);
+  };
+  struct Case {
+    std::function<void(v1::GetOnCallRequest&)> edit;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {[](v1::GetOnCallRequest& r) { TimeToProto(kStart, r.mutable_range()->mutable_start()); },
+       "range: start and end required"},
+      {[](v1::GetOnCallRequest& r) {
+         TimeToProto(kStart, r.mutable_range()->mutable_start());
+         TimeToProto(kStart - absl::Hours(1), r.mutable_range()->mutable_end());
+       },
+       "range.end: must be after start"},
+      {[](v1::GetOnCallRequest& r) {
+         TimeToProto(kStart, r.mutable_range()->mutable_start());
+         TimeToProto(kStart + absl::Hours(24 * 32), r.mutable_range()->mutable_end());
+       },
+       "range: at most 31 days"},
+      {[](v1::GetOnCallRequest& r) {
+         TimeToProto(kStart, r.mutable_range()->mutable_start());
+         r.mutable_range()->mutable_end()->set_nanos(-1);
+       },
+       "range.end"},
+      {[](v1::GetOnCallRequest& r) { r.mutable_time()->set_nanos(2'000'000'000); }, "time"},
+  };
+  for (const std::string& id : {known.id(), std::string("nope")}) {
+    for (const Case& c : cases) {
+      const grpc::Status status = on_call(id, c.edit);
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << id << " " << c.message;
+      EXPECT_THAT(status.error_message(), HasSubstr(c.message)) << id;
+    }
+  }
+  const auto good = [](v1::GetOnCallRequest& r) {
+    TimeToProto(kStart, r.mutable_range()->mutable_start());
+    TimeToProto(kStart + absl::Hours(24), r.mutable_range()->mutable_end());
+  };
+  EXPECT_TRUE(on_call(known.id(), good).ok());
+  EXPECT_EQ(on_call("nope", good).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(on_call("nope", [](v1::GetOnCallRequest&) {}).error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 // Calls IncidentService/`method` with `request` through a generic stub.

@@ -356,23 +356,30 @@ grpc::ServerUnaryReactor* IncidentServiceImpl::GetOnCall(grpc::CallbackServerCon
                                                          v1::GetOnCallResponse* response) {
   return rpc_.Unary(context, Role::kViewer, [this, request, response]() -> absl::Status {
     RETURN_IF_ERROR(ValidateRequired(request->schedule_id(), "schedule_id", kMaxIdBytes));
-    ASSIGN_OR_RETURN(const ConfigRecord record,
-                     store_.GetConfig(config_kind::kSchedule, request->schedule_id()));
-    ASSIGN_OR_RETURN(const Schedule schedule, ScheduleFromRecord(record));
+    // The request is checked whole before the schedule is looked up: a bad
+    // range or time is INVALID_ARGUMENT whether the schedule exists or not.
+    absl::Time start;
+    absl::Time end;
     if (request->has_range()) {
       const common::v1::TimeRange& range = request->range();
       if (!range.has_start() || !range.has_end()) {
         return InvalidField("range", "start and end required");
       }
-      ASSIGN_OR_RETURN(const absl::Time start, TimeFromProto(range.start(), "range.start"));
-      ASSIGN_OR_RETURN(const absl::Time end, TimeFromProto(range.end(), "range.end"));
-      ASSIGN_OR_RETURN(const std::vector<OnCallShift> shifts, ShiftsBetween(schedule, start, end));
-      for (const OnCallShift& shift : shifts) ShiftToProto(shift, response->add_shifts());
-      return absl::OkStatus();
+      ASSIGN_OR_RETURN(start, TimeFromProto(range.start(), "range.start"));
+      ASSIGN_OR_RETURN(end, TimeFromProto(range.end(), "range.end"));
+      RETURN_IF_ERROR(ValidateOnCallRange(start, end));
     }
     absl::Time at = clock_.Now();
     if (request->has_time()) {
       ASSIGN_OR_RETURN(at, TimeFromProto(request->time(), "time"));
+    }
+    ASSIGN_OR_RETURN(const ConfigRecord record,
+                     store_.GetConfig(config_kind::kSchedule, request->schedule_id()));
+    ASSIGN_OR_RETURN(const Schedule schedule, ScheduleFromRecord(record));
+    if (request->has_range()) {
+      ASSIGN_OR_RETURN(const std::vector<OnCallShift> shifts, ShiftsBetween(schedule, start, end));
+      for (const OnCallShift& shift : shifts) ShiftToProto(shift, response->add_shifts());
+      return absl::OkStatus();
     }
     if (std::optional<OnCallShift> shift = OnCallAt(schedule, at)) {
       ShiftToProto(*shift, response->add_shifts());

@@ -253,10 +253,15 @@ std::optional<OnCallShift> OnCallAt(const Schedule& schedule, absl::Time at) {
   return std::nullopt;
 }
 
-absl::StatusOr<std::vector<OnCallShift>> ShiftsBetween(const Schedule& schedule, absl::Time start,
-                                                       absl::Time end) {
+absl::Status ValidateOnCallRange(absl::Time start, absl::Time end) {
   if (end <= start) return InvalidField("range.end", "must be after start");
   if (end - start > kMaxOnCallRange) return InvalidField("range", "at most 31 days");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<OnCallShift>> ShiftsBetween(const Schedule& schedule, absl::Time start,
+                                                       absl::Time end) {
+  RETURN_IF_ERROR(ValidateOnCallRange(start, end));
   std::set<absl::Time> cuts = {start};
   for (const ScheduleOverride& o : schedule.overrides) {
     for (const absl::Time t : {o.start, o.end}) {

@@ -154,6 +154,10 @@ struct OnCallShift {
 // Empty when nobody is.
 std::optional<OnCallShift> OnCallAt(const Schedule& schedule, absl::Time at);
 
+// OK when [start, end) is a range ShiftsBetween takes: INVALID_ARGUMENT
+// naming range.end when end <= start, range when it exceeds kMaxOnCallRange.
+absl::Status ValidateOnCallRange(absl::Time start, absl::Time end);
+
 // The effective on-call shifts over [start, end), in time order, clipped to
 // the range, adjacent stretches of the same person and rotation merged and
 // restriction windows honoured; gaps with nobody on call are left out.
