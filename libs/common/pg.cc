@@ -242,9 +242,12 @@ absl::Status ApplyMigrations(PgPool& pool, const std::string& schema,
       if (status.ok()) {
         // Once per start: a database that is not bytewise still works, slower
         // and with indexes at the mercy of locale library upgrades.
+        // A diagnostic only: a database whose collation cannot be read still
+        // serves.
         absl::StatusOr<PgDatabaseCollation> collation = DatabaseCollation(conn);
         if (!collation.ok()) {
-          status = collation.status();
+          LogWarning("could not read the database's collation",
+                     {{"schema", schema}, {"error", collation.status().ToString()}});
         } else if (std::string warning = CollationWarning(*collation); !warning.empty()) {
           LogWarning(warning, {{"schema", schema}, {"collation", collation->name}});
         }

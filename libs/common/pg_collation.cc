@@ -8,16 +8,27 @@ namespace agentwatch::common {
 absl::StatusOr<PgDatabaseCollation> DatabaseCollation(pqxx::connection& conn) {
   try {
     pqxx::nontransaction txn(conn);
-    // Postgres 15: datlocprovider 'c' (libc) or 'i' (ICU, daticulocale).
+    // Read through to_jsonb so that the columns of every Postgres version
+    // are named alike: datlocprovider ('c' libc, 'i' ICU, 'b' builtin; none
+    // before 15: libc), the ICU or builtin locale in daticulocale (15, 16)
+    // or datlocale (17 on).
     const pqxx::row row = txn.exec1(
-        "SELECT datname, datlocprovider::text, datcollate, COALESCE(daticulocale, '') "
-        "FROM pg_database WHERE datname = current_database()");
+        "SELECT d->>'datname', COALESCE(d->>'datlocprovider', 'c'), d->>'datcollate', "
+        "COALESCE(d->>'datlocale', d->>'daticulocale', '') "
+        "FROM (SELECT to_jsonb(p) AS d FROM pg_database p "
+        "      WHERE p.datname = current_database()) AS db");
     PgDatabaseCollation collation;
     collation.database = row[0].as<std::string>();
     const std::string provider = row[1].as<std::string>();
-    const std::string collate = row[2].as<std::string>();
+    const std::string collate = row[2].is_null() ? "" : row[2].as<std::string>();
+    const std::string locale = row[3].as<std::string>();
     if (provider == "i") {
-      collation.name = absl::StrCat("icu:", row[3].as<std::string>());
+      collation.name = absl::StrCat("icu:", locale);
+    } else if (provider == "b") {
+      // Postgres 17's builtin provider compares C and C.UTF-8 by code
+      // point with memcmp, in Postgres itself: no library to upgrade.
+      collation.name = absl::StrCat("builtin:", locale);
+      collation.bytewise = true;
     } else {
       collation.name = collate;
       collation.bytewise = collate == "C" || collate == "POSIX";

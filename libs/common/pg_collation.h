@@ -14,10 +14,12 @@ namespace agentwatch::common {
 // keys, every tenant id).
 struct PgDatabaseCollation {
   std::string database;
-  // As Postgres names it: "C", "en_US.UTF-8", or "icu:en-US" for an ICU one.
+  // As Postgres names it: "C", "en_US.UTF-8", "icu:en-US" for an ICU one,
+  // "builtin:C.UTF-8" for Postgres 17's builtin provider.
   std::string name;
-  // True for C and POSIX with the libc provider: text compares as bytes
-  // (memcmp). Anything else compares through the locale library: slower on
+  // True for C and POSIX with the libc provider and for the builtin
+  // provider: text compares as bytes (memcmp) inside Postgres. Anything else
+  // compares through the locale library: slower on
   // every index probe and insert of a text key, and a glibc or ICU upgrade
   // that changes the order silently invalidates those indexes (a unique key
   // can then admit a duplicate) until they are rebuilt.
