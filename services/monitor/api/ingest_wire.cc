@@ -65,227 +65,198 @@ bool ReadLabel(absl::string_view bytes, LabelViews* labels) {
   return true;
 }
 
-// The kinds: each lists its fields, with their wire types, in one switch.
-bool ReadWorkflowRun(absl::string_view bytes, WorkflowRunView* out) {
-  WireReader r(bytes);
-  uint32_t seen = 0;
-  while (!r.Done()) {
-    uint32_t field = 0, type = 0;
-    if (!r.Tag(&field, &type) || field > 6 || !FirstTime(&seen, field)) return false;
-    uint64_t v = 0;
-    absl::string_view value;
-    int32_t i32 = 0;
-    switch (field) {
-      case 1:
-        if (type != kLength || !r.String(&out->workflow)) return false;
-        break;
-      case 2:
-        if (type != kLength || !r.String(&out->run_id)) return false;
-        break;
-      case 3:
-        if (type != kLength || !r.String(&out->team)) return false;
-        break;
-      case 4:
-        if (type != kVarint || !r.Varint(&v) || !Int32Of(v, &i32)) return false;
-        out->status = static_cast<RunStatus>(i32);
-        break;
-      case 5:
-        if (type != kLength || !r.Bytes(&value) || !ReadDuration(value, &out->duration)) {
-          return false;
-        }
-        break;
-      case 6:
-        if (type != kVarint || !r.Varint(&v) || !Int32Of(v, &out->step_count)) return false;
-        break;
-      default:
-        return false;
-    }
-  }
+// One field of a kind, of the wire type its member needs; false for any
+// other type or a value the generated parser would not read the same way.
+bool StringField(WireReader& r, uint32_t type, absl::string_view* out) {
+  return type == kLength && r.String(out);
+}
+
+bool DurationField(WireReader& r, uint32_t type, std::optional<absl::Duration>* out) {
+  absl::string_view value;
+  return type == kLength && r.Bytes(&value) && ReadDuration(value, out);
+}
+
+bool Int32Field(WireReader& r, uint32_t type, int32_t* out) {
+  uint64_t v = 0;
+  return type == kVarint && r.Varint(&v) && Int32Of(v, out);
+}
+
+bool StatusField(WireReader& r, uint32_t type, RunStatus* out) {
+  int32_t value = 0;
+  if (!Int32Field(r, type, &value)) return false;
+  *out = static_cast<RunStatus>(value);
   return true;
 }
 
-bool ReadAgentExecution(absl::string_view bytes, AgentExecutionView* out) {
-  WireReader r(bytes);
-  uint32_t seen = 0;
-  while (!r.Done()) {
-    uint32_t field = 0, type = 0;
-    if (!r.Tag(&field, &type) || field > 6 || !FirstTime(&seen, field)) return false;
-    uint64_t v = 0;
-    absl::string_view value;
-    int32_t i32 = 0;
-    switch (field) {
-      case 1:
-        if (type != kLength || !r.String(&out->agent)) return false;
-        break;
-      case 2:
-        if (type != kLength || !r.String(&out->workflow)) return false;
-        break;
-      case 3:
-        if (type != kLength || !r.String(&out->run_id)) return false;
-        break;
-      case 4:
-        if (type != kVarint || !r.Varint(&v) || !Int32Of(v, &i32)) return false;
-        out->status = static_cast<RunStatus>(i32);
-        break;
-      case 5:
-        if (type != kLength || !r.Bytes(&value) || !ReadDuration(value, &out->duration)) {
-          return false;
-        }
-        break;
-      case 6:
-        if (type != kVarint || !r.Varint(&v) || !Int32Of(v, &out->retries)) return false;
-        break;
-      default:
-        return false;
-    }
-  }
+// An int64 (or optional int64) member from its varint.
+template <typename T>
+bool Int64Field(WireReader& r, uint32_t type, T* out) {
+  uint64_t v = 0;
+  if (type != kVarint || !r.Varint(&v)) return false;
+  *out = static_cast<int64_t>(v);
   return true;
 }
 
-bool ReadLlmCall(absl::string_view bytes, LlmCallView* out) {
-  WireReader r(bytes);
-  uint32_t seen = 0;
-  while (!r.Done()) {
-    uint32_t field = 0, type = 0;
-    if (!r.Tag(&field, &type) || field > 15 || !FirstTime(&seen, field)) return false;
-    uint64_t v = 0;
-    absl::string_view value;
-    int32_t i32 = 0;
-    switch (field) {
-      case 1:
-        if (type != kLength || !r.String(&out->provider)) return false;
-        break;
-      case 2:
-        if (type != kLength || !r.String(&out->model)) return false;
-        break;
-      case 3:
-        if (type != kLength || !r.String(&out->workflow)) return false;
-        break;
-      case 4:
-        if (type != kLength || !r.String(&out->run_id)) return false;
-        break;
-      case 5:
-        if (type != kLength || !r.String(&out->agent)) return false;
-        break;
-      case 6:
-        if (type != kLength || !r.String(&out->team)) return false;
-        break;
-      case 7:
-        if (type != kLength || !r.Bytes(&value) || !ReadDuration(value, &out->latency)) {
-          return false;
-        }
-        break;
-      case 8:
-        if (type != kLength || !r.Bytes(&value) ||
-            !ReadDuration(value, &out->time_to_first_token)) {
-          return false;
-        }
-        break;
-      case 9:
-      case 10:
-      case 11:
-      case 12: {
-        if (type != kVarint || !r.Varint(&v)) return false;
-        int64_t* const tokens[] = {&out->input_tokens, &out->output_tokens,
-                                   &out->cached_input_tokens, &out->cache_creation_tokens};
-        *tokens[field - 9] = static_cast<int64_t>(v);
-        break;
-      }
-      case 13:
-        if (type != kVarint || !r.Varint(&v) || !Int32Of(v, &i32)) return false;
-        out->status = static_cast<RunStatus>(i32);
-        break;
-      case 14:
-        if (type != kLength || !r.String(&out->error_type)) return false;
-        break;
-      case 15:
-        if (type != kVarint || !r.Varint(&v) || v > 1) return false;
-        out->throttled = v == 1;
-        break;
-      default:
-        return false;
-    }
-  }
+bool BoolField(WireReader& r, uint32_t type, bool* out) {
+  uint64_t v = 0;
+  if (type != kVarint || !r.Varint(&v) || v > 1) return false;
+  *out = v == 1;
   return true;
 }
 
-bool ReadDouble(WireReader& r, uint32_t type, double* out) {
+// A double (or optional double) member from its fixed64.
+template <typename T>
+bool DoubleField(WireReader& r, uint32_t type, T* out) {
   uint64_t bits = 0;
   if (type != kFixed64 || !r.Fixed64(&bits)) return false;
-  std::memcpy(out, &bits, sizeof(*out));
+  double value;
+  std::memcpy(&value, &bits, sizeof(value));
+  *out = value;
   return true;
 }
 
-bool ReadResourceSample(absl::string_view bytes, ResourceSampleView* out) {
+// A kind's message: every field numbered 1..max_field at most once, each
+// read by `field(r, number, type)` (false: not a message this reader takes).
+template <typename ReadField>
+bool ReadFields(absl::string_view bytes, uint32_t max_field, const ReadField& field) {
   WireReader r(bytes);
   uint32_t seen = 0;
   while (!r.Done()) {
-    uint32_t field = 0, type = 0;
-    if (!r.Tag(&field, &type) || field > 6 || !FirstTime(&seen, field)) return false;
-    uint64_t v = 0;
-    absl::string_view value;
-    double d = 0;
-    switch (field) {
-      case 1:
-        if (type != kLength || !r.String(&out->component)) return false;
-        break;
-      case 2:
-        if (type != kLength || !r.String(&out->pod)) return false;
-        break;
-      case 3:
-        if (!ReadDouble(r, type, &d)) return false;
-        out->cpu_utilization = d;
-        break;
-      case 4:
-        if (!ReadDouble(r, type, &d)) return false;
-        out->memory_utilization = d;
-        break;
-      case 5:
-        if (type != kVarint || !r.Varint(&v)) return false;
-        out->queue_depth = static_cast<int64_t>(v);
-        break;
-      case 6:
-        if (type != kLength || !r.Bytes(&value) || !ReadDuration(value, &out->processing_lag)) {
-          return false;
-        }
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
-}
-
-bool ReadMetricSample(absl::string_view bytes, MetricSampleView* out) {
-  WireReader r(bytes);
-  uint32_t seen = 0;
-  while (!r.Done()) {
-    uint32_t field = 0, type = 0;
-    if (!r.Tag(&field, &type) || field > 2 || !FirstTime(&seen, field)) return false;
-    if (field == 1) {
-      if (type != kLength || !r.String(&out->name)) return false;
-    } else if (!ReadDouble(r, type, &out->value)) {
+    uint32_t number = 0, type = 0;
+    if (!r.Tag(&number, &type) || number > max_field || !FirstTime(&seen, number) ||
+        !field(r, number, type)) {
       return false;
     }
   }
   return true;
 }
 
-bool ReadQualityScore(absl::string_view bytes, QualityScoreView* out) {
-  WireReader r(bytes);
-  uint32_t seen = 0;
-  while (!r.Done()) {
-    uint32_t field = 0, type = 0;
-    if (!r.Tag(&field, &type) || field > 5 || !FirstTime(&seen, field)) return false;
-    if (field == 2) {
-      if (!ReadDouble(r, type, &out->value)) return false;
-      continue;
+// The kinds: each lists its fields, with their wire types, in one switch.
+bool ReadWorkflowRun(absl::string_view bytes, WorkflowRunView* out) {
+  return ReadFields(bytes, 6, [out](WireReader& r, uint32_t field, uint32_t type) {
+    switch (field) {
+      case 1:
+        return StringField(r, type, &out->workflow);
+      case 2:
+        return StringField(r, type, &out->run_id);
+      case 3:
+        return StringField(r, type, &out->team);
+      case 4:
+        return StatusField(r, type, &out->status);
+      case 5:
+        return DurationField(r, type, &out->duration);
+      case 6:
+        return Int32Field(r, type, &out->step_count);
+      default:
+        return false;
     }
-    absl::string_view* const strings[] = {&out->name, nullptr, &out->workflow, &out->agent,
-                                          &out->run_id};
-    if (type != kLength || !r.String(strings[field - 1])) return false;
-  }
-  return true;
+  });
+}
+
+bool ReadAgentExecution(absl::string_view bytes, AgentExecutionView* out) {
+  return ReadFields(bytes, 6, [out](WireReader& r, uint32_t field, uint32_t type) {
+    switch (field) {
+      case 1:
+        return StringField(r, type, &out->agent);
+      case 2:
+        return StringField(r, type, &out->workflow);
+      case 3:
+        return StringField(r, type, &out->run_id);
+      case 4:
+        return StatusField(r, type, &out->status);
+      case 5:
+        return DurationField(r, type, &out->duration);
+      case 6:
+        return Int32Field(r, type, &out->retries);
+      default:
+        return false;
+    }
+  });
+}
+
+bool ReadLlmCall(absl::string_view bytes, LlmCallView* out) {
+  return ReadFields(bytes, 15, [out](WireReader& r, uint32_t field, uint32_t type) {
+    switch (field) {
+      case 1:
+        return StringField(r, type, &out->provider);
+      case 2:
+        return StringField(r, type, &out->model);
+      case 3:
+        return StringField(r, type, &out->workflow);
+      case 4:
+        return StringField(r, type, &out->run_id);
+      case 5:
+        return StringField(r, type, &out->agent);
+      case 6:
+        return StringField(r, type, &out->team);
+      case 7:
+        return DurationField(r, type, &out->latency);
+      case 8:
+        return DurationField(r, type, &out->time_to_first_token);
+      case 9:
+        return Int64Field(r, type, &out->input_tokens);
+      case 10:
+        return Int64Field(r, type, &out->output_tokens);
+      case 11:
+        return Int64Field(r, type, &out->cached_input_tokens);
+      case 12:
+        return Int64Field(r, type, &out->cache_creation_tokens);
+      case 13:
+        return StatusField(r, type, &out->status);
+      case 14:
+        return StringField(r, type, &out->error_type);
+      case 15:
+        return BoolField(r, type, &out->throttled);
+      default:
+        return false;
+    }
+  });
+}
+
+bool ReadResourceSample(absl::string_view bytes, ResourceSampleView* out) {
+  return ReadFields(bytes, 6, [out](WireReader& r, uint32_t field, uint32_t type) {
+    switch (field) {
+      case 1:
+        return StringField(r, type, &out->component);
+      case 2:
+        return StringField(r, type, &out->pod);
+      case 3:
+        return DoubleField(r, type, &out->cpu_utilization);
+      case 4:
+        return DoubleField(r, type, &out->memory_utilization);
+      case 5:
+        return Int64Field(r, type, &out->queue_depth);
+      case 6:
+        return DurationField(r, type, &out->processing_lag);
+      default:
+        return false;
+    }
+  });
+}
+
+bool ReadMetricSample(absl::string_view bytes, MetricSampleView* out) {
+  return ReadFields(bytes, 2, [out](WireReader& r, uint32_t field, uint32_t type) {
+    return field == 1 ? StringField(r, type, &out->name) : DoubleField(r, type, &out->value);
+  });
+}
+
+bool ReadQualityScore(absl::string_view bytes, QualityScoreView* out) {
+  return ReadFields(bytes, 5, [out](WireReader& r, uint32_t field, uint32_t type) {
+    switch (field) {
+      case 1:
+        return StringField(r, type, &out->name);
+      case 2:
+        return DoubleField(r, type, &out->value);
+      case 3:
+        return StringField(r, type, &out->workflow);
+      case 4:
+        return StringField(r, type, &out->agent);
+      case 5:
+        return StringField(r, type, &out->run_id);
+      default:
+        return false;
+    }
+  });
 }
 
 }  // namespace
