@@ -2,11 +2,15 @@
 // requests straight from the bytes instead of through the generated parser
 // (cost's RecordUsage, monitor's Ingest). Those readers accept only an
 // unambiguous subset of the encoding and hand everything else to the
-// generated parser; the pieces they share are here.
+// generated parser; the pieces they share are here, with the varint writer
+// of the encoders that write by hand (monitor's sketches, ingest journal and
+// usage payloads).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 #include "absl/strings/string_view.h"
 
@@ -136,6 +140,26 @@ inline bool ReadSecondsNanos(absl::string_view bytes, int64_t* seconds, int32_t*
     }
   }
   return true;
+}
+
+// A varint is at most this many bytes.
+inline constexpr size_t kMaxVarintBytes = 10;
+
+// Writes `value` as a varint at `p`, which has room for kMaxVarintBytes;
+// returns the end.
+inline char* WriteVarint(uint64_t value, char* p) {
+  while (value >= 0x80) {
+    *p++ = static_cast<char>((value & 0x7f) | 0x80);
+    value >>= 7;
+  }
+  *p++ = static_cast<char>(value);
+  return p;
+}
+
+// Appends `value` as a varint to `out`.
+inline void AppendVarint(uint64_t value, std::string* out) {
+  char bytes[kMaxVarintBytes];
+  out->append(bytes, static_cast<size_t>(WriteVarint(value, bytes) - bytes));
 }
 
 }  // namespace agentwatch::common::wire

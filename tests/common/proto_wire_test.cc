@@ -33,6 +33,22 @@ TEST(ProtoWireReaderTest, VarintsReadAsProtobufWritesThem) {
   }
 }
 
+TEST(ProtoWireWriterTest, VarintsAreProtobufsBytes) {
+  std::string appended;
+  std::string expected;
+  for (uint64_t value : {uint64_t{0}, uint64_t{1}, uint64_t{127}, uint64_t{128}, uint64_t{300},
+                         uint64_t{16383}, uint64_t{16384}, uint64_t{1} << 35,
+                         uint64_t{0x7fffffffffffffff}, ~uint64_t{0}}) {
+    char bytes[kMaxVarintBytes];
+    const char* end = WriteVarint(value, bytes);
+    EXPECT_EQ(std::string(bytes, static_cast<size_t>(end - bytes)), EncodedVarint(value)) << value;
+    AppendVarint(value, &appended);
+    expected += EncodedVarint(value);
+  }
+  EXPECT_EQ(appended, expected);
+  EXPECT_EQ(EncodedVarint(~uint64_t{0}).size(), kMaxVarintBytes);
+}
+
 TEST(ProtoWireReaderTest, MalformedVarintsAreRefused) {
   uint64_t v = 0;
   {

@@ -6,18 +6,14 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/proto_wire.h"
 #include "common/status_macros.h"
 
 namespace agentwatch::monitor {
 namespace {
 
-void PutVarint(uint64_t v, std::string* out) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
+using common::wire::AppendVarint;
+using common::wire::WriteVarint;
 
 void PutDouble(double v, std::string* out) {
   uint64_t bits;
@@ -58,16 +54,6 @@ absl::Status GetDouble(absl::string_view& in, double* v) {
   in.remove_prefix(8);
   std::memcpy(v, &bits, sizeof(bits));
   return absl::OkStatus();
-}
-
-// Writes `v` as a varint at `p` (at most 10 bytes); returns the end.
-char* WriteVarint(uint64_t v, char* p) {
-  while (v >= 0x80) {
-    *p++ = static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<char>(v);
-  return p;
 }
 
 // The non-empty buckets: their number, then the first index (zigzag) and
@@ -277,9 +263,9 @@ std::string QuantileSketch::Serialize() const {
 
 void QuantileSketch::AppendSerialized(std::string* out) const {
   out->push_back(static_cast<char>(kFormatVersion));
-  PutVarint(static_cast<uint64_t>(max_buckets_), out);
+  AppendVarint(static_cast<uint64_t>(max_buckets_), out);
   PutDouble(relative_accuracy_, out);
-  PutVarint(static_cast<uint64_t>(zero_count_), out);
+  AppendVarint(static_cast<uint64_t>(zero_count_), out);
   PutStore(positive_.offset, positive_.counts, out);
   PutStore(negative_.offset, negative_.counts, out);
   if (count() > 0) {

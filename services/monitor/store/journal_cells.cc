@@ -6,31 +6,17 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "common/proto_wire.h"
 
 namespace agentwatch::monitor {
 namespace {
 
-void PutVarint(std::string& out, uint64_t value) {
-  while (value >= 0x80) {
-    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
-    value >>= 7;
-  }
-  out.push_back(static_cast<char>(value));
-}
+using common::wire::AppendVarint;
+using common::wire::kMaxVarintBytes;
+using common::wire::WriteVarint;
 
-constexpr size_t kMaxVarintBytes = 10;
-
-// In-place forms of PutVarint, a double's 8 bytes and PutString: write at `p`, return
-// the end.
-char* WriteVarint(uint64_t value, char* p) {
-  while (value >= 0x80) {
-    *p++ = static_cast<char>((value & 0x7f) | 0x80);
-    value >>= 7;
-  }
-  *p++ = static_cast<char>(value);
-  return p;
-}
-
+// In-place forms of a double's 8 bytes and of PutString (common::wire::WriteVarint
+// is the varint's): write at `p`, return the end.
 char* WriteDouble(double value, char* p) {
   uint64_t bits;
   std::memcpy(&bits, &value, sizeof(bits));
@@ -45,7 +31,7 @@ char* WriteBytes(absl::string_view s, char* p) {
 }
 
 void PutString(std::string& out, absl::string_view s) {
-  PutVarint(out, s.size());
+  AppendVarint(s.size(), &out);
   out.append(s.data(), s.size());
 }
 
@@ -113,9 +99,9 @@ std::string EncodeJournalCells(const std::vector<const RollupDelta*>& cells) {
   std::string out;
   out.reserve(16 + cells.size() * 72);
   out.push_back(kJournalCellsVersion);
-  PutVarint(out, metrics.size());
+  AppendVarint(metrics.size(), &out);
   for (absl::string_view metric : metrics) PutString(out, metric);
-  PutVarint(out, cells.size());
+  AppendVarint(cells.size(), &out);
   // The cells are written in place (not a push_back per byte): `out` grows
   // ahead of `used` by at least a cell's largest encoding and is cut to
   // `used` at the end.

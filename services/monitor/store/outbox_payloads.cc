@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "agentwatch/cost/v1/cost.pb.h"
 #include "agentwatch/incident/v1/incident.pb.h"
+#include "common/proto_wire.h"
 #include "monitor/store/monitor_store.h"
 #include "monitor/store/proto_time.h"
 
@@ -57,16 +58,9 @@ void FillUsage(const LlmUsageRecord& record, cost::v1::UsageRecord& usage) {
 // fields FillUsage sets (fields in number order, proto3 defaults left out,
 // the set submessages always present), without building messages. The unit
 // test compares the bytes with SerializeUsage's.
-constexpr uint32_t kVarint = 0;
-constexpr uint32_t kLengthDelimited = 2;
-
-void AppendVarint(uint64_t value, std::string* out) {
-  while (value >= 0x80) {
-    out->push_back(static_cast<char>(value | 0x80));
-    value >>= 7;
-  }
-  out->push_back(static_cast<char>(value));
-}
+using common::wire::AppendVarint;
+using common::wire::kLength;
+using common::wire::kVarint;
 
 void AppendTag(uint32_t field, uint32_t wire_type, std::string* out) {
   AppendVarint((field << 3) | wire_type, out);
@@ -76,7 +70,7 @@ void AppendTag(uint32_t field, uint32_t wire_type, std::string* out) {
 // unless `always` (a set submessage).
 void AppendBytes(uint32_t field, absl::string_view bytes, std::string* out, bool always = false) {
   if (bytes.empty() && !always) return;
-  AppendTag(field, kLengthDelimited, out);
+  AppendTag(field, kLength, out);
   AppendVarint(bytes.size(), out);
   out->append(bytes.data(), bytes.size());
 }
