@@ -766,9 +766,7 @@ void CostServiceImpl::FillCheckBudget(const std::vector<const Budget*>& applicab
 
 absl::Status CostServiceImpl::DoReconcile(const v1::ReconcileRequest& request,
                                           v1::ReconcileResponse* response) {
-  if (request.tenant().size() > kMaxTenantBytes) {
-    return InvalidField("tenant", absl::StrCat("at most ", kMaxTenantBytes, " bytes"));
-  }
+  RETURN_IF_ERROR(ValidateTenantField(request.tenant()));
   if (options_.counters == nullptr) {
     return absl::FailedPreconditionError("this replica has no hot counters to reconcile");
   }
@@ -930,9 +928,7 @@ void CostServiceImpl::ReseedCounter(const Budget& budget) {
 
 absl::Status CostServiceImpl::DoListUnknownModels(const v1::ListUnknownModelsRequest& request,
                                                   v1::ListUnknownModelsResponse* response) {
-  if (request.tenant().size() > kMaxTenantBytes) {
-    return InvalidField("tenant", absl::StrCat("at most ", kMaxTenantBytes, " bytes"));
-  }
+  RETURN_IF_ERROR(ValidateTenantField(request.tenant()));
   ASSIGN_OR_RETURN(int32_t page_size, EffectivePageSize(request.page_size()));
   const uint64_t fingerprint = RequestFingerprint("ListUnknownModels", request);
   UnknownModelQuery query;
@@ -1120,9 +1116,7 @@ absl::Status CostServiceImpl::DoImportPrices(const v1::ImportPricesRequest& requ
     case v1::ImportPricesRequest::SOURCE_NOT_SET:
       return InvalidField("litellm_json", "required");
   }
-  if (request.tenant().size() > kMaxTenantBytes) {
-    return InvalidField("tenant", absl::StrCat("at most ", kMaxTenantBytes, " bytes"));
-  }
+  RETURN_IF_ERROR(ValidateTenantField(request.tenant()));
   absl::Time effective_time = clock_.Now();
   if (request.has_effective_time()) {
     ASSIGN_OR_RETURN(effective_time, TimeFromProto(request.effective_time(), "effective_time"));
