@@ -73,10 +73,55 @@ def dsn_with_db(dsn, dbname):
     return " ".join(parts + [f"dbname={dbname}"])
 
 
+class PrivatePostgres:
+    """A Postgres server of the test's own (initdb in a temp dir, run as the
+    postgres user with AGENTWATCH_TEST_PG_BINDIR's binaries, C locale, fsync
+    and synchronous_commit on), for tests that crash or restart the database
+    under running services without disturbing the shared test server."""
+
+    def __init__(self):
+        self.bindir = require_env("AGENTWATCH_TEST_PG_BINDIR")
+        self.dir = tempfile.mkdtemp(prefix="aw_e2e_pg_")
+        self.port = free_port()
+        self.dsn = f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres"
+        self.running = False
+        subprocess.run(["chown", "postgres:", self.dir], check=True)
+        os.chmod(self.dir, 0o700)
+        self._pg("initdb", "-D", f"{self.dir}/data", "-U", "postgres", "--auth=trust",
+                 "--locale=C", "--encoding=UTF8")
+
+    def _pg(self, tool, *args):
+        with open(os.path.join(self.dir, f"{tool}.log"), "ab") as log:
+            subprocess.run(["runuser", "-u", "postgres", "--", os.path.join(self.bindir, tool),
+                            *args], check=True, stdout=log, stderr=subprocess.STDOUT,
+                           stdin=subprocess.DEVNULL)
+
+    def start(self):
+        self._pg("pg_ctl", "-w", "-t", "60", "-D", f"{self.dir}/data",
+                 "-l", f"{self.dir}/server.log",
+                 "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
+                       " -c max_connections=200", "start")
+        self.running = True
+        return self
+
+    def crash(self):
+        """Stops the server without a checkpoint (pg_ctl -m immediate): every
+        connection drops and the next start replays the WAL, as after a crash."""
+        self._pg("pg_ctl", "-w", "-D", f"{self.dir}/data", "-m", "immediate", "stop")
+        self.running = False
+
+    def stop(self):
+        if self.running:
+            self._pg("pg_ctl", "-w", "-D", f"{self.dir}/data", "-m", "fast", "stop")
+            self.running = False
+        subprocess.run(["rm", "-rf", self.dir], check=False)
+
+
 class Stack:
-    def __init__(self, extra_flags=None):
+    def __init__(self, extra_flags=None, admin_dsn=None):
         self.bin_dir = require_env("AGENTWATCH_BIN_DIR")
-        self.admin_dsn = require_env("AGENTWATCH_TEST_PG_DSN")
+        # admin_dsn: a PrivatePostgres' dsn for tests that restart the database.
+        self.admin_dsn = admin_dsn or require_env("AGENTWATCH_TEST_PG_DSN")
         self.redis = require_env("AGENTWATCH_TEST_REDIS")
         self.extra_flags = extra_flags or {}
         self.dbname = f"aw_e2e_{random.getrandbits(48):x}"
@@ -140,6 +185,19 @@ class Stack:
             proc.kill()
             proc.wait()
             raise RuntimeError(f"{svc} did not stop within 20s of SIGTERM")
+
+    def kill_service(self, svc):
+        """SIGKILL: the process dies at once, mid-transaction, with nothing
+        flushed or closed, as in a crash or an OOM kill. Returns its exit code."""
+        proc = self.procs.pop(svc, None)
+        if proc is None:
+            return None
+        proc.kill()
+        code = proc.wait()
+        channel = self.channels.pop(svc, None)
+        if channel is not None:
+            channel.close()
+        return code
 
     def channel(self, svc):
         if svc not in self.channels:
