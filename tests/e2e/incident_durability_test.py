@@ -673,8 +673,10 @@ class IncidentDurabilityTest(unittest.TestCase):
             self.assertEqual(len(lead_pages), 1, lead_pages)
             self.assertTrue(oncall[0][1] and lead_pages[0][1])
             keys[incident_id] = (oncall[0][1], lead_pages[0][1])
-            # The lead tier followed the first one, after its delay.
-            self.assertGreaterEqual(lead_pages[0][3] - oncall[0][3], 2.5)
+            # The lead tier followed the first one, not at once (its 3 s
+            # delay is checked exactly on the timeline below; deliveries
+            # lag their escalation by a dispatch pass).
+            self.assertGreaterEqual(lead_pages[0][3] - oncall[0][3], 1.5)
 
             def recorded():
                 detail = self.api.GetIncident(
