@@ -1281,12 +1281,18 @@ TEST_F(PgCostStoreTest, GroupCommitSharesATransactionAndCountsEachKeyOnce) {
   EXPECT_EQ(Count("SELECT count(*) FROM cost.usage WHERE record_id LIKE 'huge%'"), 0);
   EXPECT_EQ(TotalCost("acme"), 350);
   // The group's budget evaluation saw all of it: kept spend 350, and the
-  // group's increment (100 + 150 + 100 in this period) travels with its
-  // first batch only.
+  // group's increment (150 + 100 in this period) travels with each of its
+  // written batches, so that each caller raises the counter to 350 before
+  // answering (with the first batch only, b3 could be answered before that
+  // raise).
   EXPECT_EQ(Count("SELECT spent_nano_usd FROM cost.budget_period_spend"), 350);
-  ASSERT_THAT(run.results[1]->increments, SizeIs(1));
-  EXPECT_EQ(run.results[1]->increments[0].nano_usd, 250);
-  EXPECT_THAT(run.results[3]->increments, IsEmpty());
+  ASSERT_THAT(run.results[0]->increments, SizeIs(1));
+  EXPECT_EQ(run.results[0]->increments[0].spent_nano_usd, 100);
+  for (size_t i : {1, 3}) {
+    ASSERT_THAT(run.results[i]->increments, SizeIs(1)) << i;
+    EXPECT_EQ(run.results[i]->increments[0].nano_usd, 250) << i;
+    EXPECT_EQ(run.results[i]->increments[0].spent_nano_usd, 350) << i;
+  }
 }
 
 TEST_F(PgCostStoreTest, GroupCommitRetriesAloneWhenTheSharedTransactionFails) {

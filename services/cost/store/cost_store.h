@@ -78,11 +78,14 @@ struct RecordOutcome {
   std::vector<std::string> unknown_models;
   // Budget alerts this batch fired (enqueued in the same transaction). When
   // the store group-commits several batches in one transaction (PgCostStore),
-  // the group's alerts and increments are all in the outcome of one of them
-  // and the others carry none, so that the caller acts on each once.
+  // the group's alerts are all in the outcome of one of them and the others
+  // carry none, so that the caller acts on each once.
   std::vector<BudgetAlert> alerts;
   // Cost the newly recorded records added to each touched daily, weekly or
   // monthly budget's current period (for the hot counters), by budget id.
+  // When several batches share a transaction, each of their outcomes carries
+  // the whole group's increments (and period spends): every caller raises
+  // the counters before answering, so an answered batch is in its counters.
   std::vector<BudgetIncrement> increments;
 };
 

@@ -1566,13 +1566,20 @@ absl::Status PgCostStore::WriteGroup(pqxx::work& txn, const std::vector<PendingB
                       u_first.Text(), u_last.Text(), u_calls.Text(), u_input.Text(),
                       u_output.Text());
   }
-  // Budgets once for the group: the alerts it fired and the counter
-  // increments go with the outcome of its first written batch, so that the
-  // caller acts on them once.
+  // Budgets once for the group. Its alerts go with the outcome of its first
+  // written batch (logged and counted once), its counter increments with
+  // every written batch's: each caller raises the counters before it
+  // answers (raises repeat harmlessly). With the first batch only, the
+  // others could be answered before that raise, and stay missing from the
+  // counters if the process died in between.
+  RecordOutcome& first = outcomes[written.front()];
   RETURN_IF_ERROR(EvaluateBudgets(
       txn, fresh_priced, now,
       [&](const std::vector<absl::string_view>& tenants) { return BudgetsOfTenants(txn, tenants); },
-      &outcomes[written.front()]));
+      &first));
+  for (size_t g : written) {
+    if (&outcomes[g] != &first) outcomes[g].increments = first.increments;
+  }
   for (size_t g : written) group[g]->result = std::move(outcomes[g]);
   return absl::OkStatus();
 }

@@ -22,9 +22,10 @@
 // that cannot be priced (a cost overflow) fails alone before anything is
 // written; when the shared transaction fails, each of its batches is retried in
 // a transaction of its own, so one bad batch never fails its neighbours. The
-// budget alerts and counter increments of a group are returned in the outcome
-// of its first written batch (so that the caller acts on them once); the other
-// batches' outcomes carry none. CreateBudget, UpdateBudget and DeleteBudget
+// budget alerts of a group are returned in the outcome of its first written
+// batch (so that the caller acts on them once), the group's counter increments
+// in every written batch's outcome (each caller raises the counters before it
+// answers, so an answered batch is always in its counters). CreateBudget, UpdateBudget and DeleteBudget
 // take the tenant's definition lock exclusively, so a batch evaluates every
 // budget as it stands until the batch commits.
 //
