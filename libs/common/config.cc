@@ -166,6 +166,10 @@ void RegisterServiceFlags(FlagSet& flags, ServiceConfig* config, int grpc_port, 
                "largest gRPC message accepted or sent", 1024, 1 << 30);
   flags.AddDuration("health_probe_interval", &config->health_probe_interval,
                     "how often dependencies are probed for health");
+  flags.AddDuration("health_probe_timeout", &config->health_probe_timeout,
+                    "how long the Postgres probe waits for an answer before the service "
+                    "reports not ready (a server that stops answering without closing its "
+                    "connections)");
   flags.AddInt("executor_nice", &config->executor_nice,
                "nice value added to the threads that run queued RPC work (0..19); calls "
                "answered on gRPC's own threads then go first when the CPU is saturated",
@@ -184,6 +188,9 @@ absl::Status ValidateServiceConfig(const ServiceConfig& config) {
   if (config.pg_dsn.empty()) return InvalidField("--pg_dsn", "must be set");
   if (config.health_probe_interval < absl::Milliseconds(10)) {
     return InvalidField("--health_probe_interval", "must be at least 10ms");
+  }
+  if (config.health_probe_timeout < absl::Milliseconds(10)) {
+    return InvalidField("--health_probe_timeout", "must be at least 10ms");
   }
   return absl::OkStatus();
 }

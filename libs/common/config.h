@@ -76,6 +76,9 @@ struct ServiceConfig {
   std::string log_level = "info";
   int64_t max_message_bytes = 16 << 20;
   absl::Duration health_probe_interval = absl::Seconds(1);
+  // How long the Postgres health probe waits for its answer before the
+  // service reports itself not ready (common::PgProbe).
+  absl::Duration health_probe_timeout = absl::Seconds(2);
   // Nice value of the blocking executor's threads (ExecutorOptions::nice).
   int64_t executor_nice = 0;
 };

@@ -82,8 +82,38 @@ absl::Status MapPgException(const std::exception& e) {
   return absl::InternalError(absl::StrCat("postgres client error: ", e.what()));
 }
 
+std::string DsnWithClientDefaults(const std::string& dsn) {
+  static constexpr std::pair<const char*, const char*> kDefaults[] = {
+      {"connect_timeout", "5"},  {"keepalives_idle", "30"},     {"keepalives_interval", "10"},
+      {"keepalives_count", "3"}, {"tcp_user_timeout", "30000"},
+  };
+  char* error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(dsn.c_str(), &error);
+  if (parsed == nullptr) {
+    PQfreemem(error);
+    return dsn;
+  }
+  const bool uri = absl::StartsWith(dsn, "postgresql://") || absl::StartsWith(dsn, "postgres://");
+  std::string out = dsn;
+  for (const auto& [key, value] : kDefaults) {
+    bool set = false;
+    for (const PQconninfoOption* o = parsed; o->keyword != nullptr; ++o) {
+      if (std::strcmp(o->keyword, key) == 0 && o->val != nullptr) set = true;
+    }
+    if (set) continue;
+    if (uri) {
+      absl::StrAppend(&out, out.find('?') == std::string::npos ? "?" : "&", key, "=", value);
+    } else {
+      absl::StrAppend(&out, out.empty() ? "" : " ", key, "=", value);
+    }
+  }
+  PQconninfoFree(parsed);
+  return out;
+}
+
 PgPool::PgPool(PgPoolOptions options)
     : options_(std::move(options)), statements_(options_.statements) {
+  options_.dsn = DsnWithClientDefaults(options_.dsn);
   for (int i = 0; i < options_.size; ++i) {
     slots_.push_back(std::make_unique<Slot>());
     idle_.push_back(slots_.back().get());
@@ -483,7 +513,7 @@ void PgCopyBinary::AddBool(bool value) { AddFixed(value ? 1 : 0, 1); }
 int64_t PgTimestamptzMicros(absl::Time t) {
   if (t == absl::InfiniteFuture()) return std::numeric_limits<int64_t>::max();  // 'infinity'
   if (t == absl::InfinitePast()) return std::numeric_limits<int64_t>::min();    // '-infinity'
-  const int64_t unix_micros = absl::ToUnixMicros(t);  // floors
+  const int64_t unix_micros = absl::ToUnixMicros(t);                            // floors
   int64_t micros = unix_micros < std::numeric_limits<int64_t>::min() + kPgEpochUnixMicros
                        ? std::numeric_limits<int64_t>::min() + 1
                        : unix_micros - kPgEpochUnixMicros;

@@ -41,8 +41,18 @@ struct PgPoolOptions {
   std::vector<PgStatement> statements;
 };
 
+// `dsn` (keyword or URI form) with the client settings every agentwatch
+// connection wants unless the DSN sets them itself: a connect_timeout of 5 s
+// (a dead address fails instead of waiting for the kernel's minutes), TCP
+// keepalives after 30 s idle (10 s apart, 3 lost: a vanished peer is noticed
+// while a connection waits) and a tcp_user_timeout of 30 s (data the server
+// does not acknowledge for that long, as behind a partitioned network, breaks
+// the connection instead of hanging it). A DSN libpq cannot parse comes back
+// unchanged, for the connection attempt to report.
+std::string DsnWithClientDefaults(const std::string& dsn);
+
 // A fixed-size pool of connections, opened lazily and replaced when broken.
-// Thread-safe.
+// Connections use DsnWithClientDefaults(options.dsn). Thread-safe.
 class PgPool {
  public:
   explicit PgPool(PgPoolOptions options);

@@ -88,6 +88,7 @@ ServiceRuntime::ServiceRuntime(RuntimeOptions options)
   pg_options.dsn = options_.config.pg_dsn;
   pg_options.size = static_cast<int>(options_.config.pg_pool_size);
   pg_ = std::make_unique<PgPool>(pg_options);
+  pg_probe_ = std::make_unique<PgProbe>(options_.config.pg_dsn);
   RedisOptions redis_options;
   int redis_port = 0;
   (void)ParseHostPort("redis", options_.config.redis, &redis_options.host, &redis_port);
@@ -124,7 +125,10 @@ void ServiceRuntime::AddWorker(std::function<void()> start, std::function<void()
 
 void ServiceRuntime::HealthLoop() {
   while (!stopping_.load()) {
-    absl::Status pg_status = pg_->Ping();
+    // The probe, not the pool: a pool connection waits as long as the server
+    // does, and a server that stops answering would then leave the service
+    // "ready" until it answers again.
+    absl::Status pg_status = pg_probe_->Ping(options_.config.health_probe_timeout);
     if (pg_status.ok() && !migrated_.load()) {
       absl::Status migrate = options_.migrations == nullptr
                                  ? absl::OkStatus()

@@ -24,6 +24,7 @@
 #include "common/metrics.h"
 #include "common/migrations.h"
 #include "common/pg.h"
+#include "common/pg_probe.h"
 #include "common/redis.h"
 #include "common/rpc.h"
 
@@ -99,6 +100,8 @@ class ServiceRuntime {
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<RpcMetrics> rpc_metrics_;
   std::unique_ptr<PgPool> pg_;
+  // Readiness' own connection, answered within --health_probe_timeout.
+  std::unique_ptr<PgProbe> pg_probe_;
   std::unique_ptr<RedisClient> redis_;
   Authorizer authorizer_;
   std::string peer_token_;

@@ -136,6 +136,11 @@ TEST(ServiceConfigTest, CrossFieldRules) {
   config.grpc_listen = "127.0.0.1:70000";
   EXPECT_THAT(ValidateServiceConfig(config),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no valid port")));
+  config.grpc_listen = "127.0.0.1:50051";
+  EXPECT_THAT(ValidateServiceConfig(config), IsOk());
+  config.health_probe_timeout = absl::Milliseconds(5);
+  EXPECT_THAT(ValidateServiceConfig(config),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--health_probe_timeout")));
 }
 
 }  // namespace

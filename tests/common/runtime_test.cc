@@ -77,6 +77,7 @@ TEST(ServiceRuntimeTest, HealthFollowsPostgres) {
   options.config.pg_dsn = pg.dsn();
   options.config.redis = absl::StrCat("127.0.0.1:", FreePort());  // nothing there: a cache only
   options.config.health_probe_interval = absl::Milliseconds(50);
+  options.config.health_probe_timeout = absl::Milliseconds(300);
   auto runtime = ServiceRuntime::Create(options);
   ASSERT_THAT(runtime, IsOk());
   bool worker_started = false;
@@ -99,6 +100,15 @@ TEST(ServiceRuntimeTest, HealthFollowsPostgres) {
   EXPECT_EQ(HttpStatus(http_port, "/healthz"), 200);  // alive, just not ready
 
   ASSERT_THAT(pg.Start(), IsOk());
+  EXPECT_TRUE(WaitForHealth(*stub, Serving::SERVING));
+  EXPECT_EQ(HttpStatus(http_port, "/readyz"), 200);
+
+  // A server that keeps its connections but answers nothing: not ready once
+  // the probe's timeout passes, ready again when it answers.
+  ASSERT_THAT(pg.Freeze(), IsOk());
+  EXPECT_TRUE(WaitForHealth(*stub, Serving::NOT_SERVING));
+  EXPECT_EQ(HttpStatus(http_port, "/readyz"), 503);
+  ASSERT_THAT(pg.Thaw(), IsOk());
   EXPECT_TRUE(WaitForHealth(*stub, Serving::SERVING));
   EXPECT_EQ(HttpStatus(http_port, "/readyz"), 200);
 

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/config.h"
+#include "common/status_macros.h"
 
 namespace agentwatch::testing {
 namespace {
@@ -72,6 +73,7 @@ PrivatePostgres::PrivatePostgres() : bindir_(RequireEnv("AGENTWATCH_TEST_PG_BIND
 }
 
 PrivatePostgres::~PrivatePostgres() {
+  if (frozen_) (void)Thaw();
   if (running_) (void)Stop();
   RunShell(absl::StrCat("rm -rf ", dir_));
 }
@@ -93,6 +95,33 @@ absl::Status PrivatePostgres::Stop() {
                                            dir_, "/data -m immediate stop >/dev/null");
   if (RunShell(command) != 0) return absl::InternalError("pg_ctl stop failed");
   running_ = false;
+  return absl::OkStatus();
+}
+
+namespace {
+
+// `signal` to the postmaster of the cluster in `data_dir` and to its children.
+absl::Status SignalServer(const std::string& data_dir, const char* signal) {
+  const std::string command =
+      absl::StrCat("pid=$(head -n 1 ", data_dir, "/postmaster.pid) && kill -", signal,
+                   " \"$pid\" && { pkill -", signal, " -P \"$pid\" || true; }");
+  if (RunShell(command) != 0) {
+    return absl::InternalError(absl::StrCat("cannot send SIG", signal, " to the server"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status PrivatePostgres::Freeze() {
+  RETURN_IF_ERROR(SignalServer(absl::StrCat(dir_, "/data"), "STOP"));
+  frozen_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status PrivatePostgres::Thaw() {
+  RETURN_IF_ERROR(SignalServer(absl::StrCat(dir_, "/data"), "CONT"));
+  frozen_ = false;
   return absl::OkStatus();
 }
 

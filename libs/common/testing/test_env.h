@@ -39,6 +39,10 @@ class PrivatePostgres {
   ~PrivatePostgres();
   absl::Status Start();
   absl::Status Stop();
+  // SIGSTOP / SIGCONT to the server and its backends: a server that keeps its
+  // connections open but answers nothing (a paused VM, a stuck process).
+  absl::Status Freeze();
+  absl::Status Thaw();
   const std::string& dsn() const { return dsn_; }
   int port() const { return port_; }
 
@@ -48,6 +52,7 @@ class PrivatePostgres {
   int port_ = 0;
   std::string dsn_;
   bool running_ = false;
+  bool frozen_ = false;
 };
 
 // A TCP port that was free a moment ago on 127.0.0.1.
