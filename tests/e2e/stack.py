@@ -117,12 +117,57 @@ class PrivatePostgres:
         subprocess.run(["rm", "-rf", self.dir], check=False)
 
 
+class PrivateRedis:
+    """A Redis of the test's own (no persistence) that can be killed and
+    started again on the same port, empty: Redis lost, as the services must
+    survive it (DESIGN.md: a cache and a coordinator, never the only copy)."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.dir = tempfile.mkdtemp(prefix="aw_e2e_redis_")
+        self.proc = None
+
+    def start(self):
+        log = open(os.path.join(self.dir, "redis.log"), "ab")
+        self.proc = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+             "--appendonly", "no", "--dir", self.dir],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.settimeout(0.5)
+                try:
+                    s.connect(("127.0.0.1", self.port))
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return self
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        raise RuntimeError(f"redis on {self.address} did not start")
+
+    def kill(self):
+        """SIGKILL: every connection drops and the data is gone."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def stop(self):
+        self.kill()
+        subprocess.run(["rm", "-rf", self.dir], check=False)
+
+
 class Stack:
-    def __init__(self, extra_flags=None, admin_dsn=None):
+    def __init__(self, extra_flags=None, admin_dsn=None, redis=None):
         self.bin_dir = require_env("AGENTWATCH_BIN_DIR")
         # admin_dsn: a PrivatePostgres' dsn for tests that restart the database.
         self.admin_dsn = admin_dsn or require_env("AGENTWATCH_TEST_PG_DSN")
-        self.redis = require_env("AGENTWATCH_TEST_REDIS")
+        # redis: a PrivateRedis' address for tests that kill Redis.
+        self.redis = redis or require_env("AGENTWATCH_TEST_REDIS")
         self.extra_flags = extra_flags or {}
         self.dbname = f"aw_e2e_{random.getrandbits(48):x}"
         self.dsn = dsn_with_db(self.admin_dsn, self.dbname)
