@@ -1,6 +1,7 @@
 #include "common/pg.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <cstring>
 #include <exception>
@@ -45,6 +46,17 @@ CREATE INDEX IF NOT EXISTS outbox_due_idx ON )sql",
                     R"sql(.outbox (next_attempt_at) WHERE NOT dead;
 )sql")},
   };
+}
+
+// Whether the server closed `conn` while it sat idle in the pool (Postgres
+// crashed or restarted, the backend was terminated): libpq only notices when
+// the next statement fails, and that request would fail with it. The server
+// sends an idle connection nothing but its closing, so the end of the stream
+// pending on the socket tells.
+bool ClosedByServer(const pqxx::connection& conn) {
+  pollfd p{conn.sock(), POLLIN | POLLRDHUP, 0};
+  if (p.fd < 0) return true;
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
 bool IsConnectionSqlState(const std::string& state) {
@@ -153,7 +165,7 @@ void PgPool::Release(Slot* slot, bool broken) {
 }
 
 absl::Status PgPool::EnsureOpen(Slot& slot) {
-  if (slot.conn && !slot.conn->is_open()) {
+  if (slot.conn && (!slot.conn->is_open() || ClosedByServer(*slot.conn))) {
     slot.conn.reset();
     slot.prepared = 0;
   }

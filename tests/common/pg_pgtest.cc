@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <thread>
@@ -413,6 +416,49 @@ TEST(PgPoolTest, ManyThreadsShareAFewConnections) {
   EXPECT_THAT(count, IsOkAndHolds(200));
 }
 
+// Postgres restarted while the pool's connections sat idle (as after a
+// crash): each connection is opened again on its next use instead of failing
+// the request that takes it. Fails when the pool hands out a connection only
+// because libpq still calls it open.
+TEST(PgPoolTest, ConnectionsIdleThroughARestartAreOpenedAgain) {
+  PrivatePostgres server;
+  ASSERT_THAT(server.Start(), IsOk());
+  constexpr int kSize = 4;
+  PgPool pool({server.dsn(), kSize});
+  // Uses every connection of the pool at once; returns each use's status.
+  auto use_all = [&pool] {
+    std::mutex mu;
+    std::condition_variable all_in;
+    int inside = 0;
+    std::vector<absl::Status> statuses(kSize);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kSize; ++t) {
+      threads.emplace_back([&, t] {
+        statuses[t] = pool.WithConnection([&](pqxx::connection& conn) {
+          pqxx::nontransaction txn(conn);
+          txn.exec("SELECT 1");
+          std::unique_lock<std::mutex> lock(mu);
+          ++inside;
+          all_in.notify_all();
+          all_in.wait(lock, [&] { return inside == kSize; });
+          return absl::OkStatus();
+        });
+        if (!statuses[t].ok()) {  // failed before counting itself in
+          std::lock_guard<std::mutex> lock(mu);
+          ++inside;
+          all_in.notify_all();
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    return statuses;
+  };
+  for (const absl::Status& status : use_all()) ASSERT_THAT(status, IsOk());
+  ASSERT_THAT(server.Stop(), IsOk());
+  ASSERT_THAT(server.Start(), IsOk());
+  for (const absl::Status& status : use_all()) EXPECT_THAT(status, IsOk());
+}
+
 // A database of the given locale beside the test database, dropped on exit.
 class LocaleDatabase {
  public:
@@ -424,7 +470,8 @@ class LocaleDatabase {
     dsn_ = base_dsn.substr(0, at) + "dbname=" + name_;
     pqxx::connection admin(admin_dsn_);
     pqxx::nontransaction txn(admin);
-    txn.exec(absl::StrCat("CREATE DATABASE ", name_, " TEMPLATE template0 ENCODING 'UTF8' ", locale));
+    txn.exec(
+        absl::StrCat("CREATE DATABASE ", name_, " TEMPLATE template0 ENCODING 'UTF8' ", locale));
   }
   ~LocaleDatabase() {
     try {
