@@ -297,9 +297,17 @@ class IncidentDurabilityTest(unittest.TestCase):
         cls.started = time.monotonic()
         cls.pg = PrivatePostgres().start()
         cls.stack = Stack(extra_flags={"incident": FLAGS}, admin_dsn=cls.pg.dsn)
-        psql(cls.stack.admin_dsn, f"CREATE DATABASE {cls.stack.dbname}")
-        cls.stack.start_service("incident")
-        cls.stack.wait_ready("incident")
+        try:
+            psql(cls.stack.admin_dsn, f"CREATE DATABASE {cls.stack.dbname}")
+            cls.stack.start_service("incident")
+            cls.stack.wait_ready("incident")
+        except Exception:  # tearDownClass does not run: leave no server behind
+            try:
+                cls.stack.stop()
+            finally:
+                cls.pg.stop()
+                print(f"logs in {cls.stack.log_dir}")
+            raise
         cls.channel = None
         cls.reconnect()
         cls.receiver = Receiver()
