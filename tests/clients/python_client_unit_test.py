@@ -97,6 +97,16 @@ class BatcherTest(unittest.TestCase):
         self.assertEqual(b.duplicates, 1)
         self.assertEqual(b.rejected, [])
 
+    def test_cancelled_by_a_server_shutting_down_is_retried(self):
+        stub = FakeMonitor(failures=[grpc.StatusCode.CANCELLED])
+        b = agentwatch.EventBatcher(stub, producer_id="p", max_batch=100, flush_interval=0,
+                                    start_sequence=1, retry=NO_SLEEP_RETRY)
+        b.add(event())
+        b.close()
+        self.assertEqual([c[1] for c in stub.calls], [1, 1])
+        self.assertEqual(stub.committed, {("p", 1): 1})
+        self.assertEqual(b.rejected, [])
+
     def test_non_retryable_errors_are_not_retried_and_are_kept(self):
         stub = FakeMonitor(failures=[grpc.StatusCode.INVALID_ARGUMENT])
         b = agentwatch.EventBatcher(stub, producer_id="p", max_batch=100, flush_interval=0,

@@ -23,10 +23,17 @@ _LOG = logging.getLogger("agentwatch")
 # Codes after which the same batch may succeed when sent again. Anything else
 # (INVALID_ARGUMENT, RESOURCE_EXHAUSTED for limits, PERMISSION_DENIED, ...) will
 # fail the same way every time.
+# CANCELLED too: the batcher never cancels its own calls, and gRPC (1.51, as
+# Debian ships it) answers CANCELLED to a call that reaches a server after its
+# shutdown began (a rolling restart) but before the client saw the server go
+# away: no handler ran, and the same batch is accepted by the next replica
+# (tests/e2e/rolling_restart_test.py). (producer_id, sequence) keeps the
+# retry from counting twice whatever happened.
 RETRYABLE_CODES = frozenset({
     grpc.StatusCode.UNAVAILABLE,
     grpc.StatusCode.DEADLINE_EXCEEDED,
     grpc.StatusCode.ABORTED,
+    grpc.StatusCode.CANCELLED,
 })
 
 
