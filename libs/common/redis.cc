@@ -3,6 +3,8 @@
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status.h"
@@ -56,6 +58,18 @@ void RedisClient::DropLocked() {
   }
 }
 
+absl::Duration RedisReconnectBackoff(absl::Duration base, absl::Duration max, int failures) {
+  absl::Duration wait = base;
+  for (int i = 1; i < failures && wait < max; ++i) wait *= 2;
+  return std::min(wait, max);
+}
+
+void RedisClient::BackOffLocked(absl::Time now) {
+  ++failures_in_a_row_;
+  retry_after_ = now + RedisReconnectBackoff(options_.reconnect_backoff,
+                                             options_.max_reconnect_backoff, failures_in_a_row_);
+}
+
 absl::Status RedisClient::EnsureConnectedLocked() {
   if (ctx_ != nullptr) return absl::OkStatus();
   const absl::Time now = absl::Now();
@@ -69,7 +83,7 @@ absl::Status RedisClient::EnsureConnectedLocked() {
   if (ctx == nullptr || ctx->err != 0) {
     const std::string reason = ctx == nullptr ? "out of memory" : ctx->errstr;
     if (ctx != nullptr) redisFree(ctx);
-    retry_after_ = now + options_.reconnect_backoff;
+    BackOffLocked(now);
     return absl::UnavailableError(
         absl::StrCat("redis ", options_.host, ":", options_.port, " unreachable: ", reason));
   }
@@ -107,7 +121,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
     if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) {
       const std::string reason = ctx_->errstr;
       DropLocked();
-      retry_after_ = absl::Now() + options_.reconnect_backoff;
+      BackOffLocked(absl::Now());
       return absl::UnavailableError(absl::StrCat("redis read failed: ", reason));
     }
     auto* reply = static_cast<redisReply*>(raw);
@@ -120,6 +134,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
       replies.push_back(std::move(decoded).value());
     }
   }
+  failures_in_a_row_ = 0;  // the server answered
   if (!first_error.ok()) return first_error;
   return replies;
 }

@@ -30,9 +30,19 @@ struct RedisOptions {
   int port = 6379;
   absl::Duration connect_timeout = absl::Milliseconds(500);
   absl::Duration command_timeout = absl::Milliseconds(500);
-  // After a failure, no reconnect is tried for this long (calls fail fast).
+  // After a failure, no reconnect is tried for this long (calls fail fast),
+  // doubled after each further failure in a row up to max_reconnect_backoff.
+  // A Redis that accepts connections but answers nothing (paused, stuck)
+  // costs each attempt a command_timeout under the client's mutex, so every
+  // caller waits behind it: retrying it every 200 ms stalled callers most of
+  // the time, at most once per max_reconnect_backoff it stalls them little.
   absl::Duration reconnect_backoff = absl::Milliseconds(200);
+  absl::Duration max_reconnect_backoff = absl::Seconds(5);
 };
+
+// The wait before the next connection attempt after `failures` failures in a
+// row (>= 1): base, 2 x base, 4 x base, ... capped at `max`.
+absl::Duration RedisReconnectBackoff(absl::Duration base, absl::Duration max, int failures);
 
 // One connection, serialized by a mutex; reconnects on the next call after an
 // I/O error. Error replies from the server are INTERNAL (a bug in the
@@ -58,11 +68,14 @@ class RedisClient {
  private:
   absl::Status EnsureConnectedLocked();
   void DropLocked();
+  // Records a failure in a row: no attempt before the backoff has passed.
+  void BackOffLocked(absl::Time now);
 
   RedisOptions options_;
   std::mutex mu_;
   redisContext* ctx_ = nullptr;
   absl::Time retry_after_ = absl::InfinitePast();
+  int failures_in_a_row_ = 0;
 };
 
 }  // namespace agentwatch::common

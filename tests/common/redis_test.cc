@@ -2,13 +2,17 @@
 // private one this test stops and restarts.
 #include "common/redis.h"
 
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
 
 #include "absl/random/random.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/testing/status_matchers.h"
@@ -94,6 +98,55 @@ TEST(RedisClientTest, DownServerIsUnavailableAndReconnects) {
   EXPECT_THAT(status, IsOk());
   std::system(stop.c_str());
   std::system(absl::StrCat("rm -rf ", dir).c_str());
+}
+
+TEST(RedisReconnectBackoffTest, DoublesFromTheBaseUpToTheCap) {
+  const absl::Duration base = absl::Milliseconds(200);
+  const absl::Duration max = absl::Seconds(5);
+  EXPECT_EQ(RedisReconnectBackoff(base, max, 1), absl::Milliseconds(200));
+  EXPECT_EQ(RedisReconnectBackoff(base, max, 2), absl::Milliseconds(400));
+  EXPECT_EQ(RedisReconnectBackoff(base, max, 5), absl::Milliseconds(3200));
+  EXPECT_EQ(RedisReconnectBackoff(base, max, 6), max);
+  EXPECT_EQ(RedisReconnectBackoff(base, max, 1000), max);
+  EXPECT_EQ(RedisReconnectBackoff(absl::ZeroDuration(), max, 7), absl::ZeroDuration());
+}
+
+// A server that accepts connections and never answers (paused, stuck): each
+// attempt costs a command timeout, so after one the client stands aside, and
+// longer after each further failure, failing calls at once meanwhile.
+TEST(RedisClientTest, ASilentServerIsTriedLessAndLessOften) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(fd, 16), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  RedisOptions options;
+  options.host = "127.0.0.1";
+  options.port = ntohs(addr.sin_port);
+  options.command_timeout = absl::Milliseconds(50);
+  options.reconnect_backoff = absl::Milliseconds(100);
+  options.max_reconnect_backoff = absl::Milliseconds(400);
+  RedisClient redis(options);
+  EXPECT_THAT(redis.Ping(),
+              StatusIs(absl::StatusCode::kUnavailable, ::testing::HasSubstr("read failed")));
+  EXPECT_THAT(redis.Ping(),
+              StatusIs(absl::StatusCode::kUnavailable, ::testing::HasSubstr("backing off")));
+  // Count the attempts that reach the server (each a read that times out)
+  // over 1.5 s: with a fixed 100 ms backoff about 10, doubling to 400 ms 4-5.
+  int attempts = 0;
+  const absl::Time end = absl::Now() + absl::Milliseconds(1500);
+  while (absl::Now() < end) {
+    const absl::Status status = redis.Ping();
+    if (absl::StrContains(status.message(), "read failed")) ++attempts;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_GE(attempts, 1);
+  EXPECT_LE(attempts, 6);
+  close(fd);
 }
 
 }  // namespace
