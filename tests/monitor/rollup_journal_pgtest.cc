@@ -5,7 +5,9 @@
 // others by flushing first) while another replica sees them once flushed;
 // a killed replica's rows are applied once by a sweeper, never twice when
 // the owner flushes after a sweep (also concurrently); replays stay
-// duplicates; a corrupt row fails the sweep and stays.
+// duplicates; a corrupt row fails the sweep and stays; a batch whose rule
+// evaluation never ran, and a killed replica's swept rows, are evaluated by
+// the alert sweep (owed evaluations), firing once.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -71,9 +73,12 @@ class JournalTest : public ::testing::Test {
     store_ = MakeStore(*pool_);
   }
 
-  std::unique_ptr<PgMonitorStore> MakeStore(common::PgPool& pool, bool journal = true) {
+  std::unique_ptr<PgMonitorStore> MakeStore(
+      common::PgPool& pool, bool journal = true,
+      absl::Duration owed_evaluation_age = PgMonitorStoreOptions{}.owed_evaluation_age) {
     PgMonitorStoreOptions options;
     options.journal_rollups = journal;
+    options.owed_evaluation_age = owed_evaluation_age;
     return std::make_unique<PgMonitorStore>(pool, limits_,
                                             std::vector<const RuleEvaluator*>{&rule_}, options);
   }
@@ -394,6 +399,86 @@ TEST_F(JournalTest, AKilledReplicasJournalIsAppliedOnceByASweeper) {
   EXPECT_EQ(StoredRuns(), 12);
 }
 
+TEST_F(JournalTest, ABatchWhoseRuleEvaluationNeverRanIsEvaluatedByTheAlertSweep) {
+  for (const bool journal : {true, false}) {
+    SCOPED_TRACE(journal ? "journal" : "rollups per group");
+    ASSERT_THAT(pool_->Transact<int>([](pqxx::work& txn) -> absl::StatusOr<int> {
+      txn.exec(
+          "TRUNCATE monitor.alert_rules, monitor.alert_state, monitor.ingest_batches, "
+          "monitor.rollups_1m, monitor.alert_evaluations_owed");
+      return 0;
+    }),
+                IsOk());
+    store_ = MakeStore(*pool_, journal, absl::ZeroDuration());
+    ASSERT_THAT(
+        store_->CreateAlertRule(FailedRunsRule("Equal", MatchOp::kEqual, "failed"), "", kStart),
+        IsOk());
+    // 5 failed runs committed; the evaluation that follows the commit never
+    // runs (it failed after a Postgres restart, or the process died and the
+    // client's retry is answered as a duplicate). No alert is active, so
+    // the sweep of active alerts alone would never look at the rule.
+    const Batch batch = Runs("p", 1, "triage", 5, RunStatus::kFailed, kStart);
+    ASSERT_THAT(Commit(batch), IsOk());
+    EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_evaluations_owed"), 1);
+    absl::StatusOr<CommitResult> replay = Commit(batch);
+    ASSERT_THAT(replay, IsOk());
+    EXPECT_TRUE(replay->duplicate);
+    absl::StatusOr<SweepResult> swept = store_->SweepAlerts(kStart, 100);
+    ASSERT_THAT(swept, IsOk());
+    EXPECT_EQ(swept->alerts.fired, 1);
+    EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_evaluations_owed"), 0);
+    // Evaluated again (the next sweep, the late evaluation): never fires twice.
+    swept = store_->SweepAlerts(kStart, 100);
+    ASSERT_THAT(swept, IsOk());
+    EXPECT_EQ(swept->alerts.fired, 0);
+    absl::StatusOr<SweepResult> evaluated =
+        store_->EvaluateAlertRules(AggregateBatch(batch), kStart);
+    ASSERT_THAT(evaluated, IsOk());
+    EXPECT_EQ(evaluated->alerts.fired, 0);
+    EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_state WHERE rule_id <> '' AND firing"), 1);
+    // The usual path: the evaluation after the commit pays what it owes.
+    const Batch next = Runs("p", 2, "triage", 1, RunStatus::kFailed, kStart);
+    ASSERT_THAT(Commit(next), IsOk());
+    EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_evaluations_owed"), 1);
+    ASSERT_THAT(store_->EvaluateAlertRules(AggregateBatch(next), kStart), IsOk());
+    EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_evaluations_owed"), 0);
+    ASSERT_THAT(store_->FlushRollups(kStart), IsOk());
+  }
+}
+
+TEST_F(JournalTest, AKilledReplicasSweptJournalIsEvaluatedByTheAlertSweep) {
+  store_ = MakeStore(*pool_, true, absl::ZeroDuration());
+  ASSERT_THAT(
+      store_->CreateAlertRule(FailedRunsRule("Equal", MatchOp::kEqual, "failed"), "", kStart),
+      IsOk());
+  {
+    std::unique_ptr<common::PgPool> dead_pool = TestPool(db_.dsn());
+    std::unique_ptr<PgMonitorStore> dead = MakeStore(*dead_pool);
+    ASSERT_THAT(Commit(Runs("dead", 1, "triage", 5, RunStatus::kFailed, kStart), dead.get()),
+                IsOk());
+    // Killed after the commit, before its evaluation and its flush.
+  }
+  // The sweep pays the debt of that commit before the dead replica's cells
+  // reach the rollups: nothing to fire yet.
+  absl::StatusOr<SweepResult> swept = store_->SweepAlerts(kStart, 100);
+  ASSERT_THAT(swept, IsOk());
+  EXPECT_EQ(swept->alerts.fired, 0);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_evaluations_owed"), 0);
+  // The journal sweep applies them and owes their rules an evaluation,
+  // which the next alert sweep pays.
+  EXPECT_THAT(store_->SweepJournal(kStart, absl::ZeroDuration(), 64), IsOkAndHolds(1));
+  EXPECT_EQ(StoredRuns(), 5);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_evaluations_owed"), 1);
+  swept = store_->SweepAlerts(kStart, 100);
+  ASSERT_THAT(swept, IsOk());
+  EXPECT_EQ(swept->alerts.fired, 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_evaluations_owed"), 0);
+  swept = store_->SweepAlerts(kStart, 100);
+  ASSERT_THAT(swept, IsOk());
+  EXPECT_EQ(swept->alerts.fired, 0);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM monitor.alert_state WHERE rule_id <> '' AND firing"), 1);
+}
+
 TEST_F(JournalTest, AFlushAfterASweeperTookItsRowsAppliesNothingTwice) {
   std::unique_ptr<common::PgPool> other_pool = TestPool(db_.dsn());
   std::unique_ptr<PgMonitorStore> sweeper = MakeStore(*other_pool);
@@ -476,7 +561,9 @@ TEST_F(JournalTest, ACorruptJournalRowIsQuarantinedAndTheOthersApplied) {
   EXPECT_EQ(JournalRows(), 0);
   EXPECT_EQ(StoredRuns(), 3);
   EXPECT_EQ(Scalar(absl::StrCat("SELECT count(*) FROM monitor.ingest_journal_quarantine "
-                                "WHERE id = ", bad_id, " AND tenant_id = 'acme' AND cells = "
+                                "WHERE id = ",
+                                bad_id,
+                                " AND tenant_id = 'acme' AND cells = "
                                 "'\\x01ff' AND reason <> '' AND created_at <= quarantined_at")),
             1);
   EXPECT_THAT(store_->SweepJournal(kStart, absl::ZeroDuration(), 64, &quarantined),

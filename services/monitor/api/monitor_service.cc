@@ -368,8 +368,8 @@ absl::Status MonitorServiceImpl::CommitIngest(const std::string& producer_id, ui
   metrics_.AlertTransitions(result->alerts);
   int64_t outbox_enqueued = result->outbox_enqueued;
   // Alert rules see the committed batch right away, in a transaction of
-  // their own; a failure here does not fail the committed batch (the sweep
-  // re-evaluates rules with active alerts).
+  // their own; a failure here does not fail the committed batch: the commit
+  // recorded the evaluation it owes, which the alert sweep pays.
   absl::StatusOr<SweepResult> evaluated = store_.EvaluateAlertRules(aggregate, now);
   if (evaluated.ok()) {
     metrics_.AlertTransitions(evaluated->alerts);

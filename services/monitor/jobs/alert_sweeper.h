@@ -2,8 +2,10 @@
 // arrives; this catches the ones no new data reaches (traffic stopped), so
 // that they resolve once their window no longer holds enough runs, and feeds
 // anomaly rules the minutes their series stayed silent (a stop in traffic is
-// scored like any other minute). Safe on N replicas: the store skips alerts
-// another replica is evaluating.
+// scored like any other minute); and evaluates the rules of batches whose
+// evaluation after their commit failed or never ran (the store's owed
+// evaluations). Safe on N replicas: the store skips alerts another replica
+// is evaluating.
 #pragma once
 
 #include <condition_variable>

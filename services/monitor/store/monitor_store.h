@@ -134,8 +134,10 @@ class MonitorStore {
   // Re-evaluates up to `limit` firing alerts at `now` in one transaction,
   // skipping those another transaction is evaluating; then, in a second
   // transaction, every alert rule (up to `limit`) with a pending or firing
-  // alert (a deleted rule's alerts resolve). Errors: UNAVAILABLE, ABORTED,
-  // INTERNAL.
+  // alert (a deleted rule's alerts resolve); then, in a store whose
+  // evaluations after a commit can fail (PgMonitorStore), every enabled rule
+  // of up to `limit` (tenant, metric) pairs a committed batch still owes an
+  // evaluation. Errors: UNAVAILABLE, ABORTED, INTERNAL.
   virtual absl::StatusOr<SweepResult> SweepAlerts(absl::Time now, int limit) = 0;
 
   // Rollup counts for health indicators (see HealthRow) of the series inside
@@ -218,7 +220,9 @@ class MonitorStore {
 
   // Evaluates, in one transaction after the batch committed, every enabled
   // rule of a (tenant, metric) the batch fed (as metric or denominator).
-  // Errors: UNAVAILABLE; ABORTED; INTERNAL.
+  // When this fails (or never runs), SweepAlerts evaluates those rules
+  // later: a committed batch is evaluated at least once. Errors:
+  // UNAVAILABLE; ABORTED; INTERNAL.
   virtual absl::StatusOr<SweepResult> EvaluateAlertRules(const BatchAggregate& aggregate,
                                                          absl::Time now) = 0;
 

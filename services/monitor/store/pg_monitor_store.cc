@@ -55,6 +55,40 @@ SELECT tenant_id, metric, nullif(denominator_metric, '')
 FROM monitor.alert_rules
 WHERE tenant_id = ANY($1::text[]) AND NOT disabled)sql";
 
+// Alert-rule evaluations a group commit owes (migration 011): one row per
+// (tenant, metric) it fed that an enabled rule watches.
+constexpr char kOweEvaluationsSql[] = R"sql(
+INSERT INTO monitor.alert_evaluations_owed (tenant_id, metric)
+SELECT t, m FROM unnest($1::text[], $2::text[]) AS u(t, m))sql";
+
+// The same for the cells a journal sweep applies (a killed replica's, never
+// evaluated): only pairs an enabled rule watches.
+constexpr char kOweSweptEvaluationsSql[] = R"sql(
+INSERT INTO monitor.alert_evaluations_owed (tenant_id, metric)
+SELECT DISTINCT u.t, u.m FROM unnest($1::text[], $2::text[]) AS u(t, m)
+WHERE EXISTS (SELECT 1 FROM monitor.alert_rules r
+              WHERE r.tenant_id = u.t AND NOT r.disabled
+                AND (r.metric = u.m OR r.denominator_metric = u.m)))sql";
+
+// Paid by an evaluation of the rules of these pairs, first thing in its
+// transaction: every owed row committed before this statement is covered,
+// since the evaluation's reads come after it. Rows another evaluation is
+// paying are skipped (it read after they committed; if it rolls back, they
+// stay owed), so evaluations never wait for each other here.
+constexpr char kPayEvaluationsSql[] = R"sql(
+DELETE FROM monitor.alert_evaluations_owed
+WHERE (tenant_id, metric, id) IN (
+  SELECT o.tenant_id, o.metric, o.id FROM monitor.alert_evaluations_owed o
+  WHERE (o.tenant_id, o.metric) IN (SELECT t, m FROM unnest($1::text[], $2::text[]) AS u(t, m))
+  FOR UPDATE SKIP LOCKED))sql";
+
+// The owed pairs the alert sweep evaluates: older than $1 seconds (younger
+// ones are the evaluations still running after their commit).
+constexpr char kOwedEvaluationsSql[] = R"sql(
+SELECT DISTINCT tenant_id, metric FROM monitor.alert_evaluations_owed
+WHERE created_at <= now() - make_interval(secs => $1::float8)
+ORDER BY tenant_id, metric LIMIT $2)sql";
+
 constexpr char kInsertSeriesSql[] = R"sql(
 INSERT INTO monitor.series (tenant_id, metric, series_key, labels)
 SELECT t, m, k, l::jsonb
@@ -1963,6 +1997,22 @@ absl::StatusOr<int64_t> PgMonitorStore::SweepJournal(absl::Time now, absl::Durat
       std::vector<const RollupDelta*> merged;
       RETURN_IF_ERROR(MergeJournalCells(cells, &folded, &merged));
       RETURN_IF_ERROR(ApplyCells(txn, merged, now, &sketch_updates));
+      // No evaluation read these cells (their writer died before its flush,
+      // or stalled): the rules of their metrics owe one, paid by the alert
+      // sweep once these rollups are committed.
+      if (!merged.empty()) {
+        std::vector<std::string> owed_tenants, owed_metrics;
+        for (const RollupDelta* cell : merged) {
+          if (!owed_tenants.empty() && owed_tenants.back() == cell->tenant &&
+              owed_metrics.back() == cell->metric) {
+            continue;
+          }
+          owed_tenants.push_back(cell->tenant.str());
+          owed_metrics.push_back(cell->metric.str());
+        }
+        txn.exec_params(kOweSweptEvaluationsSql, PgTextArray(owed_tenants),
+                        PgTextArray(owed_metrics));
+      }
       std::vector<int64_t> taken = swept;
       if (!bad_ids.empty()) {
         txn.exec_params(kQuarantineJournalSql, PgInt64Array(bad_ids), PgTextArray(bad_reasons));
@@ -2146,6 +2196,39 @@ absl::Status PgMonitorStore::WriteGroup(pqxx::work& txn, const std::vector<Pendi
     if (!row[2].is_null()) entry.metrics.insert(row[2].as<std::string>());
   }
 
+  // Every (tenant, metric) of the group that a rule watches owes an
+  // evaluation, committed with the data: the evaluation after the commit
+  // pays it, and if that never happens (it failed, or the process died) the
+  // alert sweep does. Nothing is written when no rule watches the group.
+  if (std::any_of(rule_metrics->begin(), rule_metrics->end(),
+                  [](const auto& entry) { return !entry.second.metrics.empty(); })) {
+    std::set<std::pair<std::string, std::string>> owed;
+    const SeriesRecord* previous = nullptr;
+    const RuleMetrics* watching = nullptr;
+    for (const SeriesRecord* series : merged.series) {
+      if (previous != nullptr && previous->tenant == series->tenant &&
+          previous->metric == series->metric) {
+        continue;
+      }
+      if (previous == nullptr || previous->tenant != series->tenant) {
+        const auto it = rule_metrics->find(series->tenant.str());
+        watching = it == rule_metrics->end() ? nullptr : &it->second;
+      }
+      previous = series;
+      if (watching != nullptr && watching->metrics.count(series->metric.str()) > 0) {
+        owed.insert({series->tenant.str(), series->metric.str()});
+      }
+    }
+    if (!owed.empty()) {
+      std::vector<std::string> owed_tenants, owed_metrics;
+      for (const auto& [tenant, metric] : owed) {
+        owed_tenants.push_back(tenant);
+        owed_metrics.push_back(metric);
+      }
+      txn.exec_params(kOweEvaluationsSql, PgTextArray(owed_tenants), PgTextArray(owed_metrics));
+    }
+  }
+
   // The evaluators see a lone batch's aggregate, or the group's event count
   // and workflows (what the built-in evaluators read; RuleEvaluator).
   BatchAggregate group_summary;
@@ -2199,7 +2282,26 @@ absl::StatusOr<SweepResult> PgMonitorStore::SweepAlerts(absl::Time now, int limi
   builtin->alerts.fired += rules.alerts.fired;
   builtin->alerts.resolved += rules.alerts.resolved;
   builtin->outbox_enqueued += rules.outbox_enqueued;
+  ASSIGN_OR_RETURN(const SweepResult owed, EvaluateOwedRules(now, limit));
+  builtin->alerts.fired += owed.alerts.fired;
+  builtin->alerts.resolved += owed.alerts.resolved;
+  builtin->outbox_enqueued += owed.outbox_enqueued;
   return builtin;
+}
+
+absl::StatusOr<SweepResult> PgMonitorStore::EvaluateOwedRules(absl::Time now, int limit) {
+  std::vector<std::string> tenants, metrics;
+  absl::Status read = pool_.WithTransaction([&](pqxx::work& txn) -> absl::Status {
+    for (const auto& row : txn.exec_params(
+             kOwedEvaluationsSql, absl::ToDoubleSeconds(options_.owed_evaluation_age), limit)) {
+      tenants.push_back(row[0].as<std::string>());
+      metrics.push_back(row[1].as<std::string>());
+    }
+    return absl::OkStatus();
+  });
+  RETURN_IF_ERROR(read);
+  if (tenants.empty()) return SweepResult{};
+  return EvaluateRulesOf(tenants, metrics, now);
 }
 
 absl::StatusOr<SweepResult> PgMonitorStore::SweepAlertRules(absl::Time now, int limit) {
@@ -2606,6 +2708,12 @@ absl::StatusOr<SweepResult> PgMonitorStore::EvaluateAlertRules(const BatchAggreg
     tenants.push_back(tenant);
     metrics.push_back(metric);
   }
+  return EvaluateRulesOf(tenants, metrics, now);
+}
+
+absl::StatusOr<SweepResult> PgMonitorStore::EvaluateRulesOf(const std::vector<std::string>& tenants,
+                                                            const std::vector<std::string>& metrics,
+                                                            absl::Time now) {
   // Rules read the rollups and this replica's pending cells (equality
   // matchers); a rule with a regular expression flushes them first.
   bool needs_flush = false;
@@ -2614,6 +2722,7 @@ absl::StatusOr<SweepResult> PgMonitorStore::EvaluateAlertRules(const BatchAggreg
   for (int attempt = 0; attempt < kCommitAttempts; ++attempt) {
     result = pool_.Transact<SweepResult>([&](pqxx::work& txn) -> absl::StatusOr<SweepResult> {
       SweepResult out;
+      txn.exec_params(kPayEvaluationsSql, PgTextArray(tenants), PgTextArray(metrics));
       PgRuleContext context(txn, pending, nullptr, &needs_flush);
       for (const auto& row :
            txn.exec_params(kRulesForBatchSql, PgTextArray(tenants), PgTextArray(metrics))) {

@@ -60,6 +60,18 @@
 // rule written through another replica takes effect on this replica's next
 // group (which reads again), or after kRuleMetricsTtl for callers whose
 // tenant no group touched.
+//
+// Owed evaluations (migration 011): so that every committed batch is
+// evaluated at least once, the group transaction also writes one
+// monitor.alert_evaluations_owed row per (tenant, metric) it fed that an
+// enabled rule watches (nothing when none does). EvaluateAlertRules deletes
+// the rows of its pairs first thing in its transaction (FOR UPDATE SKIP
+// LOCKED), so they go only when an evaluation that read after them commits.
+// A row left behind (the evaluation failed, or the process died before it
+// and the retry was a duplicate) is paid by SweepAlerts on any replica once
+// older than PgMonitorStoreOptions::owed_evaluation_age. SweepJournal writes
+// rows for the watched pairs of the cells it applies, which no evaluation
+// read (their writer died before its flush).
 #pragma once
 
 #include <chrono>
@@ -109,6 +121,11 @@ struct PgMonitorStoreOptions {
   // group writes (claims, series, rollups or journal, alert notices) is
   // unchanged.
   bool forward_usage = true;
+  // How old an owed alert-rule evaluation (migration 011) must be before
+  // SweepAlerts pays it: a younger one is normally the evaluation that
+  // follows its batch's commit, still running. Longer than a flush interval,
+  // so that a live replica's journaled cells are in the rollups by then.
+  absl::Duration owed_evaluation_age = absl::Seconds(2);
   // Test hook: called by a group's leader just before its transaction, with
   // the number of batches in the group. May be empty.
   std::function<void(size_t)> before_group;
@@ -197,6 +214,15 @@ class PgMonitorStore final : public MonitorStore {
 
  private:
   absl::StatusOr<SweepResult> SweepAlertRules(absl::Time now, int limit);
+  // Evaluates the rules of up to `limit` (tenant, metric) pairs that owe an
+  // evaluation older than options_.owed_evaluation_age.
+  absl::StatusOr<SweepResult> EvaluateOwedRules(absl::Time now, int limit);
+  // One transaction (retried when ABORTED) that pays the owed evaluations of
+  // the (tenants[i], metrics[i]) pairs and evaluates every enabled rule of
+  // them (as metric or denominator), reading this store's pending cells.
+  absl::StatusOr<SweepResult> EvaluateRulesOf(const std::vector<std::string>& tenants,
+                                              const std::vector<std::string>& metrics,
+                                              absl::Time now);
 
   struct PendingBatch;
   // The metrics of one tenant's enabled alert rules (metric and
