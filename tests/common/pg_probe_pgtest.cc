@@ -1,12 +1,8 @@
 // The client defaults every connection gets, and the health probe that
 // answers within its timeout whatever the server does: up, stopped, frozen,
 // or a listener that never speaks.
-#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "common/pg.h"
 #include "common/pg_probe.h"
@@ -18,6 +14,7 @@ namespace {
 
 using ::agentwatch::testing::IsOk;
 using ::agentwatch::testing::PrivatePostgres;
+using ::agentwatch::testing::SilentListener;
 using ::agentwatch::testing::StatusIs;
 using ::testing::HasSubstr;
 
@@ -74,22 +71,12 @@ TEST(PgProbeTest, FollowsTheServerUpStoppedAndFrozen) {
 }
 
 TEST(PgProbeTest, AListenerThatNeverSpeaksIsUnavailableAtTheDeadline) {
-  // A socket that listens and is never accepted: the kernel completes the
-  // TCP handshake, and the server's first message never comes.
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(listen(fd, 16), 0);
-  socklen_t len = sizeof(addr);
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  PgProbe probe(absl::StrCat("host=127.0.0.1 port=", ntohs(addr.sin_port),
+  // The server's first message never comes.
+  SilentListener silent;
+  PgProbe probe(absl::StrCat("host=127.0.0.1 port=", silent.port(),
                              " user=postgres dbname=postgres sslmode=disable"));
   EXPECT_THAT(probe.Ping(absl::Milliseconds(200)),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("did not answer in time")));
-  close(fd);
 }
 
 }  // namespace

@@ -2,11 +2,8 @@
 // private one this test stops and restarts.
 #include "common/redis.h"
 
-#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -115,18 +112,10 @@ TEST(RedisReconnectBackoffTest, DoublesFromTheBaseUpToTheCap) {
 // attempt costs a command timeout, so after one the client stands aside, and
 // longer after each further failure, failing calls at once meanwhile.
 TEST(RedisClientTest, ASilentServerIsTriedLessAndLessOften) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(listen(fd, 16), 0);
-  socklen_t len = sizeof(addr);
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  ::agentwatch::testing::SilentListener silent;
   RedisOptions options;
   options.host = "127.0.0.1";
-  options.port = ntohs(addr.sin_port);
+  options.port = silent.port();
   options.command_timeout = absl::Milliseconds(50);
   options.reconnect_backoff = absl::Milliseconds(100);
   options.max_reconnect_backoff = absl::Milliseconds(400);
@@ -146,7 +135,6 @@ TEST(RedisClientTest, ASilentServerIsTriedLessAndLessOften) {
   }
   EXPECT_GE(attempts, 1);
   EXPECT_LE(attempts, 6);
-  close(fd);
 }
 
 }  // namespace

@@ -58,6 +58,22 @@ class PrivatePostgres {
 // A TCP port that was free a moment ago on 127.0.0.1.
 int FreePort();
 
+// A socket on 127.0.0.1 that listens and never accepts: the kernel completes
+// a client's TCP handshake and then nothing ever answers, as from a server
+// that is paused or stuck. Closed on destruction.
+class SilentListener {
+ public:
+  SilentListener();
+  ~SilentListener();
+  SilentListener(const SilentListener&) = delete;
+  SilentListener& operator=(const SilentListener&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
 // Redis host and port from AGENTWATCH_TEST_REDIS.
 void TestRedis(std::string* host, int* port);
 
