@@ -16,7 +16,7 @@ import sys
 import unittest
 
 import grpc
-from google.protobuf import duration_pb2, field_mask_pb2, timestamp_pb2
+from google.protobuf import duration_pb2, field_mask_pb2
 
 from agentwatch.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from agentwatch.common.v1 import common_pb2
@@ -25,16 +25,10 @@ from agentwatch.monitor.v1 import monitor_pb2, monitor_pb2_grpc
 from externalscaler import externalscaler_pb2, externalscaler_pb2_grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import Stack, stop_cleanly, wait_for  # noqa: E402
+from stack import Stack, stop_cleanly, ts, wait_for  # noqa: E402
 
 TENANT = "acme-capacity"
 WORKFLOW = "triage"
-
-
-def ts(when):
-    t = timestamp_pb2.Timestamp()
-    t.FromDatetime(when)
-    return t
 
 
 def dur(seconds):

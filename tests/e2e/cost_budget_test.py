@@ -17,7 +17,7 @@ import sys
 import time
 import unittest
 
-from google.protobuf import duration_pb2, timestamp_pb2
+from google.protobuf import duration_pb2
 
 from agentwatch.common.v1 import common_pb2
 from agentwatch.cost.v1 import cost_pb2, cost_pb2_grpc
@@ -25,17 +25,11 @@ from agentwatch.incident.v1 import incident_pb2, incident_pb2_grpc
 from agentwatch.monitor.v1 import monitor_pb2, monitor_pb2_grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import Stack, stop_cleanly, wait_for  # noqa: E402
+from stack import Stack, stop_cleanly, ts, wait_for  # noqa: E402
 
 TENANT = f"budget-e2e-{random.getrandbits(32):08x}"
 INPUT_TOKENS = 10_000  # per call
 CALLS = 7
-
-
-def ts(when):
-    t = timestamp_pb2.Timestamp()
-    t.FromDatetime(when)
-    return t
 
 
 def llm_event(when, event_id):

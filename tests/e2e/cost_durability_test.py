@@ -47,14 +47,13 @@ import unittest
 import urllib.error
 
 import grpc
-from google.protobuf import timestamp_pb2
 
 from agentwatch.common.v1 import common_pb2
 from agentwatch.cost.v1 import cost_pb2, cost_pb2_grpc
 from agentwatch.incident.v1 import incident_pb2, incident_pb2_grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import (PrivatePostgres, Stack, free_port, require_env, stop_cleanly,  # noqa: E402
+from stack import (PrivatePostgres, Stack, free_port, require_env, stop_cleanly, ts,  # noqa: E402
                    wait_for)
 
 RUN = f"{random.getrandbits(32):08x}"
@@ -70,12 +69,6 @@ CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 100),
 
 
 Failure = collections.namedtuple("Failure", "key start seconds code details")
-
-
-def ts(when):
-    t = timestamp_pb2.Timestamp()
-    t.FromDatetime(when)
-    return t
 
 
 def make_batches(tenant, when, senders, per_sender, rng):

@@ -16,25 +16,19 @@ import random
 import sys
 import unittest
 
-from google.protobuf import duration_pb2, timestamp_pb2
+from google.protobuf import duration_pb2
 
 from agentwatch.common.v1 import common_pb2
 from agentwatch.cost.v1 import cost_pb2, cost_pb2_grpc
 from agentwatch.monitor.v1 import monitor_pb2, monitor_pb2_grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import Stack, stop_cleanly, wait_for  # noqa: E402
+from stack import Stack, stop_cleanly, ts, wait_for  # noqa: E402
 
 TENANT = f"perf-e2e-{random.getrandbits(32):08x}"
 CALLS = 25  # per (agent, model); at least the default min_calls (20)
 BIG_INPUT, BIG_OUTPUT = 10_000, 1_000
 MINI_INPUT, MINI_OUTPUT = 1_000, 100
-
-
-def ts(when):
-    t = timestamp_pb2.Timestamp()
-    t.FromDatetime(when)
-    return t
 
 
 def llm_event(when, event_id, agent, model, input_tokens, output_tokens, latency_ms):

@@ -24,23 +24,16 @@ import sys
 import time
 import unittest
 
-from google.protobuf import timestamp_pb2
 
 from agentwatch.common.v1 import common_pb2
 from agentwatch.cost.v1 import cost_pb2, cost_pb2_grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import Stack, stop_cleanly  # noqa: E402
+from stack import Stack, stop_cleanly, ts  # noqa: E402
 
 TENANT = f"totals-e2e-{random.getrandbits(32):08x}"
 OTHER = TENANT + "-other"
 REDIS_TENANT = TENANT + "-redis"  # test_redis_loss_...'s, left out of the totals
-
-
-def ts(when):
-    t = timestamp_pb2.Timestamp()
-    t.FromDatetime(when)
-    return t
 
 
 class CostTotalsTest(unittest.TestCase):

@@ -36,30 +36,20 @@ import unittest
 import urllib.error
 
 import grpc
-from google.protobuf import duration_pb2, timestamp_pb2
+from google.protobuf import duration_pb2
 
 from agentwatch.common.v1 import common_pb2
 from agentwatch.incident.v1 import incident_pb2, incident_pb2_grpc
 from agentwatch.monitor.v1 import monitor_pb2, monitor_pb2_grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import PrivatePostgres, Stack, stop_cleanly, wait_for  # noqa: E402
+from stack import PrivatePostgres, Stack, now_utc, stop_cleanly, ts, wait_for  # noqa: E402
 
 RUN = f"{os.getpid():x}{int(time.time()) % 100000:x}"
 METRIC = "workflow_runs_total"
 # Bound on an Ingest answer while Postgres is down: the pool's acquire
 # timeout is 5 s, and a refused connection answers at once.
 OUTAGE_ANSWER_BOUND_S = 6.0
-
-
-def ts(when):
-    t = timestamp_pb2.Timestamp()
-    t.FromDatetime(when)
-    return t
-
-
-def now_utc():
-    return datetime.datetime.now(datetime.timezone.utc)
 
 
 def psql_value(dsn, sql):

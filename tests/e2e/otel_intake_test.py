@@ -18,7 +18,6 @@ import subprocess
 import sys
 import unittest
 
-from google.protobuf import timestamp_pb2
 
 from agentwatch.common.v1 import common_pb2
 from agentwatch.cost.v1 import cost_pb2, cost_pb2_grpc
@@ -26,17 +25,11 @@ from agentwatch.monitor.v1 import monitor_pb2, monitor_pb2_grpc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from stack import Stack, stop_cleanly, wait_for  # noqa: E402
+from stack import Stack, stop_cleanly, ts, wait_for  # noqa: E402
 
 OTEL_DIR = os.path.join(HERE, "otel")
 TENANT = f"otel-{random.getrandbits(32):08x}"
 RUNS = 3
-
-
-def ts(when):
-    t = timestamp_pb2.Timestamp()
-    t.FromDatetime(when)
-    return t
 
 
 class OtelIntakeTest(unittest.TestCase):

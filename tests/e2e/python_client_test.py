@@ -17,7 +17,6 @@ import time
 import unittest
 
 import grpc
-from google.protobuf import timestamp_pb2
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "clients", "python"))
@@ -27,7 +26,7 @@ import agentwatch  # noqa: E402
 from agentwatch.common.v1 import common_pb2  # noqa: E402
 from agentwatch.cost.v1 import cost_pb2  # noqa: E402
 from agentwatch.monitor.v1 import monitor_pb2  # noqa: E402
-from stack import Stack, stop_cleanly, wait_for  # noqa: E402
+from stack import Stack, stop_cleanly, ts, wait_for  # noqa: E402
 
 TENANT = f"pyclient-{random.getrandbits(32):08x}"
 CALLS = 25
@@ -57,12 +56,6 @@ class LoseFirstIngestAck(grpc.UnaryUnaryClientInterceptor):
                 self.lost += 1
                 raise LostAck()
         return outcome
-
-
-def ts(when):
-    t = timestamp_pb2.Timestamp()
-    t.FromDatetime(when)
-    return t
 
 
 class PythonClientTest(unittest.TestCase):

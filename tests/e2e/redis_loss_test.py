@@ -33,7 +33,7 @@ import threading
 import time
 import unittest
 
-from google.protobuf import duration_pb2, timestamp_pb2
+from google.protobuf import duration_pb2
 
 from agentwatch.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from agentwatch.common.v1 import common_pb2
@@ -42,25 +42,15 @@ from agentwatch.monitor.v1 import monitor_pb2, monitor_pb2_grpc
 from externalscaler import externalscaler_pb2, externalscaler_pb2_grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import PrivateRedis, Stack, stop_cleanly, wait_for  # noqa: E402
+from stack import PrivateRedis, Stack, now_utc, stop_cleanly, ts, wait_for  # noqa: E402
 
 RUN = f"{os.getpid():x}{int(time.time()) % 100000:x}"
 INCIDENT_FLAGS = ["--group_wait=1s", "--escalation_interval=200ms"]
 CAPACITY_FLAGS = ["--recompute_interval=2s", "--recompute_poll=200ms"]
 
 
-def ts(when):
-    t = timestamp_pb2.Timestamp()
-    t.FromDatetime(when)
-    return t
-
-
 def dur(seconds):
     return duration_pb2.Duration(seconds=int(seconds))
-
-
-def now_utc():
-    return datetime.datetime.now(datetime.timezone.utc)
 
 
 class WebhookReceiver:

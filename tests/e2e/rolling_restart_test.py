@@ -38,7 +38,7 @@ import urllib.error
 import urllib.request
 
 import grpc
-from google.protobuf import duration_pb2, timestamp_pb2
+from google.protobuf import duration_pb2
 
 from agentwatch.common.v1 import common_pb2
 from agentwatch.cost.v1 import cost_pb2, cost_pb2_grpc
@@ -46,7 +46,7 @@ from agentwatch.incident.v1 import incident_pb2, incident_pb2_grpc
 from agentwatch.monitor.v1 import monitor_pb2, monitor_pb2_grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import PEERS, Stack, free_port, stop_cleanly, wait_for  # noqa: E402
+from stack import PEERS, Stack, free_port, now_utc, stop_cleanly, ts, wait_for  # noqa: E402
 
 RUN = f"{random.getrandbits(32):08x}"
 # What a client retries. Any other error seen during the restarts fails the
@@ -81,16 +81,6 @@ FLAGS = {
     "incident": ["--group_by=service", "--group_wait=1s"],
     "cost": ["--import_default_catalog=false", "--reconcile_interval=0s"],
 }
-
-
-def ts(when):
-    t = timestamp_pb2.Timestamp()
-    t.FromDatetime(when)
-    return t
-
-
-def now_utc():
-    return datetime.datetime.now(datetime.timezone.utc)
 
 
 def sql_value(dsn, statement):

@@ -6,6 +6,7 @@ loopback ports, and its own log files; stop() terminates the processes with
 SIGTERM and drops the database.
 """
 
+import datetime
 import os
 import random
 import signal
@@ -17,6 +18,7 @@ import urllib.error
 import urllib.request
 
 import grpc
+from google.protobuf import timestamp_pb2
 
 SERVICES = ("monitor", "incident", "cost", "capacity")
 # Which peers each service calls: it gets a --<peer>_addr flag for each.
@@ -61,6 +63,17 @@ def free_port():
         _given_ports.add(port)
         return port
     raise RuntimeError(f"no free loopback port in [{low}, {high})")
+
+
+def ts(when):
+    """A datetime as a google.protobuf.Timestamp."""
+    t = timestamp_pb2.Timestamp()
+    t.FromDatetime(when)
+    return t
+
+
+def now_utc():
+    return datetime.datetime.now(datetime.timezone.utc)
 
 
 def psql(dsn, sql):
