@@ -14,7 +14,6 @@ key, and the timelines must record the escalations and deliveries.
 
 import hashlib
 import hmac
-import http.server
 import os
 import socketserver
 import subprocess
@@ -30,50 +29,12 @@ from agentwatch.common.v1 import common_pb2
 from agentwatch.incident.v1 import incident_pb2, incident_pb2_grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import Stack, free_port, stop_cleanly, wait_for  # noqa: E402
+from stack import Stack, WebhookReceiver, free_port, stop_cleanly, wait_for  # noqa: E402
 
 TENANT = "e2e-paging"
 SECRET_ENV = "AW_E2E_PAGING_HOOK_SECRET"
 SECRET = "e2e-hook-secret"
 INCIDENT_FLAGS = ["--group_wait=1s", "--escalation_interval=200ms"]
-
-
-class WebhookReceiver:
-    """Records every POST (path, headers, body) and answers 200."""
-
-    def __init__(self):
-        self.requests = []
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length", "0"))
-                body = self.rfile.read(length)
-                with receiver.lock:
-                    receiver.requests.append((self.path, dict(self.headers), body))
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def url(self, path):
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def on(self, path):
-        with self.lock:
-            return [r for r in self.requests if r[0] == path]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class SmtpSink:

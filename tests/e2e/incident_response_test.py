@@ -13,12 +13,10 @@ alert the condition does not select must not run the rule at all.
 
 import hashlib
 import hmac
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 import time
 import unittest
 
@@ -29,50 +27,12 @@ from agentwatch.common.v1 import common_pb2
 from agentwatch.incident.v1 import incident_pb2, incident_pb2_grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import Stack, free_port, stop_cleanly, wait_for  # noqa: E402
+from stack import Stack, WebhookReceiver, free_port, stop_cleanly, wait_for  # noqa: E402
 
 TENANT = "e2e-response"
 SECRET_ENV = "AW_E2E_RESPONSE_HOOK_SECRET"
 SECRET = "e2e-response-secret"
 INCIDENT_FLAGS = ["--response_interval=200ms"]
-
-
-class WebhookReceiver:
-    """Records every POST (path, headers, body) and answers 200."""
-
-    def __init__(self):
-        self.requests = []
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length", "0"))
-                body = self.rfile.read(length)
-                with receiver.lock:
-                    receiver.requests.append((self.path, dict(self.headers), body))
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def url(self, path):
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def on(self, path):
-        with self.lock:
-            return [r for r in self.requests if r[0] == path]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class IncidentResponseTest(unittest.TestCase):

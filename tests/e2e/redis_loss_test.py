@@ -23,7 +23,6 @@ again. Every process must still be alive and stop cleanly at the end.
 """
 
 import datetime
-import http.server
 import math
 import os
 import re
@@ -42,7 +41,8 @@ from agentwatch.monitor.v1 import monitor_pb2, monitor_pb2_grpc
 from externalscaler import externalscaler_pb2, externalscaler_pb2_grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import PrivateRedis, Stack, now_utc, stop_cleanly, ts, wait_for  # noqa: E402
+from stack import (PrivateRedis, Stack, WebhookReceiver, now_utc, stop_cleanly, ts,  # noqa: E402
+                   wait_for)
 
 RUN = f"{os.getpid():x}{int(time.time()) % 100000:x}"
 INCIDENT_FLAGS = ["--group_wait=1s", "--escalation_interval=200ms"]
@@ -51,42 +51,6 @@ CAPACITY_FLAGS = ["--recompute_interval=2s", "--recompute_poll=200ms"]
 
 def dur(seconds):
     return duration_pb2.Duration(seconds=int(seconds))
-
-
-class WebhookReceiver:
-    """Records every POST (path, body) and answers 200."""
-
-    def __init__(self):
-        self.requests = []
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                with receiver.lock:
-                    receiver.requests.append((self.path, body.decode(errors="replace")))
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def url(self, path):
-        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
-
-    def on(self, path):
-        with self.lock:
-            return [body for p, body in self.requests if p == path]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class Load:
@@ -304,7 +268,7 @@ class RedisLossTest(unittest.TestCase):
         found = wait_for(lambda: self.incidents_holding(tenant, fingerprint), timeout=20,
                          interval=0.2, what="the rule's alert in incident")
         ingest(4, 40, 2)
-        wait_for(lambda: self.hooks.on(hook), timeout=20, interval=0.2, what="the page")
+        wait_for(lambda: self.hooks.bodies(hook), timeout=20, interval=0.2, what="the page")
         self.assert_ready("monitor")
         self.assert_ready("incident")
 
@@ -330,7 +294,7 @@ class RedisLossTest(unittest.TestCase):
         self.assertEqual(len(self.incident.ListIncidents(incident_pb2.ListIncidentsRequest(
             tenant=tenant), timeout=5).incidents), 1)
         self.assertEqual([a.fingerprint for a in active()], [fingerprint])
-        pages = self.hooks.on(hook)
+        pages = self.hooks.bodies(hook)
         self.assertEqual(len(pages), 1, pages)
         self.assertIn(found[0][0], pages[0])
         self.assert_ready("monitor")
@@ -373,11 +337,11 @@ class RedisLossTest(unittest.TestCase):
         acked = report("fp-b")
         self.assertEqual(report("fp-a"), unacked)  # a repeat joins the same incident
         self.assertNotEqual(acked, unacked)
-        wait_for(lambda: len(self.hooks.on(oncall)) >= 3, timeout=20, interval=0.2,
+        wait_for(lambda: len(self.hooks.bodies(oncall)) >= 3, timeout=20, interval=0.2,
                  what="the first tier's pages")
         self.incident.AcknowledgeIncident(
             incident_pb2.AcknowledgeIncidentRequest(id=acked, actor="alice"), timeout=10)
-        wait_for(lambda: len(self.hooks.on(lead)) >= 2, timeout=20, interval=0.2,
+        wait_for(lambda: len(self.hooks.bodies(lead)) >= 2, timeout=20, interval=0.2,
                  what="the lead's pages for the unacknowledged incidents")
         self.assert_ready("incident")
 
@@ -386,11 +350,11 @@ class RedisLossTest(unittest.TestCase):
         time.sleep(0.3)
         load.stop(self)
         later = report("fp-c")
-        wait_for(lambda: len(self.hooks.on(oncall)) >= 4, timeout=20, interval=0.2,
+        wait_for(lambda: len(self.hooks.bodies(oncall)) >= 4, timeout=20, interval=0.2,
                  what="the page of the incident opened after Redis came back")
         time.sleep(1.5)  # many escalation scans and dispatch passes
 
-        oncall_pages, lead_pages = self.hooks.on(oncall), self.hooks.on(lead)
+        oncall_pages, lead_pages = self.hooks.bodies(oncall), self.hooks.bodies(lead)
         self.assertEqual(len(oncall_pages), 4, oncall_pages)
         for incident_id in (unacked, acked, later, load_id):
             self.assertEqual(sum(incident_id in body for body in oncall_pages), 1, incident_id)

@@ -7,12 +7,14 @@ SIGTERM and drops the database.
 """
 
 import datetime
+import http.server
 import os
 import random
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -172,6 +174,48 @@ class PrivateRedis:
     def stop(self):
         self.kill()
         subprocess.run(["rm", "-rf", self.dir], check=False)
+
+
+class WebhookReceiver:
+    """Records every POST (path, headers, body) and answers 200."""
+
+    def __init__(self):
+        self.requests = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length)
+                with receiver.lock:
+                    receiver.requests.append((self.path, dict(self.headers), body))
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def on(self, path):
+        with self.lock:
+            return [r for r in self.requests if r[0] == path]
+
+    def bodies(self, path):
+        """The bodies POSTed to `path`, as text."""
+        return [body.decode(errors="replace") for _, _, body in self.on(path)]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class Stack:
