@@ -358,6 +358,20 @@ class CostDurabilityTest(unittest.TestCase):
         action()
         return at
 
+    def assert_totals_exact(self, tenant, batches, cost_of, budget):
+        """Every batch's cost in the report once; the report's totals, the
+        budget's spend, the hot counter (Reconcile finds no drift) and
+        CheckBudget all equal the priced sum of every batch sent."""
+        costs, report = self.batch_costs(tenant)
+        self.assert_each_batch_once(batches, costs)
+        total = sum(cost_of.values())
+        self.assertEqual(report.total_cost_nano_usd, total)
+        self.assertEqual(report.total_calls, BATCH * len(cost_of))
+        self.assertEqual(self.spent(budget.id), total)
+        report = self.reconcile(tenant, dry_run=True)
+        self.assertEqual((report.counters_checked, report.drifted), (1, 0))
+        self.assertEqual(self.check(tenant).remaining_nano_usd, LIMIT - total)
+
     def assert_each_batch_once(self, batches, costs):
         """Every batch in the ledger exactly once: its priced cost, no more, no
         less (one batch lost or doubled changes its row)."""
@@ -474,17 +488,9 @@ class CostDurabilityTest(unittest.TestCase):
             self.assertEqual((response.accepted, response.duplicates, response.total_cost_nano_usd),
                              (0, BATCH, 0))
 
-        costs, report = self.batch_costs(tenant)
-        self.assert_each_batch_once(batches, costs)
-        total = sum(cost_of.values())
-        self.assertEqual(report.total_cost_nano_usd, total)
-        self.assertEqual(report.total_calls, BATCH * len(cost_of))
-        self.assertEqual(self.spent(budget.id), total)
         # The batches committed after the restart raised the counter to the
         # whole period's spend: nothing drifted.
-        report = self.reconcile(tenant, dry_run=True)
-        self.assertEqual((report.counters_checked, report.drifted), (1, 0))
-        self.assertEqual(self.check(tenant).remaining_nano_usd, LIMIT - total)
+        self.assert_totals_exact(tenant, batches, cost_of, budget)
 
     # --- 2. Postgres crashed -------------------------------------------------
 
@@ -540,15 +546,7 @@ class CostDurabilityTest(unittest.TestCase):
             for key in s.failed_keys():
                 self.assert_all_or_nothing(s.answers[key], cost_of[key])
 
-        costs, report = self.batch_costs(tenant)
-        self.assert_each_batch_once(batches, costs)
-        total = sum(cost_of.values())
-        self.assertEqual(report.total_cost_nano_usd, total)
-        self.assertEqual(report.total_calls, BATCH * len(cost_of))
-        self.assertEqual(self.spent(budget.id), total)
-        report = self.reconcile(tenant, dry_run=True)
-        self.assertEqual((report.counters_checked, report.drifted), (1, 0))
-        self.assertEqual(self.check(tenant).remaining_nano_usd, LIMIT - total)
+        self.assert_totals_exact(tenant, batches, cost_of, budget)
         kinds = collections.Counter(f.details.split(":")[0] for f in failures)
         print(f"postgres crashed: {len(acked_before)} batches acknowledged before, "
               f"{sum(1 for f in failures if f.start < crashed_at)} calls under way as the "
