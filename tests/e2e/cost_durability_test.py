@@ -53,8 +53,8 @@ from agentwatch.cost.v1 import cost_pb2, cost_pb2_grpc
 from agentwatch.incident.v1 import incident_pb2, incident_pb2_grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import (PrivatePostgres, Stack, free_port, require_env, stop_cleanly, ts,  # noqa: E402
-                   wait_for)
+from stack import (PrivatePostgres, Stack, free_port, now_outside_month_end,  # noqa: E402
+                   require_env, stop_cleanly, ts, wait_for)
 
 RUN = f"{random.getrandbits(32):08x}"
 PROVIDER = "durable-ai"
@@ -246,17 +246,11 @@ class CostDurabilityTest(unittest.TestCase):
                 "--reconcile_interval=0s", "--import_default_catalog=false",
                 f"--redis={cls.redis_proxy.address}"]}).start()
             # A monthly budget's period must not end during the test.
-            now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-            month_end = (now.replace(day=28) + datetime.timedelta(days=4)).replace(
-                day=1, hour=0, minute=0, second=0)
-            if month_end - now < datetime.timedelta(minutes=3):
-                time.sleep((month_end - now).total_seconds() + 1)
-                now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-            cls.now = now
+            cls.now = now_outside_month_end()
             for model, (inputs, outputs) in MODELS.items():
                 cls.cost().UpsertPrice(cost_pb2.UpsertPriceRequest(price=cost_pb2.Price(
                     provider=PROVIDER, model=model,
-                    effective_time=ts(now - datetime.timedelta(days=1)),
+                    effective_time=ts(cls.now - datetime.timedelta(days=1)),
                     input_per_million_nano_usd=inputs * 1_000_000,
                     output_per_million_nano_usd=outputs * 1_000_000)), timeout=10)
         except BaseException:

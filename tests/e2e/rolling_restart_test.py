@@ -46,7 +46,8 @@ from agentwatch.incident.v1 import incident_pb2, incident_pb2_grpc
 from agentwatch.monitor.v1 import monitor_pb2, monitor_pb2_grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import PEERS, Stack, free_port, now_utc, stop_cleanly, ts, wait_for  # noqa: E402
+from stack import (PEERS, Stack, free_port, now_outside_month_end, now_utc,  # noqa: E402
+                   stop_cleanly, ts, wait_for)
 
 RUN = f"{random.getrandbits(32):08x}"
 # What a client retries. Any other error seen during the restarts fails the
@@ -239,12 +240,7 @@ class RollingRestartTest(unittest.TestCase):
         cls.stack = Stack(extra_flags=FLAGS).start()
         try:
             # The budget alert's monthly period must not end during the test.
-            now = now_utc().replace(microsecond=0)
-            month_end = (now.replace(day=28) + datetime.timedelta(days=4)).replace(
-                day=1, hour=0, minute=0, second=0)
-            if month_end - now < datetime.timedelta(minutes=3):
-                time.sleep((month_end - now).total_seconds() + 1)
-            cls.now = now_utc().replace(microsecond=0)
+            cls.now = now_outside_month_end()
             cost = cls.cost()
             for model, (inputs, outputs) in MODELS.items():
                 cost.UpsertPrice(cost_pb2.UpsertPriceRequest(price=cost_pb2.Price(

@@ -78,6 +78,19 @@ def now_utc():
     return datetime.datetime.now(datetime.timezone.utc)
 
 
+def now_outside_month_end(margin=datetime.timedelta(minutes=3)):
+    """now_utc() to the second, first waiting out the end of the month when it
+    is closer than `margin`, so that a monthly budget's period cannot end
+    during the test that follows."""
+    now = now_utc().replace(microsecond=0)
+    month_end = (now.replace(day=28) + datetime.timedelta(days=4)).replace(
+        day=1, hour=0, minute=0, second=0)
+    if month_end - now < margin:
+        time.sleep((month_end - now).total_seconds() + 1)
+        now = now_utc().replace(microsecond=0)
+    return now
+
+
 def psql(dsn, sql):
     subprocess.run(["psql", dsn, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql], check=True,
                    stdout=subprocess.DEVNULL)
