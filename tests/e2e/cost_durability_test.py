@@ -54,7 +54,7 @@ from agentwatch.incident.v1 import incident_pb2, incident_pb2_grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
 from stack import (PrivatePostgres, Stack, free_port, now_outside_month_end,  # noqa: E402
-                   require_env, stop_cleanly, ts, wait_for)
+                   require_env, stop_cleanly, ts, upsert_prices, wait_for)
 
 RUN = f"{random.getrandbits(32):08x}"
 PROVIDER = "durable-ai"
@@ -247,12 +247,7 @@ class CostDurabilityTest(unittest.TestCase):
                 f"--redis={cls.redis_proxy.address}"]}).start()
             # A monthly budget's period must not end during the test.
             cls.now = now_outside_month_end()
-            for model, (inputs, outputs) in MODELS.items():
-                cls.cost().UpsertPrice(cost_pb2.UpsertPriceRequest(price=cost_pb2.Price(
-                    provider=PROVIDER, model=model,
-                    effective_time=ts(cls.now - datetime.timedelta(days=1)),
-                    input_per_million_nano_usd=inputs * 1_000_000,
-                    output_per_million_nano_usd=outputs * 1_000_000)), timeout=10)
+            upsert_prices(cls.cost(), PROVIDER, MODELS, cls.now - datetime.timedelta(days=1))
         except BaseException:
             if cls.stack is not None:
                 cls.stack.stop()

@@ -43,7 +43,8 @@ from agentwatch.incident.v1 import incident_pb2, incident_pb2_grpc
 from agentwatch.monitor.v1 import monitor_pb2, monitor_pb2_grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import PrivatePostgres, Stack, now_utc, stop_cleanly, ts, wait_for  # noqa: E402
+from stack import (PrivatePostgres, Stack, now_utc, stop_cleanly, sums_by_label, ts,  # noqa: E402
+                   wait_for)
 
 RUN = f"{os.getpid():x}{int(time.time()) % 100000:x}"
 METRIC = "workflow_runs_total"
@@ -250,18 +251,7 @@ class MonitorDurabilityTest(unittest.TestCase):
     def counts(self, tenant):
         """Workflow runs per workflow of `tenant` through QuerySeries (SUM over
         hour steps around the test: every run is one sample of value 1)."""
-        now = now_utc()
-        response = self.monitor_stub().QuerySeries(monitor_pb2.QuerySeriesRequest(
-            metric=METRIC, tenant=tenant, group_by=["workflow"],
-            aggregation=monitor_pb2.AGGREGATION_SUM,
-            step=duration_pb2.Duration(seconds=3600),
-            range=common_pb2.TimeRange(start=ts(now - datetime.timedelta(hours=1)),
-                                       end=ts(now + datetime.timedelta(minutes=5)))),
-            timeout=10)
-        counts = collections.Counter()
-        for series in response.series:
-            counts[series.labels["workflow"]] += sum(p.value for p in series.points)
-        return counts
+        return sums_by_label(self.monitor_stub(), tenant, METRIC, "workflow")
 
     def expected(self):
         counts = collections.Counter()

@@ -47,7 +47,7 @@ from agentwatch.monitor.v1 import monitor_pb2, monitor_pb2_grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
 from stack import (PEERS, Stack, free_port, now_outside_month_end, now_utc,  # noqa: E402
-                   stop_cleanly, ts, wait_for)
+                   stop_cleanly, sums_by_label, ts, upsert_prices, wait_for)
 
 RUN = f"{random.getrandbits(32):08x}"
 # What a client retries. Any other error seen during the restarts fails the
@@ -241,13 +241,7 @@ class RollingRestartTest(unittest.TestCase):
         try:
             # The budget alert's monthly period must not end during the test.
             cls.now = now_outside_month_end()
-            cost = cls.cost()
-            for model, (inputs, outputs) in MODELS.items():
-                cost.UpsertPrice(cost_pb2.UpsertPriceRequest(price=cost_pb2.Price(
-                    provider=PROVIDER, model=model,
-                    effective_time=ts(cls.now - datetime.timedelta(days=1)),
-                    input_per_million_nano_usd=inputs * 1_000_000,
-                    output_per_million_nano_usd=outputs * 1_000_000)), timeout=10)
+            upsert_prices(cls.cost(), PROVIDER, MODELS, cls.now - datetime.timedelta(days=1))
         except BaseException:
             cls.stack.stop()
             raise
@@ -459,17 +453,7 @@ class RollingRestartTest(unittest.TestCase):
                         usage[2] += e.llm_call.output_tokens
 
         def counts():
-            now = now_utc()
-            response = self.monitor().QuerySeries(monitor_pb2.QuerySeriesRequest(
-                metric="workflow_runs_total", tenant=tenant, group_by=["workflow"],
-                aggregation=monitor_pb2.AGGREGATION_SUM, step=duration_pb2.Duration(seconds=3600),
-                range=common_pb2.TimeRange(start=ts(now - datetime.timedelta(hours=1)),
-                                           end=ts(now + datetime.timedelta(minutes=5)))),
-                timeout=10)
-            got = collections.Counter()
-            for series in response.series:
-                got[series.labels["workflow"]] += sum(p.value for p in series.points)
-            return got
+            return sums_by_label(self.monitor(), tenant, "workflow_runs_total", "workflow")
         seen = []
         try:
             wait_for(lambda: seen.append(counts()) or seen[-1] == runs, timeout=15,

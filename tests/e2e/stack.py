@@ -6,6 +6,7 @@ loopback ports, and its own log files; stop() terminates the processes with
 SIGTERM and drops the database.
 """
 
+import collections
 import datetime
 import http.server
 import os
@@ -89,6 +90,37 @@ def now_outside_month_end(margin=datetime.timedelta(minutes=3)):
         time.sleep((month_end - now).total_seconds() + 1)
         now = now_utc().replace(microsecond=0)
     return now
+
+
+def upsert_prices(cost, provider, models, effective):
+    """Prices each of `models` ({model: (input, output) nano-USD per token}) of
+    `provider` from `effective` on, through cost's UpsertPrice."""
+    from agentwatch.cost.v1 import cost_pb2
+    for model, (inputs, outputs) in models.items():
+        cost.UpsertPrice(cost_pb2.UpsertPriceRequest(price=cost_pb2.Price(
+            provider=provider, model=model, effective_time=ts(effective),
+            input_per_million_nano_usd=inputs * 1_000_000,
+            output_per_million_nano_usd=outputs * 1_000_000)), timeout=10)
+
+
+def sums_by_label(monitor, tenant, metric, label):
+    """{label value: sum of every sample of `metric`} for `tenant`, through
+    monitor's QuerySeries (SUM in hour steps from an hour ago to 5 minutes
+    ahead)."""
+    from google.protobuf import duration_pb2
+    from agentwatch.common.v1 import common_pb2
+    from agentwatch.monitor.v1 import monitor_pb2
+    now = now_utc()
+    response = monitor.QuerySeries(monitor_pb2.QuerySeriesRequest(
+        metric=metric, tenant=tenant, group_by=[label],
+        aggregation=monitor_pb2.AGGREGATION_SUM, step=duration_pb2.Duration(seconds=3600),
+        range=common_pb2.TimeRange(start=ts(now - datetime.timedelta(hours=1)),
+                                   end=ts(now + datetime.timedelta(minutes=5)))),
+        timeout=10)
+    sums = collections.Counter()
+    for series in response.series:
+        sums[series.labels[label]] += sum(p.value for p in series.points)
+    return sums
 
 
 def psql(dsn, sql):
