@@ -211,14 +211,6 @@ absl::Status PgPool::WithTransaction(const std::function<absl::Status(pqxx::work
   });
 }
 
-absl::Status PgPool::Ping() {
-  return WithConnection([](pqxx::connection& conn) -> absl::Status {
-    pqxx::nontransaction txn(conn);
-    txn.exec("SELECT 1");
-    return absl::OkStatus();
-  });
-}
-
 namespace {
 
 absl::Status ApplyComponent(pqxx::connection& conn, const std::string& schema,

@@ -85,9 +85,6 @@ class PgPool {
   // session locks, COPY set-up).
   absl::Status WithConnection(const std::function<absl::Status(pqxx::connection&)>& fn);
 
-  // SELECT 1 on a pooled connection: OK, or UNAVAILABLE with the reason.
-  absl::Status Ping();
-
   const std::string& dsn() const { return options_.dsn; }
 
  private:
