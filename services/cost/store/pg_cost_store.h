@@ -25,9 +25,9 @@
 // budget alerts of a group are returned in the outcome of its first written
 // batch (so that the caller acts on them once), the group's counter increments
 // in every written batch's outcome (each caller raises the counters before it
-// answers, so an answered batch is always in its counters). CreateBudget, UpdateBudget and
-// DeleteBudget take the tenant's definition lock exclusively, so a batch evaluates every budget as
-// it stands until the batch commits.
+// answers, so an answered batch is always in its counters). CreateBudget,
+// UpdateBudget and DeleteBudget take the tenant's definition lock exclusively,
+// so a batch evaluates every budget as it stands until the batch commits.
 //
 // The ledger is narrow (migrations/004_narrow_ledger.sql): a row of
 // cost.ledger carries the id of its dimension combination (cost.usage_dims:
